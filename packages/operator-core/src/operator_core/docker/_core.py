@@ -1,0 +1,42 @@
+"""The base every group of executor actions builds on: the client and bounded calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from operator_core.docker import _engine
+
+__all__ = ["DEFAULT_CALL_DEADLINE_S", "ExecutorCore"]
+
+T = TypeVar("T")
+
+#: The bound on a call that has no grace period of its own (inspect, start, ...).
+DEFAULT_CALL_DEADLINE_S = 30.0
+
+
+class ExecutorCore:
+    """Holds the docker client and runs blocking work off the event loop, bounded in time.
+
+    Attributes are set by ``DockerActionExecutor.__init__``.
+    """
+
+    _docker: Any
+    _call_deadline: float
+    _clock: Callable[[], float]
+
+    async def _run(
+        self,
+        what: str,
+        work: Callable[[Any], T],
+        *,
+        deadline: float | None = None,
+        container: str | None = None,
+        network: str | None = None,
+    ) -> T:
+        """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's)."""
+        limit = self._call_deadline if deadline is None else deadline
+        client = _engine.bounded_client(self._docker, limit)
+        return await _engine.run_bounded(
+            lambda: work(client), deadline=limit, what=what, container=container, network=network
+        )

@@ -1,0 +1,186 @@
+"""The one place operator-core meets python-on-whales and the docker CLI.
+
+Three jobs live here and nowhere else:
+
+* bounding: ``run_bounded`` runs a blocking function in the loop's default executor and
+  gives up with ``OperationTimeout`` once it has run past its deadline; ``bounded_client``
+  makes every docker process of that call die shortly after, so a hung engine leaves
+  neither a process nor a busy worker thread behind;
+* translating: python-on-whales' exceptions become ``operator_core.errors`` ones;
+* working around python-on-whales where it is wrong (see ``stop``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from python_on_whales import DockerClient
+from python_on_whales.client_config import ClientNotFoundError
+from python_on_whales.components.container.models import ContainerInspectResult
+from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
+from python_on_whales.utils import run
+
+from operator_core.errors import (
+    ContainerNotFound,
+    ContainerStateError,
+    EngineError,
+    EngineUnreachable,
+    NetworkNotFound,
+    OperationTimeout,
+    OperatorError,
+)
+
+__all__ = [
+    "QUEUE_WAIT_S",
+    "REAPER_MARGIN_S",
+    "bounded_client",
+    "inspect_model",
+    "run_bounded",
+    "run_cli",
+    "stop",
+    "translate",
+]
+
+T = TypeVar("T")
+
+#: How long a call may wait for a free worker thread before it is dropped, never having run.
+QUEUE_WAIT_S = 60.0
+#: Seconds a docker process may outlive its call's deadline before coreutils timeout kills it.
+REAPER_MARGIN_S = 2.0
+
+_UNREACHABLE_MARKERS = (
+    "cannot connect to the docker daemon",
+    "error during connect",
+    "is the docker daemon running",
+    "connection refused",
+    "context not found",
+)
+_STATE_MARKERS = ("is not running", "is paused", "is restarting", "cannot start a paused")
+
+
+def _first_line(text: str | None) -> str:
+    """Return the first non-empty line of ``text`` (docker puts the reason there)."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def translate(
+    exc: BaseException, *, container: str | None = None, network: str | None = None
+) -> OperatorError:
+    """Return the operator-core error for a python-on-whales failure.
+
+    Messages carry docker's own reason, never the command line, which may hold secrets.
+    """
+    if isinstance(exc, OperatorError):
+        return exc
+    if isinstance(exc, ClientNotFoundError):
+        return EngineUnreachable("the docker CLI was not found on PATH")
+    if not isinstance(exc, DockerException):
+        return EngineError(f"unexpected failure talking to the engine: {type(exc).__name__}")
+    reason = _first_line(exc.stderr)
+    lowered = (exc.stderr or "").lower()
+    if any(marker in lowered for marker in _UNREACHABLE_MARKERS):
+        return EngineUnreachable(f"could not reach the Docker engine: {reason}")
+    if isinstance(exc, NoSuchContainer) and container is not None:
+        return ContainerNotFound(container, exc)
+    if isinstance(exc, NoSuchNetwork) and network is not None:
+        return NetworkNotFound(network, exc)
+    if any(marker in lowered for marker in _STATE_MARKERS):
+        return ContainerStateError(reason)
+    return EngineError(f"docker exited with code {exc.return_code}: {reason or 'no message'}")
+
+
+async def run_bounded(
+    fn: Callable[[], T],
+    *,
+    deadline: float,
+    what: str,
+    container: str | None = None,
+    network: str | None = None,
+) -> T:
+    """Run blocking ``fn`` in the default executor, bounded by ``deadline`` seconds of running.
+
+    Errors raised by ``fn`` leave as operator-core errors. Time spent waiting for a worker
+    thread does not count against ``deadline`` but is itself bounded by ``QUEUE_WAIT_S``,
+    after which the call is dropped without having run.
+    """
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[None] = loop.create_future()
+
+    def job() -> T:
+        loop.call_soon_threadsafe(_resolve, started)
+        try:
+            return fn()
+        except Exception as exc:
+            raise translate(exc, container=container, network=network) from exc
+
+    future = loop.run_in_executor(None, job)
+    try:
+        await asyncio.wait_for(asyncio.shield(started), QUEUE_WAIT_S)
+    except TimeoutError:
+        future.cancel()
+        raise OperationTimeout(
+            f"{what}: no worker thread was free within {QUEUE_WAIT_S:g}s; nothing was run"
+        ) from None
+    try:
+        return await asyncio.wait_for(future, deadline)
+    except TimeoutError as exc:
+        raise OperationTimeout(
+            f"{what} did not finish within its deadline of {deadline:g}s; "
+            "the engine may still complete it"
+        ) from exc
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    """Mark ``future`` done unless someone stopped waiting for it."""
+    if not future.done():
+        future.set_result(None)
+
+
+def bounded_client(client: Any, seconds: float) -> Any:
+    """Return a client like ``client`` whose docker processes die after ``seconds`` plus a margin.
+
+    The reaper is coreutils ``timeout``; a test double, or a machine without ``timeout``,
+    gets ``client`` back unchanged and relies on ``run_bounded`` alone.
+    """
+    timeout_bin = shutil.which("timeout")
+    if not isinstance(client, DockerClient) or timeout_bin is None:
+        return client
+    config = client.client_config
+    limit = f"{seconds + REAPER_MARGIN_S:.0f}"
+    call = [timeout_bin, "--kill-after=1", limit, *config.client_call]
+    bounded = dataclasses.replace(config, client_call=call, _client_call_with_path=None)
+    return DockerClient(client_config=bounded)
+
+
+def run_cli(client: Any, args: list[str]) -> str:
+    """Run ``docker <args>`` with ``client``'s host, context and config; return its stdout."""
+    return str(run(client.client_config.docker_cmd + args))
+
+
+def inspect_model(client: Any, reference: str) -> ContainerInspectResult:
+    """Return the engine's inspect result for one container, read once.
+
+    python-on-whales re-runs ``docker inspect`` on every attribute read of a ``Container``
+    older than 10 ms, so reading its fields one by one costs a process each and mixes
+    moments; the result it fetched on construction is taken whole instead.
+    """
+    container = client.container.inspect(reference)
+    held = getattr(container, "_inspect_result", None)
+    return held if isinstance(held, ContainerInspectResult) else container
+
+
+def stop(client: Any, reference: str, grace_s: int) -> None:
+    """Stop ``reference``, sending SIGKILL after ``grace_s`` seconds.
+
+    python-on-whales 0.81 drops an int ``time`` from ``docker stop`` (the engine then
+    waits its default 10 s) and renders a timedelta as ``1.0s``, which the CLI rejects;
+    so the command is built here with ``--time`` as whole seconds.
+    """
+    run_cli(client, ["container", "stop", "--time", str(grace_s), reference])

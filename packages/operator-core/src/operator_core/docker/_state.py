@@ -1,0 +1,82 @@
+"""A container's state as read once from the engine, in JSON-able form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Snapshot", "iso", "snapshot"]
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Return ``moment`` as ISO 8601, or None where the engine has none (it says year 1)."""
+    if moment is None or moment.year <= 1:
+        return None
+    return moment.isoformat()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one ``docker inspect`` said about a container."""
+
+    id: str
+    name: str
+    image: str | None
+    status: str
+    running: bool
+    paused: bool
+    restarting: bool
+    oom_killed: bool
+    exit_code: int | None
+    started_at: str | None
+    finished_at: str | None
+    health: str | None
+    restart_count: int
+    networks: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """Whether the container has a live process (running, paused or restarting)."""
+        return self.running or self.paused or self.restarting
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the ``state`` block of an inspect result."""
+        return {
+            "status": self.status,
+            "running": self.running,
+            "paused": self.paused,
+            "restarting": self.restarting,
+            "oom_killed": self.oom_killed,
+            "exit_code": self.exit_code,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "health": self.health,
+        }
+
+
+def snapshot(model: Any) -> Snapshot:
+    """Return a Snapshot of a python-on-whales ``ContainerInspectResult`` (or a look-alike)."""
+    state = model.state
+    config = model.config
+    health = getattr(state, "health", None)
+    settings = model.network_settings
+    networks = getattr(settings, "networks", None) if settings is not None else None
+    return Snapshot(
+        id=str(model.id),
+        name=str(model.name or "").lstrip("/"),
+        image=getattr(config, "image", None) if config is not None else None,
+        status=str(state.status),
+        running=bool(state.running),
+        paused=bool(state.paused),
+        restarting=bool(state.restarting),
+        oom_killed=bool(state.oom_killed),
+        exit_code=state.exit_code,
+        started_at=iso(state.started_at),
+        finished_at=iso(state.finished_at),
+        health=getattr(health, "status", None) if health is not None else None,
+        restart_count=int(model.restart_count or 0),
+        networks=sorted(networks or {}),
+        labels=dict((getattr(config, "labels", None) if config is not None else None) or {}),
+    )

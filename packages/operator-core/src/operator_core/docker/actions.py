@@ -1,0 +1,55 @@
+"""``DockerActionExecutor``: every action an operator agent can take on a container.
+
+Each action is an ``async`` method that validates its arguments before any docker
+process starts, runs the blocking python-on-whales calls in ``loop.run_in_executor(None,
+...)`` (see ``operator_core.docker._engine.run_bounded``), is bounded in time, raises only
+``operator_core.errors`` exceptions and returns a JSON-able dict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from python_on_whales import DockerClient, docker
+
+from operator_core.docker._core import DEFAULT_CALL_DEADLINE_S
+from operator_core.docker._validate import validate_seconds
+from operator_core.docker.control import SignalActions
+from operator_core.docker.discovery import DiscoveryActions
+from operator_core.docker.execution import ExecActions
+from operator_core.docker.lifecycle import LifecycleActions
+from operator_core.docker.logs import LogActions
+from operator_core.docker.networks import NetworkActions
+from operator_core.docker.waiting import WaitActions
+
+__all__ = ["DockerActionExecutor"]
+
+
+class DockerActionExecutor(
+    LifecycleActions,
+    LogActions,
+    ExecActions,
+    NetworkActions,
+    SignalActions,
+    DiscoveryActions,
+    WaitActions,
+):
+    """Async, bounded, truthful actions on Docker containers.
+
+    ``client`` is a python-on-whales ``DockerClient`` for another host or context; the
+    default is python-on-whales' shared ``docker``. ``call_deadline`` bounds each call that
+    has no grace period of its own; stop and restart are bounded by their grace period
+    plus a margin. ``clock`` measures how long a stop took (tests pass a fake one).
+    """
+
+    def __init__(
+        self,
+        client: DockerClient | None = None,
+        *,
+        call_deadline: float = DEFAULT_CALL_DEADLINE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._docker = client if client is not None else docker
+        self._call_deadline = validate_seconds(call_deadline, "call_deadline", maximum=24 * 3600)
+        self._clock = clock

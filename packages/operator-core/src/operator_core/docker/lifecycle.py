@@ -1,0 +1,157 @@
+"""Start, stop, restart and inspect: the container lifecycle, told truthfully."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from operator_core.docker import _engine
+from operator_core.docker._core import ExecutorCore
+from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._validate import validate_grace, validate_reference
+from operator_core.errors import ContainerStateError
+
+__all__ = ["LifecycleActions", "stop_verdict"]
+
+#: What a stop or restart may take beyond its grace period before the call gives up.
+STOP_MARGIN_S = 30.0
+_SIGKILL_EXIT = 137
+
+
+def _read(client: Any, reference: str) -> Snapshot:
+    """Return a fresh snapshot of ``reference``."""
+    return snapshot(_engine.inspect_model(client, reference))
+
+
+def stop_verdict(after: Snapshot, grace_s: int, elapsed_s: float) -> dict[str, bool]:
+    """Say how a container that was running before a stop came to stop.
+
+    The rule, from the engine's state and the stop's own duration:
+
+    * ``oom_killed``: the engine's ``State.OOMKilled``;
+    * ``killed``: the engine had to SIGKILL it because the grace period ran out, that is
+      it exited with 137 (128 + SIGKILL), was not OOM-killed, and the stop lasted at least
+      the grace period (the engine never sends SIGKILL before then);
+    * ``graceful_shutdown``: it is no longer running and was neither killed nor OOM-killed,
+      so it exited by itself within the grace period, whatever code it chose (0, 143, ...).
+    """
+    oom = after.oom_killed
+    killed = not oom and after.exit_code == _SIGKILL_EXIT and elapsed_s >= grace_s
+    graceful = not after.active and not killed and not oom
+    return {"graceful_shutdown": graceful, "killed": killed, "oom_killed": oom}
+
+
+def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
+    """Start the container ``before`` describes unless it runs; return its state, changed."""
+    if before.paused:
+        raise ContainerStateError(
+            f"container {before.name!r} is paused; unpause it instead of starting it"
+        )
+    if before.running or before.restarting:
+        return before, False
+    client.container.start(before.id)
+    return _read(client, before.id), True
+
+
+def _stop(
+    client: Any, before: Snapshot, grace_s: int, clock: Callable[[], float]
+) -> dict[str, Any]:
+    """Stop the container ``before`` describes unless it is stopped; return the stop's facts."""
+    if not before.active:
+        return {
+            "after": before,
+            "graceful_shutdown": False,
+            "killed": False,
+            "oom_killed": before.oom_killed,
+            "changed": False,
+            "stop_duration_s": 0.0,
+        }
+    began = clock()
+    _engine.stop(client, before.id, grace_s)
+    elapsed = clock() - began
+    after = _read(client, before.id)
+    verdict = stop_verdict(after, grace_s, elapsed)
+    return {"after": after, **verdict, "changed": True, "stop_duration_s": round(elapsed, 3)}
+
+
+def _identity(snap: Snapshot) -> dict[str, Any]:
+    """Return the fields every lifecycle result starts with."""
+    return {"container_id": snap.id, "name": snap.name, "state": snap.status}
+
+
+class LifecycleActions(ExecutorCore):
+    """Start, stop, restart and inspect."""
+
+    async def start_container(self, container_id: str) -> dict[str, Any]:
+        """Start a stopped container; one already running is left alone (``changed`` false)."""
+        ref = validate_reference(container_id)
+
+        def work(client: Any) -> dict[str, Any]:
+            after, changed = _start(client, _read(client, ref))
+            return {**_identity(after), "running": after.running, "changed": changed}
+
+        return await self._run(f"start {ref}", work, container=ref)
+
+    async def stop_container(self, container_id: str, timeout: int = 10) -> dict[str, Any]:
+        """Stop a container: SIGTERM (or its stop signal), then SIGKILL after ``timeout`` seconds.
+
+        A stopped container is left alone (``changed`` false, neither graceful nor killed).
+        ``graceful_shutdown``, ``killed`` and ``oom_killed`` follow ``stop_verdict``.
+        The call itself gives up after ``timeout`` plus ``STOP_MARGIN_S`` seconds.
+        """
+        ref = validate_reference(container_id)
+        grace = validate_grace(timeout)
+        clock = self._clock
+
+        def work(client: Any) -> dict[str, Any]:
+            facts = _stop(client, _read(client, ref), grace, clock)
+            after: Snapshot = facts.pop("after")
+            return {**_identity(after), "exit_code": after.exit_code, **facts}
+
+        return await self._run(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
+
+    async def restart_container(self, container_id: str, timeout: int = 10) -> dict[str, Any]:
+        """Stop (same grace rule as ``stop_container``) then start a container.
+
+        Works on a running, paused or stopped container. ``started_at`` is the new start;
+        ``previous_started_at`` and ``stop`` (how the old process ended) show it happened.
+        """
+        ref = validate_reference(container_id)
+        grace = validate_grace(timeout)
+        clock = self._clock
+
+        def work(client: Any) -> dict[str, Any]:
+            before = _read(client, ref)
+            facts = _stop(client, before, grace, clock)
+            stopped: Snapshot = facts.pop("after")
+            after, _ = _start(client, stopped)
+            return {
+                **_identity(after),
+                "running": after.running,
+                "started_at": after.started_at,
+                "previous_started_at": before.started_at,
+                "stop": {"exit_code": stopped.exit_code, **facts},
+                "changed": True,
+            }
+
+        return await self._run(
+            f"restart {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref
+        )
+
+    async def inspect_container(self, container_id: str) -> dict[str, Any]:
+        """Read a container's identity, state, health, networks and labels; changes nothing."""
+        ref = validate_reference(container_id)
+
+        def work(client: Any) -> dict[str, Any]:
+            snap = _read(client, ref)
+            return {
+                "id": snap.id,
+                "name": snap.name,
+                "image": snap.image,
+                "state": snap.state_dict(),
+                "restart_count": snap.restart_count,
+                "networks": snap.networks,
+                "labels": snap.labels,
+            }
+
+        return await self._run(f"inspect {ref}", work, container=ref)

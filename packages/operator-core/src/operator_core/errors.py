@@ -1,0 +1,92 @@
+"""The exceptions operator-core raises, and nothing else.
+
+Every error that leaves the package is one of these; errors of python-on-whales and of
+the docker CLI are translated at one boundary (``operator_core.docker._engine``) with
+``raise Ours(...) from exc`` so the original stays on ``__cause__``::
+
+    OperatorError
+    ├── InvalidInput (also a ValueError)        bad argument; nothing was run
+    ├── EngineError                              the engine refused or failed
+    │   ├── EngineUnreachable                    no engine answered at all
+    │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
+    │   ├── NetworkNotFound (also python-on-whales' NoSuchNetwork)
+    │   └── ContainerStateError                  wrong state for the action (exec in a stopped one)
+    └── OperationTimeout (also a TimeoutError)   the call passed its own deadline
+
+``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
+the deadline that passed, which is the call's own bound and never a stop's grace period.
+"""
+
+from __future__ import annotations
+
+from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
+
+__all__ = [
+    "ContainerNotFound",
+    "ContainerStateError",
+    "EngineError",
+    "EngineUnreachable",
+    "InvalidInput",
+    "NetworkNotFound",
+    "OperationTimeout",
+    "OperatorError",
+]
+
+
+class OperatorError(Exception):
+    """Base of every error operator-core raises."""
+
+
+class InvalidInput(OperatorError, ValueError):
+    """An argument is malformed or out of range; nothing was sent to the engine."""
+
+
+class EngineError(OperatorError):
+    """The engine or the docker CLI reported a failure."""
+
+
+class EngineUnreachable(EngineError):
+    """No Docker engine answered (no daemon, wrong host or context, no docker CLI)."""
+
+
+class ContainerStateError(EngineError):
+    """The container exists but is in a state the action cannot work with."""
+
+
+class OperationTimeout(OperatorError, TimeoutError):
+    """A call passed its own deadline; what the engine did meanwhile is unknown."""
+
+
+def _cli_details(
+    cause: DockerException | None,
+) -> tuple[list[str], int, bytes | None, bytes | None]:
+    """Return the constructor arguments python-on-whales' exceptions expect."""
+    if cause is None:
+        return [], 1, None, None
+    stdout = cause.stdout.encode() if cause.stdout is not None else None
+    stderr = cause.stderr.encode() if cause.stderr is not None else None
+    return list(cause.docker_command), cause.return_code, stdout, stderr
+
+
+class ContainerNotFound(EngineError, NoSuchContainer):
+    """No container has this name or id; ``reference`` holds what was asked for."""
+
+    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
+        NoSuchContainer.__init__(self, *_cli_details(cause))
+        self.reference = reference
+        self.args = (f"no such container: {reference!r}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NetworkNotFound(EngineError, NoSuchNetwork):
+    """No network has this name or id; ``reference`` holds what was asked for."""
+
+    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
+        NoSuchNetwork.__init__(self, *_cli_details(cause))
+        self.reference = reference
+        self.args = (f"no such network: {reference!r}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
