@@ -1,0 +1,261 @@
+"""The lifecycle actions against a real Docker engine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from python_on_whales import DockerClient
+
+from operator_core.docker import DockerActionExecutor
+from operator_core.errors import ContainerNotFound, EngineUnreachable, OperationTimeout
+from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, count_docker_processes
+
+
+@pytest.fixture
+def executor(engine: DockerClient) -> DockerActionExecutor:
+    """An executor on the local engine."""
+    return DockerActionExecutor(engine)
+
+
+async def test_trap_container_stops_gracefully_with_exit_0(containers, executor) -> None:
+    """A container that handles SIGTERM exits 0 at once: graceful, not killed, well under grace."""
+    name = containers.run(*HANDLES_SIGTERM)
+    began = time.monotonic()
+    result = await executor.stop_container(name, timeout=10)
+    took = time.monotonic() - began
+    assert result["exit_code"] == 0
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        True,
+        False,
+        False,
+    )
+    assert result["state"] == "exited"
+    assert took < 5, f"a trap container took {took:.2f}s to stop"
+
+
+async def test_sigterm_ignoring_container_is_killed_after_one_second(containers, executor) -> None:
+    """`sleep` as PID 1 ignores SIGTERM; with timeout=1 it is SIGKILLed (137) in about 1 s."""
+    name = containers.run(*IGNORES_SIGTERM)
+    began = time.monotonic()
+    result = await executor.stop_container(name, timeout=1)
+    took = time.monotonic() - began
+    assert result["exit_code"] == 137
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        False,
+        True,
+        False,
+    )
+    assert 0.9 <= took < 4, f"stop with timeout=1 took {took:.2f}s (engine default is 10 s)"
+
+
+async def test_grace_period_reaches_the_engine(containers, executor) -> None:
+    """With timeout=3 a SIGTERM-ignoring container is killed after 3 s, not 1 s and not 10 s."""
+    name = containers.run(*IGNORES_SIGTERM)
+    result = await executor.stop_container(name, timeout=3)
+    assert result["killed"] is True
+    assert 2.9 <= result["stop_duration_s"] < 6
+
+
+async def test_start_and_stop_are_idempotent(containers, executor) -> None:
+    """A second start and a second stop succeed and say nothing changed."""
+    name = containers.run(*HANDLES_SIGTERM)
+    first_start = await executor.start_container(name)
+    first_stop = await executor.stop_container(name, timeout=5)
+    second_stop = await executor.stop_container(name, timeout=5)
+    started = await executor.start_container(name)
+    again = await executor.start_container(name)
+    assert first_start["changed"] is False
+    assert first_stop["changed"] is True
+    assert second_stop["changed"] is False
+    assert (second_stop["graceful_shutdown"], second_stop["killed"]) == (False, False)
+    assert (started["changed"], started["running"]) == (True, True)
+    assert (again["changed"], again["running"]) == (False, True)
+
+
+async def test_restart_changes_started_at(containers, executor) -> None:
+    """A restart leaves the container running with a later start time than before."""
+    name = containers.run(*HANDLES_SIGTERM)
+    before = (await executor.inspect_container(name))["state"]["started_at"]
+    result = await executor.restart_container(name, timeout=5)
+    assert result["running"] is True
+    assert result["previous_started_at"] == before
+    assert result["started_at"] > before
+    assert result["stop"]["graceful_shutdown"] is True
+
+
+async def test_paused_container_stops(containers, executor, engine) -> None:
+    """A paused container can be stopped; the engine unpauses it to deliver the signal."""
+    name = containers.run(*HANDLES_SIGTERM)
+    engine.container.pause(name)
+    result = await executor.stop_container(name, timeout=5)
+    assert result["state"] == "exited"
+    assert result["changed"] is True
+    assert result["graceful_shutdown"] is True
+
+
+async def test_paused_container_restarts(containers, executor, engine) -> None:
+    """Restarting a paused container leaves it running and no longer paused."""
+    name = containers.run(*HANDLES_SIGTERM)
+    engine.container.pause(name)
+    result = await executor.restart_container(name, timeout=5)
+    state = (await executor.inspect_container(name))["state"]
+    assert result["running"] is True
+    assert (state["running"], state["paused"]) == (True, False)
+
+
+async def test_stopped_container_restarts(containers, executor) -> None:
+    """Restarting an exited container starts it."""
+    name = containers.run(*HANDLES_SIGTERM)
+    await executor.stop_container(name, timeout=5)
+    result = await executor.restart_container(name, timeout=5)
+    assert result["running"] is True
+    assert result["stop"]["changed"] is False
+
+
+async def test_oom_killed_container_is_reported(containers, executor) -> None:
+    """A process allocating past the memory limit is OOM-killed and inspect says so."""
+    name = containers.run(
+        "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=4", memory="16m", memory_swap="16m"
+    )
+    for _ in range(100):
+        state = (await executor.inspect_container(name))["state"]
+        if not state["running"]:
+            break
+        await asyncio.sleep(0.1)
+    assert state["oom_killed"] is True
+    assert state["exit_code"] == 137
+    assert state["finished_at"] is not None
+
+
+async def test_missing_container_is_not_found(engine, executor) -> None:
+    """Every lifecycle action on a container that does not exist raises ContainerNotFound."""
+    ghost = "opc-test-does-not-exist"
+    for action in (
+        executor.start_container,
+        executor.stop_container,
+        executor.restart_container,
+        executor.inspect_container,
+    ):
+        with pytest.raises(ContainerNotFound, match=ghost):
+            await action(ghost)
+
+
+async def test_concurrent_restarts_both_succeed(containers, executor) -> None:
+    """Two restarts of one container at once both succeed and leave it running."""
+    name = containers.run(*HANDLES_SIGTERM)
+    first, second = await asyncio.gather(
+        executor.restart_container(name, timeout=5), executor.restart_container(name, timeout=5)
+    )
+    state = (await executor.inspect_container(name))["state"]
+    assert first["running"] is True
+    assert second["running"] is True
+    assert state["running"] is True
+
+
+async def test_process_counts_per_action(containers, executor) -> None:
+    """Each action starts a fixed, small number of docker processes."""
+    name = containers.run(*HANDLES_SIGTERM)
+    counts = {}
+    for label, call in [
+        ("inspect", lambda: executor.inspect_container(name)),
+        ("start (running)", lambda: executor.start_container(name)),
+        ("stop", lambda: executor.stop_container(name, timeout=5)),
+        ("stop (stopped)", lambda: executor.stop_container(name, timeout=5)),
+        ("start", lambda: executor.start_container(name)),
+        ("restart", lambda: executor.restart_container(name, timeout=5)),
+    ]:
+        with count_docker_processes() as processes:
+            await call()
+        counts[label] = processes.count
+    assert counts == {
+        "inspect": 1,
+        "start (running)": 1,
+        "stop": 3,
+        "stop (stopped)": 1,
+        "start": 3,
+        "restart": 5,
+    }
+
+
+@pytest.mark.parametrize("host", ["unix:///tmp/opc-no-such-engine.sock", "tcp://127.0.0.1:1"])
+async def test_unreachable_engine(engine, host) -> None:
+    """An engine that is not there is reported as EngineUnreachable within a few seconds."""
+    executor = DockerActionExecutor(DockerClient(host=host))
+    began = time.monotonic()
+    with pytest.raises(EngineUnreachable, match="could not reach"):
+        await executor.inspect_container("web")
+    assert time.monotonic() - began < 5
+
+
+@pytest.fixture
+def silent_engine(tmp_path: Path) -> Iterator[str]:
+    """A unix socket that accepts connections and never answers, like a wedged daemon."""
+    path = tmp_path / "silent.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"unix://{path}"
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+def _docker_processes_for(marker: str) -> list[str]:
+    """Return the command lines of live processes mentioning ``marker``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if marker in cmdline and "docker" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+async def test_hanging_engine_times_out_and_leaves_no_process(engine, silent_engine) -> None:
+    """A never-answering engine gives OperationTimeout at the deadline; its process is reaped."""
+    executor = DockerActionExecutor(DockerClient(host=silent_engine), call_deadline=1.0)
+    began = time.monotonic()
+    with pytest.raises(OperationTimeout, match="deadline of 1s"):
+        await executor.inspect_container("web")
+    took = time.monotonic() - began
+    assert took < 2.0
+    socket_path = silent_engine.removeprefix("unix://")
+    assert _docker_processes_for(socket_path), "the hung docker process should still be there"
+    await asyncio.sleep(4.0)  # deadline + reaper margin + kill-after, with slack
+    assert _docker_processes_for(socket_path) == []
+
+
+def test_setup_script_is_idempotent(engine) -> None:
+    """With the engine up and the image built, the setup script does nothing and succeeds."""
+    script = Path(__file__).parents[4] / "scripts" / "setup-engine.sh"
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "built" not in done.stdout
+    assert "answers" in done.stdout

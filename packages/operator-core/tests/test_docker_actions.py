@@ -1,0 +1,447 @@
+"""Unit tests of the lifecycle actions with the python-on-whales client mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import MagicMock, patch
+
+import pytest
+from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException, NoSuchContainer
+
+from operator_core.docker import DockerActionExecutor, _engine
+from operator_core.errors import (
+    ContainerNotFound,
+    ContainerStateError,
+    EngineError,
+    EngineUnreachable,
+    InvalidInput,
+    OperationTimeout,
+)
+from operator_core.testing import count_docker_processes, inspect_result
+
+CID = "0123456789ab" * 5 + "cdef"
+
+
+class FakeClock:
+    """A monotonic clock that advances only when the fake stop says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def client() -> Iterator[MagicMock]:
+    """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
+    with (
+        patch("operator_core.docker.actions.docker") as mock,
+        patch("operator_core.docker._engine.run") as cli,
+    ):
+        mock.client_config.docker_cmd = ["docker"]
+        mock.cli = cli
+        yield mock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the tests move by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def executor(client: MagicMock, clock: FakeClock) -> DockerActionExecutor:
+    """An executor over the mocked client and the fake clock."""
+    return DockerActionExecutor(clock=clock)
+
+
+def stop_takes(client: MagicMock, clock: FakeClock, seconds: float) -> None:
+    """Make the mocked ``docker stop`` last ``seconds`` on the fake clock."""
+
+    def fake_stop(_args: list[str]) -> str:
+        clock.now += seconds
+        return ""
+
+    client.cli.side_effect = fake_stop
+
+
+def missing(ref: str) -> NoSuchContainer:
+    """Return the error python-on-whales raises for a missing container."""
+    return NoSuchContainer(
+        ["docker", "container", "inspect", ref], 1, b"", f"Error: No such container: {ref}".encode()
+    )
+
+
+async def test_start_container_success(client: MagicMock, executor: DockerActionExecutor) -> None:
+    """Starting an exited container starts it by full id and reports the new state as changed."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="exited", exit_code=0),
+        inspect_result(status="running"),
+    ]
+    result = await executor.start_container("web")
+    client.container.start.assert_called_once_with(CID)
+    assert result == {
+        "container_id": CID,
+        "name": "web",
+        "state": "running",
+        "running": True,
+        "changed": True,
+    }
+
+
+async def test_start_container_already_running(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Starting a running container succeeds without calling start, and says nothing changed."""
+    client.container.inspect.return_value = inspect_result(status="running")
+    result = await executor.start_container("web")
+    client.container.start.assert_not_called()
+    assert result["changed"] is False
+    assert result["running"] is True
+
+
+async def test_start_container_paused_is_a_state_error(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Starting a paused container is refused with advice to unpause, and nothing is started."""
+    client.container.inspect.return_value = inspect_result(status="paused")
+    with pytest.raises(ContainerStateError, match="unpause"):
+        await executor.start_container("web")
+    client.container.start.assert_not_called()
+
+
+async def test_start_container_not_found(client: MagicMock, executor: DockerActionExecutor) -> None:
+    """A missing container raises ContainerNotFound, a NoSuchContainer naming the reference."""
+    client.container.inspect.side_effect = missing("ghost")
+    with pytest.raises(NoSuchContainer) as caught:
+        await executor.start_container("ghost")
+    assert isinstance(caught.value, ContainerNotFound)
+    assert caught.value.reference == "ghost"
+    assert "ghost" in str(caught.value)
+    assert isinstance(caught.value.__cause__, NoSuchContainer)
+
+
+async def test_stop_container_success(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """A container exiting 0 within the grace period is a graceful, changed stop."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=0),
+    ]
+    stop_takes(client, clock, 0.2)
+    result = await executor.stop_container("web", timeout=10)
+    assert result == {
+        "container_id": CID,
+        "name": "web",
+        "state": "exited",
+        "exit_code": 0,
+        "graceful_shutdown": True,
+        "killed": False,
+        "oom_killed": False,
+        "changed": True,
+        "stop_duration_s": 0.2,
+    }
+
+
+async def test_stop_passes_the_grace_period_to_the_cli(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """The grace period reaches docker as ``--time N`` (python-on-whales 0.81 drops an int)."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=0),
+    ]
+    stop_takes(client, clock, 0.1)
+    await executor.stop_container("web", timeout=3)
+    (args,), _ = client.cli.call_args
+    assert args == ["docker", "container", "stop", "--time", "3", CID]
+    client.container.stop.assert_not_called()
+
+
+async def test_stop_container_already_stopped(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Stopping an exited container runs no stop and is neither graceful nor killed."""
+    client.container.inspect.return_value = inspect_result(status="exited", exit_code=143)
+    result = await executor.stop_container("web")
+    client.cli.assert_not_called()
+    assert result["changed"] is False
+    assert result["graceful_shutdown"] is False
+    assert result["killed"] is False
+    assert result["exit_code"] == 143
+
+
+async def test_stop_container_143_is_graceful(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """Exit code 143 (it died of SIGTERM) within the grace period is a graceful shutdown."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=143),
+    ]
+    stop_takes(client, clock, 0.5)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"]) == (True, False)
+
+
+async def test_stop_container_137_after_deadline_is_killed(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """Exit code 137 once the grace period ran out means the engine had to SIGKILL it."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=137),
+    ]
+    stop_takes(client, clock, 10.3)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        False,
+        True,
+        False,
+    )
+
+
+async def test_stop_container_137_before_deadline_is_not_killed(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """A process that chose exit code 137 before the deadline exited by itself: graceful."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=137),
+    ]
+    stop_takes(client, clock, 0.4)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"]) == (True, False)
+
+
+async def test_stop_container_oom_killed_is_reported_from_state(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """OOMKilled comes from the engine's state; such a stop is neither graceful nor a stop-kill."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=137, oom_killed=True),
+    ]
+    stop_takes(client, clock, 10.5)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        False,
+        False,
+        True,
+    )
+
+
+async def test_restart_container_success(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """Restart stops then starts, reporting the new and previous start times and the stop."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running", started_at="2026-11-29T10:00:00Z"),
+        inspect_result(status="exited", exit_code=0),
+        inspect_result(status="running", started_at="2026-11-29T10:05:00Z"),
+    ]
+    stop_takes(client, clock, 0.3)
+    result = await executor.restart_container("web", timeout=5)
+    client.container.start.assert_called_once_with(CID)
+    assert result["running"] is True
+    assert result["started_at"] == "2026-11-29T10:05:00+00:00"
+    assert result["previous_started_at"] == "2026-11-29T10:00:00+00:00"
+    assert result["stop"]["graceful_shutdown"] is True
+    assert result["changed"] is True
+
+
+async def test_restart_stopped_container_only_starts_it(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Restarting an exited container runs no stop, only a start."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="exited", exit_code=0),
+        inspect_result(status="running", started_at="2026-11-29T10:05:00Z"),
+    ]
+    result = await executor.restart_container("web")
+    client.cli.assert_not_called()
+    client.container.start.assert_called_once_with(CID)
+    assert result["stop"]["changed"] is False
+    assert result["running"] is True
+
+
+async def test_inspect_container_success(client: MagicMock, executor: DockerActionExecutor) -> None:
+    """Inspect returns identity, state with health, networks and labels, all JSON-able."""
+    client.container.inspect.return_value = inspect_result(
+        health="healthy", networks=("front", "back"), labels={"app": "web"}, restart_count=2
+    )
+    result = await executor.inspect_container("web")
+    assert result == {
+        "id": CID,
+        "name": "web",
+        "image": "operator-core/busybox:test",
+        "state": {
+            "status": "running",
+            "running": True,
+            "paused": False,
+            "restarting": False,
+            "oom_killed": False,
+            "exit_code": 0,
+            "started_at": "2026-11-29T10:00:00+00:00",
+            "finished_at": None,
+            "health": "healthy",
+        },
+        "restart_count": 2,
+        "networks": ["back", "front"],
+        "labels": {"app": "web"},
+    }
+    assert json.loads(json.dumps(result)) == result
+
+
+async def test_inspect_container_without_health_or_start(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """A never-started container without a health check gives None, not a crash."""
+    client.container.inspect.return_value = inspect_result(
+        status="created", started_at="0001-01-01T00:00:00Z"
+    )
+    state = (await executor.inspect_container("web"))["state"]
+    assert (state["started_at"], state["finished_at"], state["health"]) == (None, None, None)
+
+
+async def test_inspect_container_not_found(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Inspecting a missing container raises ContainerNotFound naming it."""
+    client.container.inspect.side_effect = missing("ghost")
+    with pytest.raises(ContainerNotFound, match="ghost"):
+        await executor.inspect_container("ghost")
+
+
+BAD_REFERENCES = ["", " ", "a b", "a;rm", "a/b", "ñame", "a\x00b", "-rm", "--help", "a\n"]
+
+
+@pytest.mark.parametrize("reference", BAD_REFERENCES)
+@pytest.mark.parametrize("action", ["start", "stop", "restart", "inspect"])
+async def test_bad_reference_is_refused_before_any_process(
+    client: MagicMock, executor: DockerActionExecutor, reference: str, action: str
+) -> None:
+    """A malformed reference raises InvalidInput (a ValueError) and starts no docker process."""
+    method = getattr(executor, f"{action}_container")
+    with (
+        count_docker_processes() as processes,
+        pytest.raises(ValueError, match="reference") as caught,
+    ):
+        await method(reference)
+    assert isinstance(caught.value, InvalidInput)
+    assert processes.count == 0
+    client.container.inspect.assert_not_called()
+
+
+@pytest.mark.parametrize("reference", [None, 42, ["web"]])
+async def test_non_string_reference_is_refused(
+    client: MagicMock, executor: DockerActionExecutor, reference: Any
+) -> None:
+    """A reference that is not a string raises InvalidInput and calls nothing."""
+    with pytest.raises(InvalidInput, match="string"):
+        await executor.inspect_container(reference)
+    client.container.inspect.assert_not_called()
+
+
+async def test_long_names_are_not_refused(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """Docker accepts very long names, so validation invents no length limit."""
+    client.container.inspect.return_value = inspect_result()
+    await executor.inspect_container("a" * 300)
+    client.container.inspect.assert_called_once_with("a" * 300)
+
+
+@pytest.mark.parametrize("timeout", [-1, -0.5, 3601, 1.5, float("nan"), "10", None, True])
+async def test_bad_grace_period_is_refused(
+    client: MagicMock, executor: DockerActionExecutor, timeout: Any
+) -> None:
+    """A negative, fractional, absurd or non-numeric grace period raises InvalidInput."""
+    with pytest.raises(InvalidInput, match="timeout"):
+        await executor.stop_container("web", timeout=timeout)
+    with pytest.raises(InvalidInput, match="timeout"):
+        await executor.restart_container("web", timeout=timeout)
+    client.container.inspect.assert_not_called()
+
+
+def test_bad_call_deadline_is_refused() -> None:
+    """The executor's own call deadline must be a non-negative number."""
+    with pytest.raises(InvalidInput, match="call_deadline"):
+        DockerActionExecutor(call_deadline=-1)
+
+
+async def test_unreachable_engine_is_translated(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """'Cannot connect to the Docker daemon' becomes EngineUnreachable, not a missing container."""
+    client.container.inspect.side_effect = DockerException(
+        ["docker", "inspect", "web"],
+        1,
+        b"",
+        b"Cannot connect to the Docker daemon at unix:///nope.sock. Is the docker daemon running?",
+    )
+    with pytest.raises(EngineUnreachable, match="could not reach the Docker engine"):
+        await executor.inspect_container("web")
+
+
+async def test_engine_error_message_never_carries_the_command(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """A failure's message has docker's reason but not the command line, which may hold secrets."""
+    client.container.inspect.side_effect = DockerException(
+        ["docker", "exec", "-e", "TOKEN=hunter2", "web"], 1, b"", b"Error: something odd\n"
+    )
+    with pytest.raises(EngineError) as caught:
+        await executor.inspect_container("web")
+    assert "something odd" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_hanging_call_times_out_with_its_own_error(client: MagicMock) -> None:
+    """A docker call that never returns ends in OperationTimeout at the call deadline."""
+    client.container.inspect.side_effect = lambda _ref: time.sleep(2)
+    executor = DockerActionExecutor(call_deadline=0.2)
+    began = time.monotonic()
+    with pytest.raises(OperationTimeout, match=r"deadline of 0\.2s"):
+        await executor.inspect_container("web")
+    assert time.monotonic() - began < 1.0
+
+
+async def test_actions_do_not_block_the_event_loop(client: MagicMock) -> None:
+    """While a slow docker call runs, other coroutines keep running on the loop."""
+    client.container.inspect.side_effect = lambda _ref: time.sleep(0.3) or inspect_result()
+    executor = DockerActionExecutor()
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    task = asyncio.create_task(ticker())
+    await executor.inspect_container("web")
+    task.cancel()
+    assert ticks >= 10
+
+
+def test_bounded_client_wraps_docker_in_a_reaper() -> None:
+    """A real client is wrapped so each docker process dies a margin after the deadline."""
+    bounded = _engine.bounded_client(DockerClient(host="unix:///tmp/x.sock"), 12.0)
+    command = [str(word) for word in bounded.client_config.docker_cmd]
+    assert command[0].endswith("timeout")
+    assert command[1:4] == ["--kill-after=1", "14", "docker"]
+    assert "unix:///tmp/x.sock" in command
+
+
+def test_bounded_client_leaves_test_doubles_alone() -> None:
+    """A mock client is returned as it is."""
+    double = MagicMock()
+    assert _engine.bounded_client(double, 5.0) is double
