@@ -52,6 +52,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.longrepr = f"engine test skipped while an engine is required: {report.longrepr}"
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many engine tests ran against a real engine, and how many did not."""
+    counts = dict.fromkeys(("passed", "failed", "skipped"), 0)
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            ran = report.when == "call" or outcome != "passed"
+            if ran and "engine" in report.keywords:
+                counts[outcome] += 1
+    terminalreporter.write_line(
+        "engine tests: {passed} passed, {failed} failed, {skipped} skipped".format(**counts)
+    )
+
+
 def _engine_problem() -> str | None:
     """Return why no engine and image are ready, or None when they are."""
     try:
