@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Snapshot", "iso", "snapshot"]
+__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "snapshot"]
+
+#: The labels docker compose puts on every container it makes.
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -35,6 +39,18 @@ class Snapshot:
     restart_count: int
     networks: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    has_healthcheck: bool = False
+    restart_policy: str | None = None
+
+    @property
+    def compose_project(self) -> str | None:
+        """The docker compose project the container belongs to, from its labels."""
+        return self.labels.get(COMPOSE_PROJECT_LABEL)
+
+    @property
+    def compose_service(self) -> str | None:
+        """The docker compose service the container runs, from its labels."""
+        return self.labels.get(COMPOSE_SERVICE_LABEL)
 
     @property
     def active(self) -> bool:
@@ -61,6 +77,7 @@ def snapshot(model: Any) -> Snapshot:
     state = model.state
     config = model.config
     health = getattr(state, "health", None)
+    health_status = getattr(health, "status", None) if health is not None else None
     settings = model.network_settings
     networks = getattr(settings, "networks", None) if settings is not None else None
     return Snapshot(
@@ -75,8 +92,24 @@ def snapshot(model: Any) -> Snapshot:
         exit_code=state.exit_code,
         started_at=iso(state.started_at),
         finished_at=iso(state.finished_at),
-        health=getattr(health, "status", None) if health is not None else None,
+        health=health_status,
         restart_count=int(model.restart_count or 0),
         networks=sorted(networks or {}),
         labels=dict((getattr(config, "labels", None) if config is not None else None) or {}),
+        has_healthcheck=health_status is not None or _configured_healthcheck(config),
+        restart_policy=_restart_policy(getattr(model, "host_config", None)),
     )
+
+
+def _configured_healthcheck(config: Any) -> bool:
+    """Whether a container's config (its own or its image's) holds a health check."""
+    check = getattr(config, "healthcheck", None) if config is not None else None
+    test = list(getattr(check, "test", None) or []) if check is not None else []
+    return bool(test) and test[0] != "NONE"
+
+
+def _restart_policy(host_config: Any) -> str | None:
+    """Return the name of a container's restart policy (``no``, ``always``, ...), if known."""
+    policy = getattr(host_config, "restart_policy", None) if host_config is not None else None
+    name = getattr(policy, "name", None) if policy is not None else None
+    return str(name) if name else None

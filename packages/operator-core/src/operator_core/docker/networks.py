@@ -2,10 +2,183 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
+from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._validate import validate_reference
+from operator_core.errors import ContainerStateError, InvalidInput
 
 __all__ = ["NetworkActions"]
 
 
+@dataclass(frozen=True)
+class _Network:
+    """A network as ``docker network inspect`` names it."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A container read once, and its endpoint on one network (None when not attached)."""
+
+    snap: Snapshot
+    endpoint: Any
+
+    @property
+    def aliases(self) -> list[str]:
+        """The container's network-scoped aliases on that network."""
+        return list(getattr(self.endpoint, "aliases", None) or [])
+
+
+def _network(client: Any, reference: str) -> _Network:
+    """Return the network ``reference`` names (NoSuchNetwork, translated, when none)."""
+    found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))
+    return _Network(id=str(found[0]["Id"]), name=str(found[0]["Name"]))
+
+
+def _member(model: Any, network: _Network) -> _Member:
+    """Return the container ``model`` describes and its endpoint on ``network``."""
+    settings = model.network_settings
+    endpoints = (getattr(settings, "networks", None) if settings is not None else None) or {}
+    endpoint = next(
+        (
+            ep
+            for name, ep in endpoints.items()
+            if name == network.name or getattr(ep, "network_id", None) == network.id
+        ),
+        None,
+    )
+    return _Member(snap=snapshot(model), endpoint=endpoint)
+
+
+def _read(client: Any, reference: str, network: _Network) -> _Member:
+    """Read container ``reference`` once and find its endpoint on ``network``."""
+    return _member(_engine.inspect_model(client, reference), network)
+
+
+def _resolve(client: Any, reference: str, network_ref: str) -> tuple[_Member, _Network]:
+    """Read both, the container first, so that the error names whichever is missing."""
+    model = _engine.inspect_model(client, reference)
+    network = _network(client, network_ref)
+    return _member(model, network), network
+
+
+def _change(
+    client: Any,
+    member: _Member,
+    network: _Network,
+    act: Callable[[], None],
+    done: Callable[[_Member], bool],
+) -> tuple[_Member, bool]:
+    """Run ``act`` and return the container after it, and whether ``act`` made the change.
+
+    When ``act`` fails but ``done`` holds on a fresh read, someone else made the same
+    change meanwhile: that is reported as success with ``changed`` false.
+    """
+    try:
+        act()
+    except Exception:
+        again = _read(client, member.snap.id, network)
+        if not done(again):
+            raise
+        return again, False
+    return _read(client, member.snap.id, network), True
+
+
+def _check_alias(member: _Member, network: _Network, alias: str | None) -> None:
+    """Refuse to call a connection without the alias asked for a success."""
+    if alias is not None and alias not in member.aliases:
+        raise ContainerStateError(
+            f"container {member.snap.name!r} is already connected to network {network.name!r} "
+            f"without the alias {alias!r}; disconnect it first to change its aliases"
+        )
+
+
+def _result(member: _Member, network: _Network, changed: bool) -> dict[str, Any]:
+    """Return what a connect or disconnect reports."""
+    return {
+        "container_id": member.snap.id,
+        "name": member.snap.name,
+        "network": network.name,
+        "network_id": network.id,
+        "connected": member.endpoint is not None,
+        "aliases": member.aliases,
+        "networks": member.snap.networks,
+        "changed": changed,
+    }
+
+
+def _attached(member: _Member) -> bool:
+    """Whether the container has an endpoint on the network."""
+    return member.endpoint is not None
+
+
+def _detached(member: _Member) -> bool:
+    """Whether the container has no endpoint on the network."""
+    return member.endpoint is None
+
+
 class NetworkActions(ExecutorCore):
     """Connect containers to networks and cut them off."""
+
+    async def connect_container_to_network(
+        self, container_id: str, network: str, alias: str | None = None
+    ) -> dict[str, Any]:
+        """Attach a container to a network, optionally under ``alias``.
+
+        One already attached is left alone (``changed`` false), unless it lacks the alias
+        asked for (ContainerStateError). Returns the container's ``networks`` after.
+        """
+        ref = validate_reference(container_id)
+        net_ref = validate_reference(network, what="network")
+        name = None if alias is None else validate_reference(alias, what="alias")
+
+        def work(client: Any) -> dict[str, Any]:
+            member, net = _resolve(client, ref, net_ref)
+            if _attached(member):
+                _check_alias(member, net, name)
+                return _result(member, net, changed=False)
+
+            def act() -> None:
+                client.network.connect(net.id, member.snap.id, alias=name)
+
+            after, changed = _change(client, member, net, act, _attached)
+            if not changed:
+                _check_alias(after, net, name)
+            return _result(after, net, changed=changed)
+
+        return await self._run(f"connect {ref} to {net_ref}", work, container=ref, network=net_ref)
+
+    async def disconnect_container_from_network(
+        self, container_id: str, network: str, force: bool = False
+    ) -> dict[str, Any]:
+        """Detach a container from a network; one not attached is left alone (``changed`` false).
+
+        ``force`` is docker's ``--force``. Returns the container's ``networks`` after.
+        """
+        ref = validate_reference(container_id)
+        net_ref = validate_reference(network, what="network")
+        if not isinstance(force, bool):
+            raise InvalidInput(f"force must be true or false, got {type(force).__name__}")
+
+        def work(client: Any) -> dict[str, Any]:
+            member, net = _resolve(client, ref, net_ref)
+            if _detached(member):
+                return _result(member, net, changed=False)
+
+            def act() -> None:
+                client.network.disconnect(net.id, member.snap.id, force=force)
+
+            after, changed = _change(client, member, net, act, _detached)
+            return _result(after, net, changed=changed)
+
+        return await self._run(
+            f"disconnect {ref} from {net_ref}", work, container=ref, network=net_ref
+        )
