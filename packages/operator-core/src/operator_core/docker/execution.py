@@ -1,11 +1,275 @@
-"""Run a command inside a running container, bounded in time and output."""
+"""Run a command inside a running container, bounded in time and output.
+
+The command is a list of arguments handed to ``docker exec`` as they are (no shell), in
+the container found by one inspect (so a stopped or paused container is refused clearly).
+Its words are on the docker command line, visible in the host's process table like any
+``docker exec``: a secret belongs in ``env``.
+
+``env`` values reach the container through ``--env-file /dev/fd/N``, an in-memory file
+(``_capture.env_file``): they appear on no command line, in no host process's environment
+(where ``DOCKER_HOST`` or ``LD_PRELOAD`` would change what the docker CLI itself does), in
+no result, log or error message. The file format allows no newline in a value.
+
+A command that outlives ``timeout``: the ``docker exec`` process is killed (that alone
+would leave the command running in the container), then one more exec runs a small
+``sh`` script, as the same user, that finds every process carrying this call's marker
+variable ``OPERATOR_CORE_EXEC_ID`` (set for the command, inherited by its children) in
+``/proc/<pid>/environ``, stops and SIGKILLs them, repeats until none is left, and says how
+many it killed and how many remain. The result's ``cleanup`` reports that; it needs
+``sh``, ``tr`` and ``grep`` in the container (a busybox, Debian or Alpine image has them)
+and misses a process that dropped the variable or changed user.
+"""
 
 from __future__ import annotations
 
-from operator_core.docker._core import ExecutorCore
+import re
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["ExecActions"]
+from operator_core.docker import _engine
+from operator_core.docker._capture import (
+    HeadTail,
+    capture,
+    cli_failure,
+    daemon_error,
+    docker_command,
+    env_file,
+)
+from operator_core.docker._core import ExecutorCore
+from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._validate import validate_reference, validate_seconds
+from operator_core.errors import ContainerStateError, InvalidInput
+
+__all__ = ["EXEC_OUTPUT_CAP", "MARKER_KEY", "MAX_EXEC_TIMEOUT_S", "ExecActions"]
+
+#: The longest ``timeout`` a command may be given.
+MAX_EXEC_TIMEOUT_S = 3600.0
+#: Bytes kept of each of stdout and stderr: the first half and the last half.
+EXEC_OUTPUT_CAP = 64 * 1024
+#: The variable that marks a command's processes, so a timed-out one can be found.
+MARKER_KEY = "OPERATOR_CORE_EXEC_ID"
+#: How long the clean-up after a timeout may take.
+CLEANUP_DEADLINE_S = 10.0
+
+_MAX_ARG_BYTES = 128 * 1024
+_MAX_COMMAND_BYTES = 256 * 1024
+_MAX_ENV_LINE = 60_000
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]*(?::[A-Za-z0-9_][A-Za-z0-9_.$-]*)?", re.ASCII)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CLEANUP_REPORT = re.compile(r"killed=(\d+) remaining=(\d+)")
+
+# $1 is the marker; prints "killed=N remaining=M". Rounds catch children forked meanwhile.
+_CLEANUP_SCRIPT = r"""
+m="OPERATOR_CORE_EXEC_ID=$1"; all=" "; killed=0
+found() {
+  for d in /proc/[0-9]*; do
+    { tr '\0' '\n' < "$d/environ" | grep -qxF -- "$m"; } 2>/dev/null && echo "${d#/proc/}"
+  done
+}
+for round in 1 2 3 4 5; do
+  pids=$(found); [ -n "$pids" ] || break
+  kill -STOP $pids 2>/dev/null; kill -KILL $pids 2>/dev/null
+  for p in $pids; do
+    case "$all" in *" $p "*) ;; *) all="$all$p "; killed=$((killed + 1)) ;; esac
+  done
+done
+left=0; for p in $(found); do left=$((left + 1)); done
+echo "killed=$killed remaining=$left"
+"""
+
+
+def _command(value: object) -> list[str]:
+    """Return ``command`` as a list of arguments, else raise InvalidInput."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidInput(
+            "command must be a list of arguments such as ['sh', '-c', 'echo hi'], "
+            f"not a {type(value).__name__}"
+        )
+    words = list(value)
+    if not words:
+        raise InvalidInput("command is empty; give at least the program to run")
+    for index, word in enumerate(words):
+        if not isinstance(word, str):
+            raise InvalidInput(f"command[{index}] must be a string, got {type(word).__name__}")
+        if "\x00" in word or len(word.encode("utf-8", "surrogatepass")) > _MAX_ARG_BYTES:
+            raise InvalidInput(f"command[{index}] has a NUL byte or is over 128 KiB")
+    if not words[0].strip():
+        raise InvalidInput("command[0] (the program) is blank")
+    if sum(len(w.encode("utf-8", "surrogatepass")) for w in words) > _MAX_COMMAND_BYTES:
+        raise InvalidInput("command is over 256 KiB in all")
+    return words
+
+
+def _user(value: object) -> str | None:
+    """Return ``user`` (``name``, ``uid``, ``name:group``, ``uid:gid``) or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 256 or not _USER.fullmatch(value):
+        raise InvalidInput(
+            f"user must look like 'name', 'uid', 'name:group' or 'uid:gid', got {value!r}"
+        )
+    return value
+
+
+def _workdir(value: object) -> str | None:
+    """Return ``workdir`` if it is an absolute path without control characters, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise InvalidInput(f"workdir must be an absolute path such as '/app', got {value!r}")
+    if _CONTROL.search(value) or len(value) > 4096:
+        raise InvalidInput("workdir has a control character or is over 4096 characters")
+    return value
+
+
+def _env(value: object) -> dict[str, str]:
+    """Return ``env`` as a dict; messages name a bad key, never a value."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"env must be a mapping of names to values, got {type(value).__name__}")
+    checked: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+            raise InvalidInput(
+                f"env name {key!r} is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+            )
+        if key == MARKER_KEY:
+            raise InvalidInput(f"env name {MARKER_KEY} is reserved by operator-core")
+        if not isinstance(item, str):
+            raise InvalidInput(f"env value of {key} must be a string, got {type(item).__name__}")
+        if "\x00" in item or "\n" in item or "\r" in item:
+            raise InvalidInput(f"env value of {key} has a NUL, newline or carriage return")
+        try:
+            size = len(key) + 1 + len(item.encode())
+        except UnicodeEncodeError:
+            raise InvalidInput(f"env value of {key} is not valid UTF-8 text") from None
+        if size > _MAX_ENV_LINE:
+            raise InvalidInput(f"env value of {key} is over {_MAX_ENV_LINE} bytes")
+        checked[key] = item
+    return checked
+
+
+def _timeout(value: object) -> float:
+    """Return ``timeout`` in seconds, more than 0 and at most ``MAX_EXEC_TIMEOUT_S``."""
+    seconds = validate_seconds(value, "timeout", maximum=MAX_EXEC_TIMEOUT_S)
+    if seconds <= 0:
+        raise InvalidInput("timeout must be more than 0 seconds")
+    return seconds
+
+
+def _running(client: Any, ref: str) -> Snapshot:
+    """Return the container's snapshot if it can run a command, else raise ContainerStateError."""
+    snap = snapshot(_engine.inspect_model(client, ref))
+    if snap.paused:
+        raise ContainerStateError(f"container {snap.name!r} is paused; unpause it first")
+    if not snap.running or snap.restarting:
+        raise ContainerStateError(
+            f"container {snap.name!r} is not running (state: {snap.status}); "
+            "a command can only be executed in a running container"
+        )
+    return snap
+
+
+def _options(user: str | None, workdir: str | None) -> list[str]:
+    """Return the ``docker exec`` options for ``user`` and ``workdir``."""
+    return [*(["--user", user] if user else []), *(["--workdir", workdir] if workdir else [])]
+
+
+def _cleanup(client: Any, container: str, user: str | None, marker: str) -> dict[str, Any]:
+    """Kill every process of the container that carries ``marker``; report what happened."""
+    args = ["exec", *_options(user, None), container, "sh", "-c", _CLEANUP_SCRIPT]
+    out, err = HeadTail(4096), HeadTail(4096)
+    outcome = capture(
+        docker_command(client, [*args, "operator-core-cleanup", marker]),
+        stdout=out,
+        stderr=err,
+        deadline_at=time.monotonic() + CLEANUP_DEADLINE_S,
+    )
+    report = _CLEANUP_REPORT.search(out.text())
+    if outcome.stopped is None and outcome.returncode == 0 and report:
+        return {"killed": int(report[1]), "remaining": int(report[2]), "error": None}
+    if outcome.stopped:
+        why = f"the clean-up did not finish within {CLEANUP_DEADLINE_S:g}s"
+    else:
+        why = cli_failure(outcome, "exec").args[0]
+    return {"killed": 0, "remaining": None, "error": str(why)}
+
+
+def _outputs(out: HeadTail, err: HeadTail) -> dict[str, Any]:
+    """Return the stdout and stderr fields of a result."""
+    return {
+        "stdout": out.text(),
+        "stderr": err.text(),
+        "stdout_truncated": out.truncated,
+        "stderr_truncated": err.truncated,
+        "truncated": out.truncated or err.truncated,
+        "stdout_bytes": out.total,
+        "stderr_bytes": err.total,
+    }
 
 
 class ExecActions(ExecutorCore):
     """Run a command inside a running container, bounded in time and output."""
+
+    async def execute_command(
+        self,
+        container_id: str,
+        command: list[str],
+        user: str | None = None,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> dict[str, Any]:
+        """Run ``command`` (a list of arguments, no shell) in a running container.
+
+        Returns ``exit_code``, ``success`` (exit code 0), ``stdout`` and ``stderr`` (each the
+        first and last ``EXEC_OUTPUT_CAP / 2`` bytes, a marker between, with
+        ``stdout_truncated``/``stderr_truncated``, ``truncated`` for either, and the full
+        ``stdout_bytes``/``stderr_bytes`` counts),
+        ``duration_s``, ``timed_out`` and ``cleanup``. A program that cannot be started
+        (not found, unknown user, missing workdir) comes back as docker reports it: exit
+        code 126 and docker's reason in ``stdout`` or ``stderr``. A missing container raises
+        ContainerNotFound; a stopped or paused one ContainerStateError.
+
+        After ``timeout`` seconds the command is stopped and killed in the container (see
+        the module's docstring): ``timed_out`` true, ``exit_code`` None and ``cleanup``
+        ``{"killed", "remaining", "error"}`` (None when there was no timeout). Docker
+        processes: an inspect and the exec, plus the clean-up exec after a timeout.
+        """
+        ref = validate_reference(container_id)
+        words, who, where = _command(command), _user(user), _workdir(workdir)
+        values, limit = _env(env), _timeout(timeout)
+
+        def work(client: Any) -> dict[str, Any]:
+            snap = _running(client, ref)
+            marker = uuid.uuid4().hex
+            out, err = HeadTail(EXEC_OUTPUT_CAP), HeadTail(EXEC_OUTPUT_CAP)
+            with env_file({**values, MARKER_KEY: marker}) as fd:
+                args = ["exec", "--env-file", f"/dev/fd/{fd}", *_options(who, where), snap.id]
+                outcome = capture(
+                    docker_command(client, [*args, *words]),
+                    stdout=out,
+                    stderr=err,
+                    deadline_at=time.monotonic() + limit,
+                    pass_fds=(fd,),
+                )
+            if daemon_error(outcome):
+                raise cli_failure(outcome, "exec", container=ref)
+            timed_out = outcome.stopped is not None
+            return {
+                "container_id": snap.id,
+                "exit_code": outcome.returncode,
+                "success": outcome.returncode == 0,
+                **_outputs(out, err),
+                "duration_s": round(outcome.elapsed_s, 3),
+                "timed_out": timed_out,
+                "timeout_s": limit,
+                "cleanup": _cleanup(client, snap.id, who, marker) if timed_out else None,
+            }
+
+        deadline = limit + CLEANUP_DEADLINE_S + self._call_deadline
+        return await self._run(f"exec in {ref}", work, deadline=deadline, container=ref)
