@@ -117,6 +117,8 @@ async def run_bounded(
         loop.call_soon_threadsafe(_resolve, started)
         try:
             return fn()
+        except OperatorError:
+            raise
         except Exception as exc:
             raise translate(exc, container=container, network=network) from exc
 
