@@ -6,6 +6,11 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
 
     OperatorError
     ├── InvalidInput (also a ValueError)        bad argument; nothing was run
+    │   ├── UnknownTool                          no tool has this name (``suggestions``)
+    │   └── InvalidArguments                     a tool call's arguments misfit (``problems``)
+    ├── PolicyError (also a ValueError)         a malformed policy, refused at load
+    ├── PolicyDenied                            the policy refused a tool call (``rule`` says which)
+    ├── AuditError                              the audit trail could not record a call
     ├── EngineError                              the engine refused or failed
     │   ├── EngineUnreachable                    no engine answered at all
     │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
@@ -15,21 +20,30 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
 
 ``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
 the deadline that passed, which is the call's own bound and never a stop's grace period.
+``PolicyError``, ``PolicyDenied`` and ``AuditError`` come from the tool layer (policy,
+audit, ``operator_core.runner``), never from the executor.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
 
 __all__ = [
+    "AuditError",
     "ContainerNotFound",
     "ContainerStateError",
     "EngineError",
     "EngineUnreachable",
+    "InvalidArguments",
     "InvalidInput",
     "NetworkNotFound",
     "OperationTimeout",
     "OperatorError",
+    "PolicyDenied",
+    "PolicyError",
+    "UnknownTool",
 ]
 
 
@@ -39,6 +53,39 @@ class OperatorError(Exception):
 
 class InvalidInput(OperatorError, ValueError):
     """An argument is malformed or out of range; nothing was sent to the engine."""
+
+
+class UnknownTool(InvalidInput):
+    """No tool has the name asked for; ``suggestions`` holds the closest names."""
+
+    def __init__(self, message: str, suggestions: list[str]) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+class InvalidArguments(InvalidInput):
+    """A tool call's arguments do not fit its schema; ``problems`` has one entry per fault."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class PolicyError(OperatorError, ValueError):
+    """A policy (file or code) is malformed: unknown key, wrong type, bad value."""
+
+
+class PolicyDenied(OperatorError):
+    """The policy refused a tool call; ``rule`` names the rule, ``details`` says more."""
+
+    def __init__(self, rule: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.details: dict[str, Any] = details or {}
+
+
+class AuditError(OperatorError):
+    """The audit trail could not record a call (so a mutating action is not run)."""
 
 
 class EngineError(OperatorError):

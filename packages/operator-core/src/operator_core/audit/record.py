@@ -1,0 +1,67 @@
+"""``AuditRecord``: one tool call as the audit trail keeps it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AuditRecord", "Decision", "Outcome", "new_record_id", "to_epoch"]
+
+#: What the policy decided: ``invalid`` (never reached it), ``undecided`` (it could not
+#: decide, e.g. the container does not exist), ``allowed``, ``denied`` or ``dry_run``.
+Decision = Literal["invalid", "undecided", "allowed", "denied", "dry_run"]
+#: How the call ended; ``pending`` is written before a mutating action runs and replaced
+#: when it ends, so an action cut short by a crash still leaves its trace.
+Outcome = Literal["ok", "failed", "denied", "dry_run", "invalid", "pending", "cancelled"]
+
+
+def new_record_id() -> str:
+    """Return a fresh record id (time-ordered prefix, random suffix)."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:12]}"
+
+
+def to_epoch(moment: float | int | str | datetime) -> float:
+    """Return seconds since the epoch for an epoch number, a datetime or an ISO 8601 string."""
+    if isinstance(moment, int | float):
+        return float(moment)
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+class AuditRecord(BaseModel):
+    """One tool call: who, why, what, on which container, what the policy said, how it ended.
+
+    ``arguments``, ``reason``, ``error`` and ``result`` are redacted before they get here.
+    ``before`` and ``after`` hold the container's state around a mutating action.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(default_factory=new_record_id)
+    time: str
+    ts: float
+    actor: str | None = None
+    reason: str | None = None
+    tool: str
+    risk: str | None = None
+    arguments: Any = None
+    container: str | None = None
+    container_id: str | None = None
+    container_name: str | None = None
+    decision: Decision
+    rule: str | None = None
+    outcome: Outcome
+    error: dict[str, Any] | None = None
+    duration_ms: float | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+    def to_json(self) -> str:
+        """Return the record as one line of JSON."""
+        return self.model_dump_json()

@@ -1,0 +1,158 @@
+"""``SQLiteAuditSink``: the default audit trail, one SQLite file in WAL mode.
+
+Each record is one autocommitted ``INSERT OR REPLACE`` run on the sink's own single
+worker thread (so writes never queue behind docker calls in the loop's default executor
+and never contend with each other). ``synchronous=FULL`` by default: a record is on disk
+before ``write`` returns, so even a power cut right after cannot lose it; ``NORMAL``
+survives a killed process (the OS has the data) and is cheaper. Several processes may
+share the file; WAL lets readers run beside a writer and ``busy_timeout`` waits out locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from operator_core.audit.base import AuditQuery, select
+from operator_core.audit.record import AuditRecord, to_epoch
+from operator_core.errors import AuditError
+
+__all__ = ["SQLiteAuditSink"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_records (
+    id TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    actor TEXT,
+    tool TEXT NOT NULL,
+    container TEXT,
+    container_id TEXT,
+    container_name TEXT,
+    decision TEXT NOT NULL,
+    rule TEXT,
+    outcome TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit_records (ts);
+CREATE INDEX IF NOT EXISTS audit_tool ON audit_records (tool, ts);
+CREATE INDEX IF NOT EXISTS audit_container_id ON audit_records (container_id, ts);
+CREATE INDEX IF NOT EXISTS audit_container_name ON audit_records (container_name, ts);
+CREATE INDEX IF NOT EXISTS audit_outcome ON audit_records (outcome, ts);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit_records (actor, ts);
+"""
+_INSERT = (
+    "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
+    "container_name, decision, rule, outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Each filter of AuditQuery as a SQL condition (exact-match fields and the time range).
+_CONDITIONS: dict[str, str] = {
+    "since": "ts >= ?",
+    "until": "ts <= ?",
+    "tool": "tool = ?",
+    "outcome": "outcome = ?",
+    "decision": "decision = ?",
+    "actor": "actor = ?",
+}
+
+
+class SQLiteAuditSink:
+    """Audit records in the SQLite file at ``path`` (created, with its directory, if absent)."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    ) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-sqlite")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            self._worker.shutdown(wait=False)
+            raise AuditError(f"cannot open the audit database {self.path}: {exc}") from exc
+
+    async def write(self, record: AuditRecord) -> None:
+        """Insert (or replace) ``record`` and commit; raise AuditError if that fails."""
+        row = (
+            record.id,
+            record.ts,
+            record.actor,
+            record.tool,
+            record.container,
+            record.container_id,
+            record.container_name,
+            record.decision,
+            record.rule,
+            record.outcome,
+            record.to_json(),
+        )
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._worker, self._guarded, lambda: self._db.execute(_INSERT, row)
+        )
+
+    def query(self, query: AuditQuery | None = None) -> list[AuditRecord]:
+        """Return the records matching ``query``, newest first."""
+        query = query or AuditQuery()
+        where, params = _where(query)
+        sql = f"SELECT record FROM audit_records{where} ORDER BY ts DESC"  # noqa: S608 (fixed fragments)
+        if query.limit is not None:
+            sql += " LIMIT ?"
+            params.append(query.limit)
+        rows = self._guarded(lambda: self._db.execute(sql, params).fetchall())
+        return select((AuditRecord.model_validate_json(row[0]) for row in rows), query)
+
+    def count(self) -> int:
+        """Return how many records the file holds."""
+        return int(
+            self._guarded(
+                lambda: self._db.execute("SELECT count(*) FROM audit_records").fetchone()[0]
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the database and stop the worker thread (after pending writes)."""
+        await asyncio.to_thread(self.close_now)
+
+    def close_now(self) -> None:
+        """Close without an event loop (for readers); pending writes finish first."""
+        self._worker.shutdown(wait=True)
+        self._guarded(self._db.close)
+
+    def _guarded(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the connection under the lock, turning sqlite errors into AuditError."""
+        with self._lock:
+            try:
+                return work()
+            except sqlite3.Error as exc:
+                raise AuditError(f"audit database {self.path}: {exc}") from exc
+
+
+def _where(query: AuditQuery) -> tuple[str, list[Any]]:
+    """Return the WHERE clause and its parameters for ``query``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for field, condition in _CONDITIONS.items():
+        value = getattr(query, field)
+        if value is not None:
+            clauses.append(condition)
+            params.append(to_epoch(value) if field in ("since", "until") else value)
+    if query.container is not None:
+        clauses.append(
+            "(container = ? OR container_name = ? OR container_id = ? "
+            "OR (length(?) >= 6 AND substr(container_id, 1, length(?)) = ?))"
+        )
+        params.extend([query.container] * 6)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params

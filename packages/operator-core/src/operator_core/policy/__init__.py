@@ -1,0 +1,41 @@
+"""The safety policy: what an agent may do to which containers, how often, with whose yes.
+
+``Policy`` is the configuration (``load_policy`` reads TOML, ``policy_from_dict`` a dict;
+``Policy(...)`` builds one in code); ``Guard`` applies it to tool calls.
+"""
+
+from operator_core.policy.concurrency import ActionGate
+from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
+from operator_core.policy.limits import RateLimiter
+from operator_core.policy.matching import ContainerFacts, Verdict, has_label
+from operator_core.policy.model import (
+    ApprovalRules,
+    Policy,
+    ProtectedContainers,
+    RateLimit,
+    Scope,
+    load_policy,
+    policy_from_dict,
+)
+from operator_core.policy.self_container import detect_own_container_id
+
+__all__ = [
+    "AUTO",
+    "ActionGate",
+    "ApprovalRequest",
+    "ApprovalRules",
+    "Approver",
+    "AutoDetect",
+    "ContainerFacts",
+    "Guard",
+    "Policy",
+    "ProtectedContainers",
+    "RateLimit",
+    "RateLimiter",
+    "Scope",
+    "Verdict",
+    "detect_own_container_id",
+    "has_label",
+    "load_policy",
+    "policy_from_dict",
+]

@@ -1,0 +1,163 @@
+"""``Guard``: applies a ``Policy`` to tool calls, one rule at a time.
+
+The runner asks in this order, and stops at the first denial: mode, then (for a tool
+acting on a container, once resolved) protection and scope, then rate limits, then
+approval. Each check returns a ``Verdict`` (a denial) or None (no objection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from operator_core.policy.concurrency import ActionGate
+from operator_core.policy.limits import RateLimiter
+from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
+from operator_core.policy.model import Policy
+from operator_core.policy.self_container import detect_own_container_id
+from operator_core.tools.spec import ToolSpec
+
+__all__ = ["AUTO", "ApprovalRequest", "Approver", "AutoDetect", "Guard"]
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What an approver is asked: which tool, on what, by whom and why (arguments redacted)."""
+
+    tool: str
+    risk: str
+    arguments: dict[str, Any]
+    container: dict[str, Any] | None
+    actor: str | None
+    reason: str | None
+
+
+#: An async callback that returns True to allow the call, False to refuse it.
+Approver = Callable[[ApprovalRequest], Awaitable[bool]]
+
+
+class AutoDetect:
+    """The type of ``AUTO``: find the operator's own container by looking."""
+
+    def __repr__(self) -> str:
+        return "AUTO"
+
+
+AUTO: Final = AutoDetect()
+
+
+class Guard:
+    """Holds a policy with its live state: rate-limit counts, locks, the approver.
+
+    ``own_container_id`` is the operator's own container (``AUTO``: detect it; None:
+    there is none); it is protected unless the policy sets ``protect_self = false``.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        approver: Approver | None = None,
+        own_container_id: str | AutoDetect | None = AUTO,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.policy = policy
+        self.approver = approver
+        own = (
+            detect_own_container_id()
+            if isinstance(own_container_id, AutoDetect)
+            else own_container_id
+        )
+        self.own_container_id = own if policy.protect_self else None
+        self.limiter = RateLimiter(policy.rate_limits, clock)
+        self.gate = ActionGate(policy.max_concurrent_actions)
+
+    def check_mode(self, spec: ToolSpec) -> Verdict | None:
+        """Refuse a mutating tool in observe mode."""
+        if spec.read_only or self.policy.mode == "execute":
+            return None
+        return Verdict(
+            "mode.observe",
+            f"the policy is in observe mode: only read-only tools run, and {spec.name} "
+            "changes containers, so it was not run. Use read-only tools (list, inspect, "
+            "logs, wait) and report what you would do; a person can switch the policy to "
+            "execute mode.",
+        )
+
+    def check_target(self, facts: ContainerFacts) -> Verdict | None:
+        """Refuse a protected container, or one outside the opt-in scope."""
+        verdict = protection(self.policy, facts, self.own_container_id)
+        if verdict is None:
+            verdict = scope_violation(self.policy, facts)
+        if verdict is None:
+            return None
+        return Verdict(
+            verdict.rule,
+            f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
+            "Leave this container alone or ask a person.",
+            {"container": facts.summary()},
+        )
+
+    def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
+        """Refuse when a rate limit has no room (counts nothing)."""
+        return _about(self.limiter.check(spec.name, facts.id), facts)
+
+    def take_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
+        """Count the action against the rate limits, or refuse when one has no room."""
+        return _about(self.limiter.acquire(spec.name, facts.id), facts)
+
+    def needs_approval(self, spec: ToolSpec) -> bool:
+        """Whether ``spec`` needs approval: per-tool setting, else its risk or its own flag."""
+        rules = self.policy.approval
+        if spec.name in rules.tools:
+            return rules.tools[spec.name]
+        return spec.requires_approval or spec.risk.value in rules.risks
+
+    async def approve(self, spec: ToolSpec, request: ApprovalRequest) -> Verdict | None:
+        """Ask the approver; return None when it said yes, else the denial."""
+        target = _target(request)
+        if self.approver is None:
+            return Verdict(
+                "approval.unavailable",
+                f"{spec.name} ({spec.risk.value} risk){target} needs approval under the "
+                "policy, and no approver is configured, so it was not run. Ask a person to "
+                "approve or run it.",
+            )
+        try:
+            allowed = await asyncio.wait_for(self.approver(request), self.policy.approval.timeout_s)
+        except TimeoutError:
+            return Verdict(
+                "approval.timeout",
+                f"no approval for {spec.name}{target} within "
+                f"{self.policy.approval.timeout_s:g}s; it was not run",
+            )
+        except Exception as exc:
+            return Verdict(
+                "approval.error",
+                f"the approver failed ({type(exc).__name__}) on {spec.name}{target}; "
+                "it was not run",
+            )
+        if allowed is True:
+            return None
+        return Verdict(
+            "approval.rejected",
+            f"the approver declined {spec.name}{target}; it was not run. Do not retry it "
+            "without new information.",
+        )
+
+
+def _about(verdict: Verdict | None, facts: ContainerFacts) -> Verdict | None:
+    """Return ``verdict`` with the container it concerns added to its details."""
+    if verdict is None:
+        return None
+    return Verdict(verdict.rule, verdict.message, {**verdict.details, "container": facts.summary()})
+
+
+def _target(request: ApprovalRequest) -> str:
+    """Return " on container 'web'" for messages, or "" for a call without a container."""
+    if request.container is None:
+        return ""
+    return f" on container {request.container.get('name')!r}"

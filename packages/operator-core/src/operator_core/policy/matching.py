@@ -1,0 +1,102 @@
+"""Which containers a policy protects or keeps out of scope, judged on resolved facts."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from operator_core.policy.model import Policy, parse_label
+
+__all__ = ["ContainerFacts", "Verdict", "has_label", "protection", "scope_violation"]
+
+_HEX_PREFIX = re.compile(r"[0-9a-f]{12,64}")
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """What the policy knows of a container: read from the engine, never from the agent."""
+
+    id: str
+    name: str
+    labels: dict[str, str] = field(default_factory=dict)
+    status: str | None = None
+    health: str | None = None
+    image: str | None = None
+
+    @classmethod
+    def from_inspect(cls, data: dict[str, Any]) -> ContainerFacts:
+        """Return the facts of an ``inspect_container`` result."""
+        state = data.get("state") or {}
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name") or "").lstrip("/"),
+            labels=dict(data.get("labels") or {}),
+            status=state.get("status"),
+            health=state.get("health"),
+            image=data.get("image"),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Return id, short id, name, status and health (no labels), for messages and audit."""
+        return {
+            "id": self.id,
+            "short_id": self.id[:12],
+            "name": self.name,
+            "status": self.status,
+            "health": self.health,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A denial: the rule that fired, a message saying why, and JSON-able details."""
+
+    rule: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def has_label(labels: dict[str, str], wanted: str) -> bool:
+    """Whether ``labels`` has ``wanted`` (``key``: any value; ``key=value``: that value)."""
+    key, value = parse_label(wanted)
+    return key in labels and (value is None or labels[key] == value)
+
+
+def _id_matches(container_id: str, reference: str) -> bool:
+    """Whether ``reference`` is the container's id or an unambiguous (12+ hex) prefix of it."""
+    ref = reference.lower()
+    return _HEX_PREFIX.fullmatch(ref) is not None and container_id.lower().startswith(ref)
+
+
+def protection(policy: Policy, facts: ContainerFacts, own_id: str | None) -> Verdict | None:
+    """Return why ``facts`` is protected from mutating tools, or None when it is not."""
+    who = f"container {facts.name!r} ({facts.id[:12]})"
+    if own_id and _id_matches(facts.id, own_id):
+        return Verdict(
+            "protected.self", f"{who} is the operator's own container; it never acts on itself"
+        )
+    protected = policy.protected
+    for name in protected.names:
+        if facts.name == name or _id_matches(facts.id, name):
+            return Verdict("protected.names", f"{who} is protected by name ({name!r})")
+    for pattern in protected.patterns:
+        if fnmatch.fnmatchcase(facts.name, pattern):
+            return Verdict("protected.patterns", f"{who} is protected by pattern {pattern!r}")
+    for label in protected.labels:
+        if has_label(facts.labels, label):
+            return Verdict("protected.labels", f"{who} is protected by label {label!r}")
+    return None
+
+
+def scope_violation(policy: Policy, facts: ContainerFacts) -> Verdict | None:
+    """Return why ``facts`` is outside the policy's opt-in scope, or None when inside."""
+    missing = [label for label in policy.scope.require_labels if not has_label(facts.labels, label)]
+    if not missing:
+        return None
+    return Verdict(
+        "scope.require_labels",
+        f"container {facts.name!r} ({facts.id[:12]}) is outside the policy's scope: it lacks "
+        f"the label(s) {', '.join(repr(m) for m in missing)} that opt a container in",
+    )

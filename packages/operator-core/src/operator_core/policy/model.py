@@ -1,0 +1,233 @@
+"""``Policy``: what an agent may do, loaded from TOML or built in code, strictly checked.
+
+A policy file looks like this (every key optional; the defaults are the safe ones)::
+
+    mode = "execute"              # "observe" (default): read-only tools only
+    dry_run = false               # true: mutating tools report what they would do
+    protect_self = true           # the operator's own container is never acted on
+    max_concurrent_actions = 4    # mutating actions running at once, overall
+
+    [protected]                   # no mutating tool acts on these
+    names = ["db", "3f2a9c1d4e5f"]        # exact names, or ids (full or a 12+ hex prefix)
+    patterns = ["prod-*"]                 # shell-style globs on the name
+    labels = ["tier=critical", "keep"]    # "key" or "key=value"
+
+    [scope]                       # when set, only containers with ALL these labels change
+    require_labels = ["autoheal=true"]
+
+    [approval]                    # which calls need a yes from the approval callback
+    risks = ["high"]              # by risk (default ["high"])
+    tools = { docker_execute_command = true }   # per tool, overriding risk and tool default
+    timeout_s = 300
+
+    [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
+    tools = ["docker_restart_container"]   # omitted: every mutating tool
+    per = "container"             # or "all"
+    max = 3
+    window_s = 600
+
+Any unknown key, wrong type or bad value is a ``PolicyError`` naming each fault; nothing
+falls back to a permissive default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# The metaclass every pydantic v2 model has; subclassed only to translate errors.
+from pydantic._internal._model_construction import ModelMetaclass
+
+from operator_core.errors import PolicyError
+from operator_core.tools.registry import REGISTRY
+
+__all__ = [
+    "ApprovalRules",
+    "Policy",
+    "ProtectedContainers",
+    "RateLimit",
+    "Scope",
+    "load_policy",
+    "parse_label",
+    "policy_from_dict",
+]
+
+RiskName = Literal["low", "medium", "high"]
+
+
+def parse_label(text: str) -> tuple[str, str | None]:
+    """Return ``(key, value)`` of ``key=value`` or ``(key, None)`` of ``key``."""
+    key, sep, value = text.partition("=")
+    if not key.strip() or key != key.strip():
+        raise ValueError(f"label {text!r} needs a key: write 'key' or 'key=value'")
+    return key, (value if sep else None)
+
+
+def _check_labels(values: list[str]) -> list[str]:
+    """Refuse labels that are not ``key`` or ``key=value``."""
+    for text in values:
+        parse_label(text)
+    return values
+
+
+def _check_tools(names: list[str] | dict[str, bool] | None) -> Any:
+    """Refuse tool names that no tool has."""
+    for name in names or ():
+        if name not in REGISTRY:
+            raise ValueError(f"no tool named {name!r}; tools: {', '.join(REGISTRY)}")
+    return names
+
+
+def _high_only() -> list[RiskName]:
+    """Return the default approval risks: high only."""
+    return ["high"]
+
+
+LabelList = Annotated[list[str], AfterValidator(_check_labels)]
+
+
+class _PolicyMeta(ModelMetaclass):
+    """Makes ``Policy(...)`` built in code raise PolicyError, as loading a file does.
+
+    Only direct construction passes here; nested models validated from a dict do not,
+    so their faults are reported once, at their full location.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (a metaclass method)
+        try:
+            return super().__call__(*args, **kwargs)
+        except ValidationError as exc:
+            raise PolicyError(_explain(exc, f"{cls.__name__}(...)")) from None
+
+
+class _Strict(BaseModel, metaclass=_PolicyMeta):
+    """Base of policy models: unknown keys and wrong types are errors; frozen once built."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ProtectedContainers(_Strict):
+    """Containers no mutating tool may act on."""
+
+    names: list[str] = Field(default_factory=list)
+    patterns: list[str] = Field(default_factory=list)
+    labels: LabelList = Field(default_factory=list)
+
+    @field_validator("names", "patterns")
+    @classmethod
+    def _not_empty(cls, values: list[str]) -> list[str]:
+        """Refuse empty names and patterns (they would match nothing, silently)."""
+        if any(not value.strip() for value in values):
+            raise ValueError("empty name or pattern")
+        return values
+
+
+class Scope(_Strict):
+    """When ``require_labels`` is set, only containers carrying all of them may change."""
+
+    require_labels: LabelList = Field(default_factory=list)
+
+
+class ApprovalRules(_Strict):
+    """Which calls need approval: by risk, overridden per tool."""
+
+    risks: list[RiskName] = Field(default_factory=_high_only)
+    tools: Annotated[dict[str, bool], AfterValidator(_check_tools)] = Field(default_factory=dict)
+    timeout_s: float = Field(default=300.0, gt=0, le=86400)
+
+
+class RateLimit(_Strict):
+    """At most ``max`` mutating actions per ``window_s`` seconds, per container or overall.
+
+    Every action that was let through counts, even one that then failed (a failing
+    restart loop flaps a service as much as a working one); denied calls and dry runs
+    do not count.
+    """
+
+    tools: list[str] | None = None
+    per: Literal["container", "all"] = "container"
+    max: int = Field(ge=1, le=100000)
+    window_s: float = Field(gt=0, le=7 * 86400)
+
+    @field_validator("tools")
+    @classmethod
+    def _mutating(cls, names: list[str] | None) -> list[str] | None:
+        """Refuse unknown tools and read-only ones (reads are never rate limited)."""
+        _check_tools(names)
+        reads = [name for name in names or () if REGISTRY[name].read_only]
+        if reads:
+            raise ValueError(f"read-only tools are not rate limited: {', '.join(reads)}")
+        return names
+
+    def applies_to(self, tool: str) -> bool:
+        """Whether this limit counts calls of ``tool``."""
+        return self.tools is None or tool in self.tools
+
+
+class Policy(_Strict):
+    """The whole policy; ``Policy()`` is observe mode with the operator's container protected."""
+
+    mode: Literal["observe", "execute"] = "observe"
+    dry_run: bool = False
+    protect_self: bool = True
+    max_concurrent_actions: int = Field(default=4, ge=1, le=256)
+    protected: ProtectedContainers = Field(default_factory=ProtectedContainers)
+    scope: Scope = Field(default_factory=Scope)
+    approval: ApprovalRules = Field(default_factory=ApprovalRules)
+    rate_limits: list[RateLimit] = Field(default_factory=list)
+
+
+def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
+    """Return the policy ``data`` describes, or raise PolicyError naming every fault."""
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: a policy is a table of settings, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_explain(exc, source)) from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Return the policy in the TOML file at ``path``, or raise PolicyError."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{file}: cannot read the policy file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{file}: not valid TOML: {exc}") from None
+    return policy_from_dict(data, str(file))
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    """Return one line per fault: where, what is wrong, what was given."""
+    lines = [f"{source}: invalid policy ({exc.error_count()} problem(s)):"]
+    for error in exc.errors(include_url=False):
+        where = _location(error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling and section)"
+        shown = error["type"] not in ("missing", "extra_forbidden") and _scalar(error["input"])
+        given = f" (got {error['input']!r})" if shown else ""
+        lines.append(f"  - {where}: {message}{given}")
+    return "\n".join(lines)
+
+
+def _scalar(value: object) -> bool:
+    """Whether ``value`` is short enough to quote in an error."""
+    return isinstance(value, str | int | float | bool) or (
+        isinstance(value, list) and len(repr(value)) <= 80
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """Return ``("approval", "risks", 0)`` as ``approval.risks[0]``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"

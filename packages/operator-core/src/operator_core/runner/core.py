@@ -1,0 +1,330 @@
+"""``ToolRunner``: the one door through which an agent's tool call reaches the executor.
+
+``execute_tool`` validates the call, applies the policy, runs the executor method,
+records the call in the audit trail and only then returns a JSON-able envelope. Nothing
+the agent can cause is raised: every failure comes back as ``{"ok": false, "error": ...}``.
+
+A mutating call goes: mode → resolve the container (inspect: id, name, labels, state)
+→ protection and scope → rate limits (look) → dry run? → approval → per-container lock
+and overall slot → rate limits (count) → ``pending`` audit record → action → inspect
+again → final audit record → envelope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from operator_core.audit.base import AuditQuery, AuditSink, MemoryAuditSink
+from operator_core.audit.record import AuditRecord, Outcome
+from operator_core.audit.redact import REDACTED, redact_arguments, redact_text, redact_value
+from operator_core.errors import AuditError, OperatorError, PolicyDenied
+from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
+from operator_core.policy.matching import ContainerFacts, Verdict
+from operator_core.policy.model import Policy
+from operator_core.runner.call import Call
+from operator_core.runner.envelope import (
+    error_envelope,
+    error_type,
+    internal_envelope,
+    ok_envelope,
+    result_excerpt,
+)
+from operator_core.tools.formats import Shape, tool_list
+from operator_core.tools.registry import REGISTRY, TOOLS
+from operator_core.tools.spec import ToolSpec
+from operator_core.tools.validation import lookup_tool, validate_arguments
+
+__all__ = ["ToolRunner"]
+
+log = logging.getLogger("operator_core.runner")
+
+#: The outcome recorded for each envelope error type that is not a plain failure.
+_OUTCOMES: dict[str, Outcome] = {
+    "denied": "denied",
+    "unknown_tool": "invalid",
+    "invalid_arguments": "invalid",
+}
+
+
+class ToolRunner:
+    """Runs agents' tool calls against ``executor`` under ``policy``, recording to ``audit``.
+
+    ``executor`` is a ``DockerActionExecutor`` (or anything with its async methods).
+    ``policy`` defaults to ``Policy()``: observe mode. ``audit`` defaults to an in-memory
+    sink; give ``SQLiteAuditSink(path)`` (or ``open_audit(path)``) for a durable trail.
+    ``approver`` answers approval requests. ``own_container_id`` is detected by default.
+    """
+
+    def __init__(
+        self,
+        executor: Any,
+        *,
+        policy: Policy | None = None,
+        audit: AuditSink | None = None,
+        approver: Approver | None = None,
+        own_container_id: str | AutoDetect | None = AUTO,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.executor = executor
+        self.policy = policy if policy is not None else Policy()
+        self.audit: AuditSink = audit if audit is not None else MemoryAuditSink()
+        self.guard = Guard(
+            self.policy, approver=approver, own_container_id=own_container_id, clock=clock
+        )
+        self._clock = clock
+        self._wall = wall_clock
+        self._recall_rate_limited_actions()
+
+    def _recall_rate_limited_actions(self) -> None:
+        """Count the actions the audit trail holds within the rate-limit windows.
+
+        So limits hold across processes sharing one trail (each ``operator`` command is its
+        own process) and across restarts of a long-lived one (the MCP server).
+        """
+        window = self.guard.limiter.longest_window_s
+        if not window:
+            return
+        now = self._wall()
+        try:
+            past = self.audit.query(AuditQuery(since=now - window, decision="allowed", limit=None))
+        except AuditError as exc:
+            log.warning("rate limits start empty: the audit trail could not be read: %s", exc)
+            return
+        for record in sorted(past, key=lambda r: r.ts):
+            spec = REGISTRY.get(record.tool)
+            if spec is not None and spec.mutating and record.container_id:
+                self.guard.limiter.remember(record.tool, record.container_id, now - record.ts)
+
+    def tools(
+        self, shape: Shape = "anthropic", *, runnable_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return the tool list in ``shape``; ``runnable_only`` drops tools observe mode refuses."""
+        specs = [s for s in TOOLS if not runnable_only or self.guard.check_mode(s) is None]
+        return tool_list(shape, specs)
+
+    async def execute_tool(
+        self,
+        name: str,
+        arguments: Any = None,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> dict[str, Any]:
+        """Run tool ``name`` with ``arguments``; return the envelope once the call is audited."""
+        who = str(actor)[:200] if actor is not None else None
+        call = Call(tool=str(name)[:200], raw=arguments, actor=who, reason=reason)
+        call.started, call.wall = self._clock(), self._wall()
+        try:
+            envelope = await self._execute(call)
+        except OperatorError as exc:
+            envelope = self._refused(call, exc)
+        except asyncio.CancelledError:
+            call.outcome = "cancelled"
+            await asyncio.shield(self._record(call, {"ok": False}))
+            raise
+        except Exception as exc:
+            log.error(
+                "tool %s failed inside operator-core: %s: %s",
+                call.tool,
+                type(exc).__name__,
+                redact_value(str(exc)),
+            )
+            call.outcome = "failed"
+            envelope = internal_envelope(exc)
+        return await self._finish(call, envelope)
+
+    async def _execute(self, call: Call) -> dict[str, Any]:
+        """Validate, check the policy and run; return the success envelope."""
+        spec = lookup_tool(call.tool)
+        call.spec = spec
+        call.args = validate_arguments(spec, call.raw).model_dump()
+        call.decision = "undecided"
+        _deny(self.guard.check_mode(spec))
+        if spec.read_only:
+            return await self._read(spec, call)
+        return await self._act(spec, call)
+
+    async def _read(self, spec: ToolSpec, call: Call) -> dict[str, Any]:
+        """Run a read-only tool (after approval, in the rare policy that wants one)."""
+        if self.guard.needs_approval(spec):
+            await self._approve(spec, call)
+        call.decision = "allowed"
+        result = await self._invoke(spec, call)
+        call.note_result(result)
+        call.outcome = "ok"
+        return ok_envelope(result)
+
+    async def _act(self, spec: ToolSpec, call: Call) -> dict[str, Any]:
+        """Run a mutating tool on its resolved container, under every rule of the policy."""
+        facts = await self._resolve(call)
+        _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
+        if self.policy.dry_run:
+            return self._dry_run(spec, call, facts)
+        if self.guard.needs_approval(spec):
+            await self._approve(spec, call)
+        waited = self.guard.gate.busy(facts.id)
+        async with self.guard.gate.hold(facts.id):
+            _deny(self.guard.take_rate(spec, facts))
+            if waited:
+                facts = await self._resolve(call, facts.id)
+            call.decision, call.outcome = "allowed", "pending"
+            await self._record(call, {"ok": False})
+            try:
+                result = await self._invoke(spec, call, facts.id)
+            finally:
+                call.after = await self._state_after(facts.id)
+        call.outcome = "ok"
+        return ok_envelope(result)
+
+    async def _invoke(self, spec: ToolSpec, call: Call, target_id: str | None = None) -> Any:
+        """Call the executor method of ``spec`` with the validated arguments.
+
+        A mutating tool is aimed at ``target_id``, the id the policy judged, never at the
+        name again: a container renamed or replaced meanwhile cannot be hit instead.
+        """
+        method = getattr(self.executor, spec.method, None)
+        if method is None:
+            raise OperatorError(f"{spec.name} is not available: the executor has no {spec.method}")
+        arguments = dict(call.args or {})
+        if target_id is not None and spec.target is not None:
+            arguments[spec.target] = target_id
+        return await method(**arguments)
+
+    async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
+        """Inspect the call's container: facts for the policy, state for the audit trail."""
+        ref = reference or call.target_reference() or ""
+        data = await self.executor.inspect_container(ref)
+        facts = ContainerFacts.from_inspect(data)
+        call.facts, call.before = facts, _state(data)
+        return facts
+
+    async def _state_after(self, container_id: str) -> dict[str, Any]:
+        """Inspect the container after an action; a failure is noted, not raised."""
+        try:
+            return _state(await self.executor.inspect_container(container_id))
+        except OperatorError as exc:
+            return {"unavailable": redact_text(str(exc))}
+
+    async def _approve(self, spec: ToolSpec, call: Call) -> None:
+        """Ask the approver; raise PolicyDenied unless it said yes."""
+        request = ApprovalRequest(
+            tool=spec.name,
+            risk=spec.risk.value,
+            arguments=redact_arguments(call.args),
+            container=call.facts.summary() if call.facts else None,
+            actor=call.actor,
+            reason=call.reason,
+        )
+        _deny(await self.guard.approve(spec, request))
+        call.rule = "approval.granted"
+
+    def _dry_run(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> dict[str, Any]:
+        """Return what ``spec`` would do to ``facts``'s container, having done nothing."""
+        call.decision = call.outcome = "dry_run"
+        call.rule = "dry_run"
+        state = (facts.status or "unknown") + (f", {facts.health}" if facts.health else "")
+        return ok_envelope(
+            {
+                "dry_run": True,
+                "changed": False,
+                "would": f"{spec.title.lower()}: {facts.name!r} ({facts.id[:12]}), "
+                f"currently {state}. Nothing was done (dry run).",
+                "tool": spec.name,
+                "arguments": redact_arguments(call.args),
+                "container": facts.summary(),
+                "approval_required": self.guard.needs_approval(spec),
+            }
+        )
+
+    def _refused(self, call: Call, exc: OperatorError) -> dict[str, Any]:
+        """Return the envelope of a refused or failed call, noting decision and outcome."""
+        envelope = error_envelope(exc)
+        kind = error_type(exc)
+        call.outcome = _OUTCOMES.get(kind, "failed")
+        if isinstance(exc, PolicyDenied):
+            call.decision, call.rule = "denied", exc.rule
+        call.error = {"type": kind, "message": envelope["error"]["message"]}
+        return envelope
+
+    async def _finish(self, call: Call, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Write the final audit record, then return ``envelope`` with its audit id."""
+        try:
+            await self._record(call, envelope)
+        except AuditError as exc:
+            log.error("audit record %s for %s not written: %s", call.id, call.tool, exc)
+            envelope["audit_error"] = str(exc)
+        log.info(
+            "tool=%s actor=%s decision=%s outcome=%s rule=%s",
+            call.tool,
+            call.actor,
+            call.decision,
+            call.outcome,
+            call.rule,
+        )
+        envelope["audit_id"] = call.id
+        return envelope
+
+    async def _record(self, call: Call, envelope: dict[str, Any]) -> None:
+        """Write the call's audit record as it stands (pending or final)."""
+        await self.audit.write(self._record_of(call, envelope))
+
+    def _record_of(self, call: Call, envelope: dict[str, Any]) -> AuditRecord:
+        """Return the audit record of ``call`` as it stands."""
+        spec, facts = call.spec, call.facts
+        return AuditRecord(
+            id=call.id,
+            time=datetime.fromtimestamp(call.wall, UTC).isoformat(),
+            ts=call.wall,
+            actor=call.actor,
+            reason=redact_value(str(call.reason)) if call.reason else None,
+            tool=call.tool,
+            risk=spec.risk.value if spec else None,
+            arguments=_stored_arguments(call),
+            container=call.target_reference(),
+            container_id=facts.id if facts else call.resolved.get("id"),
+            container_name=facts.name if facts else call.resolved.get("name"),
+            decision=call.decision,
+            rule=call.rule,
+            outcome=call.outcome,
+            error=call.error,
+            duration_ms=round((self._clock() - call.started) * 1000, 3),
+            before=call.before,
+            after=call.after,
+            result=result_excerpt(envelope.get("result")) if envelope.get("ok") else None,
+        )
+
+
+def _deny(verdict: Verdict | None) -> None:
+    """Raise PolicyDenied for a verdict; do nothing for None."""
+    if verdict is not None:
+        raise PolicyDenied(verdict.rule, verdict.message, verdict.details)
+
+
+def _stored_arguments(call: Call) -> Any:
+    """Return the call's arguments as the audit trail keeps them: redacted.
+
+    Validated arguments are stored redacted; of arguments that failed validation, values
+    under keys the tool does not have are not stored at all (nothing says what they hold).
+    """
+    if call.args is not None:
+        return redact_arguments(call.args)
+    raw = call.raw
+    if isinstance(raw, dict) and call.spec is not None:
+        known = call.spec.input_model.model_fields
+        raw = {k: (v if k in known else REDACTED) for k, v in raw.items()}
+    return redact_arguments(raw)
+
+
+def _state(data: dict[str, Any]) -> dict[str, Any]:
+    """Return the part of an inspect result the audit trail keeps as before/after state."""
+    return {
+        **(data.get("state") or {}),
+        "restart_count": data.get("restart_count"),
+        "networks": data.get("networks"),
+    }

@@ -1,0 +1,154 @@
+"""The JSON-able answers ``execute_tool`` gives, and how errors map onto them.
+
+Success: ``{"ok": true, "result": {...}, "audit_id": "..."}``.
+Failure: ``{"ok": false, "error": {"type", "message", "details"[, "rule"]}, "audit_id"}``,
+``rule`` only for a policy denial. ``type`` is one of ``ERROR_TYPES``' values or
+``internal`` (a bug in operator-core, reported rather than raised).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from operator_core.audit.redact import redact_text, redact_value
+from operator_core.errors import (
+    AuditError,
+    ContainerNotFound,
+    ContainerStateError,
+    EngineError,
+    EngineUnreachable,
+    InvalidArguments,
+    InvalidInput,
+    NetworkNotFound,
+    OperationTimeout,
+    OperatorError,
+    PolicyDenied,
+    UnknownTool,
+)
+
+__all__ = [
+    "ERROR_TYPES",
+    "error_envelope",
+    "error_type",
+    "internal_envelope",
+    "ok_envelope",
+    "result_excerpt",
+]
+
+#: The envelope ``type`` of each error class (the nearest class in the MRO wins).
+ERROR_TYPES: dict[type[OperatorError], str] = {
+    UnknownTool: "unknown_tool",
+    InvalidArguments: "invalid_arguments",
+    InvalidInput: "invalid_arguments",
+    PolicyDenied: "denied",
+    AuditError: "audit_unavailable",
+    ContainerNotFound: "container_not_found",
+    NetworkNotFound: "network_not_found",
+    ContainerStateError: "container_state",
+    EngineUnreachable: "engine_unreachable",
+    EngineError: "engine_error",
+    OperationTimeout: "timeout",
+    OperatorError: "error",
+}
+
+#: What to tell the agent to do next, by error type.
+_HINTS: dict[str, str] = {
+    "container_not_found": "Call docker_list_containers with all=true to find the right "
+    "name or id.",
+    "network_not_found": "Check the network's name; docker_inspect_container shows the "
+    "networks a container is on.",
+    "container_state": "Call docker_inspect_container to see the container's state first.",
+    "engine_unreachable": "The Docker engine is not answering; retrying will not help until "
+    "a person fixes it.",
+    "timeout": "The engine may still finish the action; call docker_inspect_container "
+    "before retrying.",
+    "audit_unavailable": "The audit trail cannot record, so no action is run; tell a person.",
+}
+
+#: Attributes of errors that are copied into ``details``.
+_DETAIL_ATTRIBUTES = ("problems", "suggestions", "reference")
+
+_EXCERPT_SKIP = frozenset({"stdout", "stderr", "lines", "containers", "results"})
+_EXCERPT_TEXT_MAX = 200
+
+
+def error_type(exc: OperatorError) -> str:
+    """Return the envelope type of ``exc``."""
+    for klass in type(exc).__mro__:
+        if klass in ERROR_TYPES:
+            return ERROR_TYPES[klass]
+    return "error"
+
+
+def ok_envelope(result: Any) -> dict[str, Any]:
+    """Return the envelope of a call that worked."""
+    return {"ok": True, "result": result}
+
+
+def error_envelope(exc: OperatorError) -> dict[str, Any]:
+    """Return the envelope of a call that failed or was refused with ``exc``."""
+    kind = error_type(exc)
+    hint = _HINTS.get(kind)
+    message = redact_text(str(exc))
+    error: dict[str, Any] = {
+        "type": kind,
+        "message": _join(message, hint),
+    }
+    details: dict[str, Any] = {}
+    if isinstance(exc, PolicyDenied):
+        error["rule"] = exc.rule
+        details.update(exc.details)
+    for attribute in _DETAIL_ATTRIBUTES:
+        if hasattr(exc, attribute):
+            details[attribute] = getattr(exc, attribute)
+    error["details"] = details
+    return {"ok": False, "error": error}
+
+
+def _join(message: str, hint: str | None) -> str:
+    """Return ``message`` followed by ``hint`` as a second sentence."""
+    if not hint:
+        return message
+    return f"{message if message.endswith(('.', '!', '?')) else message + '.'} {hint}"
+
+
+def internal_envelope(exc: BaseException) -> dict[str, Any]:
+    """Return the envelope of a bug: the call failed in operator-core itself."""
+    return {
+        "ok": False,
+        "error": {
+            "type": "internal",
+            "message": f"internal error in operator-core ({type(exc).__name__}); the call "
+            "may not have completed. Check with docker_inspect_container and tell a person.",
+            "details": {},
+        },
+    }
+
+
+def result_excerpt(result: Any) -> dict[str, Any] | None:
+    """Return the small, redacted part of a result kept in the audit trail.
+
+    Scalars and small mappings of scalars (``exit_code``, ``changed``, ``stop``...) stay;
+    output (stdout, stderr, log lines) and listings do not.
+    """
+    if not isinstance(result, dict):
+        return None
+    excerpt: dict[str, Any] = {}
+    for key, value in result.items():
+        if key in _EXCERPT_SKIP:
+            continue
+        if isinstance(value, dict) and all(_is_scalar(v) for v in value.values()):
+            excerpt[key] = {k: _short(v) for k, v in value.items()}
+        elif _is_scalar(value):
+            excerpt[key] = _short(value)
+    return redact_value(excerpt)  # type: ignore[no-any-return]
+
+
+def _is_scalar(value: Any) -> bool:
+    """Whether ``value`` is a JSON scalar."""
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _short(value: Any) -> Any:
+    """Return ``value``, cut to a few hundred characters if it is a string."""
+    return value[:_EXCERPT_TEXT_MAX] if isinstance(value, str) else value

@@ -1,0 +1,254 @@
+"""The input of every tool, one pydantic model each: types, bounds, defaults, descriptions.
+
+Field names are the executor method's parameter names, so a validated model is passed
+to the method as keyword arguments unchanged. Models are lenient where models (the AI
+kind) are sloppy and strict where sloppiness is dangerous:
+
+* a number sent as a string (``"10"``) is taken; a bool where a number belongs is not;
+* a list or an object sent as a JSON string (``'["ls", "-l"]'``) is parsed;
+* an unknown key is an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = [
+    "ConnectNetworkInput",
+    "ContainerInput",
+    "DisconnectNetworkInput",
+    "ExecInput",
+    "InspectManyInput",
+    "KillInput",
+    "ListInput",
+    "LogsInput",
+    "StopInput",
+    "WaitInput",
+]
+
+_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+def _no_bool(value: Any) -> Any:
+    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+def _from_json(kind: type, example: str) -> BeforeValidator:
+    """Return a validator that parses a JSON string into ``kind`` (a list or a dict)."""
+
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(
+                f"expected a JSON {kind.__name__} such as {example}, got a plain string"
+            ) from None
+        if not isinstance(parsed, kind):
+            raise ValueError(f"expected a JSON {kind.__name__} such as {example}")
+        return parsed
+
+    return BeforeValidator(parse)
+
+
+ContainerRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        pattern=_REFERENCE_PATTERN,
+        description="The container's name (e.g. 'web') or id (full, or a unique prefix "
+        "such as '3f2a9c1d'), as docker_list_containers shows it.",
+    ),
+]
+NetworkRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        pattern=_REFERENCE_PATTERN,
+        description="The network's name (e.g. 'backend') or id.",
+    ),
+]
+GraceSeconds = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=3600,
+        description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
+    ),
+    BeforeValidator(_no_bool),
+]
+Text = Annotated[str, Field(max_length=256)]
+OptionalText = Annotated[str | None, Field(max_length=256)]
+
+
+class _Input(BaseModel):
+    """Base of every tool input: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContainerInput(_Input):
+    """A tool that needs only a container."""
+
+    container_id: ContainerRef
+
+
+class StopInput(ContainerInput):
+    """Stop or restart a container."""
+
+    timeout: GraceSeconds = 10
+
+
+class KillInput(ContainerInput):
+    """Send a signal to a container."""
+
+    signal: Annotated[
+        str | int,
+        Field(
+            description="Signal name ('SIGTERM', 'SIGHUP', 'HUP') or number (15). "
+            "Default SIGKILL ends the container at once."
+        ),
+        BeforeValidator(_no_bool),
+    ] = "SIGKILL"
+
+
+class LogsInput(ContainerInput):
+    """Read a container's logs."""
+
+    tail: Annotated[
+        int,
+        Field(ge=1, le=10000, description="How many of the last lines to return."),
+        BeforeValidator(_no_bool),
+    ] = 100
+    since: Annotated[
+        OptionalText,
+        Field(description="Only lines after this time: ISO 8601 or relative like '10m', '2h'."),
+    ] = None
+    until: Annotated[
+        OptionalText,
+        Field(description="Only lines before this time: ISO 8601 or relative like '5m'."),
+    ] = None
+    stream: Annotated[
+        Literal["both", "stdout", "stderr"],
+        Field(description="Which output to read; 'both' keeps stdout and stderr apart."),
+    ] = "both"
+    timestamps: Annotated[bool, Field(description="Prefix each line with its time.")] = True
+
+
+class ExecInput(ContainerInput):
+    """Run a command in a running container."""
+
+    command: Annotated[
+        list[Annotated[str, Field(max_length=65536)]],
+        Field(
+            min_length=1,
+            max_length=256,
+            description="The program and its arguments as a list, e.g. "
+            '["cat", "/etc/hosts"]. No shell runs unless you ask for one: '
+            '["sh", "-c", "ps | grep nginx"].',
+        ),
+        _from_json(list, '["ls", "-l", "/data"]'),
+    ]
+    user: Annotated[
+        OptionalText, Field(description="User (name or uid[:gid]) to run as; default the image's.")
+    ] = None
+    workdir: Annotated[
+        OptionalText, Field(description="Working directory inside the container.")
+    ] = None
+    env: Annotated[
+        dict[str, str] | None,
+        Field(description="Extra environment variables; their values are never echoed or logged."),
+        _from_json(dict, '{"LEVEL": "debug"}'),
+    ] = None
+    timeout: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=600,
+            description="Seconds the command may run; past it the result says timed_out.",
+        ),
+        BeforeValidator(_no_bool),
+    ] = 30
+
+
+class ConnectNetworkInput(ContainerInput):
+    """Connect a container to a network."""
+
+    network: NetworkRef
+    alias: Annotated[
+        OptionalText, Field(description="Extra DNS name for the container on this network.")
+    ] = None
+
+
+class DisconnectNetworkInput(ContainerInput):
+    """Disconnect a container from a network."""
+
+    network: NetworkRef
+    force: Annotated[
+        bool, Field(description="Force the disconnect even if the engine objects.")
+    ] = False
+
+
+class ListInput(_Input):
+    """List containers, optionally filtered."""
+
+    all: Annotated[
+        bool, Field(description="Include stopped containers (default: running ones only).")
+    ] = False
+    name: Annotated[
+        OptionalText, Field(description="Only containers whose name contains this text.")
+    ] = None
+    label: Annotated[
+        Text | list[Text] | None,
+        Field(
+            description="Only containers with this label: 'key' or 'key=value'; or a list "
+            "of them, all of which must match.",
+        ),
+    ] = None
+    status: Annotated[
+        Literal["created", "restarting", "running", "removing", "paused", "exited", "dead"] | None,
+        Field(description="Only containers in this state (implies all=true for stopped ones)."),
+    ] = None
+    health: Annotated[
+        Literal["starting", "healthy", "unhealthy", "none"] | None,
+        Field(description="Only containers with this health status."),
+    ] = None
+    compose_project: Annotated[
+        OptionalText, Field(description="Only containers of this Docker Compose project.")
+    ] = None
+    compose_service: Annotated[
+        OptionalText, Field(description="Only containers of this Docker Compose service.")
+    ] = None
+
+
+class InspectManyInput(_Input):
+    """Inspect several containers at once."""
+
+    refs: Annotated[
+        list[ContainerRef],
+        Field(min_length=1, max_length=100, description="Names or ids of the containers."),
+        _from_json(list, '["web", "db"]'),
+    ]
+
+
+class WaitInput(ContainerInput):
+    """Wait for a container to reach a condition."""
+
+    condition: Annotated[
+        Literal["running", "healthy", "exited", "removed"],
+        Field(description="What to wait for."),
+    ]
+    timeout: Annotated[
+        float,
+        Field(gt=0, le=1800, description="Give up after this many seconds (met is then false)."),
+        BeforeValidator(_no_bool),
+    ] = 60

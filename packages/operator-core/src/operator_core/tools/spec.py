@@ -1,0 +1,111 @@
+"""``ToolSpec``: the one definition of a tool, and everything derived from it.
+
+A spec names the tool, describes it for a model, points at the pydantic model of its
+input and at the ``DockerActionExecutor`` method it calls, and carries its risk and
+hints. The JSON Schema and the Anthropic, OpenAI and MCP shapes are computed from it;
+nothing about a tool is written down twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["Risk", "ToolSpec", "clean_schema"]
+
+
+class Risk(StrEnum):
+    """How much harm a wrong call of a tool can do."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One tool: its name, description, input model, executor method, risk and hints.
+
+    ``target`` names the input field that holds the container a mutating tool acts on
+    (the policy resolves it, locks it and records its state before and after).
+    """
+
+    name: str
+    title: str
+    description: str
+    input_model: type[BaseModel]
+    method: str
+    risk: Risk
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    requires_approval: bool = False
+    target: str | None = "container_id"
+
+    @property
+    def mutating(self) -> bool:
+        """Whether the tool changes anything (the opposite of read-only)."""
+        return not self.read_only
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """Return the JSON Schema of the tool's input, derived from ``input_model``."""
+        schema = clean_schema(self.input_model.model_json_schema())
+        schema.pop("description", None)  # the model's docstring; the tool has its own
+        return schema
+
+    def anthropic(self) -> dict[str, Any]:
+        """Return the tool as Anthropic's Messages API takes it in ``tools``."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.input_schema,
+        }
+
+    def openai(self) -> dict[str, Any]:
+        """Return the tool as OpenAI's function calling takes it in ``tools``."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.input_schema,
+            },
+        }
+
+    def mcp(self) -> dict[str, Any]:
+        """Return the tool as an MCP server lists it in ``tools/list``."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "annotations": {
+                "title": self.title,
+                "readOnlyHint": self.read_only,
+                "destructiveHint": self.destructive,
+                "idempotentHint": self.idempotent,
+                "openWorldHint": False,
+            },
+        }
+
+
+def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return ``schema`` without pydantic's generated titles (noise to a model)."""
+    cleaned = {key: value for key, value in schema.items() if key != "title"}
+    if "properties" in cleaned:
+        cleaned["properties"] = {
+            name: clean_schema(sub) for name, sub in cleaned["properties"].items()
+        }
+    for key in ("items", "additionalProperties"):
+        if isinstance(cleaned.get(key), dict):
+            cleaned[key] = clean_schema(cleaned[key])
+    if "anyOf" in cleaned:
+        cleaned["anyOf"] = [clean_schema(sub) for sub in cleaned["anyOf"]]
+    if "$defs" in cleaned:
+        cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
+    return cleaned

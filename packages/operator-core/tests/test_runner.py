@@ -1,0 +1,513 @@
+"""Unit tests of execute_tool with a fake executor: envelopes, every policy rule, locks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from operator_core.audit import AuditQuery, MemoryAuditSink
+from operator_core.errors import AuditError, ContainerStateError, InvalidInput
+from operator_core.policy import Policy
+from operator_core.runner import ToolRunner, execute_tool, set_default_runner
+from tool_fakes import FakeClock, FakeExecutor, container_id
+
+EXECUTE = {"mode": "execute", "approval": {"risks": []}}
+MUTATING_CALLS = {
+    "start_container",
+    "stop_container",
+    "restart_container",
+    "kill_container",
+    "pause_container",
+    "unpause_container",
+    "connect_container_to_network",
+    "disconnect_container_from_network",
+    "execute_command",
+}
+
+
+def runner(executor: FakeExecutor, **policy: Any) -> ToolRunner:
+    """Return a runner over ``executor`` with a policy built from ``policy``."""
+    approver = policy.pop("approver", None)
+    clock = policy.pop("clock", None)
+    own = policy.pop("own", None)
+    extra = {"clock": clock} if clock else {}
+    return ToolRunner(
+        executor,
+        policy=Policy(**policy),
+        approver=approver,
+        own_container_id=own,
+        **extra,
+    )
+
+
+def mutations(executor: FakeExecutor) -> list[str]:
+    """Return the mutating executor methods called so far."""
+    return [name for name, _ in executor.calls if name in MUTATING_CALLS]
+
+
+def only_record(run: ToolRunner):
+    """Return the one audit record ``run`` holds."""
+    (record,) = run.audit.query()
+    return record
+
+
+async def test_default_policy_refuses_a_restart_and_runs_an_inspect():
+    """Default (observe): restart denied by mode.observe without touching docker; inspect runs."""
+    fake = FakeExecutor("web")
+    run = ToolRunner(fake, own_container_id=None)
+    denied = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    assert denied["ok"] is False
+    assert denied["error"]["type"] == "denied"
+    assert denied["error"]["rule"] == "mode.observe"
+    assert fake.calls == []
+    seen = await run.execute_tool("docker_inspect_container", {"container_id": "web"})
+    assert seen["ok"] is True
+    assert seen["result"]["name"] == "web"
+
+
+async def test_success_envelope_is_json_and_carries_the_audit_id():
+    """A successful call returns {ok, result, audit_id}, all JSON-able."""
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    assert set(envelope) == {"ok", "result", "audit_id"}
+    assert envelope["result"]["state"] == "exited"
+    assert json.loads(json.dumps(envelope)) == envelope
+    assert only_record(run).id == envelope["audit_id"]
+
+
+async def test_strings_from_models_reach_the_executor_typed():
+    """A timeout of '5' arrives as int 5; a command sent as a JSON string arrives as a list."""
+    fake = FakeExecutor("web")
+    run = runner(
+        fake, mode="execute", approval={"risks": [], "tools": {"docker_execute_command": False}}
+    )
+    await run.execute_tool("docker_restart_container", {"container_id": "web", "timeout": "5"})
+    await run.execute_tool(
+        "docker_execute_command", {"container_id": "web", "command": '["ls", "-l"]'}
+    )
+    restart = next(a for n, a in fake.calls if n == "restart_container")
+    assert restart["timeout"] == 5
+    exec_args = next(a for n, a in fake.calls if n == "execute_command")
+    assert exec_args["command"] == ["ls", "-l"]
+
+
+async def test_unknown_tool_envelope():
+    """An unknown tool is an unknown_tool error with suggestions; the call is audited invalid."""
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    envelope = await run.execute_tool("docker_stop", {"container_id": "web"})
+    assert envelope["ok"] is False
+    assert envelope["error"]["type"] == "unknown_tool"
+    assert "docker_stop_container" in envelope["error"]["details"]["suggestions"]
+    record = only_record(run)
+    assert (record.decision, record.outcome) == ("invalid", "invalid")
+
+
+async def test_invalid_arguments_envelope_lists_problems():
+    """Bad arguments return invalid_arguments with one problem per fault; nothing runs."""
+    fake = FakeExecutor("web")
+    run = runner(fake, **EXECUTE)
+    envelope = await run.execute_tool(
+        "docker_stop_container", {"container_id": "web", "timeout": 99999, "extra": 1}
+    )
+    assert envelope["error"]["type"] == "invalid_arguments"
+    fields = [p["field"] for p in envelope["error"]["details"]["problems"]]
+    assert fields == ["timeout", "extra"]
+    assert fake.calls == []
+
+
+async def test_engine_errors_become_typed_envelopes_with_hints():
+    """ContainerNotFound, ContainerStateError and executor InvalidInput come back typed."""
+    fake = FakeExecutor("web")
+    fake.add("down", status="exited")
+    run = runner(fake, mode="execute", approval={"tools": {"docker_execute_command": False}})
+    missing = await run.execute_tool("docker_stop_container", {"container_id": "nope"})
+    assert missing["error"]["type"] == "container_not_found"
+    assert "docker_list_containers" in missing["error"]["message"]
+    state = await run.execute_tool(
+        "docker_execute_command", {"container_id": "down", "command": ["ls"]}
+    )
+    assert state["error"]["type"] == "container_state"
+
+    async def bad_since(**kwargs):
+        raise InvalidInput("since '10 parsecs' is neither ISO 8601 nor a duration")
+
+    fake.get_container_logs = bad_since
+    logs = await run.execute_tool(
+        "docker_get_container_logs", {"container_id": "web", "since": "x"}
+    )
+    assert logs["error"]["type"] == "invalid_arguments"
+
+
+async def test_a_bug_is_reported_not_raised():
+    """An unexpected exception inside the executor is an 'internal' envelope, and audited."""
+    fake = FakeExecutor("web")
+
+    async def broken(**kwargs):
+        raise RuntimeError("bug")
+
+    fake.stop_container = broken
+    run = runner(fake, **EXECUTE)
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    assert envelope["error"]["type"] == "internal"
+    record = only_record(run)
+    assert record.outcome == "failed"
+    assert record.after is not None  # state after was still read
+
+
+async def test_missing_executor_method_is_an_error_envelope():
+    """A tool whose executor method does not exist (yet) fails cleanly."""
+
+    class Partial:
+        async def inspect_container(self, container_id):
+            return FakeExecutor("web")._inspect(FakeExecutor("web").find("web"))
+
+    run = ToolRunner(Partial(), policy=Policy(**EXECUTE), own_container_id=None)
+    envelope = await run.execute_tool("docker_pause_container", {"container_id": "web"})
+    assert envelope["ok"] is False
+    assert "executor has no pause_container" in envelope["error"]["message"]
+
+
+async def test_protected_container_is_not_touched():
+    """A protected name is resolved by inspect, denied, and never reaches a mutating call."""
+    fake = FakeExecutor("db")
+    run = runner(fake, protected={"names": ["db"]}, **EXECUTE)
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": container_id("db")})
+    assert envelope["error"]["rule"] == "protected.names"
+    assert envelope["error"]["details"]["container"]["name"] == "db"
+    assert mutations(fake) == []
+    assert fake.find("db")["status"] == "running"
+
+
+async def test_protected_by_label_and_glob_via_execute_tool():
+    """Label and glob protection hold through execute_tool for every mutating tool."""
+    fake = FakeExecutor()
+    fake.add("prod-api")
+    fake.add("cache", labels={"tier": "critical"})
+    run = runner(fake, protected={"patterns": ["prod-*"], "labels": ["tier=critical"]}, **EXECUTE)
+    for tool in ("docker_kill_container", "docker_pause_container", "docker_restart_container"):
+        for name, rule in (("prod-api", "protected.patterns"), ("cache", "protected.labels")):
+            envelope = await run.execute_tool(tool, {"container_id": name})
+            assert envelope["error"]["rule"] == rule
+    assert mutations(fake) == []
+
+
+async def test_own_container_is_protected_automatically():
+    """The operator's own container (injected id) is refused with protected.self."""
+    fake = FakeExecutor("operator")
+    run = runner(fake, own=container_id("operator")[:12], **EXECUTE)
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "operator"})
+    assert envelope["error"]["rule"] == "protected.self"
+
+
+async def test_scope_lets_only_opted_in_containers_change():
+    """With scope autoheal=true, only the labelled container may be restarted."""
+    fake = FakeExecutor()
+    fake.add("in", labels={"autoheal": "true"})
+    fake.add("out")
+    run = runner(fake, scope={"require_labels": ["autoheal=true"]}, **EXECUTE)
+    assert (await run.execute_tool("docker_restart_container", {"container_id": "in"}))["ok"]
+    out = await run.execute_tool("docker_restart_container", {"container_id": "out"})
+    assert out["error"]["rule"] == "scope.require_labels"
+
+
+async def test_approval_granted_runs_and_is_recorded():
+    """A yes from the approver runs the action; the approver saw container and redacted args."""
+    fake = FakeExecutor("web")
+    asked = []
+
+    async def approve(request):
+        asked.append(request)
+        return True
+
+    run = runner(fake, mode="execute", approver=approve)
+    envelope = await run.execute_tool(
+        "docker_execute_command",
+        {"container_id": "web", "command": ["env"], "env": {"TOKEN": "hunter2"}},
+        actor="agent-1",
+        reason="debug",
+    )
+    assert envelope["ok"] is True
+    (request,) = asked
+    assert request.container["name"] == "web"
+    assert request.arguments["env"] == {"TOKEN": "[REDACTED]"}
+    assert (request.actor, request.reason) == ("agent-1", "debug")
+    assert only_record(run).rule == "approval.granted"
+
+
+async def test_approval_refused_or_missing_denies():
+    """A no from the approver, or no approver at all, denies a high-risk call; nothing runs."""
+    fake = FakeExecutor("web")
+
+    async def refuse(request):
+        return False
+
+    refused = await runner(fake, mode="execute", approver=refuse).execute_tool(
+        "docker_restart_container", {"container_id": "web"}
+    )
+    assert refused["error"]["rule"] == "approval.rejected"
+    missing = await runner(fake, mode="execute").execute_tool(
+        "docker_restart_container", {"container_id": "web"}
+    )
+    assert missing["error"]["rule"] == "approval.unavailable"
+    assert "no approver is configured" in missing["error"]["message"]
+    assert mutations(fake) == []
+
+
+async def test_medium_risk_runs_without_approval_by_default():
+    """Under the default gates (high only), a start needs no approver."""
+    fake = FakeExecutor()
+    fake.add("web", status="exited")
+    envelope = await runner(fake, mode="execute").execute_tool(
+        "docker_start_container", {"container_id": "web"}
+    )
+    assert envelope["ok"] is True
+
+
+async def test_dry_run_reports_and_changes_nothing():
+    """Dry run: resolved id, name and state reported; no mutating call; audited as dry_run."""
+    fake = FakeExecutor("web")
+    run = runner(fake, dry_run=True, mode="execute")
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    result = envelope["result"]
+    assert result["dry_run"] is True
+    assert result["changed"] is False
+    assert result["container"]["id"] == container_id("web")
+    assert result["container"]["status"] == "running"
+    assert "'web'" in result["would"]
+    assert result["approval_required"] is True
+    assert mutations(fake) == []
+    assert fake.find("web")["status"] == "running"
+    record = only_record(run)
+    assert (record.decision, record.outcome) == ("dry_run", "dry_run")
+
+
+async def test_dry_run_still_applies_protection():
+    """A dry run on a protected container is a denial, not a plan."""
+    run = runner(FakeExecutor("db"), dry_run=True, protected={"names": ["db"]}, mode="execute")
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "db"})
+    assert envelope["error"]["rule"] == "protected.names"
+
+
+async def test_rate_limit_stops_a_restart_loop():
+    """At most 3 restarts of one container per 10 min: the 4th is denied, then allowed later."""
+    fake = FakeExecutor("web", "api")
+    clock = FakeClock()
+    limits = [{"tools": ["docker_restart_container"], "max": 3, "window_s": 600}]
+    run = runner(fake, rate_limits=limits, clock=clock, **EXECUTE)
+    outcomes = []
+    for _ in range(5):
+        envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+        outcomes.append(envelope["ok"] or envelope["error"]["rule"])
+    assert outcomes == [True, True, True, "rate_limits[0]", "rate_limits[0]"]
+    assert fake.find("web")["restart_count"] == 3
+    other = await run.execute_tool("docker_restart_container", {"container_id": "api"})
+    assert other["ok"] is True
+    clock.advance(601)
+    again = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    assert again["ok"] is True
+
+
+async def test_same_container_actions_never_interleave():
+    """Two actions on one container (by name and by id) run one after the other."""
+    fake = FakeExecutor("web", delay=0.05)
+    run = runner(fake, **EXECUTE)
+    await asyncio.gather(
+        run.execute_tool("docker_restart_container", {"container_id": "web"}),
+        run.execute_tool("docker_stop_container", {"container_id": container_id("web")}),
+    )
+    assert [e[0] for e in fake.events] == ["enter", "exit", "enter", "exit"]
+
+
+async def test_different_containers_run_side_by_side():
+    """Actions on two containers overlap (the lock is per container, not global)."""
+    fake = FakeExecutor("web", "api", delay=0.05)
+    run = runner(fake, **EXECUTE)
+    await asyncio.gather(
+        run.execute_tool("docker_restart_container", {"container_id": "web"}),
+        run.execute_tool("docker_restart_container", {"container_id": "api"}),
+    )
+    assert [e[0] for e in fake.events] == ["enter", "enter", "exit", "exit"]
+
+
+async def test_a_queued_action_records_the_state_it_found():
+    """An action that waited for the lock records 'before' as left by the one ahead of it."""
+    fake = FakeExecutor("web", delay=0.05)
+    run = runner(fake, **EXECUTE)
+    await asyncio.gather(
+        run.execute_tool("docker_stop_container", {"container_id": "web"}),
+        run.execute_tool("docker_start_container", {"container_id": "web"}),
+    )
+    records = {r.tool: r for r in run.audit.query()}
+    assert records["docker_stop_container"].after["status"] == "exited"
+    assert records["docker_start_container"].before["status"] == "exited"
+
+
+async def test_overall_concurrency_is_bounded():
+    """max_concurrent_actions=2: never more than two mutating actions at once."""
+    names = [f"c{i}" for i in range(6)]
+    fake = FakeExecutor(*names, delay=0.03)
+    run = runner(fake, max_concurrent_actions=2, **EXECUTE)
+    results = await asyncio.gather(
+        *(run.execute_tool("docker_restart_container", {"container_id": n}) for n in names)
+    )
+    assert all(r["ok"] for r in results)
+    assert fake.max_running == 2
+
+
+async def test_mutating_action_records_state_before_and_after():
+    """A restart's audit record holds the state read before and after it."""
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    await run.execute_tool(
+        "docker_restart_container", {"container_id": "web"}, actor="a", reason="r"
+    )
+    record = only_record(run)
+    assert record.before["restart_count"] == 0
+    assert record.after["restart_count"] == 1
+    assert (record.actor, record.reason, record.decision, record.outcome) == (
+        "a",
+        "r",
+        "allowed",
+        "ok",
+    )
+    assert record.container_id == container_id("web")
+    assert record.result["changed"] is True
+
+
+class RecordingSink(MemoryAuditSink):
+    """Keeps every write, in order (pending and final versions)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.writes = []
+        self.fail = fail
+
+    async def write(self, record):
+        if self.fail:
+            raise AuditError("disk full")
+        self.writes.append((record.id, record.outcome))
+        await super().write(record)
+
+
+async def test_pending_record_is_written_before_the_action():
+    """A mutating action first leaves a 'pending' record, then replaces it with the outcome."""
+    sink = RecordingSink()
+    run = ToolRunner(
+        FakeExecutor("web"), policy=Policy(**EXECUTE), audit=sink, own_container_id=None
+    )
+    await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    (first, pending), (second, final) = sink.writes
+    assert first == second
+    assert (pending, final) == ("pending", "ok")
+    assert len(sink.query()) == 1
+
+
+async def test_no_action_runs_when_the_audit_trail_cannot_record():
+    """If the pending record cannot be written, the action is not run; the agent is told."""
+    fake = FakeExecutor("web")
+    run = ToolRunner(
+        fake, policy=Policy(**EXECUTE), audit=RecordingSink(fail=True), own_container_id=None
+    )
+    envelope = await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    assert envelope["error"]["type"] == "audit_unavailable"
+    assert "audit_error" in envelope
+    assert mutations(fake) == []
+
+
+async def test_cancelled_call_is_still_recorded():
+    """A call cancelled mid-action leaves a 'cancelled' record, and the cancel propagates."""
+    fake = FakeExecutor("web", delay=5)
+    run = runner(fake, **EXECUTE)
+    task = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    record = only_record(run)
+    assert record.outcome == "cancelled"
+
+
+async def test_read_only_tools_need_no_container_resolution():
+    """list, logs and wait run directly (no extra inspect) and record what they found."""
+    fake = FakeExecutor("web")
+    run = runner(fake)
+    assert (await run.execute_tool("docker_list_containers", {}))["ok"]
+    assert (await run.execute_tool("docker_get_container_logs", {"container_id": "web"}))["ok"]
+    waited = await run.execute_tool(
+        "docker_wait_for_container", {"container_id": "web", "condition": "running"}
+    )
+    assert waited["result"]["met"] is True
+    assert [n for n, _ in fake.calls] == [
+        "list_containers",
+        "get_container_logs",
+        "wait_for_container",
+    ]
+    logs = run.audit.query(AuditQuery(tool="docker_get_container_logs"))[0]
+    assert logs.container_id == container_id("web")
+
+
+async def test_runnable_tool_list_follows_the_mode():
+    """runnable_only lists read-only tools in observe mode, every tool in execute mode."""
+    observe = ToolRunner(FakeExecutor(), own_container_id=None)
+    names = {t["name"] for t in observe.tools(runnable_only=True)}
+    assert "docker_stop_container" not in names
+    assert "docker_inspect_container" in names
+    assert len(observe.tools("openai")) == 14
+    assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp", runnable_only=True)) == 14
+
+
+async def test_module_level_execute_tool_uses_the_default_runner():
+    """The module-level execute_tool goes through the runner set as default."""
+    run = runner(FakeExecutor("web"))
+    set_default_runner(run)
+    try:
+        envelope = await execute_tool("docker_inspect_container", {"container_id": "web"})
+    finally:
+        set_default_runner(None)
+    assert envelope["ok"] is True
+    assert len(run.audit.query()) == 1
+
+
+async def test_nothing_raises_for_garbage_input():
+    """Whatever the agent sends as name or arguments, an envelope comes back."""
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    for name, arguments in [
+        (None, None),
+        ("docker_stop_container", "not json"),
+        ("docker_stop_container", 42),
+        ("docker_stop_container", {"container_id": None}),
+        ("docker_stop_container", {"container_id": "x" * 10000}),
+        ("docker_execute_command", {"container_id": "web", "command": "[1,"}),
+        ("x" * 5000, {}),
+    ]:
+        envelope = await run.execute_tool(name, arguments)
+        assert envelope["ok"] is False
+        json.dumps(envelope)
+    assert len(run.audit.query()) == 7
+
+
+async def test_state_error_from_executor_is_audited_as_failed():
+    """An action the engine refuses is recorded failed with its error type, after state kept."""
+    fake = FakeExecutor("web")
+
+    async def refuse(**kwargs):
+        raise ContainerStateError("container 'web' is paused")
+
+    fake.start_container = refuse
+    run = runner(fake, **EXECUTE)
+    await run.execute_tool("docker_start_container", {"container_id": "web"})
+    record = only_record(run)
+    assert (record.outcome, record.error["type"]) == ("failed", "container_state")
+    assert record.after["status"] == "running"
+
+
+async def test_action_is_aimed_at_the_id_the_policy_judged():
+    """The executor gets the resolved id, not the name (a swapped container is never hit)."""
+    fake = FakeExecutor("web")
+    run = runner(fake, **EXECUTE)
+    await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    stop = next(a for n, a in fake.calls if n == "stop_container")
+    assert stop["container_id"] == container_id("web")
+    assert only_record(run).arguments["container_id"] == "web"  # what the agent asked
