@@ -12,10 +12,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import MagicMock, patch
 
 import pytest
 from python_on_whales import DockerClient, docker
 
+from operator_core.docker import DockerActionExecutor
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
 
 _INTEGRATION = Path(__file__).parent / "integration"
@@ -63,6 +65,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(
         "engine tests: {passed} passed, {failed} failed, {skipped} skipped".format(**counts)
     )
+
+
+@pytest.fixture
+def client() -> Iterator[MagicMock]:
+    """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
+    with (
+        patch("operator_core.docker.actions.docker") as mock,
+        patch("operator_core.docker._engine.run") as cli,
+    ):
+        mock.client_config.docker_cmd = ["docker"]
+        mock.cli = cli
+        yield mock
+
+
+@pytest.fixture
+def executor(client: MagicMock) -> DockerActionExecutor:
+    """An executor over the mocked client."""
+    return DockerActionExecutor()
 
 
 def _engine_problem() -> str | None:

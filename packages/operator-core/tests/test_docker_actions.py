@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
-from unittest.mock import MagicMock, patch
+from unittest.mock import MagicMock
 
 import pytest
 from python_on_whales import DockerClient
@@ -35,18 +34,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def client() -> Iterator[MagicMock]:
-    """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
-    with (
-        patch("operator_core.docker.actions.docker") as mock,
-        patch("operator_core.docker._engine.run") as cli,
-    ):
-        mock.client_config.docker_cmd = ["docker"]
-        mock.cli = cli
-        yield mock
 
 
 @pytest.fixture

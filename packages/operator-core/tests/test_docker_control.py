@@ -28,24 +28,6 @@ CID = "0123456789ab" * 5 + "cdef"
 NID = "feedfacecafe" * 5 + "beef"
 
 
-@pytest.fixture
-def client() -> Iterator[MagicMock]:
-    """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
-    with (
-        patch("operator_core.docker.actions.docker") as mock,
-        patch("operator_core.docker._engine.run") as cli,
-    ):
-        mock.client_config.docker_cmd = ["docker"]
-        mock.cli = cli
-        yield mock
-
-
-@pytest.fixture
-def executor(client: MagicMock) -> DockerActionExecutor:
-    """An executor over the mocked client."""
-    return DockerActionExecutor()
-
-
 def container(
     *,
     aliases: dict[str, list[str]] | None = None,

@@ -63,12 +63,10 @@ class FakeDocker:
 
 
 @pytest.fixture
-def client() -> Iterator[MagicMock]:
-    """The shared client swapped for a mock that inspects as a running container."""
-    with patch("operator_core.docker.actions.docker") as mock:
-        mock.client_config.docker_cmd = ["docker"]
-        mock.container.inspect.return_value = inspect_result(id=CID, name="web")
-        yield mock
+def client(client: MagicMock) -> MagicMock:
+    """The mocked shared client, inspecting as a running container."""
+    client.container.inspect.return_value = inspect_result(id=CID, name="web")
+    return client
 
 
 @pytest.fixture
@@ -77,12 +75,6 @@ def fake(client: MagicMock) -> Iterator[FakeDocker]:
     double = FakeDocker()
     with patch("operator_core.docker._capture._spawn", double):
         yield double
-
-
-@pytest.fixture
-def executor(client: MagicMock) -> DockerActionExecutor:
-    """An executor over the mocked client."""
-    return DockerActionExecutor()
 
 
 def log_lines(*lines: tuple[int, str]) -> bytes:

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "snapshot"]
+from operator_core.docker import _engine
+
+__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
 
 #: The labels docker compose puts on every container it makes.
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
@@ -56,6 +58,10 @@ class Snapshot:
     def active(self) -> bool:
         """Whether the container has a live process (running, paused or restarting)."""
         return self.running or self.paused or self.restarting
+
+    def identity(self) -> dict[str, Any]:
+        """Return the fields an action's result starts with: id, name and status."""
+        return {"container_id": self.id, "name": self.name, "state": self.status}
 
     def state_dict(self) -> dict[str, Any]:
         """Return the ``state`` block of an inspect result."""
@@ -113,3 +119,8 @@ def _restart_policy(host_config: Any) -> str | None:
     policy = getattr(host_config, "restart_policy", None) if host_config is not None else None
     name = getattr(policy, "name", None) if policy is not None else None
     return str(name) if name else None
+
+
+def read(client: Any, reference: str) -> Snapshot:
+    """Return a fresh snapshot of ``reference`` (one ``docker inspect``)."""
+    return snapshot(_engine.inspect_model(client, reference))

@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
-from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_reference, validate_signal
 from operator_core.errors import ContainerStateError
 
 __all__ = ["SignalActions"]
-
-
-def _read(client: Any, reference: str) -> Snapshot:
-    """Return a fresh snapshot of ``reference``."""
-    return snapshot(_engine.inspect_model(client, reference))
 
 
 def _act(
@@ -30,16 +24,11 @@ def _act(
     try:
         act()
     except Exception:
-        again = _read(client, before.id)
+        again = read(client, before.id)
         if not done(again):
             raise
         return again, False
-    return _read(client, before.id), True
-
-
-def _identity(snap: Snapshot) -> dict[str, Any]:
-    """Return the fields every result of this group starts with."""
-    return {"container_id": snap.id, "name": snap.name, "state": snap.status}
+    return read(client, before.id), True
 
 
 def _not_running(snap: Snapshot) -> bool:
@@ -49,7 +38,7 @@ def _not_running(snap: Snapshot) -> bool:
 
 def _kill(client: Any, ref: str, signal: str) -> dict[str, Any]:
     """Send ``signal`` to ``ref`` if it runs; return what was sent and the state after."""
-    before = _read(client, ref)
+    before = read(client, ref)
     after, sent = before, False
     if before.active:
         after, sent = _act(
@@ -57,7 +46,7 @@ def _kill(client: Any, ref: str, signal: str) -> dict[str, Any]:
         )
     reason = None if sent else f"container is {after.status}; it has no process to signal"
     return {
-        **_identity(after),
+        **after.identity(),
         "signal": signal,
         "signal_sent": sent,
         "previous_state": before.status,
@@ -70,7 +59,7 @@ def _kill(client: Any, ref: str, signal: str) -> dict[str, Any]:
 
 def _pause(client: Any, ref: str) -> dict[str, Any]:
     """Pause ``ref`` unless it is paused; refuse a container that is not running."""
-    before = _read(client, ref)
+    before = read(client, ref)
     after, changed = before, False
     if not before.paused:
         if before.status != "running":
@@ -81,18 +70,18 @@ def _pause(client: Any, ref: str) -> dict[str, Any]:
         after, changed = _act(
             client, before, lambda: client.container.pause(before.id), lambda s: s.paused
         )
-    return {**_identity(after), "paused": after.paused, "changed": changed}
+    return {**after.identity(), "paused": after.paused, "changed": changed}
 
 
 def _unpause(client: Any, ref: str) -> dict[str, Any]:
     """Unpause ``ref`` if it is paused; any other state is left alone."""
-    before = _read(client, ref)
+    before = read(client, ref)
     after, changed = before, False
     if before.paused:
         after, changed = _act(
             client, before, lambda: client.container.unpause(before.id), lambda s: not s.paused
         )
-    return {**_identity(after), "paused": after.paused, "changed": changed}
+    return {**after.identity(), "paused": after.paused, "changed": changed}
 
 
 class SignalActions(ExecutorCore):

@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from operator_core.docker import _engine
 from operator_core.docker._capture import (
     HeadTail,
     capture,
@@ -38,7 +37,7 @@ from operator_core.docker._capture import (
     env_file,
 )
 from operator_core.docker._core import ExecutorCore
-from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_reference, validate_seconds
 from operator_core.errors import ContainerStateError, InvalidInput
 
@@ -163,7 +162,7 @@ def _timeout(value: object) -> float:
 
 def _running(client: Any, ref: str) -> Snapshot:
     """Return the container's snapshot if it can run a command, else raise ContainerStateError."""
-    snap = snapshot(_engine.inspect_model(client, ref))
+    snap = read(client, ref)
     if snap.paused:
         raise ContainerStateError(f"container {snap.name!r} is paused; unpause it first")
     if not snap.running or snap.restarting:

@@ -7,7 +7,7 @@ from typing import Any
 
 from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
-from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_grace, validate_reference
 from operator_core.errors import ContainerStateError
 
@@ -16,11 +16,6 @@ __all__ = ["LifecycleActions", "stop_verdict"]
 #: What a stop or restart may take beyond its grace period before the call gives up.
 STOP_MARGIN_S = 30.0
 _SIGKILL_EXIT = 137
-
-
-def _read(client: Any, reference: str) -> Snapshot:
-    """Return a fresh snapshot of ``reference``."""
-    return snapshot(_engine.inspect_model(client, reference))
 
 
 def stop_verdict(after: Snapshot, grace_s: int, elapsed_s: float) -> dict[str, bool]:
@@ -50,7 +45,7 @@ def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
     if before.running or before.restarting:
         return before, False
     client.container.start(before.id)
-    return _read(client, before.id), True
+    return read(client, before.id), True
 
 
 def _stop(
@@ -69,14 +64,9 @@ def _stop(
     began = clock()
     _engine.stop(client, before.id, grace_s)
     elapsed = clock() - began
-    after = _read(client, before.id)
+    after = read(client, before.id)
     verdict = stop_verdict(after, grace_s, elapsed)
     return {"after": after, **verdict, "changed": True, "stop_duration_s": round(elapsed, 3)}
-
-
-def _identity(snap: Snapshot) -> dict[str, Any]:
-    """Return the fields every lifecycle result starts with."""
-    return {"container_id": snap.id, "name": snap.name, "state": snap.status}
 
 
 class LifecycleActions(ExecutorCore):
@@ -87,8 +77,8 @@ class LifecycleActions(ExecutorCore):
         ref = validate_reference(container_id)
 
         def work(client: Any) -> dict[str, Any]:
-            after, changed = _start(client, _read(client, ref))
-            return {**_identity(after), "running": after.running, "changed": changed}
+            after, changed = _start(client, read(client, ref))
+            return {**after.identity(), "running": after.running, "changed": changed}
 
         return await self._run(f"start {ref}", work, container=ref)
 
@@ -104,9 +94,9 @@ class LifecycleActions(ExecutorCore):
         clock = self._clock
 
         def work(client: Any) -> dict[str, Any]:
-            facts = _stop(client, _read(client, ref), grace, clock)
+            facts = _stop(client, read(client, ref), grace, clock)
             after: Snapshot = facts.pop("after")
-            return {**_identity(after), "exit_code": after.exit_code, **facts}
+            return {**after.identity(), "exit_code": after.exit_code, **facts}
 
         return await self._run(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
 
@@ -121,12 +111,12 @@ class LifecycleActions(ExecutorCore):
         clock = self._clock
 
         def work(client: Any) -> dict[str, Any]:
-            before = _read(client, ref)
+            before = read(client, ref)
             facts = _stop(client, before, grace, clock)
             stopped: Snapshot = facts.pop("after")
             after, _ = _start(client, stopped)
             return {
-                **_identity(after),
+                **after.identity(),
                 "running": after.running,
                 "started_at": after.started_at,
                 "previous_started_at": before.started_at,
@@ -143,7 +133,7 @@ class LifecycleActions(ExecutorCore):
         ref = validate_reference(container_id)
 
         def work(client: Any) -> dict[str, Any]:
-            snap = _read(client, ref)
+            snap = read(client, ref)
             return {
                 "id": snap.id,
                 "name": snap.name,

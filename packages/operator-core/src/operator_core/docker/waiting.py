@@ -6,9 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
-from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_reference, validate_seconds
 from operator_core.errors import ContainerNotFound, InvalidInput
 
@@ -139,7 +138,7 @@ class WaitActions(ExecutorCore):
         try:
             return await self._run(
                 f"wait for {ref}",
-                lambda c: snapshot(_engine.inspect_model(c, ref)),
+                lambda c: read(c, ref),
                 deadline=deadline,
                 container=ref,
             )
