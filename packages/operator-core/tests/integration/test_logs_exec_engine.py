@@ -28,7 +28,10 @@ LOOP = (
 )
 #: 1,100,000 lines of 100 bytes (110 MB) to stdout, then one last line on each stream.
 BIG_LINE = "0123456789 the quick brown fox jumps over the lazy dog " + "x" * 44
-BIG = f'yes "{BIG_LINE}" | head -n 1100000; echo LAST-OUT; echo LAST-ERR >&2'
+# The engine copies stdout and stderr to the log in separate goroutines, so a stderr line
+# written right after 110 MB of stdout can land in the log before the stdout backlog; the
+# pauses give the last two lines a fixed order in the log.
+BIG = f'yes "{BIG_LINE}" | head -n 1100000; sleep 1; echo LAST-ERR >&2; sleep 1; echo LAST-OUT'
 #: One line of 50 MiB, then a short one.
 ONE_LINE = "head -c 52428800 /dev/zero | tr '\\0' x; echo; echo after-line"
 SECRET = "hunter2-very-s3cret-value"  # noqa: S105 - a made-up value the tests look for
@@ -170,10 +173,8 @@ async def test_logs_of_a_container_that_wrote_110mb_stay_bounded_and_fast(
     assert size is None or size > 100 * MiB
     result, seconds, peak = await _measure(lambda: executor.get_container_logs(big_logs))
     assert result["line_count"] == 100
-    # The engine stamps stdout and stderr in separate copiers, so the two last lines,
-    # written a moment apart, may come in either order; each must carry its own stream.
-    last_two = {(line["stream"], line["text"]) for line in result["lines"][-2:]}
-    assert last_two == {("stdout", "LAST-OUT"), ("stderr", "LAST-ERR")}
+    last_two = [(line["stream"], line["text"]) for line in result["lines"][-2:]]
+    assert last_two == [("stderr", "LAST-ERR"), ("stdout", "LAST-OUT")]
     assert result["lines"][0]["text"] == BIG_LINE
     errors = await executor.get_container_logs(big_logs, tail=1, stream="stderr")
     assert [line["text"] for line in errors["lines"]] == ["LAST-ERR"]
