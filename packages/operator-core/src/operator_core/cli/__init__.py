@@ -1,0 +1,31 @@
+"""The ``operator`` command line: docker actions, the audit trail, policies, MCP, the demo.
+
+``main`` is the console script. Every docker command runs through the tool layer
+(``operator_core.runner.ToolRunner``), so the policy and the audit trail apply to it
+exactly as to an agent.
+"""
+
+from __future__ import annotations
+
+from operator_core.cli.app import app
+from operator_core.cli.audit_cmds import audit_app
+from operator_core.cli.docker_cmds import docker_app
+from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
+from operator_core.cli.policy_cmds import policy_app
+from operator_core.cli.serve_cmds import register
+
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "app", "main"]
+
+app.add_typer(docker_app, name="docker")
+app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
+register(app)
+
+
+def main() -> None:
+    """Run the ``operator`` command line (the console script)."""
+    app(prog_name="operator")
+
+
+if __name__ == "__main__":
+    main()

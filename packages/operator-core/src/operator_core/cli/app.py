@@ -1,0 +1,236 @@
+"""The ``operator`` application: global options, and running a tool for a command.
+
+Sub-command groups live in their own modules (``docker_cmds``, ``audit_cmds``,
+``policy_cmds``, ``serve_cmds``) and are attached in ``operator_core.cli``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from operator_core import __version__
+from operator_core.cli.exit_codes import (
+    EXIT_CODES_HELP,
+    ExitCode,
+    exit_code_for,
+    exit_code_for_exception,
+)
+from operator_core.cli.render import denial_hint, error_panel, print_envelope, print_json
+from operator_core.cli.runtime import call_tool
+from operator_core.cli.settings import Mode, Settings, default_audit_db
+from operator_core.errors import OperatorError, PolicyError
+from operator_core.runner.envelope import error_envelope
+
+__all__ = [
+    "ERR",
+    "OUT",
+    "JsonOption",
+    "app",
+    "fail",
+    "run_tool_command",
+    "settings_of",
+]
+
+
+def _console(*, stderr: bool) -> Console:
+    """Return a console; when it is not a terminal, wide enough not to fold tables."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=160)
+    return console
+
+
+#: Where results go (what a pipe or ``--json`` consumer reads).
+OUT = _console(stderr=False)
+#: Where progress, summaries, prompts and errors go.
+ERR = _console(stderr=True)
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the tool's JSON envelope on stdout (for scripts).")
+]
+
+app = typer.Typer(
+    name="operator",
+    help="Look at and act on Docker containers safely: every action goes through a policy "
+    "and is recorded in an audit trail. Without a policy the mode is observe (read-only "
+    f"commands only).\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    """Print the version and stop (the --version option's callback)."""
+    if value:
+        OUT.print(f"operator-core {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", "-H", help="Docker engine to use, e.g. ssh://me@server."),
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="Docker context to use (instead of --host).")
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            envvar="OPERATOR_POLICY",
+            help="Policy file (TOML). Default: ~/.config/operator-core/policy.toml if it "
+            "exists, else the built-in policy (observe mode).",
+            dir_okay=False,
+        ),
+    ] = None,
+    mode: Annotated[
+        Mode | None,
+        typer.Option(
+            "--mode",
+            envvar="OPERATOR_MODE",
+            help="observe (read-only tools only) or execute; overrides the policy's mode.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool | None,
+        typer.Option(
+            "--dry-run/--no-dry-run",
+            help="Mutating commands report what they would do and change nothing "
+            "(overrides the policy's dry_run).",
+            show_default=False,
+        ),
+    ] = None,
+    audit_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-db",
+            help="Audit trail file (SQLite; *.jsonl for JSON lines). Default: "
+            "$OPERATOR_AUDIT_DB or ~/.local/state/operator-core/audit.sqlite3.",
+            dir_okay=False,
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why you run this; kept in the audit trail.")
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Approve in advance what the policy wants approved (high-risk tools by "
+            "default); without it you are asked on a terminal, and denied elsewhere.",
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON output for every command (for scripts).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Global options, for every command."""
+    ctx.obj = Settings(
+        host=host,
+        context=context,
+        policy_file=policy,
+        mode=mode,
+        dry_run=dry_run,
+        audit_db=audit_db if audit_db is not None else default_audit_db(),
+        json=as_json,
+        reason=reason,
+        yes=yes,
+    )
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """Return the global options of this invocation (defaults when none were parsed)."""
+    root = ctx.find_root()
+    obj = root.obj if root.obj is not None else ctx.obj
+    return obj if isinstance(obj, Settings) else Settings()
+
+
+def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoReturn:
+    """Report an error raised before any tool ran (bad policy, options, audit file); exit."""
+    envelope = error_envelope(exc)
+    if isinstance(exc, PolicyError):
+        envelope["error"]["type"] = "invalid_policy"
+    if as_json:
+        print_json(OUT, envelope)
+    else:
+        ERR.print(error_panel(envelope["error"], hint=hint))
+    raise typer.Exit(int(exit_code_for_exception(exc)))
+
+
+def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
+    """Return this command line with ``option`` added up front (and option ``drop`` removed)."""
+    words: list[str] = []
+    skip = False
+    for word in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif drop is not None and word == drop:
+            skip = True
+        elif drop is None or not word.startswith(f"{drop}="):
+            words.append(word)
+    return shlex.join(["operator", *option, *words])
+
+
+def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:
+    """Return how to allow a denied call, or None for anything else."""
+    error = envelope.get("error") or {}
+    if envelope.get("ok") or error.get("type") != "denied":
+        return None
+    return denial_hint(
+        error.get("rule"),
+        policy_source=settings.policy_source(),
+        execute_command=_command_line_with(["--mode", "execute"], drop="--mode"),
+        yes_command=_command_line_with(["--yes"]),
+    )
+
+
+def run_tool_command(
+    ctx: typer.Context,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    as_json: bool = False,
+    progress: str | None = None,
+) -> NoReturn:
+    """Run ``tool`` with ``arguments`` for a command, show the result and exit with its code.
+
+    Arguments that are None are left out, so the tool's own defaults apply.
+    """
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
+    arguments = {key: value for key, value in arguments.items() if value is not None}
+    try:
+        envelope = asyncio.run(call_tool(settings, tool, arguments, console=ERR, progress=progress))
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    except KeyboardInterrupt:
+        ERR.print("[yellow]interrupted[/yellow] (the audit trail records the call as cancelled)")
+        raise typer.Exit(130) from None
+    print_envelope(OUT, ERR, tool, envelope, as_json=as_json, hint=_hint_for(settings, envelope))
+    raise typer.Exit(int(exit_code_for(tool, envelope)))
+
+
+def exit_with(code: ExitCode) -> NoReturn:
+    """Stop the command with ``code``."""
+    raise typer.Exit(int(code))

@@ -1,0 +1,240 @@
+"""``operator audit list | show``: read the audit trail the CLI and the MCP server write."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.columns import Columns
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from operator_core.audit import AuditQuery, AuditRecord, read_audit
+from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
+from operator_core.cli.exit_codes import ExitCode
+from operator_core.cli.render import compact, fields_table, print_json, short_id
+from operator_core.errors import InvalidInput, OperatorError
+from operator_core.tools import REGISTRY
+
+__all__ = ["audit_app", "parse_moment", "tool_name"]
+
+audit_app = typer.Typer(help="Read the audit trail (--audit-db picks the file).")
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_OUTCOME_STYLE = {"ok": "green", "denied": "yellow", "failed": "red", "invalid": "magenta"}
+
+
+def parse_moment(text: str, *, now: float | None = None) -> float:
+    """Return epoch seconds for '10m' / '2h' / '1d' ago, or an ISO 8601 time (UTC if naive)."""
+    match = _RELATIVE.match(text)
+    if match:
+        current = time.time() if now is None else now
+        return current - float(match.group(1)) * _UNIT_S[match.group(2)]
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{text!r} is not a time: give a duration ago (30s, 10m, 2h, 1d, 1w) or an "
+            "ISO 8601 time (2026-11-29T10:00:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def tool_name(text: str) -> str:
+    """Return the tool a short name means: 'restart' → 'docker_restart_container'."""
+    if text in REGISTRY:
+        return text
+    for candidate in (f"docker_{text}", f"docker_{text}_container", f"docker_{text}_containers"):
+        if candidate in REGISTRY:
+            return candidate
+    raise InvalidInput(f"no tool named {text!r}; tools: {', '.join(REGISTRY)}")
+
+
+def _record_json(record: AuditRecord) -> dict[str, Any]:
+    """Return a record as a JSON-able dict."""
+    data: dict[str, Any] = record.model_dump(mode="json")
+    return data
+
+
+@audit_app.command("list")
+def list_records(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Only after: a duration ago (10m, 2h, 1d) or ISO time.")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Only before: a duration ago or ISO.")] = None,
+    container: Annotated[
+        str | None, typer.Option(help="Only this container (name, id or id prefix).")
+    ] = None,
+    tool: Annotated[
+        str | None, typer.Option(help="Only this tool (docker_restart_container or 'restart').")
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(help="ok, failed, denied, dry_run, invalid, pending or cancelled."),
+    ] = None,
+    decision: Annotated[
+        str | None, typer.Option(help="allowed, denied, dry_run, invalid or undecided.")
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option(help="Only calls by this actor (cli:alice, mcp:claude-ai/1.0).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded tool calls, newest first."""
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
+    try:
+        query = AuditQuery(
+            since=parse_moment(since) if since else None,
+            until=parse_moment(until) if until else None,
+            container=container,
+            tool=tool_name(tool) if tool else None,
+            outcome=outcome,
+            decision=decision,
+            actor=actor,
+            limit=limit,
+        )
+        records = read_audit(settings.audit_db, query)
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    if as_json:
+        print_json(OUT, [_record_json(r) for r in records])
+        return
+    OUT.print(records_table(records))
+    ERR.print(f"[dim]{len(records)} record(s) from {escape(str(settings.audit_db))}[/dim]")
+
+
+def records_table(records: list[AuditRecord], *, brief: bool = False) -> Table:
+    """Return a table of audit records: when, who, what, on which container, how it ended.
+
+    ``brief`` leaves out the container and the record id, for a narrow screen.
+    """
+    columns = ["TIME", "ACTOR", "TOOL", "CONTAINER", "DECISION", "RULE", "OUTCOME", "MS", "ID"]
+    if brief:
+        columns = [c for c in columns if c not in ("CONTAINER", "ID")]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("TIME", "MS", "ID", "TOOL"))
+    for record in records:
+        when = datetime.fromtimestamp(record.ts).astimezone()
+        cells: dict[str, str | Text] = {
+            "TIME": when.strftime("%H:%M:%S" if brief else "%m-%d %H:%M:%S"),
+            "ACTOR": escape(record.actor or "-"),
+            "TOOL": record.tool.removeprefix("docker_"),
+            "CONTAINER": escape(record.container_name or record.container or "-"),
+            "DECISION": record.decision,
+            "RULE": escape(record.rule or "-"),
+            "OUTCOME": Text(record.outcome, style=_OUTCOME_STYLE.get(record.outcome, "")),
+            "MS": f"{record.duration_ms:.0f}" if record.duration_ms is not None else "-",
+            "ID": record.id,
+        }
+        table.add_row(*(cells[column] for column in columns))
+    return table
+
+
+@audit_app.command("show")
+def show(
+    ctx: typer.Context,
+    record_id: Annotated[
+        str | None, typer.Argument(help="Record id or a unique prefix; default: the newest.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one recorded call in full: arguments, decision, outcome, state before and after."""
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
+    try:
+        record = _find(settings.audit_db, record_id)
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    if record is None:
+        message = f"no audit record {record_id!r}" if record_id else "the audit trail is empty"
+        if as_json:
+            print_json(OUT, {"ok": False, "error": {"type": "not_found", "message": message}})
+        else:
+            ERR.print(f"[red]{escape(message)}[/red] ({escape(str(settings.audit_db))})")
+        raise typer.Exit(int(ExitCode.NOT_FOUND))
+    if as_json:
+        print_json(OUT, _record_json(record))
+        return
+    OUT.print(record_panel(record))
+
+
+def _find(path: Any, record_id: str | None) -> AuditRecord | None:
+    """Return the record with ``record_id`` (or a unique prefix), or the newest one."""
+    if not record_id:
+        newest = read_audit(path, AuditQuery(limit=1))
+        return newest[0] if newest else None
+    window = _window_of(record_id)
+    query = AuditQuery(since=window[0], until=window[1], limit=None) if window else None
+    matches = [
+        r for r in read_audit(path, query or AuditQuery(limit=None)) if r.id.startswith(record_id)
+    ]
+    if len(matches) > 1 and not any(r.id == record_id for r in matches):
+        raise InvalidInput(f"{record_id!r} matches {len(matches)} records; give more of the id")
+    exact = [r for r in matches if r.id == record_id]
+    found = exact or matches
+    return found[0] if found else None
+
+
+def _window_of(record_id: str) -> tuple[float, float] | None:
+    """Return a time window around the moment a full record id was made, if it has one."""
+    stamp = record_id.split("-", 1)[0]
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+    return moment - 5.0, moment + 3600.0
+
+
+def record_panel(record: AuditRecord) -> Panel:
+    """Return one audit record as a panel, state before and after side by side."""
+    head = {
+        "id": record.id,
+        "time": record.time,
+        "actor": record.actor,
+        "reason": record.reason,
+        "tool": f"{record.tool} ({record.risk} risk)" if record.risk else record.tool,
+        "container": _container(record),
+        "arguments": record.arguments,
+        "decision": record.decision,
+        "rule": record.rule,
+        "outcome": record.outcome,
+        "duration_ms": record.duration_ms,
+        "error": (record.error or {}).get("message"),
+        "result": record.result,
+    }
+    parts: list[Any] = [fields_table({k: v for k, v in head.items() if v is not None})]
+    states = [
+        Panel(fields_table(state), title=title, title_align="left", expand=False, box=box.ROUNDED)
+        for title, state in (("before", record.before), ("after", record.after))
+        if state
+    ]
+    if states:
+        parts.append(Columns(states))
+    style = _OUTCOME_STYLE.get(record.outcome, "white")
+    return Panel(
+        Group(*parts),
+        title=f"[{style}]{escape(record.tool)} · {record.outcome}[/{style}]",
+        title_align="left",
+        expand=False,
+    )
+
+
+def _container(record: AuditRecord) -> str | None:
+    """Return 'name (short id)' of the record's container, or what the caller named."""
+    if record.container_name or record.container_id:
+        return f"{record.container_name or '?'} ({short_id(record.container_id)})"
+    return compact(record.container) if record.container else None

@@ -1,0 +1,296 @@
+"""``operator docker ...``: one command per tool, its flags mirroring the tool's parameters.
+
+Every command runs its tool through the runner (validation, policy, audit trail), so a
+value the tool refuses (``--tail 0``, a name with a space) is an invalid-input error
+(exit 2) with the tool's own explanation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from operator_core.cli.app import JsonOption, run_tool_command
+
+__all__ = ["docker_app", "net_app"]
+
+docker_app = typer.Typer(
+    help="Look at and act on containers, through the policy and the audit trail.",
+    no_args_is_help=True,
+)
+net_app = typer.Typer(help="Connect containers to networks and cut them off.", no_args_is_help=True)
+docker_app.add_typer(net_app, name="net")
+
+Container = Annotated[str, typer.Argument(help="Container name or id (or a unique id prefix).")]
+Grace = Annotated[
+    int,
+    typer.Option("--timeout", "-t", help="Seconds between the stop signal and SIGKILL (0-3600)."),
+]
+
+
+@docker_app.command("ps")
+def ps(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Include stopped containers.")] = False,
+    name: Annotated[str | None, typer.Option(help="Name contains this text.")] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(help="Has this label: key or key=value (repeat: all must match)."),
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="created, restarting, running, paused, exited or dead.")
+    ] = None,
+    health: Annotated[
+        str | None, typer.Option(help="starting, healthy, unhealthy or none.")
+    ] = None,
+    compose_project: Annotated[
+        str | None, typer.Option(help="Belongs to this Docker Compose project.")
+    ] = None,
+    compose_service: Annotated[
+        str | None, typer.Option(help="Runs this Docker Compose service.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List containers (running ones unless --all), with health, networks and labels."""
+    run_tool_command(
+        ctx,
+        "docker_list_containers",
+        {
+            "all": all_,
+            "name": name,
+            "label": label[0] if label and len(label) == 1 else label or None,
+            "status": status,
+            "health": health,
+            "compose_project": compose_project,
+            "compose_service": compose_service,
+        },
+        as_json=as_json,
+    )
+
+
+@docker_app.command("inspect")
+def inspect(
+    ctx: typer.Context,
+    containers: Annotated[list[str], typer.Argument(help="One or more container names or ids.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a container's state, health, restart count, networks and labels."""
+    if len(containers) == 1:
+        run_tool_command(
+            ctx, "docker_inspect_container", {"container_id": containers[0]}, as_json=as_json
+        )
+    run_tool_command(ctx, "docker_inspect_containers", {"refs": containers}, as_json=as_json)
+
+
+@docker_app.command("start")
+def start(ctx: typer.Context, container: Container, as_json: JsonOption = False) -> None:
+    """Start a stopped container (a running one is left alone)."""
+    run_tool_command(
+        ctx,
+        "docker_start_container",
+        {"container_id": container},
+        as_json=as_json,
+        progress=f"starting {container}",
+    )
+
+
+@docker_app.command("stop")
+def stop(
+    ctx: typer.Context, container: Container, timeout: Grace = 10, as_json: JsonOption = False
+) -> None:
+    """Stop a container: the stop signal, then SIGKILL after --timeout seconds."""
+    run_tool_command(
+        ctx,
+        "docker_stop_container",
+        {"container_id": container, "timeout": timeout},
+        as_json=as_json,
+        progress=f"stopping {container} (SIGKILL after {timeout}s)",
+    )
+
+
+@docker_app.command("restart")
+def restart(
+    ctx: typer.Context, container: Container, timeout: Grace = 10, as_json: JsonOption = False
+) -> None:
+    """Stop a container (same grace rule as stop) and start it again."""
+    run_tool_command(
+        ctx,
+        "docker_restart_container",
+        {"container_id": container, "timeout": timeout},
+        as_json=as_json,
+        progress=f"restarting {container} (SIGKILL after {timeout}s)",
+    )
+
+
+@docker_app.command("logs")
+def logs(
+    ctx: typer.Context,
+    container: Container,
+    tail: Annotated[
+        int, typer.Option("--tail", "-n", help="How many of the last lines (1-10000).")
+    ] = 100,
+    since: Annotated[
+        str | None, typer.Option(help="Only after this time: ISO 8601 or relative (10m, 2h).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Only before this time: ISO 8601 or relative.")
+    ] = None,
+    stream: Annotated[
+        Literal["both", "stdout", "stderr"], typer.Option(help="Which output to read.")
+    ] = "both",
+    timestamps: Annotated[
+        bool, typer.Option("--timestamps/--no-timestamps", help="Prefix each line with its time.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the last lines a container wrote (never follows)."""
+    run_tool_command(
+        ctx,
+        "docker_get_container_logs",
+        {
+            "container_id": container,
+            "tail": tail,
+            "since": since,
+            "until": until,
+            "stream": stream,
+            "timestamps": timestamps,
+        },
+        as_json=as_json,
+    )
+
+
+@docker_app.command("exec", no_args_is_help=True)
+def exec_(
+    ctx: typer.Context,
+    container: Container,
+    command: Annotated[
+        list[str], typer.Argument(help="The command and its arguments (put -- before it).")
+    ],
+    user: Annotated[str | None, typer.Option("--user", "-u", help="User or uid[:gid].")] = None,
+    workdir: Annotated[
+        str | None, typer.Option("--workdir", "-w", help="Working directory.")
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="KEY=VALUE (repeatable); values are never logged."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds the command may run (up to 600).")
+    ] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a command in a running container: operator docker exec web -- ls -l /srv.
+
+    Put -- before the command so its own options are not read as operator's. No shell
+    runs unless you ask for one: -- sh -c 'ps | grep httpd'.
+    """
+    variables: dict[str, str] | None = None
+    if env:
+        variables = {}
+        for item in env:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--env")
+            variables[key] = value
+    run_tool_command(
+        ctx,
+        "docker_execute_command",
+        {
+            "container_id": container,
+            "command": command,
+            "user": user,
+            "workdir": workdir,
+            "env": variables,
+            "timeout": timeout,
+        },
+        as_json=as_json,
+        progress=f"running {command[0]} in {container}",
+    )
+
+
+@docker_app.command("kill")
+def kill(
+    ctx: typer.Context,
+    container: Container,
+    signal: Annotated[
+        str, typer.Option("--signal", "-s", help="Signal name (SIGHUP, HUP) or number.")
+    ] = "SIGKILL",
+    as_json: JsonOption = False,
+) -> None:
+    """Send a signal to a container's main process (SIGKILL by default)."""
+    run_tool_command(
+        ctx,
+        "docker_kill_container",
+        {"container_id": container, "signal": signal},
+        as_json=as_json,
+    )
+
+
+@docker_app.command("pause")
+def pause(ctx: typer.Context, container: Container, as_json: JsonOption = False) -> None:
+    """Freeze a container's processes (it keeps its memory but stops serving)."""
+    run_tool_command(ctx, "docker_pause_container", {"container_id": container}, as_json=as_json)
+
+
+@docker_app.command("unpause")
+def unpause(ctx: typer.Context, container: Container, as_json: JsonOption = False) -> None:
+    """Resume a paused container."""
+    run_tool_command(ctx, "docker_unpause_container", {"container_id": container}, as_json=as_json)
+
+
+@docker_app.command("wait")
+def wait(
+    ctx: typer.Context,
+    container: Container,
+    condition: Annotated[
+        Literal["running", "healthy", "exited", "removed"],
+        typer.Option("--condition", "-c", help="What to wait for."),
+    ],
+    timeout: Annotated[
+        float, typer.Option("--timeout", "-t", help="Give up after this many seconds.")
+    ] = 60,
+    as_json: JsonOption = False,
+) -> None:
+    """Wait until a container is running, healthy, exited or removed (exit 5 if it is not)."""
+    run_tool_command(
+        ctx,
+        "docker_wait_for_container",
+        {"container_id": container, "condition": condition, "timeout": timeout},
+        as_json=as_json,
+        progress=f"waiting for {container} to be {condition} (up to {timeout:g}s)",
+    )
+
+
+@net_app.command("connect")
+def net_connect(
+    ctx: typer.Context,
+    network: Annotated[str, typer.Argument(help="Network name or id.")],
+    container: Container,
+    alias: Annotated[str | None, typer.Option(help="Extra DNS name on this network.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Connect a container to a network (docker's order: NETWORK CONTAINER)."""
+    run_tool_command(
+        ctx,
+        "docker_connect_container_to_network",
+        {"container_id": container, "network": network, "alias": alias},
+        as_json=as_json,
+    )
+
+
+@net_app.command("disconnect")
+def net_disconnect(
+    ctx: typer.Context,
+    network: Annotated[str, typer.Argument(help="Network name or id.")],
+    container: Container,
+    force: Annotated[bool, typer.Option(help="Force it even if the engine objects.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Cut a container off a network (docker's order: NETWORK CONTAINER)."""
+    run_tool_command(
+        ctx,
+        "docker_disconnect_container_from_network",
+        {"container_id": container, "network": network, "force": force},
+        as_json=as_json,
+    )

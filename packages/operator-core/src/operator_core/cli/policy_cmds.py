@@ -1,0 +1,189 @@
+"""``operator policy check FILE`` and ``operator policy show``: what a policy allows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
+from operator_core.cli.render import print_json
+from operator_core.errors import OperatorError
+from operator_core.policy import Policy, detect_own_container_id, load_policy
+from operator_core.tools import TOOLS, ToolSpec
+
+__all__ = ["policy_app", "policy_summary"]
+
+policy_app = typer.Typer(help="Check a policy file and show what a policy allows.")
+
+
+def _needs_approval(policy: Policy, spec: ToolSpec) -> bool:
+    """Whether ``policy`` wants approval for ``spec`` (the guard's rule, read-only)."""
+    if spec.name in policy.approval.tools:
+        return policy.approval.tools[spec.name]
+    return spec.requires_approval or spec.risk.value in policy.approval.risks
+
+
+def _limits_of(policy: Policy, spec: ToolSpec) -> list[str]:
+    """Return the rate limits that count calls of ``spec``, as short text."""
+    if spec.read_only:
+        return []
+    return [
+        f"{limit.max}/{limit.window_s:g}s per {limit.per}"
+        for limit in policy.rate_limits
+        if limit.applies_to(spec.name)
+    ]
+
+
+def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
+    """Return what ``policy`` allows and protects, tool by tool, as JSON-able data."""
+    tools = []
+    for spec in TOOLS:
+        runs = spec.read_only or policy.mode == "execute"
+        tools.append(
+            {
+                "tool": spec.name,
+                "risk": spec.risk.value,
+                "read_only": spec.read_only,
+                "allowed": runs,
+                "dry_run": runs and spec.mutating and policy.dry_run,
+                "needs_approval": runs and _needs_approval(policy, spec),
+                "rate_limits": _limits_of(policy, spec),
+            }
+        )
+    return {
+        "source": source,
+        "mode": policy.mode,
+        "dry_run": policy.dry_run,
+        "protect_self": policy.protect_self,
+        "max_concurrent_actions": policy.max_concurrent_actions,
+        "protected": policy.protected.model_dump(),
+        "scope": policy.scope.model_dump(),
+        "approval": policy.approval.model_dump(),
+        "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
+        "tools": tools,
+    }
+
+
+def _words(items: list[str]) -> str:
+    """Return a list as comma-separated text, or 'none'."""
+    return ", ".join(items) if items else "none"
+
+
+def summary_panel(summary: dict[str, Any]) -> Panel:
+    """Return a policy summary as a panel for a person."""
+    mode = summary["mode"]
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold cyan")
+    head.add_column()
+    mode_text = (
+        "execute: tools that change containers may run"
+        if mode == "execute"
+        else "observe: only read-only tools run"
+    )
+    head.add_row("mode", Text(mode_text, style="green" if mode == "execute" else "yellow"))
+    head.add_row("dry run", "yes: changes are only described" if summary["dry_run"] else "no")
+    protected = summary["protected"]
+    head.add_row(
+        "protected",
+        escape(
+            f"names: {_words(protected['names'])}; patterns: {_words(protected['patterns'])}; "
+            f"labels: {_words(protected['labels'])}"
+            + ("; and the operator's own container" if summary["protect_self"] else "")
+        ),
+    )
+    required = summary["scope"]["require_labels"]
+    head.add_row(
+        "scope",
+        escape(f"only containers labelled {', '.join(required)}")
+        if required
+        else "any container not protected",
+    )
+    approval = summary["approval"]
+    head.add_row(
+        "approval",
+        escape(
+            f"risks: {_words(approval['risks'])}"
+            + (
+                "; per tool: "
+                + ", ".join(
+                    f"{tool} {'needed' if needed else 'waived'}"
+                    for tool, needed in approval["tools"].items()
+                )
+                if approval["tools"]
+                else ""
+            )
+        ),
+    )
+    head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("TOOL", "RISK", "RUNS", "APPROVAL", "RATE LIMIT"):
+        table.add_column(column)
+    for tool in summary["tools"]:
+        if not tool["allowed"]:
+            runs = Text("denied (observe)", style="yellow")
+        elif tool["dry_run"]:
+            runs = Text("dry run only", style="yellow")
+        else:
+            runs = Text("yes", style="green")
+        table.add_row(
+            tool["tool"],
+            tool["risk"],
+            runs,
+            "needed" if tool["needs_approval"] else "-",
+            escape(_words(tool["rate_limits"])) if tool["rate_limits"] else "-",
+        )
+    return Panel(
+        Group(head, table), title=escape(summary["source"]), title_align="left", expand=False
+    )
+
+
+@policy_app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The policy file (TOML) to check.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a policy file; print what it allows and protects (exit 2 if malformed)."""
+    as_json = as_json or settings_of(ctx).json
+    try:
+        policy = load_policy(file)
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    summary = policy_summary(policy, str(file))
+    if as_json:
+        print_json(OUT, {"ok": True, "result": summary})
+        return
+    OUT.print(summary_panel(summary))
+    ERR.print(f"[green]✓[/green] {escape(str(file))} is a valid policy")
+
+
+@policy_app.command("show")
+def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the policy in force: the file or default, with --mode and --dry-run applied."""
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
+    try:
+        policy = settings.policy()
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    overrides = []
+    if settings.mode is not None:
+        overrides.append(f"--mode {settings.mode}")
+    if settings.dry_run is not None:
+        overrides.append("--dry-run" if settings.dry_run else "--no-dry-run")
+    source = settings.policy_source() + (f" with {', '.join(overrides)}" if overrides else "")
+    summary = policy_summary(policy, source)
+    if policy.protect_self:
+        summary["own_container"] = detect_own_container_id()
+    if as_json:
+        print_json(OUT, {"ok": True, "result": summary})
+        return
+    OUT.print(summary_panel(summary))

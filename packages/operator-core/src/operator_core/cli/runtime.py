@@ -1,0 +1,168 @@
+"""Run one tool call for the command line: build the runner, show progress, ask approval.
+
+Every ``operator docker ...`` command ends in ``call_tool``: it builds a ``ToolRunner``
+from the global options (engine, policy, mode, dry run, audit file), runs the tool with
+a spinner and the elapsed time on stderr, and returns the envelope. The actor recorded
+in the audit trail is ``cli:<user>``.
+
+Rate limits: each ``operator`` command is a new process; the runner starts its counts
+from the audit trail's recent actions, so a shell loop of ``operator docker restart
+web`` meets the policy's limit just as a looping agent does (same ``--audit-db``).
+
+Approval: where the policy wants a yes for a tool (by default: high-risk tools such as
+stop, restart, kill and exec), the person at the terminal is asked; ``--yes`` answers
+yes in advance (for scripts). Without a terminal and without ``--yes`` there is nobody
+to ask, so the call is denied and the message says to pass ``--yes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.prompt import Confirm
+from rich.text import Text
+
+from operator_core.audit import open_audit
+from operator_core.cli.settings import Settings
+from operator_core.docker import DockerActionExecutor
+from operator_core.policy import ApprovalRequest, Approver
+from operator_core.runner import ToolRunner
+
+__all__ = [
+    "Spinner",
+    "call_tool",
+    "make_approver",
+    "open_runner",
+    "spinner",
+]
+
+
+class _Elapsed(ProgressColumn):
+    """Seconds since the task started, to a tenth."""
+
+    def render(self, task: Task) -> Text:
+        """Return e.g. '3.4s'."""
+        return Text(f"{task.elapsed or 0.0:.1f}s", style="cyan")
+
+
+class Spinner:
+    """A transient spinner with elapsed time on a console (nothing when it is no terminal)."""
+
+    def __init__(self, console: Console, message: str) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            _Elapsed(),
+            console=console,
+            transient=True,
+        )
+        self._progress.add_task(message, total=None)
+
+    def __enter__(self) -> Spinner:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hide the spinner while the block runs (e.g. to ask a question)."""
+        self._progress.stop()
+        try:
+            yield
+        finally:
+            self._progress.start()
+
+
+@contextmanager
+def spinner(console: Console, message: str | None) -> Iterator[Spinner | None]:
+    """Show a spinner with ``message`` while the block runs; None shows nothing."""
+    if message is None:
+        yield None
+        return
+    with Spinner(console, message) as shown:
+        yield shown
+
+
+def _interactive(console: Console) -> bool:
+    """Whether a person can answer a question: stdin and the console are terminals."""
+    return sys.stdin.isatty() and console.is_terminal
+
+
+def make_approver(
+    settings: Settings, console: Console, shown: list[Spinner | None]
+) -> Approver | None:
+    """Return how this invocation approves: --yes, a prompt on a terminal, or nobody.
+
+    ``shown`` holds the spinner to hide while asking (filled in once it exists).
+    """
+    if settings.yes:
+
+        async def approve_in_advance(request: ApprovalRequest) -> bool:
+            return True
+
+        return approve_in_advance
+    if not _interactive(console):
+        return None
+
+    async def ask(request: ApprovalRequest) -> bool:
+        target = ""
+        if request.container:
+            target = f" on {request.container.get('name')!r} ({request.container.get('status')})"
+        question = f"Run {request.tool} ({request.risk} risk){target}?"
+        current = shown[0] if shown else None
+        if current is None:
+            return await asyncio.to_thread(Confirm.ask, question, console=console)
+        with current.paused():
+            return await asyncio.to_thread(Confirm.ask, question, console=console)
+
+    return ask
+
+
+@asynccontextmanager
+async def open_runner(
+    settings: Settings, *, approver: Approver | None = None
+) -> AsyncIterator[ToolRunner]:
+    """Yield a runner for the global options; the audit file is closed afterwards.
+
+    The runner starts its rate limits from the audit trail's recent actions.
+    Raises PolicyError (bad policy file), InvalidInput (--host with --context) or
+    AuditError (audit file unusable) before anything runs.
+    """
+    policy = settings.policy()
+    executor = DockerActionExecutor(settings.docker_client())
+    audit = open_audit(settings.audit_db)
+    try:
+        yield ToolRunner(executor, policy=policy, audit=audit, approver=approver)
+    finally:
+        await audit.close()
+
+
+async def call_tool(
+    settings: Settings,
+    tool: str,
+    arguments: dict[str, Any],
+    *,
+    console: Console,
+    progress: str | None = None,
+) -> dict[str, Any]:
+    """Run ``tool`` through the policy and audit trail; return its envelope.
+
+    ``progress`` is the spinner's message (None: no spinner), shown on ``console``
+    (stderr) so that ``--json`` output on stdout stays clean.
+    """
+    shown: list[Spinner | None] = [None]
+    approver = make_approver(settings, console, shown)
+    async with open_runner(settings, approver=approver) as runner:
+        with spinner(console, progress) as current:
+            shown[0] = current
+            return await runner.execute_tool(
+                tool, arguments, actor=settings.actor, reason=settings.reason
+            )

@@ -1,0 +1,106 @@
+"""The global options of ``operator`` and ``operator mcp``, resolved into what they mean.
+
+Where each setting comes from, first match wins:
+
+* policy: ``--policy FILE``, else ``$OPERATOR_POLICY``, else
+  ``$XDG_CONFIG_HOME/operator-core/policy.toml`` (``~/.config/...``) when that file
+  exists, else the built-in default (observe mode: read-only tools only);
+* mode and dry run: ``--mode`` / ``--dry-run`` (or ``$OPERATOR_MODE``) override the
+  policy's own ``mode`` / ``dry_run``;
+* audit trail: ``--audit-db PATH``, else ``$OPERATOR_AUDIT_DB``, else
+  ``$XDG_STATE_HOME/operator-core/audit.sqlite3`` (``~/.local/state/...``);
+* engine: ``--host`` or ``--context`` (one of them), else the docker CLI's own default.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from python_on_whales import DockerClient
+
+from operator_core.errors import InvalidInput
+from operator_core.policy import Policy, load_policy
+
+__all__ = [
+    "Mode",
+    "Settings",
+    "default_audit_db",
+    "default_policy_file",
+    "local_user",
+]
+
+Mode = Literal["observe", "execute"]
+
+
+def local_user() -> str:
+    """Return the name of the user running the command ('unknown' when it has none)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def default_audit_db() -> Path:
+    """Return the audit database path: $OPERATOR_AUDIT_DB, else under XDG_STATE_HOME."""
+    named = os.environ.get("OPERATOR_AUDIT_DB")
+    if named:
+        return Path(named).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "operator-core" / "audit.sqlite3"
+
+
+def default_policy_file() -> Path | None:
+    """Return the user's policy file under XDG_CONFIG_HOME when it exists, else None."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    candidate = Path(config) / "operator-core" / "policy.toml"
+    return candidate if candidate.is_file() else None
+
+
+@dataclass
+class Settings:
+    """The global options of one ``operator`` invocation."""
+
+    host: str | None = None
+    context: str | None = None
+    policy_file: Path | None = None
+    mode: Mode | None = None
+    dry_run: bool | None = None
+    audit_db: Path = field(default_factory=default_audit_db)
+    json: bool = False
+    reason: str | None = None
+    yes: bool = False
+    actor: str = field(default_factory=lambda: f"cli:{local_user()}")
+
+    def policy_path(self) -> Path | None:
+        """Return the policy file in force: the option, else the user's file, else None."""
+        return self.policy_file if self.policy_file is not None else default_policy_file()
+
+    def policy_source(self) -> str:
+        """Return where the policy comes from, for messages ('built-in default' or a path)."""
+        path = self.policy_path()
+        return str(path) if path is not None else "built-in default"
+
+    def policy(self) -> Policy:
+        """Return the policy in force, with --mode and --dry-run applied (PolicyError if bad)."""
+        path = self.policy_path()
+        policy = load_policy(path) if path is not None else Policy()
+        overrides: dict[str, object] = {}
+        if self.mode is not None:
+            overrides["mode"] = self.mode
+        if self.dry_run is not None:
+            overrides["dry_run"] = self.dry_run
+        return policy.model_copy(update=overrides) if overrides else policy
+
+    def docker_client(self) -> DockerClient | None:
+        """Return a client for --host or --context, or None for the default engine."""
+        if self.host and self.context:
+            raise InvalidInput("give --host or --context, not both")
+        if self.host:
+            return DockerClient(host=self.host)
+        if self.context:
+            return DockerClient(context=self.context)
+        return None

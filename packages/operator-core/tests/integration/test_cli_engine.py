@@ -1,0 +1,189 @@
+"""The ``operator`` command run as a subprocess against the real engine."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from cli_helpers import clean_env, json_out, run_operator
+
+from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, unique_name
+
+EXECUTE = ("--mode", "execute", "--yes")
+HEALTH_FLIPS = (
+    "sh",
+    "-c",
+    "sleep 2; touch /tmp/ready; while true; do sleep 1; done",
+)
+
+
+@pytest.fixture
+def env(tmp_path):
+    """The environment of every command: a private audit file, no user policy."""
+    return clean_env(tmp_path)
+
+
+def _state(containers, name):
+    """Return the engine's own view of a container's state."""
+    return containers.client.container.inspect(name).state
+
+
+def test_ps_and_inspect_show_a_real_container_as_json(containers, env):
+    """Ps finds the container by name with its status; inspect gives its state."""
+    name = containers.run(*HANDLES_SIGTERM)
+    listing = run_operator(env, "docker", "ps", "--name", name, "--json")
+    assert listing.returncode == 0, listing.stderr
+    found = json_out(listing)["result"]["containers"]
+    assert [(c["name"], c["status"]) for c in found] == [(name, "running")]
+    inspected = run_operator(env, "docker", "inspect", name, "--json")
+    assert inspected.returncode == 0, inspected.stderr
+    result = json_out(inspected)["result"]
+    assert result["name"] == name
+    assert result["state"]["running"] is True
+    table = run_operator(env, "docker", "ps", "--name", name)
+    assert name in table.stdout
+    assert "1 container(s)" in table.stderr
+
+
+def test_stop_in_execute_mode_stops_gracefully_and_is_audited(containers, env):
+    """--mode execute --yes stops a SIGTERM-handling container gracefully; the trail has it."""
+    name = containers.run(*HANDLES_SIGTERM)
+    stopped = run_operator(env, *EXECUTE, "docker", "stop", name, "--json")
+    assert stopped.returncode == 0, stopped.stderr
+    result = json_out(stopped)["result"]
+    assert (result["graceful_shutdown"], result["killed"], result["changed"]) == (True, False, True)
+    assert _state(containers, name).running is False
+    records = json_out(run_operator(env, "audit", "list", "--container", name, "--json"))
+    assert [(r["tool"], r["outcome"]) for r in records] == [("docker_stop_container", "ok")]
+    assert records[0]["actor"].startswith("cli:")
+    assert records[0]["before"]["status"] == "running"
+    assert records[0]["after"]["status"] == "exited"
+
+
+def test_stop_timeout_reaches_the_engine(containers, env):
+    """`docker stop -t 1` on a container ignoring SIGTERM kills it in about a second."""
+    name = containers.run(*IGNORES_SIGTERM)
+    began = time.monotonic()
+    stopped = run_operator(env, *EXECUTE, "docker", "stop", name, "-t", "1", "--json")
+    elapsed = time.monotonic() - began
+    assert stopped.returncode == 0, stopped.stderr
+    assert json_out(stopped)["result"]["killed"] is True
+    assert elapsed < 8
+
+
+def test_observe_mode_denies_with_exit_3_and_the_exact_command_to_allow_it(containers, env):
+    """Without configuration a stop is denied, nothing happens, the hint is pasteable."""
+    name = containers.run(*HANDLES_SIGTERM)
+    denied = run_operator(env, "docker", "stop", name)
+    assert denied.returncode == 3
+    assert f"operator --mode execute docker stop {name}" in denied.stderr
+    assert _state(containers, name).running is True
+    as_json = run_operator(env, "docker", "stop", name, "--json")
+    assert as_json.returncode == 3
+    assert json_out(as_json)["error"]["rule"] == "mode.observe"
+
+
+def test_without_a_terminal_approval_needs_yes(containers, env):
+    """Execute mode without --yes and without a terminal: denied (3), told to pass --yes."""
+    name = containers.run(*HANDLES_SIGTERM)
+    denied = run_operator(env, "--mode", "execute", "docker", "restart", name)
+    assert denied.returncode == 3
+    assert "approval.unavailable" in denied.stderr
+    assert f"operator --yes --mode execute docker restart {name}" in denied.stderr
+    assert _state(containers, name).running is True
+
+
+def test_not_found_and_invalid_input_have_their_exit_codes(env):
+    """A missing container is 4 (read or act); a malformed name or bound is 2."""
+    missing = unique_name("opc-missing")
+    assert run_operator(env, "docker", "inspect", missing).returncode == 4
+    gone = run_operator(env, *EXECUTE, "docker", "stop", missing, "--json")
+    assert gone.returncode == 4
+    assert json_out(gone)["error"]["type"] == "container_not_found"
+    assert run_operator(env, "docker", "inspect", "bad name;rm").returncode == 2
+    assert run_operator(env, "docker", "logs", missing, "--tail", "0").returncode == 2
+
+
+def test_dry_run_reports_and_changes_nothing(containers, env):
+    """--dry-run stop says what it would do to which container; it keeps running."""
+    name = containers.run(*HANDLES_SIGTERM)
+    before = _state(containers, name).started_at
+    dry = run_operator(env, *EXECUTE, "--dry-run", "docker", "stop", name, "--json")
+    assert dry.returncode == 0, dry.stderr
+    result = json_out(dry)["result"]
+    assert result["dry_run"] is True
+    assert result["container"]["name"] == name
+    assert result["container"]["status"] == "running"
+    state = _state(containers, name)
+    assert (state.running, state.started_at) == (True, before)
+    records = json_out(run_operator(env, "audit", "list", "--outcome", "dry_run", "--json"))
+    assert [r["container_name"] for r in records] == [name]
+
+
+def test_restart_rate_limit_holds_across_commands(containers, env, tmp_path):
+    """With max one restart per window, the second `operator` process is denied (3)."""
+    name = containers.run(*HANDLES_SIGTERM)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'mode = "execute"\n[approval]\nrisks = []\n[[rate_limits]]\n'
+        'tools = ["docker_restart_container"]\nmax = 1\nwindow_s = 600\n'
+    )
+    first = run_operator(env, "--policy", str(policy), "docker", "restart", name, "-t", "2")
+    assert first.returncode == 0, first.stderr
+    second = run_operator(env, "--policy", str(policy), "docker", "restart", name, "--json")
+    assert second.returncode == 3
+    assert json_out(second)["error"]["rule"] == "rate_limits[0]"
+
+
+def test_wait_exits_0_when_met_and_5_when_not(containers, env):
+    """Wait for healthy succeeds on a container turning healthy, fails fast without a check."""
+    healthy = containers.run(
+        *HEALTH_FLIPS,
+        health_cmd="test -f /tmp/ready",
+        health_interval=1,
+        health_retries=1,
+    )
+    met = run_operator(env, "docker", "wait", healthy, "-c", "healthy", "-t", "30", "--json")
+    assert met.returncode == 0, met.stderr
+    assert json_out(met)["result"]["met"] is True
+    plain = containers.run(*HANDLES_SIGTERM)
+    began = time.monotonic()
+    never = run_operator(env, "docker", "wait", plain, "-c", "healthy", "-t", "30")
+    assert never.returncode == 5
+    assert time.monotonic() - began < 15
+
+
+def test_logs_and_exec_print_the_containers_output(containers, env):
+    """Logs print the lines on stdout; exec passes output through and fails on exit 3."""
+    name = containers.run("sh", "-c", "echo hello-from-logs; sleep 1000")
+    time.sleep(0.5)
+    logs = run_operator(env, "docker", "logs", name, "--no-timestamps")
+    assert logs.returncode == 0, logs.stderr
+    assert "hello-from-logs" in logs.stdout
+    ran = run_operator(env, *EXECUTE, "docker", "exec", name, "--", "sh", "-c", "echo out; exit 3")
+    assert ran.returncode == 1
+    assert ran.stdout.strip() == "out"
+    assert "exit code 3" in ran.stderr
+
+
+def test_policy_check_as_a_subprocess(env, tmp_path):
+    """Policy check exits 0 for a good file, 2 for a malformed one."""
+    good = tmp_path / "good.toml"
+    good.write_text('mode = "execute"\n[protected]\npatterns = ["prod-*"]\n')
+    checked = run_operator(env, "policy", "check", str(good))
+    assert checked.returncode == 0
+    assert "prod-*" in checked.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("mode = [")
+    refused = run_operator(env, "policy", "check", str(bad))
+    assert refused.returncode == 2
+    assert "not valid TOML" in refused.stderr
+
+
+def test_an_engine_that_does_not_answer_is_exit_6_within_seconds(env):
+    """--host at a closed port fails fast with the unreachable code, not a hang."""
+    began = time.monotonic()
+    result = run_operator(env, "--host", "tcp://127.0.0.1:9", "docker", "ps", "--json")
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert json_out(result)["error"]["type"] == "engine_unreachable"
+    assert time.monotonic() - began < 30
