@@ -25,8 +25,10 @@ from operator_core.cli.render import (
     print_envelope,
     short_id,
 )
+from operator_core.cli.runtime import make_approver
 from operator_core.cli.settings import Settings, default_audit_db, default_policy_file
 from operator_core.errors import (
+    ApprovalUnavailable,
     ContainerNotFound,
     EngineUnreachable,
     InvalidInput,
@@ -34,6 +36,7 @@ from operator_core.errors import (
     PolicyDenied,
     PolicyError,
 )
+from operator_core.policy import ApprovalRequest
 from operator_core.runner.envelope import ERROR_TYPES, error_envelope
 
 
@@ -54,6 +57,7 @@ def _consoles() -> tuple[Console, Console, io.StringIO, io.StringIO]:
         ("denied", ExitCode.DENIED),
         ("invalid_arguments", ExitCode.INVALID_INPUT),
         ("unknown_tool", ExitCode.INVALID_INPUT),
+        ("invalid_policy", ExitCode.INVALID_INPUT),
         ("container_not_found", ExitCode.NOT_FOUND),
         ("network_not_found", ExitCode.NOT_FOUND),
         ("timeout", ExitCode.TIMEOUT),
@@ -95,6 +99,25 @@ def test_exit_codes_of_real_envelopes_follow_the_error_tree():
         assert exit_code_for("docker_stop_container", error_envelope(exc)) == code
         assert exit_code_for_exception(exc) == code
     assert exit_code_for_exception(PolicyError("bad policy")) == ExitCode.INVALID_INPUT
+
+
+def test_a_policy_error_has_its_own_envelope_type_upstream():
+    """error_envelope gives a PolicyError the type invalid_policy (no CLI patch), exit 2."""
+    envelope = error_envelope(PolicyError("bad policy: mode must be observe or execute"))
+    assert envelope["error"]["type"] == "invalid_policy"
+    assert exit_code_for("docker_list_containers", envelope) == ExitCode.INVALID_INPUT
+
+
+async def test_without_a_terminal_or_yes_the_approver_says_nobody_can_be_asked():
+    """No --yes and no terminal: the CLI's approver raises ApprovalUnavailable saying why."""
+    _, err, _, _ = _consoles()
+    approver = make_approver(Settings(), err, [None])
+    request = ApprovalRequest("docker_stop_container", "high", {}, None, "cli:me", None)
+    with pytest.raises(ApprovalUnavailable, match="no terminal") as caught:
+        await approver(request)
+    assert caught.value.rule == "approval.unavailable"
+    assert "--yes" in str(caught.value)
+    assert await make_approver(Settings(yes=True), err, [None])(request) is True
 
 
 def test_results_that_miss_their_goal_are_not_success():

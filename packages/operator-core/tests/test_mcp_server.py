@@ -131,15 +131,21 @@ async def test_approval_is_asked_of_the_clients_user_by_elicitation():
 
 
 async def test_a_client_that_cannot_be_asked_is_denied_with_an_explanation():
-    """Without elicitation a call that needs approval is denied and the message says why."""
-    runner, _ = _runner("execute")
+    """Without elicitation a call that needs approval is denied as approval.unavailable.
+
+    The message says this client cannot ask its user and what to do instead; nothing runs.
+    """
+    runner, audit = _runner("execute")
     async with Client(build_server(runner), client_info=CLIENT) as client:
         result = await client.call_tool("docker_stop_container", {"container_id": "web"})
     assert result.is_error is True
     assert result.structured_content is not None
     error = result.structured_content["error"]
-    assert error["rule"].startswith("approval.")
-    assert "cannot ask its user" in error["message"]
+    assert (error["type"], error["rule"]) == ("denied", "approval.unavailable")
+    assert "this MCP client cannot ask its user" in error["message"]
+    assert "[approval]" in error["message"]
+    assert "failed" not in error["message"]
+    assert [r.rule for r in audit.query()] == ["approval.unavailable"]
 
 
 async def test_a_runner_that_raises_becomes_a_tool_error():

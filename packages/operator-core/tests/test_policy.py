@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from operator_core.errors import PolicyError
+from operator_core.errors import ApprovalUnavailable, PolicyError
 from operator_core.policy import (
     ActionGate,
     ApprovalRequest,
@@ -262,7 +262,7 @@ REQUEST = ApprovalRequest(
 
 
 async def test_approval_yes_no_missing_error_and_timeout():
-    """Approver yes → no objection; no / none / raising / too slow → a denial each."""
+    """Approver yes → no objection; no / none / unavailable / raising / too slow → a denial each."""
     spec = get_tool("docker_restart_container")
     seen = []
 
@@ -276,6 +276,9 @@ async def test_approval_yes_no_missing_error_and_timeout():
     async def broken(request):
         raise RuntimeError("boom")
 
+    async def unaskable(request):
+        raise ApprovalUnavailable("nobody is there")
+
     async def slow(request):
         await asyncio.sleep(10)
         return True
@@ -285,6 +288,7 @@ async def test_approval_yes_no_missing_error_and_timeout():
     cases = {
         no: "approval.rejected",
         None: "approval.unavailable",
+        unaskable: "approval.unavailable",
         broken: "approval.error",
     }
     for approver, rule in cases.items():

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
-from operator_core.errors import AuditError, ContainerStateError, InvalidInput
+from operator_core.errors import (
+    ApprovalUnavailable,
+    AuditError,
+    ContainerStateError,
+    InvalidInput,
+)
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner, execute_tool, set_default_runner
 from tool_fakes import FakeClock, FakeExecutor, container_id
@@ -254,6 +259,37 @@ async def test_approval_refused_or_missing_denies():
     assert missing["error"]["rule"] == "approval.unavailable"
     assert "no approver is configured" in missing["error"]["message"]
     assert mutations(fake) == []
+
+
+async def test_an_approver_with_nobody_to_ask_denies_as_approval_unavailable():
+    """ApprovalUnavailable from the approver: denied as approval.unavailable, its message kept.
+
+    The denial carries the approver's reason and what to do instead, is audited as a
+    denial under that rule, and nothing runs.
+    """
+    fake = FakeExecutor("web")
+
+    async def nobody(request):
+        raise ApprovalUnavailable("the operator's pager is switched off.")
+
+    run = runner(fake, mode="execute", approver=nobody)
+    envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    error = envelope["error"]
+    assert (error["type"], error["rule"]) == ("denied", "approval.unavailable")
+    message = error["message"]
+    assert message.startswith(
+        "docker_restart_container (high risk) on container 'web' needs approval under the "
+        "policy, but nobody can be asked: the operator's pager is switched off. It was not run"
+    )
+    assert "[approval]" in message
+    assert "failed" not in message
+    assert mutations(fake) == []
+    record = only_record(run)
+    assert (record.decision, record.outcome, record.rule) == (
+        "denied",
+        "denied",
+        "approval.unavailable",
+    )
 
 
 async def test_medium_risk_runs_without_approval_by_default():

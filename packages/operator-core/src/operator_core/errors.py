@@ -10,6 +10,7 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     │   └── InvalidArguments                     a tool call's arguments misfit (``problems``)
     ├── PolicyError (also a ValueError)         a malformed policy, refused at load
     ├── PolicyDenied                            the policy refused a tool call (``rule`` says which)
+    │   └── ApprovalUnavailable                  an approver has nobody to ask
     ├── AuditError                              the audit trail could not record a call
     ├── EngineError                              the engine refused or failed
     │   ├── EngineUnreachable                    no engine answered at all
@@ -21,7 +22,9 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
 ``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
 the deadline that passed, which is the call's own bound and never a stop's grace period.
 ``PolicyError``, ``PolicyDenied`` and ``AuditError`` come from the tool layer (policy,
-audit, ``operator_core.runner``), never from the executor.
+audit, ``operator_core.runner``), never from the executor. ``ApprovalUnavailable`` is
+raised by an approval callback (the runner's ``approver``) when it has nobody to ask; the
+runner turns it into a denial under the rule ``approval.unavailable``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
 
 __all__ = [
+    "ApprovalUnavailable",
     "AuditError",
     "ContainerNotFound",
     "ContainerStateError",
@@ -82,6 +86,19 @@ class PolicyDenied(OperatorError):
         super().__init__(message)
         self.rule = rule
         self.details: dict[str, Any] = details or {}
+
+
+class ApprovalUnavailable(PolicyDenied):
+    """An approver has nobody to ask (no terminal, a client without elicitation...).
+
+    Raised by an approval callback instead of answering yes or no; the runner then denies
+    the call under the rule ``approval.unavailable``. ``message`` says, for a person, why
+    nobody can be asked ("this MCP client cannot ask its user"): the runner puts it in its
+    denial together with what to do instead.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("approval.unavailable", message)
 
 
 class AuditError(OperatorError):

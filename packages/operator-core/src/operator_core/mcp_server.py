@@ -24,6 +24,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 
+from operator_core.errors import ApprovalUnavailable
 from operator_core.policy import ApprovalRequest
 from operator_core.runner.envelope import internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
@@ -31,7 +32,6 @@ from operator_core.tools import TOOLS, ToolSpec
 __all__ = [
     "DEFAULT_HTTP_HOST",
     "SERVER_NAME",
-    "CannotAskClient",
     "ToolCaller",
     "build_server",
     "call_result",
@@ -93,10 +93,6 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
-class CannotAskClient(Exception):
-    """The MCP client cannot ask its user for approval (no elicitation on this channel)."""
-
-
 def _can_elicit(ctx: ServerRequestContext[Any, Any]) -> bool:
     """Whether the client declared elicitation and this request can carry a server request."""
     wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
@@ -107,11 +103,14 @@ async def elicit_approval(request: ApprovalRequest) -> bool:
     """Ask the person behind the MCP client (elicitation) whether the call may run.
 
     True only for an explicit accept with ``approve`` true; decline and cancel are no.
-    Raises CannotAskClient when the client cannot be asked (the call is then denied).
+    Raises ApprovalUnavailable when the client cannot be asked (the call is then denied
+    as ``approval.unavailable``, with the reason).
     """
     ctx = _REQUEST.get()
     if ctx is None or not _can_elicit(ctx):
-        raise CannotAskClient("the MCP client does not support elicitation")
+        raise ApprovalUnavailable(
+            "this MCP client cannot ask its user (no elicitation on this connection)"
+        )
     target = ""
     if request.container:
         target = (
@@ -174,21 +173,6 @@ def call_result(envelope: dict[str, Any]) -> types.CallToolResult:
     )
 
 
-def _explain_unaskable(envelope: dict[str, Any]) -> dict[str, Any]:
-    """Add to a denial for want of elicitation what it means and what can be done."""
-    error = envelope.get("error")
-    if not isinstance(error, dict) or CannotAskClient.__name__ not in str(error.get("message")):
-        return envelope
-    error["message"] = (
-        f"{error['message']}. The policy wants a person's approval for this tool, and this "
-        "MCP client cannot ask its user (no elicitation on this connection), so it is "
-        "denied. Tell the user what you would run and why; they can run it with the "
-        "`operator` command line, or waive approval for it in the policy's [approval] "
-        "section."
-    )
-    return envelope
-
-
 def build_server(
     runner: ToolCaller,
     *,
@@ -223,7 +207,7 @@ def build_server(
             envelope = internal_envelope(exc)
         finally:
             _REQUEST.reset(token)
-        return call_result(_explain_unaskable(envelope))
+        return call_result(envelope)
 
     return Server(
         SERVER_NAME,

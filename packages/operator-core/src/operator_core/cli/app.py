@@ -26,7 +26,7 @@ from operator_core.cli.exit_codes import (
 from operator_core.cli.render import denial_hint, error_panel, print_envelope, print_json
 from operator_core.cli.runtime import call_tool
 from operator_core.cli.settings import Mode, Settings, default_audit_db
-from operator_core.errors import OperatorError, PolicyError
+from operator_core.errors import OperatorError
 from operator_core.runner.envelope import error_envelope
 
 __all__ = [
@@ -169,8 +169,6 @@ def settings_of(ctx: typer.Context) -> Settings:
 def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoReturn:
     """Report an error raised before any tool ran (bad policy, options, audit file); exit."""
     envelope = error_envelope(exc)
-    if isinstance(exc, PolicyError):
-        envelope["error"]["type"] = "invalid_policy"
     if as_json:
         print_json(OUT, envelope)
     else:

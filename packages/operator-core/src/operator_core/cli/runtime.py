@@ -12,7 +12,8 @@ web`` meets the policy's limit just as a looping agent does (same ``--audit-db``
 Approval: where the policy wants a yes for a tool (by default: high-risk tools such as
 stop, restart, kill and exec), the person at the terminal is asked; ``--yes`` answers
 yes in advance (for scripts). Without a terminal and without ``--yes`` there is nobody
-to ask, so the call is denied and the message says to pass ``--yes``.
+to ask: the approver raises ``ApprovalUnavailable``, so the call is denied as
+``approval.unavailable`` and the hint says to pass ``--yes``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from rich.text import Text
 from operator_core.audit import open_audit
 from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
+from operator_core.errors import ApprovalUnavailable
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
 
@@ -96,11 +98,10 @@ def _interactive(console: Console) -> bool:
     return sys.stdin.isatty() and console.is_terminal
 
 
-def make_approver(
-    settings: Settings, console: Console, shown: list[Spinner | None]
-) -> Approver | None:
+def make_approver(settings: Settings, console: Console, shown: list[Spinner | None]) -> Approver:
     """Return how this invocation approves: --yes, a prompt on a terminal, or nobody.
 
+    Nobody (no terminal, no --yes): the approver raises ApprovalUnavailable, saying so.
     ``shown`` holds the spinner to hide while asking (filled in once it exists).
     """
     if settings.yes:
@@ -110,7 +111,13 @@ def make_approver(
 
         return approve_in_advance
     if not _interactive(console):
-        return None
+
+        async def nobody_to_ask(request: ApprovalRequest) -> bool:
+            raise ApprovalUnavailable(
+                "there is no terminal to ask on, and --yes was not given to approve in advance"
+            )
+
+        return nobody_to_ask
 
     async def ask(request: ApprovalRequest) -> bool:
         target = ""

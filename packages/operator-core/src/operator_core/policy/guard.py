@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
@@ -35,7 +36,8 @@ class ApprovalRequest:
     reason: str | None
 
 
-#: An async callback that returns True to allow the call, False to refuse it.
+#: An async callback that returns True to allow the call, False to refuse it, or raises
+#: ``ApprovalUnavailable`` when there is nobody to ask (denied as ``approval.unavailable``).
 Approver = Callable[[ApprovalRequest], Awaitable[bool]]
 
 
@@ -120,14 +122,11 @@ class Guard:
         """Ask the approver; return None when it said yes, else the denial."""
         target = _target(request)
         if self.approver is None:
-            return Verdict(
-                "approval.unavailable",
-                f"{spec.name} ({spec.risk.value} risk){target} needs approval under the "
-                "policy, and no approver is configured, so it was not run. Ask a person to "
-                "approve or run it.",
-            )
+            return _unavailable(spec, target, "no approver is configured")
         try:
             allowed = await asyncio.wait_for(self.approver(request), self.policy.approval.timeout_s)
+        except ApprovalUnavailable as exc:
+            return _unavailable(spec, target, str(exc))
         except TimeoutError:
             return Verdict(
                 "approval.timeout",
@@ -147,6 +146,17 @@ class Guard:
             f"the approver declined {spec.name}{target}; it was not run. Do not retry it "
             "without new information.",
         )
+
+
+def _unavailable(spec: ToolSpec, target: str, why: str) -> Verdict:
+    """Return the denial of a call that needs approval when nobody can be asked, and why."""
+    return Verdict(
+        "approval.unavailable",
+        f"{spec.name} ({spec.risk.value} risk){target} needs approval under the policy, "
+        f"but nobody can be asked: {why.strip().rstrip('.')}. It was not run; do not retry "
+        "it unchanged. Tell a person what you would run and why: they can run it "
+        "themselves, or waive approval for this tool in the policy's [approval] section.",
+    )
 
 
 def _about(verdict: Verdict | None, facts: ContainerFacts) -> Verdict | None:

@@ -23,6 +23,7 @@ from operator_core.errors import (
     OperationTimeout,
     OperatorError,
     PolicyDenied,
+    PolicyError,
     UnknownTool,
 )
 
@@ -40,6 +41,7 @@ ERROR_TYPES: dict[type[OperatorError], str] = {
     UnknownTool: "unknown_tool",
     InvalidArguments: "invalid_arguments",
     InvalidInput: "invalid_arguments",
+    PolicyError: "invalid_policy",
     PolicyDenied: "denied",
     AuditError: "audit_unavailable",
     ContainerNotFound: "container_not_found",
