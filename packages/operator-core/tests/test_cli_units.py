@@ -237,6 +237,8 @@ def test_parse_moment_reads_durations_ago_and_iso_times():
     """'10m' is ten minutes before now, an ISO time is itself (UTC when naive), junk refused."""
     assert parse_moment("10m", now=10_000.0) == 9_400.0
     assert parse_moment("2h", now=10_000.0) == 10_000.0 - 7200
+    assert parse_moment("1h30m", now=10_000.0) == 10_000.0 - 5400
+    assert parse_moment("1d", now=100_000.0) == 100_000.0 - 86400
     expected = datetime(2026, 11, 29, 10, 0, tzinfo=UTC).timestamp()
     assert parse_moment("2026-11-29T10:00:00") == expected
     with pytest.raises(InvalidInput, match="not a time"):

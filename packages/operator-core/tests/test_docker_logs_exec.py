@@ -284,6 +284,15 @@ async def test_logs_since_and_until_are_normalised_for_the_engine(executor, fake
     assert option(command, "--until") == "2026-11-29T10:00:00.123456789Z"
 
 
+async def test_logs_days_and_weeks_reach_the_engine_as_seconds(executor, fake):
+    """Go durations have no d or w unit, so ``2d`` goes to the engine as ``172800s``."""
+    fake.scripts.append((b"", b"", 0))
+    await executor.get_container_logs("web", since="1w2d", until="1d")
+    command = fake.commands[0]
+    assert option(command, "--since") == "777600s"
+    assert option(command, "--until") == "86400s"
+
+
 async def test_logs_a_naive_datetime_is_taken_as_utc(executor, fake):
     """A datetime without a time zone is read as UTC."""
     fake.scripts.append((b"", b"", 0))

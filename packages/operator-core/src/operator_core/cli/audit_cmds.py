@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -16,6 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.audit import AuditQuery, AuditRecord, read_audit
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.cli.exit_codes import ExitCode
@@ -27,27 +27,22 @@ __all__ = ["audit_app", "parse_moment", "tool_name"]
 
 audit_app = typer.Typer(help="Read the audit trail (--audit-db picks the file).")
 
-_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _OUTCOME_STYLE = {"ok": "green", "denied": "yellow", "failed": "red", "invalid": "magenta"}
 
 
 def parse_moment(text: str, *, now: float | None = None) -> float:
     """Return epoch seconds for '10m' / '2h' / '1d' ago, or an ISO 8601 time (UTC if naive)."""
-    match = _RELATIVE.match(text)
-    if match:
+    parts = duration_parts(text.strip())
+    if parts is not None:
         current = time.time() if now is None else now
-        return current - float(match.group(1)) * _UNIT_S[match.group(2)]
+        return current - sum(amount * DURATION_UNITS_S[unit] for amount, unit in parts)
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return utc_moment(text).timestamp()
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"{text!r} is not a time: give a duration ago (30s, 10m, 2h, 1d, 1w) or an "
             "ISO 8601 time (2026-11-29T10:00:00)"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def tool_name(text: str) -> str:

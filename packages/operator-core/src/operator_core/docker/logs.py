@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from operator_core._time import DURATION_UNITS_S, GO_UNITS, duration_parts, utc_moment
 from operator_core.docker import _engine
 from operator_core.docker._capture import (
     LineCollector,
@@ -58,9 +59,6 @@ _ENGINE_ENTRY = 16 * 1024
 #: ``2026-11-29T10:00:00.123456789Z `` before each entry: RFC 3339 with nine digits, a space.
 _STAMP_WIDTH = 31
 _STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|ms|s|m|h))+", re.ASCII)
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)", re.ASCII)
-_UNIT_S = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _MAX_AGO = timedelta(days=36500)
 _FRACTION = re.compile(r"[T ]\d\d:\d\d:\d\d\.(\d+)")
 _STREAMS = ("stdout", "stderr", "both")
@@ -99,23 +97,25 @@ def _moment(value: object, what: str, now: datetime) -> tuple[str, datetime]:
     """Return the docker argument for a ``since``/``until`` value and the moment it names.
 
     Accepts a ``datetime``, an ISO 8601 time (one without an offset is UTC) or a relative
-    duration in Go's form (``10m``, ``1h30m``, ``45s``), meaning that long before now.
+    duration (``10m``, ``1h30m``, ``45s``, ``2d``), meaning that long before now. A duration
+    in Go's units goes to the engine as written, so it counts back on the engine's clock.
     """
     text = value.strip() if isinstance(value, str) else ""
-    if _DURATION.fullmatch(text):
-        ago = sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(text))
+    parts = duration_parts(text)
+    if parts is not None:
+        ago = sum(amount * DURATION_UNITS_S[unit] for amount, unit in parts)
         if ago > _MAX_AGO.total_seconds():
             raise InvalidInput(f"{what} {value!r} is more than a century ago")
-        return text, now - timedelta(seconds=ago)
+        go_text = text if {unit for _, unit in parts} <= GO_UNITS else f"{ago:.0f}s"
+        return go_text, now - timedelta(seconds=ago)
     if not isinstance(value, str | datetime):
         raise InvalidInput(f"{what} must be a string or a datetime, got {type(value).__name__}")
     try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(text)
-        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        moment = utc_moment(value)
     except (ValueError, OverflowError):
         raise InvalidInput(
             f"{what} {value!r} is neither an ISO 8601 time (2026-11-29T10:00:00Z) "
-            "nor a relative duration (10m, 1h30m, 45s)"
+            "nor a relative duration (10m, 1h30m, 45s, 2d)"
         ) from None
     found = _FRACTION.search(text)
     digits = found.group(1)[:9] if found else f"{moment.microsecond:06d}"
