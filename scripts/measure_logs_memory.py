@@ -32,6 +32,8 @@ from python_on_whales import docker
 from operator_core.docker import DockerActionExecutor
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
 
+__all__ = ["main"]
+
 LINE = "0123456789 the quick brown fox jumps over the lazy dog " + "x" * 44
 SCRIPTS = {
     "big (110 MB)": f'yes "{LINE}" | head -n 1100000; echo LAST-OUT; echo LAST-ERR >&2',

@@ -30,6 +30,8 @@ from operator_core.testing import (
     unique_name,
 )
 
+__all__ = ["main"]
+
 ROUNDS = 3
 
 
