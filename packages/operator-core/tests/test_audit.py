@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -116,6 +115,107 @@ def test_overlong_strings_are_not_stored():
     assert redacted["container_id"] == "[REDACTED: 100000 characters, too long to store]"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mysql -pS3cretPass db", "mysql -p[REDACTED] db"),
+        ('mysql -p"my secret" db', "mysql -p[REDACTED] db"),
+        ("mysql --passwordS3cret db", "mysql --password[REDACTED] db"),
+        ("tool --passS3cret x", "tool --pass[REDACTED] x"),
+        ("redis-cli -h cache -a S3cret ping", "redis-cli -h cache -a [REDACTED] ping"),
+        ("sshpass -p S3cret ssh host", "sshpass -p [REDACTED] ssh host"),
+        ("/usr/bin/mysql -u root -p S3cret db", "/usr/bin/mysql -u root -p [REDACTED] db"),
+        ("cat x | redis-cli -a 'a b' ; echo -a", "cat x | redis-cli -a [REDACTED] ; echo -a"),
+        ("sh -c 'redis-cli -a S3cret'", "sh -c 'redis-cli -a [REDACTED]'"),
+        ("zip -P S3cret a.zip f", "zip -P [REDACTED] a.zip f"),
+        ("export PW=S3cret", "export PW=[REDACTED]"),
+        (
+            "DB_PASS=a API_KEY=b db_pw=c KEY=d",
+            "DB_PASS=[REDACTED] API_KEY=[REDACTED] db_pw=[REDACTED] KEY=[REDACTED]",
+        ),
+        ("Credentials=x SECRET_ARN=y", "Credentials=[REDACTED] SECRET_ARN=[REDACTED]"),
+        ("openssl enc -pass pass:S3cret -in f", "openssl enc -pass [REDACTED] -in f"),
+    ],
+)
+def test_password_flags_programs_and_secret_variables_are_redacted(text, expected):
+    """Pins fix 4: glued flag values, known programs' password flags and KEY=VALUE secrets.
+
+    ``-pS3cretPass`` used to keep the password and hide the next word instead.
+    """
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mkdir -p /data",
+        "mysql -p -h db",  # -p alone prompts; -h is the next flag, not a password
+        "echo -a hi",  # -a means nothing special outside the known programs
+        "monkey=1 keyboard=us",  # key only as a whole first or last part of the name
+        "redis-cli ping; ls -a x",  # the separator ends redis-cli's command
+        "docker login --password-stdin",  # a flag named after a password, nothing glued
+    ],
+)
+def test_password_rules_leave_ordinary_commands_alone(text):
+    """Pins fix 4's limits: the new rules do not hide what holds no password."""
+    assert redact_text(text) == text
+
+
+def test_command_lists_hide_passwords_of_known_programs():
+    """Pins fix 4 for exec's command list: each example word by word, and inside sh -c."""
+    assert redact_command(["sh", "-c", "mysql -pS3cretPass db"]) == [
+        "sh",
+        "-c",
+        "mysql -p[REDACTED] db",
+    ]
+    assert redact_command(["mysql", "-pS3cretPass", "db"]) == ["mysql", "-p[REDACTED]", "db"]
+    assert redact_command(["redis-cli", "-a", "X", "ping"]) == [
+        "redis-cli",
+        "-a",
+        REDACTED,
+        "ping",
+    ]
+    assert redact_command(["sshpass", "-p", "X", "ssh", "h"]) == [
+        "sshpass",
+        "-p",
+        REDACTED,
+        "ssh",
+        "h",
+    ]
+    assert redact_command(["export", "PW=X"]) == ["export", f"PW={REDACTED}"]
+    assert redact_command(["mysql", "-p", "-h", "db"]) == ["mysql", "-p", "-h", "db"]
+    assert redact_command(["openssl", "-pass", "x"]) == ["openssl", "-pass", REDACTED]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-p" * 50000,
+        '-p"' * 34000,
+        "-p'" * 34000,
+        "--pass" * 17000,
+        "--passw" * 15000,
+        "mysql -p " * 12000,
+        "redis-cli -a " * 8000,
+        "'redis-cli -a " * 7500,
+        "\"'mysql -a '\" " * 8000,
+        "PW=" * 34000,
+        "a_" * 50000 + "=",
+        "'" * 100000,
+        '"' * 100000,
+        'a="' * 34000,
+        "mysql " * 17000,
+        "x" * 100000,
+    ],
+)
+def test_redaction_of_100_kb_adversarial_text_takes_under_a_second(text):
+    """Pins fix 4's linear time: 100 kB aimed at each new rule is redacted in under 1 s."""
+    assert len(text) >= 99000
+    began = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - began < 1.0
+
+
 def record(**fields) -> AuditRecord:
     """Return a record with sensible defaults for the fields not given."""
     base = {
@@ -171,6 +271,8 @@ async def test_queries_by_time_container_tool_outcome_actor(sink):
     assert ts(actor="alice") == [3000.0, 1000.0]
     assert ts(decision="allowed", actor="alice") == [1000.0]
     assert ts(limit=2) == [4000.0, 3000.0]
+    assert ts(tools=("docker_restart_container", "docker_inspect_container")) == [4000.0, 2000.0]
+    assert ts(tools=()) == []
 
 
 async def test_a_later_write_with_the_same_id_replaces_the_pending_one(sink):
@@ -356,7 +458,6 @@ def test_container_id_helper_is_stable():
     """The fake ids the tests rely on are stable 64-hex strings."""
     assert container_id("web") == container_id("web")
     assert len(container_id("web")) == 64
-    assert Path(__file__).name == "test_audit.py"
 
 
 @pytest.mark.parametrize("suffix", ["sqlite3", "jsonl"])
@@ -380,3 +481,144 @@ async def test_rate_limits_hold_across_runners_sharing_a_trail(tmp_path, suffix)
     await sink.close()
     assert envelope["error"]["rule"] == "rate_limits[0]"
     assert fake.find("web")["restart_count"] == 2
+
+
+RESTART_ONCE = Policy(
+    mode="execute",
+    approval={"risks": []},
+    rate_limits=[{"tools": ["docker_restart_container"], "max": 1, "window_s": 600}],
+)
+
+
+async def test_concurrent_runners_sharing_a_sqlite_trail_keep_the_limit(tmp_path):
+    """Pins fix 3: two runners on one SQLite file, acting at once, restart once in all.
+
+    Both start before either acts (so neither saw the other's restart in the trail); the
+    check of the trail and the pending record are one transaction, so the second waits
+    for the first and sees it.
+    """
+    path = tmp_path / "audit.sqlite3"
+    fake = FakeExecutor("web", delay=0.05)
+    sinks = [SQLiteAuditSink(path) for _ in range(2)]
+    runners = [
+        ToolRunner(fake, policy=RESTART_ONCE, audit=sink, own_container_id=None) for sink in sinks
+    ]
+    envelopes = await asyncio.gather(
+        *(
+            run.execute_tool("docker_restart_container", {"container_id": "web"})
+            for run in runners
+            for _ in range(2)
+        )
+    )
+    for sink in sinks:
+        await sink.close()
+    assert sorted(str(e["ok"] or e["error"]["rule"]) for e in envelopes) == [
+        "True",
+        "rate_limits[0]",
+        "rate_limits[0]",
+        "rate_limits[0]",
+    ]
+    assert fake.find("web")["restart_count"] == 1
+    assert len(read_audit(path, AuditQuery(decision="allowed"))) == 1
+
+
+CONCURRENT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, json, sys, time
+    from pathlib import Path
+    from operator_core.audit import open_audit
+    from operator_core.policy import Policy
+    from operator_core.runner import ToolRunner
+
+    class Executor:
+        async def inspect_container(self, container_id):
+            return {"id": "ab" * 32, "name": "web", "labels": {}, "networks": [],
+                    "state": {"status": "running"}, "restart_count": 0}
+
+        async def restart_container(self, container_id, timeout=10):
+            await asyncio.sleep(0.1)
+            return {"container_id": "ab" * 32, "changed": True}
+
+    async def main():
+        path, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+        policy = Policy(mode="execute", approval={"risks": []}, rate_limits=[
+            {"tools": ["docker_restart_container"], "max": 1, "window_s": 600}])
+        sink = open_audit(path)
+        runner = ToolRunner(Executor(), policy=policy, audit=sink, own_container_id=None)
+        ready.touch()
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        envelope = await runner.execute_tool("docker_restart_container", {"container_id": "web"})
+        await sink.close()
+        print(json.dumps(envelope["ok"] or envelope["error"]["rule"]))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_concurrent_operator_processes_restart_once_under_max_1(tmp_path):
+    """Pins fix 3: three processes (three `operator docker restart`) at once, max=1: one runs.
+
+    Each process builds its runner (reading the trail, still empty) and waits until all
+    three are ready; then all restart at once. Only one restart may pass.
+    """
+    path = tmp_path / "audit.sqlite3"
+    SQLiteAuditSink(path).close_now()  # the schema exists before they race
+    go = tmp_path / "go"
+    ready = [tmp_path / f"ready{i}" for i in range(3)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_SCRIPT, str(path), str(flag), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for flag in ready
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.touch()
+        outputs = [process.communicate(timeout=60) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    answers = sorted(str(json.loads(out.strip().splitlines()[-1])) for out, _ in outputs)
+    assert answers == ["True", "rate_limits[0]", "rate_limits[0]"], outputs
+    stored = read_audit(path)
+    assert sorted(r.outcome for r in stored) == ["denied", "denied", "ok"]
+
+
+async def test_rate_limit_recall_reads_only_counted_tools_from_the_trail(tmp_path):
+    """Pins fix 3's query: a new runner loads the recent mutating actions, not every record.
+
+    The trail holds 300 recent inspects and one restart; the runner's start-up read must
+    bring back the restart alone (filtered in SQL by tool).
+    """
+    path = tmp_path / "audit.sqlite3"
+    sink = SQLiteAuditSink(path)
+    now = time.time()
+    for i in range(300):
+        await sink.write(
+            record(ts=now - i, tool="docker_inspect_container", container_id=container_id("w"))
+        )
+    await sink.write(
+        record(ts=now - 5, tool="docker_restart_container", container_id=container_id("web"))
+    )
+    loaded: list[AuditRecord] = []
+    original = sink.query
+
+    def spying(query=None):
+        found = original(query)
+        loaded.extend(found)
+        return found
+
+    sink.query = spying
+    run = ToolRunner(FakeExecutor("web"), policy=RESTART_ONCE, audit=sink, own_container_id=None)
+    assert [r.tool for r in loaded] == ["docker_restart_container"]
+    envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    await sink.close()
+    assert envelope["error"]["rule"] == "rate_limits[0]"

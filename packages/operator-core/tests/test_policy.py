@@ -421,3 +421,34 @@ def test_rate_limiter_remembers_past_actions_inside_the_window():
     assert verdict.details["retry_after_s"] == 300
     clock.advance(301)
     assert limiter.check("docker_restart_container", "c1") is None
+
+
+def test_rate_limiter_judges_from_a_list_of_past_actions():
+    """Pins fix 3's judge: limits decided from trail entries (tool, container, time).
+
+    Only entries inside the window, of the limit's tools and (per container) of the same
+    container count; nothing is counted by judging.
+    """
+    limiter = RateLimiter(
+        [
+            RateLimit(tools=["docker_restart_container"], max=2, window_s=600),
+            RateLimit(per="all", max=4, window_s=600),
+        ]
+    )
+    restart = "docker_restart_container"
+    past = [
+        (restart, "c1", 1000.0 - 700),  # outside the window
+        (restart, "c1", 1000.0 - 300),
+        (restart, "c2", 1000.0 - 200),  # other container
+        ("docker_stop_container", "c1", 1000.0 - 100),  # other tool
+    ]
+    assert limiter.judge(restart, "c1", past, now=1000.0) is None
+    past.append((restart, "c1", 1000.0 - 50))
+    verdict = limiter.judge(restart, "c1", past, now=1000.0)
+    assert verdict is not None
+    assert (verdict.rule, verdict.details["retry_after_s"]) == ("rate_limits[0]", 300)
+    everywhere = limiter.judge("docker_stop_container", "c9", past, now=1000.0)
+    assert everywhere is not None
+    assert everywhere.rule == "rate_limits[1]"  # four actions in the window, anywhere
+    assert limiter.counts(restart)
+    assert limiter.check(restart, "c1") is None  # judging counted nothing

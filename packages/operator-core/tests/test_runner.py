@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from operator_core.audit import AuditQuery, MemoryAuditSink
+from operator_core.audit import REDACTED, AuditQuery, MemoryAuditSink
 from operator_core.errors import (
     ApprovalUnavailable,
     AuditError,
@@ -454,7 +454,7 @@ async def test_no_action_runs_when_the_audit_trail_cannot_record():
 
 async def test_cancelled_call_is_still_recorded():
     """A call cancelled mid-action leaves a 'cancelled' record, and the cancel propagates."""
-    fake = FakeExecutor("web", delay=5)
+    fake = FakeExecutor("web", delay=0.3)
     run = runner(fake, **EXECUTE)
     task = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
     await asyncio.sleep(0.05)
@@ -547,3 +547,147 @@ async def test_action_is_aimed_at_the_id_the_policy_judged():
     stop = next(a for n, a in fake.calls if n == "stop_container")
     assert stop["container_id"] == container_id("web")
     assert only_record(run).arguments["container_id"] == "web"  # what the agent asked
+
+
+SECRET = "hunter2secret"  # noqa: S105 (the secret the tests hide)
+
+
+async def test_json_string_arguments_that_fail_validation_keep_env_secret():
+    """Pins fix 1: env secrets in a JSON-string call that fails validation stay out of the trail.
+
+    OpenAI sends arguments as a JSON string; it is parsed before it is redacted.
+    """
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    raw = json.dumps(
+        {"container_id": "web", "command": ["env"], "env": {"LEVEL": SECRET}, "timeout": 0}
+    )
+    envelope = await run.execute_tool("docker_execute_command", raw)
+    assert envelope["error"]["type"] == "invalid_arguments"
+    record = only_record(run)
+    assert SECRET not in record.to_json()
+    assert record.arguments["env"] == {"LEVEL": REDACTED}
+    assert record.arguments["container_id"] == "web"  # the rest is kept, redacted
+    assert record.arguments["command"] == ["env"]
+
+
+async def test_string_encoded_fields_and_unknown_tools_keep_secrets_out_of_the_trail():
+    """Pins fix 1: no raw string argument blob reaches the trail, for any tool.
+
+    A command or env sent as a JSON string inside the arguments is read as the list or
+    object it holds; an unknown tool's JSON string is parsed the same way; a string that
+    is not a JSON object is stored only as its length.
+    """
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    nested = json.dumps(
+        {
+            "container_id": "web",
+            "command": json.dumps(["redis-cli", "-a", SECRET]),
+            "env": json.dumps({"LEVEL": SECRET}),
+            "timeout": 0,
+        }
+    )
+    await run.execute_tool("docker_execute_command", nested)
+    await run.execute_tool("docker_frobnicate", json.dumps({"env": {"LEVEL": SECRET}}))
+    garbage = f"env LEVEL={SECRET} not json"
+    await run.execute_tool("docker_execute_command", garbage)
+    await run.execute_tool("docker_frobnicate", garbage)
+    await run.execute_tool("docker_execute_command", json.dumps([SECRET]))
+    records = run.audit.query()
+    assert len(records) == 5
+    for record in records:
+        assert SECRET not in record.to_json(), record.arguments
+    stored = [r.arguments for r in sorted(records, key=lambda r: r.ts)]
+    assert stored[0]["command"] == ["redis-cli", "-a", REDACTED]
+    assert stored[0]["env"] == {"LEVEL": REDACTED}
+    assert stored[1] == {"env": {"LEVEL": REDACTED}}
+    assert stored[2] == stored[3] == f"[REDACTED: {len(garbage)} chars]"
+    assert stored[4] == f"[REDACTED: {len(json.dumps([SECRET]))} chars]"
+
+
+async def test_cancel_waits_for_the_action_under_way_and_keeps_the_lock():
+    """Pins fix 2: a cancel waits for the action under way, holding the container's lock.
+
+    The restart runs on in the engine whatever the caller does, so (a) a second mutating
+    call on the container does not start before it finished; (b) the record's 'after' is
+    read once the restart ended and says what became of it; (c) the cancel propagates.
+    """
+    fake = FakeExecutor("web", delay=0.3, detached=True)
+    cid = container_id("web")
+    run = runner(fake, **EXECUTE)
+    first = asyncio.create_task(
+        run.execute_tool("docker_restart_container", {"container_id": "web"})
+    )
+    await asyncio.sleep(0.05)
+    assert fake.events == [("enter", "restart_container", cid)]  # under way
+    first.cancel()
+    second = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
+    await asyncio.sleep(0.05)
+    first.cancel()  # a second cancel does not cut the wait short either
+    await asyncio.sleep(0.05)
+    assert not first.done()
+    assert fake.events == [("enter", "restart_container", cid)]  # (a) stop still waits
+    with pytest.raises(asyncio.CancelledError):  # (c)
+        await first
+    assert (await second)["ok"] is True
+    assert [(e[0], e[1]) for e in fake.events] == [
+        ("enter", "restart_container"),
+        ("exit", "restart_container"),
+        ("enter", "stop_container"),
+        ("exit", "stop_container"),
+    ]
+    restart = run.audit.query(AuditQuery(tool="docker_restart_container"))[0]
+    assert (restart.decision, restart.outcome) == ("allowed", "cancelled")
+    assert restart.before["restart_count"] == 0
+    assert restart.after["restart_count"] == 1  # (b) read after the restart finished
+    assert "already under way" in restart.error["message"]
+    assert "it completed" in restart.error["message"]
+    assert restart.result["changed"] is True
+    stop = run.audit.query(AuditQuery(tool="docker_stop_container"))[0]
+    assert stop.before["restart_count"] == 1  # found the restart's end, not its middle
+    assert (stop.outcome, stop.after["status"]) == ("ok", "exited")
+
+
+async def test_cancel_of_an_action_that_then_fails_records_the_failure():
+    """Pins fix 2: an action cancelled under way that then fails is recorded with its failure.
+
+    The outcome is 'cancelled', the message names the failure, 'after' is read once it ended.
+    """
+    fake = FakeExecutor("web")
+
+    async def refuse_slowly(**kwargs):
+        await asyncio.shield(asyncio.sleep(0.2))
+        raise ContainerStateError("container 'web' is paused")
+
+    fake.start_container = refuse_slowly
+    run = runner(fake, **EXECUTE)
+    task = asyncio.create_task(run.execute_tool("docker_start_container", {"container_id": "web"}))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    record = only_record(run)
+    assert record.outcome == "cancelled"
+    assert "it failed (container_state" in record.error["message"]
+    assert record.after["status"] == "running"
+    assert record.result is None
+
+
+async def test_cancel_while_waiting_for_the_lock_runs_nothing():
+    """A call cancelled while queued for its container's lock never runs its action.
+
+    Its record says cancelled, before it changed anything.
+    """
+    fake = FakeExecutor("web", delay=0.2)
+    run = runner(fake, **EXECUTE)
+    first = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
+    await asyncio.sleep(0.05)
+    queued = asyncio.create_task(run.execute_tool("docker_kill_container", {"container_id": "web"}))
+    await asyncio.sleep(0.05)
+    queued.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    assert (await first)["ok"] is True
+    assert mutations(fake) == ["stop_container"]
+    kill = run.audit.query(AuditQuery(tool="docker_kill_container"))[0]
+    assert kill.outcome == "cancelled"
+    assert "before it changed anything" in kill.error["message"]

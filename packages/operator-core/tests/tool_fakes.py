@@ -31,14 +31,18 @@ class FakeExecutor:
     """Has every executor method the tools call; keeps containers as dicts; logs calls.
 
     ``delay`` makes mutating methods sleep (to test locks and bounds); ``events`` records
-    ("enter"/"exit", method, container id) around each mutating call.
+    ("enter"/"exit", method, container id) around each mutating call. ``detached`` makes
+    a mutating call carry on when its caller is cancelled, as the real executor's does
+    (its docker process runs in a worker thread that cancellation cannot stop).
     """
 
-    def __init__(self, *names: str, delay: float = 0.0) -> None:
+    def __init__(self, *names: str, delay: float = 0.0, detached: bool = False) -> None:
         self.containers: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.events: list[tuple[str, str, str]] = []
         self.delay = delay
+        self.detached = detached
+        self.background: set[asyncio.Task[dict[str, Any]]] = set()
         self.running_now = 0
         self.max_running = 0
         for name in names:
@@ -88,6 +92,14 @@ class FakeExecutor:
         }
 
     async def _mutate(self, method: str, ref: str, change: dict[str, Any]) -> dict[str, Any]:
+        if not self.detached:
+            return await self._work(method, ref, change)
+        work = asyncio.create_task(self._work(method, ref, change))
+        self.background.add(work)
+        work.add_done_callback(self.background.discard)
+        return await asyncio.shield(work)
+
+    async def _work(self, method: str, ref: str, change: dict[str, Any]) -> dict[str, Any]:
         c = self.find(ref)
         self.events.append(("enter", method, c["id"]))
         self.running_now += 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from operator_core.audit import AuditQuery, SQLiteAuditSink, read_audit
 from operator_core.docker import DockerActionExecutor
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
-from operator_core.testing import HANDLES_SIGTERM
+from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM
 
 #: Execute mode with no approval gate, so high-risk tools run without an approver.
 OPEN: dict[str, Any] = {"mode": "execute", "approval": {"risks": [], "tools": {}}}
@@ -223,3 +225,37 @@ async def test_every_other_tool_runs_through_the_runner(engine, containers, exec
     assert approved == ["docker_execute_command"]  # exec needs approval even with risks = []
     for path in audit_path.parent.iterdir():
         assert secret.encode() not in path.read_bytes()
+
+
+async def test_cancelled_stop_is_waited_for_and_audited_with_its_real_end(
+    engine, containers, executor, audit_path
+):
+    """Pins the cancel fix on the engine: a stop cancelled mid-way still holds the lock.
+
+    The container ignores SIGTERM, so docker stops it by SIGKILL after the 2 s grace
+    period, whatever happens to the call. Cancelled at 0.5 s, the call waits for the stop
+    to end before the cancel propagates; its record's 'after' says exited; a start sent
+    right after the cancel runs only once the stop has ended, and finds it exited.
+    """
+    name = containers.run(*IGNORES_SIGTERM)
+    run = make_runner(executor, audit_path, **OPEN)
+    began = time.monotonic()
+    stop = asyncio.create_task(
+        run.execute_tool("docker_stop_container", {"container_id": name, "timeout": 2})
+    )
+    await asyncio.sleep(0.5)
+    stop.cancel()
+    start = asyncio.create_task(run.execute_tool("docker_start_container", {"container_id": name}))
+    with pytest.raises(asyncio.CancelledError):
+        await stop
+    assert time.monotonic() - began >= 1.5  # the grace period ran out before it returned
+    started = await start
+    assert started["ok"] is True, json.dumps(started)
+    assert state(engine, name)["status"] == "running"
+    records = {r.tool: r for r in read_audit(audit_path)}
+    cancelled = records["docker_stop_container"]
+    assert (cancelled.decision, cancelled.outcome) == ("allowed", "cancelled")
+    assert cancelled.before["status"] == "running"
+    assert cancelled.after["status"] == "exited"
+    assert "already under way" in cancelled.error["message"]
+    assert records["docker_start_container"].before["status"] == "exited"

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from operator_core.audit.base import AuditQuery, AuditSink, MemoryAuditSink, Moment, select
+from operator_core.audit.base import (
+    AdmittingSink,
+    AuditQuery,
+    AuditSink,
+    MemoryAuditSink,
+    Moment,
+    TrailEntry,
+    select,
+)
 from operator_core.audit.jsonl import JSONLAuditSink, read_jsonl
 from operator_core.audit.record import AuditRecord, Decision, Outcome, new_record_id, to_epoch
 from operator_core.audit.redact import (
@@ -23,6 +31,7 @@ from operator_core.errors import AuditError
 
 __all__ = [
     "REDACTED",
+    "AdmittingSink",
     "AuditQuery",
     "AuditRecord",
     "AuditSink",
@@ -32,6 +41,7 @@ __all__ = [
     "Moment",
     "Outcome",
     "SQLiteAuditSink",
+    "TrailEntry",
     "new_record_id",
     "open_audit",
     "read_audit",

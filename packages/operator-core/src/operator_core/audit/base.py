@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from operator_core.audit.record import AuditRecord, to_epoch
 
-__all__ = ["AuditQuery", "AuditSink", "MemoryAuditSink", "Moment", "select"]
+__all__ = [
+    "AdmittingSink",
+    "AuditQuery",
+    "AuditSink",
+    "MemoryAuditSink",
+    "Moment",
+    "TrailEntry",
+    "select",
+]
 
 Moment = float | int | str | datetime
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -20,12 +29,14 @@ class AuditQuery:
 
     ``container`` matches the reference the agent gave, the resolved name, the full id
     or a prefix of it. ``since``/``until`` take epoch seconds, datetimes or ISO strings.
+    ``tools`` keeps records of any of the tools named (``tool``: of that one tool).
     """
 
     since: Moment | None = None
     until: Moment | None = None
     container: str | None = None
     tool: str | None = None
+    tools: Collection[str] | None = None
     outcome: str | None = None
     decision: str | None = None
     actor: str | None = None
@@ -37,6 +48,7 @@ class AuditQuery:
             (self.since is None or record.ts >= to_epoch(self.since))
             and (self.until is None or record.ts <= to_epoch(self.until))
             and (self.container is None or _is_container(record, self.container))
+            and (self.tools is None or record.tool in self.tools)
             and all(
                 wanted is None or getattr(record, field) == wanted
                 for field, wanted in (
@@ -75,6 +87,32 @@ class AuditSink(Protocol):
 
     async def close(self) -> None:
         """Release files and threads; writing afterwards is an error."""
+        ...
+
+
+class TrailEntry(NamedTuple):
+    """One recorded call as ``AdmittingSink.admit`` hands it to its judge."""
+
+    tool: str
+    container_id: str | None
+    ts: float
+
+
+@runtime_checkable
+class AdmittingSink(Protocol):
+    """A sink that can decide on a call and record it in one step no other writer splits."""
+
+    async def admit(
+        self,
+        record: AuditRecord,
+        recent: AuditQuery,
+        judge: Callable[[list[TrailEntry]], V | None],
+    ) -> V | None:
+        """Store ``record`` unless ``judge`` objects to the entries ``recent`` selects.
+
+        Other writers (other processes too) wait meanwhile, so two admissions never judge
+        the same entries. Return what ``judge`` returned (None: ``record`` was stored).
+        """
         ...
 
 

@@ -6,16 +6,24 @@ What counts as a secret, deliberately erring on the side of hiding too much:
 * ``key=value`` / ``key: value`` where the key holds a secret-ish word (password, passwd,
   pwd, secret, token, api key, access key, private key, credential, auth, cookie,
   session, signature): ``--password=x``, ``DB_TOKEN=abc``, ``"api_key": "..."``;
+* ``KEY=value`` where the key starts or ends with PW, PASS, PASSWD, PASSWORD, SECRET,
+  TOKEN, KEY or CREDENTIAL(S) (any case): ``export PW=x``, ``DB_PASS=x``, ``API_KEY=x``;
 * the argument after a flag holding such a word (``--password x``, ``["--token", "x"]``)
   and the password of ``-u user:password`` / ``--user user:password``;
+* a value attached to a password flag: ``-p<x>`` (mysql, 7z...), ``--pass<x>``,
+  ``--password<x>`` (``-pass``, ``-passin`` and the like stay: they are flags);
+* the argument after ``-p`` / ``-a`` / ``-P`` for programs known to take a password
+  there (``mysql -p x``, ``redis-cli -a x``, ``sshpass -p x``, ``zip -P x``...), in a
+  command list and in shell text (``sh -c "redis-cli -a x ping"``);
 * ``Bearer`` / ``Basic`` credentials, the password in ``scheme://user:password@host``;
 * well-known token shapes wherever they appear: JWTs, GitHub (``ghp_``...), OpenAI-style
   ``sk-``..., Slack ``xox?-``..., AWS ``AKIA``... keys, PEM private key blocks;
 * a long (16+ character) hex or base64 run right after a secret-ish word.
 
 Every pattern runs in time linear in the text (keys are matched only at token starts,
-with possessive quantifiers), so an agent cannot stall the audit trail with a long
-string; strings over ``MAX_SCANNED`` characters are not stored at all.
+with possessive quantifiers; the program-aware pass is one scan over shell words), so an
+agent cannot stall the audit trail with a long string; strings over ``MAX_SCANNED``
+characters are not stored at all.
 """
 
 from __future__ import annotations
@@ -48,11 +56,44 @@ _WORD = re.compile(
 )
 _TOKEN = re.compile(r"[\w.-]++")
 _VALUE = r"(?:\"[^\"]*+\"|'[^']*+'|[^\s,;&|\"']++)"
+#: A value glued to a flag (``-pS3cret``, ``-p"a b"``); not a quote that closes a JSON word.
+_ATTACHED = r"(?![\"'][\s,\]}])(?:\"[^\"]*+\"|'[^']*+'|[^\s\"']++)"
+#: What ends a flag's name: whitespace, ``=``, a quote or the end of the text.
+_END = r"(?![^\s=\"'])"
+#: ``--pass``/``--password`` followed by one of these (or by ``-``/``_``, as in
+#: ``--password-stdin``) is a flag, not a glued value.
+_NOT_A_FLAG = rf"(?!(?:phrase|in|out|s|file)?+{_END}|[-_])"
+#: ``-p`` followed by one of these is a flag (openssl's ``-pass``, ``-passin``...).
+_NOT_A_P_FLAG = rf"(?!(?:ass(?:word|wd|in|out|phrase)?+|wd){_END})"
+
+
+#: Words that make a key secret as its first or last part (``PW``, ``DB_PASS``, ``API_KEY``).
+_SECRET_PARTS = frozenset(
+    {
+        "pw",
+        "pwd",
+        "pass",
+        "passwd",
+        "password",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "credential",
+        "credentials",
+    }
+)
+_PART_SEPARATORS = re.compile(r"[^a-z0-9]++")
 
 
 def is_secret_key(key: str) -> bool:
     """Whether ``key`` (a variable, option or field name) names something secret."""
-    return _WORD.search(key) is not None
+    if _WORD.search(key) is not None:
+        return True
+    parts = [part for part in _PART_SEPARATORS.split(key.lower()) if part]
+    return bool(parts) and (parts[0] in _SECRET_PARTS or parts[-1] in _SECRET_PARTS)
 
 
 def _if_secret_key(replace: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
@@ -79,6 +120,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}+"), REDACTED),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}+"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+    (re.compile(rf"(?<![\w.-])(--pass(?:word|wd)?+){_NOT_A_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
+    (re.compile(rf"(?<![\w.-])(-p){_NOT_A_P_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
     (
         re.compile(rf"(?<![\w.-])([\w.-]++)([\"']?+\s*+[=:]\s*+){_VALUE}"),
         _if_secret_key(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}"),
@@ -97,29 +140,121 @@ _FLAG = re.compile(r"--?[\w.-]++")
 _USER_FLAG = frozenset({"-u", "--user"})
 
 
+def _programs(flag: str, *names: str) -> dict[str, frozenset[str]]:
+    """Return ``names`` each mapped to the one flag after which they take a password."""
+    return dict.fromkeys(names, frozenset({flag}))
+
+
+#: Programs that take a password as the word after one of their flags.
+_PASSWORD_FLAGS: dict[str, frozenset[str]] = {
+    **_programs("-p", "mysql", "mysqladmin", "mysqldump", "mysqlimport", "mysqlshow"),
+    **_programs("-p", "mysqlcheck", "mysqlpump", "mysqlslap", "mariadb", "mariadb-admin"),
+    **_programs("-p", "mariadb-dump", "mongo", "mongosh", "mongodump", "mongorestore"),
+    **_programs("-p", "mongoexport", "mongoimport", "sshpass"),
+    **_programs("-a", "redis-cli", "keydb-cli", "valkey-cli"),
+    **_programs("-P", "zip", "unzip", "zipcloak", "sqlcmd", "mosquitto_pub", "mosquitto_sub"),
+    **_programs("-w", "ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldappasswd"),
+}
+#: Finds whether any of those programs is named at all (most texts skip the word scan).
+_PROGRAM_HINT = re.compile(
+    r"(?<![\w.-])(?:"
+    + "|".join(re.escape(name) for name in sorted(_PASSWORD_FLAGS, key=len, reverse=True))
+    + r")(?![\w.-])"
+)
+#: One shell word (quotes kept whole) or one command separator.
+_SHELL_WORD = re.compile(r"[;&|()\n]|(?:[^\s;&|()\"']++|\"[^\"]*+\"|'[^']*+')++")
+_SEPARATOR_CHARS = frozenset(";&|()\n")
+#: A whole word in one pair of quotes holding a space: a script quoted inside the text.
+_QUOTED_SCRIPT = re.compile(r"\"[^\"\s]*+\s[^\"]*+\"|'[^'\s]*+\s[^']*+'")
+
+
+class _PasswordArgument:
+    """Follows the words of a command line; spots the password after a known program's flag.
+
+    ``mysql ... -p x``, ``redis-cli ... -a x``, ``sshpass -p x ...``: once such a program
+    has been named, the word after its flag is the password (unless it is itself a flag:
+    ``mysql -p -h db`` prompts). A command separator (``;``, ``&&``, ``|``...) ends it.
+    """
+
+    def __init__(self) -> None:
+        self._flags: frozenset[str] = frozenset()
+        self._next = False
+
+    def reset(self) -> None:
+        """Forget the program: a new command starts."""
+        self._flags, self._next = frozenset(), False
+
+    def is_password(self, word: str) -> bool:
+        """Take the next word; return whether it is a password to hide."""
+        bare = word.strip("\"'")
+        if bare and set(bare) <= _SEPARATOR_CHARS:
+            self.reset()
+            return False
+        if self._next:
+            self._next = False
+            if not bare.startswith("-"):
+                return True
+        name = bare.rsplit("/", 1)[-1]
+        if name in _PASSWORD_FLAGS:
+            self._flags = _PASSWORD_FLAGS[name]
+        elif bare in self._flags:
+            self._next = True
+        return False
+
+
+def _hide_program_passwords(text: str) -> str:
+    """Return shell ``text`` with the word after a known program's password flag hidden."""
+    if _PROGRAM_HINT.search(text) is None:
+        return text
+    follow = _PasswordArgument()
+    pieces: list[str] = []
+    end = 0
+    for match in _SHELL_WORD.finditer(text):
+        word = match.group()
+        if follow.is_password(word):
+            replacement = REDACTED
+        elif _QUOTED_SCRIPT.fullmatch(word):
+            # A script quoted inside the text (``sh -c 'redis-cli -a x'``): look inside it.
+            # A quote of one kind holds none of its own kind, so this nests at most twice.
+            replacement = word[0] + _hide_program_passwords(word[1:-1]) + word[-1]
+            if replacement == word:
+                continue
+        else:
+            continue
+        pieces += (text[end : match.start()], replacement)
+        end = match.end()
+    return "".join(pieces) + text[end:] if pieces else text
+
+
 def redact_text(text: str) -> str:
     """Return ``text`` with everything secret-shaped replaced by ``[REDACTED]``."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    return text
+    return _hide_program_passwords(text)
 
 
 def redact_command(command: list[Any]) -> list[Any]:
     """Return a command line with secrets out, including values given as the next word."""
     out: list[Any] = []
     hide_next = user_next = False
+    follow = _PasswordArgument()
     for word in command:
         if not isinstance(word, str):
             out.append(redact_value(word))
             hide_next = user_next = False
+            follow.reset()
             continue
-        if hide_next:
-            out.append(REDACTED)
+        password = follow.is_password(word)
+        if hide_next or password:
+            stored = REDACTED
         elif user_next and ":" in word:
-            out.append(word.split(":", 1)[0] + ":" + REDACTED)
+            stored = word.split(":", 1)[0] + ":" + REDACTED
         else:
-            out.append(_store(word))
-        hide_next = _FLAG.fullmatch(word) is not None and is_secret_key(word)
+            stored = _store(word)
+        out.append(stored)
+        # Judged on the stored word: ``-pS3cretPass`` is stored as ``-p[REDACTED]``, a
+        # flag with its value attached, so the next word is not a value of it.
+        hide_next = _FLAG.fullmatch(stored) is not None and is_secret_key(stored)
         user_next = word in _USER_FLAG
     return out
 

@@ -6,6 +6,10 @@ and never contend with each other). ``synchronous=FULL`` by default: a record is
 before ``write`` returns, so even a power cut right after cannot lose it; ``NORMAL``
 survives a killed process (the OS has the data) and is cheaper. Several processes may
 share the file; WAL lets readers run beside a writer and ``busy_timeout`` waits out locks.
+
+``admit`` reads recent records and writes a new one in one ``BEGIN IMMEDIATE``
+transaction: it takes the database's write lock first, so admissions by any process
+sharing the file run one at a time (this is what keeps rate limits across processes).
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from operator_core.audit.base import AuditQuery, select
+from operator_core.audit.base import AuditQuery, TrailEntry, select
 from operator_core.audit.record import AuditRecord, to_epoch
 from operator_core.errors import AuditError
 
 __all__ = ["SQLiteAuditSink"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -85,23 +90,43 @@ class SQLiteAuditSink:
 
     async def write(self, record: AuditRecord) -> None:
         """Insert (or replace) ``record`` and commit; raise AuditError if that fails."""
-        row = (
-            record.id,
-            record.ts,
-            record.actor,
-            record.tool,
-            record.container,
-            record.container_id,
-            record.container_name,
-            record.decision,
-            record.rule,
-            record.outcome,
-            record.to_json(),
-        )
+        row = _row(record)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(
             self._worker, self._guarded, lambda: self._db.execute(_INSERT, row)
         )
+
+    async def admit(
+        self,
+        record: AuditRecord,
+        recent: AuditQuery,
+        judge: Callable[[list[TrailEntry]], V | None],
+    ) -> V | None:
+        """Judge the entries ``recent`` selects and, if ``judge`` returns None, insert ``record``.
+
+        One ``BEGIN IMMEDIATE`` transaction: no other connection, in this process or
+        another, writes between the read and the insert. Return what ``judge`` returned.
+        """
+        row = _row(record)
+        where, params = _where(recent)
+        sql = f"SELECT tool, container_id, ts FROM audit_records{where}"  # noqa: S608 (fixed fragments)
+
+        def work() -> V | None:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                past = [TrailEntry(*entry) for entry in self._db.execute(sql, params)]
+                verdict = judge(past)
+                if verdict is None:
+                    self._db.execute(_INSERT, row)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return verdict
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self._guarded, work)
 
     def query(self, query: AuditQuery | None = None) -> list[AuditRecord]:
         """Return the records matching ``query``, newest first."""
@@ -140,6 +165,23 @@ class SQLiteAuditSink:
                 raise AuditError(f"audit database {self.path}: {exc}") from exc
 
 
+def _row(record: AuditRecord) -> tuple[Any, ...]:
+    """Return the column values of ``record`` in ``_INSERT``'s order."""
+    return (
+        record.id,
+        record.ts,
+        record.actor,
+        record.tool,
+        record.container,
+        record.container_id,
+        record.container_name,
+        record.decision,
+        record.rule,
+        record.outcome,
+        record.to_json(),
+    )
+
+
 def _where(query: AuditQuery) -> tuple[str, list[Any]]:
     """Return the WHERE clause and its parameters for ``query``."""
     clauses: list[str] = []
@@ -149,6 +191,10 @@ def _where(query: AuditQuery) -> tuple[str, list[Any]]:
         if value is not None:
             clauses.append(condition)
             params.append(to_epoch(value) if field in ("since", "until") else value)
+    if query.tools is not None:
+        tools = sorted(query.tools)
+        clauses.append(f"tool IN ({', '.join('?' * len(tools))})" if tools else "0")
+        params.extend(tools)
     if query.container is not None:
         clauses.append(
             "(container = ? OR container_name = ? OR container_id = ? "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -110,6 +110,16 @@ class Guard:
     def take_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
         """Count the action against the rate limits, or refuse when one has no room."""
         return _about(self.limiter.acquire(spec.name, facts.id), facts)
+
+    def judge_rate(
+        self,
+        spec: ToolSpec,
+        facts: ContainerFacts,
+        past: Iterable[tuple[str, str | None, float]],
+        now: float,
+    ) -> Verdict | None:
+        """Refuse when a rate limit has no room given ``past`` actions (counts nothing)."""
+        return _about(self.limiter.judge(spec.name, facts.id, past, now), facts)
 
     def needs_approval(self, spec: ToolSpec) -> bool:
         """Whether ``spec`` needs approval: per-tool setting, else its risk or its own flag."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from operator_core.policy.matching import Verdict
 from operator_core.policy.model import RateLimit
@@ -19,6 +19,11 @@ class RateLimiter:
     ``check`` only looks; ``acquire`` looks and, when every limit has room, counts the
     action against all of them at once (no await in between, so concurrent callers on
     one event loop cannot both take the last slot). ``clock`` is injectable for tests.
+
+    Those counts are this process's. ``judge`` decides from a list of past actions
+    instead: the runner hands it the audit trail's, read in the same SQLite transaction
+    that records the action, which is how the limits hold across processes running at
+    the same time (a JSONL or in-memory trail has no such transaction).
     """
 
     def __init__(
@@ -62,6 +67,39 @@ class RateLimiter:
                 hits = self._window(index, limit, container_id, now)
                 if at > now - limit.window_s and (not hits or hits[-1] <= at):
                     hits.append(at)
+
+    def counts(self, tool: str) -> bool:
+        """Whether any limit counts calls of ``tool``."""
+        return any(limit.applies_to(tool) for limit in self._limits)
+
+    def judge(
+        self,
+        tool: str,
+        container_id: str,
+        past: Iterable[tuple[str, str | None, float]],
+        now: float,
+    ) -> Verdict | None:
+        """Return the first limit with no room for this action, given ``past`` actions.
+
+        ``past`` holds ``(tool, container_id, time)`` with times on the clock of ``now``
+        (e.g. the wall-clock times of the audit trail). Counts nothing here.
+        """
+        entries = list(past)
+        for index, limit in enumerate(self._limits):
+            if not limit.applies_to(tool):
+                continue
+            start = now - limit.window_s
+            times = sorted(
+                at
+                for name, cid, at in entries
+                if at > start
+                and limit.applies_to(name)
+                and (limit.per == "all" or cid == container_id)
+            )
+            if len(times) >= limit.max:
+                wait = times[-limit.max] + limit.window_s - now
+                return _denial(index, limit, tool, container_id, wait)
+        return None
 
     @property
     def longest_window_s(self) -> float:

@@ -145,6 +145,12 @@ class RateLimit(_Strict):
     Every action that was let through counts, even one that then failed (a failing
     restart loop flaps a service as much as a working one); denied calls and dry runs
     do not count.
+
+    Limits hold within a process, across processes run one after another that share an
+    audit trail (each starts from the trail's recent actions), and, with a SQLite trail,
+    across processes running at the same time (each action is decided and recorded in
+    one transaction). With a JSONL trail, concurrent processes each count only what was
+    in the trail when they started, so together they can exceed a limit.
     """
 
     tools: list[str] | None = None

@@ -33,6 +33,11 @@ class Call:
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     resolved: dict[str, str] = field(default_factory=dict)
+    #: The result excerpt to keep when the envelope has none (an action under way when
+    #: the call was cancelled, which completed).
+    result: dict[str, Any] | None = None
+    #: Whether the final record was written already (a cancelled action's, under its lock).
+    final_recorded: bool = False
 
     def target_reference(self) -> str | None:
         """Return the container reference the agent gave, if the tool takes one."""

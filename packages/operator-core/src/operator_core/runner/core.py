@@ -6,20 +6,25 @@ the agent can cause is raised: every failure comes back as ``{"ok": false, "erro
 
 A mutating call goes: mode → resolve the container (inspect: id, name, labels, state)
 → protection and scope → rate limits (look) → dry run? → approval → per-container lock
-and overall slot → rate limits (count) → ``pending`` audit record → action → inspect
-again → final audit record → envelope.
+and overall slot → rate limits (count) and ``pending`` audit record (one transaction on
+a SQLite trail) → action → inspect again → final audit record → envelope.
+
+Once the action has started it is waited for even if the call is cancelled: the engine
+carries on regardless, so the lock and the slot stay held until it has ended, ``after``
+is read then, and the record says ``cancelled`` with what became of the action.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from operator_core.audit.base import AuditQuery, AuditSink, MemoryAuditSink
+from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
 from operator_core.audit.record import AuditRecord, Outcome
 from operator_core.audit.redact import REDACTED, redact_arguments, redact_text, redact_value
 from operator_core.errors import AuditError, OperatorError, PolicyDenied
@@ -84,15 +89,17 @@ class ToolRunner:
     def _recall_rate_limited_actions(self) -> None:
         """Count the actions the audit trail holds within the rate-limit windows.
 
-        So limits hold across processes sharing one trail (each ``operator`` command is its
-        own process) and across restarts of a long-lived one (the MCP server).
+        So limits hold across processes sharing one trail run one after another (each
+        ``operator`` command is its own process) and across restarts of a long-lived one
+        (the MCP server). Processes running at the same time are kept within the limits
+        only by a SQLite trail, which decides and records each action in one transaction
+        (see ``_admit``); with a JSONL trail each counts only what it saw at its start.
         """
-        window = self.guard.limiter.longest_window_s
-        if not window:
+        if not self.guard.limiter.longest_window_s:
             return
         now = self._wall()
         try:
-            past = self.audit.query(AuditQuery(since=now - window, decision="allowed", limit=None))
+            past = self.audit.query(self._recent_actions(now))
         except AuditError as exc:
             log.warning("rate limits start empty: the audit trail could not be read: %s", exc)
             return
@@ -125,8 +132,13 @@ class ToolRunner:
         except OperatorError as exc:
             envelope = self._refused(call, exc)
         except asyncio.CancelledError:
-            call.outcome = "cancelled"
-            await asyncio.shield(self._record(call, {"ok": False}))
+            if not call.final_recorded:  # cancelled before any action was under way
+                call.outcome = "cancelled"
+                call.error = {
+                    "type": "cancelled",
+                    "message": "the call was cancelled before it changed anything",
+                }
+                await _outlast(asyncio.ensure_future(self._record(call, {"ok": False})))
             raise
         except Exception as exc:
             log.error(
@@ -170,17 +182,91 @@ class ToolRunner:
             await self._approve(spec, call)
         waited = self.guard.gate.busy(facts.id)
         async with self.guard.gate.hold(facts.id):
-            _deny(self.guard.take_rate(spec, facts))
             if waited:
                 facts = await self._resolve(call, facts.id)
-            call.decision, call.outcome = "allowed", "pending"
-            await self._record(call, {"ok": False})
-            try:
-                result = await self._invoke(spec, call, facts.id)
-            finally:
-                call.after = await self._state_after(facts.id)
+            await self._admit(spec, call, facts)
+            # Once started, the action runs to its end even if this call is cancelled: the
+            # engine cannot be stopped halfway (run_bounded's worker thread and its docker
+            # process carry on), so the lock and the slot are held until it has ended.
+            action = asyncio.create_task(self._run_action(spec, call, facts.id))
+            if await _outlast(action):
+                await self._record_cancelled(spec, call, action)
+                raise asyncio.CancelledError
+            result = action.result()
         call.outcome = "ok"
         return ok_envelope(result)
+
+    async def _admit(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> None:
+        """Count the action against the rate limits and write its ``pending`` record.
+
+        With a sink that can (SQLite), both happen in one transaction that first reads the
+        recent actions in the trail, so runners in other processes sharing the file are
+        counted too and cannot slip in between. Otherwise the limits are this process's
+        counts (seeded from the trail when the runner started).
+        """
+        call.decision, call.outcome = "allowed", "pending"
+        limiter = self.guard.limiter
+        if not (isinstance(self.audit, AdmittingSink) and limiter.counts(spec.name)):
+            _deny(self.guard.take_rate(spec, facts))
+            await self._record(call, {"ok": False})
+            return
+        now = self._wall()
+        recent = self._recent_actions(now)
+        verdict = await self.audit.admit(
+            self._record_of(call, {"ok": False}),
+            recent,
+            lambda past: self.guard.judge_rate(spec, facts, past, now),
+        )
+        _deny(verdict)
+        limiter.remember(spec.name, facts.id, 0.0)  # for this process's own early checks
+
+    def _recent_actions(self, now: float) -> AuditQuery:
+        """Return the query for the actions the rate limits count, within their windows."""
+        return AuditQuery(
+            since=now - self.guard.limiter.longest_window_s,
+            decision="allowed",
+            tools=tuple(s.name for s in TOOLS if s.mutating and self.guard.limiter.counts(s.name)),
+            limit=None,
+        )
+
+    async def _run_action(self, spec: ToolSpec, call: Call, target_id: str) -> Any:
+        """Run the action, then read the container's state after it (even if it failed)."""
+        try:
+            return await self._invoke(spec, call, target_id)
+        finally:
+            call.after = await self._state_after(target_id)
+
+    async def _record_cancelled(
+        self, spec: ToolSpec, call: Call, action: asyncio.Task[Any]
+    ) -> None:
+        """Write the final record of a call cancelled while its action was under way.
+
+        By now the action has ended (its outcome is noted) and ``after`` was read after it.
+        """
+        after = "'after' is the container's state once it had ended."
+        if action.cancelled():  # the action's own task was cancelled: the loop is closing
+            ending = "the wait was cut short too, so how it ended is unknown"
+            after = "'after' may have been read before it ended."
+        elif (exc := action.exception()) is not None:
+            if isinstance(exc, OperatorError):
+                ending = f"it failed ({error_type(exc)}: {redact_text(str(exc))[:300]})"
+            else:
+                log.error("tool %s failed inside operator-core: %s", call.tool, type(exc).__name__)
+                ending = f"it failed inside operator-core ({type(exc).__name__})"
+        else:
+            ending = "it completed"
+            call.result = result_excerpt(action.result())
+        call.outcome = "cancelled"
+        call.error = {
+            "type": "cancelled",
+            "message": f"the call was cancelled while {spec.name} was already under way in "
+            f"the engine, so it may have completed; it was waited for: {ending}. {after}",
+        }
+        write = asyncio.ensure_future(self._record(call, {"ok": False}))
+        await _outlast(write)
+        if not write.cancelled() and (failure := write.exception()) is not None:
+            log.error("audit record %s for %s not written: %s", call.id, call.tool, failure)
+        call.final_recorded = True
 
     async def _invoke(self, spec: ToolSpec, call: Call, target_id: str | None = None) -> Any:
         """Call the executor method of ``spec`` with the validated arguments.
@@ -254,11 +340,16 @@ class ToolRunner:
 
     async def _finish(self, call: Call, envelope: dict[str, Any]) -> dict[str, Any]:
         """Write the final audit record, then return ``envelope`` with its audit id."""
-        try:
-            await self._record(call, envelope)
-        except AuditError as exc:
-            log.error("audit record %s for %s not written: %s", call.id, call.tool, exc)
-            envelope["audit_error"] = str(exc)
+        write = asyncio.ensure_future(self._record(call, envelope))
+        cancelled = await _outlast(write)  # a cancel now must not lose the final record
+        failure = None if write.cancelled() else write.exception()
+        if isinstance(failure, AuditError):
+            log.error("audit record %s for %s not written: %s", call.id, call.tool, failure)
+            envelope["audit_error"] = str(failure)
+        elif failure is not None:
+            raise failure
+        if cancelled:
+            raise asyncio.CancelledError
         log.info(
             "tool=%s actor=%s decision=%s outcome=%s rule=%s",
             call.tool,
@@ -296,8 +387,23 @@ class ToolRunner:
             duration_ms=round((self._clock() - call.started) * 1000, 3),
             before=call.before,
             after=call.after,
-            result=result_excerpt(envelope.get("result")) if envelope.get("ok") else None,
+            result=result_excerpt(envelope.get("result")) if envelope.get("ok") else call.result,
         )
+
+
+async def _outlast(task: asyncio.Future[Any]) -> bool:
+    """Wait until ``task`` is done, even through cancellations; return whether one came.
+
+    The caller re-raises ``CancelledError`` once it has dealt with the outcome. ``task``
+    itself is never cancelled from here (``asyncio.wait`` leaves it running).
+    """
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait({task})
+        except asyncio.CancelledError:
+            cancelled = True
+    return cancelled
 
 
 def _deny(verdict: Verdict | None) -> None:
@@ -309,16 +415,53 @@ def _deny(verdict: Verdict | None) -> None:
 def _stored_arguments(call: Call) -> Any:
     """Return the call's arguments as the audit trail keeps them: redacted.
 
-    Validated arguments are stored redacted; of arguments that failed validation, values
-    under keys the tool does not have are not stored at all (nothing says what they hold).
+    Validated arguments are stored redacted. Arguments that failed validation (or went to
+    an unknown tool) are first parsed as validation parses them, so a JSON string is read
+    as the object it holds and its ``env`` values are hidden like any others; a string
+    that is not a JSON object is never stored, only its length. Values under keys the tool
+    does not have are not stored at all (nothing says what they hold).
     """
     if call.args is not None:
         return redact_arguments(call.args)
     raw = call.raw
-    if isinstance(raw, dict) and call.spec is not None:
-        known = call.spec.input_model.model_fields
-        raw = {k: (v if k in known else REDACTED) for k, v in raw.items()}
+    if isinstance(raw, str):
+        parsed = _json_object(raw)
+        if parsed is None:
+            return f"[REDACTED: {len(raw)} chars]"
+        raw = parsed
+    if isinstance(raw, dict):
+        known = call.spec.input_model.model_fields if call.spec is not None else None
+        raw = {
+            str(key): REDACTED if known is not None and key not in known else _json_value(value)
+            for key, value in raw.items()
+        }
     return redact_arguments(raw)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """Return the object a JSON string holds ("" is {}), as validation reads it, or None."""
+    if not text.strip():
+        return {}
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _json_value(value: Any) -> Any:
+    """Return a JSON list or object sent as a string (``command``, ``env``) parsed, else as is.
+
+    So a command list sent as a string is redacted word by word, as a list is.
+    """
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            return value
+        if isinstance(parsed, list | dict):
+            return parsed
+    return value
 
 
 def _state(data: dict[str, Any]) -> dict[str, Any]:
