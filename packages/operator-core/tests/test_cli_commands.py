@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -196,3 +197,32 @@ def test_both_demo_entry_points_run_the_same_story(cli, monkeypatch):
     assert demo.main() == 0
     assert cli("demo", "--keep").exit_code == 0
     assert calls == [{}, {"client": None, "keep": True}]
+
+
+def test_a_denied_exec_hint_never_shows_an_env_value(cli, monkeypatch):
+    """The denial's pasteable command line shows -e values as [REDACTED], in every form."""
+    args = [
+        "docker", "exec", "web",
+        "-e", "TOKEN=s3cretVALUE",
+        "--env=OTHER=s3cretOTHER",
+        "--", "env",
+    ]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["operator", *args])
+    result = cli(*args)
+    assert result.exit_code == 3
+    assert "mode.observe" in result.stderr
+    assert "s3cret" not in result.output
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert "operator --mode execute docker exec web -e 'TOKEN=[REDACTED]'" in text
+    assert "'--env=OTHER=[REDACTED]' -- env" in text
+
+
+def test_exec_help_says_command_line_values_are_visible_and_how_to_avoid_it(cli):
+    """The -e help warns that KEY=VALUE is readable via ps and offers -e KEY and --env-file."""
+    result = cli("docker", "exec", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "other local users can read (ps)" in text
+    assert "-e KEY takes KEY's value from this environment" in text
+    assert "--env-file" in text
+    assert "never logged" not in text

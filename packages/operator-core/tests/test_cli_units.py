@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer
 from rich.console import Console
 
 from operator_core.cli.audit_cmds import parse_moment, tool_name
+from operator_core.cli.env_options import collect_env, redact_env_words
 from operator_core.cli.exit_codes import (
     ExitCode,
     exit_code_for,
@@ -292,3 +294,64 @@ def test_host_and_context_together_are_refused():
         Settings(host="tcp://x:2375", context="other").docker_client()
     assert Settings().docker_client() is None
     assert Settings(host="tcp://127.0.0.1:1").docker_client() is not None
+
+
+# --- exec's environment ---------------------------------------------------------------
+
+
+def test_every_form_of_env_option_has_its_value_hidden_when_shown():
+    """-e K=V, --env K=V, --env=K=V and -eK=V show K=[REDACTED]; -e K and words after -- stay."""
+    words = [
+        "docker", "exec", "web",
+        "-e", "TOKEN=s3cretVALUE",
+        "--env", "A=s3cret2",
+        "--env=B=s3cret3",
+        "-eC=s3cret4",
+        "-e", "FROM_HERE",
+        "--", "grep", "-e", "x=y",
+    ]  # fmt: skip
+    shown = redact_env_words(words)
+    assert not [w for w in shown if "s3cret" in w]
+    assert shown == [
+        "docker", "exec", "web",
+        "-e", "TOKEN=[REDACTED]",
+        "--env", "A=[REDACTED]",
+        "--env=B=[REDACTED]",
+        "-eC=[REDACTED]",
+        "-e", "FROM_HERE",
+        "--", "grep", "-e", "x=y",
+    ]  # fmt: skip
+
+
+def test_env_key_alone_is_read_from_the_environment_and_env_files_are_parsed(tmp_path):
+    """-e KEY reads this environment (unset: skipped, named); env files skip # and blanks.
+
+    A KEY line alone in the file is read from the environment too; -e wins over a file.
+    """
+    file = tmp_path / "vars.env"
+    file.write_text("# the service's secrets\n\nDB_PASS=fr0mFILE\n  SHARED=file\nFROM_ENV\n")
+    environ = {"TOKEN": "s3cretVALUE", "FROM_ENV": "env-value"}
+    variables, unset = collect_env(["TOKEN", "SHARED=flag", "MISSING"], [file], environ)
+    assert variables == {
+        "DB_PASS": "fr0mFILE",
+        "SHARED": "flag",
+        "FROM_ENV": "env-value",
+        "TOKEN": "s3cretVALUE",
+    }
+    assert unset == ["MISSING"]
+    assert collect_env(None, None, environ) == (None, [])
+    assert collect_env(["A=with=equals"], None, {})[0] == {"A": "with=equals"}
+
+
+def test_bad_env_entries_are_refused_without_showing_a_value(tmp_path):
+    """A bad file line is named by number; a bad -e shows no value (it may be a secret)."""
+    file = tmp_path / "vars.env"
+    file.write_text("OK=1\nNOT A KEY=s3cretVALUE\n")
+    with pytest.raises(typer.BadParameter, match="line 2") as bad_line:
+        collect_env(None, [file], {})
+    assert "s3cretVALUE" not in str(bad_line.value)
+    with pytest.raises(typer.BadParameter) as bad_word:
+        collect_env(["s3cret VALUE"], None, {})
+    assert "s3cret" not in str(bad_word.value)
+    with pytest.raises(typer.BadParameter, match="cannot read"):
+        collect_env(None, [tmp_path / "absent.env"], {})

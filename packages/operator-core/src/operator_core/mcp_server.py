@@ -173,6 +173,27 @@ def call_result(envelope: dict[str, Any]) -> types.CallToolResult:
     )
 
 
+async def _run_call(
+    runner: ToolCaller,
+    ctx: ServerRequestContext[Any, Any],
+    params: types.CallToolRequestParams,
+) -> types.CallToolResult:
+    """Run one tools/call through ``runner`` as the client's actor; never raise.
+
+    The request context is available to ``elicit_approval`` while the call runs.
+    """
+    actor = client_actor(ctx)
+    token = _REQUEST.set(ctx)
+    try:
+        envelope = await runner.execute_tool(params.name, params.arguments or {}, actor=actor)
+    except Exception as exc:  # the runner returns envelopes; this is a last resort
+        logger.exception("tool %s raised instead of returning an envelope", params.name)
+        envelope = internal_envelope(exc)
+    finally:
+        _REQUEST.reset(token)
+    return call_result(envelope)
+
+
 def build_server(
     runner: ToolCaller,
     *,
@@ -198,16 +219,7 @@ def build_server(
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        actor = client_actor(ctx)
-        token = _REQUEST.set(ctx)
-        try:
-            envelope = await runner.execute_tool(params.name, params.arguments or {}, actor=actor)
-        except Exception as exc:  # the runner returns envelopes; this is a last resort
-            logger.exception("tool %s raised instead of returning an envelope", params.name)
-            envelope = internal_envelope(exc)
-        finally:
-            _REQUEST.reset(token)
-        return call_result(envelope)
+        return await _run_call(runner, ctx, params)
 
     return Server(
         SERVER_NAME,

@@ -1,7 +1,8 @@
 """Helpers for testing code that uses operator-core, shipped with the library.
 
-* ``TEST_IMAGE``: the local busybox image ``scripts/setup-engine.sh`` builds (no registry).
-* ``unique_name``: a container name no other test run will pick.
+* ``TEST_IMAGE``: the local busybox image ``scripts/setup-engine.sh`` builds (no registry),
+  ``TEST_LABEL``, ``unique_name``, ``HANDLES_SIGTERM`` and ``IGNORES_SIGTERM``: defined in
+  ``operator_core._local_image`` (the demo uses them too) and re-exported here unchanged.
 * ``count_docker_processes``: counts the docker processes started inside a block.
 * ``inspect_result``: a python-on-whales inspect result for fakes and mocks.
 """
@@ -11,13 +12,20 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from python_on_whales.components.container.models import ContainerInspectResult
+
+from operator_core._local_image import (
+    HANDLES_SIGTERM,
+    IGNORES_SIGTERM,
+    TEST_IMAGE,
+    TEST_LABEL,
+    unique_name,
+)
 
 __all__ = [
     "HANDLES_SIGTERM",
@@ -29,21 +37,6 @@ __all__ = [
     "inspect_result",
     "unique_name",
 ]
-
-#: The image every integration test and the demo run; override with OPERATOR_TEST_IMAGE.
-TEST_IMAGE = os.environ.get("OPERATOR_TEST_IMAGE", "operator-core/busybox:test")
-#: The label every container made by operator-core's tests and demo carries.
-TEST_LABEL = "org.operator-core.test"
-
-#: PID 1 without a SIGTERM handler: the kernel ignores SIGTERM, so a stop ends in SIGKILL.
-IGNORES_SIGTERM = ("sleep", "1000")
-#: PID 1 that exits 0 as soon as SIGTERM arrives.
-HANDLES_SIGTERM = ("sh", "-c", 'trap "exit 0" TERM; while true; do sleep 0.1; done')
-
-
-def unique_name(prefix: str = "opc-test") -> str:
-    """Return ``prefix`` followed by a random suffix, a valid and unused container name."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
-from cli_helpers import clean_env, json_out, run_operator
+from cli_helpers import OPERATOR, clean_env, json_out, run_operator
 
 from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, unique_name
 
@@ -187,3 +189,73 @@ def test_an_engine_that_does_not_answer_is_exit_6_within_seconds(env):
     assert result.returncode == 6, result.stdout + result.stderr
     assert json_out(result)["error"]["type"] == "engine_unreachable"
     assert time.monotonic() - began < 30
+
+
+SECRETS = {"TOKEN": "s3cretTOKEN", "PASSED": "s3cretPASSED", "FROM_FILE": "s3cretFILE"}
+
+
+def _command_lines_holding(needles: list[str]) -> list[str]:
+    """Return every process command line on this host that holds one of ``needles``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if any(needle in text for needle in needles):
+            found.append(text)
+    return found
+
+
+def test_exec_env_values_reach_the_command_and_no_command_line_or_message(
+    containers, env, tmp_path
+):
+    """-e KEY and --env-file give `env` in the container its values; they are on no argv.
+
+    While the command runs no process on the host (operator, docker exec) has a value on
+    its command line; operator's stderr and the audit trail never show one; only the
+    command's own stdout does.
+    """
+    name = containers.run(*HANDLES_SIGTERM)
+    env_file = tmp_path / "secrets.env"
+    env_file.write_text(f"# for the test\n\nFROM_FILE={SECRETS['FROM_FILE']}\nPASSED\n")
+    args = [*OPERATOR, *EXECUTE, "docker", "exec", name, "-e", "TOKEN", "--env-file"]
+    args += [str(env_file), "--", "sh", "-c", "sleep 1.5; env"]
+    process = subprocess.Popen(
+        args,
+        env={**env, "TOKEN": SECRETS["TOKEN"], "PASSED": SECRETS["PASSED"]},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    exposed: list[str] = []
+    try:
+        while process.poll() is None:
+            exposed += _command_lines_holding(list(SECRETS.values()))
+            time.sleep(0.05)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    for key, value in SECRETS.items():
+        assert f"{key}={value}" in out.splitlines()
+        assert value not in err
+        assert value not in " ".join(args)
+    assert exposed == []
+    trail = run_operator(env, "audit", "list", "--container", name, "--json")
+    assert [r["tool"] for r in json_out(trail)] == ["docker_execute_command"]
+    assert not [v for v in SECRETS.values() if v in trail.stdout]
+
+
+def test_a_denied_exec_shows_no_env_value_in_its_hint(containers, env):
+    """The report's case: -e TOKEN=VALUE denied for want of --yes; the hint hides the value."""
+    name = containers.run(*HANDLES_SIGTERM)
+    secret = SECRETS["TOKEN"]
+    denied = run_operator(
+        env, "--mode", "execute", "docker", "exec", name, "-e", f"TOKEN={secret}", "--", "env"
+    )
+    assert denied.returncode == 3
+    assert "approval.unavailable" in denied.stderr
+    assert secret not in denied.stdout + denied.stderr
+    hint = " ".join(denied.stderr.replace("│", " ").split())
+    assert f"operator --yes --mode execute docker exec {name} -e 'TOKEN=[REDACTED]'" in hint

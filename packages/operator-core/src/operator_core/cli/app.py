@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from operator_core import __version__
+from operator_core.cli.env_options import redact_env_words
 from operator_core.cli.exit_codes import (
     EXIT_CODES_HELP,
     ExitCode,
@@ -177,7 +178,11 @@ def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoRet
 
 
 def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
-    """Return this command line with ``option`` added up front (and option ``drop`` removed)."""
+    """Return this command line with ``option`` added up front (and option ``drop`` removed).
+
+    The values of ``-e``/``--env`` options are shown as ``KEY=[REDACTED]``: the line is
+    printed (into terminals and CI logs), and those values may be secrets.
+    """
     words: list[str] = []
     skip = False
     for word in sys.argv[1:]:
@@ -187,7 +192,7 @@ def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
             skip = True
         elif drop is None or not word.startswith(f"{drop}="):
             words.append(word)
-    return shlex.join(["operator", *option, *words])
+    return shlex.join(["operator", *option, *redact_env_words(words)])
 
 
 def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:

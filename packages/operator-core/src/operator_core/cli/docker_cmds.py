@@ -7,11 +7,13 @@ value the tool refuses (``--tail 0``, a name with a space) is an invalid-input e
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from operator_core.cli.app import JsonOption, run_tool_command
+from operator_core.cli.app import ERR, JsonOption, run_tool_command
+from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
 
 __all__ = ["docker_app", "net_app"]
 
@@ -160,6 +162,15 @@ def logs(
     )
 
 
+EnvOption = Annotated[
+    list[str] | None, typer.Option("--env", "-e", help=ENV_HELP, metavar="KEY[=VALUE]")
+]
+EnvFileOption = Annotated[
+    list[Path] | None,
+    typer.Option("--env-file", help=ENV_FILE_HELP, dir_okay=False, metavar="FILE"),
+]
+
+
 @docker_app.command("exec", no_args_is_help=True)
 def exec_(
     ctx: typer.Context,
@@ -171,10 +182,8 @@ def exec_(
     workdir: Annotated[
         str | None, typer.Option("--workdir", "-w", help="Working directory.")
     ] = None,
-    env: Annotated[
-        list[str] | None,
-        typer.Option("--env", "-e", help="KEY=VALUE (repeatable); values are never logged."),
-    ] = None,
+    env: EnvOption = None,
+    env_file: EnvFileOption = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds the command may run (up to 600).")
     ] = 30,
@@ -183,16 +192,13 @@ def exec_(
     """Run a command in a running container: operator docker exec web -- ls -l /srv.
 
     Put -- before the command so its own options are not read as operator's. No shell
-    runs unless you ask for one: -- sh -c 'ps | grep httpd'.
+    runs unless you ask for one: -- sh -c 'ps | grep httpd'. A secret goes in with
+    -e KEY (from this environment) or --env-file, not -e KEY=VALUE, which anyone on this
+    machine can read in the process list while operator runs.
     """
-    variables: dict[str, str] | None = None
-    if env:
-        variables = {}
-        for item in env:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise typer.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--env")
-            variables[key] = value
+    variables, unset = collect_env(env, env_file)
+    for key in unset:
+        ERR.print(f"[yellow]note[/yellow]: {key} is not set in this environment; not passed")
     run_tool_command(
         ctx,
         "docker_execute_command",

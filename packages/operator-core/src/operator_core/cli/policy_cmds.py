@@ -77,71 +77,82 @@ def _words(items: list[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
-def summary_panel(summary: dict[str, Any]) -> Panel:
-    """Return a policy summary as a panel for a person."""
-    mode = summary["mode"]
+def _protected_text(summary: dict[str, Any]) -> str:
+    """Return what the policy protects, on one line."""
+    protected = summary["protected"]
+    own = "; and the operator's own container" if summary["protect_self"] else ""
+    return (
+        f"names: {_words(protected['names'])}; patterns: {_words(protected['patterns'])}; "
+        f"labels: {_words(protected['labels'])}{own}"
+    )
+
+
+def _approval_text(approval: dict[str, Any]) -> str:
+    """Return which risks need approval, and the per-tool exceptions, on one line."""
+    per_tool = ", ".join(
+        f"{tool} {'needed' if needed else 'waived'}" for tool, needed in approval["tools"].items()
+    )
+    return f"risks: {_words(approval['risks'])}" + (f"; per tool: {per_tool}" if per_tool else "")
+
+
+def _head_table(summary: dict[str, Any]) -> Table:
+    """Return the policy's settings: mode, dry run, protection, scope, approval, concurrency."""
+    execute = summary["mode"] == "execute"
+    mode_text = (
+        "execute: tools that change containers may run"
+        if execute
+        else "observe: only read-only tools run"
+    )
+    required = summary["scope"]["require_labels"]
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold cyan")
     head.add_column()
-    mode_text = (
-        "execute: tools that change containers may run"
-        if mode == "execute"
-        else "observe: only read-only tools run"
-    )
-    head.add_row("mode", Text(mode_text, style="green" if mode == "execute" else "yellow"))
+    head.add_row("mode", Text(mode_text, style="green" if execute else "yellow"))
     head.add_row("dry run", "yes: changes are only described" if summary["dry_run"] else "no")
-    protected = summary["protected"]
-    head.add_row(
-        "protected",
-        escape(
-            f"names: {_words(protected['names'])}; patterns: {_words(protected['patterns'])}; "
-            f"labels: {_words(protected['labels'])}"
-            + ("; and the operator's own container" if summary["protect_self"] else "")
-        ),
-    )
-    required = summary["scope"]["require_labels"]
+    head.add_row("protected", escape(_protected_text(summary)))
     head.add_row(
         "scope",
         escape(f"only containers labelled {', '.join(required)}")
         if required
         else "any container not protected",
     )
-    approval = summary["approval"]
-    head.add_row(
-        "approval",
-        escape(
-            f"risks: {_words(approval['risks'])}"
-            + (
-                "; per tool: "
-                + ", ".join(
-                    f"{tool} {'needed' if needed else 'waived'}"
-                    for tool, needed in approval["tools"].items()
-                )
-                if approval["tools"]
-                else ""
-            )
-        ),
-    )
+    head.add_row("approval", escape(_approval_text(summary["approval"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
+    return head
+
+
+def _runs_text(tool: dict[str, Any]) -> Text:
+    """Return whether a tool runs under the policy: denied, dry run only, or yes."""
+    if not tool["allowed"]:
+        return Text("denied (observe)", style="yellow")
+    if tool["dry_run"]:
+        return Text("dry run only", style="yellow")
+    return Text("yes", style="green")
+
+
+def _tools_table(summary: dict[str, Any]) -> Table:
+    """Return one row per tool: risk, whether it runs, approval and rate limits."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("TOOL", "RISK", "RUNS", "APPROVAL", "RATE LIMIT"):
         table.add_column(column)
     for tool in summary["tools"]:
-        if not tool["allowed"]:
-            runs = Text("denied (observe)", style="yellow")
-        elif tool["dry_run"]:
-            runs = Text("dry run only", style="yellow")
-        else:
-            runs = Text("yes", style="green")
         table.add_row(
             tool["tool"],
             tool["risk"],
-            runs,
+            _runs_text(tool),
             "needed" if tool["needs_approval"] else "-",
             escape(_words(tool["rate_limits"])) if tool["rate_limits"] else "-",
         )
+    return table
+
+
+def summary_panel(summary: dict[str, Any]) -> Panel:
+    """Return a policy summary as a panel for a person."""
     return Panel(
-        Group(head, table), title=escape(summary["source"]), title_align="left", expand=False
+        Group(_head_table(summary), _tools_table(summary)),
+        title=escape(summary["source"]),
+        title_align="left",
+        expand=False,
     )
 
 

@@ -13,23 +13,25 @@ Approval: where the policy wants a yes for a tool (by default: high-risk tools s
 stop, restart, kill and exec), the person at the terminal is asked; ``--yes`` answers
 yes in advance (for scripts). Without a terminal and without ``--yes`` there is nobody
 to ask: the approver raises ``ApprovalUnavailable``, so the call is denied as
-``approval.unavailable`` and the hint says to pass ``--yes``.
+``approval.unavailable`` and the hint says to pass ``--yes``. A question nobody answers
+within the policy's ``[approval] timeout_s`` is denied as ``approval.timeout`` and the
+command exits at once (``operator_core.cli.prompt``: nothing is left reading stdin).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
-from rich.prompt import Confirm
 from rich.text import Text
 
 from operator_core.audit import open_audit
+from operator_core.cli.prompt import ask_yes_no
 from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ApprovalUnavailable
@@ -123,12 +125,12 @@ def make_approver(settings: Settings, console: Console, shown: list[Spinner | No
         target = ""
         if request.container:
             target = f" on {request.container.get('name')!r} ({request.container.get('status')})"
-        question = f"Run {request.tool} ({request.risk} risk){target}?"
+        question = escape(f"Run {request.tool} ({request.risk} risk){target}?")
         current = shown[0] if shown else None
         if current is None:
-            return await asyncio.to_thread(Confirm.ask, question, console=console)
+            return await ask_yes_no(question, console, sys.stdin.fileno())
         with current.paused():
-            return await asyncio.to_thread(Confirm.ask, question, console=console)
+            return await ask_yes_no(question, console, sys.stdin.fileno())
 
     return ask
 

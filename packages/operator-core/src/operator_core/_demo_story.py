@@ -1,0 +1,168 @@
+"""How the demo shows itself to a person: numbered steps, each call, its result and time.
+
+``operator_core.demo`` tells the story; this module only prints it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.table import Table
+
+from operator_core.audit import AuditQuery, AuditRecord, SQLiteAuditSink
+from operator_core.cli.audit_cmds import records_table
+from operator_core.cli.render import HEALTH_STYLES, compact, log_lines
+from operator_core.runner import ToolRunner
+
+__all__ = ["Story", "compact_result", "intro", "show_audit", "show_logs", "show_ps"]
+
+Shower = Callable[[dict[str, Any]], None]
+
+_RESULT_KEYS = (
+    "state",
+    "running",
+    "health",
+    "previous_started_at",
+    "started_at",
+    "met",
+    "waited_s",
+    "changed",
+)
+
+
+class Story:
+    """Prints numbered steps, what each call returned and how long it took."""
+
+    def __init__(self, console: Console, *, steps: int, actor: str) -> None:
+        self.console = console
+        self.steps = steps
+        self.actor = actor
+        self.number = 0
+        self.began = time.monotonic()
+
+    def step(self, title: str) -> None:
+        """Start the next numbered step."""
+        self.number += 1
+        self.console.print()
+        self.console.rule(
+            f"[bold]Step {self.number}/{self.steps}[/bold] · {escape(title)}", align="left"
+        )
+
+    def note(self, text: str) -> None:
+        """Print a line of explanation (rich markup)."""
+        self.console.print(f"  {text}")
+
+    def took(self, began: float) -> None:
+        """Print how long something that began at ``began`` (monotonic) took."""
+        self.console.print(f"  [dim]took {time.monotonic() - began:.2f}s[/dim]")
+
+    async def call(
+        self,
+        runner: ToolRunner,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        reason: str,
+        show: Shower | None = None,
+    ) -> dict[str, Any]:
+        """Make a tool call as the agent, print the call, a compact result and its time."""
+        shown = escape(json.dumps(arguments))
+        self.console.print(f"  [cyan]→ {tool}[/cyan] {shown}  [dim]({escape(reason)})[/dim]")
+        began = time.monotonic()
+        envelope = await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)
+        self._outcome(envelope, show)
+        self.took(began)
+        return envelope
+
+    def _outcome(self, envelope: dict[str, Any], show: Shower | None) -> None:
+        """Print what a call returned: its own rendering, a compact result, or the error."""
+        if envelope.get("ok") and show is not None:
+            show(envelope["result"])
+        elif envelope.get("ok"):
+            self.console.print(f"  [green]← ok[/green] {escape(compact_result(envelope))}")
+        else:
+            error = envelope.get("error") or {}
+            self.console.print(
+                f"  [yellow]← {escape(str(error.get('type')))}[/yellow] "
+                f"rule [bold]{escape(str(error.get('rule')))}[/bold]: "
+                f"{escape(str(error.get('message')))}"
+            )
+
+
+def compact_result(envelope: dict[str, Any]) -> str:
+    """Return the few facts of a result a person wants to see, on one line."""
+    result = envelope.get("result") or {}
+    parts = [f"{key}={compact(result[key], 80)}" for key in _RESULT_KEYS if key in result]
+    stop = result.get("stop")
+    if isinstance(stop, dict):
+        how = "gracefully" if stop.get("graceful_shutdown") else None
+        how = how or ("killed" if stop.get("killed") else "?")
+        parts.append(f"old process exited {stop.get('exit_code')} ({how})")
+    return ", ".join(parts) or compact(result, 160)
+
+
+def intro(console: Console, name: str, image: str, audit_path: Path) -> None:
+    """Print the panel that says what is about to happen, and where."""
+    console.print(
+        Panel(
+            f"A web service breaks and an agent heals it, through operator-core's tools.\n"
+            f"Container [bold]{name}[/bold] · image {image} · audit trail {audit_path}",
+            title="operator-core demo",
+            title_align="left",
+            expand=False,
+        )
+    )
+
+
+def show_logs(console: Console, result: dict[str, Any]) -> None:
+    """Print the log lines, indented, stderr lines marked."""
+    console.print(f"  [green]← ok[/green] {result.get('line_count', '?')} line(s):")
+    for line in log_lines(result):
+        style = "red" if "[stderr]" in line or "ERROR" in line else "dim"
+        console.print(f"    {escape(line)}", style=style, soft_wrap=True)
+
+
+def show_ps(console: Console, result: dict[str, Any]) -> None:
+    """Print the containers ps found, compactly."""
+    table = Table(box=None, pad_edge=False, padding=(0, 2))
+    for column in ("NAME", "ID", "STATUS", "HEALTH"):
+        table.add_column(column, style="bold" if column == "NAME" else "")
+    for row in result.get("containers", []):
+        health = row.get("health") or "-"
+        table.add_row(
+            row.get("name", ""),
+            str(row.get("id", ""))[:12],
+            row.get("status", ""),
+            f"[{HEALTH_STYLES.get(health, '')}]{health}[/]",
+        )
+    console.print(f"  [green]← ok[/green] {result.get('count', 0)} unhealthy container(s):")
+    console.print(Padding(table, (0, 0, 0, 4)))
+
+
+def show_audit(story: Story, audit: SQLiteAuditSink) -> None:
+    """Print the audit trail the calls left, oldest first, and the restart's before/after."""
+    records = list(reversed(audit.query(AuditQuery(limit=None))))
+    story.console.print(Padding(records_table(records, brief=True), (0, 0, 0, 2)))
+    restart = next(
+        (r for r in records if r.tool == "docker_restart_container" and r.outcome == "ok"), None
+    )
+    if restart is not None and restart.before and restart.after:
+        story.note(_around(restart))
+
+
+def _around(record: AuditRecord) -> str:
+    """Return the sentence on the state a record kept from before and after its action."""
+    before, after = record.before or {}, record.after or {}
+    return (
+        f"the restart's record ({record.id}) keeps the state around it: before "
+        f"{before.get('status')}/{before.get('health')} since {before.get('started_at')}; "
+        f"after {after.get('status')}/{after.get('health')} since {after.get('started_at')}"
+    )
