@@ -10,9 +10,11 @@ from unittest.mock import MagicMock
 
 import pytest
 from python_on_whales import DockerClient
+from python_on_whales.components.container.models import ContainerInspectResult
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
 from operator_core.docker import DockerActionExecutor, _engine
+from operator_core.docker._state import snapshot
 from operator_core.errors import (
     ContainerNotFound,
     ContainerStateError,
@@ -132,6 +134,7 @@ async def test_stop_container_success(
         "graceful_shutdown": True,
         "killed": False,
         "oom_killed": False,
+        "reason": None,
         "changed": True,
         "stop_duration_s": 0.2,
     }
@@ -223,6 +226,95 @@ async def test_stop_container_oom_killed_is_reported_from_state(
         False,
         True,
     )
+
+
+def with_stop_signal(
+    model: ContainerInspectResult, stop_signal: str | int
+) -> ContainerInspectResult:
+    """Return ``model`` with ``Config.StopSignal`` set, as ``docker run --stop-signal`` sets it."""
+    raw = model.model_dump(by_alias=True, exclude_none=True)
+    raw["Config"]["StopSignal"] = stop_signal
+    return ContainerInspectResult.model_validate(raw)
+
+
+CRASH_STARTED = "2026-11-29T10:00:00Z"
+
+
+async def test_stop_of_a_crash_looping_container_signals_nothing(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """A restarting container (no process) is stopped, changed, but neither graceful nor killed.
+
+    The stop only cancelled its restart; the exit code is its last crash's. When a new
+    process started between the read and the stop (another StartedAt), that process was
+    stopped and the usual rule applies.
+    """
+    client.container.inspect.side_effect = [
+        inspect_result(status="restarting", exit_code=3, started_at=CRASH_STARTED),
+        inspect_result(status="exited", exit_code=3, started_at=CRASH_STARTED),
+    ]
+    stop_takes(client, clock, 0.01)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"], result["changed"]) == (
+        False,
+        False,
+        True,
+    )
+    assert (result["state"], result["exit_code"]) == ("exited", 3)
+    assert "restarting (crash loop)" in result["reason"]
+    assert "no process received a signal" in result["reason"]
+
+    client.container.inspect.side_effect = [
+        inspect_result(status="restarting", exit_code=3, started_at=CRASH_STARTED),
+        inspect_result(status="exited", exit_code=143, started_at="2026-11-29T10:00:05Z"),
+    ]
+    raced = await executor.stop_container("web", timeout=10)
+    assert (raced["graceful_shutdown"], raced["killed"], raced["reason"]) == (True, False, None)
+
+
+async def test_restart_of_a_crash_looping_container_reports_the_stop_truthfully(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """Restarting a restarting container: its ``stop`` block says nothing was signalled."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="restarting", exit_code=3, started_at=CRASH_STARTED),
+        inspect_result(status="exited", exit_code=3, started_at=CRASH_STARTED),
+        inspect_result(status="running", started_at="2026-11-29T10:05:00Z"),
+    ]
+    stop_takes(client, clock, 0.01)
+    result = await executor.restart_container("web", timeout=5)
+    stop = result["stop"]
+    assert (stop["graceful_shutdown"], stop["killed"], stop["changed"]) == (False, False, True)
+    assert "crash loop" in stop["reason"]
+    assert result["running"] is True
+
+
+@pytest.mark.parametrize("stop_signal", ["SIGKILL", "KILL", "9", "sigkill", 9])
+async def test_stop_with_sigkill_as_stop_signal_is_a_kill(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor, stop_signal: str | int
+) -> None:
+    """A container whose stop signal is SIGKILL (any spelling) is killed at once, not graceful."""
+    client.container.inspect.side_effect = [
+        with_stop_signal(inspect_result(status="running"), stop_signal),
+        inspect_result(status="exited", exit_code=137),
+    ]
+    stop_takes(client, clock, 0.1)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        False,
+        True,
+        False,
+    )
+    assert "stop signal is SIGKILL" in result["reason"]
+
+
+def test_snapshot_reads_the_stop_signal_in_the_engines_spelling() -> None:
+    """Config.StopSignal is read into the snapshot as the engine names it, None when unset."""
+    running = inspect_result(status="running")
+    assert snapshot(with_stop_signal(running, "9")).stop_signal == "SIGKILL"
+    assert snapshot(with_stop_signal(running, "quit")).stop_signal == "SIGQUIT"
+    assert snapshot(with_stop_signal(running, "")).stop_signal is None
+    assert snapshot(running).stop_signal is None
 
 
 async def test_restart_container_success(
@@ -376,6 +468,49 @@ async def test_unreachable_engine_is_translated(
     )
     with pytest.raises(EngineUnreachable, match="could not reach the Docker engine"):
         await executor.inspect_container("web")
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        'Error response from daemon: Get "https://registry-1.docker.io/v2/": dial tcp '
+        "10.0.0.1:443: connect: connection refused",
+        'Error response from daemon: error while mounting volume: plugin "nfs" '
+        "failed: dial unix /run/docker/plugins/nfs.sock: connect: connection refused",
+        "Error response from daemon: error during connect to the registry: connection refused",
+    ],
+    ids=["registry", "plugin", "relayed-error-during-connect"],
+)
+async def test_connection_refused_relayed_by_the_daemon_is_not_unreachable(
+    client: MagicMock, executor: DockerActionExecutor, stderr: str
+) -> None:
+    """A 'connection refused' the daemon relays (registry, plugin) means the engine answered."""
+    client.container.inspect.side_effect = DockerException(
+        ["docker", "inspect", "web"], 1, b"", stderr.encode()
+    )
+    with pytest.raises(EngineError) as caught:
+        await executor.inspect_container("web")
+    assert not isinstance(caught.value, EngineUnreachable)
+    assert "connection refused" in str(caught.value)
+
+
+def test_the_clis_own_connect_failures_are_unreachable() -> None:
+    """Lines the CLI writes when it reached no engine become EngineUnreachable, with the line."""
+    lines = [
+        "Cannot connect to the Docker daemon at tcp://127.0.0.1:1. Is the docker daemon running?",
+        'error during connect: Get "http://docker.example.com/v1.50/containers/json": '
+        "ssh: connect to host 127.0.0.1 port 1: Connection refused",
+        "Got permission denied while trying to connect to the Docker daemon socket at "
+        "unix:///var/run/docker.sock: connect: permission denied",
+        'Failed to initialize: unable to resolve docker endpoint: context "nope": '
+        "context not found",
+        "WARNING: a warning first\nCannot connect to the Docker daemon at unix:///x.sock.",
+    ]
+    for line in lines:
+        error = _engine.translate(DockerException(["docker"], 1, b"", line.encode()))
+        assert isinstance(error, EngineUnreachable), line
+        assert str(error).startswith("could not reach the Docker engine: ")
+        assert "WARNING" not in str(error)
 
 
 async def test_engine_error_message_never_carries_the_command(

@@ -280,9 +280,61 @@ async def test_kill_refused_while_still_running_is_an_error(client, executor) ->
         await executor.kill_container("web")
 
 
-@pytest.mark.parametrize("signal", ["SIGFOO", "", 999, True, 1.5, None])
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (40, "SIGRTMIN+6"),
+        ("40", "SIGRTMIN+6"),
+        (63, "SIGRTMAX-1"),
+        ("SIGRTMIN+3", "SIGRTMIN+3"),
+        ("rtmin+3", "SIGRTMIN+3"),
+        ("SIGRTMAX-2", "SIGRTMAX-2"),
+        ("SIGRTMIN+20", "SIGRTMAX-10"),
+        ("SIGRTMAX-24", "SIGRTMIN+6"),
+        ("SIGIOT", "SIGABRT"),
+    ],
+)
+async def test_kill_accepts_real_time_signals(client, executor, given, sent) -> None:
+    """Real-time signals (34 to 64, SIGRTMIN+n, SIGRTMAX-n) and aliases reach docker.
+
+    They go out in the engine's own spelling: it knows SIGRTMIN+1..15 and SIGRTMAX-14..1.
+    """
+    client.container.inspect.side_effect = [container(), container()]
+    result = await executor.kill_container("web", given)
+    client.container.kill.assert_called_once_with(CID, signal=sent)
+    assert result["signal"] == sent
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [
+        "SIGFOO",
+        "",
+        999,
+        True,
+        1.5,
+        None,
+        0,
+        "0",
+        -1,
+        "-9",
+        32,
+        33,
+        65,
+        "65",
+        "SIGRTMIN-1",
+        "SIGRTMIN+31",
+        "SIGRTMAX+1",
+        "SIGRTMIN+",
+        "RTMID",
+    ],
+)
 async def test_kill_bad_signal_reaches_no_engine(client, executor, signal) -> None:
-    """An unknown or mistyped signal raises InvalidInput before any docker call."""
+    """An unknown or mistyped signal raises InvalidInput before any docker call.
+
+    0, negative numbers, 32 and 33 (glibc's, which the engine refuses) and anything past
+    SIGRTMAX (64) are refused, as are real-time names outside SIGRTMIN..SIGRTMAX.
+    """
     with pytest.raises(InvalidInput):
         await executor.kill_container("web", signal)
     no_engine_call(client)
@@ -672,11 +724,45 @@ async def test_wait_running_on_stopped_container_without_restart_policy(client, 
 
 
 async def test_wait_running_keeps_waiting_when_a_restart_policy_applies(client, sleepy) -> None:
-    """With restart policy 'always' an exited container may come back, so the wait goes on."""
+    """A container its restart policy will bring back is 'restarting': the wait goes on."""
     executor, _ = sleepy
-    reads(client, container(status="exited", restart_policy="always"), container())
+    reads(
+        client,
+        container(status="restarting", exit_code=3, restart_policy="always"),
+        container(status="restarting", exit_code=3, restart_policy="on-failure"),
+        container(),
+    )
     result = await executor.wait_for_container("web", "running", timeout=600)
-    assert (result["met"], result["polls"]) == (True, 2)
+    assert (result["met"], result["polls"]) == (True, 3)
+
+
+@pytest.mark.parametrize(
+    ("policy", "exit_code", "words"),
+    [
+        ("on-failure", 0, "on-failure does not restart a container that exited 0"),
+        ("always", 137, "restart policy always did not restart it"),
+        ("unless-stopped", 0, "restart policy unless-stopped did not restart it"),
+        ("on-failure", 3, "ran out of retries"),
+    ],
+)
+@pytest.mark.parametrize("condition", ["running", "healthy"])
+async def test_wait_settles_at_once_for_a_container_its_policy_will_not_restart(
+    client, sleepy, policy, exit_code, words, condition
+) -> None:
+    """An exited container under any restart policy stays down: settled after one read.
+
+    The engine shows a container it will restart as 'restarting'; one left 'exited' exited
+    0 under on-failure, was stopped by hand, ran out of retries or failed to start.
+    """
+    executor, clock = sleepy
+    reads(
+        client,
+        container(status="exited", exit_code=exit_code, restart_policy=policy, healthcheck=HC),
+    )
+    result = await executor.wait_for_container("web", condition, timeout=600)
+    assert (result["met"], result["polls"], clock.pauses) == (False, 1, [])
+    assert words in result["reason"]
+    assert f"will not become {condition} by itself" in result["reason"]
 
 
 async def test_wait_exited_reports_the_exit_code(client, sleepy) -> None:

@@ -309,3 +309,31 @@ def test_tool_enums_and_bounds_follow_the_executor():
     assert tuple(props["docker_wait_for_container"]["condition"]["enum"]) == waiting.CONDITIONS
     assert props["docker_get_container_logs"]["tail"]["maximum"] == logs.MAX_TAIL
     assert props["docker_get_container_logs"]["tail"]["default"] == logs.DEFAULT_TAIL
+
+
+def test_tool_limits_and_defaults_are_the_executors_own():
+    """Defaults, caps, patterns and enums of every tool come from the executor, not copies.
+
+    Each default equals the executor method's; the reference pattern and the stream enum
+    are the executor's; the grace cap is MAX_GRACE_S; the exec and wait caps are the
+    tool's tighter named limits, never above the executor's.
+    """
+    from operator_core.docker import DockerActionExecutor, execution, logs, waiting
+    from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN
+    from operator_core.tools import inputs
+
+    props = {spec.name: spec.input_schema["properties"] for spec in TOOLS}
+    for spec in TOOLS:
+        params = inspect.signature(getattr(DockerActionExecutor, spec.method)).parameters
+        for field, info in spec.input_model.model_fields.items():
+            if not info.is_required():
+                assert info.default == params[field].default, (spec.name, field)
+        reference = props[spec.name].get("container_id")
+        if reference is not None:
+            assert reference["pattern"] == REFERENCE_PATTERN
+    assert tuple(props["docker_get_container_logs"]["stream"]["enum"]) == logs.STREAMS
+    assert props["docker_stop_container"]["timeout"]["maximum"] == MAX_GRACE_S
+    exec_cap = props["docker_execute_command"]["timeout"]["maximum"]
+    assert exec_cap == inputs.MAX_TOOL_EXEC_TIMEOUT_S <= execution.MAX_EXEC_TIMEOUT_S
+    wait_cap = props["docker_wait_for_container"]["timeout"]["maximum"]
+    assert wait_cap == inputs.MAX_TOOL_WAIT_S <= waiting.MAX_WAIT_S

@@ -91,6 +91,69 @@ async def test_restart_changes_started_at(containers, executor) -> None:
     assert result["stop"]["graceful_shutdown"] is True
 
 
+async def _crash_looping(executor: DockerActionExecutor, name: str) -> dict:
+    """Wait until ``name`` (restart=always, exits at once) waits out a back-off of >= 0.8 s.
+
+    The engine doubles the pause between restarts from 0.1 s; after four restarts the
+    container sits in 'restarting' long enough that no new process starts mid-stop.
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        found = await executor.inspect_container(name)
+        if found["state"]["restarting"] and found["restart_count"] >= 4:
+            return found
+        assert time.monotonic() < deadline, f"{name} never settled into a crash loop: {found}"
+        await asyncio.sleep(0.05)
+
+
+async def test_stop_of_a_crash_looping_container_signals_nothing(containers, executor) -> None:
+    """Stopping a restarting container ends the loop (changed) but is neither graceful nor killed.
+
+    No process ran to receive a signal; ``reason`` says the stop cancelled the restart, the
+    exit code is the last crash's and the container stays exited. A restart of such a
+    container reports the same in its ``stop`` block.
+    """
+    looping = containers.run("sh", "-c", "exit 3", restart="always")
+    other = containers.run("sh", "-c", "exit 3", restart="always")
+    await asyncio.gather(_crash_looping(executor, looping), _crash_looping(executor, other))
+
+    began = time.monotonic()
+    result = await executor.stop_container(looping, timeout=10)
+    assert time.monotonic() - began < 5, "nothing to wait for: no process was running"
+    assert (result["graceful_shutdown"], result["killed"], result["changed"]) == (
+        False,
+        False,
+        True,
+    )
+    assert (result["state"], result["exit_code"]) == ("exited", 3)
+    assert "crash loop" in result["reason"]
+    await asyncio.sleep(1.0)
+    assert (await executor.inspect_container(looping))["state"]["status"] == "exited"
+
+    restarted = await executor.restart_container(other, timeout=10)
+    stop = restarted["stop"]
+    assert (stop["graceful_shutdown"], stop["killed"], stop["changed"]) == (False, False, True)
+    assert "no process received a signal" in stop["reason"]
+
+
+@pytest.mark.parametrize("stop_signal", ["SIGKILL", "9", "KILL"])
+async def test_sigkill_stop_signal_is_reported_as_a_kill(containers, executor, stop_signal) -> None:
+    """With --stop-signal SIGKILL (any spelling) even a SIGTERM-handling container is killed.
+
+    The stop is over at once with 137; it is ``killed``, not ``graceful_shutdown``.
+    """
+    name = containers.run(*HANDLES_SIGTERM, stop_signal=stop_signal)
+    result = await executor.stop_container(name, timeout=10)
+    assert result["exit_code"] == 137
+    assert (result["graceful_shutdown"], result["killed"], result["oom_killed"]) == (
+        False,
+        True,
+        False,
+    )
+    assert result["stop_duration_s"] < 5
+    assert "SIGKILL" in result["reason"]
+
+
 async def test_paused_container_stops(containers, executor, engine) -> None:
     """A paused container can be stopped; the engine unpauses it to deliver the signal."""
     name = containers.run(*HANDLES_SIGTERM)
@@ -120,16 +183,35 @@ async def test_stopped_container_restarts(containers, executor) -> None:
     assert result["stop"]["changed"] is False
 
 
-async def test_oom_killed_container_is_reported(containers, executor) -> None:
-    """A process allocating past the memory limit is OOM-killed and inspect says so."""
+async def _oom_state(containers, executor: DockerActionExecutor) -> dict:
+    """Run a process that allocates past its memory limit; return its state once it ended."""
     name = containers.run(
         "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=4", memory="16m", memory_swap="16m"
     )
-    for _ in range(100):
+    deadline, exited_at = time.monotonic() + 10, None
+    while True:
         state = (await executor.inspect_container(name))["state"]
-        if not state["running"]:
-            break
+        now = time.monotonic()
+        if not state["running"] and exited_at is None:
+            exited_at = now
+        # The engine may record the exit a moment before the OOM event sets OOMKilled.
+        if state["oom_killed"] or now > deadline or (exited_at and now - exited_at > 2):
+            return state
         await asyncio.sleep(0.1)
+
+
+async def test_oom_killed_container_is_reported(containers, executor) -> None:
+    """A process allocating past the memory limit is OOM-killed and inspect says so.
+
+    Docker 20.10 on cgroup v1 now and then loses the OOM event (exit 137, OOMKilled false;
+    about 1 run in 40 on a busy engine), so a run the engine itself misreports is retried,
+    up to three containers.
+    """
+    for _ in range(3):
+        state = await _oom_state(containers, executor)
+        if state["oom_killed"]:
+            break
+        assert state["exit_code"] == 137, f"the process should have been killed: {state}"
     assert state["oom_killed"] is True
     assert state["exit_code"] == 137
     assert state["finished_at"] is not None
@@ -245,11 +327,16 @@ async def test_hanging_engine_times_out_and_leaves_no_process(engine, silent_eng
     with pytest.raises(OperationTimeout, match="deadline of 1s"):
         await executor.inspect_container("web")
     took = time.monotonic() - began
-    assert took < 2.0
+    assert took < 2.5, "the call ends at its deadline, before the reaper's kill at about 4 s"
     socket_path = silent_engine.removeprefix("unix://")
     assert _docker_processes_for(socket_path), "the hung docker process should still be there"
-    await asyncio.sleep(4.0)  # deadline + reaper margin + kill-after, with slack
-    assert _docker_processes_for(socket_path) == []
+    # The reaper kills it at deadline + margin + kill-after (about 4 s after the call
+    # began); a loaded machine may take longer to show it gone, so poll for a while.
+    left = _docker_processes_for(socket_path)
+    while left and time.monotonic() < began + 10.0:
+        await asyncio.sleep(0.25)
+        left = _docker_processes_for(socket_path)
+    assert left == []
 
 
 def test_setup_script_is_idempotent(engine) -> None:

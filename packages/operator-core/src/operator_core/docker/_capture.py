@@ -294,7 +294,8 @@ def daemon_error(outcome: Outcome) -> str | None:
 
     The CLI writes ``Error response from daemon: ...`` as the last line of its stderr. For
     ``docker exec`` that stderr is shared with the command's, so only that exact prefix
-    (which no ordinary program prints) counts, never a command's own ``Error: ...``.
+    counts, never a command's own ``Error: ...``; and since a command can print that
+    prefix too, ``execution`` confirms such a line by reading the container again.
     """
     if outcome.returncode in (None, 0):
         return None

@@ -52,12 +52,15 @@ QUEUE_WAIT_S = 60.0
 #: Seconds a docker process may outlive its call's deadline before coreutils timeout kills it.
 REAPER_MARGIN_S = 2.0
 
-_UNREACHABLE_MARKERS = (
+#: How the docker CLI starts a line of its own when it reached no engine. Only such lines
+#: count: a "connection refused" the daemon relays (a registry or a plugin it could not
+#: reach, after "Error response from daemon:") says the engine answered.
+_UNREACHABLE_PREFIXES = (
     "cannot connect to the docker daemon",
     "error during connect",
-    "is the docker daemon running",
-    "connection refused",
-    "context not found",
+    "got permission denied while trying to connect to the docker daemon",
+    "failed to initialize: unable to resolve docker endpoint",
+    "unable to resolve docker endpoint",
 )
 _STATE_MARKERS = ("is not running", "is paused", "is restarting", "cannot start a paused")
 
@@ -70,12 +73,23 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
+def _unreachable_line(text: str | None) -> str | None:
+    """Return the docker CLI's own line saying it reached no engine, if ``text`` has one."""
+    for line in (text or "").splitlines():
+        stripped = line.strip()
+        if stripped.lower().startswith(_UNREACHABLE_PREFIXES):
+            return stripped
+    return None
+
+
 def translate(
     exc: BaseException, *, container: str | None = None, network: str | None = None
 ) -> OperatorError:
     """Return the operator-core error for a python-on-whales failure.
 
     Messages carry docker's own reason, never the command line, which may hold secrets.
+    EngineUnreachable only comes from a line the CLI writes itself when it reached no
+    engine (``_UNREACHABLE_PREFIXES``), never from words the daemon relays.
     """
     if isinstance(exc, OperatorError):
         return exc
@@ -85,8 +99,9 @@ def translate(
         return EngineError(f"unexpected failure talking to the engine: {type(exc).__name__}")
     reason = _first_line(exc.stderr)
     lowered = (exc.stderr or "").lower()
-    if any(marker in lowered for marker in _UNREACHABLE_MARKERS):
-        return EngineUnreachable(f"could not reach the Docker engine: {reason}")
+    unreachable = _unreachable_line(exc.stderr)
+    if unreachable is not None:
+        return EngineUnreachable(f"could not reach the Docker engine: {unreachable}")
     if isinstance(exc, NoSuchContainer) and container is not None:
         return ContainerNotFound(container, exc)
     if isinstance(exc, NoSuchNetwork) and network is not None:

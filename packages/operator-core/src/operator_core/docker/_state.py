@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from operator_core.docker import _engine
+from operator_core.docker._validate import validate_signal
+from operator_core.errors import InvalidInput
 
 __all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
 
@@ -43,6 +45,9 @@ class Snapshot:
     labels: dict[str, str] = field(default_factory=dict)
     has_healthcheck: bool = False
     restart_policy: str | None = None
+    #: ``Config.StopSignal`` in the engine's spelling (``SIGKILL`` for ``9`` or ``kill``);
+    #: None when the container has none, and the engine sends SIGTERM.
+    stop_signal: str | None = None
 
     @property
     def compose_project(self) -> str | None:
@@ -56,7 +61,10 @@ class Snapshot:
 
     @property
     def active(self) -> bool:
-        """Whether the container has a live process (running, paused or restarting)."""
+        """Whether the engine counts the container as up: running, paused or restarting.
+
+        A restarting container (a crash loop waiting out its back-off) has no process.
+        """
         return self.running or self.paused or self.restarting
 
     def identity(self) -> dict[str, Any]:
@@ -104,6 +112,7 @@ def snapshot(model: Any) -> Snapshot:
         labels=dict((getattr(config, "labels", None) if config is not None else None) or {}),
         has_healthcheck=health_status is not None or _configured_healthcheck(config),
         restart_policy=_restart_policy(getattr(model, "host_config", None)),
+        stop_signal=_stop_signal(config),
     )
 
 
@@ -119,6 +128,21 @@ def _restart_policy(host_config: Any) -> str | None:
     policy = getattr(host_config, "restart_policy", None) if host_config is not None else None
     name = getattr(policy, "name", None) if policy is not None else None
     return str(name) if name else None
+
+
+def _stop_signal(config: Any) -> str | None:
+    """Return a container's stop signal as the engine names it, or None when it has none.
+
+    The engine takes ``9``, ``KILL`` or ``sigkill`` alike; a value this cannot read is
+    kept as it is.
+    """
+    raw = getattr(config, "stop_signal", None) if config is not None else None
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        return validate_signal(raw)
+    except InvalidInput:
+        return str(raw)
 
 
 def read(client: Any, reference: str) -> Snapshot:

@@ -1,4 +1,9 @@
-"""Checks on arguments, run before any docker process starts."""
+"""Checks on arguments, run before any docker process starts.
+
+The patterns here are the one definition of what a Docker reference and a one-line text
+may hold; the tool layer (``operator_core.tools.inputs``) imports them, so the two layers
+cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,31 @@ import signal as _signal
 from operator_core.errors import InvalidInput
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "MAX_GRACE_S",
+    "NAME_PART_PATTERN",
+    "REFERENCE_PATTERN",
+    "SIGRTMAX",
+    "SIGRTMIN",
     "validate_grace",
     "validate_reference",
     "validate_seconds",
     "validate_signal",
 ]
 
-# Docker names match [a-zA-Z0-9][a-zA-Z0-9_.-]* and ids are hex; both are ASCII. There is
-# no length limit in the engine, so none here. The first character can never be "-",
-# which is what keeps a reference from reaching the docker CLI as a flag.
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*", re.ASCII)
+#: The characters of a Docker name; ids are hex, so they fit too. All are ASCII.
+_NAME_CHARACTERS = "A-Za-z0-9_.-"
+#: What a Docker name or id looks like: the engine's names match [a-zA-Z0-9][a-zA-Z0-9_.-]*.
+#: There is no length limit in the engine, so none here. The first character can never be
+#: "-", which is what keeps a reference from reaching the docker CLI as a flag. Anchored,
+#: so it serves as a JSON Schema ``pattern`` as it is.
+REFERENCE_PATTERN = rf"^[A-Za-z0-9][{_NAME_CHARACTERS}]*$"
+#: Part of a name (a listing's name filter), which may begin with any name character.
+NAME_PART_PATTERN = rf"^[{_NAME_CHARACTERS}]+$"
+_REFERENCE = re.compile(REFERENCE_PATTERN, re.ASCII)
+
+#: A control character (C0 or DEL): refused in paths and one-line texts.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 #: A grace period longer than an hour is a mistake, not a plan.
 MAX_GRACE_S = 3600
@@ -60,27 +79,74 @@ def validate_grace(value: object) -> int:
     )
 
 
-_SIGNAL_NAMES = {s.name: s for s in _signal.Signals if not s.name.startswith("SIG_")}
+#: The real-time signals of a Linux engine (glibc keeps 32 and 33 for itself, and the
+#: engine refuses them).
+SIGRTMIN = int(getattr(_signal, "SIGRTMIN", 34))
+SIGRTMAX = int(getattr(_signal, "SIGRTMAX", 64))
+#: The engine's spellings reach RTMIN+15 and RTMAX-14; together they cover the range.
+_RT_ABOVE_MIN = 15
+
+# Every name the signal module knows, aliases (SIGIOT, SIGCLD, SIGPOLL) included.
+_SIGNAL_NAMES = {
+    name: number for name, number in _signal.Signals.__members__.items() if name.startswith("SIG")
+}
+_RT_NAME = re.compile(r"SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?")
+
+
+def _rt_name(number: int) -> str:
+    """Return the engine's name for real-time signal ``number`` (``SIGRTMIN+3``)."""
+    if number == SIGRTMIN:
+        return "SIGRTMIN"
+    if number == SIGRTMAX:
+        return "SIGRTMAX"
+    above = number - SIGRTMIN
+    return f"SIGRTMIN+{above}" if above <= _RT_ABOVE_MIN else f"SIGRTMAX-{SIGRTMAX - number}"
+
+
+def _signal_number(number: int, given: object) -> str:
+    """Return the engine's name for signal ``number``, else raise InvalidInput."""
+    if SIGRTMIN <= number <= SIGRTMAX:
+        return _rt_name(number)
+    try:
+        return _signal.Signals(number).name
+    except ValueError:
+        raise InvalidInput(
+            f"unknown signal number {given!r}; use 1 to 31 or a real-time signal "
+            f"{SIGRTMIN} to {SIGRTMAX}"
+        ) from None
 
 
 def validate_signal(value: object) -> str:
     """Return a signal as the engine's name for it (``SIGTERM``), else raise InvalidInput.
 
-    Accepts a name with or without the ``SIG`` prefix in any case, or a number.
+    Accepts a name with or without the ``SIG`` prefix in any case (aliases such as
+    ``SIGIOT`` included), a number (1 to 31, or a real-time one from ``SIGRTMIN`` to
+    ``SIGRTMAX``: 34 to 64 on Linux), or a real-time name: ``SIGRTMIN``, ``SIGRTMAX``,
+    ``SIGRTMIN+n``, ``SIGRTMAX-n``. A real-time signal comes back in the engine's own
+    spelling (``40`` and ``SIGRTMAX-24`` both give ``SIGRTMIN+6``).
     """
     if isinstance(value, bool):
         raise InvalidInput("signal must be a name such as 'SIGTERM' or a number, got a bool")
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int):
-        try:
-            return _signal.Signals(value).name
-        except ValueError:
-            raise InvalidInput(f"unknown signal number {value}") from None
+        return _signal_number(value, value)
     if not isinstance(value, str):
         raise InvalidInput(f"signal must be a name or a number, got {type(value).__name__}")
     name = value.strip().upper()
     name = name if name.startswith("SIG") else f"SIG{name}"
+    realtime = _RT_NAME.fullmatch(name)
+    if realtime is not None:
+        base, sign, offset = realtime.groups()
+        number = SIGRTMIN if base == "MIN" else SIGRTMAX
+        if offset is not None:
+            number = number + int(offset) if sign == "+" else number - int(offset)
+        if not SIGRTMIN <= number <= SIGRTMAX:
+            raise InvalidInput(
+                f"real-time signal {value!r} is outside SIGRTMIN ({SIGRTMIN}) to "
+                f"SIGRTMAX ({SIGRTMAX})"
+            )
+        return _rt_name(number)
     if name not in _SIGNAL_NAMES:
         raise InvalidInput(f"unknown signal {value!r}; use a name such as SIGTERM or SIGHUP")
-    return name
+    return _signal_number(int(_SIGNAL_NAMES[name]), value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_reference, validate_signal
@@ -16,19 +17,8 @@ __all__ = ["SignalActions"]
 def _act(
     client: Any, before: Snapshot, act: Callable[[], None], done: Callable[[Snapshot], bool]
 ) -> tuple[Snapshot, bool]:
-    """Run ``act``; return the container after and whether ``act`` did it.
-
-    When ``act`` fails but a fresh read shows ``done`` (the container stopped, or someone
-    paused it, meanwhile), the call reports that state with ``changed`` false.
-    """
-    try:
-        act()
-    except Exception:
-        again = read(client, before.id)
-        if not done(again):
-            raise
-        return again, False
-    return read(client, before.id), True
+    """Run ``act`` on the container ``before`` describes; see ``act_and_confirm``."""
+    return act_and_confirm(act, lambda: read(client, before.id), done)
 
 
 def _not_running(snap: Snapshot) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from operator_core.docker import _batch
 from operator_core.docker._core import ExecutorCore
@@ -15,21 +15,34 @@ from operator_core.docker._state import (
     Snapshot,
     snapshot,
 )
-from operator_core.docker._validate import validate_reference
+from operator_core.docker._validate import (
+    CONTROL_CHARACTERS,
+    NAME_PART_PATTERN,
+    validate_reference,
+)
 from operator_core.errors import InvalidInput
 
-__all__ = ["HEALTHS", "MAX_BATCH", "STATUSES", "DiscoveryActions", "summary"]
+__all__ = [
+    "HEALTHS",
+    "MAX_BATCH",
+    "STATUSES",
+    "DiscoveryActions",
+    "HealthFilter",
+    "Status",
+    "summary",
+]
 
-#: The states ``docker container ls --filter status=`` knows.
-STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+#: The states ``docker container ls --filter status=`` knows (the tool layer's type too).
+Status = Literal["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+STATUSES: tuple[str, ...] = get_args(Status)
 #: The values ``docker container ls --filter health=`` knows; ``none``: no health check.
-HEALTHS = ("starting", "healthy", "unhealthy", "none")
+HealthFilter = Literal["starting", "healthy", "unhealthy", "none"]
+HEALTHS: tuple[str, ...] = get_args(HealthFilter)
 #: The most references one ``inspect_containers`` call takes.
 MAX_BATCH = 1000
 _MAX_LABELS = 32
 _MAX_TEXT = 1024
-_NAME_PART = re.compile(r"[A-Za-z0-9_.-]+", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
 
 
 def summary(snap: Snapshot) -> dict[str, Any]:
@@ -55,7 +68,7 @@ def _text(value: object, what: str) -> str:
     """Return ``value`` if it is a non-empty one-line string, else raise InvalidInput."""
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
-    if value == "" or len(value) > _MAX_TEXT or _CONTROL.search(value):
+    if value == "" or len(value) > _MAX_TEXT or CONTROL_CHARACTERS.search(value):
         raise InvalidInput(f"{what} must be 1 to {_MAX_TEXT} characters without control characters")
     return value
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from operator_core.docker._capture import (
     HeadTail,
+    Outcome,
     capture,
     cli_failure,
     daemon_error,
@@ -38,13 +39,25 @@ from operator_core.docker._capture import (
 )
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.docker._validate import validate_reference, validate_seconds
+from operator_core.docker._validate import (
+    CONTROL_CHARACTERS,
+    validate_reference,
+    validate_seconds,
+)
 from operator_core.errors import ContainerStateError, InvalidInput
 
-__all__ = ["EXEC_OUTPUT_CAP", "MARKER_KEY", "MAX_EXEC_TIMEOUT_S", "ExecActions"]
+__all__ = [
+    "DEFAULT_EXEC_TIMEOUT_S",
+    "EXEC_OUTPUT_CAP",
+    "MARKER_KEY",
+    "MAX_EXEC_TIMEOUT_S",
+    "ExecActions",
+]
 
 #: The longest ``timeout`` a command may be given.
 MAX_EXEC_TIMEOUT_S = 3600.0
+#: How long a command may run unless asked otherwise.
+DEFAULT_EXEC_TIMEOUT_S = 30
 #: Bytes kept of each of stdout and stderr: the first half and the last half.
 EXEC_OUTPUT_CAP = 64 * 1024
 #: The variable that marks a command's processes, so a timed-out one can be found.
@@ -57,7 +70,6 @@ _MAX_COMMAND_BYTES = 256 * 1024
 _MAX_ENV_LINE = 60_000
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]*(?::[A-Za-z0-9_][A-Za-z0-9_.$-]*)?", re.ASCII)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CLEANUP_REPORT = re.compile(r"killed=(\d+) remaining=(\d+)")
 
 # $1 is the marker; prints "killed=N remaining=M". Rounds catch children forked meanwhile.
@@ -119,7 +131,7 @@ def _workdir(value: object) -> str | None:
         return None
     if not isinstance(value, str) or not value.startswith("/"):
         raise InvalidInput(f"workdir must be an absolute path such as '/app', got {value!r}")
-    if _CONTROL.search(value) or len(value) > 4096:
+    if CONTROL_CHARACTERS.search(value) or len(value) > 4096:
         raise InvalidInput("workdir has a control character or is over 4096 characters")
     return value
 
@@ -160,17 +172,44 @@ def _timeout(value: object) -> float:
     return seconds
 
 
-def _running(client: Any, ref: str) -> Snapshot:
-    """Return the container's snapshot if it can run a command, else raise ContainerStateError."""
-    snap = read(client, ref)
+def _not_runnable(snap: Snapshot) -> ContainerStateError | None:
+    """Return why a command cannot run in the container ``snap`` describes, or None if it can."""
     if snap.paused:
-        raise ContainerStateError(f"container {snap.name!r} is paused; unpause it first")
+        return ContainerStateError(f"container {snap.name!r} is paused; unpause it first")
     if not snap.running or snap.restarting:
-        raise ContainerStateError(
+        return ContainerStateError(
             f"container {snap.name!r} is not running (state: {snap.status}); "
             "a command can only be executed in a running container"
         )
+    return None
+
+
+def _running(client: Any, ref: str) -> Snapshot:
+    """Return the container's snapshot if it can run a command, else raise ContainerStateError."""
+    snap = read(client, ref)
+    refused = _not_runnable(snap)
+    if refused is not None:
+        raise refused
     return snap
+
+
+def _check_refusal(client: Any, snap: Snapshot, outcome: Outcome, ref: str) -> None:
+    """Raise the engine's refusal of an exec; return if the command itself ran.
+
+    ``docker exec`` shares its stderr with the command, so a last line starting ``Error
+    response from daemon:`` may be the command's own. Only then is the container read
+    again (one more docker process): gone, it raises ContainerNotFound; no longer able to
+    run a command (stopped, paused, restarting), ContainerStateError with the CLI's
+    error as the cause; still running, the output was the command's, and its result
+    stands.
+    """
+    if daemon_error(outcome) is None:
+        return
+    refusal = cli_failure(outcome, "exec", container=ref)
+    now = read(client, snap.id)  # NoSuchContainer here becomes ContainerNotFound(ref)
+    stopped = _not_runnable(now)
+    if stopped is not None:
+        raise stopped from refusal
 
 
 def _options(user: str | None, workdir: str | None) -> list[str]:
@@ -221,7 +260,7 @@ class ExecActions(ExecutorCore):
         user: str | None = None,
         workdir: str | None = None,
         env: dict[str, str] | None = None,
-        timeout: float = 30,
+        timeout: float = DEFAULT_EXEC_TIMEOUT_S,
     ) -> dict[str, Any]:
         """Run ``command`` (a list of arguments, no shell) in a running container.
 
@@ -232,12 +271,16 @@ class ExecActions(ExecutorCore):
         ``duration_s``, ``timed_out`` and ``cleanup``. A program that cannot be started
         (not found, unknown user, missing workdir) comes back as docker reports it: exit
         code 126 and docker's reason in ``stdout`` or ``stderr``. A missing container raises
-        ContainerNotFound; a stopped or paused one ContainerStateError.
+        ContainerNotFound; a stopped or paused one ContainerStateError. A command whose
+        own last line of stderr reads like the engine's refusal (``Error response from
+        daemon: ...``) is told apart by reading the container again (see
+        ``_check_refusal``).
 
         After ``timeout`` seconds the command is stopped and killed in the container (see
         the module's docstring): ``timed_out`` true, ``exit_code`` None and ``cleanup``
         ``{"killed", "remaining", "error"}`` (None when there was no timeout). Docker
-        processes: an inspect and the exec, plus the clean-up exec after a timeout.
+        processes: an inspect and the exec, plus the clean-up exec after a timeout, or one
+        more inspect after output that looks like the engine's refusal.
         """
         ref = validate_reference(container_id)
         words, who, where = _command(command), _user(user), _workdir(workdir)
@@ -256,8 +299,7 @@ class ExecActions(ExecutorCore):
                     deadline_at=time.monotonic() + limit,
                     pass_fds=(fd,),
                 )
-            if daemon_error(outcome):
-                raise cli_failure(outcome, "exec", container=ref)
+            _check_refusal(client, snap, outcome, ref)
             timed_out = outcome.stopped is not None
             return {
                 "container_id": snap.id,

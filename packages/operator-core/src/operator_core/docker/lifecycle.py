@@ -11,29 +11,64 @@ from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_grace, validate_reference
 from operator_core.errors import ContainerStateError
 
-__all__ = ["LifecycleActions", "stop_verdict"]
+__all__ = ["DEFAULT_GRACE_S", "STOP_MARGIN_S", "LifecycleActions", "stop_verdict"]
 
+#: The grace period of a stop or restart unless asked otherwise (the engine's own default).
+DEFAULT_GRACE_S = 10
 #: What a stop or restart may take beyond its grace period before the call gives up.
 STOP_MARGIN_S = 30.0
 _SIGKILL_EXIT = 137
+_RESTARTING_REASON = (
+    "the container was restarting (crash loop); the stop cancelled its restart, "
+    "no process received a signal"
+)
+_SIGKILL_REASON = (
+    "the container's stop signal is SIGKILL: the engine killed it at once, with no grace period"
+)
 
 
-def stop_verdict(after: Snapshot, grace_s: int, elapsed_s: float) -> dict[str, bool]:
-    """Say how a container that was running before a stop came to stop.
+def stop_verdict(
+    before: Snapshot, after: Snapshot, grace_s: int, elapsed_s: float
+) -> dict[str, Any]:
+    """Say how a container that was live before a stop came to stop.
 
-    The rule, from the engine's state and the stop's own duration:
+    The rule, from the engine's state before and after the stop and the stop's duration:
 
-    * ``oom_killed``: the engine's ``State.OOMKilled``;
-    * ``killed``: the engine had to SIGKILL it because the grace period ran out, that is
-      it exited with 137 (128 + SIGKILL), was not OOM-killed, and the stop lasted at least
-      the grace period (the engine never sends SIGKILL before then);
-    * ``graceful_shutdown``: it is no longer running and was neither killed nor OOM-killed,
-      so it exited by itself within the grace period, whatever code it chose (0, 143, ...).
+    * ``oom_killed``: the engine's ``State.OOMKilled``, whatever else holds;
+    * a container that was ``restarting`` (a crash loop waiting out its back-off, with no
+      process) and that no new process replaced before the stop (same ``StartedAt``) had
+      nothing to signal: the stop only cancelled the restart. Neither ``graceful_shutdown``
+      nor ``killed``; ``reason`` says so;
+    * a container whose stop signal (``Config.StopSignal``) is SIGKILL (``SIGKILL``,
+      ``KILL``, ``9``, any case) is sent SIGKILL at once: ``killed`` when it exited with
+      137 and was not OOM-killed, however short the stop; ``reason`` says why;
+    * ``killed``: otherwise, the engine had to SIGKILL it because the grace period ran
+      out, that is it exited with 137 (128 + SIGKILL), was not OOM-killed, and the stop
+      lasted at least the grace period (the engine never sends SIGKILL before then);
+    * ``graceful_shutdown``: it is no longer live and none of the above holds, so it
+      exited by itself within the grace period, whatever code it chose (0, 143, ...).
+
+    ``reason`` is None when the flags need no explanation.
     """
     oom = after.oom_killed
-    killed = not oom and after.exit_code == _SIGKILL_EXIT and elapsed_s >= grace_s
+    if before.restarting and after.started_at == before.started_at:
+        return {
+            "graceful_shutdown": False,
+            "killed": False,
+            "oom_killed": oom,
+            "reason": _RESTARTING_REASON,
+        }
+    exited_137 = not oom and after.exit_code == _SIGKILL_EXIT
+    if before.stop_signal == "SIGKILL" and exited_137:
+        return {
+            "graceful_shutdown": False,
+            "killed": True,
+            "oom_killed": oom,
+            "reason": _SIGKILL_REASON,
+        }
+    killed = exited_137 and elapsed_s >= grace_s
     graceful = not after.active and not killed and not oom
-    return {"graceful_shutdown": graceful, "killed": killed, "oom_killed": oom}
+    return {"graceful_shutdown": graceful, "killed": killed, "oom_killed": oom, "reason": None}
 
 
 def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
@@ -58,6 +93,7 @@ def _stop(
             "graceful_shutdown": False,
             "killed": False,
             "oom_killed": before.oom_killed,
+            "reason": f"the container was {before.status}, not running; nothing was stopped",
             "changed": False,
             "stop_duration_s": 0.0,
         }
@@ -65,7 +101,7 @@ def _stop(
     _engine.stop(client, before.id, grace_s)
     elapsed = clock() - began
     after = read(client, before.id)
-    verdict = stop_verdict(after, grace_s, elapsed)
+    verdict = stop_verdict(before, after, grace_s, elapsed)
     return {"after": after, **verdict, "changed": True, "stop_duration_s": round(elapsed, 3)}
 
 
@@ -82,11 +118,15 @@ class LifecycleActions(ExecutorCore):
 
         return await self._run(f"start {ref}", work, container=ref)
 
-    async def stop_container(self, container_id: str, timeout: int = 10) -> dict[str, Any]:
+    async def stop_container(
+        self, container_id: str, timeout: int = DEFAULT_GRACE_S
+    ) -> dict[str, Any]:
         """Stop a container: SIGTERM (or its stop signal), then SIGKILL after ``timeout`` seconds.
 
         A stopped container is left alone (``changed`` false, neither graceful nor killed).
-        ``graceful_shutdown``, ``killed`` and ``oom_killed`` follow ``stop_verdict``.
+        ``graceful_shutdown``, ``killed``, ``oom_killed`` and ``reason`` follow
+        ``stop_verdict``; a crash-looping (``restarting``) container is stopped
+        (``changed`` true) without any process being signalled.
         The call itself gives up after ``timeout`` plus ``STOP_MARGIN_S`` seconds.
         """
         ref = validate_reference(container_id)
@@ -100,11 +140,14 @@ class LifecycleActions(ExecutorCore):
 
         return await self._run(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
 
-    async def restart_container(self, container_id: str, timeout: int = 10) -> dict[str, Any]:
+    async def restart_container(
+        self, container_id: str, timeout: int = DEFAULT_GRACE_S
+    ) -> dict[str, Any]:
         """Stop (same grace rule as ``stop_container``) then start a container.
 
-        Works on a running, paused or stopped container. ``started_at`` is the new start;
-        ``previous_started_at`` and ``stop`` (how the old process ended) show it happened.
+        Works on a running, paused, restarting or stopped container. ``started_at`` is the
+        new start; ``previous_started_at`` and ``stop`` (how the old process ended, by the
+        rule of ``stop_verdict``, with its ``reason``) show it happened.
         """
         ref = validate_reference(container_id)
         grace = validate_grace(timeout)

@@ -18,7 +18,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from operator_core._time import DURATION_UNITS_S, GO_UNITS, duration_parts, utc_moment
 from operator_core.docker import _engine
@@ -39,9 +39,15 @@ __all__ = [
     "MAX_LOG_BYTES",
     "MAX_READ_BYTES",
     "MAX_TAIL",
+    "STREAMS",
     "LogActions",
+    "Stream",
 ]
 
+#: Which output to read: one of the two, or ``both`` (each line tagged with its stream).
+Stream = Literal["both", "stdout", "stderr"]
+STREAMS: tuple[str, ...] = get_args(Stream)
+#: How many of the last lines a call returns unless asked otherwise.
 DEFAULT_TAIL = 100
 #: The most lines one call returns; a larger ``tail`` is capped (the result says so).
 MAX_TAIL = 10_000
@@ -61,7 +67,6 @@ _STAMP_WIDTH = 31
 _STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 _MAX_AGO = timedelta(days=36500)
 _FRACTION = re.compile(r"[T ]\d\d:\d\d:\d\d\.(\d+)")
-_STREAMS = ("stdout", "stderr", "both")
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,8 @@ def _tail(value: object) -> int:
 def _stream(value: object) -> str:
     """Return ``stdout``, ``stderr`` or ``both``, else raise InvalidInput."""
     name = value.strip().lower() if isinstance(value, str) else None
-    if name not in _STREAMS:
-        raise InvalidInput(f"stream must be one of {', '.join(_STREAMS)}; got {value!r}")
+    if name not in STREAMS:
+        raise InvalidInput(f"stream must be one of {', '.join(STREAMS)}; got {value!r}")
     return name
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from operator_core.docker import _engine
+from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, snapshot
 from operator_core.docker._validate import validate_reference
@@ -77,19 +78,8 @@ def _change(
     act: Callable[[], None],
     done: Callable[[_Member], bool],
 ) -> tuple[_Member, bool]:
-    """Run ``act`` and return the container after it, and whether ``act`` made the change.
-
-    When ``act`` fails but ``done`` holds on a fresh read, someone else made the same
-    change meanwhile: that is reported as success with ``changed`` false.
-    """
-    try:
-        act()
-    except Exception:
-        again = _read(client, member.snap.id, network)
-        if not done(again):
-            raise
-        return again, False
-    return _read(client, member.snap.id, network), True
+    """Run ``act`` on ``member`` and ``network``; see ``act_and_confirm``."""
+    return act_and_confirm(act, lambda: _read(client, member.snap.id, network), done)
 
 
 def _check_alias(member: _Member, network: _Network, alias: str | None) -> None:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.docker._validate import validate_reference, validate_seconds
 from operator_core.errors import ContainerNotFound, InvalidInput
 
-__all__ = ["CONDITIONS", "MAX_WAIT_S", "WaitActions"]
+__all__ = ["CONDITIONS", "DEFAULT_WAIT_S", "MAX_WAIT_S", "Condition", "WaitActions"]
 
-#: What ``wait_for_container`` can wait for.
-CONDITIONS = ("running", "healthy", "exited", "removed")
+#: What ``wait_for_container`` can wait for (the tool layer's type too).
+Condition = Literal["running", "healthy", "exited", "removed"]
+CONDITIONS: tuple[str, ...] = get_args(Condition)
 #: The longest wait one call may ask for.
 MAX_WAIT_S = 3600.0
+#: How long a wait lasts unless asked otherwise.
+DEFAULT_WAIT_S = 60
 #: The pause after the first read; each next one is longer by ``_BACKOFF``, up to ``_MAX_DELAY_S``.
 _FIRST_DELAY_S = 0.1
 _BACKOFF = 1.5
@@ -42,9 +45,30 @@ def _condition(value: object) -> str:
     return value
 
 
-def _stays_down(snap: Snapshot) -> bool:
-    """Whether a stopped container has no restart policy that would bring it back."""
-    return snap.status in _STOPPED and (snap.restart_policy or "no") == "no"
+def _down_for_good(snap: Snapshot) -> str | None:
+    """Say why a stopped container will not run again by itself; None if it may.
+
+    When a container's process exits, the engine decides under the container's lock: if
+    its restart policy applies the container becomes ``restarting`` at once, otherwise
+    ``exited`` (and a restart that then fails to start also leaves it ``exited``). So a container
+    that is ``exited`` or ``dead``, not ``restarting``, stays down whatever its policy
+    until something starts it: ``docker start``, a restart, or (for ``always`` and
+    ``unless-stopped``) a restart of the daemon itself. The engine does not show that a
+    container was stopped by hand, but that is how an ``always`` container ends up exited.
+    """
+    if snap.status not in _STOPPED:
+        return None
+    policy = snap.restart_policy or "no"
+    where = f"container is {snap.status} (exit code {snap.exit_code})"
+    if policy == "no":
+        return f"{where} and has no restart policy"
+    if policy == "on-failure" and snap.exit_code == 0:
+        return f"{where}; restart policy on-failure does not restart a container that exited 0"
+    return (
+        f"{where} and its restart policy {policy} did not restart it (the engine shows a "
+        "container it will restart as restarting): it was stopped by hand, ran out of "
+        "retries or failed to start"
+    )
 
 
 def _judge(condition: str, snap: Snapshot | None) -> _Verdict | None:
@@ -61,12 +85,9 @@ def _judge(condition: str, snap: Snapshot | None) -> _Verdict | None:
         return _Verdict(False, "container has no health check, so it can never be healthy")
     if snap.status == "running" and (condition == "running" or snap.health == "healthy"):
         return _Verdict(True)
-    if _stays_down(snap):
-        return _Verdict(
-            False,
-            f"container is {snap.status} (exit code {snap.exit_code}) and has no restart "
-            f"policy; it will not become {condition} by itself",
-        )
+    why = _down_for_good(snap)
+    if why is not None:
+        return _Verdict(False, f"{why}; it will not become {condition} by itself")
     return None
 
 
@@ -98,16 +119,18 @@ class WaitActions(ExecutorCore):
     """Wait until a container is running, healthy, exited or removed."""
 
     async def wait_for_container(
-        self, container_id: str, condition: str, timeout: float = 60.0
+        self, container_id: str, condition: str, timeout: float = DEFAULT_WAIT_S
     ) -> dict[str, Any]:
-        """Poll a container until ``condition`` holds or ``timeout`` seconds (0 to 3600) pass.
+        """Poll a container until ``condition`` holds or ``timeout`` seconds (0 to an hour) pass.
 
         Between reads (each one short ``docker inspect``, bounded) it sleeps on the event
         loop, 0.1 s at first, growing to 2 s. Returns ``met``, ``state``, ``health``,
         ``exit_code``, ``waited_s``, ``polls`` and, when not met, ``reason``. Running out of
         time is a result (``met`` false), not an error. It settles early, ``met`` false,
-        when the condition cannot come: ``healthy`` without a health check, ``running`` or
-        ``healthy`` for a container stopped with no restart policy, or removed meanwhile.
+        when the condition cannot come: ``healthy`` without a health check; ``running`` or
+        ``healthy`` for a container the engine will not start again by itself (``exited``
+        or ``dead``, not ``restarting``: no restart policy, ``on-failure`` after exit 0, or
+        any policy once it was stopped by hand; see ``_down_for_good``); or removed meanwhile.
         A missing container is ``met`` for ``removed`` and ContainerNotFound otherwise; one
         removed during a wait for ``exited`` has exited (``state`` is ``removed``).
         """

@@ -12,9 +12,16 @@ kind) are sloppy and strict where sloppiness is dangerous:
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN
+from operator_core.docker.discovery import MAX_BATCH, HealthFilter, Status
+from operator_core.docker.execution import DEFAULT_EXEC_TIMEOUT_S, MAX_EXEC_TIMEOUT_S
+from operator_core.docker.lifecycle import DEFAULT_GRACE_S
+from operator_core.docker.logs import DEFAULT_TAIL, MAX_TAIL, Stream
+from operator_core.docker.waiting import DEFAULT_WAIT_S, MAX_WAIT_S, Condition
 
 __all__ = [
     "ConnectNetworkInput",
@@ -29,7 +36,16 @@ __all__ = [
     "WaitInput",
 ]
 
-_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: The longest command a tool call may run: ten minutes, though the executor allows
+#: ``MAX_EXEC_TIMEOUT_S`` (an hour). An agent should not tie up a worker, and the person
+#: watching it, for an hour; ``min`` keeps the tool from ever allowing more than the executor.
+MAX_TOOL_EXEC_TIMEOUT_S = min(600, MAX_EXEC_TIMEOUT_S)
+#: The longest wait a tool call may ask for: half an hour of the executor's ``MAX_WAIT_S``,
+#: already longer than any agent turn should block.
+MAX_TOOL_WAIT_S = min(1800, MAX_WAIT_S)
+#: The most containers one tool call inspects; the executor takes ``discovery.MAX_BATCH``,
+#: but a result this size is already more than a model should read at once.
+MAX_TOOL_BATCH = min(100, MAX_BATCH)
 
 
 def _no_bool(value: Any) -> Any:
@@ -63,7 +79,7 @@ ContainerRef = Annotated[
     Field(
         min_length=1,
         max_length=256,
-        pattern=_REFERENCE_PATTERN,
+        pattern=REFERENCE_PATTERN,
         description="The container's name (e.g. 'web') or id (full, or a unique prefix "
         "such as '3f2a9c1d'), as docker_list_containers shows it.",
     ),
@@ -73,7 +89,7 @@ NetworkRef = Annotated[
     Field(
         min_length=1,
         max_length=256,
-        pattern=_REFERENCE_PATTERN,
+        pattern=REFERENCE_PATTERN,
         description="The network's name (e.g. 'backend') or id.",
     ),
 ]
@@ -81,7 +97,7 @@ GraceSeconds = Annotated[
     int,
     Field(
         ge=0,
-        le=3600,
+        le=MAX_GRACE_S,
         description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
     ),
     BeforeValidator(_no_bool),
@@ -105,7 +121,7 @@ class ContainerInput(_Input):
 class StopInput(ContainerInput):
     """Stop or restart a container."""
 
-    timeout: GraceSeconds = 10
+    timeout: GraceSeconds = DEFAULT_GRACE_S
 
 
 class KillInput(ContainerInput):
@@ -126,9 +142,9 @@ class LogsInput(ContainerInput):
 
     tail: Annotated[
         int,
-        Field(ge=1, le=10000, description="How many of the last lines to return."),
+        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
         BeforeValidator(_no_bool),
-    ] = 100
+    ] = DEFAULT_TAIL
     since: Annotated[
         OptionalText,
         Field(description="Only lines after this time: ISO 8601 or relative like '10m', '2h'."),
@@ -138,7 +154,7 @@ class LogsInput(ContainerInput):
         Field(description="Only lines before this time: ISO 8601 or relative like '5m'."),
     ] = None
     stream: Annotated[
-        Literal["both", "stdout", "stderr"],
+        Stream,
         Field(description="Which output to read; 'both' keeps stdout and stderr apart."),
     ] = "both"
     timestamps: Annotated[bool, Field(description="Prefix each line with its time.")] = True
@@ -173,11 +189,11 @@ class ExecInput(ContainerInput):
         float,
         Field(
             gt=0,
-            le=600,
+            le=MAX_TOOL_EXEC_TIMEOUT_S,
             description="Seconds the command may run; past it the result says timed_out.",
         ),
         BeforeValidator(_no_bool),
-    ] = 30
+    ] = DEFAULT_EXEC_TIMEOUT_S
 
 
 class ConnectNetworkInput(ContainerInput):
@@ -215,11 +231,11 @@ class ListInput(_Input):
         ),
     ] = None
     status: Annotated[
-        Literal["created", "restarting", "running", "removing", "paused", "exited", "dead"] | None,
+        Status | None,
         Field(description="Only containers in this state (implies all=true for stopped ones)."),
     ] = None
     health: Annotated[
-        Literal["starting", "healthy", "unhealthy", "none"] | None,
+        HealthFilter | None,
         Field(description="Only containers with this health status."),
     ] = None
     compose_project: Annotated[
@@ -235,7 +251,9 @@ class InspectManyInput(_Input):
 
     refs: Annotated[
         list[ContainerRef],
-        Field(min_length=1, max_length=100, description="Names or ids of the containers."),
+        Field(
+            min_length=1, max_length=MAX_TOOL_BATCH, description="Names or ids of the containers."
+        ),
         _from_json(list, '["web", "db"]'),
     ]
 
@@ -244,11 +262,15 @@ class WaitInput(ContainerInput):
     """Wait for a container to reach a condition."""
 
     condition: Annotated[
-        Literal["running", "healthy", "exited", "removed"],
+        Condition,
         Field(description="What to wait for."),
     ]
     timeout: Annotated[
         float,
-        Field(gt=0, le=1800, description="Give up after this many seconds (met is then false)."),
+        Field(
+            gt=0,
+            le=MAX_TOOL_WAIT_S,
+            description="Give up after this many seconds (met is then false).",
+        ),
         BeforeValidator(_no_bool),
-    ] = 60
+    ] = DEFAULT_WAIT_S
