@@ -14,6 +14,8 @@ import typer
 
 from operator_core.cli.app import ERR, JsonOption, run_tool_command
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
+from operator_core.docker._validate import MAX_GRACE_S
+from operator_core.docker.logs import MAX_TAIL
 
 __all__ = ["docker_app", "net_app"]
 
@@ -27,7 +29,9 @@ docker_app.add_typer(net_app, name="net")
 Container = Annotated[str, typer.Argument(help="Container name or id (or a unique id prefix).")]
 Grace = Annotated[
     int,
-    typer.Option("--timeout", "-t", help="Seconds between the stop signal and SIGKILL (0-3600)."),
+    typer.Option(
+        "--timeout", "-t", help=f"Seconds between the stop signal and SIGKILL (0-{MAX_GRACE_S})."
+    ),
 ]
 
 
@@ -130,7 +134,7 @@ def logs(
     ctx: typer.Context,
     container: Container,
     tail: Annotated[
-        int, typer.Option("--tail", "-n", help="How many of the last lines (1-10000).")
+        int, typer.Option("--tail", "-n", help=f"How many of the last lines (1-{MAX_TAIL}).")
     ] = 100,
     since: Annotated[
         str | None, typer.Option(help="Only after this time: ISO 8601 or relative (10m, 2h).")

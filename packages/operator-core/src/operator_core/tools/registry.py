@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from operator_core.docker.logs import DEFAULT_TAIL, MAX_TAIL
 from operator_core.tools import inputs
 from operator_core.tools.spec import Risk, ToolSpec
 
@@ -98,7 +99,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_get_container_logs",
         "Read container logs",
-        "Return the last lines a container wrote (default 100, at most 10000), optionally "
+        f"Return the last lines a container wrote (default {DEFAULT_TAIL}, at most {MAX_TAIL}), "
+        "optionally "
         "only between since and until, from stdout, stderr or both kept apart. Use it to "
         "learn why a container is failing. Returns the lines, line_count and truncated "
         "(true when anything was cut). Never follows; changes nothing.",
