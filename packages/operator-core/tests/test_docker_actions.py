@@ -567,3 +567,83 @@ def test_bounded_client_leaves_test_doubles_alone() -> None:
     """A mock client is returned as it is."""
     double = MagicMock()
     assert _engine.bounded_client(double, 5.0) is double
+
+
+# --- run_bounded under cancellation ----------------------------------------------------------
+
+
+async def test_cancelled_call_waits_for_its_running_work_before_it_lets_go() -> None:
+    """Cancelling a running call propagates only once the blocking work has ended.
+
+    Pins that ``run_bounded`` keeps waiting for its worker thread after a cancel (so a
+    caller never reads the container while the action is still under way), absorbs a
+    second cancel meanwhile, and calls ``on_cancel`` on the loop before waiting.
+    """
+    finished: list[float] = []
+    told: list[bool] = []
+
+    def work() -> str:
+        time.sleep(0.5)
+        finished.append(time.monotonic())
+        return "done"
+
+    task = asyncio.create_task(
+        _engine.run_bounded(
+            work, deadline=10.0, what="slow", on_cancel=lambda: told.append(bool(finished))
+        )
+    )
+    await asyncio.sleep(0.1)
+    task.cancel()
+    await asyncio.sleep(0.1)
+    task.cancel()  # a second Ctrl-C while it waits
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ended = time.monotonic()
+    assert finished, "the cancel came through before the work had ended"
+    assert finished[0] <= ended
+    assert told == [False], "on_cancel is called once, before the work ended"
+
+
+async def test_cancelled_call_waits_no_longer_than_its_deadline() -> None:
+    """A cancelled call whose work outlasts the deadline lets the cancel go at the deadline.
+
+    Pins the bound on the wait after a cancel: what is left of ``deadline``, not the work.
+    """
+    task = asyncio.create_task(
+        _engine.run_bounded(lambda: time.sleep(3.0), deadline=1.0, what="slower")
+    )
+    await asyncio.sleep(0.2)
+    began = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    waited = time.monotonic() - began
+    assert 0.5 <= waited < 2.5
+
+
+async def test_cancelled_call_still_queued_never_runs() -> None:
+    """A call cancelled while it waits for a worker thread is dropped: its work never runs.
+
+    Pins that cancelling during the queue wait does not leave the job to start later,
+    behind the caller's back.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(pool)
+    ran: list[str] = []
+    try:
+        blocker = loop.run_in_executor(None, lambda: time.sleep(0.5))
+        task = asyncio.create_task(
+            _engine.run_bounded(lambda: ran.append("ran"), deadline=5.0, what="queued")
+        )
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await blocker
+        await loop.run_in_executor(None, lambda: None)  # the queue has drained
+        assert ran == []
+    finally:
+        pool.shutdown(wait=True)

@@ -340,6 +340,28 @@ async def test_kill_bad_signal_reaches_no_engine(client, executor, signal) -> No
     no_engine_call(client)
 
 
+@pytest.mark.parametrize(
+    "signal",
+    [
+        "\u00b2",  # superscript two: str.isdigit() is true, int() raised ValueError
+        "\u0662",  # Arabic-Indic two: int() read it as 2, so it was sent as SIGINT
+        " \u0669 ",
+        "SIGRTMIN+\u0663",
+        "\u017figterm",  # long s: str.upper() made it SIGTERM
+        "9" * 5000,  # int() refuses past 4300 digits (ValueError)
+    ],
+)
+async def test_kill_non_ascii_digits_and_names_are_invalid_input(client, executor, signal) -> None:
+    """Signal numbers and names are ASCII: other digits or letters raise InvalidInput.
+
+    Pins the ASCII-only digit check of validate_signal: with str.isdigit a superscript
+    two was an internal ValueError and an Arabic-Indic two was accepted as SIGINT.
+    """
+    with pytest.raises(InvalidInput):
+        await executor.kill_container("web", signal)
+    no_engine_call(client)
+
+
 async def test_pause_running_container(client, executor) -> None:
     """Pausing a running container pauses it by id and reports paused, changed."""
     client.container.inspect.side_effect = [container(), container(status="paused")]

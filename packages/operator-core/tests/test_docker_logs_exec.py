@@ -7,10 +7,13 @@ deadlines and kills are exercised without an engine.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,11 +22,16 @@ from typing import Any
 from unittest.mock import MagicMock, patch
 
 import pytest
-from python_on_whales.exceptions import NoSuchContainer
+from python_on_whales.exceptions import DockerException, NoSuchContainer
 
 from operator_core.docker import DockerActionExecutor, _capture, execution, logs
 from operator_core.docker._capture import HeadTail, LineCollector
-from operator_core.errors import ContainerNotFound, ContainerStateError, InvalidInput
+from operator_core.errors import (
+    ContainerNotFound,
+    ContainerStateError,
+    EngineUnreachable,
+    InvalidInput,
+)
 from operator_core.testing import inspect_result
 
 CID = "0123456789ab" * 5 + "cdef"
@@ -554,6 +562,140 @@ async def test_exec_a_commands_own_daemon_like_error_is_a_result(executor, clien
     ordinary = await executor.execute_command("web", ["app"])
     assert ordinary["exit_code"] == 1
     assert client.container.inspect.call_count == 3
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie or a missing one does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _sleeper(pid_file: Path) -> str:
+    """Return a script that writes its pid to ``pid_file``, says started, then sleeps."""
+    return (
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "print('started', flush=True)\ntime.sleep(60)"
+    )
+
+
+async def _started(pid_file: Path) -> int:
+    """Wait until the scripted process wrote its pid; return it."""
+    for _ in range(200):
+        text = pid_file.read_text() if pid_file.exists() else ""  # noqa: ASYNC240 - tiny file
+        if text:
+            return int(text)
+        await asyncio.sleep(0.05)
+    raise AssertionError("the scripted docker process never started")
+
+
+async def test_exec_cancelled_kills_docker_exec_and_cleans_up(executor, fake, tmp_path, caplog):
+    """A cancelled exec stops at once: docker exec killed, the marker clean-up run, logged.
+
+    Pins item 2 of the review: without the cancel flag the exec ran to its own timeout
+    (40 s here) holding its worker thread; now the cancel comes through within seconds,
+    only after the process is gone and the clean-up exec ran, and a warning records the
+    cancellation with the clean-up's report.
+    """
+    pid_file = tmp_path / "pid"
+    fake.scripts.append(_sleeper(pid_file))
+    fake.scripts.append((b"killed=1 remaining=0\n", b"", 0))
+    task = asyncio.create_task(executor.execute_command("web", ["sleep", "60"], timeout=40))
+    pid = await _started(pid_file)
+    began = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="operator_core.docker.execution"):
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert time.monotonic() - began < 5.0
+    assert not _alive(pid)
+    first, cleanup = fake.commands
+    assert first[:2] == ["docker", "exec"]
+    assert "operator-core-cleanup" in cleanup
+    assert "cancelled" in caplog.text
+    assert "'killed': 1" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_logs_cancelled_kill_the_docker_logs_process(executor, fake, tmp_path):
+    """A cancelled logs read kills its docker process at once; nothing else runs.
+
+    Pins that get_container_logs hands its cancel flag to capture: without it a stuck
+    ``docker logs`` held the call until the call's deadline.
+    """
+    pid_file = tmp_path / "pid"
+    fake.scripts.append(_sleeper(pid_file))
+    task = asyncio.create_task(executor.get_container_logs("web"))
+    pid = await _started(pid_file)
+    began = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - began < 5.0
+    assert not _alive(pid)
+    assert len(fake.commands) == 1
+
+
+def test_capture_stops_when_its_cancel_event_is_set():
+    """Capture kills the process within a poll of ``cancel`` being set: stopped 'cancelled'.
+
+    Pins the cancel check in the pump loop (select waits at most POLL_S).
+    """
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    began = time.monotonic()
+    outcome = _capture.capture(
+        [sys.executable, "-c", "import time; print('x', flush=True); time.sleep(60)"],
+        stdout=HeadTail(100),
+        stderr=HeadTail(100),
+        deadline_at=time.monotonic() + 30,
+        cancel=cancel,
+    )
+    assert outcome.stopped == "cancelled"
+    assert outcome.returncode is None
+    assert time.monotonic() - began < 3.0
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        b"Is the docker daemon running?\n",
+        b'error during connect: Post "http://x/v1.47/exec/abc/start": EOF\n',
+    ],
+)
+async def test_exec_cli_that_reached_no_engine_is_engine_unreachable(executor, client, fake, line):
+    """The CLI's own 'could not reach the engine' line raises EngineUnreachable.
+
+    Pins item 3: such a last line (exit 1) used to come back as the command's exit 1. The
+    container is read again, and the engine not answering that read confirms it.
+    """
+    fake.scripts.append((b"", line, 1))
+    client.container.inspect.side_effect = [
+        inspect_result(id=CID, name="web"),
+        DockerException(["docker", "inspect"], 1, b"", line),
+    ]
+    with pytest.raises(EngineUnreachable, match="could not reach the Docker engine"):
+        await executor.execute_command("web", ["true"])
+    assert client.container.inspect.call_count == 2
+
+
+async def test_exec_a_docker_cli_inside_the_container_failing_to_connect_is_a_result(
+    executor, client, fake
+):
+    """A command (a docker CLI inside the container) writing the same line is a result.
+
+    The re-read finds the engine answering and the container running, so the line was
+    the command's own.
+    """
+    line = b"Cannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"
+    fake.scripts.append((b"", line, 1))
+    result = await executor.execute_command("web", ["docker", "ps"])
+    assert result["exit_code"] == 1
+    assert result["stderr"] == line.decode()
+    assert client.container.inspect.call_count == 2
 
 
 # --- the capture sinks -----------------------------------------------------------------

@@ -337,3 +337,63 @@ def test_tool_limits_and_defaults_are_the_executors_own():
     assert exec_cap == inputs.MAX_TOOL_EXEC_TIMEOUT_S <= execution.MAX_EXEC_TIMEOUT_S
     wait_cap = props["docker_wait_for_container"]["timeout"]["maximum"]
     assert wait_cap == inputs.MAX_TOOL_WAIT_S <= waiting.MAX_WAIT_S
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "field"),
+    [
+        ("docker_kill_container", {"signal": "SIGFOO"}, "signal"),
+        ("docker_kill_container", {"signal": 99}, "signal"),
+        ("docker_kill_container", {"signal": "\u0662"}, "signal"),
+        ("docker_execute_command", {"command": ["id"], "user": "root; rm"}, "user"),
+        ("docker_execute_command", {"command": ["id"], "workdir": "relative/dir"}, "workdir"),
+        ("docker_execute_command", {"command": ["id"], "workdir": "/a\nb"}, "workdir"),
+        ("docker_execute_command", {"command": ["id"], "env": {"BAD-KEY": "x"}}, "env"),
+        ("docker_execute_command", {"command": ["id"], "env": {"1A": "x"}}, "env"),
+        (
+            "docker_execute_command",
+            {"command": ["id"], "env": {"OPERATOR_CORE_EXEC_ID": "x"}},
+            "env",
+        ),
+    ],
+)
+def test_values_the_executor_refuses_are_refused_by_the_tool(tool, arguments, field):
+    """A bad signal, exec user, workdir or env key is an invalid argument of the tool.
+
+    Pins the executor's own checks (validate_signal, validate_user, validate_workdir,
+    validate_env) running as pydantic validators, so the runner reports invalid_arguments
+    before it resolves the container or asks for approval.
+    """
+    (problem,) = _problems(tool, {"container_id": "web", **arguments})
+    assert problem["field"] == field
+
+
+def test_env_value_refused_by_the_tool_is_not_echoed():
+    """An env value the executor refuses (a newline) is reported by key, never by value."""
+    secret = "hunter2-line\nbreak"  # noqa: S105 - a made-up value the test looks for
+    problems = _problems(
+        "docker_execute_command",
+        {"container_id": "w", "command": ["env"], "env": {"TOKEN": secret}},
+    )
+    assert problems[0]["field"] == "env"
+    assert "TOKEN" in problems[0]["problem"]
+    assert "hunter2" not in json.dumps(problems)
+
+
+def test_valid_signal_user_workdir_and_env_pass_the_tool_unchanged():
+    """Good values pass the executor's checks and reach the method as they were sent."""
+    kill = validate_arguments(
+        get_tool("docker_kill_container"), {"container_id": "w", "signal": 15}
+    )
+    assert kill.signal == 15
+    model = validate_arguments(
+        get_tool("docker_execute_command"),
+        {
+            "container_id": "w",
+            "command": ["id"],
+            "user": "1000:1000",
+            "workdir": "/tmp",
+            "env": {"LEVEL": "debug"},
+        },
+    )
+    assert (model.user, model.workdir, model.env) == ("1000:1000", "/tmp", {"LEVEL": "debug"})

@@ -111,11 +111,11 @@ async def test_stop_of_a_crash_looping_container_signals_nothing(containers, exe
 
     No process ran to receive a signal; ``reason`` says the stop cancelled the restart, the
     exit code is the last crash's and the container stays exited. A restart of such a
-    container reports the same in its ``stop`` block.
+    container reports the same in its ``stop`` block; one that happens to catch the few ms
+    a process lives between back-offs reports a graceful stop instead and is retried.
     """
     looping = containers.run("sh", "-c", "exit 3", restart="always")
-    other = containers.run("sh", "-c", "exit 3", restart="always")
-    await asyncio.gather(_crash_looping(executor, looping), _crash_looping(executor, other))
+    await _crash_looping(executor, looping)
 
     began = time.monotonic()
     result = await executor.stop_container(looping, timeout=10)
@@ -130,8 +130,19 @@ async def test_stop_of_a_crash_looping_container_signals_nothing(containers, exe
     await asyncio.sleep(1.0)
     assert (await executor.inspect_container(looping))["state"]["status"] == "exited"
 
-    restarted = await executor.restart_container(other, timeout=10)
-    stop = restarted["stop"]
+    # The engine starts a process between back-offs (alive for a few ms): a restart that
+    # catches one sees it exit by itself, graceful. Such an attempt is checked for that and
+    # retried on a fresh crash-looping container.
+    for _attempt in range(4):
+        other = containers.run("sh", "-c", "exit 3", restart="always")
+        await _crash_looping(executor, other)
+        restarted = await executor.restart_container(other, timeout=10)
+        stop = restarted["stop"]
+        if stop["reason"] is not None:
+            break
+        assert (stop["graceful_shutdown"], stop["killed"]) == (True, False), stop
+    else:
+        pytest.fail("every restart (4 tries) caught a process between back-offs")
     assert (stop["graceful_shutdown"], stop["killed"], stop["changed"]) == (False, False, True)
     assert "no process received a signal" in stop["reason"]
 

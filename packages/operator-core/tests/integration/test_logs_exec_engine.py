@@ -285,6 +285,27 @@ async def test_exec_past_its_timeout_returns_promptly_and_leaves_no_process(exec
     assert "sleep 1000" in left
 
 
+async def test_cancelled_exec_ends_promptly_and_leaves_no_process(executor, containers):
+    """Cancelling an exec kills docker exec and its command in the container within seconds.
+
+    Pins item 2 of the review: a cancelled exec used to run to its own timeout (40 s
+    here); now the cancel comes through once docker exec is killed and the marker
+    clean-up has removed ``sleep 30`` from the container.
+    """
+    name = containers.run("sleep", "1000")
+    task = asyncio.create_task(executor.execute_command(name, ["sleep", "30"], timeout=40))
+    await asyncio.sleep(1.0)
+    assert "sleep 30" in await _docker("top", name, "-o", "pid,args")
+    began = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - began < 10.0
+    left = await _docker("top", name, "-o", "pid,args")
+    assert "sleep 30" not in left
+    assert "sleep 1000" in left
+
+
 async def test_exec_timeout_cleanup_works_for_another_user(executor, containers):
     """The clean-up runs as the command's user, so it finds and kills a non-root command."""
     name = containers.run("sleep", "1000")

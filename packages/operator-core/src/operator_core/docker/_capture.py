@@ -6,7 +6,8 @@ deadline and puts env values on the command line; all are worked around here, on
 
 * ``capture`` reads both pipes as the data arrives, hands it to a sink that keeps a bounded
   part of it, and kills the process (its whole process group: the coreutils reaper and the
-  docker CLI under it) when the deadline passes or more than ``max_read`` bytes came;
+  docker CLI under it) when the deadline passes, more than ``max_read`` bytes came or its
+  ``cancel`` event is set (checked at least every ``POLL_S``);
 * ``LineCollector`` keeps the newest lines within a line count and a byte budget, each line
   cut at a length; ``HeadTail`` keeps the first and the last bytes of a stream;
 * ``env_file`` hands values to ``docker exec --env-file /dev/fd/N`` through an anonymous
@@ -24,6 +25,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,6 +39,7 @@ from operator_core.errors import EngineError, OperatorError
 
 __all__ = [
     "CHUNK",
+    "POLL_S",
     "HeadTail",
     "LineCollector",
     "Outcome",
@@ -52,6 +55,8 @@ __all__ = [
 CHUNK = 64 * 1024
 #: Bytes of raw stderr kept to explain a failure of the docker CLI itself.
 _ERROR_TAIL = 4096
+#: The longest ``capture`` goes without looking at its ``cancel`` event.
+POLL_S = 0.2
 #: How long a killed process may take to be reaped.
 _REAP_S = 5.0
 _DAEMON_PREFIX = "Error response from daemon:"
@@ -181,9 +186,9 @@ class LineCollector:
 class Outcome:
     """How a captured process ended.
 
-    ``stopped`` is None when it ran to its end, ``"deadline"`` or ``"read_cap"`` when it was
-    killed; ``returncode`` is None when it was killed. ``error_tail`` is the end of its raw
-    stderr, where the docker CLI writes its own failure.
+    ``stopped`` is None when it ran to its end, ``"deadline"``, ``"read_cap"`` or
+    ``"cancelled"`` when it was killed; ``returncode`` is None when it was killed.
+    ``error_tail`` is the end of its raw stderr, where the docker CLI writes its own failure.
     """
 
     returncode: int | None
@@ -221,18 +226,23 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _pump(
-    pipes: dict[int, tuple[Sink, bool]], deadline_at: float, max_read: int | None
+    pipes: dict[int, tuple[Sink, bool]],
+    deadline_at: float,
+    max_read: int | None,
+    cancel: threading.Event | None,
 ) -> tuple[str | None, int, bytes]:
-    """Read the pipes into their sinks until all end, the deadline passes or max_read is hit."""
+    """Read the pipes into their sinks until all end, or the deadline, max_read or a cancel."""
     total, tail = 0, bytearray()
     with selectors.DefaultSelector() as selector:
         for fd, (sink, is_err) in pipes.items():
             selector.register(fd, selectors.EVENT_READ, (sink, is_err))
         while selector.get_map():
+            if cancel is not None and cancel.is_set():
+                return "cancelled", total, bytes(tail)
             remaining = deadline_at - time.monotonic()
             if remaining <= 0:
                 return "deadline", total, bytes(tail)
-            for key, _ in selector.select(remaining):
+            for key, _ in selector.select(min(remaining, POLL_S)):
                 sink, is_err = key.data
                 data = os.read(key.fd, CHUNK)
                 if not data:
@@ -249,6 +259,23 @@ def _pump(
     return None, total, bytes(tail)
 
 
+def _wait(
+    proc: subprocess.Popen[bytes], deadline_at: float, cancel: threading.Event | None
+) -> str | None:
+    """Wait for ``proc`` to exit; return ``"deadline"`` or ``"cancelled"`` if it did not."""
+    while True:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
+        remaining = deadline_at - time.monotonic()
+        try:
+            proc.wait(timeout=max(min(remaining, POLL_S), 0.01))
+        except subprocess.TimeoutExpired:
+            if remaining <= POLL_S:
+                return "deadline"
+            continue
+        return None
+
+
 def capture(
     command: list[str],
     *,
@@ -257,11 +284,13 @@ def capture(
     deadline_at: float,
     max_read: int | None = None,
     pass_fds: Sequence[int] = (),
+    cancel: threading.Event | None = None,
 ) -> Outcome:
     """Run ``command``, feeding its output to the sinks; kill it at ``deadline_at`` (monotonic).
 
-    More than ``max_read`` bytes on both pipes together also kills it. Errors starting it
-    leave as operator-core errors.
+    More than ``max_read`` bytes on both pipes together also kills it, and so does
+    ``cancel`` being set (seen within ``POLL_S``; set before the start, the process is
+    killed as soon as it started). Errors starting it leave as operator-core errors.
     """
     began = time.monotonic()
     try:
@@ -270,14 +299,10 @@ def capture(
         raise _engine.translate(exc) from exc
     out, err = cast(IO[bytes], proc.stdout), cast(IO[bytes], proc.stderr)
     try:
-        stopped, total, tail = _pump(
-            {out.fileno(): (stdout, False), err.fileno(): (stderr, True)}, deadline_at, max_read
-        )
+        pipes = {out.fileno(): (stdout, False), err.fileno(): (stderr, True)}
+        stopped, total, tail = _pump(pipes, deadline_at, max_read, cancel)
         if stopped is None:
-            try:
-                proc.wait(timeout=max(deadline_at - time.monotonic(), 0.01))
-            except subprocess.TimeoutExpired:
-                stopped = "deadline"
+            stopped = _wait(proc, deadline_at, cancel)
         if stopped is not None:
             _kill(proc)
     finally:

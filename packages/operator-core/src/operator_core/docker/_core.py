@@ -33,10 +33,20 @@ class ExecutorCore:
         deadline: float | None = None,
         container: str | None = None,
         network: str | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> T:
-        """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's)."""
+        """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's).
+
+        ``on_cancel`` tells ``work`` to stop early when the call is cancelled (see
+        ``_engine.run_bounded``, which then waits for ``work`` to end).
+        """
         limit = self._call_deadline if deadline is None else deadline
         client = _engine.bounded_client(self._docker, limit)
         return await _engine.run_bounded(
-            lambda: work(client), deadline=limit, what=what, container=container, network=network
+            lambda: work(client),
+            deadline=limit,
+            what=what,
+            container=container,
+            network=network,
+            on_cancel=on_cancel,
         )

@@ -3,7 +3,8 @@
 Three jobs live here and nowhere else:
 
 * bounding: ``run_bounded`` runs a blocking function in the loop's default executor and
-  gives up with ``OperationTimeout`` once it has run past its deadline; ``bounded_client``
+  gives up with ``OperationTimeout`` once it has run past its deadline (cancelled, it
+  waits for the work to end before it lets the cancel through); ``bounded_client``
   makes every docker process of that call die shortly after, so a hung engine leaves
   neither a process nor a busy worker thread behind;
 * translating: python-on-whales' exceptions become ``operator_core.errors`` ones;
@@ -13,10 +14,12 @@ Three jobs live here and nowhere else:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
@@ -43,6 +46,7 @@ __all__ = [
     "run_cli",
     "stop",
     "translate",
+    "unreachable_line",
 ]
 
 T = TypeVar("T")
@@ -73,7 +77,7 @@ def _first_line(text: str | None) -> str:
     return ""
 
 
-def _unreachable_line(text: str | None) -> str | None:
+def unreachable_line(text: str | None) -> str | None:
     """Return the docker CLI's own line saying it reached no engine, if ``text`` has one."""
     for line in (text or "").splitlines():
         stripped = line.strip()
@@ -99,7 +103,7 @@ def translate(
         return EngineError(f"unexpected failure talking to the engine: {type(exc).__name__}")
     reason = _first_line(exc.stderr)
     lowered = (exc.stderr or "").lower()
-    unreachable = _unreachable_line(exc.stderr)
+    unreachable = unreachable_line(exc.stderr)
     if unreachable is not None:
         return EngineUnreachable(f"could not reach the Docker engine: {unreachable}")
     if isinstance(exc, NoSuchContainer) and container is not None:
@@ -118,17 +122,28 @@ async def run_bounded(
     what: str,
     container: str | None = None,
     network: str | None = None,
+    on_cancel: Callable[[], None] | None = None,
 ) -> T:
     """Run blocking ``fn`` in the default executor, bounded by ``deadline`` seconds of running.
 
     Errors raised by ``fn`` leave as operator-core errors. Time spent waiting for a worker
     thread does not count against ``deadline`` but is itself bounded by ``QUEUE_WAIT_S``,
     after which the call is dropped without having run.
+
+    Cancelled (an MCP cancel, Ctrl-C, the loop shutting down): a call still queued is
+    dropped and never runs. A call already running cannot be stopped halfway, so
+    ``on_cancel`` (if given; called on the event loop) asks ``fn`` to stop early, and the
+    call keeps waiting for ``fn`` to end, through further cancels but never past what is
+    left of ``deadline``, before it re-raises CancelledError: a caller that then reads the
+    container sees it after the work, not in the middle of it.
     """
     loop = asyncio.get_running_loop()
     started: asyncio.Future[None] = loop.create_future()
+    turn = _Turn()
 
-    def job() -> T:
+    def job() -> T | None:
+        if not turn.take():
+            return None  # dropped while queued
         loop.call_soon_threadsafe(_resolve, started)
         try:
             return fn()
@@ -141,17 +156,73 @@ async def run_bounded(
     try:
         await asyncio.wait_for(asyncio.shield(started), QUEUE_WAIT_S)
     except TimeoutError:
-        future.cancel()
-        raise OperationTimeout(
-            f"{what}: no worker thread was free within {QUEUE_WAIT_S:g}s; nothing was run"
-        ) from None
+        if turn.drop():
+            future.cancel()
+            raise OperationTimeout(
+                f"{what}: no worker thread was free within {QUEUE_WAIT_S:g}s; nothing was run"
+            ) from None
+    except asyncio.CancelledError:
+        if turn.drop():
+            future.cancel()
+            raise
+        await _finish_cancelled(future, loop.time() + deadline, on_cancel)
+        raise
+    until = loop.time() + deadline
     try:
-        return await asyncio.wait_for(future, deadline)
-    except TimeoutError as exc:
+        done, _ = await asyncio.wait({future}, timeout=deadline)
+    except asyncio.CancelledError:
+        await _finish_cancelled(future, until, on_cancel)
+        raise
+    if not done:
+        future.cancel()
         raise OperationTimeout(
             f"{what} did not finish within its deadline of {deadline:g}s; "
             "the engine may still complete it"
-        ) from exc
+        )
+    return cast(T, future.result())
+
+
+class _Turn:
+    """Decides, once and thread-safely, whether a queued job runs or was dropped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: str | None = None
+
+    def _claim(self, state: str) -> bool:
+        with self._lock:
+            if self._state is None:
+                self._state = state
+            return self._state == state
+
+    def take(self) -> bool:
+        """Called by the worker: whether the job may run (it was not dropped first)."""
+        return self._claim("running")
+
+    def drop(self) -> bool:
+        """Called by the waiter: whether the job was dropped before it began."""
+        return self._claim("dropped")
+
+
+async def _finish_cancelled(
+    future: asyncio.Future[Any], until: float, on_cancel: Callable[[], None] | None
+) -> None:
+    """After a cancel: ask the work to stop, then wait for it until loop time ``until``.
+
+    Further cancels are absorbed (the caller re-raises CancelledError); the wait ends when
+    the work does or ``until`` passes, whichever comes first.
+    """
+    if on_cancel is not None:
+        on_cancel()
+    loop = asyncio.get_running_loop()
+    while not future.done() and (left := until - loop.time()) > 0:
+        # Cancelled again: keep waiting; the wait is bounded by ``until``.
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({future}, timeout=left)
+    if not future.done():
+        future.cancel()
+    elif not future.cancelled():
+        future.exception()  # retrieved: the caller is cancelled, nobody else will look
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

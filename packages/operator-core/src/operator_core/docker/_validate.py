@@ -90,7 +90,11 @@ _RT_ABOVE_MIN = 15
 _SIGNAL_NAMES = {
     name: number for name, number in _signal.Signals.__members__.items() if name.startswith("SIG")
 }
-_RT_NAME = re.compile(r"SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?")
+_RT_NAME = re.compile(r"SIGRT(MIN|MAX)(?:([+-])(\d{1,2}))?", re.ASCII)
+#: A signal number as text: ASCII digits only (str.isdigit also takes '²' and '٢').
+_DIGITS = re.compile(r"\d+", re.ASCII)
+#: More digits than this is no signal (and int() refuses past 4300 digits).
+_MAX_DIGITS = 9
 
 
 def _rt_name(number: int) -> str:
@@ -123,16 +127,22 @@ def validate_signal(value: object) -> str:
     ``SIGIOT`` included), a number (1 to 31, or a real-time one from ``SIGRTMIN`` to
     ``SIGRTMAX``: 34 to 64 on Linux), or a real-time name: ``SIGRTMIN``, ``SIGRTMAX``,
     ``SIGRTMIN+n``, ``SIGRTMAX-n``. A real-time signal comes back in the engine's own
-    spelling (``40`` and ``SIGRTMAX-24`` both give ``SIGRTMIN+6``).
+    spelling (``40`` and ``SIGRTMAX-24`` both give ``SIGRTMIN+6``). Digits and names are
+    ASCII only.
     """
     if isinstance(value, bool):
         raise InvalidInput("signal must be a name such as 'SIGTERM' or a number, got a bool")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        if len(value.strip()) > _MAX_DIGITS:
+            raise InvalidInput(f"unknown signal number {value!r}")
         value = int(value.strip())
     if isinstance(value, int):
         return _signal_number(value, value)
     if not isinstance(value, str):
         raise InvalidInput(f"signal must be a name or a number, got {type(value).__name__}")
+    if not value.isascii():
+        # str.upper maps some non-ASCII letters (long s, dotless i) to ASCII ones.
+        raise InvalidInput(f"unknown signal {value!r}; use a name such as SIGTERM or SIGHUP")
     name = value.strip().upper()
     name = name if name.startswith("SIG") else f"SIG{name}"
     realtime = _RT_NAME.fullmatch(name)

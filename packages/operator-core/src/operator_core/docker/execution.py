@@ -18,16 +18,24 @@ variable ``OPERATOR_CORE_EXEC_ID`` (set for the command, inherited by its childr
 many it killed and how many remain. The result's ``cleanup`` reports that; it needs
 ``sh``, ``tr`` and ``grep`` in the container (a busybox, Debian or Alpine image has them)
 and misses a process that dropped the variable or changed user.
+
+A call that is cancelled (an MCP cancel, Ctrl-C) while its command runs is dealt with the
+same way: ``docker exec`` is killed within ``_capture.POLL_S`` and the clean-up runs; the
+call then raises CancelledError (its result, with ``cancelled`` true and ``cleanup``, is
+logged as a warning, since no caller is left to receive it).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from operator_core.docker import _engine
 from operator_core.docker._capture import (
     HeadTail,
     Outcome,
@@ -52,7 +60,13 @@ __all__ = [
     "MARKER_KEY",
     "MAX_EXEC_TIMEOUT_S",
     "ExecActions",
+    "validate_env",
+    "validate_env_key",
+    "validate_user",
+    "validate_workdir",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The longest ``timeout`` a command may be given.
 MAX_EXEC_TIMEOUT_S = 3600.0
@@ -114,7 +128,7 @@ def _command(value: object) -> list[str]:
     return words
 
 
-def _user(value: object) -> str | None:
+def validate_user(value: object) -> str | None:
     """Return ``user`` (``name``, ``uid``, ``name:group``, ``uid:gid``) or None."""
     if value is None:
         return None
@@ -125,7 +139,7 @@ def _user(value: object) -> str | None:
     return value
 
 
-def _workdir(value: object) -> str | None:
+def validate_workdir(value: object) -> str | None:
     """Return ``workdir`` if it is an absolute path without control characters, or None."""
     if value is None:
         return None
@@ -136,7 +150,18 @@ def _workdir(value: object) -> str | None:
     return value
 
 
-def _env(value: object) -> dict[str, str]:
+def validate_env_key(key: object) -> str:
+    """Return ``key`` if it can name an ``env`` variable, else raise InvalidInput."""
+    if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+        raise InvalidInput(
+            f"env name {key!r} is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+        )
+    if key == MARKER_KEY:
+        raise InvalidInput(f"env name {MARKER_KEY} is reserved by operator-core")
+    return key
+
+
+def validate_env(value: object) -> dict[str, str]:
     """Return ``env`` as a dict; messages name a bad key, never a value."""
     if value is None:
         return {}
@@ -144,12 +169,7 @@ def _env(value: object) -> dict[str, str]:
         raise InvalidInput(f"env must be a mapping of names to values, got {type(value).__name__}")
     checked: dict[str, str] = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
-            raise InvalidInput(
-                f"env name {key!r} is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
-            )
-        if key == MARKER_KEY:
-            raise InvalidInput(f"env name {MARKER_KEY} is reserved by operator-core")
+        validate_env_key(key)
         if not isinstance(item, str):
             raise InvalidInput(f"env value of {key} must be a string, got {type(item).__name__}")
         if "\x00" in item or "\n" in item or "\r" in item:
@@ -193,20 +213,33 @@ def _running(client: Any, ref: str) -> Snapshot:
     return snap
 
 
+def _unreachable(outcome: Outcome) -> str | None:
+    """Return the last stderr line if it is the docker CLI saying it reached no engine."""
+    if outcome.returncode in (None, 0):
+        return None
+    lines = outcome.error_tail.decode("utf-8", errors="replace").strip().splitlines()
+    return _engine.unreachable_line(lines[-1]) if lines else None
+
+
 def _check_refusal(client: Any, snap: Snapshot, outcome: Outcome, ref: str) -> None:
     """Raise the engine's refusal of an exec; return if the command itself ran.
 
     ``docker exec`` shares its stderr with the command, so a last line starting ``Error
-    response from daemon:`` may be the command's own. Only then is the container read
-    again (one more docker process): gone, it raises ContainerNotFound; no longer able to
-    run a command (stopped, paused, restarting), ContainerStateError with the CLI's
-    error as the cause; still running, the output was the command's, and its result
-    stands.
+    response from daemon:``, or one where the CLI says it reached no engine (``Cannot
+    connect to the Docker daemon ...``, ``error during connect ...``), may be the
+    command's own (a docker CLI run inside the container writes the same). Only then is
+    the container read again (one more docker process): the engine not answering raises
+    EngineUnreachable; gone, ContainerNotFound; no longer able to run a command
+    (stopped, paused, restarting), ContainerStateError with the CLI's error as the cause;
+    still running, the output was the command's, and its result stands.
     """
-    if daemon_error(outcome) is None:
+    unreachable = _unreachable(outcome)
+    if daemon_error(outcome) is None and unreachable is None:
         return
     refusal = cli_failure(outcome, "exec", container=ref)
-    now = read(client, snap.id)  # NoSuchContainer here becomes ContainerNotFound(ref)
+    # An engine that does not answer raises EngineUnreachable here, a removed container
+    # ContainerNotFound(ref) (run_bounded translates).
+    now = read(client, snap.id)
     stopped = _not_runnable(now)
     if stopped is not None:
         raise stopped from refusal
@@ -278,13 +311,17 @@ class ExecActions(ExecutorCore):
 
         After ``timeout`` seconds the command is stopped and killed in the container (see
         the module's docstring): ``timed_out`` true, ``exit_code`` None and ``cleanup``
-        ``{"killed", "remaining", "error"}`` (None when there was no timeout). Docker
-        processes: an inspect and the exec, plus the clean-up exec after a timeout, or one
-        more inspect after output that looks like the engine's refusal.
+        ``{"killed", "remaining", "error"}`` (None when there was no timeout). A cancelled
+        call is dealt with the same way, then raises CancelledError (the result it would
+        have had, ``cancelled`` true, is logged). A last line of stderr where the docker
+        CLI says it reached no engine raises EngineUnreachable once the re-read fails too.
+        Docker processes: an inspect and the exec, plus the clean-up exec after a timeout
+        or a cancel, or one more inspect after output that looks like the engine's refusal.
         """
         ref = validate_reference(container_id)
-        words, who, where = _command(command), _user(user), _workdir(workdir)
-        values, limit = _env(env), _timeout(timeout)
+        words, who, where = _command(command), validate_user(user), validate_workdir(workdir)
+        values, limit = validate_env(env), _timeout(timeout)
+        stop = threading.Event()
 
         def work(client: Any) -> dict[str, Any]:
             snap = _running(client, ref)
@@ -298,9 +335,16 @@ class ExecActions(ExecutorCore):
                     stderr=err,
                     deadline_at=time.monotonic() + limit,
                     pass_fds=(fd,),
+                    cancel=stop,
                 )
             _check_refusal(client, snap, outcome, ref)
-            timed_out = outcome.stopped is not None
+            cancelled = outcome.stopped == "cancelled"
+            timed_out = outcome.stopped is not None and not cancelled
+            cleanup = _cleanup(client, snap.id, who, marker) if outcome.stopped else None
+            if cancelled:
+                log.warning(
+                    "exec in %s was cancelled: docker exec killed; clean-up %s", ref, cleanup
+                )
             return {
                 "container_id": snap.id,
                 "exit_code": outcome.returncode,
@@ -308,9 +352,12 @@ class ExecActions(ExecutorCore):
                 **_outputs(out, err),
                 "duration_s": round(outcome.elapsed_s, 3),
                 "timed_out": timed_out,
+                "cancelled": cancelled,
                 "timeout_s": limit,
-                "cleanup": _cleanup(client, snap.id, who, marker) if timed_out else None,
+                "cleanup": cleanup,
             }
 
         deadline = limit + CLEANUP_DEADLINE_S + self._call_deadline
-        return await self._run(f"exec in {ref}", work, deadline=deadline, container=ref)
+        return await self._run(
+            f"exec in {ref}", work, deadline=deadline, container=ref, on_cancel=stop.set
+        )

@@ -15,6 +15,7 @@ So memory stays bounded for a container that wrote gigabytes or one enormous lin
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -218,7 +219,12 @@ def _reasons(out: LineCollector, err: LineCollector, plan: _Plan, found: int) ->
 
 
 def _read_logs(
-    client: Any, ref: str, snap: Snapshot, plan: _Plan, until_at: float
+    client: Any,
+    ref: str,
+    snap: Snapshot,
+    plan: _Plan,
+    until_at: float,
+    cancel: threading.Event | None = None,
 ) -> tuple[list[_Line], set[str], int]:
     """Run ``docker logs`` for ``snap``; return the kept lines, what was cut, bytes read."""
     args = ["container", "logs", "--timestamps", "--tail", str(plan.engine_tail)]
@@ -230,6 +236,7 @@ def _read_logs(
         stderr=err,
         deadline_at=until_at,
         max_read=MAX_READ_BYTES,
+        cancel=cancel,
     )
     if outcome.stopped is None and outcome.returncode != 0:
         raise cli_failure(outcome, "logs", container=ref)
@@ -300,11 +307,13 @@ class LogActions(ExecutorCore):
         ``byte_cap`` (older lines beyond ``MAX_LOG_BYTES``), ``long_line``, ``read_cap`` or
         ``deadline`` (the read was stopped: the newest lines are missing). ``bytes`` is
         the size of the returned text, ``bytes_read`` what the engine sent. Two docker
-        processes: an inspect and the logs.
+        processes: an inspect and the logs. Cancelled, the call kills ``docker logs`` at
+        once and raises CancelledError.
         """
         ref = validate_reference(container_id)
         plan = _plan(tail, since, until, stream, timestamps)
         limit = self._call_deadline
+        stop = threading.Event()
 
         def work(client: Any) -> dict[str, Any]:
             began = time.monotonic()
@@ -313,6 +322,7 @@ class LogActions(ExecutorCore):
             tty = bool(getattr(config, "tty", False))
             until_at = began + limit - min(LOG_MARGIN_S, limit / 4)
             snap = snapshot(model)
-            return _result(snap, tty, plan, _read_logs(client, ref, snap, plan, until_at))
+            read = _read_logs(client, ref, snap, plan, until_at, stop)
+            return _result(snap, tty, plan, read)
 
-        return await self._run(f"logs of {ref}", work, container=ref)
+        return await self._run(f"logs of {ref}", work, container=ref, on_cancel=stop.set)

@@ -6,22 +6,33 @@ kind) are sloppy and strict where sloppiness is dangerous:
 
 * a number sent as a string (``"10"``) is taken; a bool where a number belongs is not;
 * a list or an object sent as a JSON string (``'["ls", "-l"]'``) is parsed;
-* an unknown key is an error, never ignored.
+* an unknown key is an error, never ignored;
+* a value the executor would refuse (a signal, an exec user, workdir or env) is refused
+  here by the executor's own check, so the runner reports it before any policy step
+  (resolving the container, asking for approval).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN
+from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN, validate_signal
 from operator_core.docker.discovery import MAX_BATCH, HealthFilter, Status
-from operator_core.docker.execution import DEFAULT_EXEC_TIMEOUT_S, MAX_EXEC_TIMEOUT_S
+from operator_core.docker.execution import (
+    DEFAULT_EXEC_TIMEOUT_S,
+    MAX_EXEC_TIMEOUT_S,
+    validate_env,
+    validate_user,
+    validate_workdir,
+)
 from operator_core.docker.lifecycle import DEFAULT_GRACE_S
 from operator_core.docker.logs import DEFAULT_TAIL, MAX_TAIL, Stream
 from operator_core.docker.waiting import DEFAULT_WAIT_S, MAX_WAIT_S, Condition
+from operator_core.errors import InvalidInput
 
 __all__ = [
     "ConnectNetworkInput",
@@ -53,6 +64,25 @@ def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be a number, not true/false")
     return value
+
+
+def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
+    """Return a validator running the executor's ``check``; its InvalidInput is a ValueError.
+
+    The value is kept as sent (the executor normalises it again); None passes unchecked.
+    The executor's messages name a bad env key, never a value.
+    """
+
+    def run(value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            check(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    return AfterValidator(run)
 
 
 def _from_json(kind: type, example: str) -> BeforeValidator:
@@ -134,6 +164,7 @@ class KillInput(ContainerInput):
             "Default SIGKILL ends the container at once."
         ),
         BeforeValidator(_no_bool),
+        _executor_check(validate_signal),
     ] = "SIGKILL"
 
 
@@ -175,15 +206,20 @@ class ExecInput(ContainerInput):
         _from_json(list, '["ls", "-l", "/data"]'),
     ]
     user: Annotated[
-        OptionalText, Field(description="User (name or uid[:gid]) to run as; default the image's.")
+        OptionalText,
+        Field(description="User (name or uid[:gid]) to run as; default the image's."),
+        _executor_check(validate_user),
     ] = None
     workdir: Annotated[
-        OptionalText, Field(description="Working directory inside the container.")
+        OptionalText,
+        Field(description="Working directory inside the container."),
+        _executor_check(validate_workdir),
     ] = None
     env: Annotated[
         dict[str, str] | None,
         Field(description="Extra environment variables; their values are never echoed or logged."),
         _from_json(dict, '{"LEVEL": "debug"}'),
+        _executor_check(validate_env),
     ] = None
     timeout: Annotated[
         float,
