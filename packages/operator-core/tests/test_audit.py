@@ -216,6 +216,52 @@ def test_redaction_of_100_kb_adversarial_text_takes_under_a_second(text):
     assert time.perf_counter() - began < 1.0
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("curl --user=alice:pw1 http://x", f"curl --user=alice:{REDACTED} http://x"),
+        ("curl -ualice:pw2 http://x", f"curl -ualice:{REDACTED} http://x"),
+        ("sh -c 'curl -ualice:pw2 x'", f"sh -c 'curl -ualice:{REDACTED} x'"),
+        ("-u alice:pw3 x", f"-u alice:{REDACTED} x"),
+    ],
+)
+def test_glued_user_password_forms_are_redacted_in_text(text, expected):
+    """Pins review item 5: curl's ``--user=u:pw`` and ``-uu:pw`` hide the password in text.
+
+    Only the two-word ``-u u:pw`` form was hidden (and not at the start of the text).
+    """
+    assert redact_text(text) == expected
+
+
+def test_glued_user_password_forms_are_redacted_in_word_lists():
+    """Pins review item 5 for exec's command list: each curl-style user:password word."""
+    assert redact_command(["curl", "--user=alice:pw1", "-ualice:pw2", "-u", "bob:pw3"]) == [
+        "curl",
+        f"--user=alice:{REDACTED}",
+        f"-ualice:{REDACTED}",
+        "-u",
+        f"bob:{REDACTED}",
+    ]
+    assert redact_command(["mysql", "-uroot", "--user=root"]) == ["mysql", "-uroot", "--user=root"]
+
+
+@pytest.mark.parametrize(
+    "text", ["-u" * 50000, "-u " * 34000, "--user=" * 15000, "-ua" * 34000, "-u a" * 25000]
+)
+def test_user_password_rule_is_linear_on_100_kb(text):
+    """Pins review item 5's linear time: 100 kB aimed at the user:password rule, under 1 s."""
+    assert len(text) >= 99000
+    began = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - began < 1.0
+
+
+def test_an_env_of_none_is_stored_as_none():
+    """Pins review item 8: ``env=None`` (no environment) is kept as None, not "[REDACTED]"."""
+    assert redact_arguments({"container_id": "web", "env": None})["env"] is None
+    assert redact_arguments({"env": "LEVEL=x"})["env"] == REDACTED
+
+
 def record(**fields) -> AuditRecord:
     """Return a record with sensible defaults for the fields not given."""
     base = {

@@ -226,3 +226,24 @@ def test_exec_help_says_command_line_values_are_visible_and_how_to_avoid_it(cli)
     assert "-e KEY takes KEY's value from this environment" in text
     assert "--env-file" in text
     assert "never logged" not in text
+
+
+def test_a_denial_hint_never_echoes_a_secret_from_the_command_line(cli, monkeypatch):
+    """Pins review item 6: the pasteable command in a denial hint goes through the redactor.
+
+    ``-pS3cretPass``, ``--password=hunter2`` and ``--reason token=abc`` were echoed to
+    stderr as typed.
+    """
+    args = [
+        "--reason", "token=abcSECRET1",
+        "docker", "exec", "web",
+        "--", "mysql", "-pS3cretPass", "--password=hunter2", "-ualice:pw2SECRET",
+    ]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", ["operator", *args])
+    result = cli(*args)
+    assert result.exit_code == 3
+    text = " ".join(result.stderr.replace("│", " ").split())
+    assert "operator --mode execute --reason 'token=[REDACTED]' docker exec web" in text
+    for secret in ("abcSECRET1", "S3cretPass", "hunter2", "pw2SECRET"):
+        assert secret not in result.output
+    assert "mysql '-p[REDACTED]' '--password=[REDACTED]' '-ualice:[REDACTED]'" in text

@@ -575,7 +575,9 @@ async def test_string_encoded_fields_and_unknown_tools_keep_secrets_out_of_the_t
 
     A command or env sent as a JSON string inside the arguments is read as the list or
     object it holds; an unknown tool's JSON string is parsed the same way; a string that
-    is not a JSON object is stored only as its length.
+    is not a JSON object is stored only as its length. Review item 3: an unknown tool's
+    arguments keep their keys only, every value stored as "[REDACTED]" (a dict such as
+    {"environment": {"LEVEL": ...}} used to be stored in clear).
     """
     run = runner(FakeExecutor("web"), **EXECUTE)
     nested = json.dumps(
@@ -588,20 +590,23 @@ async def test_string_encoded_fields_and_unknown_tools_keep_secrets_out_of_the_t
     )
     await run.execute_tool("docker_execute_command", nested)
     await run.execute_tool("docker_frobnicate", json.dumps({"env": {"LEVEL": SECRET}}))
+    await run.execute_tool("docker_frobnicate", {"environment": {"LEVEL": SECRET}, "n": 1})
     garbage = f"env LEVEL={SECRET} not json"
     await run.execute_tool("docker_execute_command", garbage)
     await run.execute_tool("docker_frobnicate", garbage)
     await run.execute_tool("docker_execute_command", json.dumps([SECRET]))
     records = run.audit.query()
-    assert len(records) == 5
+    assert len(records) == 6
     for record in records:
         assert SECRET not in record.to_json(), record.arguments
     stored = [r.arguments for r in sorted(records, key=lambda r: r.ts)]
     assert stored[0]["command"] == ["redis-cli", "-a", REDACTED]
     assert stored[0]["env"] == {"LEVEL": REDACTED}
-    assert stored[1] == {"env": {"LEVEL": REDACTED}}
-    assert stored[2] == stored[3] == f"[REDACTED: {len(garbage)} chars]"
-    assert stored[4] == f"[REDACTED: {len(json.dumps([SECRET]))} chars]"
+    # An unknown tool's values are never stored, whatever their key or shape (item 3).
+    assert stored[1] == {"env": REDACTED}
+    assert stored[2] == {"environment": REDACTED, "n": REDACTED}
+    assert stored[3] == stored[4] == f"[REDACTED: {len(garbage)} chars]"
+    assert stored[5] == f"[REDACTED: {len(json.dumps([SECRET]))} chars]"
 
 
 async def test_cancel_waits_for_the_action_under_way_and_keeps_the_lock():
@@ -610,22 +615,26 @@ async def test_cancel_waits_for_the_action_under_way_and_keeps_the_lock():
     The restart runs on in the engine whatever the caller does, so (a) a second mutating
     call on the container does not start before it finished; (b) the record's 'after' is
     read once the restart ended and says what became of it; (c) the cancel propagates.
+    Review item 7: sequenced by events (the restart holds until released), not by sleeps
+    racing a fake delay.
     """
-    fake = FakeExecutor("web", delay=0.3, detached=True)
+    fake = FakeExecutor("web", detached=True)
+    fake.hold = asyncio.Event()
     cid = container_id("web")
     run = runner(fake, **EXECUTE)
     first = asyncio.create_task(
         run.execute_tool("docker_restart_container", {"container_id": "web"})
     )
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(fake.entered.wait(), 10)
     assert fake.events == [("enter", "restart_container", cid)]  # under way
     first.cancel()
     second = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
-    await asyncio.sleep(0.05)
+    await _let_others_run()  # the stop resolves its container and queues for the lock
     first.cancel()  # a second cancel does not cut the wait short either
-    await asyncio.sleep(0.05)
+    await _let_others_run()
     assert not first.done()
     assert fake.events == [("enter", "restart_container", cid)]  # (a) stop still waits
+    fake.hold.set()
     with pytest.raises(asyncio.CancelledError):  # (c)
         await first
     assert (await second)["ok"] is True
@@ -645,6 +654,12 @@ async def test_cancel_waits_for_the_action_under_way_and_keeps_the_lock():
     stop = run.audit.query(AuditQuery(tool="docker_stop_container"))[0]
     assert stop.before["restart_count"] == 1  # found the restart's end, not its middle
     assert (stop.outcome, stop.after["status"]) == ("ok", "exited")
+
+
+async def _let_others_run() -> None:
+    """Give every other ready task many turns (no time passes: only the loop runs)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
 
 
 async def test_cancel_of_an_action_that_then_fails_records_the_failure():
@@ -691,3 +706,179 @@ async def test_cancel_while_waiting_for_the_lock_runs_nothing():
     kill = run.audit.query(AuditQuery(tool="docker_kill_container"))[0]
     assert kill.outcome == "cancelled"
     assert "before it changed anything" in kill.error["message"]
+
+
+def _examples(text: str) -> list[str]:
+    """Return every example that follows "such as " in ``text``, as much as reads as JSON."""
+    found = []
+    for part in text.split("such as ")[1:]:
+        try:
+            _, end = json.JSONDecoder().raw_decode(part)
+        except ValueError:
+            end = len(part.split(" ")[0])
+        found.append(part[:end])
+    return found
+
+
+async def test_every_fix_hint_example_parses_as_json():
+    """Pins review item 4: each fix hint's example, as the agent receives it, is valid JSON.
+
+    The env hint used to read ``{"KEY": "value"}``, which the redactor turns into
+    ``{"KEY": [REDACTED]}`` (not JSON) because KEY=... looks like a secret.
+    """
+    run = runner(FakeExecutor("web"), **EXECUTE)
+    calls = [
+        {"container_id": "web", "command": ["env"], "env": 5},
+        {"container_id": "web", "command": ["env"], "env": "LEVEL"},
+        {"container_id": "web", "command": "ls -l"},
+        ["web"],
+    ]
+    seen = 0
+    for arguments in calls:
+        envelope = await run.execute_tool("docker_execute_command", arguments)
+        error = envelope["error"]
+        texts = [
+            error["message"],
+            *(p["fix"] for p in error.get("details", {}).get("problems", [])),
+        ]
+        for text in texts:
+            for example in _examples(text):
+                json.loads(example)
+                seen += 1
+    assert seen >= 4
+
+
+class FailingKillSink(MemoryAuditSink):
+    """Stores every record except a kill's: writing that one fails."""
+
+    async def write(self, record):
+        if record.tool == "docker_kill_container":
+            raise AuditError("disk full")
+        await super().write(record)
+
+
+async def test_failed_write_of_a_cancelled_before_anything_record_is_logged(caplog):
+    """Pins review item 8: a failed write of a "cancelled before" record is logged.
+
+    A call cancelled before it changed anything whose record cannot be written logs that
+    failure (it used to be dropped silently), and the cancel still propagates.
+    """
+    fake = FakeExecutor("web")
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_stop(container_id, timeout=10):
+        entered.set()
+        await release.wait()
+        return {"container_id": container_id, "name": "web", "state": "exited", "changed": True}
+
+    fake.stop_container = slow_stop
+    run = ToolRunner(fake, policy=Policy(**EXECUTE), audit=FailingKillSink(), own_container_id=None)
+    first = asyncio.create_task(run.execute_tool("docker_stop_container", {"container_id": "web"}))
+    await asyncio.wait_for(entered.wait(), 10)
+    queued = asyncio.create_task(run.execute_tool("docker_kill_container", {"container_id": "web"}))
+    for _ in range(20):  # let it resolve the container and queue for the lock
+        await asyncio.sleep(0)
+    queued.cancel()
+    with (
+        caplog.at_level("ERROR", logger="operator_core.runner"),
+        pytest.raises(asyncio.CancelledError),
+    ):
+        await queued
+    release.set()
+    assert (await first)["ok"] is True
+    assert any(
+        "not written" in r.getMessage() and "docker_kill_container" in r.getMessage()
+        for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
+
+
+async def test_an_action_whose_own_task_is_cancelled_too_is_recorded_after_its_real_end():
+    """Pins review item 1: a second cancel, reaching the action's own task, is told truly.
+
+    When the action's own task is cancelled as well (the loop shutting down after a second
+    Ctrl-C), the record no longer says 'after' may predate the action's end: the executor
+    waits for its engine call, so 'after' is read once it ended.
+    """
+    fake = FakeExecutor("web", delay=0.3, detached=True, outlasts=True)
+    cid = container_id("web")
+    run = runner(fake, **EXECUTE)
+    first = asyncio.create_task(
+        run.execute_tool("docker_restart_container", {"container_id": "web"})
+    )
+    await asyncio.wait_for(fake.entered.wait(), 10)
+    assert fake.events == [("enter", "restart_container", cid)]
+    # Cancel every task but this one and the fake's own work, as asyncio.run does on exit.
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task() and task not in fake.background:
+            task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    record = only_record(run)
+    assert record.outcome == "cancelled"
+    assert "own task was cancelled too" in record.error["message"]
+    assert "waited for until it ended" in record.error["message"]
+    assert "may have been read before" not in record.error["message"]
+    assert record.after["restart_count"] == 1  # read once the restart had ended
+
+
+@pytest.mark.parametrize(
+    ("suffix", "second_starts"),
+    [("sqlite3", "before"), ("sqlite3", "after"), ("jsonl", "after")],
+)
+async def test_rate_limit_windows_count_from_admission_not_from_a_slow_approval(
+    tmp_path, suffix, second_starts
+):
+    """Pins review item 2: rate-limit windows count from admission, not from the call's start.
+
+    An action's record is stamped when it was admitted, after its approval, so a slow
+    approval does not move its window back. The restart is asked at t=0 and approved at
+    t=50; at t=100 a second restart (approved at once) is within the 60 s window of the
+    first. A runner sharing the trail (SQLite: one started before, judging in the admitting
+    transaction; either trail: one started after, seeded from it) must deny it. Stamped
+    with the call's start (t=0), the first fell out of the window.
+    """
+    from operator_core.audit import open_audit
+
+    wall, mono = FakeClock(1_000_000.0), FakeClock()
+    fake = FakeExecutor("web")
+
+    async def slow_yes(request):
+        wall.advance(50)
+        mono.advance(50)
+        return True
+
+    policy = Policy(
+        mode="execute",
+        rate_limits=[{"tools": ["docker_restart_container"], "max": 1, "window_s": 60}],
+        approval={"risks": ["high"]},
+    )
+    sink = open_audit(tmp_path / f"audit.{suffix}")
+
+    async def quick_yes(request):
+        return True
+
+    def make(approver) -> ToolRunner:
+        return ToolRunner(
+            fake,
+            policy=policy,
+            audit=sink,
+            approver=approver,
+            own_container_id=None,
+            clock=mono,
+            wall_clock=wall,
+        )
+
+    other = make(quick_yes) if second_starts == "before" else None
+    first = await make(slow_yes).execute_tool("docker_restart_container", {"container_id": "web"})
+    assert first["ok"] is True
+    (record,) = sink.query()
+    assert record.ts == 1_000_050.0  # admitted once approved
+    wall.advance(50)
+    mono.advance(50)
+    other = other or make(quick_yes)
+    second = await other.execute_tool("docker_restart_container", {"container_id": "web"})
+    assert second["ok"] is False
+    assert second["error"]["rule"] == "rate_limits[0]"
+    assert fake.find("web")["restart_count"] == 1
+    await sink.close()

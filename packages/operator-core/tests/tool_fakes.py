@@ -34,14 +34,24 @@ class FakeExecutor:
     ("enter"/"exit", method, container id) around each mutating call. ``detached`` makes
     a mutating call carry on when its caller is cancelled, as the real executor's does
     (its docker process runs in a worker thread that cancellation cannot stop).
+    ``outlasts`` (with ``detached``) makes a cancelled mutating call wait for that work to
+    end before it raises ``CancelledError``, as the executor's ``run_bounded`` waits for
+    its worker thread.
     """
 
-    def __init__(self, *names: str, delay: float = 0.0, detached: bool = False) -> None:
+    def __init__(
+        self, *names: str, delay: float = 0.0, detached: bool = False, outlasts: bool = False
+    ) -> None:
         self.containers: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.events: list[tuple[str, str, str]] = []
         self.delay = delay
         self.detached = detached
+        self.outlasts = outlasts
+        #: When set, mutating calls wait for this event instead of sleeping ``delay``.
+        self.hold: asyncio.Event | None = None
+        #: Set when a mutating call has started its work.
+        self.entered = asyncio.Event()
         self.background: set[asyncio.Task[dict[str, Any]]] = set()
         self.running_now = 0
         self.max_running = 0
@@ -97,15 +107,23 @@ class FakeExecutor:
         work = asyncio.create_task(self._work(method, ref, change))
         self.background.add(work)
         work.add_done_callback(self.background.discard)
-        return await asyncio.shield(work)
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            if self.outlasts:
+                await asyncio.wait({work})
+            raise
 
     async def _work(self, method: str, ref: str, change: dict[str, Any]) -> dict[str, Any]:
         c = self.find(ref)
         self.events.append(("enter", method, c["id"]))
         self.running_now += 1
         self.max_running = max(self.max_running, self.running_now)
+        self.entered.set()
         try:
-            if self.delay:
+            if self.hold is not None:
+                await self.hold.wait()
+            elif self.delay:
                 await asyncio.sleep(self.delay)
             before = c["status"]
             c.update(change)

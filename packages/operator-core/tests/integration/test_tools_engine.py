@@ -233,17 +233,29 @@ async def test_cancelled_stop_is_waited_for_and_audited_with_its_real_end(
     """Pins the cancel fix on the engine: a stop cancelled mid-way still holds the lock.
 
     The container ignores SIGTERM, so docker stops it by SIGKILL after the 2 s grace
-    period, whatever happens to the call. Cancelled at 0.5 s, the call waits for the stop
-    to end before the cancel propagates; its record's 'after' says exited; a start sent
-    right after the cancel runs only once the stop has ended, and finds it exited.
+    period, whatever happens to the call. Cancelled once the stop has been handed to the
+    executor (its 'pending' record in the trail), the call waits for the stop to end before
+    the cancel propagates; its record's 'after' says exited; a start sent right after the
+    cancel runs only once the stop has ended, and finds it exited. Review item 7: the
+    cancel used to come after a fixed 0.5 s sleep, assuming the stop had started by then.
     """
     name = containers.run(*IGNORES_SIGTERM)
     run = make_runner(executor, audit_path, **OPEN)
+    handed_over = asyncio.Event()
+    real_stop = executor.stop_container
+
+    async def spied_stop(*args: Any, **kwargs: Any) -> Any:
+        handed_over.set()
+        return await real_stop(*args, **kwargs)
+
+    executor.stop_container = spied_stop  # type: ignore[method-assign]
     began = time.monotonic()
     stop = asyncio.create_task(
         run.execute_tool("docker_stop_container", {"container_id": name, "timeout": 2})
     )
-    await asyncio.sleep(0.5)
+    await asyncio.wait_for(handed_over.wait(), 60)
+    pending = [r for r in read_audit(audit_path) if r.tool == "docker_stop_container"]
+    assert [r.outcome for r in pending] == ["pending"]  # written before the stop began
     stop.cancel()
     start = asyncio.create_task(run.execute_tool("docker_start_container", {"container_id": name}))
     with pytest.raises(asyncio.CancelledError):

@@ -38,6 +38,8 @@ class AuditRecord(BaseModel):
 
     ``arguments``, ``reason``, ``error`` and ``result`` are redacted before they get here.
     ``before`` and ``after`` hold the container's state around a mutating action.
+    ``time``/``ts`` say when the call started or, for a mutating action the policy let
+    through, when it was admitted (after any approval): rate limits count from then.
     """
 
     model_config = ConfigDict(extra="forbid")

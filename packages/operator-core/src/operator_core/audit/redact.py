@@ -9,7 +9,8 @@ What counts as a secret, deliberately erring on the side of hiding too much:
 * ``KEY=value`` where the key starts or ends with PW, PASS, PASSWD, PASSWORD, SECRET,
   TOKEN, KEY or CREDENTIAL(S) (any case): ``export PW=x``, ``DB_PASS=x``, ``API_KEY=x``;
 * the argument after a flag holding such a word (``--password x``, ``["--token", "x"]``)
-  and the password of ``-u user:password`` / ``--user user:password``;
+  and the password of ``-u user:password`` / ``--user user:password`` (also written
+  ``--user=user:password`` and ``-uuser:password``, as curl takes them);
 * a value attached to a password flag: ``-p<x>`` (mysql, 7z...), ``--pass<x>``,
   ``--password<x>`` (``-pass``, ``-passin`` and the like stay: they are flags);
 * the argument after ``-p`` / ``-a`` / ``-P`` for programs known to take a password
@@ -134,7 +135,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
         re.compile(r"(?<![\w.-])([\w.-]++)(\s++)[A-Za-z0-9+/_=-]{16,}+"),
         _if_secret_key(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}"),
     ),
-    (re.compile(r"(\s(?:-u|--user)\s++[^\s:]++:)\S++"), rf"\1{REDACTED}"),
+    (
+        re.compile(r"(?<![\w.-])((?:-u|--user)(?:\s++|=)?+[^\s:=\"']++:)[^\s\"']++"),
+        rf"\1{REDACTED}",
+    ),
 ]
 _FLAG = re.compile(r"--?[\w.-]++")
 _USER_FLAG = frozenset({"-u", "--user"})
@@ -292,5 +296,8 @@ def redact_arguments(arguments: Any) -> Any:
     out = redact_value({key: value for key, value in arguments.items() if key != "env"})
     if "env" in arguments:
         env = arguments["env"]
-        out["env"] = {str(k)[:200]: REDACTED for k in env} if isinstance(env, dict) else REDACTED
+        if isinstance(env, dict):
+            out["env"] = {str(k)[:200]: REDACTED for k in env}
+        else:
+            out["env"] = None if env is None else REDACTED
     return out

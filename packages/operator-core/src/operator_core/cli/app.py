@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from operator_core import __version__
+from operator_core.audit.redact import redact_command
 from operator_core.cli.env_options import redact_env_words
 from operator_core.cli.exit_codes import (
     EXIT_CODES_HELP,
@@ -180,8 +181,9 @@ def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoRet
 def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
     """Return this command line with ``option`` added up front (and option ``drop`` removed).
 
-    The values of ``-e``/``--env`` options are shown as ``KEY=[REDACTED]``: the line is
-    printed (into terminals and CI logs), and those values may be secrets.
+    The line is printed (into terminals and CI logs), so it shows no secret: the values of
+    ``-e``/``--env`` options read ``KEY=[REDACTED]`` and every word then goes through the
+    audit trail's redactor (``-pS3cret``, ``--password=x``, ``--reason token=x``...).
     """
     words: list[str] = []
     skip = False
@@ -192,7 +194,8 @@ def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
             skip = True
         elif drop is None or not word.startswith(f"{drop}="):
             words.append(word)
-    return shlex.join(["operator", *option, *redact_env_words(words)])
+    shown = [str(word) for word in redact_command(redact_env_words(words))]
+    return shlex.join(["operator", *option, *shown])
 
 
 def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:
@@ -228,7 +231,11 @@ def run_tool_command(
     except OperatorError as exc:
         fail(exc, as_json=as_json)
     except KeyboardInterrupt:
-        ERR.print("[yellow]interrupted[/yellow] (the audit trail records the call as cancelled)")
+        ERR.print(
+            "[yellow]interrupted[/yellow]: the audit trail records the call as cancelled "
+            "(an action already under way in the engine was waited for, up to its deadline, "
+            "so the record shows how it ended)"
+        )
         raise typer.Exit(130) from None
     print_envelope(OUT, ERR, tool, envelope, as_json=as_json, hint=_hint_for(settings, envelope))
     raise typer.Exit(int(exit_code_for(tool, envelope)))

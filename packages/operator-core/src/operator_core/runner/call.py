@@ -23,6 +23,9 @@ class Call:
     id: str = field(default_factory=new_record_id)
     started: float = 0.0
     wall: float = 0.0
+    #: Wall-clock time a mutating action was admitted (after any approval), or None.
+    #: The record's time is this once set: rate-limit windows count from it.
+    admitted: float | None = None
     spec: ToolSpec | None = None
     args: dict[str, Any] | None = None
     facts: ContainerFacts | None = None

@@ -138,7 +138,7 @@ class ToolRunner:
                     "type": "cancelled",
                     "message": "the call was cancelled before it changed anything",
                 }
-                await _outlast(asyncio.ensure_future(self._record(call, {"ok": False})))
+                await self._write_after_cancel(call)
             raise
         except Exception as exc:
             log.error(
@@ -203,20 +203,27 @@ class ToolRunner:
         recent actions in the trail, so runners in other processes sharing the file are
         counted too and cannot slip in between. Otherwise the limits are this process's
         counts (seeded from the trail when the runner started).
+
+        The record is stamped with the time of admission, not of the call's start: an
+        approval can take minutes, and the windows must count from when the action ran.
         """
         call.decision, call.outcome = "allowed", "pending"
+        now = self._wall()
         limiter = self.guard.limiter
         if not (isinstance(self.audit, AdmittingSink) and limiter.counts(spec.name)):
             _deny(self.guard.take_rate(spec, facts))
+            call.admitted = now
             await self._record(call, {"ok": False})
             return
-        now = self._wall()
         recent = self._recent_actions(now)
+        call.admitted = now
         verdict = await self.audit.admit(
             self._record_of(call, {"ok": False}),
             recent,
             lambda past: self.guard.judge_rate(spec, facts, past, now),
         )
+        if verdict is not None:
+            call.admitted = None  # denied: its record keeps the call's start
         _deny(verdict)
         limiter.remember(spec.name, facts.id, 0.0)  # for this process's own early checks
 
@@ -242,11 +249,20 @@ class ToolRunner:
         """Write the final record of a call cancelled while its action was under way.
 
         By now the action has ended (its outcome is noted) and ``after`` was read after it.
+        That holds even when the action's own task was cancelled too (the event loop
+        shutting down after a second Ctrl-C): the executor's call then still waits for
+        its engine call (bounded by that call's deadline) before it gives up, so only the
+        result is lost, and ``after`` is still read once the action had ended (or its
+        deadline had passed).
         """
         after = "'after' is the container's state once it had ended."
         if action.cancelled():  # the action's own task was cancelled: the loop is closing
-            ending = "the wait was cut short too, so how it ended is unknown"
-            after = "'after' may have been read before it ended."
+            ending = (
+                "the action's own task was cancelled too, so its result was not kept (the "
+                "container's state after it shows what it did), but the engine call was "
+                "still waited for until it ended (at most until its deadline)"
+            )
+            after = "'after' was read once it had ended or its deadline had passed."
         elif (exc := action.exception()) is not None:
             if isinstance(exc, OperatorError):
                 ending = f"it failed ({error_type(exc)}: {redact_text(str(exc))[:300]})"
@@ -262,11 +278,15 @@ class ToolRunner:
             "message": f"the call was cancelled while {spec.name} was already under way in "
             f"the engine, so it may have completed; it was waited for: {ending}. {after}",
         }
+        await self._write_after_cancel(call)
+        call.final_recorded = True
+
+    async def _write_after_cancel(self, call: Call) -> None:
+        """Write the record of a cancelled call, through further cancels; log a failure."""
         write = asyncio.ensure_future(self._record(call, {"ok": False}))
         await _outlast(write)
         if not write.cancelled() and (failure := write.exception()) is not None:
             log.error("audit record %s for %s not written: %s", call.id, call.tool, failure)
-        call.final_recorded = True
 
     async def _invoke(self, spec: ToolSpec, call: Call, target_id: str | None = None) -> Any:
         """Call the executor method of ``spec`` with the validated arguments.
@@ -368,10 +388,11 @@ class ToolRunner:
     def _record_of(self, call: Call, envelope: dict[str, Any]) -> AuditRecord:
         """Return the audit record of ``call`` as it stands."""
         spec, facts = call.spec, call.facts
+        when = call.admitted if call.admitted is not None else call.wall
         return AuditRecord(
             id=call.id,
-            time=datetime.fromtimestamp(call.wall, UTC).isoformat(),
-            ts=call.wall,
+            time=datetime.fromtimestamp(when, UTC).isoformat(),
+            ts=when,
             actor=call.actor,
             reason=redact_value(str(call.reason)) if call.reason else None,
             tool=call.tool,
@@ -419,7 +440,8 @@ def _stored_arguments(call: Call) -> Any:
     an unknown tool) are first parsed as validation parses them, so a JSON string is read
     as the object it holds and its ``env`` values are hidden like any others; a string
     that is not a JSON object is never stored, only its length. Values under keys the tool
-    does not have are not stored at all (nothing says what they hold).
+    does not have are not stored at all (nothing says what they hold); for an unknown tool
+    that is every value, so only its keys are kept.
     """
     if call.args is not None:
         return redact_arguments(call.args)
@@ -430,10 +452,9 @@ def _stored_arguments(call: Call) -> Any:
             return f"[REDACTED: {len(raw)} chars]"
         raw = parsed
     if isinstance(raw, dict):
-        known = call.spec.input_model.model_fields if call.spec is not None else None
+        known = call.spec.input_model.model_fields if call.spec is not None else {}
         raw = {
-            str(key): REDACTED if known is not None and key not in known else _json_value(value)
-            for key, value in raw.items()
+            str(key): _json_value(value) if key in known else REDACTED for key, value in raw.items()
         }
     return redact_arguments(raw)
 

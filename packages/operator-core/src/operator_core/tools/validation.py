@@ -201,7 +201,7 @@ def _boolean(_schema: dict[str, Any]) -> str:
 
 def _object(_schema: dict[str, Any]) -> str:
     """Return the words for an object schema (only ``env`` has one)."""
-    return 'a JSON object of string values such as {"KEY": "value"}'
+    return 'a JSON object of string values such as {"LEVEL": "debug"}'
 
 
 _DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
