@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from operator_core.runner import ToolRunner, execute_tool, set_default_runner
 from tool_fakes import FakeClock, FakeExecutor, container_id
 
 EXECUTE = {"mode": "execute", "approval": {"risks": []}}
+EXEC = "docker_execute_command"
 MUTATING_CALLS = {
     "start_container",
     "stop_container",
@@ -882,3 +884,42 @@ async def test_rate_limit_windows_count_from_admission_not_from_a_slow_approval(
     assert second["error"]["rule"] == "rate_limits[0]"
     assert fake.find("web")["restart_count"] == 1
     await sink.close()
+
+
+class _StoppableExec(FakeExecutor):
+    """An exec that runs until it is cancelled, as the real one stops its processes."""
+
+    stopped_early = False
+
+    async def execute_command(self, container_id: str, command: list[str], **_: Any) -> Any:
+        self.find(container_id)
+        self.entered.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.stopped_early = True
+            raise
+        return {"exit_code": 0}
+
+
+async def test_a_cancel_reaches_an_interruptible_tool_and_is_recorded():
+    """A cancelled exec is told to stop (it is interruptible) instead of running to its end.
+
+    A restart is waited for (the engine cannot stop it halfway); an exec kills its work, so
+    the cancel is passed on: the call ends at once, the record says it was cancelled.
+    """
+    fake = _StoppableExec("web")
+    run = runner(fake, mode="execute", approval={"risks": [], "tools": {EXEC: False}})
+    call = asyncio.create_task(
+        run.execute_tool(EXEC, {"container_id": "web", "command": ["sleep", "30"]})
+    )
+    await asyncio.wait_for(fake.entered.wait(), 10)
+    call.cancel()
+    began = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert time.monotonic() - began < 5
+    assert fake.stopped_early is True
+    record = only_record(run)
+    assert record.outcome == "cancelled"
+    assert "own task was cancelled too" in record.error["message"]

@@ -185,11 +185,12 @@ class ToolRunner:
             if waited:
                 facts = await self._resolve(call, facts.id)
             await self._admit(spec, call, facts)
-            # Once started, the action runs to its end even if this call is cancelled: the
-            # engine cannot be stopped halfway (run_bounded's worker thread and its docker
-            # process carry on), so the lock and the slot are held until it has ended.
+            # Once started, the action runs to its end even if this call is cancelled (the
+            # engine cannot stop a stop halfway), except that an interruptible tool (exec)
+            # gets the cancel and kills its work; either way the lock and the slot are
+            # held until the action has ended, and run_bounded waits for its worker.
             action = asyncio.create_task(self._run_action(spec, call, facts.id))
-            if await _outlast(action):
+            if await _outlast(action, relay=spec.interruptible):
                 await self._record_cancelled(spec, call, action)
                 raise asyncio.CancelledError
             result = action.result()
@@ -249,18 +250,19 @@ class ToolRunner:
         """Write the final record of a call cancelled while its action was under way.
 
         By now the action has ended (its outcome is noted) and ``after`` was read after it.
-        That holds even when the action's own task was cancelled too (the event loop
-        shutting down after a second Ctrl-C): the executor's call then still waits for
-        its engine call (bounded by that call's deadline) before it gives up, so only the
-        result is lost, and ``after`` is still read once the action had ended (or its
-        deadline had passed).
+        That holds even when the action's own task was cancelled too (an interruptible
+        tool, or the event loop closing after a second Ctrl-C): the executor's call stops
+        what can stop early (an exec) and waits for the rest within its deadline before it
+        gives up, so only the result is lost, and ``after`` is still read once the action
+        had ended (or its deadline had passed).
         """
         after = "'after' is the container's state once it had ended."
-        if action.cancelled():  # the action's own task was cancelled: the loop is closing
+        if action.cancelled():  # an interruptible tool, or the event loop is closing
             ending = (
-                "the action's own task was cancelled too, so its result was not kept (the "
-                "container's state after it shows what it did), but the engine call was "
-                "still waited for until it ended (at most until its deadline)"
+                "the action's own task was cancelled too, so it stopped what could stop "
+                "early (an exec's processes) and the engine call was waited for until it "
+                "ended (at most until its deadline); its result was not kept, the "
+                "container's state after it shows what it did"
             )
             after = "'after' was read once it had ended or its deadline had passed."
         elif (exc := action.exception()) is not None:
@@ -412,17 +414,20 @@ class ToolRunner:
         )
 
 
-async def _outlast(task: asyncio.Future[Any]) -> bool:
+async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
     """Wait until ``task`` is done, even through cancellations; return whether one came.
 
-    The caller re-raises ``CancelledError`` once it has dealt with the outcome. ``task``
-    itself is never cancelled from here (``asyncio.wait`` leaves it running).
+    The caller re-raises ``CancelledError`` once it has dealt with the outcome. With
+    ``relay`` the first cancellation is passed on to ``task`` once (it must itself wait for
+    what it started, as run_bounded does); otherwise ``task`` is never cancelled here.
     """
     cancelled = False
     while not task.done():
         try:
             await asyncio.wait({task})
         except asyncio.CancelledError:
+            if relay and not cancelled:
+                task.cancel()
             cancelled = True
     return cancelled
 

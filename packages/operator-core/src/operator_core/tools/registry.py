@@ -47,6 +47,7 @@ def _act(
     destructive: bool,
     idempotent: bool,
     requires_approval: bool = False,
+    interruptible: bool = False,
 ) -> ToolSpec:
     """Return the spec of a tool that changes a container."""
     return ToolSpec(
@@ -60,6 +61,7 @@ def _act(
         destructive=destructive,
         idempotent=idempotent,
         requires_approval=requires_approval,
+        interruptible=interruptible,
     )
 
 
@@ -233,6 +235,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         destructive=True,
         idempotent=False,
         requires_approval=True,
+        interruptible=True,
     ),
 )
 

@@ -44,6 +44,9 @@ class ToolSpec:
     destructive: bool
     idempotent: bool
     requires_approval: bool = False
+    #: A cancel of the call may stop the action early (its executor call kills its work,
+    #: as an exec does), so the runner passes a cancel on; other actions run to their end.
+    interruptible: bool = False
     target: str | None = "container_id"
 
     @property
