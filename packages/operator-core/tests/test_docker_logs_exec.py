@@ -16,12 +16,13 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock, patch
 
 import pytest
+import time_machine
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
 from operator_core.docker import DockerActionExecutor, _capture, execution, logs
@@ -286,11 +287,16 @@ async def test_logs_return_what_was_read_when_the_deadline_nears(client, fake):
 
 
 async def test_logs_since_and_until_are_normalised_for_the_engine(executor, fake):
-    """Durations pass as given; ISO times become UTC with their nanoseconds kept."""
+    """Durations pass as given; ISO times become UTC with their nanoseconds kept.
+
+    The wall clock is frozen just after ``until``, so ``since`` (1h30m before now) falls
+    before it on any date the suite runs.
+    """
     fake.scripts.append((b"", b"", 0))
-    await executor.get_container_logs(
-        "web", since="1h30m", until="2026-11-29T12:00:00.123456789+02:00"
-    )
+    with time_machine.travel(datetime(2026, 11, 29, 10, 30, tzinfo=UTC), tick=False):
+        await executor.get_container_logs(
+            "web", since="1h30m", until="2026-11-29T12:00:00.123456789+02:00"
+        )
     command = fake.commands[0]
     assert option(command, "--since") == "1h30m"
     assert option(command, "--until") == "2026-11-29T10:00:00.123456789Z"
