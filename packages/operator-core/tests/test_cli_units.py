@@ -19,14 +19,7 @@ from operator_core.cli.exit_codes import (
     exit_code_for_error,
     exit_code_for_exception,
 )
-from operator_core.cli.render import (
-    compact,
-    denial_hint,
-    error_panel,
-    log_lines,
-    print_envelope,
-    short_id,
-)
+from operator_core.cli.render import denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import make_approver
 from operator_core.cli.settings import Settings, default_audit_db, default_policy_file
 from operator_core.errors import (
@@ -39,6 +32,7 @@ from operator_core.errors import (
     PolicyError,
 )
 from operator_core.policy import ApprovalRequest
+from operator_core.present import compact, log_lines, short_id
 from operator_core.runner.envelope import ERROR_TYPES, error_envelope
 
 

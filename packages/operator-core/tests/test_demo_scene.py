@@ -19,7 +19,8 @@ DEMO_WITH_SHORT_DEADLINE = """
 import sys
 from python_on_whales import DockerClient
 from rich.console import Console
-from operator_core import _demo_scene, demo
+from operator_core import demo
+from operator_core.demo import scene as _demo_scene
 _demo_scene.SCENE_DEADLINE_S = 1.0
 console = Console(width=200, color_system=None)
 sys.exit(demo.run_demo_cli(console, client=DockerClient(host=sys.argv[1])))

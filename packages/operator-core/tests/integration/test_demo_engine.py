@@ -14,8 +14,9 @@ import pytest
 from cli_helpers import OPERATOR, clean_env, run_operator
 from rich.console import Console
 
-from operator_core import _demo_scene, demo
+from operator_core import demo
 from operator_core.demo import DEMO_LABEL
+from operator_core.demo import scene as _demo_scene
 
 #: The name the demo gives its container (printed in its opening panel).
 DEMO_NAME = re.compile(r"opc-demo-web-[0-9a-f]{12}")
@@ -159,7 +160,7 @@ def test_ctrl_c_during_the_demo_still_removes_its_container(tmp_path):
 def test_a_service_that_never_turns_healthy_stops_the_demo_at_step_1(monkeypatch):
     """The service must be healthy before it is broken: if not, exit 1 saying so, cleaned up."""
     monkeypatch.setattr(_demo_scene, "HEALTH_CMD", "exit 1")
-    monkeypatch.setattr(demo, "HEALTHY_WITHIN_S", 3)
+    monkeypatch.setattr(demo.story, "HEALTHY_WITHIN_S", 3)
     text = io.StringIO()
     code = demo.run_demo_cli(Console(file=text, width=200, color_system=None))
     output = text.getvalue()

@@ -7,14 +7,12 @@ Sub-command groups live in their own modules (``docker_cmds``, ``audit_cmds``,
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from operator_core import __version__
 from operator_core.audit.redact import redact_command
@@ -25,10 +23,11 @@ from operator_core.cli.exit_codes import (
     exit_code_for,
     exit_code_for_exception,
 )
-from operator_core.cli.render import denial_hint, error_panel, print_envelope, print_json
+from operator_core.cli.render import denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import call_tool
 from operator_core.cli.settings import Mode, Settings, default_audit_db
 from operator_core.errors import OperatorError
+from operator_core.present import make_console, print_json
 from operator_core.runner.envelope import error_envelope
 
 __all__ = [
@@ -42,18 +41,10 @@ __all__ = [
 ]
 
 
-def _console(*, stderr: bool) -> Console:
-    """Return a console; when it is not a terminal, wide enough not to fold tables."""
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, width=160)
-    return console
-
-
 #: Where results go (what a pipe or ``--json`` consumer reads).
-OUT = _console(stderr=False)
+OUT = make_console(stderr=False)
 #: Where progress, summaries, prompts and errors go.
-ERR = _console(stderr=True)
+ERR = make_console(stderr=True)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the tool's JSON envelope on stdout (for scripts).")

@@ -12,22 +12,25 @@ from rich.columns import Columns
 from rich.console import Group
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
 from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.audit import AuditQuery, AuditRecord, read_audit
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.cli.exit_codes import ExitCode
-from operator_core.cli.render import compact, fields_table, print_json, short_id
 from operator_core.errors import InvalidInput, OperatorError
+from operator_core.present import (
+    OUTCOME_STYLES,
+    compact,
+    fields_table,
+    print_json,
+    records_table,
+    short_id,
+)
 from operator_core.tools import REGISTRY
 
 __all__ = ["audit_app", "parse_moment", "tool_name"]
 
 audit_app = typer.Typer(help="Read the audit trail (--audit-db picks the file).")
-
-_OUTCOME_STYLE = {"ok": "green", "denied": "yellow", "failed": "red", "invalid": "magenta"}
 
 
 def parse_moment(text: str, *, now: float | None = None) -> float:
@@ -111,34 +114,6 @@ def list_records(
     ERR.print(f"[dim]{len(records)} record(s) from {escape(str(settings.audit_db))}[/dim]")
 
 
-def records_table(records: list[AuditRecord], *, brief: bool = False) -> Table:
-    """Return a table of audit records: when, who, what, on which container, how it ended.
-
-    ``brief`` leaves out the container and the record id, for a narrow screen.
-    """
-    columns = ["TIME", "ACTOR", "TOOL", "CONTAINER", "DECISION", "RULE", "OUTCOME", "MS", "ID"]
-    if brief:
-        columns = [c for c in columns if c not in ("CONTAINER", "ID")]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("TIME", "MS", "ID", "TOOL"))
-    for record in records:
-        when = datetime.fromtimestamp(record.ts).astimezone()
-        cells: dict[str, str | Text] = {
-            "TIME": when.strftime("%H:%M:%S" if brief else "%m-%d %H:%M:%S"),
-            "ACTOR": escape(record.actor or "-"),
-            "TOOL": record.tool.removeprefix("docker_"),
-            "CONTAINER": escape(record.container_name or record.container or "-"),
-            "DECISION": record.decision,
-            "RULE": escape(record.rule or "-"),
-            "OUTCOME": Text(record.outcome, style=_OUTCOME_STYLE.get(record.outcome, "")),
-            "MS": f"{record.duration_ms:.0f}" if record.duration_ms is not None else "-",
-            "ID": record.id,
-        }
-        table.add_row(*(cells[column] for column in columns))
-    return table
-
-
 @audit_app.command("show")
 def show(
     ctx: typer.Context,
@@ -219,7 +194,7 @@ def record_panel(record: AuditRecord) -> Panel:
     ]
     if states:
         parts.append(Columns(states))
-    style = _OUTCOME_STYLE.get(record.outcome, "white")
+    style = OUTCOME_STYLES.get(record.outcome, "white")
     return Panel(
         Group(*parts),
         title=f"[{style}]{escape(record.tool)} · {record.outcome}[/{style}]",

@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
-from operator_core.cli.render import print_json
 from operator_core.errors import OperatorError
 from operator_core.policy import Policy, detect_own_container_id, load_policy
+from operator_core.present import print_json
 from operator_core.tools import TOOLS, ToolSpec
 
 __all__ = ["policy_app", "policy_summary"]

@@ -7,7 +7,6 @@ gets a table, a panel or the raw output of the command, with messages on stderr 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,89 +17,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-__all__ = [
-    "HEALTH_STYLES",
-    "compact",
-    "denial_hint",
-    "error_panel",
-    "fields_table",
-    "log_lines",
-    "print_envelope",
-    "print_json",
-    "short_id",
-    "status_text",
-]
+from operator_core.present import (
+    compact,
+    fields_table,
+    log_lines,
+    print_json,
+    short_id,
+    status_text,
+)
 
-HEALTH_STYLES = {
-    "healthy": "green",
-    "unhealthy": "bold red",
-    "starting": "yellow",
-    "running": "green",
-    "exited": "red",
-    "dead": "bold red",
-    "paused": "yellow",
-    "restarting": "yellow",
-    "created": "dim",
-}
-
-
-def print_json(console: Console, data: Any) -> None:
-    """Print ``data`` as indented JSON with no markup, colour or wrapping (safe for ``jq``)."""
-    console.out(json.dumps(data, indent=2, default=str), highlight=False)
-
-
-def short_id(value: object) -> str:
-    """Return the 12-character form of a container id (other text unchanged)."""
-    text = "" if value is None else str(value)
-    return text[:12] if len(text) == 64 else text
-
-
-def status_text(value: object) -> Text:
-    """Return a status or health word, coloured by what it means ('-' for none)."""
-    if value is None or value == "":
-        return Text("-", style="dim")
-    word = str(value)
-    return Text(word, style=HEALTH_STYLES.get(word, ""))
-
-
-def compact(value: Any, limit: int = 120) -> str:
-    """Return a one-line rendering of a value (lists joined, dicts as k=v, long text cut)."""
-    if value is None:
-        text = "-"
-    elif isinstance(value, bool):
-        text = "yes" if value else "no"
-    elif isinstance(value, list):
-        text = ", ".join(compact(item, limit) for item in value) or "-"
-    elif isinstance(value, dict):
-        text = ", ".join(f"{k}={compact(v, limit)}" for k, v in value.items()) or "-"
-    else:
-        text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def fields_table(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> Table:
-    """Return a two-column key/value table of a result (nested dicts get their own rows)."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
-    table.add_column(overflow="fold")
-    for key, value in data.items():
-        if key in skip:
-            continue
-        if isinstance(value, dict) and value and key != "labels":
-            for sub, subvalue in value.items():
-                table.add_row(f"{key}.{sub}", _cell(sub, subvalue))
-        else:
-            table.add_row(key, _cell(key, value))
-    return table
-
-
-def _cell(key: str, value: Any) -> Text:
-    """Return a table cell, coloured for statuses and health."""
-    if key in ("status", "state", "health") and isinstance(value, str | None):
-        return status_text(value)
-    if key in ("id", "container_id", "network_id"):
-        return Text(short_id(value))
-    return Text(compact(value, limit=400))
+__all__ = ["denial_hint", "error_panel", "print_envelope"]
 
 
 def _title(data: dict[str, Any]) -> str:
@@ -156,28 +82,6 @@ def _render_logs(out: Console, err: Console, result: dict[str, Any]) -> None:
     if result.get("truncated"):
         notes.append(f"truncated (tail limit {result.get('tail_limit')})")
     err.print(f"[dim]{escape('; '.join(notes))}[/dim]")
-
-
-def log_lines(result: dict[str, Any]) -> list[str]:
-    """Return printable log lines from a logs result, whatever shape its lines have."""
-    lines: list[str] = []
-    raw = result.get("lines")
-    if raw is None and ("stdout" in result or "stderr" in result):
-        for stream in ("stdout", "stderr"):
-            lines.extend(
-                f"[{stream}] {line}" if stream == "stderr" else str(line)
-                for line in result.get(stream) or []
-            )
-        return lines
-    for item in raw or []:
-        if isinstance(item, dict):
-            stamp = item.get("timestamp") or item.get("time")
-            text = item.get("line", item.get("text", item.get("message", "")))
-            prefix = "[stderr] " if item.get("stream") == "stderr" else ""
-            lines.append(f"{stamp} {prefix}{text}" if stamp else f"{prefix}{text}")
-        else:
-            lines.append(str(item))
-    return lines
 
 
 def _render_exec(out: Console, err: Console, result: dict[str, Any]) -> None:

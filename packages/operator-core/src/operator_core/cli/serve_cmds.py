@@ -11,10 +11,10 @@ from rich.markup import escape
 
 from operator_core import __version__
 from operator_core.cli.app import ERR, OUT, fail, settings_of
-from operator_core.cli.render import print_json
 from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
+from operator_core.present import print_json
 from operator_core.tools import tool_list
 
 __all__ = ["register"]
@@ -111,7 +111,7 @@ def demo(
 
     Needs the local test image; takes about ten seconds; removes what it made.
     """
-    from operator_core import demo as story
+    from operator_core import demo as story  # the demo's imports are for this command only
 
     try:
         client = settings_of(ctx).docker_client()

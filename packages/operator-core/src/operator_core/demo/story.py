@@ -1,30 +1,14 @@
-"""The main demonstration, for a person watching: a service breaks and an agent heals it.
-
-Run with ``operator demo`` (or ``python -m operator_core.demo``; the README's
-``./dev demo``). Against the local engine, with the local test image and no registry:
-
-1. start a small web service (busybox httpd) with a health check, and wait until healthy;
-2. break it: its web server dies, the container keeps running, the health check fails
-   and the service writes why to its logs;
-3. find it with ``ps`` filtered on ``health=unhealthy``;
-4. read its logs, which say why;
-5. try a restart in observe mode: the policy denies it (nothing happens);
-6. restart it under an execute-mode policy with a rate limit and an approval gate;
-7. wait until it is healthy again;
-8. try a second restart, as a looping agent would: the rate limit denies it;
-9. show the audit trail (a temporary SQLite file), then clean up, even on failure or
-   Ctrl-C.
+"""The demo's story: the scene, the incident and the agent's tool calls, step by step.
 
 Steps 3 to 8 are tool calls through ``ToolRunner.execute_tool``, exactly what an agent
-sends; steps 1 and 2 (setting the scene, ``operator_core._demo_scene``) use the engine
-directly, each call bounded in time. ``operator_core._demo_story`` prints it all.
+sends; steps 1 and 2 (setting the scene, ``operator_core.demo.scene``) use the engine
+directly, each call bounded in time. ``operator_core.demo.show`` prints it all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,25 +18,24 @@ from python_on_whales import DockerClient, docker
 from rich.console import Console
 from rich.markup import escape
 
-from operator_core._demo_scene import (
+from operator_core._local_image import TEST_IMAGE, unique_name
+from operator_core.audit import SQLiteAuditSink
+from operator_core.demo.scene import (
     DEMO_LABEL,
     HEALTH_CMD,
-    SERVICE_SCRIPT,
     DemoFailed,
     break_service,
     remove_service,
     start_service,
     until_unhealthy,
 )
-from operator_core._demo_story import Story, intro, show_audit, show_logs, show_ps
-from operator_core._local_image import TEST_IMAGE, unique_name
-from operator_core.audit import SQLiteAuditSink
+from operator_core.demo.show import Story, intro, show_audit, show_logs, show_ps
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import OperatorError
 from operator_core.policy import ApprovalRequest, Policy, policy_from_dict
 from operator_core.runner import ToolRunner
 
-__all__ = ["DEMO_LABEL", "SERVICE_SCRIPT", "DemoFailed", "main", "run_demo", "run_demo_cli"]
+__all__ = ["DEMO_POLICY", "run_demo", "run_demo_cli"]
 
 #: The policy the agent acts under once a person has switched it to execute mode.
 DEMO_POLICY: dict[str, Any] = {
@@ -265,14 +248,3 @@ def run_demo_cli(
         console.print("\n[yellow]interrupted[/yellow] (the clean-up above says what was removed)")
         return 130
     return 0
-
-
-def main() -> int:
-    """Run the demo (``python -m operator_core.demo``); return a process exit code."""
-    from operator_core.cli.app import OUT
-
-    return run_demo_cli(OUT)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

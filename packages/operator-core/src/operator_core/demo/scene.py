@@ -2,7 +2,7 @@
 
 These are not the agent's actions (those go through ``ToolRunner``) but every one is
 bounded in time like them: ``docker run`` and ``docker rm`` through a bounded client
-(``operator_core.docker._engine``), the incident and the health checks through
+(``operator_core.docker.run_on_client``), the incident and the health checks through
 ``DockerActionExecutor``. A wedged engine makes the demo fail within seconds, saying
 which call did not finish, instead of hanging the README's first command.
 """
@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from operator_core._local_image import TEST_IMAGE, TEST_LABEL
-from operator_core.docker import DockerActionExecutor
-from operator_core.docker._engine import bounded_client, run_bounded
+from operator_core.docker import DockerActionExecutor, run_on_client
 from operator_core.errors import OperationTimeout, OperatorError
 
 __all__ = [
@@ -62,9 +61,8 @@ class DemoFailed(Exception):
 
 async def _on_engine(engine: Any, what: str, work: Callable[[Any], T]) -> T:
     """Run ``work(client)`` within ``SCENE_DEADLINE_S``; a failure is a DemoFailed saying so."""
-    client = bounded_client(engine, SCENE_DEADLINE_S)
     try:
-        return await run_bounded(lambda: work(client), deadline=SCENE_DEADLINE_S, what=what)
+        return await run_on_client(engine, work, deadline=SCENE_DEADLINE_S, what=what)
     except OperationTimeout as exc:  # its message names the call
         raise DemoFailed(f"{exc}. {_ENGINE_HINT}") from exc
     except OperatorError as exc:

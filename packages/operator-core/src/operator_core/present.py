@@ -1,0 +1,166 @@
+"""How results, log lines and audit records look to a person: the shared presentation.
+
+Both the command line (``operator_core.cli``) and the demo (``operator_core.demo``) show
+results through these helpers. This module imports rich and the audit record, never the
+CLI, so the demo (or any library user) can show a result without building the typer app.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from operator_core.audit.record import AuditRecord
+
+__all__ = [
+    "HEALTH_STYLES",
+    "OUTCOME_STYLES",
+    "compact",
+    "fields_table",
+    "log_lines",
+    "make_console",
+    "print_json",
+    "records_table",
+    "short_id",
+    "status_text",
+]
+
+HEALTH_STYLES = {
+    "healthy": "green",
+    "unhealthy": "bold red",
+    "starting": "yellow",
+    "running": "green",
+    "exited": "red",
+    "dead": "bold red",
+    "paused": "yellow",
+    "restarting": "yellow",
+    "created": "dim",
+}
+
+#: How an audit record's outcome is coloured.
+OUTCOME_STYLES = {"ok": "green", "denied": "yellow", "failed": "red", "invalid": "magenta"}
+
+
+def make_console(*, stderr: bool) -> Console:
+    """Return a console; when it is not a terminal, wide enough not to fold tables."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=160)
+    return console
+
+
+def print_json(console: Console, data: Any) -> None:
+    """Print ``data`` as indented JSON with no markup, colour or wrapping (safe for ``jq``)."""
+    console.out(json.dumps(data, indent=2, default=str), highlight=False)
+
+
+def short_id(value: object) -> str:
+    """Return the 12-character form of a container id (other text unchanged)."""
+    text = "" if value is None else str(value)
+    return text[:12] if len(text) == 64 else text
+
+
+def status_text(value: object) -> Text:
+    """Return a status or health word, coloured by what it means ('-' for none)."""
+    if value is None or value == "":
+        return Text("-", style="dim")
+    word = str(value)
+    return Text(word, style=HEALTH_STYLES.get(word, ""))
+
+
+def compact(value: Any, limit: int = 120) -> str:
+    """Return a one-line rendering of a value (lists joined, dicts as k=v, long text cut)."""
+    if value is None:
+        text = "-"
+    elif isinstance(value, bool):
+        text = "yes" if value else "no"
+    elif isinstance(value, list):
+        text = ", ".join(compact(item, limit) for item in value) or "-"
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}={compact(v, limit)}" for k, v in value.items()) or "-"
+    else:
+        text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def fields_table(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> Table:
+    """Return a two-column key/value table of a result (nested dicts get their own rows)."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in data.items():
+        if key in skip:
+            continue
+        if isinstance(value, dict) and value and key != "labels":
+            for sub, subvalue in value.items():
+                table.add_row(f"{key}.{sub}", _cell(sub, subvalue))
+        else:
+            table.add_row(key, _cell(key, value))
+    return table
+
+
+def _cell(key: str, value: Any) -> Text:
+    """Return a table cell, coloured for statuses and health."""
+    if key in ("status", "state", "health") and isinstance(value, str | None):
+        return status_text(value)
+    if key in ("id", "container_id", "network_id"):
+        return Text(short_id(value))
+    return Text(compact(value, limit=400))
+
+
+def log_lines(result: dict[str, Any]) -> list[str]:
+    """Return printable log lines from a logs result, whatever shape its lines have."""
+    lines: list[str] = []
+    raw = result.get("lines")
+    if raw is None and ("stdout" in result or "stderr" in result):
+        for stream in ("stdout", "stderr"):
+            lines.extend(
+                f"[{stream}] {line}" if stream == "stderr" else str(line)
+                for line in result.get(stream) or []
+            )
+        return lines
+    for item in raw or []:
+        if isinstance(item, dict):
+            stamp = item.get("timestamp") or item.get("time")
+            text = item.get("line", item.get("text", item.get("message", "")))
+            prefix = "[stderr] " if item.get("stream") == "stderr" else ""
+            lines.append(f"{stamp} {prefix}{text}" if stamp else f"{prefix}{text}")
+        else:
+            lines.append(str(item))
+    return lines
+
+
+def records_table(records: list[AuditRecord], *, brief: bool = False) -> Table:
+    """Return a table of audit records: when, who, what, on which container, how it ended.
+
+    ``brief`` leaves out the container and the record id, for a narrow screen.
+    """
+    columns = ["TIME", "ACTOR", "TOOL", "CONTAINER", "DECISION", "RULE", "OUTCOME", "MS", "ID"]
+    if brief:
+        columns = [c for c in columns if c not in ("CONTAINER", "ID")]
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("TIME", "MS", "ID", "TOOL"))
+    for record in records:
+        when = datetime.fromtimestamp(record.ts).astimezone()
+        cells: dict[str, str | Text] = {
+            "TIME": when.strftime("%H:%M:%S" if brief else "%m-%d %H:%M:%S"),
+            "ACTOR": escape(record.actor or "-"),
+            "TOOL": record.tool.removeprefix("docker_"),
+            "CONTAINER": escape(record.container_name or record.container or "-"),
+            "DECISION": record.decision,
+            "RULE": escape(record.rule or "-"),
+            "OUTCOME": Text(record.outcome, style=OUTCOME_STYLES.get(record.outcome, "")),
+            "MS": f"{record.duration_ms:.0f}" if record.duration_ms is not None else "-",
+            "ID": record.id,
+        }
+        table.add_row(*(cells[column] for column in columns))
+    return table
