@@ -111,19 +111,8 @@ async def elicit_approval(request: ApprovalRequest) -> bool:
         raise ApprovalUnavailable(
             "this MCP client cannot ask its user (no elicitation on this connection)"
         )
-    target = ""
-    if request.container:
-        target = (
-            f" on container {request.container.get('name')!r} "
-            f"(now {request.container.get('status')})"
-        )
-    why = f" Reason given: {request.reason}." if request.reason else ""
-    message = (
-        f"{request.actor or 'An agent'} wants to run {request.tool} ({request.risk} risk)"
-        f"{target} with {json.dumps(request.arguments, default=str)}.{why} Approve?"
-    )
     answer = await ctx.session.elicit_form(
-        message, _APPROVAL_SCHEMA, related_request_id=ctx.request_id
+        f"{request.describe()} Approve?", _APPROVAL_SCHEMA, related_request_id=ctx.request_id
     )
     return answer.action == "accept" and (answer.content or {}).get("approve") is True
 

@@ -18,7 +18,14 @@ What counts as a secret, deliberately erring on the side of hiding too much:
   command list and in shell text (``sh -c "redis-cli -a x ping"``);
 * ``Bearer`` / ``Basic`` credentials, the password in ``scheme://user:password@host``;
 * well-known token shapes wherever they appear: JWTs, GitHub (``ghp_``...), OpenAI-style
-  ``sk-``..., Slack ``xox?-``..., AWS ``AKIA``... keys, PEM private key blocks;
+  ``sk-``..., Slack ``xox?-``..., AWS ``AKIA``... keys, Vault ``hvs.``/``hvb.``/``hvr.``
+  tokens, PEM private key blocks;
+* SQL passwords: ``PASSWORD 'x'`` and ``IDENTIFIED [WITH plugin] BY [PASSWORD] 'x'``;
+* ``user: "name:password"`` (``user=``, JSON ``"user": ...``) and the value of a ``user``
+  mapping entry holding a colon: everything after the first colon;
+* words that follow a subcommand: ``docker login -p x`` (any ``... login -p x``),
+  ``aws configure set aws_secret_access_key x`` (a secret key after ``configure set``),
+  ``htpasswd -b [file] user x`` (the last argument of htpasswd's batch mode);
 * a long (16+ character) hex or base64 run right after a secret-ish word.
 
 Every pattern runs in time linear in the text (keys are matched only at token starts,
@@ -121,6 +128,22 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}+"), REDACTED),
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}+"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
+    (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}+"), REDACTED),
+    (
+        re.compile(
+            r"(?i)(?<![\w.-])((?:identified(?:\s++with\s++[\w.-]++)?+\s++by(?:\s++password)?+"
+            r"|(?<!-)password)\s++)(?:'[^']*+'|\"[^\"]*+\")"
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (
+        re.compile(r"(?i)\b(identified\s++by\s++)(?!password\b)[^\s'\";]++"),
+        rf"\1{REDACTED}",
+    ),
+    (
+        re.compile(r"(?i)(?<![\w.-])(\"?+user\"?+\s*+[=:]\s*+[\"']?+[^\s:=\"']++:)[^\s\"']++"),
+        rf"\1{REDACTED}",
+    ),
     (re.compile(rf"(?<![\w.-])(--pass(?:word|wd)?+){_NOT_A_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
     (re.compile(rf"(?<![\w.-])(-p){_NOT_A_P_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
     (
@@ -158,11 +181,20 @@ _PASSWORD_FLAGS: dict[str, frozenset[str]] = {
     **_programs("-a", "redis-cli", "keydb-cli", "valkey-cli"),
     **_programs("-P", "zip", "unzip", "zipcloak", "sqlcmd", "mosquitto_pub", "mosquitto_sub"),
     **_programs("-w", "ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldappasswd"),
+    # A subcommand, not a program: ``docker login -p x``, ``podman login -p x``...
+    **_programs("-p", "login"),
 }
+#: htpasswd's batch mode (a flag word holding ``b``) takes the password as its last word.
+_HTPASSWD = "htpasswd"
+#: htpasswd's flags that take the next word as their value (cost, rounds).
+_HTPASSWD_VALUED = frozenset({"-C", "-r"})
 #: Finds whether any of those programs is named at all (most texts skip the word scan).
 _PROGRAM_HINT = re.compile(
     r"(?<![\w.-])(?:"
-    + "|".join(re.escape(name) for name in sorted(_PASSWORD_FLAGS, key=len, reverse=True))
+    + "|".join(
+        re.escape(name)
+        for name in sorted([*_PASSWORD_FLAGS, _HTPASSWD, "configure"], key=len, reverse=True)
+    )
     + r")(?![\w.-])"
 )
 #: One shell word (quotes kept whole) or one command separator.
@@ -175,18 +207,24 @@ _QUOTED_SCRIPT = re.compile(r"\"[^\"\s]*+\s[^\"]*+\"|'[^'\s]*+\s[^']*+'")
 class _PasswordArgument:
     """Follows the words of a command line; spots the password after a known program's flag.
 
-    ``mysql ... -p x``, ``redis-cli ... -a x``, ``sshpass -p x ...``: once such a program
-    has been named, the word after its flag is the password (unless it is itself a flag:
-    ``mysql -p -h db`` prompts). A command separator (``;``, ``&&``, ``|``...) ends it.
+    ``mysql ... -p x``, ``redis-cli ... -a x``, ``sshpass -p x ...``, ``docker login -p
+    x``: once such a program (or subcommand) has been named, the word after its flag is
+    the password (unless it is itself a flag: ``mysql -p -h db`` prompts). Also the value
+    after ``configure set <secret key>`` (aws) and the last word of ``htpasswd -b [file]
+    user x``. A command separator (``;``, ``&&``, ``|``...) ends it.
     """
 
     def __init__(self) -> None:
-        self._flags: frozenset[str] = frozenset()
-        self._next = False
+        self.reset()
 
     def reset(self) -> None:
         """Forget the program: a new command starts."""
-        self._flags, self._next = frozenset(), False
+        self._flags: frozenset[str] = frozenset()
+        self._next = False
+        self._last: tuple[str, str] = ("", "")
+        # htpasswd: positional words seen, how many make the password, skip a flag's value.
+        self._htpasswd: list[int] | None = None
+        self._batch = self._skip = False
 
     def is_password(self, word: str) -> bool:
         """Take the next word; return whether it is a password to hide."""
@@ -194,6 +232,9 @@ class _PasswordArgument:
         if bare and set(bare) <= _SEPARATOR_CHARS:
             self.reset()
             return False
+        last, self._last = self._last, (self._last[1], bare)
+        if self._htpasswd is not None:
+            return self._htpasswd_password(bare)
         if self._next:
             self._next = False
             if not bare.startswith("-"):
@@ -201,8 +242,26 @@ class _PasswordArgument:
         name = bare.rsplit("/", 1)[-1]
         if name in _PASSWORD_FLAGS:
             self._flags = _PASSWORD_FLAGS[name]
-        elif bare in self._flags:
+        elif name == _HTPASSWD:
+            self._htpasswd = [0, 3]
+        elif bare in self._flags or (last == ("configure", "set") and is_secret_key(bare)):
             self._next = True
+        return False
+
+    def _htpasswd_password(self, bare: str) -> bool:
+        """Take a word of an htpasswd command; whether it is its batch-mode password."""
+        counts = self._htpasswd or [0, 3]
+        if self._skip:
+            self._skip = False
+        elif bare in _HTPASSWD_VALUED:
+            self._skip = True
+        elif bare.startswith("-") and len(bare) > 1:
+            self._batch = self._batch or "b" in bare
+            if "n" in bare:
+                counts[1] = 2  # -n writes to stdout: no file argument
+        else:
+            counts[0] += 1
+            return self._batch and counts[0] == counts[1]
         return False
 
 
@@ -283,9 +342,15 @@ def _store(text: str) -> str:
 
 
 def _redact_entry(key: str, value: Any) -> Any:
-    """Return one mapping entry's value: hidden whole under a secret-ish key, else redacted."""
+    """Return one mapping entry's value: hidden whole under a secret-ish key, else redacted.
+
+    Under ``user``, what follows a colon is hidden (``name:password``; for exec's
+    ``user:group`` that hides the group too, which errs on the safe side).
+    """
     if isinstance(value, str | int | float) and not isinstance(value, bool) and is_secret_key(key):
         return REDACTED
+    if key.lower() == "user" and isinstance(value, str) and ":" in value:
+        return _store(value.split(":", 1)[0]) + ":" + REDACTED
     return redact_value(value)
 
 

@@ -122,10 +122,12 @@ def make_approver(settings: Settings, console: Console, shown: list[Spinner | No
         return nobody_to_ask
 
     async def ask(request: ApprovalRequest) -> bool:
-        target = ""
-        if request.container:
-            target = f" on {request.container.get('name')!r} ({request.container.get('status')})"
-        question = escape(f"Run {request.tool} ({request.risk} risk){target}?")
+        arguments, reason = request.shown(limit=300)
+        why = f"\n  reason: {reason}" if reason else ""
+        question = escape(
+            f"  arguments: {arguments}{why}\n"
+            f"Run {request.tool} ({request.risk} risk){request.target()}?"
+        )
         current = shown[0] if shown else None
         if current is None:
             return await ask_yes_no(question, console, sys.stdin.fileno())

@@ -8,11 +8,13 @@ approval. Each check returns a ``Verdict`` (a denial) or None (no objection).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from operator_core.audit.redact import redact_arguments, redact_value
 from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
@@ -34,6 +36,33 @@ class ApprovalRequest:
     container: dict[str, Any] | None
     actor: str | None
     reason: str | None
+
+    def describe(self, limit: int = 600) -> str:
+        """Return what is asked in words: who, which tool on what, with which (redacted) values."""
+        arguments, reason = self.shown(limit)
+        why = f" Reason given: {reason}." if reason else ""
+        return (
+            f"{self.actor or 'An agent'} wants to run {self.tool} ({self.risk} risk)"
+            f"{self.target()} with {arguments}.{why}"
+        )
+
+    def target(self) -> str:
+        """Return " on container 'web' (now running)", or "" for a call without one."""
+        if not self.container:
+            return ""
+        return f" on container {self.container.get('name')!r} (now {self.container.get('status')})"
+
+    def shown(self, limit: int = 600) -> tuple[str, str | None]:
+        """Return the arguments (as JSON) and the reason as an approver may show them.
+
+        Both are redacted again here, so an approver given a request built by hand (not by
+        the runner, which redacts them already) never shows a secret either.
+        """
+        arguments = json.dumps(redact_arguments(self.arguments), default=str)
+        if len(arguments) > limit:
+            arguments = arguments[:limit] + "...[cut]"
+        reason = redact_value(self.reason)[:limit] if self.reason else None
+        return arguments, reason
 
 
 #: An async callback that returns True to allow the call, False to refuse it, or raises

@@ -41,6 +41,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 # The metaclass every pydantic v2 model has; subclassed only to translate errors.
 from pydantic._internal._model_construction import ModelMetaclass
 
+from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
 from operator_core.tools.registry import REGISTRY
 
@@ -219,9 +220,22 @@ def _explain(exc: ValidationError, source: str) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
         shown = error["type"] not in ("missing", "extra_forbidden") and _scalar(error["input"])
-        given = f" (got {error['input']!r})" if shown else ""
-        lines.append(f"  - {where}: {message}{given}")
+        given = f" (got {redact_value(error['input'])!r})" if shown else ""
+        lines.append(f"  - {where}: {_redacted(message, error['input'])}{given}")
     return "\n".join(lines)
+
+
+def _redacted(message: str, given: object) -> str:
+    """Return ``message`` with each value of ``given`` quoted in it replaced by its redaction.
+
+    Only the values are redacted, never the help text around them, so the message stays
+    readable ("write 'key' or 'key=value'" is ours, not a secret). PolicyError messages
+    are therefore stored and shown as they are.
+    """
+    for value in given if isinstance(given, list) else [given]:
+        if isinstance(value, str) and (clean := redact_value(value)) != value:
+            message = message.replace(repr(value), repr(clean))
+    return message
 
 
 def _scalar(value: object) -> bool:

@@ -327,7 +327,7 @@ class ToolRunner:
             arguments=redact_arguments(call.args),
             container=call.facts.summary() if call.facts else None,
             actor=call.actor,
-            reason=call.reason,
+            reason=redact_value(str(call.reason)) if call.reason else None,
         )
         _deny(await self.guard.approve(spec, request))
         call.rule = "approval.granted"

@@ -91,7 +91,9 @@ def error_envelope(exc: OperatorError) -> dict[str, Any]:
     """Return the envelope of a call that failed or was refused with ``exc``."""
     kind = error_type(exc)
     hint = _HINTS.get(kind)
-    message = redact_text(str(exc))
+    # A policy's faults quote its values already redacted (see policy.model); redacting
+    # the whole message again would hide our own help text ("write 'key=value'").
+    message = str(exc) if isinstance(exc, PolicyError) else redact_text(str(exc))
     error: dict[str, Any] = {
         "type": kind,
         "message": _join(message, hint),

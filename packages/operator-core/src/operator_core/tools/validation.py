@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from operator_core.audit.redact import redact_value
 from operator_core.errors import InvalidArguments, UnknownTool
 from operator_core.tools.registry import REGISTRY, get_tool, suggest_tools
 from operator_core.tools.spec import ToolSpec
@@ -114,7 +115,7 @@ def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
     problem: dict[str, Any] = {"field": field, "problem": _reword(error["msg"])}
     got = error.get("input")
     if top not in _SECRET_FIELDS and isinstance(got, str | int | float | bool):
-        problem["got"] = got[:_GOT_MAX] if isinstance(got, str) else got
+        problem["got"] = redact_value(got)[:_GOT_MAX] if isinstance(got, str) else got
     problem["fix"] = f"set `{top or field}` to {expected}"
     return problem
 
