@@ -1,0 +1,393 @@
+#!/usr/bin/env bash
+# A lab of extra Docker engines on this machine, for fleet and swarm tests (run as root).
+#
+#   scripts/lab.sh up N      start engines eng1..engN (keeps those already up), print an inventory
+#   scripts/lab.sh status    one line per engine; exit 0 when every engine answers, 3 when no lab
+#   scripts/lab.sh inventory print the inventory TOML of the engines that are up
+#   scripts/lab.sh down      stop every engine and remove every trace of the lab
+#
+# Each engine lives in a network namespace of its own (oplab-engN) with its own data root,
+# exec root, pid file, log and unix socket (/run/operator-lab/engN/docker.sock). The engines'
+# namespaces are wired by veth pairs to a bridge (oplab0) that lives in the lab's own namespace
+# (oplab), on LAB_SUBNET (default 198.18.77.0/24, a benchmarking range): engN has .(10+N), so
+# engines reach each other (swarm: 2377, 7946, 4789; a swarm must be told --advertise-addr) and
+# nothing touches the host's network. Each engine has its own hostname (lab-engN) too.
+# dockerd is started with `nsenter --net=...` (`ip netns exec` remounts /sys and hides the
+# cgroups dockerd needs) and never with --bridge=none in the host's namespace.
+#
+# The last engine is reached over SSH: an sshd on 127.0.0.1:LAB_SSH_PORT (default 22722) lets
+# the system user operator-lab (shell /bin/sh, no rc files; the engine's socket group) in and
+# sets DOCKER_HOST to that engine's socket, so `ssh://operator-lab-engN` runs
+# `docker system dial-stdio` against it. The client side is the file
+# /etc/ssh/ssh_config.d/operator-lab.conf (the system ssh reads it; the docker CLI uses the
+# system ssh): key, known hosts and ControlMaster/ControlPersist so that repeated calls reuse
+# one connection. LAB_SSH=0 leaves SSH out.
+#
+# Environment: LAB_SUBNET (a /24, given as A.B.C.0/24), LAB_SSH_PORT, LAB_SSH (1/0),
+# OPERATOR_TEST_IMAGE (imported into every engine).
+set -euo pipefail
+
+RUN=/run/operator-lab
+DATA=/var/lib/operator-lab
+LABNS=oplab
+BRIDGE=oplab0
+SUBNET="${LAB_SUBNET:-198.18.77.0/24}"
+PREFIX="${SUBNET%.0/24}"
+SSH_PORT="${LAB_SSH_PORT:-22722}"
+WANT_SSH="${LAB_SSH:-1}"
+SSH_CLIENT_CONF=/etc/ssh/ssh_config.d/operator-lab.conf
+SSH_USER=operator-lab
+SSH_ENGINE=0
+IMAGE="${OPERATOR_TEST_IMAGE:-operator-core/busybox:test}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+ns_of() { echo "oplab-eng$1"; }
+sock_of() { echo "$RUN/eng$1/docker.sock"; }
+addr_of() { echo "$PREFIX.$((10 + $1))"; }
+dk() { local n=$1; shift; timeout 30 docker -H "unix://$(sock_of "$n")" "$@"; }
+answers() { [ -S "$(sock_of "$1")" ] && timeout 10 docker -H "unix://$(sock_of "$1")" info >/dev/null 2>&1; }
+engines_up() {
+    local d
+    for d in "$RUN"/eng*; do [ -d "$d" ] && echo "${d##*/eng}"; done | sort -n
+}
+dockerd_pid() {
+    # The pid in the engine's pid file, only while it is that engine's dockerd.
+    local pidfile="$RUN/eng$1/docker.pid" pid
+    [ -f "$pidfile" ] || return 1
+    pid="$(cat "$pidfile")"
+    [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "--exec-root $RUN/eng$1/exec" \
+        && echo "$pid"
+}
+
+check_subnet() {
+    # The lab's /24 must not overlap anything the host routes; a lab already up owns it.
+    [[ "$SUBNET" =~ ^([0-9]{1,3}\.){3}0/24$ ]] || die "LAB_SUBNET must look like 198.18.77.0/24, not '$SUBNET'"
+    ip netns list | grep -qw "$LABNS" && return 0
+    python3 - "$SUBNET" <<'EOF' || die "LAB_SUBNET $SUBNET overlaps a route of this host; choose another /24"
+import ipaddress, subprocess, sys
+lab = ipaddress.ip_network(sys.argv[1])
+routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+for line in routes.splitlines():
+    dest = line.split()[0] if line.split()[0] not in ("local", "broadcast", "unicast") else line.split()[1]
+    if dest == "default":
+        continue
+    if lab.overlaps(ipaddress.ip_network(dest, strict=False)):
+        sys.exit(1)
+EOF
+}
+
+lab_net() {
+    # The lab's namespace with its bridge; created once.
+    if ! ip netns list | grep -qw "$LABNS"; then
+        ip netns add "$LABNS"
+        ip -n "$LABNS" link set lo up
+        ip -n "$LABNS" link add "$BRIDGE" type bridge
+        ip -n "$LABNS" addr add "$PREFIX.1/24" dev "$BRIDGE"
+        ip -n "$LABNS" link set "$BRIDGE" up
+    fi
+}
+
+engine_net() {
+    local n=$1 ns
+    ns="$(ns_of "$n")"
+    ip netns list | grep -qw "$ns" && return 0
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    # The pair is made inside the lab's namespace and one end moved to the engine's: no
+    # interface ever appears in the host's namespace.
+    ip -n "$LABNS" link add "veth-eng$n" type veth peer name lab0 netns "$ns"
+    ip -n "$LABNS" link set "veth-eng$n" master "$BRIDGE" up
+    ip -n "$ns" addr add "$(addr_of "$n")/24" dev lab0
+    ip -n "$ns" link set lab0 up
+    # No default route: nothing outside the lab is reachable, so an image pull (a swarm task
+    # tries one for a tag without digest) fails at once instead of waiting out a timeout.
+}
+
+start_engine() {
+    local n=$1 run="$RUN/eng$1" data="$DATA/eng$1"
+    mkdir -p "$run/exec" "$data/root"
+    answers "$n" && return 0
+    if pid="$(dockerd_pid "$n")"; then
+        say "eng$n: dockerd $pid is running but does not answer yet"
+        return 0
+    fi
+    rm -f "$run/docker.pid" "$run/docker.sock"
+    # Its own (empty) config file, so that the host's /etc/docker/daemon.json is not read.
+    echo '{}' >"$data/daemon.json"
+    say "eng$n: starting dockerd in netns $(ns_of "$n") (log: $data/dockerd.log)"
+    local group=()
+    [ "$n" = "$SSH_ENGINE" ] && group=(--group "$SSH_USER")
+    # A UTS namespace of its own too, so that each engine (a swarm node) has its own hostname.
+    setsid nohup nsenter --net="/var/run/netns/$(ns_of "$n")" \
+        unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "lab-eng$n" dockerd "${group[@]}" \
+        --config-file "$data/daemon.json" \
+        --data-root "$data/root" \
+        --exec-root "$run/exec" \
+        --pidfile "$run/docker.pid" \
+        --host "unix://$run/docker.sock" \
+        --containerd-namespace "operator-lab-eng$n" \
+        --containerd-plugins-namespace "operator-lab-eng$n-plugins" \
+        --cgroup-parent "/operator-lab-eng$n" \
+        >"$data/dockerd.log" 2>&1 </dev/null &
+}
+
+wait_engine() {
+    local n=$1
+    for _ in $(seq 1 90); do
+        answers "$n" && return 0
+        sleep 1
+    done
+    say "eng$n did not answer within 90s; the end of its log:"
+    tail -n 20 "$DATA/eng$n/dockerd.log" >&2 || true
+    return 1
+}
+
+load_image() {
+    local n=$1
+    dk "$n" image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+    docker save "$IMAGE" | timeout 120 docker -H "unix://$(sock_of "$n")" load >/dev/null
+    say "eng$n: loaded $IMAGE"
+}
+
+apt_install() {
+    # Without a policy-rc.d, installing a daemon's package would start it on the host.
+    local made_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        made_policy=1
+    fi
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; } || {
+        [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+        die "could not install $*"
+    }
+    [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    return 0
+}
+
+ssh_user() {
+    # The lab's SSH login: a system user whose shell reads no rc file, in the socket's group.
+    id "$SSH_USER" >/dev/null 2>&1 && return 0
+    # "*": no password, but not a locked account (sshd without PAM refuses locked ones).
+    useradd --system --no-create-home --home-dir /nonexistent --shell /bin/sh --password "*" "$SSH_USER"
+}
+
+start_ssh() {
+    # sshd on loopback whose sessions talk to engine n; a client config with connection reuse.
+    local n=$1 dir="$RUN/ssh"
+    [ -x /usr/sbin/sshd ] || apt_install openssh-server
+    mkdir -p "$dir" /run/sshd
+    chmod 755 "$dir"
+    [ -f "$dir/host_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    [ -f "$dir/client_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/client_key"
+    cp "$dir/client_key.pub" "$dir/authorized_keys"
+    echo "[127.0.0.1]:$SSH_PORT $(cat "$dir/host_key.pub")" >"$dir/known_hosts"
+    cat >"$dir/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$SSH_PORT
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+AllowUsers $SSH_USER
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+MaxSessions 100
+MaxStartups 100:30:200
+SetEnv DOCKER_HOST=unix://$(sock_of "$n")
+EOF
+    cat >"$SSH_CLIENT_CONF" <<EOF
+# Written by operator-core's scripts/lab.sh; removed by \`scripts/lab.sh down\`.
+Host operator-lab-eng$n
+    HostName 127.0.0.1
+    Port $SSH_PORT
+    User $SSH_USER
+    IdentityFile $dir/client_key
+    IdentitiesOnly yes
+    UserKnownHostsFile $dir/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+    ControlMaster auto
+    ControlPath $dir/cm-%C
+    ControlPersist 10m
+EOF
+    echo "$n" >"$dir/engine"
+    if [ -f "$dir/sshd.pid" ] && kill -0 "$(cat "$dir/sshd.pid")" 2>/dev/null; then
+        return 0
+    fi
+    /usr/sbin/sshd -f "$dir/sshd_config" -E "$DATA/sshd.log"
+    for _ in $(seq 1 50); do
+        timeout 10 ssh "operator-lab-eng$n" true 2>/dev/null && return 0
+        sleep 0.2
+    done
+    die "sshd on 127.0.0.1:$SSH_PORT does not let us in; see $DATA/sshd.log"
+}
+
+inventory() {
+    local n ssh_engine=""
+    [ -f "$RUN/ssh/engine" ] && ssh_engine="$(cat "$RUN/ssh/engine")"
+    echo "# operator-core lab inventory (scripts/lab.sh); engines in their own network namespaces"
+    echo "default = \"eng1\""
+    for n in $(engines_up); do
+        echo
+        echo "[hosts.eng$n]"
+        echo "url = \"unix://$(sock_of "$n")\""
+        echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\" }"
+        if [ "$n" = "$ssh_engine" ]; then
+            echo
+            echo "[hosts.eng$n-ssh]"
+            echo "url = \"ssh://operator-lab-eng$n\""
+            echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\", via = \"ssh\" }"
+        fi
+    done
+}
+
+cmd_up() {
+    local count="${1:-}"
+    [[ "$count" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N (N engines, 1..99)"
+    [ "$(id -u)" = 0 ] || die "the lab needs root"
+    command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
+    timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
+    check_subnet
+    mkdir -p "$RUN" "$DATA"
+    echo "$SUBNET" >"$RUN/subnet"
+    lab_net
+    local n
+    [ "$WANT_SSH" = 1 ] && { SSH_ENGINE="$count"; ssh_user; }
+    for n in $(seq 1 "$count"); do
+        engine_net "$n"
+        start_engine "$n"
+    done
+    for n in $(seq 1 "$count"); do
+        wait_engine "$n" || die "eng$n failed to start; 'lab.sh down' cleans up"
+        load_image "$n"
+    done
+    [ "$WANT_SSH" = 1 ] && start_ssh "$count"
+    inventory | tee "$RUN/inventory.toml"
+    say "inventory written to $RUN/inventory.toml"
+}
+
+cmd_status() {
+    local n any=0 bad=0 pid
+    for n in $(engines_up); do
+        any=1
+        if answers "$n"; then
+            printf 'eng%s  up    %s  netns %s  addr %s  engine %s  containers %s\n' "$n" "$(sock_of "$n")" \
+                "$(ns_of "$n")" "$(addr_of "$n")" "$(dk "$n" version --format '{{.Server.Version}}')" \
+                "$(dk "$n" ps -aq | wc -l)"
+        else
+            pid="$(dockerd_pid "$n" || echo none)"
+            printf 'eng%s  DOWN  %s  (dockerd pid: %s; log %s)\n' "$n" "$(sock_of "$n")" "$pid" \
+                "$DATA/eng$n/dockerd.log"
+            bad=1
+        fi
+    done
+    if [ -f "$RUN/ssh/sshd.pid" ] && kill -0 "$(cat "$RUN/ssh/sshd.pid")" 2>/dev/null; then
+        echo "ssh   up    ssh://operator-lab-eng$(cat "$RUN/ssh/engine") (127.0.0.1:$SSH_PORT)"
+    elif [ -d "$RUN/ssh" ]; then
+        echo "ssh   DOWN"
+        bad=1
+    fi
+    [ "$any" = 1 ] || { echo "no lab is up"; return 3; }
+    return "$bad"
+}
+
+kill_and_wait() {
+    # TERM, then KILL after $2 seconds.
+    local pid=$1 grace=$2
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 1 $((grace * 5))); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.2
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_engine() {
+    local n=$1 pid cg
+    if answers "$n"; then
+        # Its containers die first, so that dockerd's own shutdown is quick.
+        dk "$n" ps -q | xargs -r timeout 30 docker -H "unix://$(sock_of "$n")" kill >/dev/null 2>&1 || true
+    fi
+    if pid="$(dockerd_pid "$n")"; then
+        kill_and_wait "$pid" 30
+    fi
+    # Leftovers: its containerd, shims and any container process still in its cgroups.
+    for pid in $(pgrep -f -- "operator-lab-eng$n([^0-9]|$)|$RUN/eng$n/|$DATA/eng$n/" || true); do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    for cg in /sys/fs/cgroup/*/operator-lab-eng"$n"; do
+        [ -d "$cg" ] || continue
+        find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    done
+}
+
+remove_cgroups() {
+    local cg
+    for cg in /sys/fs/cgroup/*/operator-lab-eng*; do
+        [ -d "$cg" ] || continue
+        for _ in 1 2 3 4 5; do
+            find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+            [ -d "$cg" ] || break
+            sleep 0.5
+        done
+        [ -d "$cg" ] && say "could not remove cgroup $cg"
+    done
+    return 0
+}
+
+unmount_under() {
+    # Every mount below the lab's directories, deepest first.
+    local dir mnt
+    for dir in "$@"; do
+        { awk '{print $5}' /proc/self/mountinfo | grep -E "^$dir(/|$)" || true; } | sort -r | while read -r mnt; do
+            umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || say "could not unmount $mnt"
+        done
+    done
+}
+
+stop_ssh() {
+    local dir="$RUN/ssh" sock
+    for sock in "$dir"/cm-*; do
+        [ -S "$sock" ] && ssh -o ControlPath="$sock" -O exit operator-lab >/dev/null 2>&1 || true
+    done
+    if [ -f "$dir/sshd.pid" ]; then
+        kill_and_wait "$(cat "$dir/sshd.pid")" 5
+    fi
+    # Sessions sshd forked for clients (their own processes) and lingering masters.
+    for pid in $(pgrep -f -- "$dir/|operator-lab-eng[0-9]+ docker system dial-stdio" || true); do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$SSH_CLIENT_CONF"
+    if id "$SSH_USER" >/dev/null 2>&1; then
+        pkill -KILL -u "$SSH_USER" 2>/dev/null || true
+        userdel "$SSH_USER" 2>/dev/null || say "could not remove the user $SSH_USER"
+    fi
+    return 0
+}
+
+cmd_down() {
+    [ "$(id -u)" = 0 ] || die "the lab needs root"
+    local n ns
+    stop_ssh
+    for n in $(engines_up); do stop_engine "$n"; done
+    # Engines whose run dir is gone but whose processes are not.
+    for pid in $(pgrep -f -- "--exec-root $RUN/|$DATA/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
+    unmount_under "$RUN" "$DATA"
+    for ns in $(ip netns list | awk '{print $1}' | grep -E "^($LABNS|oplab-eng[0-9]+)$" || true); do
+        ip netns del "$ns"
+    done
+    remove_cgroups
+    rm -rf "$RUN" "$DATA"
+    say "down: no engine, namespace, mount or directory of the lab is left"
+}
+
+case "${1:-}" in
+    up) shift; cmd_up "$@" ;;
+    status) cmd_status ;;
+    inventory) inventory ;;
+    down) cmd_down ;;
+    *) echo "usage: scripts/lab.sh up N | status | inventory | down" >&2; exit 2 ;;
+esac
