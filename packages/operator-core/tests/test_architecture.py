@@ -61,3 +61,37 @@ def test_importing_the_demo_does_not_build_the_command_line():
     loaded = _loaded_by("import operator_core.demo")
     assert "operator_core.demo.show" in loaded
     assert not {"operator_core.cli", "operator_core.cli.app", "typer"} & loaded
+
+
+def test_private_modules_are_imported_only_inside_their_package():
+    """operator_core.pkg._private is imported from operator_core.pkg (and below) only."""
+    modules = _modules()
+    offenders = []
+    for module, tree in modules.items():
+        for name in _imports(tree):
+            parts = name.split(".")
+            private = [i for i, part in enumerate(parts) if part.startswith("_") and i > 1]
+            if not name.startswith("operator_core.") or not private:
+                continue
+            home = ".".join(parts[: private[0]])
+            if module != home and not module.startswith(f"{home}."):
+                offenders.append((module, name))
+    assert offenders == []
+
+
+def test_policy_tools_audit_and_runner_do_not_load_the_docker_layer():
+    """Policy, tools, audit and runner take limits, validators and types from public modules."""
+    loaded = _loaded_by(
+        "import operator_core.policy, operator_core.tools, operator_core.audit, "
+        "operator_core.runner"
+    )
+    assert "operator_core.policy.model" in loaded
+    assert sorted(m for m in loaded if m.startswith("operator_core.docker")) == []
+
+
+def test_the_executor_is_still_exported_at_the_top():
+    """`from operator_core import DockerActionExecutor` works though it is loaded lazily."""
+    from operator_core import DockerActionExecutor
+    from operator_core.docker import DockerActionExecutor as Executor
+
+    assert DockerActionExecutor is Executor

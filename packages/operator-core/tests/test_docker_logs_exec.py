@@ -25,7 +25,8 @@ import pytest
 import time_machine
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
-from operator_core.docker import DockerActionExecutor, _capture, execution, logs
+from operator_core import limits, validate
+from operator_core.docker import DockerActionExecutor, _capture, logs
 from operator_core.docker._capture import HeadTail, LineCollector
 from operator_core.errors import (
     ContainerNotFound,
@@ -170,7 +171,7 @@ async def test_logs_of_one_stream_scan_past_the_other_and_keep_only_it(executor,
     err = log_lines((10, "e1"), (20, "e2"), (30, "e3"))
     fake.scripts.append((out, err, 0))
     result = await executor.get_container_logs("web", tail=2, stream="stderr")
-    assert option(fake.commands[0], "--tail") == str(logs.MAX_TAIL + 1)
+    assert option(fake.commands[0], "--tail") == str(limits.MAX_TAIL + 1)
     assert [line["text"] for line in result["lines"]] == ["e2", "e3"]
     assert {line["stream"] for line in result["lines"]} == {"stderr"}
     assert result["truncated"] is False
@@ -431,7 +432,7 @@ async def test_exec_env_values_travel_in_an_env_file_never_on_the_command_line(e
     lines = content.splitlines()
     assert f"TOKEN={SECRET}" in lines
     assert "B=x=y" in lines
-    assert any(line.startswith(f"{execution.MARKER_KEY}=") for line in lines)
+    assert any(line.startswith(f"{validate.MARKER_KEY}=") for line in lines)
     assert SECRET not in json.dumps(result)
 
 
@@ -447,7 +448,7 @@ async def test_exec_output_keeps_head_and_tail_within_the_cap(executor, fake):
     assert result["stdout"].startswith("START")
     assert result["stdout"].endswith("END")
     assert "bytes omitted" in result["stdout"]
-    assert len(result["stdout"]) < execution.EXEC_OUTPUT_CAP + 100
+    assert len(result["stdout"]) < limits.EXEC_OUTPUT_CAP + 100
     assert result["stderr"] == "small"
     assert result["stderr_truncated"] is False
     assert result["truncated"] is True
@@ -470,7 +471,7 @@ async def test_exec_timeout_kills_docker_and_cleans_up_inside_the_container(exec
     marker = next(
         line.split("=", 1)[1]
         for line in fake.env_files[0].splitlines()
-        if line.startswith(execution.MARKER_KEY)
+        if line.startswith(validate.MARKER_KEY)
     )
     assert second[:4] == ["docker", "exec", "--user", "nobody"]
     assert second[4] == CID

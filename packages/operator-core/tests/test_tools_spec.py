@@ -300,15 +300,15 @@ def test_message_lists_every_problem_and_every_fix():
 
 def test_tool_enums_and_bounds_follow_the_executor():
     """Enums and caps in the schemas are the executor's own (no drift between the layers)."""
-    from operator_core.docker import discovery, logs, waiting
+    from operator_core import limits, types
 
     props = {spec.name: spec.input_schema["properties"] for spec in TOOLS}
     listing = props["docker_list_containers"]
-    assert tuple(listing["status"]["anyOf"][0]["enum"]) == discovery.STATUSES
-    assert tuple(listing["health"]["anyOf"][0]["enum"]) == discovery.HEALTHS
-    assert tuple(props["docker_wait_for_container"]["condition"]["enum"]) == waiting.CONDITIONS
-    assert props["docker_get_container_logs"]["tail"]["maximum"] == logs.MAX_TAIL
-    assert props["docker_get_container_logs"]["tail"]["default"] == logs.DEFAULT_TAIL
+    assert tuple(listing["status"]["anyOf"][0]["enum"]) == types.STATUSES
+    assert tuple(listing["health"]["anyOf"][0]["enum"]) == types.HEALTHS
+    assert tuple(props["docker_wait_for_container"]["condition"]["enum"]) == types.CONDITIONS
+    assert props["docker_get_container_logs"]["tail"]["maximum"] == limits.MAX_TAIL
+    assert props["docker_get_container_logs"]["tail"]["default"] == limits.DEFAULT_TAIL
 
 
 def test_tool_limits_and_defaults_are_the_executors_own():
@@ -318,9 +318,10 @@ def test_tool_limits_and_defaults_are_the_executors_own():
     are the executor's; the grace cap is MAX_GRACE_S; the exec and wait caps are the
     tool's tighter named limits, never above the executor's.
     """
-    from operator_core.docker import DockerActionExecutor, execution, logs, waiting
-    from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN
+    from operator_core import limits, types
+    from operator_core.docker import DockerActionExecutor
     from operator_core.tools import inputs
+    from operator_core.validate import REFERENCE_PATTERN
 
     props = {spec.name: spec.input_schema["properties"] for spec in TOOLS}
     for spec in TOOLS:
@@ -331,12 +332,12 @@ def test_tool_limits_and_defaults_are_the_executors_own():
         reference = props[spec.name].get("container_id")
         if reference is not None:
             assert reference["pattern"] == REFERENCE_PATTERN
-    assert tuple(props["docker_get_container_logs"]["stream"]["enum"]) == logs.STREAMS
-    assert props["docker_stop_container"]["timeout"]["maximum"] == MAX_GRACE_S
+    assert tuple(props["docker_get_container_logs"]["stream"]["enum"]) == types.STREAMS
+    assert props["docker_stop_container"]["timeout"]["maximum"] == limits.MAX_GRACE_S
     exec_cap = props["docker_execute_command"]["timeout"]["maximum"]
-    assert exec_cap == inputs.MAX_TOOL_EXEC_TIMEOUT_S <= execution.MAX_EXEC_TIMEOUT_S
+    assert exec_cap == inputs.MAX_TOOL_EXEC_TIMEOUT_S <= limits.MAX_EXEC_TIMEOUT_S
     wait_cap = props["docker_wait_for_container"]["timeout"]["maximum"]
-    assert wait_cap == inputs.MAX_TOOL_WAIT_S <= waiting.MAX_WAIT_S
+    assert wait_cap == inputs.MAX_TOOL_WAIT_S <= limits.MAX_WAIT_S
 
 
 @pytest.mark.parametrize(

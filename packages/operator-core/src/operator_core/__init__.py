@@ -1,6 +1,14 @@
-"""operator-core: the layer that lets an operator agent act on Docker containers safely."""
+"""operator-core: the layer that lets an operator agent act on Docker containers safely.
 
-from operator_core.docker import DockerActionExecutor
+``DockerActionExecutor`` is loaded on first use, so that importing a room that does not
+need the docker layer (``operator_core.policy``, ``operator_core.audit``) does not load
+python-on-whales.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from operator_core.errors import (
     ContainerNotFound,
     ContainerStateError,
@@ -11,6 +19,9 @@ from operator_core.errors import (
     OperationTimeout,
     OperatorError,
 )
+
+if TYPE_CHECKING:
+    from operator_core.docker import DockerActionExecutor
 
 __all__ = [
     "ContainerNotFound",
@@ -24,3 +35,12 @@ __all__ = [
     "OperatorError",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``DockerActionExecutor`` when it is first asked for."""
+    if name == "DockerActionExecutor":
+        from operator_core.docker import DockerActionExecutor
+
+        return DockerActionExecutor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

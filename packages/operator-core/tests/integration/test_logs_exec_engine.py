@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
+from operator_core import limits
 from operator_core.docker import DockerActionExecutor, execution, logs
 from operator_core.docker._state import read
 from operator_core.errors import ContainerNotFound, ContainerStateError, InvalidInput
@@ -183,8 +184,8 @@ async def test_logs_of_a_container_that_wrote_110mb_stay_bounded_and_fast(
     assert seconds < 5
     assert peak < 4 * MiB
     most, seconds, peak = await _measure(lambda: executor.get_container_logs(big_logs, tail=50_000))
-    assert most["tail_limit"] == logs.MAX_TAIL
-    assert most["line_count"] == logs.MAX_TAIL
+    assert most["tail_limit"] == limits.MAX_TAIL
+    assert most["line_count"] == limits.MAX_TAIL
     assert most["truncation"] == ["tail_cap"]
     assert most["bytes"] <= logs.MAX_LOG_BYTES
     assert seconds < 10
@@ -194,7 +195,7 @@ async def test_logs_of_a_container_that_wrote_110mb_stay_bounded_and_fast(
 async def test_logs_of_one_50mb_line_cut_it_and_stay_bounded(executor, one_line):
     """One 50 MiB line is read through, kept to MAX_LINE_BYTES, flagged, memory bounded."""
     result, seconds, peak = await _measure(
-        lambda: executor.get_container_logs(one_line, tail=logs.MAX_TAIL)
+        lambda: executor.get_container_logs(one_line, tail=limits.MAX_TAIL)
     )
     long, after = result["lines"]
     assert long["text"] == "x" * logs.MAX_LINE_BYTES
@@ -213,7 +214,7 @@ async def test_logs_of_one_50mb_line_cut_it_and_stay_bounded(executor, one_line)
 async def test_logs_past_the_read_cap_kill_the_docker_process(executor, one_line, monkeypatch):
     """With a 4 MiB read cap the docker logs process is killed and read_cap reported."""
     monkeypatch.setattr(logs, "MAX_READ_BYTES", 4 * MiB)
-    result = await executor.get_container_logs(one_line, tail=logs.MAX_TAIL)
+    result = await executor.get_container_logs(one_line, tail=limits.MAX_TAIL)
     assert "read_cap" in result["truncation"]
     assert result["truncated"] is True
     assert 4 * MiB < result["bytes_read"] < 5 * MiB

@@ -14,8 +14,7 @@ import typer
 
 from operator_core.cli.app import ERR, JsonOption, run_tool_command
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
-from operator_core.docker._validate import MAX_GRACE_S
-from operator_core.docker.logs import MAX_TAIL
+from operator_core.limits import MAX_GRACE_S, MAX_TAIL
 
 __all__ = ["docker_app", "net_app"]
 

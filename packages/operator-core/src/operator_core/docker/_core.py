@@ -7,12 +7,9 @@ from typing import Any, TypeVar
 
 from operator_core.docker import _engine
 
-__all__ = ["DEFAULT_CALL_DEADLINE_S", "ExecutorCore"]
+__all__ = ["ExecutorCore"]
 
 T = TypeVar("T")
-
-#: The bound on a call that has no grace period of its own (inspect, start, ...).
-DEFAULT_CALL_DEADLINE_S = 30.0
 
 
 class ExecutorCore:

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from operator_core.docker import _engine
-from operator_core.docker._validate import validate_signal
 from operator_core.errors import InvalidInput
+from operator_core.validate import validate_signal
 
 __all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
 

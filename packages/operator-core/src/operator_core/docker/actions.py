@@ -13,8 +13,6 @@ from collections.abc import Callable
 
 from python_on_whales import DockerClient, docker
 
-from operator_core.docker._core import DEFAULT_CALL_DEADLINE_S
-from operator_core.docker._validate import validate_seconds
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
 from operator_core.docker.execution import ExecActions
@@ -22,6 +20,8 @@ from operator_core.docker.lifecycle import LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
 from operator_core.docker.waiting import WaitActions
+from operator_core.limits import DEFAULT_CALL_DEADLINE_S, MAX_CALL_DEADLINE_S
+from operator_core.validate import validate_seconds
 
 __all__ = ["DockerActionExecutor"]
 
@@ -51,5 +51,7 @@ class DockerActionExecutor(
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._docker = client if client is not None else docker
-        self._call_deadline = validate_seconds(call_deadline, "call_deadline", maximum=24 * 3600)
+        self._call_deadline = validate_seconds(
+            call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S
+        )
         self._clock = clock

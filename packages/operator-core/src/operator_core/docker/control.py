@@ -8,8 +8,8 @@ from typing import Any
 from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.docker._validate import validate_reference, validate_signal
 from operator_core.errors import ContainerStateError
+from operator_core.validate import validate_reference, validate_signal
 
 __all__ = ["SignalActions"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from operator_core.docker import _batch
 from operator_core.docker._core import ExecutorCore
@@ -15,31 +15,17 @@ from operator_core.docker._state import (
     Snapshot,
     snapshot,
 )
-from operator_core.docker._validate import (
+from operator_core.errors import InvalidInput
+from operator_core.limits import MAX_BATCH
+from operator_core.types import HEALTHS, STATUSES
+from operator_core.validate import (
     CONTROL_CHARACTERS,
     NAME_PART_PATTERN,
     validate_reference,
 )
-from operator_core.errors import InvalidInput
 
-__all__ = [
-    "HEALTHS",
-    "MAX_BATCH",
-    "STATUSES",
-    "DiscoveryActions",
-    "HealthFilter",
-    "Status",
-    "summary",
-]
+__all__ = ["DiscoveryActions", "summary"]
 
-#: The states ``docker container ls --filter status=`` knows (the tool layer's type too).
-Status = Literal["created", "restarting", "running", "removing", "paused", "exited", "dead"]
-STATUSES: tuple[str, ...] = get_args(Status)
-#: The values ``docker container ls --filter health=`` knows; ``none``: no health check.
-HealthFilter = Literal["starting", "healthy", "unhealthy", "none"]
-HEALTHS: tuple[str, ...] = get_args(HealthFilter)
-#: The most references one ``inspect_containers`` call takes.
-MAX_BATCH = 1000
 _MAX_LABELS = 32
 _MAX_TEXT = 1024
 _NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)

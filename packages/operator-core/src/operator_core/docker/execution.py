@@ -32,7 +32,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from operator_core.docker import _engine
@@ -47,43 +47,26 @@ from operator_core.docker._capture import (
 )
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.docker._validate import (
-    CONTROL_CHARACTERS,
+from operator_core.errors import ContainerStateError, InvalidInput
+from operator_core.limits import DEFAULT_EXEC_TIMEOUT_S, EXEC_OUTPUT_CAP, MAX_EXEC_TIMEOUT_S
+from operator_core.validate import (
+    MARKER_KEY,
+    validate_env,
     validate_reference,
     validate_seconds,
+    validate_user,
+    validate_workdir,
 )
-from operator_core.errors import ContainerStateError, InvalidInput
 
-__all__ = [
-    "DEFAULT_EXEC_TIMEOUT_S",
-    "EXEC_OUTPUT_CAP",
-    "MARKER_KEY",
-    "MAX_EXEC_TIMEOUT_S",
-    "ExecActions",
-    "validate_env",
-    "validate_env_key",
-    "validate_user",
-    "validate_workdir",
-]
+__all__ = ["ExecActions"]
 
 log = logging.getLogger(__name__)
 
-#: The longest ``timeout`` a command may be given.
-MAX_EXEC_TIMEOUT_S = 3600.0
-#: How long a command may run unless asked otherwise.
-DEFAULT_EXEC_TIMEOUT_S = 30
-#: Bytes kept of each of stdout and stderr: the first half and the last half.
-EXEC_OUTPUT_CAP = 64 * 1024
-#: The variable that marks a command's processes, so a timed-out one can be found.
-MARKER_KEY = "OPERATOR_CORE_EXEC_ID"
 #: How long the clean-up after a timeout may take.
 CLEANUP_DEADLINE_S = 10.0
 
 _MAX_ARG_BYTES = 128 * 1024
 _MAX_COMMAND_BYTES = 256 * 1024
-_MAX_ENV_LINE = 60_000
-_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]*(?::[A-Za-z0-9_][A-Za-z0-9_.$-]*)?", re.ASCII)
 _CLEANUP_REPORT = re.compile(r"killed=(\d+) remaining=(\d+)")
 
 # $1 is the marker; prints "killed=N remaining=M". Rounds catch children forked meanwhile.
@@ -126,62 +109,6 @@ def _command(value: object) -> list[str]:
     if sum(len(w.encode("utf-8", "surrogatepass")) for w in words) > _MAX_COMMAND_BYTES:
         raise InvalidInput("command is over 256 KiB in all")
     return words
-
-
-def validate_user(value: object) -> str | None:
-    """Return ``user`` (``name``, ``uid``, ``name:group``, ``uid:gid``) or None."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > 256 or not _USER.fullmatch(value):
-        raise InvalidInput(
-            f"user must look like 'name', 'uid', 'name:group' or 'uid:gid', got {value!r}"
-        )
-    return value
-
-
-def validate_workdir(value: object) -> str | None:
-    """Return ``workdir`` if it is an absolute path without control characters, or None."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.startswith("/"):
-        raise InvalidInput(f"workdir must be an absolute path such as '/app', got {value!r}")
-    if CONTROL_CHARACTERS.search(value) or len(value) > 4096:
-        raise InvalidInput("workdir has a control character or is over 4096 characters")
-    return value
-
-
-def validate_env_key(key: object) -> str:
-    """Return ``key`` if it can name an ``env`` variable, else raise InvalidInput."""
-    if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
-        raise InvalidInput(
-            f"env name {key!r} is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
-        )
-    if key == MARKER_KEY:
-        raise InvalidInput(f"env name {MARKER_KEY} is reserved by operator-core")
-    return key
-
-
-def validate_env(value: object) -> dict[str, str]:
-    """Return ``env`` as a dict; messages name a bad key, never a value."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"env must be a mapping of names to values, got {type(value).__name__}")
-    checked: dict[str, str] = {}
-    for key, item in value.items():
-        validate_env_key(key)
-        if not isinstance(item, str):
-            raise InvalidInput(f"env value of {key} must be a string, got {type(item).__name__}")
-        if "\x00" in item or "\n" in item or "\r" in item:
-            raise InvalidInput(f"env value of {key} has a NUL, newline or carriage return")
-        try:
-            size = len(key) + 1 + len(item.encode())
-        except UnicodeEncodeError:
-            raise InvalidInput(f"env value of {key} is not valid UTF-8 text") from None
-        if size > _MAX_ENV_LINE:
-            raise InvalidInput(f"env value of {key} is over {_MAX_ENV_LINE} bytes")
-        checked[key] = item
-    return checked
 
 
 def _timeout(value: object) -> float:

@@ -8,13 +8,12 @@ from typing import Any
 from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.docker._validate import validate_grace, validate_reference
 from operator_core.errors import ContainerStateError
+from operator_core.limits import DEFAULT_GRACE_S
+from operator_core.validate import validate_grace, validate_reference
 
-__all__ = ["DEFAULT_GRACE_S", "STOP_MARGIN_S", "LifecycleActions", "stop_verdict"]
+__all__ = ["STOP_MARGIN_S", "LifecycleActions", "stop_verdict"]
 
-#: The grace period of a stop or restart unless asked otherwise (the engine's own default).
-DEFAULT_GRACE_S = 10
 #: What a stop or restart may take beyond its grace period before the call gives up.
 STOP_MARGIN_S = 30.0
 _SIGKILL_EXIT = 137

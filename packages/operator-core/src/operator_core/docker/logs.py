@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any
 
 from operator_core._time import DURATION_UNITS_S, GO_UNITS, duration_parts, utc_moment
 from operator_core.docker import _engine
@@ -31,27 +31,18 @@ from operator_core.docker._capture import (
 )
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, snapshot
-from operator_core.docker._validate import validate_reference
 from operator_core.errors import InvalidInput
+from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
+from operator_core.types import STREAMS
+from operator_core.validate import validate_reference
 
 __all__ = [
-    "DEFAULT_TAIL",
     "MAX_LINE_BYTES",
     "MAX_LOG_BYTES",
     "MAX_READ_BYTES",
-    "MAX_TAIL",
-    "STREAMS",
     "LogActions",
-    "Stream",
 ]
 
-#: Which output to read: one of the two, or ``both`` (each line tagged with its stream).
-Stream = Literal["both", "stdout", "stderr"]
-STREAMS: tuple[str, ...] = get_args(Stream)
-#: How many of the last lines a call returns unless asked otherwise.
-DEFAULT_TAIL = 100
-#: The most lines one call returns; a larger ``tail`` is capped (the result says so).
-MAX_TAIL = 10_000
 #: The most bytes of log lines one call returns (timestamps included); the newest are kept.
 MAX_LOG_BYTES = 2 * 1024 * 1024
 #: The most bytes kept of one line; a longer line is cut and flagged.

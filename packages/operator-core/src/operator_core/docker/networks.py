@@ -11,8 +11,8 @@ from operator_core.docker import _engine
 from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, snapshot
-from operator_core.docker._validate import validate_reference
 from operator_core.errors import ContainerStateError, InvalidInput
+from operator_core.validate import validate_reference
 
 __all__ = ["NetworkActions"]
 

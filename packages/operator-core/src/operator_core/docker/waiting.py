@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.docker._validate import validate_reference, validate_seconds
 from operator_core.errors import ContainerNotFound, InvalidInput
+from operator_core.limits import DEFAULT_WAIT_S, MAX_WAIT_S
+from operator_core.types import CONDITIONS
+from operator_core.validate import validate_reference, validate_seconds
 
-__all__ = ["CONDITIONS", "DEFAULT_WAIT_S", "MAX_WAIT_S", "Condition", "WaitActions"]
+__all__ = ["WaitActions"]
 
-#: What ``wait_for_container`` can wait for (the tool layer's type too).
-Condition = Literal["running", "healthy", "exited", "removed"]
-CONDITIONS: tuple[str, ...] = get_args(Condition)
-#: The longest wait one call may ask for.
-MAX_WAIT_S = 3600.0
-#: How long a wait lasts unless asked otherwise.
-DEFAULT_WAIT_S = 60
 #: The pause after the first read; each next one is longer by ``_BACKOFF``, up to ``_MAX_DELAY_S``.
 _FIRST_DELAY_S = 0.1
 _BACKOFF = 1.5

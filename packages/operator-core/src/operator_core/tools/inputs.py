@@ -20,19 +20,26 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from operator_core.docker._validate import MAX_GRACE_S, REFERENCE_PATTERN, validate_signal
-from operator_core.docker.discovery import MAX_BATCH, HealthFilter, Status
-from operator_core.docker.execution import (
+from operator_core.errors import InvalidInput
+from operator_core.limits import (
     DEFAULT_EXEC_TIMEOUT_S,
+    DEFAULT_GRACE_S,
+    DEFAULT_TAIL,
+    DEFAULT_WAIT_S,
+    MAX_BATCH,
     MAX_EXEC_TIMEOUT_S,
+    MAX_GRACE_S,
+    MAX_TAIL,
+    MAX_WAIT_S,
+)
+from operator_core.types import Condition, HealthFilter, Status, Stream
+from operator_core.validate import (
+    REFERENCE_PATTERN,
     validate_env,
+    validate_signal,
     validate_user,
     validate_workdir,
 )
-from operator_core.docker.lifecycle import DEFAULT_GRACE_S
-from operator_core.docker.logs import DEFAULT_TAIL, MAX_TAIL, Stream
-from operator_core.docker.waiting import DEFAULT_WAIT_S, MAX_WAIT_S, Condition
-from operator_core.errors import InvalidInput
 
 __all__ = [
     "ConnectNetworkInput",
@@ -54,7 +61,7 @@ MAX_TOOL_EXEC_TIMEOUT_S = min(600, MAX_EXEC_TIMEOUT_S)
 #: The longest wait a tool call may ask for: half an hour of the executor's ``MAX_WAIT_S``,
 #: already longer than any agent turn should block.
 MAX_TOOL_WAIT_S = min(1800, MAX_WAIT_S)
-#: The most containers one tool call inspects; the executor takes ``discovery.MAX_BATCH``,
+#: The most containers one tool call inspects; the executor takes ``limits.MAX_BATCH``,
 #: but a result this size is already more than a model should read at once.
 MAX_TOOL_BATCH = min(100, MAX_BATCH)
 

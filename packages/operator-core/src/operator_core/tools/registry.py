@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from operator_core.docker.logs import DEFAULT_TAIL, MAX_TAIL
+from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
 from operator_core.tools import inputs
 from operator_core.tools.spec import Risk, ToolSpec
 

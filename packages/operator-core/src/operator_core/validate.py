@@ -1,28 +1,36 @@
-"""Checks on arguments, run before any docker process starts.
+"""Checks on arguments, run before any docker process starts: public, one definition each.
 
-The patterns here are the one definition of what a Docker reference and a one-line text
-may hold; the tool layer (``operator_core.tools.inputs``) imports them, so the two layers
-cannot drift apart.
+The patterns and checks here are the one definition of what a Docker reference, a
+signal, a grace period, an exec user, workdir or environment may hold. The executor, the
+tool layer (``operator_core.tools.inputs``) and the command line all call them, so the
+layers cannot drift apart. Each raises ``InvalidInput`` with a message for the caller
+(never an ``env`` value).
 """
 
 from __future__ import annotations
 
 import re
 import signal as _signal
+from collections.abc import Mapping
 
 from operator_core.errors import InvalidInput
+from operator_core.limits import MAX_GRACE_S
 
 __all__ = [
     "CONTROL_CHARACTERS",
-    "MAX_GRACE_S",
+    "MARKER_KEY",
     "NAME_PART_PATTERN",
     "REFERENCE_PATTERN",
     "SIGRTMAX",
     "SIGRTMIN",
+    "validate_env",
+    "validate_env_key",
     "validate_grace",
     "validate_reference",
     "validate_seconds",
     "validate_signal",
+    "validate_user",
+    "validate_workdir",
 ]
 
 #: The characters of a Docker name; ids are hex, so they fit too. All are ASCII.
@@ -39,8 +47,11 @@ _REFERENCE = re.compile(REFERENCE_PATTERN, re.ASCII)
 #: A control character (C0 or DEL): refused in paths and one-line texts.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
-#: A grace period longer than an hour is a mistake, not a plan.
-MAX_GRACE_S = 3600
+#: The variable that marks an exec'd command's processes, so a timed-out one can be found.
+MARKER_KEY = "OPERATOR_CORE_EXEC_ID"
+_MAX_ENV_LINE = 60_000
+_ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]*(?::[A-Za-z0-9_][A-Za-z0-9_.$-]*)?", re.ASCII)
 
 
 def validate_reference(value: object, what: str = "container") -> str:
@@ -160,3 +171,59 @@ def validate_signal(value: object) -> str:
     if name not in _SIGNAL_NAMES:
         raise InvalidInput(f"unknown signal {value!r}; use a name such as SIGTERM or SIGHUP")
     return _signal_number(int(_SIGNAL_NAMES[name]), value)
+
+
+def validate_user(value: object) -> str | None:
+    """Return ``user`` (``name``, ``uid``, ``name:group``, ``uid:gid``) or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 256 or not _USER.fullmatch(value):
+        raise InvalidInput(
+            f"user must look like 'name', 'uid', 'name:group' or 'uid:gid', got {value!r}"
+        )
+    return value
+
+
+def validate_workdir(value: object) -> str | None:
+    """Return ``workdir`` if it is an absolute path without control characters, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise InvalidInput(f"workdir must be an absolute path such as '/app', got {value!r}")
+    if CONTROL_CHARACTERS.search(value) or len(value) > 4096:
+        raise InvalidInput("workdir has a control character or is over 4096 characters")
+    return value
+
+
+def validate_env_key(key: object) -> str:
+    """Return ``key`` if it can name an ``env`` variable, else raise InvalidInput."""
+    if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+        raise InvalidInput(
+            f"env name {key!r} is not a valid variable name ([A-Za-z_][A-Za-z0-9_]*)"
+        )
+    if key == MARKER_KEY:
+        raise InvalidInput(f"env name {MARKER_KEY} is reserved by operator-core")
+    return key
+
+
+def validate_env(value: object) -> dict[str, str]:
+    """Return ``env`` as a dict; messages name a bad key, never a value."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"env must be a mapping of names to values, got {type(value).__name__}")
+    checked: dict[str, str] = {}
+    for key, item in value.items():
+        validate_env_key(key)
+        if not isinstance(item, str):
+            raise InvalidInput(f"env value of {key} must be a string, got {type(item).__name__}")
+        if "\x00" in item or "\n" in item or "\r" in item:
+            raise InvalidInput(f"env value of {key} has a NUL, newline or carriage return")
+        try:
+            size = len(key) + 1 + len(item.encode())
+        except UnicodeEncodeError:
+            raise InvalidInput(f"env value of {key} is not valid UTF-8 text") from None
+        if size > _MAX_ENV_LINE:
+            raise InvalidInput(f"env value of {key} is over {_MAX_ENV_LINE} bytes")
+        checked[key] = item
+    return checked

@@ -1,0 +1,53 @@
+"""Every bound and default of the actions: the one source for the executor, tools and CLI.
+
+The executor enforces these; the tool layer's input models and the command line's
+options take their bounds and defaults from here, so the three cannot drift apart.
+Seconds are floats or ints as the engine takes them (a grace period is whole seconds).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_CALL_DEADLINE_S",
+    "DEFAULT_EXEC_TIMEOUT_S",
+    "DEFAULT_GRACE_S",
+    "DEFAULT_TAIL",
+    "DEFAULT_WAIT_S",
+    "EXEC_OUTPUT_CAP",
+    "MAX_BATCH",
+    "MAX_CALL_DEADLINE_S",
+    "MAX_EXEC_TIMEOUT_S",
+    "MAX_GRACE_S",
+    "MAX_TAIL",
+    "MAX_WAIT_S",
+]
+
+#: The bound on a call that has no grace period of its own (inspect, start, ...).
+DEFAULT_CALL_DEADLINE_S = 30.0
+#: The longest ``call_deadline`` an executor may be given.
+MAX_CALL_DEADLINE_S = 24 * 3600.0
+
+#: The grace period of a stop or restart unless asked otherwise (the engine's own default).
+DEFAULT_GRACE_S = 10
+#: A grace period longer than an hour is a mistake, not a plan.
+MAX_GRACE_S = 3600
+
+#: How long a command may run unless asked otherwise.
+DEFAULT_EXEC_TIMEOUT_S = 30
+#: The longest ``timeout`` a command may be given.
+MAX_EXEC_TIMEOUT_S = 3600.0
+#: Bytes kept of each of stdout and stderr: the first half and the last half.
+EXEC_OUTPUT_CAP = 64 * 1024
+
+#: How many of the last lines a call returns unless asked otherwise.
+DEFAULT_TAIL = 100
+#: The most lines one call returns; a larger ``tail`` is capped (the result says so).
+MAX_TAIL = 10_000
+
+#: How long a wait lasts unless asked otherwise.
+DEFAULT_WAIT_S = 60
+#: The longest wait one call may ask for.
+MAX_WAIT_S = 3600.0
+
+#: The most references one ``inspect_containers`` call takes.
+MAX_BATCH = 1000
