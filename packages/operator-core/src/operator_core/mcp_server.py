@@ -153,7 +153,7 @@ def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
 
 def call_result(envelope: dict[str, Any]) -> types.CallToolResult:
     """Return a runner envelope as a tool result: structured, as JSON text, isError if not ok."""
-    text = json.dumps(envelope, indent=2, default=str)
+    text = json.dumps(envelope, indent=2, default=str, allow_nan=False)
     structured = json.loads(text)  # JSON-safe whatever the result held (datetimes, ...)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],

@@ -59,7 +59,7 @@ def make_console(*, stderr: bool) -> Console:
 
 def print_json(console: Console, data: Any) -> None:
     """Print ``data`` as indented JSON with no markup, colour or wrapping (safe for ``jq``)."""
-    console.out(json.dumps(data, indent=2, default=str), highlight=False)
+    console.out(json.dumps(data, indent=2, default=str, allow_nan=False), highlight=False)
 
 
 def short_id(value: object) -> str:

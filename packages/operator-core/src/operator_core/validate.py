@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import signal as _signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_GRACE_S
@@ -23,6 +23,7 @@ __all__ = [
     "REFERENCE_PATTERN",
     "SIGRTMAX",
     "SIGRTMIN",
+    "validate_command",
     "validate_env",
     "validate_env_key",
     "validate_grace",
@@ -50,6 +51,8 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 #: The variable that marks an exec'd command's processes, so a timed-out one can be found.
 MARKER_KEY = "OPERATOR_CORE_EXEC_ID"
 _MAX_ENV_LINE = 60_000
+_MAX_ARG_BYTES = 128 * 1024
+_MAX_COMMAND_BYTES = 256 * 1024
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.$-]*(?::[A-Za-z0-9_][A-Za-z0-9_.$-]*)?", re.ASCII)
 
@@ -171,6 +174,28 @@ def validate_signal(value: object) -> str:
     if name not in _SIGNAL_NAMES:
         raise InvalidInput(f"unknown signal {value!r}; use a name such as SIGTERM or SIGHUP")
     return _signal_number(int(_SIGNAL_NAMES[name]), value)
+
+
+def validate_command(value: object) -> list[str]:
+    """Return ``command`` as a list of arguments, else raise InvalidInput."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise InvalidInput(
+            "command must be a list of arguments such as ['sh', '-c', 'echo hi'], "
+            f"not a {type(value).__name__}"
+        )
+    words = list(value)
+    if not words:
+        raise InvalidInput("command is empty; give at least the program to run")
+    for index, word in enumerate(words):
+        if not isinstance(word, str):
+            raise InvalidInput(f"command[{index}] must be a string, got {type(word).__name__}")
+        if "\x00" in word or len(word.encode("utf-8", "surrogatepass")) > _MAX_ARG_BYTES:
+            raise InvalidInput(f"command[{index}] has a NUL byte or is over 128 KiB")
+    if not words[0].strip():
+        raise InvalidInput("command[0] (the program) is blank")
+    if sum(len(w.encode("utf-8", "surrogatepass")) for w in words) > _MAX_COMMAND_BYTES:
+        raise InvalidInput("command is over 256 KiB in all")
+    return words
 
 
 def validate_user(value: object) -> str | None:

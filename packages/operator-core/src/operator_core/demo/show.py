@@ -74,7 +74,7 @@ class Story:
         show: Shower | None = None,
     ) -> dict[str, Any]:
         """Make a tool call as the agent, print the call, a compact result and its time."""
-        shown = escape(json.dumps(arguments))
+        shown = escape(json.dumps(arguments, allow_nan=False))
         self.console.print(f"  [cyan]→ {tool}[/cyan] {shown}  [dim]({escape(reason)})[/dim]")
         began = time.monotonic()
         envelope = await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)

@@ -205,7 +205,7 @@ async def _find(story: Story, observer: ToolRunner, name: str) -> None:
         reason="find out why it is unhealthy",
         show=lambda result: show_logs(story.console, result),
     )
-    if "exited unexpectedly" not in json.dumps(_expect(logs, "logs")):
+    if "exited unexpectedly" not in json.dumps(_expect(logs, "logs"), allow_nan=False):
         raise DemoFailed("the logs do not say that httpd died")
 
 

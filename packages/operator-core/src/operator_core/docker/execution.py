@@ -32,7 +32,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from operator_core.docker import _engine
@@ -51,6 +50,7 @@ from operator_core.errors import ContainerStateError, InvalidInput
 from operator_core.limits import DEFAULT_EXEC_TIMEOUT_S, EXEC_OUTPUT_CAP, MAX_EXEC_TIMEOUT_S
 from operator_core.validate import (
     MARKER_KEY,
+    validate_command,
     validate_env,
     validate_reference,
     validate_seconds,
@@ -65,8 +65,6 @@ log = logging.getLogger(__name__)
 #: How long the clean-up after a timeout may take.
 CLEANUP_DEADLINE_S = 10.0
 
-_MAX_ARG_BYTES = 128 * 1024
-_MAX_COMMAND_BYTES = 256 * 1024
 _CLEANUP_REPORT = re.compile(r"killed=(\d+) remaining=(\d+)")
 
 # $1 is the marker; prints "killed=N remaining=M". Rounds catch children forked meanwhile.
@@ -87,28 +85,6 @@ done
 left=0; for p in $(found); do left=$((left + 1)); done
 echo "killed=$killed remaining=$left"
 """
-
-
-def _command(value: object) -> list[str]:
-    """Return ``command`` as a list of arguments, else raise InvalidInput."""
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise InvalidInput(
-            "command must be a list of arguments such as ['sh', '-c', 'echo hi'], "
-            f"not a {type(value).__name__}"
-        )
-    words = list(value)
-    if not words:
-        raise InvalidInput("command is empty; give at least the program to run")
-    for index, word in enumerate(words):
-        if not isinstance(word, str):
-            raise InvalidInput(f"command[{index}] must be a string, got {type(word).__name__}")
-        if "\x00" in word or len(word.encode("utf-8", "surrogatepass")) > _MAX_ARG_BYTES:
-            raise InvalidInput(f"command[{index}] has a NUL byte or is over 128 KiB")
-    if not words[0].strip():
-        raise InvalidInput("command[0] (the program) is blank")
-    if sum(len(w.encode("utf-8", "surrogatepass")) for w in words) > _MAX_COMMAND_BYTES:
-        raise InvalidInput("command is over 256 KiB in all")
-    return words
 
 
 def _timeout(value: object) -> float:
@@ -246,7 +222,11 @@ class ExecActions(ExecutorCore):
         or a cancel, or one more inspect after output that looks like the engine's refusal.
         """
         ref = validate_reference(container_id)
-        words, who, where = _command(command), validate_user(user), validate_workdir(workdir)
+        words, who, where = (
+            validate_command(command),
+            validate_user(user),
+            validate_workdir(workdir),
+        )
         values, limit = validate_env(env), _timeout(timeout)
         stop = threading.Event()
 

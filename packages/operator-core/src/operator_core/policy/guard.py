@@ -58,7 +58,7 @@ class ApprovalRequest:
         Both are redacted again here, so an approver given a request built by hand (not by
         the runner, which redacts them already) never shows a secret either.
         """
-        arguments = json.dumps(redact_arguments(self.arguments), default=str)
+        arguments = json.dumps(redact_arguments(self.arguments), default=str, allow_nan=False)
         if len(arguments) > limit:
             arguments = arguments[:limit] + "...[cut]"
         reason = redact_value(self.reason)[:limit] if self.reason else None

@@ -17,7 +17,6 @@ is read then, and the record says ``cancelled`` with what became of the action.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from operator_core.runner.envelope import (
     ok_envelope,
     result_excerpt,
 )
+from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.formats import Shape, tool_list
 from operator_core.tools.registry import REGISTRY, TOOLS
 from operator_core.tools.spec import ToolSpec
@@ -451,6 +451,9 @@ def _stored_arguments(call: Call) -> Any:
     if call.args is not None:
         return redact_arguments(call.args)
     raw = call.raw
+    problem = shape_problem(raw)
+    if problem is not None:  # never walked: it could exhaust the recursion limit
+        return f"[REDACTED: arguments that {problem}]"
     if isinstance(raw, str):
         parsed = _json_object(raw)
         if parsed is None:
@@ -461,7 +464,7 @@ def _stored_arguments(call: Call) -> Any:
         raw = {
             str(key): _json_value(value) if key in known else REDACTED for key, value in raw.items()
         }
-    return redact_arguments(raw)
+    return redact_arguments(finite(raw))
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -469,8 +472,8 @@ def _json_object(text: str) -> dict[str, Any] | None:
     if not text.strip():
         return {}
     try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
+        parsed = loads(text)
+    except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
 
@@ -482,8 +485,8 @@ def _json_value(value: Any) -> Any:
     """
     if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
         try:
-            parsed = json.loads(value)
-        except (ValueError, RecursionError):
+            parsed = loads(value)
+        except ValueError:
             return value
         if isinstance(parsed, list | dict):
             return parsed

@@ -32,9 +32,11 @@ from operator_core.limits import (
     MAX_TAIL,
     MAX_WAIT_S,
 )
+from operator_core.tools.bounds import loads
 from operator_core.types import Condition, HealthFilter, Status, Stream
 from operator_core.validate import (
     REFERENCE_PATTERN,
+    validate_command,
     validate_env,
     validate_signal,
     validate_user,
@@ -99,11 +101,13 @@ def _from_json(kind: type, example: str) -> BeforeValidator:
         if not isinstance(value, str):
             return value
         try:
-            parsed = json.loads(value)
+            parsed = loads(value)
         except json.JSONDecodeError:
             raise ValueError(
                 f"expected a JSON {kind.__name__} such as {example}, got a plain string"
             ) from None
+        except ValueError as exc:  # too large, too deep or NaN, refused before parsing
+            raise ValueError(f"expected a JSON {kind.__name__} such as {example}: {exc}") from None
         if not isinstance(parsed, kind):
             raise ValueError(f"expected a JSON {kind.__name__} such as {example}")
         return parsed
@@ -130,6 +134,10 @@ NetworkRef = Annotated[
         description="The network's name (e.g. 'backend') or id.",
     ),
 ]
+NameRef = Annotated[
+    str,
+    Field(min_length=1, max_length=256, pattern=REFERENCE_PATTERN),
+]
 GraceSeconds = Annotated[
     int,
     Field(
@@ -144,9 +152,9 @@ OptionalText = Annotated[str | None, Field(max_length=256)]
 
 
 class _Input(BaseModel):
-    """Base of every tool input: unknown keys are refused."""
+    """Base of every tool input: unknown keys and non-finite numbers are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ContainerInput(_Input):
@@ -211,6 +219,7 @@ class ExecInput(ContainerInput):
             '["sh", "-c", "ps | grep nginx"].',
         ),
         _from_json(list, '["ls", "-l", "/data"]'),
+        _executor_check(validate_command),
     ]
     user: Annotated[
         OptionalText,
@@ -244,7 +253,11 @@ class ConnectNetworkInput(ContainerInput):
 
     network: NetworkRef
     alias: Annotated[
-        OptionalText, Field(description="Extra DNS name for the container on this network.")
+        NameRef | None,
+        Field(
+            description="Extra DNS name for the container on this network, spelt like a "
+            "container name; it may not be the name or alias of another container there."
+        ),
     ] = None
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import InvalidArguments, UnknownTool
+from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.registry import REGISTRY, get_tool, suggest_tools
 from operator_core.tools.spec import ToolSpec
 
@@ -65,14 +66,21 @@ def _more(count: int) -> dict[str, Any]:
 
 
 def _as_object(spec: ToolSpec, raw: object) -> dict[str, Any]:
-    """Return the arguments as a dict: None is {}, a JSON object string is parsed."""
+    """Return the arguments as a dict: None is {}, a JSON object string is parsed.
+
+    Their nesting and size are bounded (``bounds``) before anything parses or walks them.
+    """
     if raw is None:
         return {}
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw) if raw.strip() else {}
+            raw = loads(raw) if raw.strip() else {}
         except json.JSONDecodeError:
             raw = None
+        except ValueError as exc:  # too large, too deep, or NaN: said before parsing on
+            _refuse_shape(spec, str(exc))
+    elif (too_big := shape_problem(raw)) is not None:
+        _refuse_shape(spec, too_big)
     if isinstance(raw, dict):
         return raw
     problem = {
@@ -83,10 +91,20 @@ def _as_object(spec: ToolSpec, raw: object) -> dict[str, Any]:
     raise InvalidArguments(_message(spec, [problem]), [problem])
 
 
+def _refuse_shape(spec: ToolSpec, problem: str) -> NoReturn:
+    """Raise InvalidArguments for arguments too deep, too large or with a non-finite number."""
+    fault = {
+        "field": _ROOT,
+        "problem": problem,
+        "fix": f"send a flat object such as {_example(spec)}",
+    }
+    raise InvalidArguments(_message(spec, [fault]), [fault])
+
+
 def _example(spec: ToolSpec) -> str:
     """Return an example argument object holding the tool's required fields."""
     required = spec.input_schema.get("required", [])
-    return json.dumps({name: "..." for name in required})
+    return json.dumps({name: "..." for name in required}, allow_nan=False)
 
 
 def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
@@ -115,7 +133,7 @@ def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
     problem: dict[str, Any] = {"field": field, "problem": _reword(error["msg"])}
     got = error.get("input")
     if top not in _SECRET_FIELDS and isinstance(got, str | int | float | bool):
-        problem["got"] = redact_value(got)[:_GOT_MAX] if isinstance(got, str) else got
+        problem["got"] = redact_value(got)[:_GOT_MAX] if isinstance(got, str) else finite(got)
     problem["fix"] = f"set `{top or field}` to {expected}"
     return problem
 
@@ -150,7 +168,7 @@ def describe_expected(schema: dict[str, Any]) -> str:
     """Return what a JSON Schema accepts, in words ("an integer from 0 to 3600 (default 10)")."""
     text = _describe(schema)
     if "default" in schema and schema["default"] is not None:
-        text += f" (default {json.dumps(schema['default'])})"
+        text += f" (default {json.dumps(schema['default'], allow_nan=False)})"
     return text
 
 
@@ -162,7 +180,7 @@ def _describe(schema: dict[str, Any]) -> str:
         text = " or ".join(_describe(s) for s in options)
         return f"{text}, or null" if nullable else text
     if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+        return "one of " + ", ".join(json.dumps(v, allow_nan=False) for v in schema["enum"])
     kind = schema.get("type")
     describe = _DESCRIBERS.get(kind) if isinstance(kind, str) else None
     return describe(schema) if describe else "a valid value"
