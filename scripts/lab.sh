@@ -2,6 +2,8 @@
 # A lab of extra Docker engines on this machine, for fleet and swarm tests (run as root).
 #
 #   scripts/lab.sh up N      start engines eng1..engN (keeps those already up), print an inventory
+#   scripts/lab.sh up N --swarm   the same, then make them one swarm: eng1 its manager, the
+#                            others workers (a swarm already formed is kept)
 #   scripts/lab.sh status    one line per engine; exit 0 when every engine answers, 3 when no lab
 #   scripts/lab.sh inventory print the inventory TOML of the engines that are up
 #   scripts/lab.sh down      stop every engine and remove every trace of the lab
@@ -22,6 +24,10 @@
 # /etc/ssh/ssh_config.d/operator-lab.conf (the system ssh reads it; the docker CLI uses the
 # system ssh): key, known hosts and ControlMaster/ControlPersist so that repeated calls reuse
 # one connection. LAB_SSH=0 leaves SSH out.
+#
+# A swarm's manager advertises eng1's lab address; the inventory labels each engine with its
+# swarm role (swarm = "manager" / "worker"). Every node has the test image (there is no
+# registry, so services must use it with --no-resolve-image).
 #
 # Environment: LAB_SUBNET (a /24, given as A.B.C.0/24), LAB_SSH_PORT, LAB_SSH (1/0),
 # OPERATOR_TEST_IMAGE (imported into every engine).
@@ -225,8 +231,53 @@ EOF
     die "sshd on 127.0.0.1:$SSH_PORT does not let us in; see $DATA/sshd.log"
 }
 
+swarm_state() {
+    # "<LocalNodeState> <ControlAvailable> <NodeID>" of engine n.
+    dk "$1" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}} {{.Swarm.NodeID}}'
+}
+
+swarm_up() {
+    # eng1 becomes the manager (advertising its lab address), eng2..engN join as workers.
+    local count=$1 n state token members
+    state="$(swarm_state 1)"
+    case "$state" in
+        "active true "*) ;;
+        "inactive "*)
+            dk 1 swarm init --advertise-addr "$(addr_of 1)" --listen-addr "$(addr_of 1):2377" >/dev/null
+            say "eng1: swarm manager at $(addr_of 1):2377" ;;
+        *) die "eng1 is in a swarm but not as its manager ($state); 'lab.sh down' first" ;;
+    esac
+    token="$(dk 1 swarm join-token -q worker)"
+    members="$(dk 1 node ls -q)"
+    for n in $(seq 2 "$count"); do
+        state="$(swarm_state "$n")"
+        case "$state" in
+            "inactive "*)
+                dk "$n" swarm join --token "$token" --advertise-addr "$(addr_of "$n")" \
+                    --listen-addr "$(addr_of "$n"):2377" "$(addr_of 1):2377" >/dev/null
+                say "eng$n: joined the swarm as a worker" ;;
+            *)
+                grep -qx "${state##* }" <<<"$members" \
+                    || die "eng$n is in another swarm ($state); 'lab.sh down' first" ;;
+        esac
+    done
+    for _ in $(seq 1 120); do
+        [ "$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$')" -ge "$count" ] && break
+        sleep 0.5
+    done
+    [ "$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$')" -ge "$count" ] \
+        || die "the swarm has fewer than $count ready nodes: $(dk 1 node ls)"
+    echo 1 >"$RUN/swarm"
+}
+
+swarm_role() {
+    # The swarm role of engine n when the lab is a swarm (manager, worker), else nothing.
+    [ -f "$RUN/swarm" ] || return 0
+    if [ "$1" = 1 ]; then echo manager; else echo worker; fi
+}
+
 inventory() {
-    local n ssh_engine=""
+    local n ssh_engine="" role
     [ -f "$RUN/ssh/engine" ] && ssh_engine="$(cat "$RUN/ssh/engine")"
     echo "# operator-core lab inventory (scripts/lab.sh); engines in their own network namespaces"
     echo "default = \"eng1\""
@@ -234,7 +285,8 @@ inventory() {
         echo
         echo "[hosts.eng$n]"
         echo "url = \"unix://$(sock_of "$n")\""
-        echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\" }"
+        role="$(swarm_role "$n")"
+        echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\"${role:+, swarm = \"$role\"} }"
         if [ "$n" = "$ssh_engine" ]; then
             echo
             echo "[hosts.eng$n-ssh]"
@@ -245,8 +297,9 @@ inventory() {
 }
 
 cmd_up() {
-    local count="${1:-}"
-    [[ "$count" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N (N engines, 1..99)"
+    local count="${1:-}" swarm="${2:-}"
+    [[ "$count" =~ ^[1-9][0-9]?$ ]] || die "usage: lab.sh up N [--swarm] (N engines, 1..99)"
+    [ -z "$swarm" ] || [ "$swarm" = --swarm ] || die "usage: lab.sh up N [--swarm]; not '$swarm'"
     [ "$(id -u)" = 0 ] || die "the lab needs root"
     command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
     timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
@@ -265,6 +318,7 @@ cmd_up() {
         load_image "$n"
     done
     [ "$WANT_SSH" = 1 ] && start_ssh "$count"
+    [ -n "$swarm" ] && swarm_up "$count"
     inventory | tee "$RUN/inventory.toml"
     say "inventory written to $RUN/inventory.toml"
 }
@@ -291,6 +345,9 @@ cmd_status() {
         bad=1
     fi
     [ "$any" = 1 ] || { echo "no lab is up"; return 3; }
+    if [ -f "$RUN/swarm" ]; then
+        echo "swarm manager eng1: $(dk 1 node ls --format '{{.Hostname}} {{.Status}}' | sort | tr '\n' ' ')"
+    fi
     return "$bad"
 }
 
@@ -389,5 +446,5 @@ case "${1:-}" in
     status) cmd_status ;;
     inventory) inventory ;;
     down) cmd_down ;;
-    *) echo "usage: scripts/lab.sh up N | status | inventory | down" >&2; exit 2 ;;
+    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | down" >&2; exit 2 ;;
 esac
