@@ -32,6 +32,7 @@ falls back to a permissive default.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,6 +45,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
 from operator_core.tools.registry import REGISTRY
+from operator_core.validate import REFERENCE_PATTERN
 
 __all__ = [
     "ApprovalRules",
@@ -110,20 +112,62 @@ class _Strict(BaseModel, metaclass=_PolicyMeta):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _fix(value: str, allowed: re.Pattern[str]) -> str:
+    """Return how to write ``value`` so that it can match: stripped of blanks and '/'."""
+    fixed = value.strip().lstrip("/")
+    return f"; write {fixed!r}" if fixed and allowed.fullmatch(fixed) else ""
+
+
+def _container_name(value: str) -> str:
+    """Return a protected name or id as the engine spells it, or refuse one that can't match.
+
+    ``/pg`` (as ``docker inspect`` prints a name) is taken as ``pg``; a name with blanks or
+    characters no container name has would protect nothing, silently, so it is refused.
+    """
+    name = value[1:] if value.startswith("/") else value
+    if not name.strip():
+        raise ValueError("empty name or pattern")
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"no container name can match {value!r} (names are ASCII letters, digits, "
+            f"'_', '.', '-', led by a letter or digit){_fix(value, _NAME)}"
+        )
+    return name
+
+
+def _name_pattern(value: str) -> str:
+    """Return a glob on container names (leading '/' dropped), or refuse one that can't match."""
+    pattern = value[1:] if value.startswith("/") else value
+    if not pattern.strip():
+        raise ValueError("empty name or pattern")
+    if not _PATTERN.fullmatch(pattern):
+        raise ValueError(
+            f"no container name can match the pattern {value!r} (use ASCII letters, "
+            f"digits, '_', '.', '-' and the wildcards * ? [...], led by a letter, a digit "
+            f"or a wildcard){_fix(value, _PATTERN)}"
+        )
+    return pattern
+
+
+#: A container name or id as the engine has it (``REFERENCE_PATTERN``, ASCII only).
+_NAME = re.compile(REFERENCE_PATTERN, re.ASCII)
+#: A glob over such names: name characters and fnmatch's ``* ? [ ] !``, not led by '_.-'.
+_PATTERN = re.compile(r"[A-Za-z0-9*?\[][A-Za-z0-9_.*?!\[\]-]*", re.ASCII)
+
+NameList = list[Annotated[str, AfterValidator(_container_name)]]
+PatternList = list[Annotated[str, AfterValidator(_name_pattern)]]
+
+
 class ProtectedContainers(_Strict):
-    """Containers no mutating tool may act on."""
+    """Containers no mutating tool may act on.
 
-    names: list[str] = Field(default_factory=list)
-    patterns: list[str] = Field(default_factory=list)
+    Names and patterns are refused at load when no container name could match them
+    (blanks, characters outside Docker's name alphabet); a leading '/' is dropped.
+    """
+
+    names: NameList = Field(default_factory=list)
+    patterns: PatternList = Field(default_factory=list)
     labels: LabelList = Field(default_factory=list)
-
-    @field_validator("names", "patterns")
-    @classmethod
-    def _not_empty(cls, values: list[str]) -> list[str]:
-        """Refuse empty names and patterns (they would match nothing, silently)."""
-        if any(not value.strip() for value in values):
-            raise ValueError("empty name or pattern")
-        return values
 
 
 class Scope(_Strict):
