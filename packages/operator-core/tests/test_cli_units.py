@@ -349,3 +349,39 @@ def test_bad_env_entries_are_refused_without_showing_a_value(tmp_path):
     assert "s3cret" not in str(bad_word.value)
     with pytest.raises(typer.BadParameter, match="cannot read"):
         collect_env(None, [tmp_path / "absent.env"], {})
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"mode": "execute"},
+        {"mode": "execute", "dry_run": True},
+        {"mode": "execute", "approval": {"risks": ["low", "medium"]}},
+        {
+            "mode": "execute",
+            "approval": {
+                "risks": [],
+                "tools": {"docker_execute_command": False, "docker_get_container_logs": True},
+            },
+        },
+    ],
+)
+def test_policy_show_describes_what_the_guard_enforces(data):
+    """`operator policy show` reads the guard's own rules: mode, dry run and approval agree.
+
+    For every tool, 'allowed' is the guard's mode check, 'needs_approval' the guard's
+    approval rule (where the tool runs at all) and 'dry_run' the runner's.
+    """
+    from operator_core.cli.policy_cmds import policy_summary
+    from operator_core.policy import Guard, policy_from_dict
+    from operator_core.tools import TOOLS
+
+    policy = policy_from_dict(data)
+    guard = Guard(policy, own_container_id=None)
+    shown = {row["tool"]: row for row in policy_summary(policy, "test")["tools"]}
+    for spec in TOOLS:
+        allowed = guard.check_mode(spec) is None
+        assert shown[spec.name]["allowed"] is allowed, spec.name
+        assert shown[spec.name]["needs_approval"] is (allowed and guard.needs_approval(spec))
+        assert shown[spec.name]["dry_run"] is (allowed and spec.mutating and policy.dry_run)

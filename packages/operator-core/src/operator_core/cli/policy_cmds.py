@@ -24,21 +24,10 @@ __all__ = ["policy_app", "policy_summary"]
 policy_app = typer.Typer(help="Check a policy file and show what a policy allows.")
 
 
-def _needs_approval(policy: Policy, spec: ToolSpec) -> bool:
-    """Whether ``policy`` wants approval for ``spec`` (the guard's rule, read-only)."""
-    if spec.name in policy.approval.tools:
-        return policy.approval.tools[spec.name]
-    return spec.requires_approval or spec.risk.value in policy.approval.risks
-
-
 def _limits_of(policy: Policy, spec: ToolSpec) -> list[str]:
     """Return the rate limits that count calls of ``spec``, as short text."""
-    if spec.read_only:
-        return []
     return [
-        f"{limit.max}/{limit.window_s:g}s per {limit.per}"
-        for limit in policy.rate_limits
-        if limit.applies_to(spec.name)
+        f"{limit.max}/{limit.window_s:g}s per {limit.per}" for limit in policy.rate_limits_of(spec)
     ]
 
 
@@ -46,15 +35,15 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
     """Return what ``policy`` allows and protects, tool by tool, as JSON-able data."""
     tools = []
     for spec in TOOLS:
-        runs = spec.read_only or policy.mode == "execute"
+        runs = policy.allows(spec)
         tools.append(
             {
                 "tool": spec.name,
                 "risk": spec.risk.value,
                 "read_only": spec.read_only,
                 "allowed": runs,
-                "dry_run": runs and spec.mutating and policy.dry_run,
-                "needs_approval": runs and _needs_approval(policy, spec),
+                "dry_run": runs and policy.dry_runs(spec),
+                "needs_approval": runs and policy.needs_approval(spec),
                 "rate_limits": _limits_of(policy, spec),
             }
         )

@@ -108,7 +108,7 @@ class Guard:
 
     def check_mode(self, spec: ToolSpec) -> Verdict | None:
         """Refuse a mutating tool in observe mode."""
-        if spec.read_only or self.policy.mode == "execute":
+        if self.policy.allows(spec):
             return None
         return Verdict(
             "mode.observe",
@@ -151,11 +151,8 @@ class Guard:
         return _about(self.limiter.judge(spec.name, facts.id, past, now), facts)
 
     def needs_approval(self, spec: ToolSpec) -> bool:
-        """Whether ``spec`` needs approval: per-tool setting, else its risk or its own flag."""
-        rules = self.policy.approval
-        if spec.name in rules.tools:
-            return rules.tools[spec.name]
-        return spec.requires_approval or spec.risk.value in rules.risks
+        """Whether ``spec`` needs approval (``Policy.needs_approval``)."""
+        return self.policy.needs_approval(spec)
 
     async def approve(self, spec: ToolSpec, request: ApprovalRequest) -> Verdict | None:
         """Ask the approver; return None when it said yes, else the denial."""

@@ -45,6 +45,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
 from operator_core.tools.registry import REGISTRY
+from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
 
 __all__ = [
@@ -229,6 +230,29 @@ class Policy(_Strict):
     scope: Scope = Field(default_factory=Scope)
     approval: ApprovalRules = Field(default_factory=ApprovalRules)
     rate_limits: list[RateLimit] = Field(default_factory=list)
+
+    # The rules below are the one definition of what the policy says about a tool; the
+    # guard enforces them and ``operator policy show`` describes them from the same code.
+
+    def allows(self, spec: ToolSpec) -> bool:
+        """Whether the mode lets ``spec`` run: read-only tools always, others in execute."""
+        return spec.read_only or self.mode == "execute"
+
+    def dry_runs(self, spec: ToolSpec) -> bool:
+        """Whether a call of ``spec`` is only described, not run (a mutating tool, dry run)."""
+        return spec.mutating and self.dry_run
+
+    def needs_approval(self, spec: ToolSpec) -> bool:
+        """Whether ``spec`` needs approval: per-tool setting, else its risk or its own flag."""
+        if spec.name in self.approval.tools:
+            return self.approval.tools[spec.name]
+        return spec.requires_approval or spec.risk.value in self.approval.risks
+
+    def rate_limits_of(self, spec: ToolSpec) -> list[RateLimit]:
+        """Return the rate limits that count calls of ``spec`` (none for a read-only tool)."""
+        if spec.read_only:
+            return []
+        return [limit for limit in self.rate_limits if limit.applies_to(spec.name)]
 
 
 def policy_from_dict(data: object, source: str = "<policy>") -> Policy:

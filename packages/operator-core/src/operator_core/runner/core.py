@@ -176,7 +176,7 @@ class ToolRunner:
         """Run a mutating tool on its resolved container, under every rule of the policy."""
         facts = await self._resolve(call)
         _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
-        if self.policy.dry_run:
+        if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
         if self.guard.needs_approval(spec):
             await self._approve(spec, call)
