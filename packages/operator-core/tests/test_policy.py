@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import textwrap
 
 import pytest
@@ -452,3 +453,32 @@ def test_rate_limiter_judges_from_a_list_of_past_actions():
     assert everywhere.rule == "rate_limits[1]"  # four actions in the window, anywhere
     assert limiter.counts(restart)
     assert limiter.check(restart, "c1") is None  # judging counted nothing
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rate_limiter_check_and_judge_are_one_rule(seed):
+    """In-process counting (check/acquire) and the trail's judge decide every call alike.
+
+    A seeded stream of actions on two containers, two tools and three limits: after each
+    step, check() on the process's own counts and judge() on the same actions as a list
+    give the same verdict, rule and retry time.
+    """
+    rng = random.Random(seed)  # noqa: S311 (a reproducible stream, not a secret)
+    clock = FakeClock()
+    limits = [
+        RateLimit(tools=["docker_restart_container"], max=2, window_s=60),
+        RateLimit(per="all", max=3, window_s=100),
+        RateLimit(tools=["docker_stop_container"], max=1, window_s=30),
+    ]
+    limiter = RateLimiter(limits, clock)
+    judge = RateLimiter(limits)
+    taken: list[tuple[str, str | None, float]] = []
+    tools = ["docker_restart_container", "docker_stop_container", "docker_start_container"]
+    for _ in range(200):
+        clock.advance(rng.choice([0, 1, 5, 20, 45]))
+        tool, cid = rng.choice(tools), rng.choice(["c1", "c2"])
+        mine = limiter.check(tool, cid)
+        theirs = judge.judge(tool, cid, taken, clock())
+        assert (mine and (mine.rule, mine.details)) == (theirs and (theirs.rule, theirs.details))
+        if limiter.acquire(tool, cid) is None:
+            taken.append((tool, cid, clock()))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
 from operator_core.policy.matching import Verdict
@@ -16,14 +16,17 @@ __all__ = ["RateLimiter"]
 class RateLimiter:
     """Counts mutating actions against the policy's ``rate_limits``.
 
-    ``check`` only looks; ``acquire`` looks and, when every limit has room, counts the
-    action against all of them at once (no await in between, so concurrent callers on
-    one event loop cannot both take the last slot). ``clock`` is injectable for tests.
+    One sliding-window rule decides everything (``judge``): an action is refused by the
+    first limit it falls under that already holds ``max`` actions (of the limit's tools,
+    on the same container unless ``per = "all"``) in the last ``window_s`` seconds.
 
-    Those counts are this process's. ``judge`` decides from a list of past actions
-    instead: the runner hands it the audit trail's, read in the same SQLite transaction
-    that records the action, which is how the limits hold across processes running at
-    the same time (a JSONL or in-memory trail has no such transaction).
+    ``judge`` applies it to a list of past actions: the runner hands it the audit trail's,
+    read in the same SQLite transaction that records the action, which is how the limits
+    hold across processes running at the same time. ``check`` applies it to this
+    process's own actions (``acquire`` and ``remember`` add to them): ``check`` only
+    looks; ``acquire`` looks and, when every limit has room, counts the action (no await
+    in between, so concurrent callers on one event loop cannot both take the last slot).
+    ``clock`` is injectable for tests.
     """
 
     def __init__(
@@ -31,42 +34,26 @@ class RateLimiter:
     ) -> None:
         self._limits = list(limits)
         self._clock = clock
-        self._hits: dict[tuple[int, str], deque[float]] = {}
+        #: This process's actions, ``(tool, container_id, time)``, oldest first.
+        self._seen: list[tuple[float, str, str]] = []
 
     def check(self, tool: str, container_id: str) -> Verdict | None:
         """Return the first limit that has no room for this action, or None."""
         now = self._clock()
-        for index, limit in enumerate(self._limits):
-            if not limit.applies_to(tool):
-                continue
-            hits = self._window(index, limit, container_id, now)
-            if len(hits) >= limit.max:
-                return _denial(index, limit, tool, container_id, hits[0] + limit.window_s - now)
-        return None
+        self._forget(now)
+        return self.judge(tool, container_id, self._entries(), now)
 
     def acquire(self, tool: str, container_id: str) -> Verdict | None:
         """Count the action against every limit it falls under, unless one has no room."""
         denial = self.check(tool, container_id)
-        if denial is not None:
-            return denial
-        now = self._clock()
-        for index, limit in enumerate(self._limits):
-            if limit.applies_to(tool):
-                self._window(index, limit, container_id, now).append(now)
-        return None
+        if denial is None and self.counts(tool):
+            self._note(tool, container_id, self._clock())
+        return denial
 
     def remember(self, tool: str, container_id: str, seconds_ago: float) -> None:
-        """Count an action that ran ``seconds_ago`` (e.g. read back from the audit trail).
-
-        Call it oldest first; it counts against every limit whose window still holds it.
-        """
-        now = self._clock()
-        at = now - max(0.0, seconds_ago)
-        for index, limit in enumerate(self._limits):
-            if limit.applies_to(tool):
-                hits = self._window(index, limit, container_id, now)
-                if at > now - limit.window_s and (not hits or hits[-1] <= at):
-                    hits.append(at)
+        """Count an action that ran ``seconds_ago`` (e.g. read back from the audit trail)."""
+        if self.counts(tool):
+            self._note(tool, container_id, self._clock() - max(0.0, seconds_ago))
 
     def counts(self, tool: str) -> bool:
         """Whether any limit counts calls of ``tool``."""
@@ -106,13 +93,18 @@ class RateLimiter:
         """The longest window of any limit (0 when there are none)."""
         return max((limit.window_s for limit in self._limits), default=0.0)
 
-    def _window(self, index: int, limit: RateLimit, container_id: str, now: float) -> deque[float]:
-        """Return the hits of one limit (for one container, or overall) still in its window."""
-        key = (index, container_id if limit.per == "container" else "*")
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - limit.window_s:
-            hits.popleft()
-        return hits
+    def _entries(self) -> list[tuple[str, str | None, float]]:
+        """Return this process's actions as ``judge`` takes them."""
+        return [(tool, cid, at) for at, tool, cid in self._seen]
+
+    def _note(self, tool: str, container_id: str, at: float) -> None:
+        """Keep an action of this process, in time order."""
+        bisect.insort(self._seen, (at, tool, container_id))
+
+    def _forget(self, now: float) -> None:
+        """Drop actions older than every window (they can no longer count)."""
+        horizon = now - self.longest_window_s
+        del self._seen[: bisect.bisect_right(self._seen, horizon, key=lambda seen: seen[0])]
 
 
 def _denial(index: int, limit: RateLimit, tool: str, container_id: str, wait: float) -> Verdict:
