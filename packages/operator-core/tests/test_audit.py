@@ -19,6 +19,7 @@ from operator_core.audit import (
     AuditQuery,
     AuditRecord,
     JSONLAuditSink,
+    MemoryAuditSink,
     SQLiteAuditSink,
     open_audit,
     read_audit,
@@ -668,3 +669,63 @@ async def test_rate_limit_recall_reads_only_counted_tools_from_the_trail(tmp_pat
     envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
     await sink.close()
     assert envelope["error"]["rule"] == "rate_limits[0]"
+
+
+PARITY_IDS = ["ab" * 32, "abcdef" + "0" * 58, "c0ffee" * 10 + "beef"]
+PARITY_RECORDS = [
+    record(
+        id=f"r{index}",
+        ts=1000.0 + 10 * index,
+        actor=["alice", "bob", None][index % 3],
+        tool=["docker_stop_container", "docker_restart_container", "docker_inspect_container"][
+            index % 3 if index % 5 else 1
+        ],
+        outcome=["ok", "failed", "denied", "pending"][index % 4],
+        decision=["allowed", "denied"][index % 2],
+        container=["web", "db", None, "abcdef"][index % 4],
+        container_id=[*PARITY_IDS, None][index % 4],
+        container_name=["web", None, "cache"][index % 3],
+    )
+    for index in range(24)
+]
+PARITY_QUERIES = [
+    AuditQuery(limit=None),
+    AuditQuery(since=1050, until=1150, limit=None),
+    AuditQuery(since=1050.0, until=1050.0, limit=None),
+    AuditQuery(container="web", limit=None),
+    AuditQuery(container="abcdef", limit=None),  # a reference and an id prefix
+    AuditQuery(container="abcde", limit=None),  # too short for a prefix
+    AuditQuery(container="c0ffee", limit=3),
+    AuditQuery(container=PARITY_IDS[0], limit=None),
+    AuditQuery(tool="docker_restart_container", outcome="failed", limit=None),
+    AuditQuery(tools=("docker_stop_container", "docker_inspect_container"), limit=5),
+    AuditQuery(tools=(), limit=None),
+    AuditQuery(actor="alice", decision="allowed", limit=None),
+    AuditQuery(decision="denied", since=1100, container="db", limit=2),
+]
+
+
+async def test_every_sink_applies_the_same_filter(tmp_path):
+    """SQLite's WHERE clause and the Python filter select the same records for any query.
+
+    The same records go to an in-memory, a JSONL and a SQLite sink; each query returns the
+    same ids, in the same order, from all three (one definition: AuditQuery.filters).
+    """
+    sinks = [
+        MemoryAuditSink(),
+        JSONLAuditSink(tmp_path / "audit.jsonl"),
+        SQLiteAuditSink(tmp_path / "audit.sqlite3"),
+    ]
+    try:
+        for sink in sinks:
+            for item in PARITY_RECORDS:
+                await sink.write(item)
+        for query in PARITY_QUERIES:
+            found = [[r.id for r in sink.query(query)] for sink in sinks]
+            assert found[0] == found[1] == found[2], query
+            expected = [r.id for r in PARITY_RECORDS if query.matches(r)][::-1]
+            assert found[0] == expected[: query.limit], query
+        assert any(sink.query(PARITY_QUERIES[4]) for sink in sinks)
+    finally:
+        for sink in sinks:
+            await sink.close()

@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from operator_core.audit.record import AuditRecord, to_epoch
 
 __all__ = [
+    "MIN_ID_PREFIX",
     "AdmittingSink",
     "AuditQuery",
     "AuditSink",
+    "Filter",
     "MemoryAuditSink",
     "Moment",
     "TrailEntry",
+    "is_container",
+    "passes",
     "select",
 ]
 
@@ -42,30 +46,70 @@ class AuditQuery:
     actor: str | None = None
     limit: int | None = 1000
 
+    def filters(self) -> list[Filter]:
+        """Return the query's filters, the one definition of them that every sink applies.
+
+        Memory and JSONL sinks evaluate them in Python (``passes``); the SQLite sink turns
+        each into SQL, its ``container`` filter calling ``is_container`` itself.
+        """
+        filters = [
+            Filter("ts", "min", None if self.since is None else to_epoch(self.since)),
+            Filter("ts", "max", None if self.until is None else to_epoch(self.until)),
+            Filter("container", "container", self.container),
+            Filter("tool", "in", None if self.tools is None else tuple(sorted(self.tools))),
+            Filter("tool", "eq", self.tool),
+            Filter("outcome", "eq", self.outcome),
+            Filter("decision", "eq", self.decision),
+            Filter("actor", "eq", self.actor),
+        ]
+        return [rule for rule in filters if rule.value is not None]
+
     def matches(self, record: AuditRecord) -> bool:
         """Whether ``record`` passes every filter."""
-        return (
-            (self.since is None or record.ts >= to_epoch(self.since))
-            and (self.until is None or record.ts <= to_epoch(self.until))
-            and (self.container is None or _is_container(record, self.container))
-            and (self.tools is None or record.tool in self.tools)
-            and all(
-                wanted is None or getattr(record, field) == wanted
-                for field, wanted in (
-                    ("tool", self.tool),
-                    ("outcome", self.outcome),
-                    ("decision", self.decision),
-                    ("actor", self.actor),
-                )
-            )
+        return all(passes(record, rule) for rule in self.filters())
+
+
+FilterOp = Literal["min", "max", "eq", "in", "container"]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One filter of a query: ``field`` of a record compared by ``op`` with ``value``."""
+
+    field: str
+    op: FilterOp
+    value: Any
+
+
+def passes(record: AuditRecord, rule: Filter) -> bool:
+    """Whether ``record`` passes ``rule``."""
+    if rule.op == "container":
+        return is_container(
+            rule.value, record.container, record.container_name, record.container_id
         )
+    have = getattr(record, rule.field)
+    if rule.op == "in":
+        return bool(have in rule.value)
+    if have is None:
+        return False
+    if rule.op == "min":
+        return bool(have >= rule.value)
+    if rule.op == "max":
+        return bool(have <= rule.value)
+    return bool(have == rule.value)
 
 
-def _is_container(record: AuditRecord, ref: str) -> bool:
-    """Whether ``record`` concerns the container ``ref`` (name, reference, id or id prefix)."""
-    if ref in (record.container, record.container_name, record.container_id):
+#: The shortest id prefix that selects a container (shorter ones are names or nothing).
+MIN_ID_PREFIX = 6
+
+
+def is_container(
+    ref: str, container: str | None, container_name: str | None, container_id: str | None
+) -> bool:
+    """Whether a record concerns container ``ref``: its reference, name, id or id prefix."""
+    if ref in (container, container_name, container_id):
         return True
-    return bool(record.container_id and len(ref) >= 6 and record.container_id.startswith(ref))
+    return bool(container_id and len(ref) >= MIN_ID_PREFIX and container_id.startswith(ref))
 
 
 def select(records: Iterable[AuditRecord], query: AuditQuery) -> list[AuditRecord]:

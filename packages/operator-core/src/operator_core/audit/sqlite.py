@@ -22,8 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from operator_core.audit.base import AuditQuery, TrailEntry, select
-from operator_core.audit.record import AuditRecord, to_epoch
+from operator_core.audit.base import AuditQuery, TrailEntry, is_container
+from operator_core.audit.record import AuditRecord
 from operator_core.errors import AuditError
 
 __all__ = ["SQLiteAuditSink"]
@@ -56,15 +56,15 @@ _INSERT = (
     "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
     "container_name, decision, rule, outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-#: Each filter of AuditQuery as a SQL condition (exact-match fields and the time range).
-_CONDITIONS: dict[str, str] = {
-    "since": "ts >= ?",
-    "until": "ts <= ?",
-    "tool": "tool = ?",
-    "outcome": "outcome = ?",
-    "decision": "decision = ?",
-    "actor": "actor = ?",
+#: Each filter of ``AuditQuery.filters`` as SQL ({field} is a column; ``in`` adds its marks).
+_SQL = {
+    "min": "{field} >= ?",
+    "max": "{field} <= ?",
+    "eq": "{field} = ?",
+    "in": "{field} IN ({marks})",
+    "container": "opc_is_container(?, container, container_name, container_id)",
 }
+_COLUMNS = frozenset({"ts", "tool", "outcome", "decision", "actor", "container"})
 
 
 class SQLiteAuditSink:
@@ -81,6 +81,7 @@ class SQLiteAuditSink:
             self._db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=10.0
             )
+            self._db.create_function("opc_is_container", 4, is_container, deterministic=True)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
@@ -137,7 +138,7 @@ class SQLiteAuditSink:
             sql += " LIMIT ?"
             params.append(query.limit)
         rows = self._guarded(lambda: self._db.execute(sql, params).fetchall())
-        return select((AuditRecord.model_validate_json(row[0]) for row in rows), query)
+        return [AuditRecord.model_validate_json(row[0]) for row in rows]
 
     def count(self) -> int:
         """Return how many records the file holds."""
@@ -183,22 +184,17 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _where(query: AuditQuery) -> tuple[str, list[Any]]:
-    """Return the WHERE clause and its parameters for ``query``."""
+    """Return the WHERE clause and its parameters for ``query``'s filters."""
     clauses: list[str] = []
     params: list[Any] = []
-    for field, condition in _CONDITIONS.items():
-        value = getattr(query, field)
-        if value is not None:
-            clauses.append(condition)
-            params.append(to_epoch(value) if field in ("since", "until") else value)
-    if query.tools is not None:
-        tools = sorted(query.tools)
-        clauses.append(f"tool IN ({', '.join('?' * len(tools))})" if tools else "0")
-        params.extend(tools)
-    if query.container is not None:
-        clauses.append(
-            "(container = ? OR container_name = ? OR container_id = ? "
-            "OR (length(?) >= 6 AND substr(container_id, 1, length(?)) = ?))"
-        )
-        params.extend([query.container] * 6)
+    for rule in query.filters():
+        if rule.field not in _COLUMNS:  # never: the filters name columns of the table
+            raise AssertionError(f"audit query filter on unknown column {rule.field!r}")
+        values = list(rule.value) if rule.op == "in" else [rule.value]
+        if rule.op == "in" and not values:
+            clauses.append("0")
+            continue
+        marks = ", ".join("?" * len(values))
+        clauses.append(_SQL[rule.op].format(field=rule.field, marks=marks))
+        params.extend(values)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
