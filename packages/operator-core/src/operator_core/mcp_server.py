@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -228,10 +229,20 @@ async def serve_stdio(server: Server[Any]) -> None:
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
-async def serve_http(server: Server[Any], *, port: int, host: str = DEFAULT_HTTP_HOST) -> None:
-    """Serve ``server`` over streamable HTTP at ``http://host:port/mcp`` until stopped."""
+async def serve_http(
+    server: Server[Any],
+    *,
+    port: int,
+    host: str = DEFAULT_HTTP_HOST,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve ``server`` over streamable HTTP at ``http://host:port/mcp`` until stopped.
+
+    ``sock``: a socket already bound to ``host:port`` (so a busy port is found, and said,
+    before anything starts); without it the server binds the port itself.
+    """
     import uvicorn
 
     app = server.streamable_http_app(host=host)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)

@@ -259,3 +259,15 @@ def test_a_denied_exec_shows_no_env_value_in_its_hint(containers, env):
     assert secret not in denied.stdout + denied.stderr
     hint = " ".join(denied.stderr.replace("│", " ").split())
     assert f"operator --yes --mode execute docker exec {name} -e 'TOKEN=[REDACTED]'" in hint
+
+
+def test_a_typo_in_a_container_name_gets_the_nearest_real_name(containers, env):
+    """`inspect` of a misspelt name exits 4 with 'did you mean' naming the real container."""
+    name = containers.run(*HANDLES_SIGTERM)
+    typo = name[:-1] + ("x" if name[-1] != "x" else "y")
+    missed = run_operator(env, "docker", "inspect", typo, timeout=60)
+    assert missed.returncode == 4
+    text = " ".join(missed.stderr.split())
+    assert f"no container named {typo}" in text
+    assert name in text.split("Did you mean", 1)[1]
+    assert "docker_list_containers" not in text

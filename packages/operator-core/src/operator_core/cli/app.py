@@ -16,6 +16,7 @@ import typer
 
 from operator_core import __version__
 from operator_core.audit.redact import redact_command
+from operator_core.cli.advice import for_person
 from operator_core.cli.env_options import redact_env_words
 from operator_core.cli.exit_codes import (
     EXIT_CODES_HELP,
@@ -23,8 +24,9 @@ from operator_core.cli.exit_codes import (
     exit_code_for,
     exit_code_for_exception,
 )
+from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.render import denial_hint, error_panel, print_envelope
-from operator_core.cli.runtime import call_tool
+from operator_core.cli.runtime import call_tool, container_names
 from operator_core.cli.settings import Mode, Settings, default_audit_db
 from operator_core.errors import OperatorError
 from operator_core.present import make_console, print_json
@@ -56,9 +58,9 @@ app = typer.Typer(
     "and is recorded in an audit trail. Without a policy the mode is observe (read-only "
     f"commands only).\n\n{EXIT_CODES_HELP}",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -165,7 +167,8 @@ def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoRet
     if as_json:
         print_json(OUT, envelope)
     else:
-        ERR.print(error_panel(envelope["error"], hint=hint))
+        error, person_hint = for_person("", {}, envelope["error"])
+        ERR.print(error_panel(error, hint=hint or person_hint))
     raise typer.Exit(int(exit_code_for_exception(exc)))
 
 
@@ -202,6 +205,19 @@ def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:
     )
 
 
+def _show_failure(
+    settings: Settings, tool: str, arguments: dict[str, Any], envelope: dict[str, Any]
+) -> None:
+    """Tell a person what failed and what to run next (agents' advice left out)."""
+    error = envelope.get("error")
+    error = error if isinstance(error, dict) else {}
+    names = None
+    if error.get("type") == "container_not_found":
+        names = asyncio.run(container_names(settings))
+    shown, hint = for_person(tool, arguments, error, names=names)
+    ERR.print(error_panel(shown, hint=_hint_for(settings, envelope) or hint))
+
+
 def run_tool_command(
     ctx: typer.Context,
     tool: str,
@@ -218,6 +234,7 @@ def run_tool_command(
     as_json = as_json or settings.json
     arguments = {key: value for key, value in arguments.items() if value is not None}
     try:
+        check_engine_options(settings.context)
         envelope = asyncio.run(call_tool(settings, tool, arguments, console=ERR, progress=progress))
     except OperatorError as exc:
         fail(exc, as_json=as_json)
@@ -228,7 +245,12 @@ def run_tool_command(
             "so the record shows how it ended)"
         )
         raise typer.Exit(130) from None
-    print_envelope(OUT, ERR, tool, envelope, as_json=as_json, hint=_hint_for(settings, envelope))
+    if as_json or envelope.get("ok"):
+        print_envelope(
+            OUT, ERR, tool, envelope, as_json=as_json, hint=_hint_for(settings, envelope)
+        )
+    else:
+        _show_failure(settings, tool, arguments, envelope)
     raise typer.Exit(int(exit_code_for(tool, envelope)))
 
 

@@ -8,11 +8,13 @@ value the tool refuses (``--tail 0``, a name with a space) is an invalid-input e
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
+from typer.core import TyperCommand
 
 from operator_core.cli.app import ERR, JsonOption, run_tool_command
+from operator_core.cli.completion import complete_container
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
 from operator_core.limits import MAX_GRACE_S, MAX_TAIL
 
@@ -25,7 +27,14 @@ docker_app = typer.Typer(
 net_app = typer.Typer(help="Connect containers to networks and cut them off.", no_args_is_help=True)
 docker_app.add_typer(net_app, name="net")
 
-Container = Annotated[str, typer.Argument(help="Container name or id (or a unique id prefix).")]
+Container = Annotated[
+    str,
+    typer.Argument(
+        help="Container name or id (or a unique id prefix).",
+        metavar="CONTAINER",
+        autocompletion=complete_container,
+    ),
+]
 Grace = Annotated[
     int,
     typer.Option(
@@ -77,7 +86,14 @@ def ps(
 @docker_app.command("inspect")
 def inspect(
     ctx: typer.Context,
-    containers: Annotated[list[str], typer.Argument(help="One or more container names or ids.")],
+    containers: Annotated[
+        list[str],
+        typer.Argument(
+            help="One or more container names or ids.",
+            metavar="CONTAINER...",
+            autocompletion=complete_container,
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Show a container's state, health, restart count, networks and labels."""
@@ -174,12 +190,31 @@ EnvFileOption = Annotated[
 ]
 
 
-@docker_app.command("exec", no_args_is_help=True)
+class _ExecCommand(TyperCommand):
+    """``exec``'s parsing: the command is everything after the container, or after ``--``.
+
+    Without ``--`` it is docker's rule: operator's options come before the container and
+    every word after it belongs to the command (``exec web ls -l``). With ``--`` the
+    command starts there, and operator's options may also stand between the container and
+    the ``--`` (``exec web -e KEY -- env``).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse ``args``, options after the container only when a ``--`` ends them."""
+        ctx.allow_interspersed_args = "--" in args
+        return super().parse_args(ctx, args)
+
+
+@docker_app.command("exec", cls=_ExecCommand, no_args_is_help=True)
 def exec_(
     ctx: typer.Context,
     container: Container,
     command: Annotated[
-        list[str], typer.Argument(help="The command and its arguments (put -- before it).")
+        list[str],
+        typer.Argument(
+            help="The command and its arguments: everything after the container.",
+            metavar="COMMAND",
+        ),
     ],
     user: Annotated[str | None, typer.Option("--user", "-u", help="User or uid[:gid].")] = None,
     workdir: Annotated[
@@ -192,9 +227,11 @@ def exec_(
     ] = 30,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a command in a running container: operator docker exec web -- ls -l /srv.
+    """Run a command in a running container: operator docker exec web ls -l /srv.
 
-    Put -- before the command so its own options are not read as operator's. No shell
+    operator's own options go before the container and everything after it belongs to
+    the command, as with docker exec; or mark where the command starts with --
+    (exec web -e KEY -- env). No shell
     runs unless you ask for one: -- sh -c 'ps | grep httpd'. A secret goes in with
     -e KEY (from this environment) or --env-file, not -e KEY=VALUE, which anyone on this
     machine can read in the process list while operator runs.
@@ -274,7 +311,7 @@ def wait(
 @net_app.command("connect")
 def net_connect(
     ctx: typer.Context,
-    network: Annotated[str, typer.Argument(help="Network name or id.")],
+    network: Annotated[str, typer.Argument(help="Network name or id.", metavar="NETWORK")],
     container: Container,
     alias: Annotated[str | None, typer.Option(help="Extra DNS name on this network.")] = None,
     as_json: JsonOption = False,
@@ -291,7 +328,7 @@ def net_connect(
 @net_app.command("disconnect")
 def net_disconnect(
     ctx: typer.Context,
-    network: Annotated[str, typer.Argument(help="Network name or id.")],
+    network: Annotated[str, typer.Argument(help="Network name or id.", metavar="NETWORK")],
     container: Container,
     force: Annotated[bool, typer.Option(help="Force it even if the engine objects.")] = False,
     as_json: JsonOption = False,

@@ -171,6 +171,8 @@ def denial_hint(
             f"To allow this one, run it in execute mode:\n  {execute_command}\nor use a "
             'policy file with mode = "execute" (--policy FILE or $OPERATOR_POLICY).'
         )
+    if rule == "approval.rejected":
+        return None
     if rule.startswith("approval"):
         return (
             "The policy requires a person's approval for this tool. Run it on a terminal "

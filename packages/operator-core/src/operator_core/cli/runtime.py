@@ -34,13 +34,14 @@ from operator_core.audit import open_audit
 from operator_core.cli.prompt import ask_yes_no
 from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
-from operator_core.errors import ApprovalUnavailable
+from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
 
 __all__ = [
     "Spinner",
     "call_tool",
+    "container_names",
     "make_approver",
     "open_runner",
     "spinner",
@@ -177,3 +178,21 @@ async def call_tool(
             return await runner.execute_tool(
                 tool, arguments, actor=settings.actor, reason=settings.reason
             )
+
+
+#: The bound on reading the engine's container names for a hint or a completion.
+NAMES_DEADLINE_S = 5.0
+
+
+async def container_names(settings: Settings) -> list[str]:
+    """Return the names of every container on the engine (none when it cannot tell quickly).
+
+    Read with the executor directly (two docker processes, no policy, no audit record):
+    it only feeds "did you mean" and shell completion.
+    """
+    try:
+        executor = DockerActionExecutor(settings.docker_client(), call_deadline=NAMES_DEADLINE_S)
+        listing = await executor.list_containers(all=True)
+    except OperatorError:
+        return []
+    return [str(entry["name"]) for entry in listing["containers"] if entry.get("name")]

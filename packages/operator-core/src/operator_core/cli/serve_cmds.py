@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 from typing import Annotated, Literal
 
 import typer
@@ -11,13 +13,18 @@ from rich.markup import escape
 
 from operator_core import __version__
 from operator_core.cli.app import ERR, OUT, fail, settings_of
+from operator_core.cli.exit_codes import ExitCode
+from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.present import print_json
 from operator_core.tools import tool_list
 
-__all__ = ["register"]
+__all__ = ["LOOPBACK", "bind_port", "register"]
+
+#: Where ``operator mcp --transport streamable-http`` listens (the MCP server's default host).
+LOOPBACK = "127.0.0.1"
 
 
 def register(app: typer.Typer) -> None:
@@ -52,15 +59,45 @@ def mcp(
     """
     settings = settings_of(ctx)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sock = bind_port(port) if transport == "streamable-http" else None
     try:
-        asyncio.run(_serve(settings, transport, port, approve))
+        check_engine_options(settings.context)
+        asyncio.run(_serve(settings, transport, port, approve, sock))
     except OperatorError as exc:
         fail(exc, as_json=False)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    finally:
+        if sock is not None:
+            sock.close()
 
 
-async def _serve(settings: Settings, transport: str, port: int, approve: str) -> None:
+def bind_port(port: int, host: str = LOOPBACK) -> socket.socket:
+    """Return a listening socket on ``host:port``; exit 1 (failed) saying why when it is taken.
+
+    Bound before anything else starts, so a busy port is reported first and the server
+    that runs is the one that holds the port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used: {exc.strerror}"
+        ERR.print(
+            f"[red]error[/red]: port {port} on {host} {why}. Stop what holds it "
+            f"(`ss -ltnp 'sport = :{port}'` shows it) or pick another with --port."
+        )
+        raise typer.Exit(int(ExitCode.FAILED)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _serve(
+    settings: Settings, transport: str, port: int, approve: str, sock: socket.socket | None
+) -> None:
     """Build the runner and the server, then serve until the client goes away."""
     # The MCP SDK takes most of a second to import: only this command pays for it.
     from operator_core.mcp_server import (
@@ -87,7 +124,7 @@ async def _serve(settings: Settings, transport: str, port: int, approve: str) ->
             await serve_stdio(server)
         else:
             ERR.print(f"[dim]listening on http://{DEFAULT_HTTP_HOST}:{port}/mcp[/dim]")
-            await serve_http(server, port=port)
+            await serve_http(server, port=port, sock=sock)
 
 
 def tools(

@@ -28,6 +28,7 @@ from operator_core.errors import (
 )
 
 __all__ = [
+    "AGENT_HINTS",
     "ERROR_TYPES",
     "error_envelope",
     "error_type",
@@ -53,8 +54,8 @@ ERROR_TYPES: dict[type[OperatorError], str] = {
     OperatorError: "error",
 }
 
-#: What to tell the agent to do next, by error type.
-_HINTS: dict[str, str] = {
+#: What to tell the agent to do next, by error type (the end of the envelope's message).
+AGENT_HINTS: dict[str, str] = {
     "container_not_found": "Call docker_list_containers with all=true to find the right "
     "name or id.",
     "network_not_found": "Check the network's name; docker_inspect_container shows the "
@@ -90,7 +91,7 @@ def ok_envelope(result: Any) -> dict[str, Any]:
 def error_envelope(exc: OperatorError) -> dict[str, Any]:
     """Return the envelope of a call that failed or was refused with ``exc``."""
     kind = error_type(exc)
-    hint = _HINTS.get(kind)
+    hint = AGENT_HINTS.get(kind)
     # A policy's faults quote its values already redacted (see policy.model); redacting
     # the whole message again would hide our own help text ("write 'key=value'").
     message = str(exc) if isinstance(exc, PolicyError) else redact_text(str(exc))
