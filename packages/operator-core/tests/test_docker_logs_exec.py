@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from unittest.mock import MagicMock, patch
 
 import pytest
@@ -35,41 +34,15 @@ from operator_core.errors import (
     InvalidInput,
 )
 from operator_core.testing import inspect_result
+from process_fakes import FakeDocker
 
 CID = "0123456789ab" * 5 + "cdef"
 STAMP = "2026-11-29T10:00:{:02d}.{:09d}Z"
-REAL_SPAWN = _capture._spawn
 
 
 def stamp(second: int, nanos: int = 0) -> str:
     """Return an engine timestamp at ``second`` past 10:00."""
     return STAMP.format(second, nanos)
-
-
-class FakeDocker:
-    """Stands in for docker processes: each spawn runs the next scripted Python program.
-
-    A script is ``(stdout, stderr, code)`` or a source string run with ``python -c``.
-    Records every command, and the env file handed to an exec (read from its descriptor).
-    """
-
-    def __init__(self) -> None:
-        self.scripts: list[tuple[bytes, bytes, int] | str] = []
-        self.commands: list[list[str]] = []
-        self.env_files: list[str] = []
-
-    def __call__(self, command: list[str], pass_fds: Any) -> Any:
-        self.commands.append(command)
-        for fd in pass_fds:
-            self.env_files.append(os.pread(fd, 1 << 20, 0).decode())
-        script = self.scripts.pop(0) if self.scripts else (b"", b"", 0)
-        if not isinstance(script, str):
-            out, err, code = script
-            script = (
-                f"import sys; sys.stdout.buffer.write({out!r}); "
-                f"sys.stderr.buffer.write({err!r}); sys.exit({code})"
-            )
-        return REAL_SPAWN([sys.executable, "-c", script], ())
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from operator_core.errors import (
 )
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner, execute_tool, set_default_runner
+from operator_core.tools import TOOLS
 from tool_fakes import FakeClock, FakeExecutor, container_id
 
 EXECUTE = {"mode": "execute", "approval": {"risks": []}}
@@ -492,8 +493,9 @@ async def test_runnable_tool_list_follows_the_mode():
     names = {t["name"] for t in observe.tools(runnable_only=True)}
     assert "docker_stop_container" not in names
     assert "docker_inspect_container" in names
-    assert len(observe.tools("openai")) == 14
-    assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp", runnable_only=True)) == 14
+    assert names == {spec.name for spec in TOOLS if spec.read_only}
+    assert len(observe.tools("openai")) == len(TOOLS)
+    assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp", runnable_only=True)) == len(TOOLS)
 
 
 async def test_module_level_execute_tool_uses_the_default_runner():

@@ -38,6 +38,9 @@ EXPECTED_RISK = {
     "pause_container": "high",
     "disconnect_container_from_network": "high",
     "execute_command": "high",
+    "get_events": "low",
+    "container_stats": "low",
+    "container_top": "low",
 }
 
 # Keywords a JSON Schema may use here; anything else (e.g. pydantic's "ge") is a leak.

@@ -266,3 +266,25 @@ class FakeExecutor:
             "duration_s": 0.01,
             "timed_out": False,
         }
+
+    async def get_events(
+        self,
+        since: str,
+        until: str | None = None,
+        container: str | None = None,
+        service: str | None = None,
+        types: list[str] | None = None,
+        actions: list[str] | None = None,
+        limit: int = 500,
+    ) -> dict[str, Any]:
+        self.calls.append(("get_events", {"since": since, "container": container}))
+        return {"since": since, "until": until, "events": [], "count": 0, "seen": 0}
+
+    async def container_stats(self, refs: list[str] | None = None) -> dict[str, Any]:
+        self.calls.append(("container_stats", {"refs": refs}))
+        return {"containers": [], "count": 0, "missing": []}
+
+    async def container_top(self, container_id: str) -> dict[str, Any]:
+        self.calls.append(("container_top", {"container_id": container_id}))
+        c = self.find(container_id)
+        return {"container_id": c["id"], "name": c["name"], "processes": [], "count": 0}

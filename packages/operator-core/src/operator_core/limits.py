@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_CALL_DEADLINE_S",
+    "DEFAULT_EVENT_LIMIT",
     "DEFAULT_EXEC_TIMEOUT_S",
     "DEFAULT_GRACE_S",
     "DEFAULT_TAIL",
@@ -16,8 +17,10 @@ __all__ = [
     "EXEC_OUTPUT_CAP",
     "MAX_BATCH",
     "MAX_CALL_DEADLINE_S",
+    "MAX_EVENT_LIMIT",
     "MAX_EXEC_TIMEOUT_S",
     "MAX_GRACE_S",
+    "MAX_STATS_REFS",
     "MAX_TAIL",
     "MAX_WAIT_S",
 ]
@@ -51,3 +54,10 @@ MAX_WAIT_S = 3600.0
 
 #: The most references one ``inspect_containers`` call takes.
 MAX_BATCH = 1000
+
+#: How many events one read returns unless asked otherwise (the newest are kept).
+DEFAULT_EVENT_LIMIT = 500
+#: The most events one read returns.
+MAX_EVENT_LIMIT = 10_000
+#: The most containers one stats call names.
+MAX_STATS_REFS = 200

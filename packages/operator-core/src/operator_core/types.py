@@ -10,10 +10,12 @@ from typing import Literal, get_args
 
 __all__ = [
     "CONDITIONS",
+    "EVENT_TYPES",
     "HEALTHS",
     "STATUSES",
     "STREAMS",
     "Condition",
+    "EventType",
     "HealthFilter",
     "Status",
     "Stream",
@@ -31,3 +33,9 @@ STREAMS: tuple[str, ...] = get_args(Stream)
 #: What ``wait_for_container`` can wait for.
 Condition = Literal["running", "healthy", "exited", "removed"]
 CONDITIONS: tuple[str, ...] = get_args(Condition)
+#: The kinds of object the engine reports events for (``docker events --filter type=``).
+EventType = Literal[
+    "container", "image", "volume", "network", "daemon", "plugin", "service", "node", "secret",
+    "config",
+]  # fmt: skip
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)

@@ -15,10 +15,12 @@ from python_on_whales import DockerClient, docker
 
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
+from operator_core.docker.events import EventActions
 from operator_core.docker.execution import ExecActions
 from operator_core.docker.lifecycle import LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
+from operator_core.docker.stats import StatsActions
 from operator_core.docker.waiting import WaitActions
 from operator_core.limits import DEFAULT_CALL_DEADLINE_S, MAX_CALL_DEADLINE_S
 from operator_core.validate import validate_seconds
@@ -34,6 +36,8 @@ class DockerActionExecutor(
     SignalActions,
     DiscoveryActions,
     WaitActions,
+    EventActions,
+    StatsActions,
 ):
     """Async, bounded, truthful actions on Docker containers.
 

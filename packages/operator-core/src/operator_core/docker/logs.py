@@ -18,10 +18,9 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from operator_core._time import DURATION_UNITS_S, GO_UNITS, duration_parts, utc_moment
 from operator_core.docker import _engine
 from operator_core.docker._capture import (
     LineCollector,
@@ -31,6 +30,7 @@ from operator_core.docker._capture import (
 )
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, snapshot
+from operator_core.docker._window import window
 from operator_core.errors import InvalidInput
 from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
 from operator_core.types import STREAMS
@@ -57,8 +57,6 @@ _ENGINE_ENTRY = 16 * 1024
 #: ``2026-11-29T10:00:00.123456789Z `` before each entry: RFC 3339 with nine digits, a space.
 _STAMP_WIDTH = 31
 _STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
-_MAX_AGO = timedelta(days=36500)
-_FRACTION = re.compile(r"[T ]\d\d:\d\d:\d\d\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -90,47 +88,9 @@ def _stream(value: object) -> str:
     return name
 
 
-def _moment(value: object, what: str, now: datetime) -> tuple[str, datetime]:
-    """Return the docker argument for a ``since``/``until`` value and the moment it names.
-
-    Accepts a ``datetime``, an ISO 8601 time (one without an offset is UTC) or a relative
-    duration (``10m``, ``1h30m``, ``45s``, ``2d``), meaning that long before now. A duration
-    in Go's units goes to the engine as written, so it counts back on the engine's clock.
-    """
-    text = value.strip() if isinstance(value, str) else ""
-    parts = duration_parts(text)
-    if parts is not None:
-        ago = sum(amount * DURATION_UNITS_S[unit] for amount, unit in parts)
-        if ago > _MAX_AGO.total_seconds():
-            raise InvalidInput(f"{what} {value!r} is more than a century ago")
-        go_text = text if {unit for _, unit in parts} <= GO_UNITS else f"{ago:.0f}s"
-        return go_text, now - timedelta(seconds=ago)
-    if not isinstance(value, str | datetime):
-        raise InvalidInput(f"{what} must be a string or a datetime, got {type(value).__name__}")
-    try:
-        moment = utc_moment(value)
-    except (ValueError, OverflowError):
-        raise InvalidInput(
-            f"{what} {value!r} is neither an ISO 8601 time (2026-11-29T10:00:00Z) "
-            "nor a relative duration (10m, 1h30m, 45s, 2d)"
-        ) from None
-    found = _FRACTION.search(text)
-    digits = found.group(1)[:9] if found else f"{moment.microsecond:06d}"
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{digits.ljust(9, '0')}Z", moment
-
-
 def _window(since: object, until: object) -> list[str]:
     """Return the ``--since``/``--until`` arguments, checking that since is before until."""
-    now = datetime.now(UTC)
-    args: list[str] = []
-    bounds: dict[str, datetime] = {}
-    for what, value in (("since", since), ("until", until)):
-        if value is not None:
-            text, bounds[what] = _moment(value, what, now)
-            args += [f"--{what}", text]
-    if len(bounds) == 2 and bounds["since"] >= bounds["until"]:
-        raise InvalidInput(f"since ({since!r}) must be before until ({until!r})")
-    return args
+    return window(since, until, datetime.now(UTC)).args
 
 
 def _plan(tail: object, since: object, until: object, stream: object, stamps: object) -> _Plan:

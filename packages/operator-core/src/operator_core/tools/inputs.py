@@ -22,18 +22,21 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from operator_core.errors import InvalidInput
 from operator_core.limits import (
+    DEFAULT_EVENT_LIMIT,
     DEFAULT_EXEC_TIMEOUT_S,
     DEFAULT_GRACE_S,
     DEFAULT_TAIL,
     DEFAULT_WAIT_S,
     MAX_BATCH,
+    MAX_EVENT_LIMIT,
     MAX_EXEC_TIMEOUT_S,
     MAX_GRACE_S,
+    MAX_STATS_REFS,
     MAX_TAIL,
     MAX_WAIT_S,
 )
 from operator_core.tools.bounds import loads
-from operator_core.types import Condition, HealthFilter, Status, Stream
+from operator_core.types import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 from operator_core.validate import (
     REFERENCE_PATTERN,
     validate_command,
@@ -47,11 +50,13 @@ __all__ = [
     "ConnectNetworkInput",
     "ContainerInput",
     "DisconnectNetworkInput",
+    "EventsInput",
     "ExecInput",
     "InspectManyInput",
     "KillInput",
     "ListInput",
     "LogsInput",
+    "StatsInput",
     "StopInput",
     "WaitInput",
 ]
@@ -330,3 +335,58 @@ class WaitInput(ContainerInput):
         ),
         BeforeValidator(_no_bool),
     ] = DEFAULT_WAIT_S
+
+
+_Moment = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="ISO 8601 time (2026-11-29T10:00:00Z) or a duration before now "
+        "('30m', '2h', '1d').",
+    ),
+]
+
+
+class EventsInput(_Input):
+    """Read the engine's events in a window."""
+
+    since: Annotated[_Moment, Field(description="Events from this moment: '1h', '30m' or ISO.")]
+    until: Annotated[
+        _Moment | None, Field(description="Events up to this moment (default now).")
+    ] = None
+    container: Annotated[
+        ContainerRef | None,
+        Field(description="Only events of this container (it may already be removed)."),
+    ] = None
+    service: Annotated[
+        ContainerRef | None, Field(description="Only events of this swarm service's containers.")
+    ] = None
+    types: Annotated[
+        list[EventType] | None,
+        Field(max_length=len(EVENT_TYPES), description="Only these kinds of object."),
+        _from_json(list, '["container"]'),
+    ] = None
+    actions: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
+        Field(max_length=32, description="Only these actions: die, oom, kill, health_status..."),
+        _from_json(list, '["die", "oom"]'),
+    ] = None
+    limit: Annotated[
+        int,
+        Field(ge=1, le=MAX_EVENT_LIMIT, description="Return at most this many, the newest."),
+        BeforeValidator(_no_bool),
+    ] = DEFAULT_EVENT_LIMIT
+
+
+class StatsInput(_Input):
+    """Read a one-shot resource snapshot."""
+
+    refs: Annotated[
+        list[ContainerRef] | None,
+        Field(
+            max_length=MAX_STATS_REFS,
+            description="Names or ids of the containers (default: every running one).",
+        ),
+        _from_json(list, '["web", "db"]'),
+    ] = None

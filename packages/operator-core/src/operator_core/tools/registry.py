@@ -13,27 +13,11 @@ from types import MappingProxyType
 
 from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
 from operator_core.tools import inputs
+from operator_core.tools.diagnosis import DIAGNOSIS_TOOLS
 from operator_core.tools.spec import Risk, ToolSpec
+from operator_core.tools.spec import read_spec as _read
 
 __all__ = ["REGISTRY", "TOOLS", "get_tool", "suggest_tools"]
-
-
-def _read(
-    name: str, title: str, description: str, model: type, method: str, target: str | None
-) -> ToolSpec:
-    """Return the spec of a read-only tool (low risk, idempotent)."""
-    return ToolSpec(
-        name=name,
-        title=title,
-        description=description,
-        input_model=model,
-        method=method,
-        risk=Risk.LOW,
-        read_only=True,
-        destructive=False,
-        idempotent=True,
-        target=target,
-    )
 
 
 def _act(
@@ -237,6 +221,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         requires_approval=True,
         interruptible=True,
     ),
+    *DIAGNOSIS_TOOLS,
 )
 
 #: Each tool by name.

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["Risk", "ToolSpec", "clean_schema"]
+__all__ = ["Risk", "ToolSpec", "clean_schema", "read_spec"]
 
 
 class Risk(StrEnum):
@@ -112,3 +112,26 @@ def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if "$defs" in cleaned:
         cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
     return cleaned
+
+
+def read_spec(
+    name: str,
+    title: str,
+    description: str,
+    model: type[BaseModel],
+    method: str,
+    target: str | None,
+) -> ToolSpec:
+    """Return the spec of a read-only tool (low risk, idempotent)."""
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        input_model=model,
+        method=method,
+        risk=Risk.LOW,
+        read_only=True,
+        destructive=False,
+        idempotent=True,
+        target=target,
+    )

@@ -1,0 +1,271 @@
+"""Read the engine's events in a window: what died, with which code, was OOM-killed, ...
+
+``docker events`` follows forever unless it has an ``--until`` in the past, so a read here
+always has one: the caller's, or now when none is given (a later ``until`` is cut to now,
+and the result says so). One docker process per call. The engine sends the events oldest
+first; at most ``limit`` of the newest are kept (``truncated`` says when more came), each
+JSON line is cut off at ``MAX_EVENT_LINE_BYTES`` and the process is killed once
+``MAX_EVENT_READ_BYTES`` came or the call's deadline is near.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from operator_core.docker._capture import HeadTail, capture, cli_failure, docker_command
+from operator_core.docker._core import ExecutorCore
+from operator_core.docker._window import moment, window
+from operator_core.errors import InvalidInput
+from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
+from operator_core.types import EVENT_TYPES
+from operator_core.validate import validate_reference
+
+__all__ = [
+    "Event",
+    "EventActions",
+    "EventsResult",
+    "parse_event",
+]
+
+#: The most bytes read from ``docker events`` before it is killed.
+MAX_EVENT_READ_BYTES = 32 * 1024 * 1024
+#: An event line longer than this (labels can be long) is dropped and counted.
+MAX_EVENT_LINE_BYTES = 64 * 1024
+#: The most actions one call may filter on.
+MAX_ACTIONS = 32
+#: Time kept back from the call's deadline to return what was read.
+EVENT_MARGIN_S = 2.0
+
+_ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
+
+
+class Event(TypedDict):
+    """One engine event, as a read returns it."""
+
+    time: str
+    type: str
+    action: str
+    #: What follows the action's colon: ``unhealthy`` of ``health_status: unhealthy``.
+    detail: str | None
+    actor_id: str
+    actor_name: str | None
+    exit_code: int | None
+    attributes: dict[str, str]
+
+
+class EventsResult(TypedDict):
+    """What ``get_events`` returns."""
+
+    since: str
+    until: str
+    until_clamped: bool
+    events: list[Event]
+    count: int
+    seen: int
+    truncated: bool
+    truncation: list[str]
+
+
+class _Events:
+    """A sink that splits ``docker events`` output into lines and keeps the newest ones."""
+
+    def __init__(self, limit: int) -> None:
+        self.kept: deque[bytes] = deque(maxlen=limit)
+        self.seen = 0
+        self.too_long = 0
+        self._partial = bytearray()
+        self._skipping = False
+
+    def feed(self, data: bytes) -> None:
+        """Take the next piece of the stream."""
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            self._extend(data[start:end])
+            self._end_line()
+            start = end + 1
+        self._extend(data[start:])
+
+    def close(self) -> None:
+        """Take the end of the stream."""
+        self._end_line()
+
+    def _extend(self, piece: bytes) -> None:
+        """Add to the line under way, or drop it once it is too long."""
+        if self._skipping:
+            return
+        self._partial += piece
+        if len(self._partial) > MAX_EVENT_LINE_BYTES:
+            self.too_long += 1
+            self._skipping = True
+            self._partial.clear()
+
+    def _end_line(self) -> None:
+        """Keep the finished line (unless it was dropped for its length)."""
+        if not self._skipping and self._partial.strip():
+            self.seen += 1
+            self.kept.append(bytes(self._partial))
+        self._partial.clear()
+        self._skipping = False
+
+
+def _iso_nano(nanos: int) -> str:
+    """Return RFC 3339 UTC with nine digits for nanoseconds since the epoch."""
+    seconds, rest = divmod(nanos, 1_000_000_000)
+    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{rest:09d}Z"
+
+
+def _exit_code(attributes: dict[str, str]) -> int | None:
+    """Return the ``exitCode`` attribute as a number, None when absent or not one."""
+    value = attributes.get("exitCode")
+    return int(value) if value is not None and value.lstrip("-").isdigit() else None
+
+
+def parse_event(raw: dict[str, Any]) -> Event:
+    """Return the event ``docker events --format '{{json .}}'`` printed as ``raw``."""
+    actor = raw.get("Actor") or {}
+    attributes = {str(k): str(v) for k, v in (actor.get("Attributes") or {}).items()}
+    action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
+    nanos = raw.get("timeNano") or int(raw.get("time") or 0) * 1_000_000_000
+    return Event(
+        time=_iso_nano(int(nanos)),
+        type=str(raw.get("Type") or ""),
+        action=action.strip(),
+        detail=detail.strip() or None,
+        actor_id=str(actor.get("ID") or raw.get("id") or ""),
+        actor_name=attributes.get("name"),
+        exit_code=_exit_code(attributes),
+        attributes=attributes,
+    )
+
+
+def _limit(value: object) -> int:
+    """Return ``limit`` if it is a whole number in [1, MAX_EVENT_LIMIT], else raise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"limit must be a whole number of events, got {type(value).__name__}")
+    if not 1 <= value <= MAX_EVENT_LIMIT:
+        raise InvalidInput(f"limit must be from 1 to {MAX_EVENT_LIMIT}, got {value}")
+    return value
+
+
+def _choices(value: object, what: str, allowed: Sequence[str] | None) -> list[str]:
+    """Return a list of distinct filter words, each allowed (or shaped like an action)."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidInput(f"{what} must be a list of strings, got {type(value).__name__}")
+    if len(value) > MAX_ACTIONS:
+        raise InvalidInput(f"{what} takes at most {MAX_ACTIONS} entries, got {len(value)}")
+    words: list[str] = []
+    for item in value:
+        word = item.strip().lower() if isinstance(item, str) else None
+        ok = word is not None and (word in allowed if allowed else _ACTION.fullmatch(word))
+        if not ok or word is None:
+            hint = f"one of {', '.join(allowed)}" if allowed else "a word such as die or oom"
+            raise InvalidInput(f"{what} entry {item!r} is not {hint}")
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def _filters(
+    container: str | None, service: str | None, types: list[str], actions: list[str]
+) -> list[str]:
+    """Return the ``--filter`` arguments for a read."""
+    specs = [f"container={container}"] if container else []
+    if service:
+        specs.append(f"label=com.docker.swarm.service.name={service}")
+    specs += [f"type={kind}" for kind in types] + [f"event={action}" for action in actions]
+    return [word for spec in specs for word in ("--filter", spec)]
+
+
+def _service_filter(service: str | None) -> str | None:
+    """Return the swarm service name to filter on, validated like a container name."""
+    return None if service is None else validate_reference(service, "service")
+
+
+class EventActions(ExecutorCore):
+    """Read the engine's events in a window; never follows."""
+
+    async def get_events(
+        self,
+        since: str | datetime,
+        until: str | datetime | None = None,
+        container: str | None = None,
+        service: str | None = None,
+        types: list[str] | None = None,
+        actions: list[str] | None = None,
+        limit: int = DEFAULT_EVENT_LIMIT,
+    ) -> EventsResult:
+        """Return the engine's events from ``since`` to ``until`` (default: now), oldest first.
+
+        ``since``/``until`` take an ISO 8601 time or a duration before now (``1h``,
+        ``30m``, ``2d``); an ``until`` after now is cut to now (``until_clamped``), since
+        events never follow. ``container`` keeps the events of one container (name or
+        id), ``service`` those of a swarm service's containers, ``types`` (container,
+        network, ...) and ``actions`` (die, oom, kill, health_status, restart, start,
+        stop, ...) the kinds asked for. At most ``limit`` of the newest events are
+        returned; ``seen`` counts all that came and ``truncated`` says when some were
+        dropped (``truncation``: ``limit``, ``long_line``, ``read_cap``, ``deadline``).
+        ``exit_code`` is set where the engine gives one (die). One docker process.
+        """
+        now = datetime.now(UTC)
+        if since is None:
+            raise InvalidInput("since is required: events are read from a moment, e.g. 1h")
+        ref = None if container is None else validate_reference(container)
+        named = _service_filter(service)
+        kinds = _choices(types, "types", EVENT_TYPES)
+        wanted = _choices(actions, "actions", None)
+        keep = _limit(limit)
+        until_text, until_at = moment(until, "until", now) if until is not None else ("", now)
+        clamped = until_at > now
+        if clamped or until is None:
+            until_text, until_at = moment(now, "until", now)
+        span = window(since, until_text, now)
+        args = ["system", "events", "--format", "{{json .}}", *span.args]
+        args += _filters(ref, named, kinds, wanted)
+        limit_s = self._call_deadline
+        stop = threading.Event()
+
+        def work(client: Any) -> EventsResult:
+            until_mono = time.monotonic() + limit_s - min(EVENT_MARGIN_S, limit_s / 4)
+            sink, errors = _Events(keep), HeadTail(4096)
+            outcome = capture(
+                docker_command(client, args),
+                stdout=sink,
+                stderr=errors,
+                deadline_at=until_mono,
+                max_read=MAX_EVENT_READ_BYTES,
+                cancel=stop,
+            )
+            if outcome.stopped is None and outcome.returncode != 0:
+                raise cli_failure(outcome, "events")
+            reasons = {outcome.stopped} if outcome.stopped else set()
+            if sink.seen > keep:
+                reasons.add("limit")
+            if sink.too_long:
+                reasons.add("long_line")
+            events = [parse_event(json.loads(line)) for line in sink.kept]
+            return EventsResult(
+                since=_iso(span.since),
+                until=_iso(until_at),
+                until_clamped=clamped,
+                events=events,
+                count=len(events),
+                seen=sink.seen,
+                truncated=bool(reasons),
+                truncation=sorted(reasons),
+            )
+
+        return await self._run("events", work, on_cancel=stop.set)
+
+
+def _iso(value: datetime | None) -> str:
+    """Return ``value`` as RFC 3339 UTC."""
+    return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,101 @@
+"""Events, stats and top against a real Docker engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from python_on_whales import DockerClient
+
+from operator_core.docker import DockerActionExecutor
+from operator_core.errors import ContainerStateError
+from operator_core.testing import count_docker_processes
+
+
+@pytest.fixture
+def executor(engine: DockerClient) -> DockerActionExecutor:
+    """An executor on the local engine."""
+    return DockerActionExecutor(engine)
+
+
+async def _wait_exited(executor: DockerActionExecutor, name: str) -> None:
+    """Wait (bounded) until ``name`` has exited."""
+    result = await executor.wait_for_container(name, "exited", timeout=60)
+    assert result["met"], result
+
+
+async def _wait_for_log(executor: DockerActionExecutor, name: str, text: str) -> None:
+    """Wait until ``name`` has written ``text``; generous for a loaded machine."""
+    for _ in range(300):
+        logs = await executor.get_container_logs(name, tail=10)
+        if any(line["text"] == text for line in logs["lines"]):
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"{name} never wrote {text!r}")
+
+
+async def test_a_container_exiting_3_shows_a_die_event_with_exit_code_3(executor, containers):
+    """The die event of a container that exited 3 carries exit_code 3 and its name."""
+    name = containers.run("sh", "-c", "exit 3")
+    await _wait_exited(executor, name)
+    result = await executor.get_events("5m", container=name, actions=["die"])
+    assert [(e["action"], e["exit_code"], e["actor_name"]) for e in result["events"]] == [
+        ("die", 3, name)
+    ]
+    assert result["truncated"] is False
+
+
+async def test_an_oom_kill_shows_an_oom_event_before_the_die(executor, containers):
+    """A container past its memory limit is OOM-killed: an oom event, then die with 137."""
+    name = containers.run(
+        "sh", "-c", 'a=x; while true; do a="$a$a"; done', memory="16m", memory_swap="16m"
+    )
+    await _wait_exited(executor, name)
+    result = await executor.get_events("5m", container=name, actions=["oom", "die"])
+    assert [(e["action"], e["exit_code"]) for e in result["events"]] == [
+        ("oom", None),
+        ("die", 137),
+    ]
+
+
+async def test_events_filter_by_type_and_keep_the_newest(executor, containers):
+    """With limit 1 only the newest event is kept, and the result says more were seen."""
+    name = containers.run("sh", "-c", "exit 0")
+    await _wait_exited(executor, name)
+    result = await executor.get_events("5m", container=name, types=["container"], limit=1)
+    assert result["seen"] >= 3  # create, start, die
+    assert [e["action"] for e in result["events"]] == ["die"]
+    assert result["truncation"] == ["limit"]
+
+
+async def test_stats_of_a_memory_hungry_container_show_its_usage(executor, containers):
+    """40 MB written to the container's tmpfs shows as at least 35 MiB of memory in use."""
+    hungry = containers.run(
+        "sh", "-c", "head -c 40000000 /dev/zero > /dev/shm/fill; echo filled; sleep 300"
+    )
+    idle = containers.run("sleep", "300")
+    await _wait_for_log(executor, hungry, "filled")
+    with count_docker_processes() as processes:
+        result = await executor.container_stats([hungry, idle, "opc-no-such-container"])
+    assert processes.count == 1
+    by_name = {entry["name"]: entry for entry in result["containers"]}
+    assert by_name[hungry]["memory_bytes"] >= 35 * 1024 * 1024
+    assert by_name[idle]["memory_bytes"] < 10 * 1024 * 1024
+    assert by_name[hungry]["pids"] >= 1
+    assert result["missing"] == ["opc-no-such-container"]
+
+
+async def test_top_shows_the_container_processes(executor, containers):
+    """Docker top of a sleeping container lists its sleep with the whole command line."""
+    name = containers.run("sleep", "300")
+    result = await executor.container_top(name)
+    assert [p["command"] for p in result["processes"]] == ["sleep 300"]
+    assert result["processes"][0]["user"] == "root"
+
+
+async def test_top_of_a_stopped_container_is_a_state_error(executor, containers):
+    """A container that is not running has no processes to show: ContainerStateError."""
+    name = containers.run("sh", "-c", "exit 0")
+    await _wait_exited(executor, name)
+    with pytest.raises(ContainerStateError):
+        await executor.container_top(name)

@@ -1,0 +1,300 @@
+"""Unit tests of the diagnosis reads: get_events, container_stats and container_top.
+
+``docker events`` is replaced by a local process printing what the engine would (so the
+real pipe reading, limits and kills run); ``docker stats``/``top`` by the mocked CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from unittest.mock import MagicMock, patch
+
+import pytest
+import time_machine
+
+from operator_core.docker import events as events_module
+from operator_core.docker.events import parse_event
+from operator_core.docker.stats import parse_size, parse_stats
+from operator_core.errors import ContainerNotFound, EngineError, InvalidInput
+from operator_core.testing import inspect_result
+from process_fakes import FakeDocker
+
+CID = "0123456789ab" * 5 + "cdef"
+NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fake(client: MagicMock) -> Iterator[FakeDocker]:
+    """The docker processes replaced by scripted local ones."""
+    double = FakeDocker()
+    with patch("operator_core.docker._capture._spawn", double):
+        yield double
+
+
+@pytest.fixture
+def frozen() -> Iterator[None]:
+    """The wall clock pinned at NOW."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def event(action: str, name: str = "web", nanos: int = 0, **attributes: str) -> dict[str, object]:
+    """Return one event as ``docker events --format '{{json .}}'`` prints it."""
+    base = 1_764_410_400_000_000_000  # 2025-11-29T10:00:00Z
+    return {
+        "Type": "container",
+        "Action": action,
+        "Actor": {"ID": CID, "Attributes": {"name": name, "image": "busybox", **attributes}},
+        "scope": "local",
+        "time": (base + nanos) // 1_000_000_000,
+        "timeNano": base + nanos,
+    }
+
+
+def printed(*items: dict[str, object]) -> bytes:
+    """Return the stream ``docker events`` prints for ``items``."""
+    return b"".join(json.dumps(item).encode() + b"\n" for item in items)
+
+
+def option_values(command: list[str], name: str) -> list[str]:
+    """Return every value following ``name`` in ``command``."""
+    return [command[i + 1] for i, word in enumerate(command) if word == name]
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+async def test_events_ask_the_engine_for_a_closed_window_with_filters(executor, fake, frozen):
+    """The window always has an until (now by default), so docker events never follows."""
+    fake.scripts.append((b"", b"", 0))
+    result = await executor.get_events(
+        "1h", container="web", types=["container"], actions=["die", "oom"]
+    )
+    command = fake.commands[0]
+    assert command[1:4] == ["system", "events", "--format"]
+    assert option_values(command, "--since") == ["1h"]
+    assert option_values(command, "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert option_values(command, "--filter") == [
+        "container=web",
+        "type=container",
+        "event=die",
+        "event=oom",
+    ]
+    assert result["until"] == "2026-11-29T10:00:00Z"
+    assert result["until_clamped"] is False
+    assert result["events"] == []
+
+
+async def test_events_an_until_in_the_future_is_cut_to_now(executor, fake, frozen):
+    """A later until would make docker events wait for it; it is cut to now, and said."""
+    fake.scripts.append((b"", b"", 0))
+    result = await executor.get_events("10m", until="2026-11-29T12:00:00Z")
+    assert option_values(fake.commands[0], "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert result["until_clamped"] is True
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"since": None},
+        {"since": "yesterday"},
+        {"since": "2026-11-29T10:00:00Z", "until": "2026-11-29T10:00:00Z"},
+        {"since": "10m", "until": "1h"},
+        {"since": "1h", "limit": 0},
+        {"since": "1h", "limit": 10_001},
+        {"since": "1h", "limit": True},
+        {"since": "1h", "types": ["bogus"]},
+        {"since": "1h", "types": "container"},
+        {"since": "1h", "actions": ["Die!"]},
+        {"since": "1h", "container": "-rm"},
+        {"since": "1h", "service": "a b"},
+    ],
+)
+async def test_events_bad_arguments_start_no_process(executor, fake, frozen, kwargs):
+    """Every malformed argument is InvalidInput before any docker process starts."""
+    with pytest.raises(InvalidInput):
+        await executor.get_events(**kwargs)
+    assert fake.commands == []
+
+
+async def test_events_report_exit_codes_and_health_details(executor, fake, frozen):
+    """A die event has its exit code; health_status: unhealthy is split in action and detail."""
+    fake.scripts.append(
+        (
+            printed(
+                event("die", exitCode="3"),
+                event("health_status: unhealthy", nanos=5),
+            ),
+            b"",
+            0,
+        )
+    )
+    result = await executor.get_events("1h")
+    died, health = result["events"]
+    assert (died["action"], died["exit_code"], died["actor_name"]) == ("die", 3, "web")
+    assert died["time"] == "2025-11-29T10:00:00.000000000Z"
+    assert (health["action"], health["detail"], health["exit_code"]) == (
+        "health_status",
+        "unhealthy",
+        None,
+    )
+    assert result["count"] == result["seen"] == 2
+    assert result["truncated"] is False
+
+
+async def test_events_over_the_limit_keep_the_newest_and_say_so(executor, fake, frozen):
+    """With more events than limit, the newest limit are kept, seen counts all of them."""
+    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(10))), b"", 0))
+    result = await executor.get_events("1h", limit=3)
+    assert [e["time"][-3:] for e in result["events"]] == ["07Z", "08Z", "09Z"]
+    assert (result["count"], result["seen"]) == (3, 10)
+    assert result["truncation"] == ["limit"]
+
+
+async def test_events_an_overlong_line_is_dropped_and_counted(executor, monkeypatch, fake, frozen):
+    """A line past MAX_EVENT_LINE_BYTES is skipped whole; the lines around it survive."""
+    monkeypatch.setattr(events_module, "MAX_EVENT_LINE_BYTES", 400)
+    big = event("start", nanos=1, **{"label": "x" * 1000})
+    fake.scripts.append((printed(event("create"), big, event("die", nanos=2)), b"", 0))
+    result = await executor.get_events("1h")
+    assert [e["action"] for e in result["events"]] == ["create", "die"]
+    assert result["truncation"] == ["long_line"]
+
+
+async def test_events_engine_refusal_is_an_engine_error(executor, fake, frozen):
+    """A docker events that fails says the daemon's reason as an EngineError."""
+    fake.scripts.append((b"", b"Error response from daemon: bad filter\n", 1))
+    with pytest.raises(EngineError, match="bad filter"):
+        await executor.get_events("1h")
+
+
+def test_parse_event_takes_seconds_when_nanoseconds_are_missing():
+    """An event without timeNano (older engines) keeps its second, with zero nanoseconds."""
+    raw = event("stop")
+    del raw["timeNano"]
+    assert parse_event(raw)["time"] == "2025-11-29T10:00:00.000000000Z"
+
+
+# --- stats -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0B", 0),
+        ("356KiB", 364_544),
+        ("1.5MiB", 1_572_864),
+        ("23.54GiB", round(23.54 * 1024**3)),
+        ("1.2kB", 1200),
+        ("3MB", 3_000_000),
+        ("--", None),
+        ("12 parsecs", None),
+    ],
+)
+def test_sizes_printed_by_the_cli_are_read_back_as_bytes(text, expected):
+    """Binary (KiB) and decimal (kB) units both come back as bytes; anything else is None."""
+    assert parse_size(text) == expected
+
+
+STATS_LINE = {
+    "BlockIO": "4.1kB / 0B",
+    "CPUPerc": "12.50%",
+    "Container": "web",
+    "ID": CID,
+    "MemPerc": "1.52%",
+    "MemUsage": "356KiB / 23.54GiB",
+    "Name": "web",
+    "NetIO": "266B / 1.2kB",
+    "PIDs": "3",
+}
+
+
+def test_parse_stats_reads_every_figure():
+    """Every figure of a docker stats line lands in its field, as a number."""
+    assert parse_stats(STATS_LINE) == {
+        "container_id": CID,
+        "name": "web",
+        "cpu_percent": 12.5,
+        "memory_bytes": 364_544,
+        "memory_limit_bytes": round(23.54 * 1024**3),
+        "memory_percent": 1.52,
+        "network_rx_bytes": 266,
+        "network_tx_bytes": 1200,
+        "block_read_bytes": 4100,
+        "block_write_bytes": 0,
+        "pids": 3,
+    }
+
+
+def test_parse_stats_never_yields_a_non_finite_number():
+    """'--', 'NaN%' and 'inf%' become None, so the result stays valid JSON."""
+    line = {**STATS_LINE, "CPUPerc": "NaN%", "MemPerc": "inf%", "PIDs": "--"}
+    parsed = parse_stats(line)
+    assert (parsed["cpu_percent"], parsed["memory_percent"], parsed["pids"]) == (None, None, None)
+    json.dumps(parsed, allow_nan=False)
+
+
+async def test_stats_of_named_containers_is_one_process_and_lists_the_missing(executor, client):
+    """Refs resolve by full id, name or unique id prefix from one docker stats --all."""
+    other = {**STATS_LINE, "ID": "ffff" + CID[4:], "Name": "db", "Container": "db"}
+    client.cli.return_value = "\n".join(json.dumps(x) for x in (STATS_LINE, other))
+    result = await executor.container_stats(["db", CID[:8], "ghost", "web"])
+    assert client.cli.call_count == 1
+    command = client.cli.call_args.args[0]
+    assert command[:4] == ["docker", "container", "stats", "--no-stream"]
+    assert "--all" in command
+    assert [c["name"] for c in result["containers"]] == ["db", "web"]
+    assert result["missing"] == ["ghost"]
+
+
+async def test_stats_without_refs_covers_every_running_container(executor, client):
+    """No refs: docker stats without --all, every entry kept."""
+    client.cli.return_value = json.dumps(STATS_LINE) + "\n"
+    result = await executor.container_stats()
+    assert "--all" not in client.cli.call_args.args[0]
+    assert result["count"] == 1
+
+
+@pytest.mark.parametrize("refs", ["web", ["-x"], ["ok"] * 201])
+async def test_stats_bad_refs_start_no_process(executor, client, refs):
+    """Malformed refs are InvalidInput before docker stats runs."""
+    with pytest.raises(InvalidInput):
+        await executor.container_stats(refs)
+    client.cli.assert_not_called()
+
+
+# --- top ---------------------------------------------------------------------------------
+
+TOP = (
+    "PID                 USER                ELAPSED             COMMAND\n"
+    "5403                root                01:02:03            sh -c trap 'exit 0' TERM\n"
+    "5501                nobody              00:03               sleep 100\n"
+)
+
+
+async def test_top_lists_processes_with_their_whole_command(executor, client):
+    """Each process has pid, user, elapsed and its command with spaces kept."""
+    client.container.inspect.return_value = inspect_result(id=CID, name="web")
+    client.cli.return_value = TOP
+    result = await executor.container_top("web")
+    assert client.cli.call_args.args[0][-2:] == ["-o", "pid,user,etime,args"]
+    assert result["container_id"] == CID
+    assert result["processes"] == [
+        {"pid": 5403, "user": "root", "elapsed": "01:02:03", "command": "sh -c trap 'exit 0' TERM"},
+        {"pid": 5501, "user": "nobody", "elapsed": "00:03", "command": "sleep 100"},
+    ]
+    assert result["count"] == 2
+
+
+async def test_top_of_a_missing_container_raises_container_not_found(executor, client):
+    """The inspect fails first; docker top never runs."""
+    from python_on_whales.exceptions import NoSuchContainer
+
+    client.container.inspect.side_effect = NoSuchContainer(
+        ["docker"], 1, b"", b"Error: No such container: ghost"
+    )
+    with pytest.raises(ContainerNotFound):
+        await executor.container_top("ghost")
+    client.cli.assert_not_called()
