@@ -132,6 +132,35 @@ class Guard:
             {"container": facts.summary()},
         )
 
+    def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
+        """Refuse a container that changed since it was judged: ``now`` is it read again.
+
+        Between the first judgement and the action lie the approval and the wait for the
+        per-container lock. A container that became protected or left the scope meanwhile
+        is ``changed.protection``; one renamed is ``changed.identity`` (the person who
+        approved saw the old name).
+        """
+        who = f"container {judged.name!r} ({judged.id[:12]})"
+        details = {"container": now.summary(), "judged": judged.summary()}
+        verdict = self.check_target(now)
+        if verdict is not None:
+            return Verdict(
+                "changed.protection",
+                f"{who} changed while this call waited for approval or for another action "
+                f"on it, and the policy now refuses it ({verdict.rule}): {verdict.message}",
+                {**details, "now_refused_by": verdict.rule},
+            )
+        if now.name != judged.name:
+            return Verdict(
+                "changed.identity",
+                f"{who} was renamed to {now.name!r} while this call waited for approval or "
+                "for another action on it, so nothing was done: what was judged (and "
+                "approved) is not what is there now. Check which container you mean, then "
+                "call again.",
+                details,
+            )
+        return None
+
     def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
         """Refuse when a rate limit has no room (counts nothing)."""
         return _about(self.limiter.check(spec.name, facts.id), facts)

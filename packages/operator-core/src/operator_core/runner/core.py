@@ -6,8 +6,9 @@ the agent can cause is raised: every failure comes back as ``{"ok": false, "erro
 
 A mutating call goes: mode → resolve the container (inspect: id, name, labels, state)
 → protection and scope → rate limits (look) → dry run? → approval → per-container lock
-and overall slot → rate limits (count) and ``pending`` audit record (one transaction on
-a SQLite trail) → action → inspect again → final audit record → envelope.
+and overall slot → resolve the same id again and judge it again (a rename or new label
+meanwhile is denied as ``changed.*``) → rate limits (count) and ``pending`` audit record
+(one transaction on a SQLite trail) → action → inspect again → final audit record → envelope.
 
 Once the action has started it is waited for even if the call is cancelled: the engine
 carries on regardless, so the lock and the slot stay held until it has ended, ``after``
@@ -180,10 +181,10 @@ class ToolRunner:
             return self._dry_run(spec, call, facts)
         if self.guard.needs_approval(spec):
             await self._approve(spec, call)
-        waited = self.guard.gate.busy(facts.id)
         async with self.guard.gate.hold(facts.id):
-            if waited:
-                facts = await self._resolve(call, facts.id)
+            # Approval and the lock can take minutes: judge the same id again, as it is now.
+            judged, facts = facts, await self._resolve(call, facts.id)
+            _deny(self.guard.check_unchanged(judged, facts))
             await self._admit(spec, call, facts)
             # Once started, the action runs to its end even if this call is cancelled (the
             # engine cannot stop a stop halfway), except that an interruptible tool (exec)
