@@ -7,14 +7,15 @@ limits, approval, dry run) and the audit trail apply to every call exactly as fo
 command line. The actor recorded is the MCP client, ``mcp:<clientInfo.name>/<version>``.
 
 A result is structured (``structuredContent`` holds the runner's envelope, ``{"ok":
-true, "result": ...}``) and readable (one ``TextContent`` with the same JSON). A failed
-or denied call is a tool error (``isError: true``) carrying the envelope's error, never
-a protocol error and never the end of the server.
+true, "result": ...}``) and readable (one ``TextContent`` with the same JSON); a large
+one (over 64 KiB) comes once, as text only, cleaned of control characters and bounded
+in bytes (``operator_core.mcp_payload``). A failed or denied call is a tool error
+(``isError: true``) carrying the envelope's error, never a protocol error and never the
+end of the server.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 from collections.abc import Iterable
@@ -26,6 +27,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 
 from operator_core.errors import ApprovalUnavailable
+from operator_core.mcp_payload import call_result
+from operator_core.mcp_wire import AnsweringReadStream
 from operator_core.policy import ApprovalRequest
 from operator_core.runner.envelope import internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
@@ -152,17 +155,6 @@ def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
     return f"mcp:{info.name}/{info.version}" if info.version else f"mcp:{info.name}"
 
 
-def call_result(envelope: dict[str, Any]) -> types.CallToolResult:
-    """Return a runner envelope as a tool result: structured, as JSON text, isError if not ok."""
-    text = json.dumps(envelope, indent=2, default=str, allow_nan=False)
-    structured = json.loads(text)  # JSON-safe whatever the result held (datetimes, ...)
-    return types.CallToolResult(
-        content=[types.TextContent(type="text", text=text)],
-        structured_content=structured,
-        is_error=not envelope.get("ok", False),
-    )
-
-
 async def _run_call(
     runner: ToolCaller,
     ctx: ServerRequestContext[Any, Any],
@@ -222,11 +214,16 @@ def build_server(
 
 
 async def serve_stdio(server: Server[Any]) -> None:
-    """Serve ``server`` over this process's stdin and stdout until the client hangs up."""
+    """Serve ``server`` over this process's stdin and stdout until the client hangs up.
+
+    A line that is not one JSON-RPC 2.0 message is answered with a JSON-RPC error
+    (``operator_core.mcp_wire``), never left unanswered.
+    """
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+        answering = AnsweringReadStream[Any](read_stream, write_stream)
+        await server.run(answering, write_stream, server.create_initialization_options())
 
 
 async def serve_http(
