@@ -277,6 +277,8 @@ swarm_role() {
 }
 
 inventory() {
+    # The SSH engine is listed by its ssh:// URL only (listing it twice would show its
+    # containers twice); its local socket is in its labels, for comparisons.
     local n ssh_engine="" role
     [ -f "$RUN/ssh/engine" ] && ssh_engine="$(cat "$RUN/ssh/engine")"
     echo "# operator-core lab inventory (scripts/lab.sh); engines in their own network namespaces"
@@ -284,14 +286,15 @@ inventory() {
     for n in $(engines_up); do
         echo
         echo "[hosts.eng$n]"
-        echo "url = \"unix://$(sock_of "$n")\""
         role="$(swarm_role "$n")"
-        echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\"${role:+, swarm = \"$role\"} }"
         if [ "$n" = "$ssh_engine" ]; then
-            echo
-            echo "[hosts.eng$n-ssh]"
             echo "url = \"ssh://operator-lab-eng$n\""
-            echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\", via = \"ssh\" }"
+            echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\", via = \"ssh\"," \
+                "socket = \"unix://$(sock_of "$n")\"${role:+, swarm = \"$role\"} }"
+        else
+            echo "url = \"unix://$(sock_of "$n")\""
+            echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\"," \
+                "via = \"socket\"${role:+, swarm = \"$role\"} }"
         fi
     done
 }

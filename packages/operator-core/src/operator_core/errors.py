@@ -9,6 +9,7 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     │   ├── UnknownTool                          no tool has this name (``suggestions``)
     │   └── InvalidArguments                     a tool call's arguments misfit (``problems``)
     ├── PolicyError (also a ValueError)         a malformed policy, refused at load
+    ├── InventoryError (also a ValueError)      a malformed fleet inventory, refused at load
     ├── PolicyDenied                            the policy refused a tool call (``rule`` says which)
     │   └── ApprovalUnavailable                  an approver has nobody to ask
     ├── AuditError                              the audit trail could not record a call
@@ -21,6 +22,7 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
 
 ``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
 the deadline that passed, which is the call's own bound and never a stop's grace period.
+``InventoryError`` comes from ``operator_core.fleet.load_inventory``.
 ``PolicyError``, ``PolicyDenied`` and ``AuditError`` come from the tool layer (policy,
 audit, ``operator_core.runner``), never from the executor. ``ApprovalUnavailable`` is
 raised by an approval callback (the runner's ``approver``) when it has nobody to ask; the
@@ -42,6 +44,7 @@ __all__ = [
     "EngineUnreachable",
     "InvalidArguments",
     "InvalidInput",
+    "InventoryError",
     "NetworkNotFound",
     "OperationTimeout",
     "OperatorError",
@@ -77,6 +80,10 @@ class InvalidArguments(InvalidInput):
 
 class PolicyError(OperatorError, ValueError):
     """A policy (file or code) is malformed: unknown key, wrong type, bad value."""
+
+
+class InventoryError(OperatorError, ValueError):
+    """A fleet inventory (file or code) is malformed; the message names each fault and its fix."""
 
 
 class PolicyDenied(OperatorError):

@@ -38,8 +38,8 @@ class ExitCode(IntEnum):
 #: The exit codes as ``operator --help`` shows them.
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 failed (the engine refused or the action failed, "
-    "an exec'd command exited non-zero); 2 invalid input (bad option, argument or "
-    "policy file; nothing ran); 3 denied by the policy (observe mode, protected "
+    "an exec'd command exited non-zero); 2 invalid input (bad option, argument, "
+    "policy or inventory file; nothing ran); 3 denied by the policy (observe mode, protected "
     "container, rate limit, no approval); 4 container or network not found; "
     "5 timed out (a deadline passed, or `wait` gave up before its condition held); "
     "6 no Docker engine answered."
@@ -50,6 +50,7 @@ _BY_CLASS: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (errors.PolicyDenied, ExitCode.DENIED),
     (errors.InvalidInput, ExitCode.INVALID_INPUT),
     (errors.PolicyError, ExitCode.INVALID_INPUT),
+    (errors.InventoryError, ExitCode.INVALID_INPUT),
     (errors.ContainerNotFound, ExitCode.NOT_FOUND),
     (errors.NetworkNotFound, ExitCode.NOT_FOUND),
     (errors.EngineUnreachable, ExitCode.UNREACHABLE),

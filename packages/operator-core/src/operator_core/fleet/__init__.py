@@ -1,0 +1,34 @@
+"""Many Docker hosts as one fleet: ``Fleet``, the inventory and ``load_inventory``.
+
+``from operator_core.fleet import Fleet, load_inventory``::
+
+    fleet = Fleet(load_inventory("inventory.toml"))
+    listing = await fleet.list_containers(all=True)   # every host at once, each entry's host
+    await fleet.executor("edge-1").restart_container("web")
+    health = await fleet.check()                       # reachable, version, containers, latency
+"""
+
+from operator_core.fleet.fleet import Fleet, host_error
+from operator_core.fleet.inventory import (
+    DEFAULT_HOST_DEADLINE_S,
+    HOST_NAME_PATTERN,
+    HostEntry,
+    Inventory,
+    TLSFiles,
+    inventory_from_dict,
+    load_inventory,
+    resolve_inventory_path,
+)
+
+__all__ = [
+    "DEFAULT_HOST_DEADLINE_S",
+    "HOST_NAME_PATTERN",
+    "Fleet",
+    "HostEntry",
+    "Inventory",
+    "TLSFiles",
+    "host_error",
+    "inventory_from_dict",
+    "load_inventory",
+    "resolve_inventory_path",
+]

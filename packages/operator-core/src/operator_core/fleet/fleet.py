@@ -1,0 +1,188 @@
+"""``Fleet``: many Docker hosts as one, each reached through its own executor.
+
+A fleet holds one ``DockerActionExecutor`` per inventory host, built the first time it is
+needed, each over a python-on-whales ``DockerClient`` that reaches the host as the docker
+CLI does (socket, ``tcp://`` with TLS, ``ssh://`` through the system ssh, or a context).
+Calls on several hosts run concurrently, each bounded by its host's ``deadline_s``: a dead
+host answers at once with its error, a hung one costs at most its own deadline, and
+neither delays or fails the others. A host that failed is reported in ``host_errors``
+(``{host, type, message}``), never silently dropped.
+
+Over SSH every docker call is a new ``ssh`` process; let it reuse one connection with
+``ControlMaster auto``, ``ControlPath`` and ``ControlPersist`` for that host in your ssh
+configuration (``scripts/lab.sh`` writes such an entry for its SSH host).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from operator_core.docker import DockerActionExecutor, run_on_client
+from operator_core.errors import InvalidInput, OperatorError
+from operator_core.fleet.inventory import HostEntry, Inventory
+from operator_core.runner.envelope import error_type
+
+__all__ = ["Fleet", "host_error"]
+
+#: The longest a host's error message is kept in a fleet result.
+_MESSAGE_MAX = 300
+
+
+def host_error(host: str, exc: OperatorError) -> dict[str, str]:
+    """Return the ``host_errors`` entry of a host that failed with ``exc``."""
+    return {"host": host, "type": error_type(exc), "message": str(exc)[:_MESSAGE_MAX]}
+
+
+class Fleet:
+    """The hosts of an ``Inventory``, each with its lazily built executor.
+
+    ``client_factory`` makes a host's docker client (default: ``HostEntry.client``);
+    ``executor_factory`` makes its executor from the entry and that client (default: a
+    ``DockerActionExecutor`` whose call deadline is the host's ``deadline_s``). ``clock``
+    times ``check``'s round trips.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        client_factory: Callable[[HostEntry], Any] | None = None,
+        executor_factory: Callable[[HostEntry, Any], Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inventory = inventory
+        self._client_factory = client_factory or HostEntry.client
+        self._executor_factory = executor_factory or _default_executor
+        self._clock = clock
+        self._clients: dict[str, Any] = {}
+        self._executors: dict[str, Any] = {}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The host names, in inventory order."""
+        return self.inventory.names
+
+    @property
+    def default(self) -> str:
+        """The host a call that names none goes to."""
+        return self.inventory.default
+
+    def resolve(self, host: str | None) -> str:
+        """Return the host name ``host`` stands for (None: the default); InvalidInput if none."""
+        if host is None:
+            return self.default
+        if isinstance(host, str) and host in self.inventory.hosts:
+            return host
+        close = difflib.get_close_matches(str(host), self.names, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise InvalidInput(
+            f"no host named {str(host)[:80]!r} in the inventory ({self.inventory.source}).{hint} "
+            f"Hosts: {', '.join(self.names)}."
+        )
+
+    def executor(self, host: str | None = None) -> Any:
+        """Return the executor of ``host`` (None: the default host), building it once."""
+        name = self.resolve(host)
+        if name not in self._executors:
+            self._executors[name] = self._executor_factory(
+                self.inventory.host(name), self._client(name)
+            )
+        return self._executors[name]
+
+    def _client(self, name: str) -> Any:
+        """Return the docker client of host ``name``, building it once."""
+        if name not in self._clients:
+            self._clients[name] = self._client_factory(self.inventory.host(name))
+        return self._clients[name]
+
+    async def list_containers(self, **filters: Any) -> dict[str, Any]:
+        """List containers on every host at once; ``filters`` as ``list_containers`` takes them.
+
+        Returns ``containers`` (each entry with its ``host``, hosts in inventory order),
+        ``count`` and ``host_errors``. Bad filters raise InvalidInput before any process
+        starts; a host that fails or passes its deadline is one entry of ``host_errors``.
+        """
+        answers = await self._each(self.names, lambda ex: ex.list_containers(**filters))
+        containers: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        for name, answer in answers:
+            if isinstance(answer, OperatorError):
+                errors.append(host_error(name, answer))
+            else:
+                containers += [{"host": name, **entry} for entry in answer["containers"]]
+        return {"containers": containers, "count": len(containers), "host_errors": errors}
+
+    async def check(self) -> dict[str, Any]:
+        """Probe every host at once: reachable, engine version, containers, round trip.
+
+        Returns ``hosts``: one entry per host, in inventory order, with ``host``,
+        ``address``, ``reachable``, ``engine_version``, ``containers_running``,
+        ``containers_total``, ``latency_ms`` (one ``docker info``, process start
+        included) and ``error`` (``{type, message}`` or None); and ``reachable``, the
+        number of hosts that answered.
+        """
+        entries = await asyncio.gather(*(self._probe(name) for name in self.names))
+        return {"hosts": entries, "reachable": sum(1 for e in entries if e["reachable"])}
+
+    async def _probe(self, name: str) -> dict[str, Any]:
+        """Return one host's ``check`` entry."""
+        entry = self.inventory.host(name)
+        base: dict[str, Any] = {"host": name, "address": entry.address}
+        started = self._clock()
+        try:
+            info = await run_on_client(
+                self._client(name),
+                lambda client: client.system.info(),
+                deadline=entry.deadline_s,
+                what=f"docker info on {name}",
+            )
+        except OperatorError as exc:
+            problem = host_error(name, exc)
+            return {
+                **base,
+                "reachable": False,
+                "engine_version": None,
+                "containers_running": None,
+                "containers_total": None,
+                "latency_ms": None,
+                "error": {"type": problem["type"], "message": problem["message"]},
+            }
+        return {
+            **base,
+            "reachable": True,
+            "engine_version": info.server_version,
+            "containers_running": info.containers_running,
+            "containers_total": info.containers,
+            "latency_ms": round((self._clock() - started) * 1000, 1),
+            "error": None,
+        }
+
+    async def _each(
+        self, names: Iterable[str], call: Callable[[Any], Awaitable[Any]]
+    ) -> list[tuple[str, Any]]:
+        """Run ``call(executor)`` on each host at once; return each answer or OperatorError.
+
+        Bad arguments are the caller's fault, not a host's: an executor checks them before
+        its first docker process, so every host raises the same InvalidInput having run
+        nothing, and it is raised here. Anything else that is not an OperatorError (a bug
+        in operator-core) propagates too.
+        """
+        ordered = list(names)
+        answers = await asyncio.gather(
+            *(call(self.executor(name)) for name in ordered), return_exceptions=True
+        )
+        for answer in answers:
+            if isinstance(answer, InvalidInput) or (
+                isinstance(answer, BaseException) and not isinstance(answer, OperatorError)
+            ):
+                raise answer
+        return list(zip(ordered, answers, strict=True))
+
+
+def _default_executor(entry: HostEntry, client: Any) -> DockerActionExecutor:
+    """Return the executor of a host: its client, bounded by its deadline."""
+    return DockerActionExecutor(client, call_deadline=entry.deadline_s)
