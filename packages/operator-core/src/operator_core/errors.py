@@ -17,6 +17,10 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     │   ├── EngineUnreachable                    no engine answered at all
     │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
     │   ├── NetworkNotFound (also python-on-whales' NoSuchNetwork)
+    │   ├── ServiceNotFound (also python-on-whales' NoSuchService)
+    │   ├── NodeNotFound                         no swarm node has this name or id
+    │   ├── NotSwarmManager (also python-on-whales' NotASwarmManager)
+    │   │                                        a swarm call on a worker or a non-swarm engine
     │   └── ContainerStateError                  wrong state for the action (exec in a stopped one)
     └── OperationTimeout (also a TimeoutError)   the call passed its own deadline
 
@@ -33,7 +37,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
+from python_on_whales.exceptions import (
+    DockerException,
+    NoSuchContainer,
+    NoSuchNetwork,
+    NoSuchService,
+    NotASwarmManager,
+)
 
 __all__ = [
     "ApprovalUnavailable",
@@ -46,10 +56,13 @@ __all__ = [
     "InvalidInput",
     "InventoryError",
     "NetworkNotFound",
+    "NodeNotFound",
+    "NotSwarmManager",
     "OperationTimeout",
     "OperatorError",
     "PolicyDenied",
     "PolicyError",
+    "ServiceNotFound",
     "UnknownTool",
 ]
 
@@ -158,6 +171,47 @@ class NetworkNotFound(EngineError, NoSuchNetwork):
         NoSuchNetwork.__init__(self, *_cli_details(cause))
         self.reference = reference
         self.args = (f"no such network: {reference!r}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ServiceNotFound(EngineError, NoSuchService):
+    """No swarm service has this name or id; ``reference`` holds what was asked for."""
+
+    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
+        NoSuchService.__init__(self, *_cli_details(cause))
+        self.reference = reference
+        self.args = (f"no such service: {reference!r}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NodeNotFound(EngineError):
+    """No swarm node has this name (hostname) or id; ``reference`` holds what was asked for."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no such node: {reference!r}")
+        self.reference = reference
+
+
+class NotSwarmManager(EngineError, NotASwarmManager):
+    """The engine is not a swarm manager, so it can neither show nor change the cluster.
+
+    ``worker`` is True when the engine is a swarm worker (run the call on a manager), False
+    when it is in no swarm at all (``docker swarm init`` or ``join`` first).
+    """
+
+    def __init__(self, worker: bool, cause: DockerException | None = None) -> None:
+        NotASwarmManager.__init__(self, *_cli_details(cause))
+        self.worker = worker
+        where = (
+            "this engine is a swarm worker; swarm calls must go to a manager of the swarm"
+            if worker
+            else "this engine is in no swarm (run `docker swarm init` or `docker swarm join`)"
+        )
+        self.args = (f"not a swarm manager: {where}",)
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -328,7 +328,9 @@ def daemon_error(outcome: Outcome) -> str | None:
     return last if last.startswith(_DAEMON_PREFIX) else None
 
 
-def cli_failure(outcome: Outcome, verb: str, *, container: str | None = None) -> OperatorError:
+def cli_failure(
+    outcome: Outcome, verb: str, *, container: str | None = None, service: str | None = None
+) -> OperatorError:
     """Return the operator-core error for a docker CLI that exited non-zero.
 
     The python-on-whales exception kept as the cause carries ``docker <verb>`` only, never
@@ -338,7 +340,7 @@ def cli_failure(outcome: Outcome, verb: str, *, container: str | None = None) ->
     stderr = line.encode()
     kind = get_docker_exception_type(stderr)
     cause = kind(["docker", verb], outcome.returncode or 1, None, stderr)
-    error = _engine.translate(cause, container=container)
+    error = _engine.translate(cause, container=container, service=service)
     error.__cause__ = cause
     return error
 

@@ -30,6 +30,8 @@ class ExecutorCore:
         deadline: float | None = None,
         container: str | None = None,
         network: str | None = None,
+        service: str | None = None,
+        node: str | None = None,
         on_cancel: Callable[[], None] | None = None,
     ) -> T:
         """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's).
@@ -45,5 +47,7 @@ class ExecutorCore:
             what=what,
             container=container,
             network=network,
+            service=service,
+            node=node,
             on_cancel=on_cancel,
         )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -33,8 +34,11 @@ from operator_core.errors import (
     EngineError,
     EngineUnreachable,
     NetworkNotFound,
+    NodeNotFound,
+    NotSwarmManager,
     OperationTimeout,
     OperatorError,
+    ServiceNotFound,
 )
 
 __all__ = [
@@ -67,6 +71,10 @@ _UNREACHABLE_PREFIXES = (
     "unable to resolve docker endpoint",
 )
 _STATE_MARKERS = ("is not running", "is paused", "is restarting", "cannot start a paused")
+#: What the engine and the CLI say of a service or a node that does not exist.
+_NO_SERVICE = re.compile(r"no such (?:task or )?service|service \S+ not found")
+_NO_NODE = re.compile(r"no such node|node \S+ not found")
+_NOT_MANAGER = "this node is not a swarm manager"
 
 
 def _first_line(text: str | None) -> str:
@@ -87,7 +95,12 @@ def unreachable_line(text: str | None) -> str | None:
 
 
 def translate(
-    exc: BaseException, *, container: str | None = None, network: str | None = None
+    exc: BaseException,
+    *,
+    container: str | None = None,
+    network: str | None = None,
+    service: str | None = None,
+    node: str | None = None,
 ) -> OperatorError:
     """Return the operator-core error for a python-on-whales failure.
 
@@ -106,6 +119,12 @@ def translate(
     unreachable = unreachable_line(exc.stderr)
     if unreachable is not None:
         return EngineUnreachable(f"could not reach the Docker engine: {unreachable}")
+    if _NOT_MANAGER in lowered:
+        return NotSwarmManager("worker nodes" in lowered, exc)
+    if service is not None and _NO_SERVICE.search(lowered):
+        return ServiceNotFound(service, exc)
+    if node is not None and _NO_NODE.search(lowered):
+        return NodeNotFound(node)
     if isinstance(exc, NoSuchContainer) and container is not None:
         return ContainerNotFound(container, exc)
     if isinstance(exc, NoSuchNetwork) and network is not None:
@@ -122,6 +141,8 @@ async def run_bounded(
     what: str,
     container: str | None = None,
     network: str | None = None,
+    service: str | None = None,
+    node: str | None = None,
     on_cancel: Callable[[], None] | None = None,
 ) -> T:
     """Run blocking ``fn`` in the default executor, bounded by ``deadline`` seconds of running.
@@ -150,7 +171,9 @@ async def run_bounded(
         except OperatorError:
             raise
         except Exception as exc:
-            raise translate(exc, container=container, network=network) from exc
+            raise translate(
+                exc, container=container, network=network, service=service, node=node
+            ) from exc
 
     future = loop.run_in_executor(None, job)
     try:

@@ -21,6 +21,10 @@ from operator_core.docker.lifecycle import LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
 from operator_core.docker.stats import StatsActions
+from operator_core.docker.nodes import NodeActions
+from operator_core.docker.service_updates import ServiceUpdateActions
+from operator_core.docker.services import ServiceActions
+from operator_core.docker.tasks import TaskActions
 from operator_core.docker.waiting import WaitActions
 from operator_core.limits import DEFAULT_CALL_DEADLINE_S, MAX_CALL_DEADLINE_S
 from operator_core.validate import validate_seconds
@@ -38,8 +42,14 @@ class DockerActionExecutor(
     WaitActions,
     EventActions,
     StatsActions,
+    ServiceActions,
+    TaskActions,
+    ServiceUpdateActions,
+    NodeActions,
 ):
-    """Async, bounded, truthful actions on Docker containers.
+    """Async, bounded, truthful actions on Docker containers and swarm services and nodes.
+
+    The swarm actions (services, tasks, nodes) need a swarm manager's engine.
 
     ``client`` is a python-on-whales ``DockerClient`` for another host or context; the
     default is python-on-whales' shared ``docker``. ``call_deadline`` bounds each call that

@@ -1,0 +1,68 @@
+"""Poll the swarm until a change has settled, within the call's own timeout.
+
+Not settling in time is a result (the last read, ``settled`` false), never an exception.
+Each read is bounded by the time left, but never less than ``_MIN_READ_DEADLINE_S`` nor
+more than the executor's call deadline; between reads the call sleeps on the event loop,
+``_FIRST_DELAY_S`` at first, growing to ``_MAX_DELAY_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from operator_core.docker._core import ExecutorCore
+from operator_core.docker._validate import validate_seconds
+from operator_core.errors import InvalidInput
+
+__all__ = ["MAX_SWARM_WAIT_S", "SwarmWaiting", "validate_timeout"]
+
+S = TypeVar("S")
+
+#: The longest a swarm action may wait for the cluster to converge.
+MAX_SWARM_WAIT_S = 3600.0
+_FIRST_DELAY_S = 0.2
+_BACKOFF = 1.5
+_MAX_DELAY_S = 2.0
+_MIN_READ_DEADLINE_S = 5.0
+
+
+def validate_timeout(value: object) -> float:
+    """Return a convergence timeout in seconds (0 to an hour), else raise InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"timeout must be a number of seconds, got {type(value).__name__}")
+    return validate_seconds(value, "timeout", maximum=MAX_SWARM_WAIT_S)
+
+
+class SwarmWaiting(ExecutorCore):
+    """The polling loop the swarm actions share."""
+
+    async def _settle(
+        self,
+        what: str,
+        read: Callable[[Any], S],
+        settled: Callable[[S], bool],
+        limit: float,
+        began: float,
+        *,
+        service: str | None = None,
+        node: str | None = None,
+    ) -> tuple[S, bool, float]:
+        """Read until ``settled`` holds or ``limit`` s since ``began`` pass (one read at least).
+
+        Returns the last read, whether it settled and the seconds waited since ``began``.
+        ``service`` or ``node`` is passed on for error translation.
+        """
+        delay = _FIRST_DELAY_S
+        while True:
+            left = limit - (self._clock() - began)
+            deadline = min(self._call_deadline, max(left, _MIN_READ_DEADLINE_S))
+            state = await self._run(what, read, deadline=deadline, service=service, node=node)
+            waited = self._clock() - began
+            if settled(state):
+                return state, True, waited
+            if waited >= limit:
+                return state, False, waited
+            await asyncio.sleep(min(delay, max(limit - waited, 0.0)))
+            delay = min(delay * _BACKOFF, _MAX_DELAY_S)

@@ -1,0 +1,207 @@
+"""The results of the swarm actions, as ``TypedDict``s (JSON-able, read from the engine).
+
+Every result about one service starts with its identity block (``service_id``, ``name``);
+every result about one node with ``node_id`` and ``hostname``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+__all__ = [
+    "AvailabilityResult",
+    "FailedTask",
+    "MovedTask",
+    "NodeEntry",
+    "NodeList",
+    "ScaleResult",
+    "ServiceDetails",
+    "ServiceList",
+    "ServiceLogLine",
+    "ServiceLogs",
+    "ServiceSummary",
+    "TaskEntry",
+    "TaskList",
+    "UpdateResult",
+]
+
+
+class ServiceSummary(TypedDict):
+    """One service as a listing shows it."""
+
+    service_id: str
+    name: str
+    mode: str
+    image: str | None
+    replicas_desired: int
+    replicas_running: int
+    update_state: str | None
+    labels: dict[str, str]
+    created_at: str | None
+    updated_at: str | None
+
+
+class ServiceList(TypedDict):
+    """``list_services``: the services found and how many."""
+
+    services: list[ServiceSummary]
+    count: int
+
+
+class ServiceDetails(ServiceSummary):
+    """``inspect_service``: the summary plus how the service updates, checks and connects."""
+
+    update_status: dict[str, Any] | None
+    update_config: dict[str, Any] | None
+    rollback_config: dict[str, Any] | None
+    can_roll_back: bool
+    health_check: dict[str, Any] | None
+    ports: list[dict[str, Any]]
+    networks: list[dict[str, Any]]
+    constraints: list[str]
+
+
+class TaskEntry(TypedDict):
+    """One task of a service."""
+
+    task_id: str
+    slot: int | None
+    node_id: str | None
+    node: str | None
+    desired_state: str
+    state: str
+    error: str | None
+    exit_code: int | None
+    container_id: str | None
+    updated_at: str | None
+
+
+class TaskList(TypedDict):
+    """``list_service_tasks``: a service's tasks, newest first."""
+
+    service_id: str
+    name: str
+    tasks: list[TaskEntry]
+    count: int
+
+
+class ServiceLogLine(TypedDict):
+    """One line a task wrote, with the task and node it came from."""
+
+    timestamp: str | None
+    stream: str
+    task_id: str | None
+    slot: int | None
+    node_id: str | None
+    node: str | None
+    text: str
+    truncated: bool
+
+
+class ServiceLogs(TypedDict):
+    """``get_service_logs``: bounded like a container's logs."""
+
+    service_id: str
+    name: str
+    stream: str
+    lines: list[ServiceLogLine]
+    line_count: int
+    tail_limit: int
+    truncated: bool
+    truncation: list[str]
+    bytes: int
+    bytes_read: int
+
+
+class ScaleResult(TypedDict):
+    """``scale_service``: the replica count before and after, and whether tasks caught up."""
+
+    service_id: str
+    name: str
+    replicas_before: int
+    replicas_after: int
+    running: int
+    converged: bool
+    changed: bool
+    waited_s: float
+    reason: str | None
+
+
+class FailedTask(TypedDict):
+    """A task of an update or rollback that failed, with the engine's error."""
+
+    task_id: str
+    slot: int | None
+    node_id: str | None
+    node: str | None
+    state: str
+    error: str | None
+    exit_code: int | None
+
+
+class UpdateResult(TypedDict):
+    """``restart_service`` and ``rollback_service``: how the rolling change ended."""
+
+    service_id: str
+    name: str
+    changed: bool
+    update_state: str | None
+    update_message: str | None
+    converged: bool
+    rolled_back: bool
+    tasks_replaced: int
+    replicas_desired: int
+    replicas_running: int
+    failed_tasks: list[FailedTask]
+    waited_s: float
+    reason: str | None
+
+
+class NodeEntry(TypedDict):
+    """One swarm node."""
+
+    node_id: str
+    hostname: str
+    role: str
+    availability: str
+    status: str
+    addr: str | None
+    manager_status: dict[str, Any] | None
+    engine_version: str | None
+    labels: dict[str, str]
+    tasks_running: int
+
+
+class NodeList(TypedDict):
+    """``list_nodes``: the swarm's nodes."""
+
+    nodes: list[NodeEntry]
+    count: int
+
+
+class MovedTask(TypedDict):
+    """A task that left a drained node, and where its replacement runs."""
+
+    task_id: str
+    service_id: str
+    service: str | None
+    slot: int | None
+    replacement_task_id: str | None
+    to_node_id: str | None
+    to_node: str | None
+
+
+class AvailabilityResult(TypedDict):
+    """``set_node_availability``: the node's availability before and after, tasks moved."""
+
+    node_id: str
+    hostname: str
+    role: str
+    before: str
+    after: str
+    changed: bool
+    tasks_moved: list[MovedTask]
+    tasks_left: int
+    converged: bool
+    waited_s: float
+    reason: str | None
