@@ -9,10 +9,13 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_CALL_DEADLINE_S",
+    "DEFAULT_DRAIN_WAIT_S",
     "DEFAULT_EVENT_LIMIT",
     "DEFAULT_EXEC_TIMEOUT_S",
     "DEFAULT_GRACE_S",
+    "DEFAULT_SCALE_WAIT_S",
     "DEFAULT_TAIL",
+    "DEFAULT_UPDATE_WAIT_S",
     "DEFAULT_WAIT_S",
     "EXEC_OUTPUT_CAP",
     "MAX_BATCH",
@@ -20,7 +23,9 @@ __all__ = [
     "MAX_EVENT_LIMIT",
     "MAX_EXEC_TIMEOUT_S",
     "MAX_GRACE_S",
+    "MAX_REPLICAS",
     "MAX_STATS_REFS",
+    "MAX_SWARM_WAIT_S",
     "MAX_TAIL",
     "MAX_WAIT_S",
 ]
@@ -61,3 +66,14 @@ DEFAULT_EVENT_LIMIT = 500
 MAX_EVENT_LIMIT = 10_000
 #: The most containers one stats call names.
 MAX_STATS_REFS = 200
+
+#: How long a scale waits for its tasks unless asked otherwise.
+DEFAULT_SCALE_WAIT_S = 120
+#: How long a service restart or rollback waits for the rolling change unless asked otherwise.
+DEFAULT_UPDATE_WAIT_S = 300
+#: How long a drain waits for the node's tasks to move unless asked otherwise.
+DEFAULT_DRAIN_WAIT_S = 120
+#: The longest a swarm action may wait for the cluster to converge.
+MAX_SWARM_WAIT_S = 3600.0
+#: More replicas than this in one call is a mistake, not a plan.
+MAX_REPLICAS = 10_000

@@ -9,12 +9,16 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 __all__ = [
+    "AVAILABILITIES",
     "CONDITIONS",
+    "DESIRED_STATES",
     "EVENT_TYPES",
     "HEALTHS",
     "STATUSES",
     "STREAMS",
+    "Availability",
     "Condition",
+    "DesiredState",
     "EventType",
     "HealthFilter",
     "Status",
@@ -39,3 +43,10 @@ EventType = Literal[
     "config",
 ]  # fmt: skip
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+
+#: What ``docker node update --availability`` takes.
+Availability = Literal["active", "pause", "drain"]
+AVAILABILITIES: tuple[str, ...] = get_args(Availability)
+#: The desired states ``docker service ps --filter desired-state=`` knows.
+DesiredState = Literal["running", "shutdown", "accepted"]
+DESIRED_STATES: tuple[str, ...] = get_args(DesiredState)

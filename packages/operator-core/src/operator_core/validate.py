@@ -14,7 +14,8 @@ import signal as _signal
 from collections.abc import Mapping, Sequence
 
 from operator_core.errors import InvalidInput
-from operator_core.limits import MAX_GRACE_S
+from operator_core.limits import MAX_GRACE_S, MAX_REPLICAS
+from operator_core.types import AVAILABILITIES, DESIRED_STATES
 
 __all__ = [
     "CONTROL_CHARACTERS",
@@ -23,12 +24,17 @@ __all__ = [
     "REFERENCE_PATTERN",
     "SIGRTMAX",
     "SIGRTMIN",
+    "validate_availability",
     "validate_command",
+    "validate_desired_state",
     "validate_env",
     "validate_env_key",
     "validate_grace",
+    "validate_node",
     "validate_reference",
+    "validate_replicas",
     "validate_seconds",
+    "validate_service",
     "validate_signal",
     "validate_user",
     "validate_workdir",
@@ -252,3 +258,40 @@ def validate_env(value: object) -> dict[str, str]:
             raise InvalidInput(f"env value of {key} is over {_MAX_ENV_LINE} bytes")
         checked[key] = item
     return checked
+
+
+def validate_service(value: object) -> str:
+    """Return ``value`` if it can name a swarm service (a name or an id), else InvalidInput."""
+    return validate_reference(value, "service")
+
+
+def validate_node(value: object) -> str:
+    """Return ``value`` if it can name a swarm node (an id, id prefix or hostname)."""
+    return validate_reference(value, "node")
+
+
+def validate_replicas(value: object) -> int:
+    """Return a replica count (a whole number, 0 to ``MAX_REPLICAS``), else raise InvalidInput."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"replicas must be a whole number, got {type(value).__name__}")
+    if not 0 <= value <= MAX_REPLICAS:
+        raise InvalidInput(f"replicas must be 0 to {MAX_REPLICAS}, got {value}")
+    return value
+
+
+def validate_availability(value: object) -> str:
+    """Return a node availability (``active``, ``pause`` or ``drain``), else InvalidInput."""
+    if not isinstance(value, str) or value not in AVAILABILITIES:
+        allowed = ", ".join(AVAILABILITIES)
+        raise InvalidInput(f"availability must be one of {allowed}; got {value!r}")
+    return value
+
+
+def validate_desired_state(value: object) -> str | None:
+    """Return a task desired-state filter (or None), else raise InvalidInput."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in DESIRED_STATES:
+        allowed = ", ".join(DESIRED_STATES)
+        raise InvalidInput(f"desired_state must be one of {allowed}; got {value!r}")
+    return value

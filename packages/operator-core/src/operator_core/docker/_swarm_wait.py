@@ -13,15 +13,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from operator_core.docker._core import ExecutorCore
-from operator_core.docker._validate import validate_seconds
 from operator_core.errors import InvalidInput
+from operator_core.limits import MAX_SWARM_WAIT_S
+from operator_core.validate import validate_seconds
 
-__all__ = ["MAX_SWARM_WAIT_S", "SwarmWaiting", "validate_timeout"]
+__all__ = ["SwarmWaiting", "validate_timeout"]
 
 S = TypeVar("S")
 
-#: The longest a swarm action may wait for the cluster to converge.
-MAX_SWARM_WAIT_S = 3600.0
 _FIRST_DELAY_S = 0.2
 _BACKOFF = 1.5
 _MAX_DELAY_S = 2.0

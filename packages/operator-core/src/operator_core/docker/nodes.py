@@ -9,43 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from operator_core.docker import _engine, _swarm
 from operator_core.docker._swarm import NodeSnap, ServiceSnap, TaskSnap
 from operator_core.docker._swarm_view import node_names
 from operator_core.docker._swarm_wait import SwarmWaiting, validate_timeout
-from operator_core.docker._validate import validate_reference
 from operator_core.docker.swarm_results import AvailabilityResult, MovedTask, NodeEntry, NodeList
-from operator_core.errors import InvalidInput
+from operator_core.limits import DEFAULT_DRAIN_WAIT_S
+from operator_core.validate import validate_availability, validate_node
 
-__all__ = [
-    "AVAILABILITIES",
-    "DEFAULT_DRAIN_WAIT_S",
-    "Availability",
-    "NodeActions",
-    "validate_availability",
-    "validate_node",
-]
-
-#: What ``docker node update --availability`` takes.
-Availability = Literal["active", "pause", "drain"]
-AVAILABILITIES: tuple[str, ...] = get_args(Availability)
-#: How long a drain waits for the node's tasks to move unless asked otherwise.
-DEFAULT_DRAIN_WAIT_S = 120
-
-
-def validate_node(value: object) -> str:
-    """Return ``value`` if it can name a node (an id, id prefix or hostname), else InvalidInput."""
-    return validate_reference(value, "node")
-
-
-def validate_availability(value: object) -> str:
-    """Return ``active``, ``pause`` or ``drain``, else raise InvalidInput."""
-    if not isinstance(value, str) or value not in AVAILABILITIES:
-        allowed = ", ".join(AVAILABILITIES)
-        raise InvalidInput(f"availability must be one of {allowed}; got {value!r}")
-    return value
+__all__ = ["NodeActions"]
 
 
 def _entry(node: NodeSnap, running: int) -> NodeEntry:

@@ -21,37 +21,17 @@ from operator_core.docker._swarm_view import (
     running_count,
 )
 from operator_core.docker._swarm_wait import SwarmWaiting, validate_timeout
-from operator_core.docker.services import validate_service
 from operator_core.docker.swarm_results import FailedTask, ScaleResult, UpdateResult
-from operator_core.errors import EngineError, InvalidInput
+from operator_core.errors import EngineError
+from operator_core.limits import DEFAULT_SCALE_WAIT_S, DEFAULT_UPDATE_WAIT_S
+from operator_core.validate import validate_replicas, validate_service
 
-__all__ = [
-    "DEFAULT_SCALE_WAIT_S",
-    "DEFAULT_UPDATE_WAIT_S",
-    "MAX_REPLICAS",
-    "ServiceUpdateActions",
-    "validate_replicas",
-]
+__all__ = ["ServiceUpdateActions"]
 
-#: How long a scale waits for its tasks unless asked otherwise.
-DEFAULT_SCALE_WAIT_S = 120
-#: How long a restart or rollback waits for the rolling change unless asked otherwise.
-DEFAULT_UPDATE_WAIT_S = 300
-#: More replicas than this in one call is a mistake, not a plan.
-MAX_REPLICAS = 10_000
 #: The update states after which the swarm changes nothing more by itself.
 _UPDATE_ENDS = frozenset({"completed", "paused", "rollback_completed", "rollback_paused"})
 
 _State = tuple[ServiceSnap, list[TaskSnap]]
-
-
-def validate_replicas(value: object) -> int:
-    """Return a replica count (a whole number, 0 to ``MAX_REPLICAS``), else raise InvalidInput."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"replicas must be a whole number, got {type(value).__name__}")
-    if not 0 <= value <= MAX_REPLICAS:
-        raise InvalidInput(f"replicas must be 0 to {MAX_REPLICAS}, got {value}")
-    return value
 
 
 def _read_state(service_id: str) -> Any:

@@ -11,19 +11,14 @@ from typing import Any
 from operator_core.docker import _swarm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._swarm_view import change_config, service_summary
-from operator_core.docker._validate import NAME_PART_PATTERN, validate_reference
 from operator_core.docker.discovery import _labels
 from operator_core.docker.swarm_results import ServiceDetails, ServiceList
 from operator_core.errors import InvalidInput
+from operator_core.validate import NAME_PART_PATTERN, validate_service
 
-__all__ = ["ServiceActions", "validate_service"]
+__all__ = ["ServiceActions"]
 
 _NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
-
-
-def validate_service(value: object) -> str:
-    """Return ``value`` if it can name a service (a name or an id), else raise InvalidInput."""
-    return validate_reference(value, "service")
 
 
 def _name_filter(value: object) -> str | None:

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, get_args
+from typing import Any
 
 from operator_core._time import utc_moment
 from operator_core.docker import _swarm
@@ -21,42 +21,27 @@ from operator_core.docker._swarm_view import node_names, task_entry
 from operator_core.docker.logs import (
     _ENGINE_ENTRY,
     _STAMP_WIDTH,
-    DEFAULT_TAIL,
     LOG_MARGIN_S,
     MAX_LINE_BYTES,
     MAX_LOG_BYTES,
     MAX_READ_BYTES,
-    MAX_TAIL,
     _moment,
     _split,
     _stream,
     _tail,
     _window,
 )
-from operator_core.docker.services import validate_service
 from operator_core.docker.swarm_results import ServiceLogLine, ServiceLogs, TaskList
-from operator_core.errors import InvalidInput
+from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
+from operator_core.validate import validate_desired_state, validate_service
 
-__all__ = ["DESIRED_STATES", "DesiredState", "TaskActions"]
+__all__ = ["TaskActions"]
 
-#: The desired states ``docker service ps --filter desired-state=`` knows.
-DesiredState = Literal["running", "shutdown", "accepted"]
-DESIRED_STATES: tuple[str, ...] = get_args(DesiredState)
 #: Room for the ``service.slot.task@node    | `` the CLI puts before each line (ids in full).
 _CONTEXT_WIDTH = 160
 #: Lines held before the final selection: the engine tails each task, so a service sends up
 #: to ``tail`` lines per task; memory stays bounded by ``MAX_LOG_BYTES`` whatever the count.
 _MAX_HELD_LINES = 10 * MAX_TAIL
-
-
-def _desired(value: object) -> str | None:
-    """Return a desired-state filter, else raise InvalidInput."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or value not in DESIRED_STATES:
-        allowed = ", ".join(DESIRED_STATES)
-        raise InvalidInput(f"desired_state must be one of {allowed}; got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -218,7 +203,7 @@ class TaskActions(ExecutorCore):
         tasks meant to run now. Four docker processes.
         """
         ref = validate_service(service)
-        wanted = _desired(desired_state)
+        wanted = validate_desired_state(desired_state)
 
         def work(client: Any) -> TaskList:
             snap = _swarm.read_service(client, ref)
