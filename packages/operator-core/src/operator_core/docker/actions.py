@@ -20,10 +20,10 @@ from operator_core.docker.execution import ExecActions
 from operator_core.docker.lifecycle import LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
-from operator_core.docker.stats import StatsActions
 from operator_core.docker.nodes import NodeActions
 from operator_core.docker.service_updates import ServiceUpdateActions
 from operator_core.docker.services import ServiceActions
+from operator_core.docker.stats import StatsActions
 from operator_core.docker.tasks import TaskActions
 from operator_core.docker.waiting import WaitActions
 from operator_core.limits import DEFAULT_CALL_DEADLINE_S, MAX_CALL_DEADLINE_S

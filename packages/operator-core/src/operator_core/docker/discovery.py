@@ -24,7 +24,7 @@ from operator_core.validate import (
     validate_reference,
 )
 
-__all__ = ["DiscoveryActions", "summary"]
+__all__ = ["DiscoveryActions", "label_filters", "summary"]
 
 _MAX_LABELS = 32
 _MAX_TEXT = 1024
@@ -77,7 +77,7 @@ def _label(value: object) -> str:
     return spec
 
 
-def _labels(value: object) -> list[str]:
+def label_filters(value: object) -> list[str]:
     """Return the label filters given as one string or a list of them."""
     if value is None:
         return []
@@ -132,7 +132,7 @@ def _filters(
             f"name filter must be part of a container name (ASCII letters, digits, '_', '.', "
             f"'-'), got {name!r}"
         )
-    labels = _labels(label)
+    labels = label_filters(label)
     for key, value in (
         (COMPOSE_PROJECT_LABEL, compose_project),
         (COMPOSE_SERVICE_LABEL, compose_service),

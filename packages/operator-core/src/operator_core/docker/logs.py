@@ -37,10 +37,16 @@ from operator_core.types import STREAMS
 from operator_core.validate import validate_reference
 
 __all__ = [
+    "ENGINE_ENTRY_BYTES",
+    "LOG_MARGIN_S",
     "MAX_LINE_BYTES",
     "MAX_LOG_BYTES",
     "MAX_READ_BYTES",
+    "STAMP_WIDTH",
     "LogActions",
+    "check_stream",
+    "check_tail",
+    "split_stamp",
 ]
 
 #: The most bytes of log lines one call returns (timestamps included); the newest are kept.
@@ -53,9 +59,9 @@ MAX_READ_BYTES = 64 * 1024 * 1024
 LOG_MARGIN_S = 2.0
 
 #: The engine splits a line longer than this into several log entries (its copier's buffer).
-_ENGINE_ENTRY = 16 * 1024
+ENGINE_ENTRY_BYTES = 16 * 1024
 #: ``2026-11-29T10:00:00.123456789Z `` before each entry: RFC 3339 with nine digits, a space.
-_STAMP_WIDTH = 31
+STAMP_WIDTH = 31
 _STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 
 
@@ -71,7 +77,7 @@ class _Plan:
     timestamps: bool
 
 
-def _tail(value: object) -> int:
+def check_tail(value: object) -> int:
     """Return ``tail`` if it is a whole number of lines, at least 1, else raise InvalidInput."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"tail must be a whole number of lines, got {type(value).__name__}")
@@ -80,7 +86,7 @@ def _tail(value: object) -> int:
     return value
 
 
-def _stream(value: object) -> str:
+def check_stream(value: object) -> str:
     """Return ``stdout``, ``stderr`` or ``both``, else raise InvalidInput."""
     name = value.strip().lower() if isinstance(value, str) else None
     if name not in STREAMS:
@@ -101,7 +107,7 @@ def _plan(tail: object, since: object, until: object, stream: object, stamps: ob
     one stream's last lines may lie further back, and the extra entry tells whether
     anything older was left out.
     """
-    want, which, window = _tail(tail), _stream(stream), _window(since, until)
+    want, which, window = check_tail(tail), check_stream(stream), _window(since, until)
     if not isinstance(stamps, bool):
         raise InvalidInput(f"timestamps must be true or false, got {type(stamps).__name__}")
     limit = min(want, MAX_TAIL)
@@ -114,13 +120,13 @@ def _collector(keep: bool, plan: _Plan) -> LineCollector:
     return LineCollector(
         max_lines=plan.tail_limit if keep else 0,
         max_bytes=MAX_LOG_BYTES,
-        max_line=MAX_LINE_BYTES + _STAMP_WIDTH,
-        entry_size=_ENGINE_ENTRY,
-        entry_overhead=_STAMP_WIDTH,
+        max_line=MAX_LINE_BYTES + STAMP_WIDTH,
+        entry_size=ENGINE_ENTRY_BYTES,
+        entry_overhead=STAMP_WIDTH,
     )
 
 
-def _split(raw: bytes) -> tuple[str | None, str]:
+def split_stamp(raw: bytes) -> tuple[str | None, str]:
     """Return the engine's timestamp of a raw line (None if it has none) and its text."""
     stamp, space, rest = raw.partition(b" ")
     if not space or not _STAMP.fullmatch(stamp):
@@ -138,7 +144,7 @@ def _merge(out: LineCollector, err: LineCollector) -> list[_Line]:
     lines: list[_Line] = []
     for name, collector in (("stdout", out), ("stderr", err)):
         for raw, cut in collector.lines:
-            stamp, text = _split(raw)
+            stamp, text = split_stamp(raw)
             lines.append((stamp, name, text, len(raw), cut))
     lines.sort(key=lambda line: line[0] or "")
     return lines

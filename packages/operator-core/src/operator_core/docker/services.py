@@ -11,7 +11,7 @@ from typing import Any
 from operator_core.docker import _swarm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._swarm_view import change_config, service_summary
-from operator_core.docker.discovery import _labels
+from operator_core.docker.discovery import label_filters
 from operator_core.docker.swarm_results import ServiceDetails, ServiceList
 from operator_core.errors import InvalidInput
 from operator_core.validate import NAME_PART_PATTERN, validate_service
@@ -111,7 +111,7 @@ class ServiceActions(ExecutorCore):
         number of services (list, inspect, their tasks, the tasks' inspect).
         """
         chosen = _name_filter(name)
-        filters = [f"label={spec}" for spec in _labels(label)]
+        filters = [f"label={spec}" for spec in label_filters(label)]
         if chosen is not None:
             filters.append(f"name={chosen}")
 

@@ -18,18 +18,17 @@ from operator_core.docker import _swarm
 from operator_core.docker._capture import LineCollector, capture, cli_failure, docker_command
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._swarm_view import node_names, task_entry
+from operator_core.docker._window import window
 from operator_core.docker.logs import (
-    _ENGINE_ENTRY,
-    _STAMP_WIDTH,
+    ENGINE_ENTRY_BYTES,
     LOG_MARGIN_S,
     MAX_LINE_BYTES,
     MAX_LOG_BYTES,
     MAX_READ_BYTES,
-    _moment,
-    _split,
-    _stream,
-    _tail,
-    _window,
+    STAMP_WIDTH,
+    check_stream,
+    check_tail,
+    split_stamp,
 )
 from operator_core.docker.swarm_results import ServiceLogLine, ServiceLogs, TaskList
 from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
@@ -74,7 +73,7 @@ def _parse(raw: bytes, stream: str, cut: bool) -> _Line:
     The CLI (``--timestamps --no-resolve --no-trunc``) writes ``<time>
     <service>.<slot>.<task>@<node>    | <text>``; a global service's slot is a node id.
     """
-    stamp, rest = _split(raw)
+    stamp, rest = split_stamp(raw)
     context, sep, text = rest.partition("| ")
     task_id = slot = node_id = None
     task, at, node = context.strip().rpartition("@")
@@ -92,9 +91,9 @@ def _collector(keep: bool) -> LineCollector:
     return LineCollector(
         max_lines=_MAX_HELD_LINES if keep else 0,
         max_bytes=MAX_LOG_BYTES,
-        max_line=MAX_LINE_BYTES + _STAMP_WIDTH + _CONTEXT_WIDTH,
-        entry_size=_ENGINE_ENTRY,
-        entry_overhead=_STAMP_WIDTH + _CONTEXT_WIDTH,
+        max_line=MAX_LINE_BYTES + STAMP_WIDTH + _CONTEXT_WIDTH,
+        entry_size=ENGINE_ENTRY_BYTES,
+        entry_overhead=STAMP_WIDTH + _CONTEXT_WIDTH,
     )
 
 
@@ -238,9 +237,11 @@ class TaskActions(ExecutorCore):
         the logs).
         """
         ref = validate_service(service)
-        plan = _Plan(min(_tail(tail), MAX_TAIL), _tail(tail), _stream(stream), _window(since, None))
-        _window(since, until)  # checks that since is before until
-        until_at = None if until is None else _moment(until, "until", datetime.now(UTC))[1]
+        want = check_tail(tail)
+        bounds = window(since, until, datetime.now(UTC))
+        engine_window = bounds.args[:2] if bounds.since is not None else []
+        plan = _Plan(min(want, MAX_TAIL), want, check_stream(stream), engine_window)
+        until_at = bounds.until
         limit = self._call_deadline
         stop = threading.Event()
 

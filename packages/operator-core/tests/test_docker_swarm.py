@@ -1,0 +1,403 @@
+"""Unit tests of the swarm actions (services, tasks, nodes) against a fake manager."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from unittest.mock import MagicMock, patch
+
+import pytest
+from python_on_whales.exceptions import DockerException
+
+from operator_core.docker import DockerActionExecutor, _engine
+from operator_core.errors import (
+    EngineError,
+    InvalidInput,
+    NodeNotFound,
+    NotSwarmManager,
+    ServiceNotFound,
+)
+from swarm_fakes import UNHEALTHY, FakeSwarm, fail, stamp
+
+WORKER = (
+    "Error response from daemon: This node is not a swarm manager. Worker nodes can't be "
+    "used to view or modify cluster state. Please run this command on a manager node or "
+    "promote the current node to a manager."
+)
+NO_SWARM = (
+    'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" '
+    'or "docker swarm join" to connect this node to swarm and try again.'
+)
+
+
+class Clock:
+    """A monotonic clock that moves only when the polling loop sleeps or a read says so."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The executor's clock."""
+    return Clock()
+
+
+@pytest.fixture
+def swarm(client: MagicMock, clock: Clock) -> Iterator[FakeSwarm]:
+    """A fake manager answering the mocked CLI; the polling loop's sleeps move ``clock``."""
+    fake = FakeSwarm()
+    client.cli.side_effect = fake
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    with patch("operator_core.docker._swarm_wait.asyncio.sleep", sleep):
+        yield fake
+
+
+@pytest.fixture
+def executor(client: MagicMock, clock: Clock) -> DockerActionExecutor:
+    """An executor over the mocked client and the clock."""
+    return DockerActionExecutor(clock=clock)
+
+
+def verbs(swarm: FakeSwarm) -> list[str]:
+    """Return the first two words of every command the fake received."""
+    return [" ".join(c[:2]) for c in swarm.commands]
+
+
+# --- arguments ---------------------------------------------------------------------------
+
+BAD_CALLS = [
+    ("inspect_service", {"service": "-rm"}),
+    ("inspect_service", {"service": ""}),
+    ("inspect_service", {"service": "web;ls"}),
+    ("list_services", {"name": "a b"}),
+    ("list_services", {"label": "=x"}),
+    ("list_service_tasks", {"service": "web", "desired_state": "gone"}),
+    ("get_service_logs", {"service": "web", "tail": 0}),
+    ("get_service_logs", {"service": "web", "since": "5m", "until": "10m"}),
+    ("get_service_logs", {"service": "web", "stream": "stdin"}),
+    ("scale_service", {"service": "web", "replicas": -1}),
+    ("scale_service", {"service": "web", "replicas": True}),
+    ("scale_service", {"service": "web", "replicas": 2.5}),
+    ("scale_service", {"service": "web", "replicas": 10_001}),
+    ("scale_service", {"service": "web", "replicas": 3, "timeout": math.nan}),
+    ("scale_service", {"service": "web", "replicas": 3, "timeout": -1}),
+    ("scale_service", {"service": "web", "replicas": 3, "timeout": 3601}),
+    ("restart_service", {"service": "web", "timeout": True}),
+    ("rollback_service", {"service": "--force"}),
+    ("set_node_availability", {"node": "n2", "availability": "down"}),
+    ("set_node_availability", {"node": "-n2", "availability": "drain"}),
+    ("set_node_availability", {"node": "n2", "availability": "drain", "timeout": math.inf}),
+]
+
+
+@pytest.mark.parametrize(("method", "kwargs"), BAD_CALLS)
+async def test_bad_arguments_are_refused_before_any_process(executor, swarm, method, kwargs):
+    """Every malformed argument is InvalidInput and no docker process starts."""
+    with pytest.raises(InvalidInput):
+        await getattr(executor, method)(**kwargs)
+    assert swarm.commands == []
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+async def test_a_missing_service_is_service_not_found(executor, swarm):
+    """A reference no service has gives ServiceNotFound naming it, for reads and changes."""
+    for call in (
+        executor.inspect_service("ghost"),
+        executor.list_service_tasks("ghost"),
+        executor.scale_service("ghost", 3),
+        executor.restart_service("ghost"),
+    ):
+        with pytest.raises(ServiceNotFound) as caught:
+            await call
+        assert caught.value.reference == "ghost"
+        assert "ghost" in str(caught.value)
+
+
+async def test_a_missing_node_is_node_not_found(executor, swarm):
+    """A node reference no node has gives NodeNotFound, and nothing is updated."""
+    with pytest.raises(NodeNotFound) as caught:
+        await executor.set_node_availability("ghost", "drain")
+    assert caught.value.reference == "ghost"
+    assert "node update" not in verbs(swarm)
+
+
+@pytest.mark.parametrize(("stderr", "worker"), [(WORKER, True), (NO_SWARM, False)])
+async def test_an_engine_that_is_not_a_manager_says_so(executor, swarm, stderr, worker):
+    """A worker and an engine in no swarm both give NotSwarmManager, saying which it is."""
+    swarm.refuse = stderr
+    for call in (executor.list_services(), executor.list_nodes(), executor.inspect_service("w")):
+        with pytest.raises(NotSwarmManager) as caught:
+            await call
+        assert caught.value.worker is worker
+    assert ("worker" in str(caught.value)) is worker
+
+
+def test_translation_needs_a_subject_for_not_found():
+    """'service x not found' is ServiceNotFound only for a call about a service."""
+    exc = fail("Error response from daemon: service web not found")
+    assert isinstance(_engine.translate(exc, service="web"), ServiceNotFound)
+    assert type(_engine.translate(exc)) is EngineError
+    node = fail("Error response from daemon: node n9 not found")
+    assert isinstance(_engine.translate(node, node="n9"), NodeNotFound)
+    assert not isinstance(_engine.translate(node, service="n9"), ServiceNotFound)
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+async def test_list_services_counts_running_tasks_and_passes_filters(executor, swarm):
+    """A listing reads replicas from the spec and running from tasks, in four processes."""
+    swarm.add_service("web", 3, labels={"tier": "front"})
+    sid = swarm.add_service("api", 2)
+    swarm.live(sid)[0]["Status"]["State"] = "starting"
+    result = await executor.list_services()
+    by_name = {s["name"]: s for s in result["services"]}
+    assert result["count"] == 2
+    assert (by_name["web"]["replicas_desired"], by_name["web"]["replicas_running"]) == (3, 3)
+    assert (by_name["api"]["replicas_desired"], by_name["api"]["replicas_running"]) == (2, 1)
+    assert by_name["web"]["labels"] == {"tier": "front"}
+    assert len(swarm.commands) == 4
+    swarm.commands.clear()
+    only = await executor.list_services(name="we", label="tier=front")
+    assert [s["name"] for s in only["services"]] == ["web"]
+    assert swarm.commands[0][3:5] == ["--filter", "label=tier=front"]
+
+
+async def test_a_global_service_wants_one_task_per_node(executor, swarm):
+    """A global service's desired replicas are the tasks the swarm wants running."""
+    swarm.add_service("agent", None)
+    (entry,) = (await executor.list_services())["services"]
+    assert (entry["mode"], entry["replicas_desired"], entry["replicas_running"]) == (
+        "global",
+        3,
+        3,
+    )
+
+
+async def test_inspect_service_shows_configs_in_seconds(executor, swarm):
+    """Update config durations come in seconds, with whether a rollback is possible."""
+    swarm.add_service(
+        "web",
+        2,
+        previous=False,
+        RollbackConfig={"Parallelism": 2, "Monitor": 1_500_000_000},
+    )
+    swarm.services["svcweb"]["Spec"]["TaskTemplate"]["ContainerSpec"]["Healthcheck"] = {
+        "Test": ["CMD-SHELL", "true"],
+        "Interval": 1_000_000_000,
+        "Retries": 1,
+    }
+    result = await executor.inspect_service("web")
+    assert result["update_config"]["failure_action"] == "rollback"
+    assert result["update_config"]["monitor_s"] == 5.0
+    assert result["rollback_config"]["monitor_s"] == 1.5
+    assert result["health_check"]["interval_s"] == 1.0
+    assert result["can_roll_back"] is False
+
+
+async def test_tasks_carry_node_hostnames_and_errors(executor, swarm):
+    """Each task names its node by id and hostname; an ended one has its error and exit code."""
+    sid = swarm.add_service("web", 2)
+    task = swarm.live(sid)[0]
+    task["DesiredState"] = "shutdown"
+    task["Status"].update(State="failed", Err="task: non-zero exit (1)")
+    task["Status"]["ContainerStatus"]["ExitCode"] = 1
+    result = await executor.list_service_tasks("web")
+    failed = next(t for t in result["tasks"] if t["task_id"] == task["ID"])
+    assert (failed["node_id"], failed["node"]) == ("n2", "lab-eng2")
+    assert (failed["error"], failed["exit_code"]) == ("task: non-zero exit (1)", 1)
+    running = [t for t in result["tasks"] if t["state"] == "running"]
+    assert all(t["exit_code"] is None for t in running)
+    only = await executor.list_service_tasks("web", desired_state="running")
+    assert task["ID"] not in [t["task_id"] for t in only["tasks"]]
+
+
+async def test_list_nodes_counts_running_tasks_per_node(executor, swarm):
+    """Each node has its role, availability, manager status and running task count."""
+    swarm.add_service("web", 4)
+    nodes = {n["hostname"]: n for n in (await executor.list_nodes())["nodes"]}
+    assert nodes["lab-eng1"]["manager_status"] == {"leader": True, "reachability": "reachable"}
+    assert nodes["lab-eng2"]["manager_status"] is None
+    counts = {host: n["tasks_running"] for host, n in nodes.items()}
+    assert counts == {"lab-eng1": 1, "lab-eng2": 2, "lab-eng3": 1}
+
+
+# --- scale -------------------------------------------------------------------------------
+
+
+async def test_scale_waits_until_every_new_task_runs(executor, swarm):
+    """Scaling 2 to 6 sends one scale and reports 6 running once the fake has converged."""
+    swarm.add_service("web", 2)
+    result = await executor.scale_service("web", 6, timeout=60)
+    assert ["service", "scale", "--detach", "svcweb=6"] in swarm.commands
+    assert (result["replicas_before"], result["replicas_after"], result["running"]) == (2, 6, 6)
+    assert (result["converged"], result["changed"], result["reason"]) == (True, True, None)
+    assert len(swarm.live("svcweb")) == 6
+
+
+async def test_scale_to_the_same_count_changes_nothing(executor, swarm):
+    """A service already at the count is not scaled again: changed false, still converged."""
+    swarm.add_service("web", 3)
+    result = await executor.scale_service("web", 3)
+    assert "service scale" not in verbs(swarm)
+    assert (result["changed"], result["converged"], result["running"]) == (False, True, 3)
+
+
+async def test_scale_down_waits_for_the_extra_tasks_to_stop(executor, swarm):
+    """Scaling 4 to 1 is converged only once three tasks are shut down."""
+    swarm.add_service("web", 4)
+    result = await executor.scale_service("web", 1)
+    assert (result["running"], result["converged"]) == (1, True)
+    assert len(swarm.live("svcweb")) == 1
+
+
+async def test_a_scale_that_cannot_converge_is_a_result(executor, swarm, clock):
+    """Tasks stuck pending until the timeout give converged false with what was seen."""
+    swarm.add_service("web", 2)
+    swarm.stuck = "no suitable node (insufficient resources on 3 nodes)"
+    began = clock.now
+    result = await executor.scale_service("web", 4, timeout=10)
+    assert (result["converged"], result["running"], result["replicas_after"]) == (False, 2, 4)
+    assert "2 of 4 replicas running" in result["reason"]
+    assert "pending" in result["reason"]
+    assert "insufficient resources" in result["reason"]
+    assert 10 <= clock.now - began < 13
+    assert result["waited_s"] >= 10
+
+
+async def test_a_global_service_cannot_be_scaled(executor, swarm):
+    """Scaling a global service is refused by name, and no scale is sent."""
+    swarm.add_service("agent", None)
+    with pytest.raises(EngineError, match="global"):
+        await executor.scale_service("agent", 2)
+    assert "service scale" not in verbs(swarm)
+
+
+# --- restart and rollback ----------------------------------------------------------------
+
+
+async def test_restart_replaces_every_task_as_the_update_config_says(executor, swarm):
+    """A forced update (image not re-resolved) replaces all 4 tasks and ends completed."""
+    swarm.add_service("web", 4)
+    result = await executor.restart_service("web", timeout=60)
+    assert ["service", "update", "--force", "--detach", "--no-resolve-image", "svcweb"] in (
+        swarm.commands
+    )
+    assert result["tasks_replaced"] == 4
+    assert (result["update_state"], result["converged"], result["rolled_back"]) == (
+        "completed",
+        True,
+        False,
+    )
+    assert (result["failed_tasks"], result["changed"], result["replicas_running"]) == ([], True, 4)
+
+
+async def test_an_update_the_swarm_rolled_back_is_reported_with_its_failures(executor, swarm):
+    """New tasks failing their health check: rolled_back true, their errors listed.
+
+    A task that failed before the restart began is history, not one of its failures.
+    """
+    sid = swarm.add_service("web", 3)
+    swarm._task(sid, 9, "n3", "failed", "an old failure")
+    swarm.tasks[-1]["DesiredState"] = "shutdown"
+    swarm.tasks[-1]["CreatedAt"] = stamp(5)
+    swarm.update_outcome = "rollback"
+    result = await executor.restart_service("web")
+    assert (result["rolled_back"], result["update_state"]) == (True, "rollback_completed")
+    assert result["tasks_replaced"] == 1  # the first batch; the rollback kept the others
+    assert [t["error"] for t in result["failed_tasks"]] == [UNHEALTHY]
+    assert result["failed_tasks"][0]["node"] is not None
+    assert result["converged"] is True
+
+
+async def test_an_update_still_running_at_the_timeout_is_not_converged(executor, swarm, clock):
+    """An update that has not ended when the timeout passes says so, converged false."""
+    swarm.add_service("web", 40)
+    result = await executor.restart_service("web", timeout=3)
+    assert (result["converged"], result["update_state"]) == (False, "updating")
+    assert "not settled within 3s" in result["reason"]
+
+
+async def test_rollback_puts_the_previous_spec_back(executor, swarm):
+    """A rollback is sent detached and reported rolled_back once it completed."""
+    swarm.add_service("web", 2)
+    result = await executor.rollback_service("web")
+    assert ["service", "rollback", "--detach", "svcweb"] in swarm.commands
+    assert (result["rolled_back"], result["update_state"], result["changed"]) == (
+        True,
+        "rollback_completed",
+        True,
+    )
+
+
+async def test_rollback_without_a_previous_spec_changes_nothing(executor, swarm):
+    """A service never updated has nothing to roll back to: changed false, reason given."""
+    swarm.add_service("web", 2, previous=False)
+    result = await executor.rollback_service("web")
+    assert "service rollback" not in verbs(swarm)
+    assert (result["changed"], result["rolled_back"]) == (False, False)
+    assert "no previous spec" in result["reason"]
+
+
+# --- nodes -------------------------------------------------------------------------------
+
+
+async def test_drain_moves_the_nodes_tasks_and_says_where(executor, swarm):
+    """Draining a worker stops its tasks, and each moved task names its replacement's node."""
+    swarm.add_service("web", 4)
+    result = await executor.set_node_availability("lab-eng2", "drain")
+    assert ["node", "update", "--availability", "drain", "n2"] in swarm.commands
+    assert (result["before"], result["after"], result["changed"]) == ("active", "drain", True)
+    assert result["converged"] is True
+    assert len(result["tasks_moved"]) == 2
+    assert {m["to_node"] for m in result["tasks_moved"]} <= {"lab-eng1", "lab-eng3"}
+    assert all(m["replacement_task_id"] for m in result["tasks_moved"])
+    assert result["tasks_left"] == 0
+
+
+async def test_setting_the_same_availability_changes_nothing(executor, swarm):
+    """An active node made active again is not updated: changed false, nothing moved."""
+    result = await executor.set_node_availability("n3", "active")
+    assert "node update" not in verbs(swarm)
+    assert (result["changed"], result["tasks_moved"], result["converged"]) == (False, [], True)
+
+
+async def test_pause_moves_nothing_and_does_not_wait(executor, swarm):
+    """Pausing a node schedules nothing new there; its tasks stay and nothing is awaited."""
+    swarm.add_service("web", 3)
+    result = await executor.set_node_availability("n2", "pause")
+    assert (result["after"], result["tasks_moved"], result["converged"]) == ("pause", [], True)
+    assert "node ps" not in verbs(swarm)
+
+
+async def test_a_stuck_drain_is_a_result(executor, swarm, clock):
+    """Tasks with nowhere to go leave the drain not converged, with what is still there."""
+    swarm.add_service("web", 2)
+    swarm.availability.update(n1="drain", n3="drain")
+
+    def nowhere(task, state, err=""):
+        task["DesiredState"] = "shutdown"
+        return task["ID"]
+
+    swarm._replace = nowhere  # type: ignore[method-assign]
+    swarm.tasks[0]["Status"]["State"] = "running"
+    result = await executor.set_node_availability("n2", "drain", timeout=5)
+    assert result["converged"] is False
+    assert "not converged within 5s" in result["reason"]
+    assert result["tasks_moved"][0]["replacement_task_id"] is None
+
+
+def test_fake_failures_look_like_the_cli():
+    """The fake's failures are python-on-whales' exceptions with the CLI's stderr."""
+    exc = fail("no such service: x")
+    assert isinstance(exc, DockerException)
+    assert exc.stderr == "no such service: x"
