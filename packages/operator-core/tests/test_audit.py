@@ -665,6 +665,8 @@ async def test_rate_limit_recall_reads_only_counted_tools_from_the_trail(tmp_pat
 
     sink.query = spying
     run = ToolRunner(FakeExecutor("web"), policy=RESTART_ONCE, audit=sink, own_container_id=None)
+    assert loaded == []  # building the runner read nothing
+    await run.start()
     assert [r.tool for r in loaded] == ["docker_restart_container"]
     envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
     await sink.close()
@@ -702,6 +704,9 @@ PARITY_QUERIES = [
     AuditQuery(tools=(), limit=None),
     AuditQuery(actor="alice", decision="allowed", limit=None),
     AuditQuery(decision="denied", since=1100, container="db", limit=2),
+    AuditQuery(id="r7", limit=None),
+    AuditQuery(id_prefix="r1", limit=None),
+    AuditQuery(id_prefix="r2", actor="bob", limit=None),
 ]
 
 

@@ -17,7 +17,7 @@ from operator_core.errors import (
     InvalidInput,
 )
 from operator_core.policy import Policy
-from operator_core.runner import ToolRunner, execute_tool, set_default_runner
+from operator_core.runner import ToolRunner
 from operator_core.tools import TOOLS
 from tool_fakes import FakeClock, FakeExecutor, container_id
 
@@ -498,18 +498,6 @@ async def test_runnable_tool_list_follows_the_mode():
     assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp", runnable_only=True)) == len(TOOLS)
 
 
-async def test_module_level_execute_tool_uses_the_default_runner():
-    """The module-level execute_tool goes through the runner set as default."""
-    run = runner(FakeExecutor("web"))
-    set_default_runner(run)
-    try:
-        envelope = await execute_tool("docker_inspect_container", {"container_id": "web"})
-    finally:
-        set_default_runner(None)
-    assert envelope["ok"] is True
-    assert len(run.audit.query()) == 1
-
-
 async def test_nothing_raises_for_garbage_input():
     """Whatever the agent sends as name or arguments, an envelope comes back."""
     run = runner(FakeExecutor("web"), **EXECUTE)
@@ -925,3 +913,37 @@ async def test_a_cancel_reaches_an_interruptible_tool_and_is_recorded():
     record = only_record(run)
     assert record.outcome == "cancelled"
     assert "own task was cancelled too" in record.error["message"]
+
+
+async def test_building_a_runner_reads_nothing_and_start_reads_off_the_loop(monkeypatch):
+    """ToolRunner() does no I/O; start() reads /proc and the trail once, in a worker thread.
+
+    The own-container detection and the trail's query record the thread they ran on:
+    nothing runs while the runner is built; the first call starts it, off the event
+    loop's thread; concurrent and later calls do not read again.
+    """
+    import threading
+
+    from operator_core.policy import guard as guard_module
+
+    where: list[tuple[str, int]] = []
+
+    def detect() -> str | None:
+        where.append(("proc", threading.get_ident()))
+        return None
+
+    class CountingSink(MemoryAuditSink):
+        def query(self, query=None):
+            where.append(("trail", threading.get_ident()))
+            return super().query(query)
+
+    monkeypatch.setattr(guard_module, "detect_own_container_id", detect)
+    policy = Policy(**EXECUTE, rate_limits=[{"max": 5, "window_s": 60}])
+    run = ToolRunner(FakeExecutor("web"), policy=policy, audit=CountingSink())
+    assert where == []
+    first = run.execute_tool("docker_inspect_container", {"container_id": "web"})
+    results = await asyncio.gather(first, run.start(), run.start())
+    assert results[0]["ok"]
+    await run.execute_tool("docker_inspect_container", {"container_id": "web"})
+    assert [what for what, _ in where] == ["proc", "trail"]
+    assert threading.get_ident() not in {thread for _, thread in where}

@@ -83,8 +83,9 @@ AUTO: Final = AutoDetect()
 class Guard:
     """Holds a policy with its live state: rate-limit counts, locks, the approver.
 
-    ``own_container_id`` is the operator's own container (``AUTO``: detect it; None:
-    there is none); it is protected unless the policy sets ``protect_self = false``.
+    ``own_container_id`` is the operator's own container (``AUTO``: detect it on first
+    use; None: there is none); it is protected unless the policy sets
+    ``protect_self = false``. Building a guard reads nothing.
     """
 
     def __init__(
@@ -97,14 +98,20 @@ class Guard:
     ) -> None:
         self.policy = policy
         self.approver = approver
-        own = (
-            detect_own_container_id()
-            if isinstance(own_container_id, AutoDetect)
-            else own_container_id
-        )
-        self.own_container_id = own if policy.protect_self else None
+        self._own: str | AutoDetect | None = own_container_id if policy.protect_self else None
         self.limiter = RateLimiter(policy.rate_limits, clock)
         self.gate = ActionGate(policy.max_concurrent_actions)
+
+    @property
+    def own_container_id(self) -> str | None:
+        """The operator's own container, detected on first use when ``AUTO`` (reads /proc).
+
+        ``ToolRunner.start`` detects it in a worker thread, so no caller on the event
+        loop pays for the reads; a guard used on its own detects it here.
+        """
+        if isinstance(self._own, AutoDetect):
+            self._own = detect_own_container_id()
+        return self._own
 
     def check_mode(self, spec: ToolSpec) -> Verdict | None:
         """Refuse a mutating tool in observe mode."""

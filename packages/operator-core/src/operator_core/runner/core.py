@@ -64,6 +64,8 @@ class ToolRunner:
     ``policy`` defaults to ``Policy()``: observe mode. ``audit`` defaults to an in-memory
     sink; give ``SQLiteAuditSink(path)`` (or ``open_audit(path)``) for a durable trail.
     ``approver`` answers approval requests. ``own_container_id`` is detected by default.
+    Building a runner does no I/O; ``start`` (called by the first ``execute_tool``) reads
+    the audit trail and detects the own container, in a worker thread.
     """
 
     def __init__(
@@ -85,6 +87,24 @@ class ToolRunner:
         )
         self._clock = clock
         self._wall = wall_clock
+        self._started: asyncio.Future[None] | None = None
+
+    async def start(self) -> None:
+        """Do the runner's start-up I/O once, in a worker thread; later calls just wait for it.
+
+        ``execute_tool`` calls it first, so calling it is optional; a server may call it
+        before it serves, to pay for it up front. Building a ``ToolRunner`` does no I/O:
+        everything that reads files (the audit trail, ``/proc``) belongs here.
+        """
+        if self._started is None:
+            self._started = asyncio.ensure_future(asyncio.to_thread(self._start_up))
+        # Shielded: a cancelled caller leaves the start-up running for the next one, so
+        # it runs exactly once (the rate-limit counts it loads must not double).
+        await asyncio.shield(self._started)
+
+    def _start_up(self) -> None:
+        """The blocking start-up steps (run in a worker thread by ``start``)."""
+        _ = self.guard.own_container_id  # detects it now, off the event loop
         self._recall_rate_limited_actions()
 
     def _recall_rate_limited_actions(self) -> None:
@@ -125,6 +145,7 @@ class ToolRunner:
         reason: str | None = None,
     ) -> dict[str, Any]:
         """Run tool ``name`` with ``arguments``; return the envelope once the call is audited."""
+        await self.start()
         who = str(actor)[:200] if actor is not None else None
         call = Call(tool=str(name)[:200], raw=arguments, actor=who, reason=reason)
         call.started, call.wall = self._clock(), self._wall()
