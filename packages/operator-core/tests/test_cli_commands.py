@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -172,6 +173,38 @@ def test_audit_list_filters_and_show_finds_a_record_by_prefix(cli, tmp_path):
     table = cli("audit", "list")
     assert "restart_container" in table.stdout
     assert "3 record(s)" in table.stderr
+
+
+def test_audit_show_finds_a_full_id_whatever_the_approval_wait(cli, tmp_path):
+    """A record admitted a day and more after its id was made is found by its full id.
+
+    The id's time stamp is the call's start; the record's time is its admission, after
+    the approval (up to a day). Prefixes work too, and an ambiguous one is refused.
+    """
+    made = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    ids = [f"{made:%Y%m%dT%H%M%S%f}-{suffix}" for suffix in ("aaaaaaaaaaaa", "aaaaaaaaaaab")]
+
+    async def seed() -> None:
+        sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
+        for waited_s, record_id in zip((86_000.0, 5.0), ids, strict=True):
+            admitted = made.timestamp() + waited_s
+            await sink.write(
+                AuditRecord(
+                    id=record_id,
+                    time=datetime.fromtimestamp(admitted, UTC).isoformat(),
+                    ts=admitted,
+                    tool="docker_restart_container",
+                    decision="allowed",
+                    outcome="ok",
+                )
+            )
+        await sink.close()
+
+    asyncio.run(seed())
+    for record_id in ids:
+        assert json.loads(cli("audit", "show", record_id, "--json").stdout)["id"] == record_id
+    assert json.loads(cli("audit", "show", ids[0][:-1], "--json").stdout)["ok"] is False
+    assert cli("audit", "show", ids[0][:-1]).exit_code == 2
 
 
 def test_tools_prints_every_tool_in_the_shape_asked(cli):

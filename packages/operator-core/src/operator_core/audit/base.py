@@ -34,6 +34,7 @@ class AuditQuery:
     ``container`` matches the reference the agent gave, the resolved name, the full id
     or a prefix of it. ``since``/``until`` take epoch seconds, datetimes or ISO strings.
     ``tools`` keeps records of any of the tools named (``tool``: of that one tool).
+    ``id`` selects one record by its id, ``id_prefix`` those whose id starts so.
     """
 
     since: Moment | None = None
@@ -45,6 +46,8 @@ class AuditQuery:
     decision: str | None = None
     actor: str | None = None
     limit: int | None = 1000
+    id: str | None = None
+    id_prefix: str | None = None
 
     def filters(self) -> list[Filter]:
         """Return the query's filters, the one definition of them that every sink applies.
@@ -61,6 +64,8 @@ class AuditQuery:
             Filter("outcome", "eq", self.outcome),
             Filter("decision", "eq", self.decision),
             Filter("actor", "eq", self.actor),
+            Filter("id", "eq", self.id),
+            Filter("id", "prefix", self.id_prefix),
         ]
         return [rule for rule in filters if rule.value is not None]
 
@@ -69,7 +74,7 @@ class AuditQuery:
         return all(passes(record, rule) for rule in self.filters())
 
 
-FilterOp = Literal["min", "max", "eq", "in", "container"]
+FilterOp = Literal["min", "max", "eq", "in", "prefix", "container"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ def passes(record: AuditRecord, rule: Filter) -> bool:
         return bool(have >= rule.value)
     if rule.op == "max":
         return bool(have <= rule.value)
+    if rule.op == "prefix":
+        return bool(have.startswith(rule.value))
     return bool(have == rule.value)
 
 

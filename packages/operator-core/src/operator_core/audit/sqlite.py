@@ -62,9 +62,10 @@ _SQL = {
     "max": "{field} <= ?",
     "eq": "{field} = ?",
     "in": "{field} IN ({marks})",
+    "prefix": "instr({field}, ?) = 1",
     "container": "opc_is_container(?, container, container_name, container_id)",
 }
-_COLUMNS = frozenset({"ts", "tool", "outcome", "decision", "actor", "container"})
+_COLUMNS = frozenset({"id", "ts", "tool", "outcome", "decision", "actor", "container"})
 
 
 class SQLiteAuditSink:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -143,30 +142,22 @@ def show(
 
 
 def _find(path: Any, record_id: str | None) -> AuditRecord | None:
-    """Return the record with ``record_id`` (or a unique prefix), or the newest one."""
+    """Return the record with ``record_id`` (or a unique prefix), or the newest one.
+
+    A full id is looked up as it is, whenever the record was written (an approval may
+    have kept it pending for up to a day after the id was made).
+    """
     if not record_id:
         newest = read_audit(path, AuditQuery(limit=1))
         return newest[0] if newest else None
-    window = _window_of(record_id)
-    query = AuditQuery(since=window[0], until=window[1], limit=None) if window else None
-    matches = [
-        r for r in read_audit(path, query or AuditQuery(limit=None)) if r.id.startswith(record_id)
-    ]
-    if len(matches) > 1 and not any(r.id == record_id for r in matches):
-        raise InvalidInput(f"{record_id!r} matches {len(matches)} records; give more of the id")
-    exact = [r for r in matches if r.id == record_id]
-    found = exact or matches
-    return found[0] if found else None
-
-
-def _window_of(record_id: str) -> tuple[float, float] | None:
-    """Return a time window around the moment a full record id was made, if it has one."""
-    stamp = record_id.split("-", 1)[0]
-    try:
-        moment = datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
-    return moment - 5.0, moment + 3600.0
+    exact = read_audit(path, AuditQuery(id=record_id, limit=1))
+    if exact:
+        return exact[0]
+    matches = read_audit(path, AuditQuery(id_prefix=record_id, limit=2))
+    if len(matches) > 1:
+        count = len(read_audit(path, AuditQuery(id_prefix=record_id, limit=None)))
+        raise InvalidInput(f"{record_id!r} matches {count} records; give more of the id")
+    return matches[0] if matches else None
 
 
 def record_panel(record: AuditRecord) -> Panel:
