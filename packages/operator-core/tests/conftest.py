@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,3 +167,9 @@ def containers(engine: DockerClient) -> Iterator[ContainerFactory]:
         yield factory
     finally:
         factory.cleanup()
+
+
+@pytest.fixture
+def group() -> dict[str, str]:
+    """A label only this test's containers carry, so listings ignore every other test."""
+    return {"org.operator-core.group": uuid.uuid4().hex}

@@ -298,3 +298,102 @@ async def test_top_of_a_missing_container_raises_container_not_found(executor, c
     with pytest.raises(ContainerNotFound):
         await executor.container_top("ghost")
     client.cli.assert_not_called()
+
+
+# --- search_logs ---------------------------------------------------------------------------
+
+
+def logs_of(*lines: str, second: int = 0) -> bytes:
+    """Return ``docker logs --timestamps`` output, one second apart from ``second``."""
+    return b"".join(
+        f"2026-11-29T10:00:{second + i:02d}.000000000Z {text}\n".encode()
+        for i, text in enumerate(lines)
+    )
+
+
+@pytest.fixture
+def two_containers(client: MagicMock) -> MagicMock:
+    """Docker container inspect of web and db, as one process prints both."""
+    web = inspect_result(id=CID, name="web").model_dump(by_alias=True, mode="json")
+    db = inspect_result(id="f" * 64, name="db").model_dump(by_alias=True, mode="json")
+    client.cli.return_value = json.dumps([web, db])
+    return client
+
+
+async def test_search_finds_matches_with_context_in_time_order(executor, fake, two_containers):
+    """Matches from every container come back in time order, each with its context lines."""
+    fake.scripts += [
+        (logs_of("a", "ERROR one", "c", second=5), b"", 0),
+        (logs_of("x", "fine", "error two", second=1), b"", 0),
+    ]
+    result = await executor.search_logs("error", refs=["web", "db"], ignore_case=True, context=1)
+    assert [(m["name"], m["line"], m["before"], m["after"]) for m in result["matches"]] == [
+        ("db", "error two", ["fine"], []),
+        ("web", "ERROR one", ["a"], ["c"]),
+    ]
+    assert result["matches"][0]["time"] == "2026-11-29T10:00:03.000000000Z"
+    assert [c["lines_read"] for c in result["containers"]] == [3, 3]
+    assert len(fake.commands) == 2
+    assert result["truncated"] is False
+
+
+async def test_search_is_case_sensitive_unless_asked(executor, fake, two_containers):
+    """Without ignore_case, 'error' does not match 'ERROR'."""
+    fake.scripts += [(logs_of("ERROR one"), b"", 0), (logs_of("error two"), b"", 0)]
+    result = await executor.search_logs("error", refs=["web", "db"])
+    assert [m["line"] for m in result["matches"]] == ["error two"]
+
+
+async def test_search_stops_reading_at_max_matches(executor, fake, two_containers):
+    """Once max_matches are found no further container is read, and the result says why."""
+    fake.scripts.append((logs_of("hit 1", "hit 2", "hit 3"), b"", 0))
+    result = await executor.search_logs("hit", refs=["web", "db"], max_matches=2)
+    assert [m["line"] for m in result["matches"]] == ["hit 1", "hit 2"]
+    assert result["not_searched"] == ["db"]
+    assert result["truncation"] == ["max_matches"]
+
+
+async def test_search_regex_runs_on_re2(executor, fake, two_containers):
+    """A regex matches as RE2 does; the plain pattern of the same text would not."""
+    fake.scripts += [(logs_of("took 1500ms"), b"", 0), (logs_of("took 15ms"), b"", 0)]
+    result = await executor.search_logs(r"took \d{4,}ms", refs=["web", "db"], regex=True)
+    assert [m["line"] for m in result["matches"]] == ["took 1500ms"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"pattern": ""},
+        {"pattern": "x" * 1001},
+        {"pattern": r"(a)\1", "regex": True},
+        {"pattern": "x", "regex": "yes"},
+        {"pattern": "x", "context": 11},
+        {"pattern": "x", "max_matches": 0},
+        {"pattern": "x", "tail": 0},
+        {"pattern": "x", "refs": []},
+        {"pattern": "x", "refs": "web"},
+        {"pattern": "x", "since": "soon"},
+        {"pattern": "x", "label": "a b"},
+    ],
+)
+async def test_search_bad_arguments_start_no_process(executor, fake, client, kwargs):
+    """A bad pattern (a backreference RE2 refuses, too long) or bound: InvalidInput, no process."""
+    with pytest.raises(InvalidInput):
+        await executor.search_logs(**kwargs)
+    assert fake.commands == []
+    client.cli.assert_not_called()
+
+
+async def test_search_holds_only_the_matches_of_a_long_log(executor, fake, two_containers):
+    """100,000 lines stream through the matcher; the one match keeps its two lines before."""
+    script = (
+        "import sys\n"
+        "w = sys.stdout.buffer.write\n"
+        "for i in range(100000):\n"
+        "    w(b'2026-11-29T10:00:00.000000000Z line %d\\n' % i)\n"
+    )
+    fake.scripts += [script, (b"", b"", 0)]
+    result = await executor.search_logs("line 99999", refs=["web", "db"], context=2)
+    (match,) = result["matches"]
+    assert match["before"] == ["line 99997", "line 99998"]
+    assert result["containers"][0]["lines_read"] == 100_000

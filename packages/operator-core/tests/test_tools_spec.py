@@ -41,6 +41,7 @@ EXPECTED_RISK = {
     "get_events": "low",
     "container_stats": "low",
     "container_top": "low",
+    "search_logs": "low",
 }
 
 # Keywords a JSON Schema may use here; anything else (e.g. pydantic's "ge") is a leak.

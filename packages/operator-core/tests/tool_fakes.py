@@ -288,3 +288,7 @@ class FakeExecutor:
         self.calls.append(("container_top", {"container_id": container_id}))
         c = self.find(container_id)
         return {"container_id": c["id"], "name": c["name"], "processes": [], "count": 0}
+
+    async def search_logs(self, pattern: str, **options: Any) -> dict[str, Any]:
+        self.calls.append(("search_logs", {"pattern": pattern, **options}))
+        return {"pattern": pattern, "matches": [], "match_count": 0, "truncated": False}

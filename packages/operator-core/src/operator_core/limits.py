@@ -13,17 +13,24 @@ __all__ = [
     "DEFAULT_EVENT_LIMIT",
     "DEFAULT_EXEC_TIMEOUT_S",
     "DEFAULT_GRACE_S",
+    "DEFAULT_MAX_MATCHES",
     "DEFAULT_SCALE_WAIT_S",
+    "DEFAULT_SEARCH_TAIL",
     "DEFAULT_TAIL",
     "DEFAULT_UPDATE_WAIT_S",
     "DEFAULT_WAIT_S",
     "EXEC_OUTPUT_CAP",
     "MAX_BATCH",
     "MAX_CALL_DEADLINE_S",
+    "MAX_CONTEXT_LINES",
     "MAX_EVENT_LIMIT",
     "MAX_EXEC_TIMEOUT_S",
     "MAX_GRACE_S",
+    "MAX_MATCHES",
+    "MAX_PATTERN_LENGTH",
     "MAX_REPLICAS",
+    "MAX_SEARCH_CONTAINERS",
+    "MAX_SEARCH_TAIL",
     "MAX_STATS_REFS",
     "MAX_SWARM_WAIT_S",
     "MAX_TAIL",
@@ -77,3 +84,18 @@ DEFAULT_DRAIN_WAIT_S = 120
 MAX_SWARM_WAIT_S = 3600.0
 #: More replicas than this in one call is a mistake, not a plan.
 MAX_REPLICAS = 10_000
+
+#: How many of each container's last lines a log search reads unless asked otherwise.
+DEFAULT_SEARCH_TAIL = 10_000
+#: The most lines of one container a log search reads (they stream, none is held).
+MAX_SEARCH_TAIL = 1_000_000
+#: How many matches a log search returns unless asked otherwise.
+DEFAULT_MAX_MATCHES = 200
+#: The most matches one log search returns.
+MAX_MATCHES = 1000
+#: The most context lines kept before and after each match.
+MAX_CONTEXT_LINES = 10
+#: The longest search pattern, in characters.
+MAX_PATTERN_LENGTH = 1000
+#: The most containers one log search names.
+MAX_SEARCH_CONTAINERS = 200

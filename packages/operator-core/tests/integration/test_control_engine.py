@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -37,12 +36,6 @@ HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries
 def executor(engine: DockerClient) -> DockerActionExecutor:
     """An executor on the local engine."""
     return DockerActionExecutor(engine)
-
-
-@pytest.fixture
-def group() -> dict[str, str]:
-    """A label only this test's containers carry, so listings ignore every other test."""
-    return {"org.operator-core.group": uuid.uuid4().hex}
 
 
 def _label(group: dict[str, str]) -> str:

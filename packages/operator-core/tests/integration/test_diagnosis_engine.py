@@ -99,3 +99,20 @@ async def test_top_of_a_stopped_container_is_a_state_error(executor, containers)
     await _wait_exited(executor, name)
     with pytest.raises(ContainerStateError):
         await executor.container_top(name)
+
+
+async def test_search_finds_a_pattern_in_two_of_three_containers(executor, containers, group):
+    """A pattern two containers logged (one on stderr) is found in both, not in the third."""
+    a = containers.run("sh", "-c", "echo start; echo 'ERROR db timeout'; sleep 300", labels=group)
+    b = containers.run("sh", "-c", "echo 'error: db timeout' >&2; sleep 300", labels=group)
+    c = containers.run("sh", "-c", "echo all good; sleep 300", labels=group)
+    for name, line in ((a, "ERROR db timeout"), (b, "error: db timeout"), (c, "all good")):
+        await _wait_for_log(executor, name, line)
+    ((key, value),) = group.items()
+    result = await executor.search_logs(
+        "error:? db timeout", label=f"{key}={value}", regex=True, ignore_case=True, context=1
+    )
+    found = {(m["name"], m["stream"], m["line"]) for m in result["matches"]}
+    assert found == {(a, "stdout", "ERROR db timeout"), (b, "stderr", "error: db timeout")}
+    assert {entry["name"] for entry in result["containers"]} == {a, b, c}
+    assert next(m for m in result["matches"] if m["name"] == a)["before"] == ["start"]

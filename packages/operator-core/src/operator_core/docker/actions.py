@@ -21,6 +21,7 @@ from operator_core.docker.lifecycle import LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
 from operator_core.docker.nodes import NodeActions
+from operator_core.docker.search import SearchActions
 from operator_core.docker.service_updates import ServiceUpdateActions
 from operator_core.docker.services import ServiceActions
 from operator_core.docker.stats import StatsActions
@@ -46,6 +47,7 @@ class DockerActionExecutor(
     TaskActions,
     ServiceUpdateActions,
     NodeActions,
+    SearchActions,
 ):
     """Async, bounded, truthful actions on Docker containers and swarm services and nodes.
 

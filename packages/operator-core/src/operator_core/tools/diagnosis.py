@@ -7,7 +7,7 @@ process.
 
 from __future__ import annotations
 
-from operator_core.tools.inputs import ContainerInput, EventsInput, StatsInput
+from operator_core.tools.inputs import ContainerInput, EventsInput, SearchLogsInput, StatsInput
 from operator_core.tools.spec import ToolSpec, read_spec
 
 __all__ = ["DIAGNOSIS_TOOLS"]
@@ -45,5 +45,17 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
         ContainerInput,
         "container_top",
         "container_id",
+    ),
+    read_spec(
+        "docker_search_logs",
+        "Search many containers' logs",
+        "Find the lines matching a pattern (a substring, or an RE2 regular expression with "
+        "regex=true) in the logs of many containers at once: the named refs, or those with "
+        "a label or of a Docker Compose project or service. Returns each match with its "
+        "container, time, stream, line and optional context lines, up to max_matches. Use "
+        "it to learn which containers logged an error. Changes nothing.",
+        SearchLogsInput,
+        "search_logs",
+        None,
     ),
 )

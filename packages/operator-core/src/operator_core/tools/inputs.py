@@ -25,12 +25,19 @@ from operator_core.limits import (
     DEFAULT_EVENT_LIMIT,
     DEFAULT_EXEC_TIMEOUT_S,
     DEFAULT_GRACE_S,
+    DEFAULT_MAX_MATCHES,
+    DEFAULT_SEARCH_TAIL,
     DEFAULT_TAIL,
     DEFAULT_WAIT_S,
     MAX_BATCH,
+    MAX_CONTEXT_LINES,
     MAX_EVENT_LIMIT,
     MAX_EXEC_TIMEOUT_S,
     MAX_GRACE_S,
+    MAX_MATCHES,
+    MAX_PATTERN_LENGTH,
+    MAX_SEARCH_CONTAINERS,
+    MAX_SEARCH_TAIL,
     MAX_STATS_REFS,
     MAX_TAIL,
     MAX_WAIT_S,
@@ -56,6 +63,7 @@ __all__ = [
     "KillInput",
     "ListInput",
     "LogsInput",
+    "SearchLogsInput",
     "StatsInput",
     "StopInput",
     "WaitInput",
@@ -390,3 +398,56 @@ class StatsInput(_Input):
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
+
+
+class SearchLogsInput(_Input):
+    """Search the logs of many containers at once."""
+
+    pattern: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_PATTERN_LENGTH,
+            description="Text to find (a substring), or an RE2 regular expression if regex.",
+        ),
+    ]
+    refs: Annotated[
+        list[ContainerRef] | None,
+        Field(
+            min_length=1,
+            max_length=MAX_SEARCH_CONTAINERS,
+            description="Names or ids of the containers (default: pick by the filters).",
+        ),
+        _from_json(list, '["web", "db"]'),
+    ] = None
+    label: Annotated[
+        OptionalText, Field(description="Only containers with this label, key or key=value.")
+    ] = None
+    compose_project: Annotated[
+        OptionalText, Field(description="Only containers of this Docker Compose project.")
+    ] = None
+    service: Annotated[
+        OptionalText, Field(description="Only containers of this Docker Compose service.")
+    ] = None
+    since: Annotated[
+        _Moment | None, Field(description="Only lines after this moment: '1h', '30m' or ISO.")
+    ] = None
+    tail: Annotated[
+        int,
+        Field(ge=1, le=MAX_SEARCH_TAIL, description="Search each container's last lines."),
+        BeforeValidator(_no_bool),
+    ] = DEFAULT_SEARCH_TAIL
+    regex: Annotated[
+        bool, Field(description="Read pattern as an RE2 regular expression (no backrefs).")
+    ] = False
+    ignore_case: Annotated[bool, Field(description="Match regardless of case.")] = False
+    context: Annotated[
+        int,
+        Field(ge=0, le=MAX_CONTEXT_LINES, description="Lines of context before and after."),
+        BeforeValidator(_no_bool),
+    ] = 0
+    max_matches: Annotated[
+        int,
+        Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
+        BeforeValidator(_no_bool),
+    ] = DEFAULT_MAX_MATCHES
