@@ -24,7 +24,13 @@ from operator_core.validate import (
     validate_reference,
 )
 
-__all__ = ["DiscoveryActions", "label_filters", "summary"]
+__all__ = [
+    "ContainerFilters",
+    "DiscoveryActions",
+    "container_filters",
+    "label_filters",
+    "summary",
+]
 
 _MAX_LABELS = 32
 _MAX_TEXT = 1024
@@ -88,7 +94,7 @@ def label_filters(value: object) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Filters:
+class ContainerFilters:
     """Validated listing filters, as docker takes them and as a read is checked against."""
 
     name: str | None
@@ -118,14 +124,14 @@ class _Filters:
         return self.health is None or (snap.health or "none") == self.health
 
 
-def _filters(
+def container_filters(
     name: object,
     label: object,
     status: object,
     health: object,
     compose_project: object,
     compose_service: object,
-) -> _Filters:
+) -> ContainerFilters:
     """Validate the listing filters; raise InvalidInput on the first bad one."""
     if name is not None and (not isinstance(name, str) or _NAME_PART.fullmatch(name) is None):
         raise InvalidInput(
@@ -139,7 +145,7 @@ def _filters(
     ):
         if value is not None:
             labels.append(f"{key}={_text(value, key.rsplit('.', 1)[-1])}")
-    return _Filters(
+    return ContainerFilters(
         name=name,
         labels=tuple(labels),
         status=None if status is None else _choice(status, "status", STATUSES),
@@ -179,7 +185,7 @@ class DiscoveryActions(ExecutorCore):
         """
         if not isinstance(all, bool):
             raise InvalidInput(f"all must be true or false, got {type(all).__name__}")
-        chosen = _filters(name, label, status, health, compose_project, compose_service)
+        chosen = container_filters(name, label, status, health, compose_project, compose_service)
 
         def work(client: Any) -> list[dict[str, Any]]:
             ids = _batch.list_ids(client, include_stopped=all, filters=chosen.docker_args())

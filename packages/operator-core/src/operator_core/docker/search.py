@@ -29,7 +29,7 @@ from operator_core.docker._capture import capture, cli_failure, docker_command
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import snapshot
 from operator_core.docker._window import window
-from operator_core.docker.discovery import _filters
+from operator_core.docker.discovery import container_filters
 from operator_core.errors import InvalidInput
 from operator_core.limits import (
     DEFAULT_MAX_MATCHES,
@@ -314,7 +314,7 @@ class SearchActions(ExecutorCore):
         """
         test = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         wanted = None if refs is None else _references(refs)
-        chosen = _filters(None, label, None, None, compose_project, service)
+        chosen = container_filters(None, label, None, None, compose_project, service)
         plan = _Plan(
             test=test,
             pattern=pattern,
