@@ -200,6 +200,21 @@ class FakeExecutor:
         self.calls.append(("unpause_container", {"container_id": container_id}))
         return await self._mutate("unpause_container", container_id, {"status": "running"})
 
+    async def network_members(self, network: str) -> dict[str, Any]:
+        """Return the containers on ``network`` with their aliases there (``c["aliases"]``)."""
+        self.calls.append(("network_members", {"network": network}))
+        members = [
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "labels": dict(c["labels"]),
+                "aliases": list(c.get("aliases", {}).get(network, [])),
+            }
+            for c in self.containers.values()
+            if network in c["networks"]
+        ]
+        return {"network": network, "network_id": "n" * 64, "containers": members}
+
     async def connect_container_to_network(
         self, container_id: str, network: str, alias: str | None = None
     ) -> dict[str, Any]:

@@ -67,3 +67,34 @@ async def test_a_container_renamed_into_protection_while_approval_is_pending_kee
     after = engine.container.inspect(new_name)
     assert after.state.running is True
     assert after.state.started_at == started_at
+
+
+def _networks_of(engine: DockerClient, name: str) -> set[str]:
+    """Return the networks the engine says ``name`` is attached to."""
+    return set(engine.container.inspect(name).network_settings.networks or {})
+
+
+async def test_an_alias_cannot_take_over_a_protected_containers_name(
+    engine, containers, executor, tmp_path
+):
+    """Connecting a container under alias=<protected pg's name> is denied; it stays off."""
+    network = containers.network()
+    pg = containers.run(*HANDLES_SIGTERM, networks=[network])
+    cache = containers.run(*HANDLES_SIGTERM, networks=[network], network_aliases=["redis"])
+    attacker = containers.run(*HANDLES_SIGTERM)
+    run = _runner(executor, tmp_path, protected={"names": [pg]}, approval={"risks": []})
+    for alias, rule in ((pg, "alias.protected"), ("redis", "alias.taken"), (cache, "alias.taken")):
+        envelope = await run.execute_tool(
+            "docker_connect_container_to_network",
+            {"container_id": attacker, "network": network, "alias": alias},
+        )
+        assert envelope["ok"] is False, envelope
+        assert envelope["error"]["rule"] == rule
+        assert envelope["error"]["details"]["owner"]["name"] in (pg, cache)
+        assert network not in _networks_of(engine, attacker)
+    fresh = await run.execute_tool(
+        "docker_connect_container_to_network",
+        {"container_id": attacker, "network": network, "alias": "attacker-2"},
+    )
+    assert fresh["ok"] is True, fresh
+    assert network in _networks_of(engine, attacker)

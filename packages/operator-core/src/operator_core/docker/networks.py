@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -115,8 +116,59 @@ def _detached(member: _Member) -> bool:
     return member.endpoint is None
 
 
+def _members(client: Any, reference: str) -> dict[str, Any]:
+    """Return the network and every container attached to it, with its names on it.
+
+    ``docker network inspect`` lists the attached containers (running ones: a stopped
+    container has no endpoint); one ``docker container inspect`` of them all gives their
+    labels and their aliases on this network (``Aliases``, and ``DNSNames`` on newer
+    engines). Swarm's load-balancer endpoints (``lb-...``) are not containers and are left
+    out.
+    """
+    found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))[0]
+    net = _Network(id=str(found["Id"]), name=str(found["Name"]))
+    ids = sorted(key for key in (found.get("Containers") or {}) if _CONTAINER_ID.fullmatch(key))
+    inspected = json.loads(_engine.run_cli(client, ["container", "inspect", *ids])) if ids else []
+    return {
+        "network": net.name,
+        "network_id": net.id,
+        "containers": [_names_on(data, net) for data in inspected],
+    }
+
+
+def _names_on(data: dict[str, Any], net: _Network) -> dict[str, Any]:
+    """Return one container's id, name, labels and its aliases on ``net``."""
+    endpoints = (data.get("NetworkSettings") or {}).get("Networks") or {}
+    endpoint = endpoints.get(net.name) or next(
+        (ep for ep in endpoints.values() if (ep or {}).get("NetworkID") == net.id), None
+    )
+    names = [*((endpoint or {}).get("Aliases") or ()), *((endpoint or {}).get("DNSNames") or ())]
+    return {
+        "id": str(data["Id"]),
+        "name": str(data.get("Name") or "").lstrip("/"),
+        "labels": dict((data.get("Config") or {}).get("Labels") or {}),
+        "aliases": sorted(set(names)),
+    }
+
+
+_CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
+
+
 class NetworkActions(ExecutorCore):
     """Connect containers to networks and cut them off."""
+
+    async def network_members(self, network: str) -> dict[str, Any]:
+        """Return the containers attached to ``network``: id, name, labels, aliases on it.
+
+        The policy reads it before a connect with an alias, so that no container takes
+        over a name another one answers to on that network.
+        """
+        net_ref = validate_reference(network, what="network")
+        return await self._run(
+            f"list the containers on network {net_ref}",
+            lambda client: _members(client, net_ref),
+            network=net_ref,
+        )
 
     async def connect_container_to_network(
         self, container_id: str, network: str, alias: str | None = None

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from operator_core.audit.redact import redact_arguments, redact_value
 from operator_core.errors import ApprovalUnavailable
+from operator_core.policy.aliases import alias_verdict
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
@@ -167,6 +168,13 @@ class Guard:
                 details,
             )
         return None
+
+    def check_alias(
+        self, alias: str, target: ContainerFacts, network: str, members: list[dict[str, Any]]
+    ) -> Verdict | None:
+        """Refuse an alias that is a name another container answers to (see ``aliases``)."""
+        verdict = alias_verdict(self.policy, self.own_container_id, alias, target, network, members)
+        return _about(verdict, target)
 
     def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
         """Refuse when a rate limit has no room (counts nothing)."""

@@ -6,6 +6,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
     dry_run = false               # true: mutating tools report what they would do
     protect_self = true           # the operator's own container is never acted on
     max_concurrent_actions = 4    # mutating actions running at once, overall
+    allow_alias_sharing = false   # true: a network alias may be another container's name
 
     [protected]                   # no mutating tool acts on these
     names = ["db", "3f2a9c1d4e5f"]        # exact names, or ids (full or a 12+ hex prefix)
@@ -226,6 +227,7 @@ class Policy(_Strict):
     dry_run: bool = False
     protect_self: bool = True
     max_concurrent_actions: int = Field(default=4, ge=1, le=256)
+    allow_alias_sharing: bool = False
     protected: ProtectedContainers = Field(default_factory=ProtectedContainers)
     scope: Scope = Field(default_factory=Scope)
     approval: ApprovalRules = Field(default_factory=ApprovalRules)

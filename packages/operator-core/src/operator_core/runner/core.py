@@ -198,6 +198,7 @@ class ToolRunner:
         """Run a mutating tool on its resolved container, under every rule of the policy."""
         facts = await self._resolve(call)
         _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
+        await self._check_alias(call, facts)
         if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
         if self.guard.needs_approval(spec):
@@ -206,6 +207,7 @@ class ToolRunner:
             # Approval and the lock can take minutes: judge the same id again, as it is now.
             judged, facts = facts, await self._resolve(call, facts.id)
             _deny(self.guard.check_unchanged(judged, facts))
+            await self._check_alias(call, facts)
             await self._admit(spec, call, facts)
             # Once started, the action runs to its end even if this call is cancelled (the
             # engine cannot stop a stop halfway), except that an interruptible tool (exec)
@@ -218,6 +220,15 @@ class ToolRunner:
             result = action.result()
         call.outcome = "ok"
         return ok_envelope(result)
+
+    async def _check_alias(self, call: Call, facts: ContainerFacts) -> None:
+        """Refuse a network alias that another container on that network answers to."""
+        args = call.args or {}
+        alias, network = args.get("alias"), args.get("network")
+        if not alias or not network:
+            return
+        found = await self.executor.network_members(network)
+        _deny(self.guard.check_alias(alias, facts, found["network"], found["containers"]))
 
     async def _admit(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> None:
         """Count the action against the rate limits and write its ``pending`` record.
