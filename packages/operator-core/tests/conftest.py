@@ -3,10 +3,16 @@
 Engine tests (everything under ``tests/integration``) need a Docker engine and the local
 test image. Where none is ready they are skipped, except when ``--require-engine`` is given
 or ``OPERATOR_REQUIRE_ENGINE=1`` is set (as CI does): then a missing engine is a failure.
+
+With ``OPERATOR_TEST_CLOCK_SHIFT_DAYS=N`` every test (fixtures included) runs with the wall
+clock moved N days ahead and ticking, while monotonic clocks are left alone. ``./dev test`` runs
+the unit suite once that way (N=400), so a test that only passes before some date fails on the
+day it is written, not a year later.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import uuid
@@ -16,12 +22,31 @@ from typing import Any
 from unittest.mock import MagicMock, patch
 
 import pytest
+import time_machine
 from python_on_whales import DockerClient, docker
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
+from wall_clock import CLOCK_SHIFT_ENV, clock_shift
 
 _INTEGRATION = Path(__file__).parent / "integration"
+
+
+def pytest_report_header() -> str | None:
+    """Say in the header when the wall clock is moved, so a reader of the log knows."""
+    shift = clock_shift()
+    return f"wall clock moved {shift.days} days ahead ({CLOCK_SHIFT_ENV})" if shift else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """Run setup, call and teardown with the wall clock moved ahead, when asked to."""
+    shift = clock_shift()
+    if not shift:
+        yield
+        return
+    with time_machine.travel(dt.datetime.now(dt.UTC) + shift, tick=True):
+        yield
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
