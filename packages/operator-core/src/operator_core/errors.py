@@ -24,6 +24,11 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     │   └── ContainerStateError                  wrong state for the action (exec in a stopped one)
     └── OperationTimeout (also a TimeoutError)   the call passed its own deadline
 
+Only what the engine side raises is translated (python-on-whales' Docker errors, a
+missing docker CLI, OS errors and timeouts of the docker process). Any other exception
+(an AttributeError or KeyError in our own code) is a bug: it propagates unchanged, and the
+tool layer reports it as ``internal`` and logs its traceback.
+
 ``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
 the deadline that passed, which is the call's own bound and never a stop's grace period.
 ``InventoryError`` comes from ``operator_core.fleet.load_inventory``.

@@ -79,12 +79,19 @@ def validate_reference(value: object, what: str = "container") -> str:
     return value
 
 
-def validate_seconds(value: object, what: str, *, maximum: float, integral: bool = False) -> float:
-    """Return ``value`` as seconds if it is a number in [0, maximum], else raise InvalidInput."""
+def validate_seconds(
+    value: object, what: str, *, maximum: float, integral: bool = False, positive: bool = False
+) -> float:
+    """Return ``value`` as seconds if it is a number in [0, maximum], else raise InvalidInput.
+
+    ``positive`` refuses zero too: a deadline of 0 s would fail every call before it began.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"{what} must be a number of seconds, got {type(value).__name__}")
     if value != value or value < 0:  # NaN compares unequal to itself
         raise InvalidInput(f"{what} must be zero or more seconds, got {value!r}")
+    if positive and value == 0:
+        raise InvalidInput(f"{what} must be more than zero seconds, got {value!r}")
     if value > maximum:
         raise InvalidInput(f"{what} of {value!r}s is over the limit of {maximum:g}s")
     if integral and value != int(value):

@@ -37,6 +37,7 @@ characters are not stored at all.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +50,7 @@ __all__ = [
     "redact_command",
     "redact_text",
     "redact_value",
+    "redacted_traceback",
 ]
 
 REDACTED = "[REDACTED]"
@@ -294,6 +296,16 @@ def redact_text(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return _hide_program_passwords(text)
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """Return ``exc``'s traceback (causes included) as text, with secrets redacted.
+
+    For logging a bug: the frames say where it happened, while a message that quotes a
+    value (``invalid literal for int(): 'S3cret'`` does not, but ``password=S3cret`` does)
+    goes through ``redact_text`` like every other logged string.
+    """
+    return redact_text("".join(traceback.format_exception(exc)).rstrip())
 
 
 def redact_command(command: list[Any]) -> list[Any]:

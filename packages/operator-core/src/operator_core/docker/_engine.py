@@ -7,7 +7,10 @@ Three jobs live here and nowhere else:
   waits for the work to end before it lets the cancel through); ``bounded_client``
   makes every docker process of that call die shortly after, so a hung engine leaves
   neither a process nor a busy worker thread behind;
-* translating: python-on-whales' exceptions become ``operator_core.errors`` ones;
+* translating: what the engine side raises (``ENGINE_SIDE``: python-on-whales' Docker
+  errors, a missing docker CLI, the OS refusing to run it, a process timeout) becomes an
+  ``operator_core.errors`` one. Nothing else is translated: an AttributeError or KeyError
+  is our bug and propagates as it is, so the tool layer reports and logs it as one;
 * working around python-on-whales where it is wrong (see ``stop``).
 """
 
@@ -18,6 +21,7 @@ import contextlib
 import dataclasses
 import re
 import shutil
+import subprocess
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -42,6 +46,7 @@ from operator_core.errors import (
 )
 
 __all__ = [
+    "ENGINE_SIDE",
     "QUEUE_WAIT_S",
     "REAPER_MARGIN_S",
     "bounded_client",
@@ -54,6 +59,17 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: What the engine side raises, and all ``translate`` maps: python-on-whales' Docker errors,
+#: its missing-CLI error, OS errors of starting or talking to the docker process (a missing
+#: binary is a FileNotFoundError) and the timeouts of processes we bound.
+ENGINE_SIDE = (
+    DockerException,
+    ClientNotFoundError,
+    OSError,
+    subprocess.TimeoutExpired,
+)
+EngineSideError = DockerException | ClientNotFoundError | OSError | subprocess.TimeoutExpired
 
 #: How long a call may wait for a free worker thread before it is dropped, never having run.
 QUEUE_WAIT_S = 60.0
@@ -95,25 +111,33 @@ def unreachable_line(text: str | None) -> str | None:
 
 
 def translate(
-    exc: BaseException,
+    exc: EngineSideError | OperatorError,
     *,
     container: str | None = None,
     network: str | None = None,
     service: str | None = None,
     node: str | None = None,
 ) -> OperatorError:
-    """Return the operator-core error for a python-on-whales failure.
+    """Return the operator-core error for a failure on the engine side (``ENGINE_SIDE``).
 
     Messages carry docker's own reason, never the command line, which may hold secrets.
     EngineUnreachable only comes from a line the CLI writes itself when it reached no
-    engine (``_UNREACHABLE_PREFIXES``), never from words the daemon relays.
+    engine (``_UNREACHABLE_PREFIXES``), never from words the daemon relays. Anything
+    else is refused with TypeError: callers catch ``ENGINE_SIDE`` only, and let the rest
+    (our bugs) propagate.
     """
     if isinstance(exc, OperatorError):
         return exc
     if isinstance(exc, ClientNotFoundError):
         return EngineUnreachable("the docker CLI was not found on PATH")
+    if isinstance(exc, FileNotFoundError):
+        return EngineUnreachable(f"the docker CLI could not be run: {exc.strerror or exc}")
+    if isinstance(exc, OSError):
+        return EngineError(f"the docker CLI could not be run: {exc.strerror or exc}")
+    if isinstance(exc, subprocess.TimeoutExpired):
+        return OperationTimeout(f"docker did not finish within {exc.timeout:g}s")
     if not isinstance(exc, DockerException):
-        return EngineError(f"unexpected failure talking to the engine: {type(exc).__name__}")
+        raise TypeError(f"not an engine-side error: {type(exc).__name__}") from exc
     reason = _first_line(exc.stderr)
     lowered = (exc.stderr or "").lower()
     unreachable = unreachable_line(exc.stderr)
@@ -147,7 +171,8 @@ async def run_bounded(
 ) -> T:
     """Run blocking ``fn`` in the default executor, bounded by ``deadline`` seconds of running.
 
-    Errors raised by ``fn`` leave as operator-core errors. Time spent waiting for a worker
+    Engine-side errors raised by ``fn`` (``ENGINE_SIDE``) leave as operator-core errors;
+    any other exception is a bug and leaves unchanged. Time spent waiting for a worker
     thread does not count against ``deadline`` but is itself bounded by ``QUEUE_WAIT_S``,
     after which the call is dropped without having run.
 
@@ -170,7 +195,7 @@ async def run_bounded(
             return fn()
         except OperatorError:
             raise
-        except Exception as exc:
+        except ENGINE_SIDE as exc:
             raise translate(
                 exc, container=container, network=network, service=service, node=node
             ) from exc

@@ -68,6 +68,6 @@ class DockerActionExecutor(
     ) -> None:
         self._docker = client if client is not None else docker
         self._call_deadline = validate_seconds(
-            call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S
+            call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True
         )
         self._clock = clock

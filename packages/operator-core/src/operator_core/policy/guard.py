@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from operator_core.audit.redact import redact_arguments, redact_value
+from operator_core.audit.redact import redact_arguments, redact_value, redacted_traceback
 from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.aliases import alias_verdict
 from operator_core.policy.concurrency import ActionGate
@@ -79,6 +80,8 @@ class AutoDetect:
 
 
 AUTO: Final = AutoDetect()
+
+log = logging.getLogger("operator_core.policy")
 
 
 class Guard:
@@ -214,6 +217,12 @@ class Guard:
                 f"{self.policy.approval.timeout_s:g}s; it was not run",
             )
         except Exception as exc:
+            log.error(
+                "the approver failed on %s%s; denied:\n%s",
+                spec.name,
+                target,
+                redacted_traceback(exc),
+            )
             return Verdict(
                 "approval.error",
                 f"the approver failed ({type(exc).__name__}) on {spec.name}{target}; "

@@ -26,7 +26,13 @@ from typing import Any
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
 from operator_core.audit.record import AuditRecord, Outcome
-from operator_core.audit.redact import REDACTED, redact_arguments, redact_text, redact_value
+from operator_core.audit.redact import (
+    REDACTED,
+    redact_arguments,
+    redact_text,
+    redact_value,
+    redacted_traceback,
+)
 from operator_core.errors import AuditError, OperatorError, PolicyDenied
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.matching import ContainerFacts, Verdict
@@ -164,10 +170,11 @@ class ToolRunner:
             raise
         except Exception as exc:
             log.error(
-                "tool %s failed inside operator-core: %s: %s",
+                "tool %s failed inside operator-core: %s: %s\n%s",
                 call.tool,
                 type(exc).__name__,
                 redact_value(str(exc)),
+                redacted_traceback(exc),
             )
             call.outcome = "failed"
             envelope = internal_envelope(exc)
@@ -302,7 +309,12 @@ class ToolRunner:
             if isinstance(exc, OperatorError):
                 ending = f"it failed ({error_type(exc)}: {redact_text(str(exc))[:300]})"
             else:
-                log.error("tool %s failed inside operator-core: %s", call.tool, type(exc).__name__)
+                log.error(
+                    "tool %s failed inside operator-core: %s\n%s",
+                    call.tool,
+                    type(exc).__name__,
+                    redacted_traceback(exc),
+                )
                 ending = f"it failed inside operator-core ({type(exc).__name__})"
         else:
             ending = "it completed"
