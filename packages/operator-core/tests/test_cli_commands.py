@@ -107,7 +107,7 @@ def test_observe_mode_denies_a_stop_and_says_how_to_allow_it(cli):
 def test_denial_is_audited_with_the_cli_user_as_actor(cli):
     """The denied call is in the audit trail, actor cli:<user>, decision denied."""
     cli("--reason", "testing", "docker", "restart", "web")
-    records = json.loads(cli("audit", "list", "--json").stdout)
+    records = json.loads(cli("audit", "list", "--json").stdout)["result"]["records"]
     assert len(records) == 1
     record = records[0]
     assert record["actor"].startswith("cli:")
@@ -158,20 +158,27 @@ def test_audit_list_filters_and_show_finds_a_record_by_prefix(cli, tmp_path):
         await sink.close()
 
     asyncio.run(seed())
-    restarts = json.loads(cli("audit", "list", "--tool", "restart", "--json").stdout)
+
+    def listed(*args):
+        envelope = json.loads(cli("audit", "list", *args, "--json").stdout)
+        assert envelope["ok"] is True
+        assert envelope["result"]["count"] == len(envelope["result"]["records"])
+        return envelope["result"]["records"]
+
+    restarts = listed("--tool", "restart")
     assert [r["id"] for r in restarts] == ["r1-abcdef", "r0-abcdef"]
-    denied = json.loads(cli("audit", "list", "--outcome", "denied", "--json").stdout)
+    denied = listed("--outcome", "denied")
     assert [r["actor"] for r in denied] == ["cli:alice"]
-    by_actor = json.loads(cli("audit", "list", "--actor", "mcp:claude/1", "--json").stdout)
+    by_actor = listed("--actor", "mcp:claude/1")
     assert [r["id"] for r in by_actor] == ["r0-abcdef"]
-    assert len(json.loads(cli("audit", "list", "--limit", "1", "--json").stdout)) == 1
+    assert len(listed("--limit", "1")) == 1
     shown = cli("audit", "show", "r1", "--json")
-    assert json.loads(shown.stdout)["id"] == "r1-abcdef"
+    assert json.loads(shown.stdout)["result"]["id"] == "r1-abcdef"
     newest = json.loads(cli("audit", "show", "--json").stdout)
-    assert newest["id"] == "r2-abcdef"
+    assert newest["result"]["id"] == "r2-abcdef"
     assert cli("audit", "show", "zzz").exit_code == 4
     table = cli("audit", "list")
-    assert "restart_container" in table.stdout
+    assert "restart" in table.stdout
     assert "3 record(s)" in table.stderr
 
 

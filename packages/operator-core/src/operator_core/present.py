@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from operator_core.audit.record import AuditRecord
+from operator_core.columns import Cell, Column, fit_table
 
 __all__ = [
     "HEALTH_STYLES",
     "OUTCOME_STYLES",
+    "RECORD_COLUMNS",
     "compact",
     "fields_table",
     "log_lines",
@@ -31,6 +33,7 @@ __all__ = [
     "records_table",
     "short_id",
     "status_text",
+    "tool_word",
 ]
 
 HEALTH_STYLES = {
@@ -138,29 +141,74 @@ def log_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def records_table(records: list[AuditRecord], *, brief: bool = False) -> Table:
-    """Return a table of audit records: when, who, what, on which container, how it ended.
+#: The audit table's columns: tool, container and how it ended stay; the rest gives way.
+RECORD_COLUMNS = (
+    Column("TIME"),
+    Column("TOOL", fold=True),
+    Column("CONTAINER", fold=True),
+    Column("DECISION"),
+    Column("OUTCOME"),
+    Column("RULE", drop_rank=3, min_width=10),
+    Column("ACTOR", drop_rank=4, min_width=8),
+    Column("MS", drop_rank=5, justify="right"),
+    Column("ID", drop_rank=6),
+)
 
-    ``brief`` leaves out the container and the record id, for a narrow screen.
+#: Tools whose names are long, by the word a person types for them.
+_TOOL_WORDS = {
+    "docker_list_containers": "ps",
+    "docker_get_container_logs": "logs",
+    "docker_execute_command": "exec",
+    "docker_inspect_containers": "inspect (many)",
+    "docker_wait_for_container": "wait",
+    "docker_connect_container_to_network": "net connect",
+    "docker_disconnect_container_from_network": "net disconnect",
+}
+
+
+def tool_word(tool: str) -> str:
+    """Return a tool's short name: 'restart' for docker_restart_container, 'ps' for listing."""
+    if tool in _TOOL_WORDS:
+        return _TOOL_WORDS[tool]
+    return tool.removeprefix("docker_").removesuffix("_container")
+
+
+def _record_cells(record: AuditRecord, clock: str) -> list[Cell]:
+    """Return one record's cells, in RECORD_COLUMNS' order."""
+    when = datetime.fromtimestamp(record.ts).astimezone()
+    return [
+        when.strftime(clock),
+        escape(tool_word(record.tool)),
+        escape(record.container_name or record.container or "-"),
+        record.decision,
+        Text(record.outcome, style=OUTCOME_STYLES.get(record.outcome, "")),
+        escape(record.rule or "-"),
+        escape(record.actor or "-"),
+        f"{record.duration_ms:.0f}" if record.duration_ms is not None else "-",
+        record.id,
+    ]
+
+
+def records_table(
+    records: list[AuditRecord],
+    *,
+    width: int = 100,
+    wide: bool = False,
+    brief: bool = False,
+) -> Table:
+    """Return a table of audit records: when, what, on which container, how it ended.
+
+    Fitted to ``width`` (see ``operator_core.columns``): at 80 columns time, tool,
+    container, decision and outcome show; rule, actor, duration and id follow as room
+    allows. ``wide`` shows every column whole; ``brief`` leaves the record id out (the
+    demo's view). Times carry the date unless every record is from today.
     """
-    columns = ["TIME", "ACTOR", "TOOL", "CONTAINER", "DECISION", "RULE", "OUTCOME", "MS", "ID"]
+    today = datetime.now().astimezone().date()
+    same_day = all(datetime.fromtimestamp(r.ts).astimezone().date() == today for r in records)
+    clock = "%H:%M:%S" if same_day else "%m-%d %H:%M:%S"
+    rows = [_record_cells(record, clock) for record in records]
+    columns: Sequence[Column] = RECORD_COLUMNS
     if brief:
-        columns = [c for c in columns if c not in ("CONTAINER", "ID")]
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("TIME", "MS", "ID", "TOOL"))
-    for record in records:
-        when = datetime.fromtimestamp(record.ts).astimezone()
-        cells: dict[str, str | Text] = {
-            "TIME": when.strftime("%H:%M:%S" if brief else "%m-%d %H:%M:%S"),
-            "ACTOR": escape(record.actor or "-"),
-            "TOOL": record.tool.removeprefix("docker_"),
-            "CONTAINER": escape(record.container_name or record.container or "-"),
-            "DECISION": record.decision,
-            "RULE": escape(record.rule or "-"),
-            "OUTCOME": Text(record.outcome, style=OUTCOME_STYLES.get(record.outcome, "")),
-            "MS": f"{record.duration_ms:.0f}" if record.duration_ms is not None else "-",
-            "ID": record.id,
-        }
-        table.add_row(*(cells[column] for column in columns))
-    return table
+        columns = RECORD_COLUMNS[:-1]
+        rows = [row[:-1] for row in rows]
+    return fit_table(columns, rows, width, wide=wide)

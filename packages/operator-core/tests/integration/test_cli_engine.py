@@ -56,6 +56,7 @@ def test_stop_in_execute_mode_stops_gracefully_and_is_audited(containers, env):
     assert (result["graceful_shutdown"], result["killed"], result["changed"]) == (True, False, True)
     assert _state(containers, name).running is False
     records = json_out(run_operator(env, "audit", "list", "--container", name, "--json"))
+    records = records["result"]["records"]
     assert [(r["tool"], r["outcome"]) for r in records] == [("docker_stop_container", "ok")]
     assert records[0]["actor"].startswith("cli:")
     assert records[0]["before"]["status"] == "running"
@@ -118,7 +119,8 @@ def test_dry_run_reports_and_changes_nothing(containers, env):
     assert result["container"]["status"] == "running"
     state = _state(containers, name)
     assert (state.running, state.started_at) == (True, before)
-    records = json_out(run_operator(env, "audit", "list", "--outcome", "dry_run", "--json"))
+    listed = run_operator(env, "audit", "list", "--outcome", "dry_run", "--json")
+    records = json_out(listed)["result"]["records"]
     assert [r["container_name"] for r in records] == [name]
 
 
@@ -243,7 +245,7 @@ def test_exec_env_values_reach_the_command_and_no_command_line_or_message(
         assert value not in " ".join(args)
     assert exposed == []
     trail = run_operator(env, "audit", "list", "--container", name, "--json")
-    assert [r["tool"] for r in json_out(trail)] == ["docker_execute_command"]
+    assert [r["tool"] for r in json_out(trail)["result"]["records"]] == ["docker_execute_command"]
     assert not [v for v in SECRETS.values() if v in trail.stdout]
 
 

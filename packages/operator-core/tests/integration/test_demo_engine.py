@@ -100,9 +100,9 @@ def test_the_demo_tells_the_whole_story_and_cleans_up(tmp_path):
     assert "← denied rule rate_limits[0]:" in _step(output, 8)
     trail = _step(output, 9)
     for row in (
-        "restart_container denied mode.observe denied",
-        "restart_container allowed approval.granted ok",
-        "restart_container denied rate_limits[0] denied",
+        f"restart {name} denied denied mode.observe",
+        f"restart {name} allowed ok approval.granted",
+        f"restart {name} denied denied rate_limits[0]",
     ):
         assert row in trail, row
     assert f"cleaned up: removed {name}" in output

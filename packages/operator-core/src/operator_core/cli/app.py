@@ -25,7 +25,7 @@ from operator_core.cli.exit_codes import (
     exit_code_for_exception,
 )
 from operator_core.cli.preflight import check_engine_options
-from operator_core.cli.render import denial_hint, error_panel, print_envelope
+from operator_core.cli.render import Renderer, denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import call_tool, container_names
 from operator_core.cli.settings import Mode, Settings, default_audit_db
 from operator_core.errors import OperatorError
@@ -225,10 +225,12 @@ def run_tool_command(
     *,
     as_json: bool = False,
     progress: str | None = None,
+    render: Renderer | None = None,
 ) -> NoReturn:
     """Run ``tool`` with ``arguments`` for a command, show the result and exit with its code.
 
-    Arguments that are None are left out, so the tool's own defaults apply.
+    Arguments that are None are left out, so the tool's own defaults apply. ``render``
+    shows a successful result in place of the tool's usual view (not with --json).
     """
     settings = settings_of(ctx)
     as_json = as_json or settings.json
@@ -247,7 +249,13 @@ def run_tool_command(
         raise typer.Exit(130) from None
     if as_json or envelope.get("ok"):
         print_envelope(
-            OUT, ERR, tool, envelope, as_json=as_json, hint=_hint_for(settings, envelope)
+            OUT,
+            ERR,
+            tool,
+            envelope,
+            as_json=as_json,
+            hint=_hint_for(settings, envelope),
+            render=render,
         )
     else:
         _show_failure(settings, tool, arguments, envelope)

@@ -16,9 +16,11 @@ from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.audit import AuditQuery, AuditRecord, read_audit
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.cli.exit_codes import ExitCode
+from operator_core.columns import print_table
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.present import (
     OUTCOME_STYLES,
+    RECORD_COLUMNS,
     compact,
     fields_table,
     print_json,
@@ -27,7 +29,7 @@ from operator_core.present import (
 )
 from operator_core.tools import REGISTRY
 
-__all__ = ["audit_app", "parse_moment", "tool_name"]
+__all__ = ["audit_app", "parse_moment", "records_envelope", "tool_name"]
 
 audit_app = typer.Typer(help="Read the audit trail (--audit-db picks the file).")
 
@@ -87,9 +89,16 @@ def list_records(
         str | None, typer.Option(help="Only calls by this actor (cli:alice, mcp:claude-ai/1.0).")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+    wide: Annotated[
+        bool, typer.Option("--wide", "-w", help="Every column, whole (rule, actor, ms, id).")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """List recorded tool calls, newest first."""
+    """List recorded tool calls, newest first (columns fitted to the terminal).
+
+    --json prints the envelope {"ok": true, "result": {"records": [...], "count": N,
+    "audit_db": PATH}} with every field of every record.
+    """
     settings = settings_of(ctx)
     as_json = as_json or settings.json
     try:
@@ -107,10 +116,27 @@ def list_records(
     except OperatorError as exc:
         fail(exc, as_json=as_json)
     if as_json:
-        print_json(OUT, [_record_json(r) for r in records])
+        print_json(OUT, records_envelope(records, str(settings.audit_db)))
         return
-    OUT.print(records_table(records))
-    ERR.print(f"[dim]{len(records)} record(s) from {escape(str(settings.audit_db))}[/dim]")
+    table = records_table(records, width=OUT.width, wide=wide)
+    print_table(OUT, table)
+    hidden = {c.header for c in RECORD_COLUMNS} - {str(c.header) for c in table.columns}
+    note = f"{len(records)} record(s) from {escape(str(settings.audit_db))}"
+    if hidden:
+        note += f"; --wide adds {', '.join(sorted(hidden))}"
+    ERR.print(f"[dim]{note}[/dim]")
+
+
+def records_envelope(records: list[AuditRecord], audit_db: str) -> dict[str, Any]:
+    """Return ``audit list --json``'s envelope: every record whole, the count, the file."""
+    return {
+        "ok": True,
+        "result": {
+            "records": [_record_json(r) for r in records],
+            "count": len(records),
+            "audit_db": audit_db,
+        },
+    }
 
 
 @audit_app.command("show")
@@ -136,7 +162,7 @@ def show(
             ERR.print(f"[red]{escape(message)}[/red] ({escape(str(settings.audit_db))})")
         raise typer.Exit(int(ExitCode.NOT_FOUND))
     if as_json:
-        print_json(OUT, _record_json(record))
+        print_json(OUT, {"ok": True, "result": _record_json(record)})
         return
     OUT.print(record_panel(record))
 

@@ -11,11 +11,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.console import Console
 from typer.core import TyperCommand
 
-from operator_core.cli.app import ERR, JsonOption, run_tool_command
+from operator_core.cli.app import ERR, JsonOption, fail, run_tool_command
 from operator_core.cli.completion import complete_container
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
+from operator_core.cli.ps_view import (
+    check_format,
+    containers_table,
+    format_containers,
+    quiet_ids,
+)
+from operator_core.cli.render import Renderer
+from operator_core.columns import print_table
+from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_GRACE_S, MAX_TAIL
 
 __all__ = ["docker_app", "net_app"]
@@ -47,26 +57,49 @@ Grace = Annotated[
 def ps(
     ctx: typer.Context,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Include stopped containers.")] = False,
-    name: Annotated[str | None, typer.Option(help="Name contains this text.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the ids.")] = False,
+    format_: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="TEMPLATE",
+            help="One line per container from docker's placeholders, e.g. "
+            "'{{.Names}}\\t{{.Status}}' (.ID .Names .Image .State .Status .Health "
+            '.ExitCode .StartedAt .Networks .Labels .Label "key" ...), or json.',
+        ),
+    ] = None,
+    no_trunc: Annotated[
+        bool, typer.Option("--no-trunc", help="Whole ids, and no column shortened or dropped.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Name contains this text.")
+    ] = None,
     label: Annotated[
         list[str] | None,
-        typer.Option(help="Has this label: key or key=value (repeat: all must match)."),
+        typer.Option(metavar="KEY[=VALUE]", help="Has this label (repeat: all must match)."),
     ] = None,
     status: Annotated[
-        str | None, typer.Option(help="created, restarting, running, paused, exited or dead.")
+        str | None,
+        typer.Option(metavar="STATE", help="created, restarting, running, paused, exited or dead."),
     ] = None,
     health: Annotated[
-        str | None, typer.Option(help="starting, healthy, unhealthy or none.")
+        str | None,
+        typer.Option(metavar="HEALTH", help="starting, healthy, unhealthy or none."),
     ] = None,
     compose_project: Annotated[
-        str | None, typer.Option(help="Belongs to this Docker Compose project.")
+        str | None, typer.Option(metavar="NAME", help="Belongs to this Compose project.")
     ] = None,
     compose_service: Annotated[
-        str | None, typer.Option(help="Runs this Docker Compose service.")
+        str | None, typer.Option(metavar="NAME", help="Runs this Compose service.")
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List containers (running ones unless --all), with health, networks and labels."""
+    """List containers (running ones unless --all): status, health, image, networks."""
+    if format_ is not None:
+        try:
+            check_format(format_)
+        except InvalidInput as exc:
+            fail(exc, as_json=as_json)
     run_tool_command(
         ctx,
         "docker_list_containers",
@@ -80,7 +113,29 @@ def ps(
             "compose_service": compose_service,
         },
         as_json=as_json,
+        render=_ps_view(quiet=quiet, template=format_, no_trunc=no_trunc),
     )
+
+
+def _ps_view(*, quiet: bool, template: str | None, no_trunc: bool) -> Renderer:
+    """Return how ps shows its listing: ids, template lines, or the table."""
+
+    def show(out: Console, err: Console, result: dict[str, Any]) -> None:
+        rows = result.get("containers") or []
+        if quiet or template is not None:
+            lines = (
+                quiet_ids(rows, no_trunc=no_trunc)
+                if quiet
+                else format_containers(template or "", rows, no_trunc=no_trunc)
+            )
+            for line in lines:
+                out.out(line, highlight=False)
+            return
+        if rows:
+            print_table(out, containers_table(rows, out.width, no_trunc=no_trunc))
+        err.print(f"[dim]{len(rows)} container(s)[/dim]")
+
+    return show
 
 
 @docker_app.command("inspect")

@@ -10,23 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
+from operator_core.cli.ps_view import containers_table
 from operator_core.present import (
-    compact,
     fields_table,
     log_lines,
     print_json,
     short_id,
-    status_text,
 )
 
-__all__ = ["denial_hint", "error_panel", "print_envelope"]
+__all__ = ["Renderer", "denial_hint", "error_panel", "print_envelope"]
+
+#: Shows a successful result: (stdout console, stderr console, result).
+Renderer = Callable[[Console, Console, dict[str, Any]], None]
 
 
 def _title(data: dict[str, Any]) -> str:
@@ -40,23 +40,10 @@ def _title(data: dict[str, Any]) -> str:
 
 
 def _render_list(out: Console, err: Console, result: dict[str, Any]) -> None:
-    """Print ``docker ps``-like table of containers."""
+    """Print the ``docker ps``-like table of containers, fitted to the terminal."""
     rows = result.get("containers") or []
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("NAME", "ID", "IMAGE", "STATUS", "HEALTH", "STARTED", "NETWORKS"):
-        table.add_column(column, no_wrap=column in ("ID", "STATUS", "HEALTH"))
-    for row in rows:
-        table.add_row(
-            escape(str(row.get("name") or "")),
-            short_id(row.get("id")),
-            escape(str(row.get("image") or "")),
-            status_text(row.get("status")),
-            status_text(row.get("health")),
-            str(row.get("started_at") or "-")[:19],
-            escape(compact(row.get("networks"))),
-        )
     if rows:
-        out.print(table)
+        out.print(containers_table(rows, out.width))
     err.print(f"[dim]{len(rows)} container(s)[/dim]")
 
 
@@ -143,7 +130,7 @@ def _render_dry_run(out: Console, err: Console, result: dict[str, Any]) -> None:
     )
 
 
-_RENDERERS: dict[str, Callable[[Console, Console, dict[str, Any]], None]] = {
+_RENDERERS: dict[str, Renderer] = {
     "docker_list_containers": _render_list,
     "docker_inspect_container": _render_inspect,
     "docker_inspect_containers": _render_inspect_many,
@@ -232,8 +219,12 @@ def print_envelope(
     *,
     as_json: bool,
     hint: str | None = None,
+    render: Renderer | None = None,
 ) -> None:
-    """Show a tool call's envelope: JSON for scripts, rich output for people."""
+    """Show a tool call's envelope: JSON for scripts, rich output for people.
+
+    ``render`` shows a successful result instead of the tool's own renderer (ps -q).
+    """
     if as_json:
         print_json(out, envelope)
         if not envelope.get("ok") and hint:
@@ -250,4 +241,4 @@ def print_envelope(
     if result.get("dry_run"):
         _render_dry_run(out, err, result)
         return
-    _RENDERERS.get(tool, _render_action)(out, err, result)
+    (render or _RENDERERS.get(tool, _render_action))(out, err, result)

@@ -150,7 +150,8 @@ def show_ps(console: Console, result: dict[str, Any]) -> None:
 def show_audit(story: Story, audit: SQLiteAuditSink) -> None:
     """Print the audit trail the calls left, oldest first, and the restart's before/after."""
     records = list(reversed(audit.query(AuditQuery(limit=None))))
-    story.console.print(Padding(records_table(records, brief=True), (0, 0, 0, 2)))
+    table = records_table(records, brief=True, width=story.console.width - 2)
+    story.console.print(Padding(table, (0, 0, 0, 2)))
     restart = next(
         (r for r in records if r.tool == "docker_restart_container" and r.outcome == "ok"), None
     )
