@@ -209,7 +209,8 @@ def test_audit_show_finds_a_full_id_whatever_the_approval_wait(cli, tmp_path):
 
     asyncio.run(seed())
     for record_id in ids:
-        assert json.loads(cli("audit", "show", record_id, "--json").stdout)["id"] == record_id
+        shown = json.loads(cli("audit", "show", record_id, "--json").stdout)
+        assert shown["result"]["id"] == record_id
     assert json.loads(cli("audit", "show", ids[0][:-1], "--json").stdout)["ok"] is False
     assert cli("audit", "show", ids[0][:-1]).exit_code == 2
 
