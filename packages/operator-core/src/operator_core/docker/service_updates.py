@@ -216,7 +216,7 @@ class ServiceUpdateActions(SwarmWaiting):
         after, settled, waited = await self._settle(what, read, ended, limit, began, service=ref)
         started = after[0].update.started_at if changed else None
         failed = await self._failed(after, started)
-        rolled_back = _rolled_back(after[0], rollback and changed)
+        rolled_back = changed and _rolled_back(after[0])
         return _update_result(
             before, after, changed, (settled, waited, limit), (rolled_back, failed)
         )
@@ -236,9 +236,10 @@ class ServiceUpdateActions(SwarmWaiting):
         return [entry for t in failing if (entry := failed_task(t, names)) is not None]
 
 
-def _rolled_back(snap: ServiceSnap, asked: bool) -> bool:
-    """Whether the service went back to its previous spec (by its own failure action or asked)."""
-    state = snap.update.state or ""
-    if asked:
-        return state == "rollback_completed"
-    return state.startswith("rollback")
+def _rolled_back(snap: ServiceSnap) -> bool:
+    """Whether the service is back on its previous spec: its rollback completed.
+
+    Whether the swarm rolled back by itself (an update's failure action) or was asked to;
+    a rollback that paused (``rollback_paused``) did not get there.
+    """
+    return snap.update.state == "rollback_completed"
