@@ -35,6 +35,7 @@ class AuditQuery:
     or a prefix of it. ``since``/``until`` take epoch seconds, datetimes or ISO strings.
     ``tools`` keeps records of any of the tools named (``tool``: of that one tool).
     ``id`` selects one record by its id, ``id_prefix`` those whose id starts so.
+    ``host`` keeps the calls that went to that fleet host.
     """
 
     since: Moment | None = None
@@ -45,6 +46,7 @@ class AuditQuery:
     outcome: str | None = None
     decision: str | None = None
     actor: str | None = None
+    host: str | None = None
     limit: int | None = 1000
     id: str | None = None
     id_prefix: str | None = None
@@ -66,6 +68,7 @@ class AuditQuery:
             Filter("actor", "eq", self.actor),
             Filter("id", "eq", self.id),
             Filter("id", "prefix", self.id_prefix),
+            Filter("host", "eq", self.host),
         ]
         return [rule for rule in filters if rule.value is not None]
 
@@ -142,7 +145,11 @@ class AuditSink(Protocol):
 
 
 class TrailEntry(NamedTuple):
-    """One recorded call as ``AdmittingSink.admit`` hands it to its judge."""
+    """One recorded call as ``AdmittingSink.admit`` hands it to its judge.
+
+    ``container_id`` is the key rate limits count by: the id, or ``id@host`` in a fleet
+    (``policy.matching.target_key``).
+    """
 
     tool: str
     container_id: str | None

@@ -55,6 +55,8 @@ class AuditRecord(BaseModel):
     container: str | None = None
     container_id: str | None = None
     container_name: str | None = None
+    #: The fleet host the call went to (None: a single-engine runner, or a fleet-wide list).
+    host: str | None = None
     decision: Decision
     rule: str | None = None
     outcome: Outcome

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS audit_records (
     container TEXT,
     container_id TEXT,
     container_name TEXT,
+    host TEXT,
     decision TEXT NOT NULL,
     rule TEXT,
     outcome TEXT NOT NULL,
@@ -52,9 +53,15 @@ CREATE INDEX IF NOT EXISTS audit_container_name ON audit_records (container_name
 CREATE INDEX IF NOT EXISTS audit_outcome ON audit_records (outcome, ts);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit_records (actor, ts);
 """
+#: A file made before the trail knew fleet hosts gets the column (idempotent; see _migrate).
+_ADD_HOST = "ALTER TABLE audit_records ADD COLUMN host TEXT"
+_HOST_INDEX = "CREATE INDEX IF NOT EXISTS audit_host ON audit_records (host, ts)"
+#: The rate-limit key of a row, as ``policy.matching.target_key`` makes it.
+_KEY = "CASE WHEN host IS NULL THEN container_id ELSE container_id || '@' || host END"
 _INSERT = (
     "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
-    "container_name, decision, rule, outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "container_name, host, decision, rule, outcome, record) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Each filter of ``AuditQuery.filters`` as SQL ({field} is a column; ``in`` adds its marks).
 _SQL = {
@@ -65,7 +72,7 @@ _SQL = {
     "prefix": "instr({field}, ?) = 1",
     "container": "opc_is_container(?, container, container_name, container_id)",
 }
-_COLUMNS = frozenset({"id", "ts", "tool", "outcome", "decision", "actor", "container"})
+_COLUMNS = frozenset({"id", "ts", "tool", "outcome", "decision", "actor", "container", "host"})
 
 
 class SQLiteAuditSink:
@@ -86,6 +93,7 @@ class SQLiteAuditSink:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
+            _migrate(self._db)
         except (OSError, sqlite3.Error) as exc:
             self._worker.shutdown(wait=False)
             raise AuditError(f"cannot open the audit database {self.path}: {exc}") from exc
@@ -111,7 +119,7 @@ class SQLiteAuditSink:
         """
         row = _row(record)
         where, params = _where(recent)
-        sql = f"SELECT tool, container_id, ts FROM audit_records{where}"  # noqa: S608 (fixed fragments)
+        sql = f"SELECT tool, {_KEY}, ts FROM audit_records{where}"  # noqa: S608 (fixed fragments)
 
         def work() -> V | None:
             self._db.execute("BEGIN IMMEDIATE")
@@ -177,11 +185,24 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.container,
         record.container_id,
         record.container_name,
+        record.host,
         record.decision,
         record.rule,
         record.outcome,
         record.to_json(),
     )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Give a file made before fleets the ``host`` column; another process may race us."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(audit_records)")}
+    if "host" not in columns:
+        try:
+            db.execute(_ADD_HOST)
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc).lower():
+                raise
+    db.execute(_HOST_INDEX)
 
 
 def _where(query: AuditQuery) -> tuple[str, list[Any]]:

@@ -8,6 +8,7 @@
     health = await fleet.check()                       # reachable, version, containers, latency
 """
 
+from operator_core.fleet.executor import FleetExecutor
 from operator_core.fleet.fleet import Fleet, host_error
 from operator_core.fleet.inventory import (
     DEFAULT_HOST_DEADLINE_S,
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_HOST_DEADLINE_S",
     "HOST_NAME_PATTERN",
     "Fleet",
+    "FleetExecutor",
     "HostEntry",
     "Inventory",
     "TLSFiles",

@@ -34,6 +34,8 @@ _MESSAGE_MAX = 300
 
 def host_error(host: str, exc: OperatorError) -> dict[str, str]:
     """Return the ``host_errors`` entry of a host that failed with ``exc``."""
+    # Imported here: the runner imports the fleet, and the envelope module is the runner's.
+
     return {"host": host, "type": error_type(exc), "message": str(exc)[:_MESSAGE_MAX]}
 
 

@@ -10,6 +10,7 @@ from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, has_label
 from operator_core.policy.model import (
     ApprovalRules,
+    HostPolicy,
     Policy,
     ProtectedContainers,
     RateLimit,
@@ -28,6 +29,7 @@ __all__ = [
     "AutoDetect",
     "ContainerFacts",
     "Guard",
+    "HostPolicy",
     "Policy",
     "ProtectedContainers",
     "RateLimit",

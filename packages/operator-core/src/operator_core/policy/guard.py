@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -99,9 +99,12 @@ class Guard:
         approver: Approver | None = None,
         own_container_id: str | AutoDetect | None = AUTO,
         clock: Callable[[], float] = time.monotonic,
+        host_labels: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.policy = policy
         self.approver = approver
+        #: Each fleet host's inventory labels (None: no fleet).
+        self.host_labels = host_labels
         self._own: str | AutoDetect | None = own_container_id if policy.protect_self else None
         self.limiter = RateLimiter(policy.rate_limits, clock)
         self.gate = ActionGate(policy.max_concurrent_actions)
@@ -117,23 +120,29 @@ class Guard:
             self._own = detect_own_container_id()
         return self._own
 
-    def check_mode(self, spec: ToolSpec) -> Verdict | None:
-        """Refuse a mutating tool in observe mode."""
-        if self.policy.allows(spec):
+    def check_mode(self, spec: ToolSpec, host: str | None = None) -> Verdict | None:
+        """Refuse a mutating tool in observe mode (on ``host``, whose section may set it)."""
+        policy = self.policy.for_host(host)
+        if policy.allows(spec):
             return None
+        where = f" on host {host!r}" if policy.mode != self.policy.mode else ""
         return Verdict(
             "mode.observe",
-            f"the policy is in observe mode: only read-only tools run, and {spec.name} "
-            "changes containers, so it was not run. Use read-only tools (list, inspect, "
-            "logs, wait) and report what you would do; a person can switch the policy to "
-            "execute mode.",
+            f"the policy is in observe mode{where}: only read-only tools run, and "
+            f"{spec.name} changes containers, so it was not run. Use read-only tools (list, "
+            "inspect, logs, wait) and report what you would do; a person can switch the "
+            "policy to execute mode.",
         )
 
     def check_target(self, facts: ContainerFacts) -> Verdict | None:
-        """Refuse a protected container, or one outside the opt-in scope."""
-        verdict = protection(self.policy, facts, self.own_container_id)
+        """Refuse a protected container, or one outside the opt-in scope (on its host)."""
+        policy = self.policy.for_host(facts.host)
+        labels = None
+        if self.host_labels is not None and facts.host is not None:
+            labels = dict(self.host_labels.get(facts.host, {}))
+        verdict = protection(policy, facts, self.own_container_id)
         if verdict is None:
-            verdict = scope_violation(self.policy, facts)
+            verdict = scope_violation(policy, facts, labels)
         if verdict is None:
             return None
         return Verdict(
@@ -181,11 +190,11 @@ class Guard:
 
     def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
         """Refuse when a rate limit has no room (counts nothing)."""
-        return _about(self.limiter.check(spec.name, facts.id), facts)
+        return _about(self.limiter.check(spec.name, facts.key), facts)
 
     def take_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
         """Count the action against the rate limits, or refuse when one has no room."""
-        return _about(self.limiter.acquire(spec.name, facts.id), facts)
+        return _about(self.limiter.acquire(spec.name, facts.key), facts)
 
     def judge_rate(
         self,
@@ -195,7 +204,7 @@ class Guard:
         now: float,
     ) -> Verdict | None:
         """Refuse when a rate limit has no room given ``past`` actions (counts nothing)."""
-        return _about(self.limiter.judge(spec.name, facts.id, past, now), facts)
+        return _about(self.limiter.judge(spec.name, facts.key, past, now), facts)
 
     def needs_approval(self, spec: ToolSpec) -> bool:
         """Whether ``spec`` needs approval (``Policy.needs_approval``)."""

@@ -9,7 +9,14 @@ from typing import Any
 
 from operator_core.policy.model import Policy, parse_label
 
-__all__ = ["ContainerFacts", "Verdict", "has_label", "protection", "scope_violation"]
+__all__ = [
+    "ContainerFacts",
+    "Verdict",
+    "has_label",
+    "protection",
+    "scope_violation",
+    "target_key",
+]
 
 _HEX_PREFIX = re.compile(r"[0-9a-f]{12,64}")
 
@@ -24,12 +31,20 @@ class ContainerFacts:
     status: str | None = None
     health: str | None = None
     image: str | None = None
+    #: The fleet host the container is on (None: the one engine of a single-host runner).
+    host: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What locks and rate limits count by: the id, with its host in a fleet (``id@host``)."""
+        return target_key(self.id, self.host)
 
     @classmethod
-    def from_inspect(cls, data: dict[str, Any]) -> ContainerFacts:
-        """Return the facts of an ``inspect_container`` result."""
+    def from_inspect(cls, data: dict[str, Any], host: str | None = None) -> ContainerFacts:
+        """Return the facts of an ``inspect_container`` result (from ``host`` in a fleet)."""
         state = data.get("state") or {}
         return cls(
+            host=host,
             id=str(data["id"]),
             name=str(data.get("name") or "").lstrip("/"),
             labels=dict(data.get("labels") or {}),
@@ -39,14 +54,25 @@ class ContainerFacts:
         )
 
     def summary(self) -> dict[str, Any]:
-        """Return id, short id, name, status and health (no labels), for messages and audit."""
-        return {
+        """Return id, short id, name, status and health (no labels), for messages and audit.
+
+        In a fleet, ``host`` too.
+        """
+        summary: dict[str, Any] = {
             "id": self.id,
             "short_id": self.id[:12],
             "name": self.name,
             "status": self.status,
             "health": self.health,
         }
+        if self.host is not None:
+            summary["host"] = self.host
+        return summary
+
+
+def target_key(container_id: str, host: str | None) -> str:
+    """Return the key a container is locked and rate limited by: ``id``, or ``id@host``."""
+    return container_id if host is None else f"{container_id}@{host}"
 
 
 @dataclass(frozen=True)
@@ -90,8 +116,25 @@ def protection(policy: Policy, facts: ContainerFacts, own_id: str | None) -> Ver
     return None
 
 
-def scope_violation(policy: Policy, facts: ContainerFacts) -> Verdict | None:
-    """Return why ``facts`` is outside the policy's opt-in scope, or None when inside."""
+def scope_violation(
+    policy: Policy, facts: ContainerFacts, host_labels: dict[str, str] | None = None
+) -> Verdict | None:
+    """Return why ``facts`` is outside the policy's opt-in scope, or None when inside.
+
+    ``host_labels`` are the labels of the container's fleet host (None: not in a fleet;
+    ``scope.require_host_labels`` then has nothing to judge and does not apply).
+    """
+    if host_labels is not None:
+        lacking = [
+            label for label in policy.scope.require_host_labels if not has_label(host_labels, label)
+        ]
+        if lacking:
+            return Verdict(
+                "scope.require_host_labels",
+                f"host {facts.host!r} is outside the policy's scope: it lacks the host "
+                f"label(s) {', '.join(repr(m) for m in lacking)} that let tools change "
+                "containers there",
+            )
     missing = [label for label in policy.scope.require_labels if not has_label(facts.labels, label)]
     if not missing:
         return None

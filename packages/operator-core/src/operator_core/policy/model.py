@@ -15,6 +15,11 @@ A policy file looks like this (every key optional; the defaults are the safe one
 
     [scope]                       # when set, only containers with ALL these labels change
     require_labels = ["autoheal=true"]
+    require_host_labels = ["env=staging"]   # in a fleet: only hosts with ALL these labels
+
+    [hosts.edge-1]                # in a fleet: this host's own mode, and more protection
+    mode = "observe"
+    protected = { names = ["gateway"] }
 
     [approval]                    # which calls need a yes from the approval callback
     risks = ["high"]              # by risk (default ["high"])
@@ -51,6 +56,7 @@ from operator_core.validate import REFERENCE_PATTERN
 
 __all__ = [
     "ApprovalRules",
+    "HostPolicy",
     "Policy",
     "ProtectedContainers",
     "RateLimit",
@@ -173,9 +179,25 @@ class ProtectedContainers(_Strict):
 
 
 class Scope(_Strict):
-    """When ``require_labels`` is set, only containers carrying all of them may change."""
+    """When ``require_labels`` is set, only containers carrying all of them may change.
+
+    In a fleet, ``require_host_labels`` limits mutating tools to hosts whose inventory
+    labels include all of them (``env=staging``).
+    """
 
     require_labels: LabelList = Field(default_factory=list)
+    require_host_labels: LabelList = Field(default_factory=list)
+
+
+class HostPolicy(_Strict):
+    """A ``[hosts.NAME]`` section: that host's mode, and containers protected there too.
+
+    ``mode`` replaces the policy's own on that host (``observe`` for prod while staging
+    executes); ``protected`` adds to the policy's protected containers, never removes.
+    """
+
+    mode: Literal["observe", "execute"] | None = None
+    protected: ProtectedContainers = Field(default_factory=ProtectedContainers)
 
 
 class ApprovalRules(_Strict):
@@ -232,6 +254,23 @@ class Policy(_Strict):
     scope: Scope = Field(default_factory=Scope)
     approval: ApprovalRules = Field(default_factory=ApprovalRules)
     rate_limits: list[RateLimit] = Field(default_factory=list)
+    hosts: dict[str, HostPolicy] = Field(default_factory=dict)
+
+    def for_host(self, host: str | None) -> Policy:
+        """Return the policy in force on ``host``: its section's mode and added protections."""
+        section = self.hosts.get(host) if host is not None else None
+        if section is None:
+            return self
+        mine, theirs = self.protected, section.protected
+        protected = ProtectedContainers.model_construct(
+            names=[*mine.names, *theirs.names],
+            patterns=[*mine.patterns, *theirs.patterns],
+            labels=[*mine.labels, *theirs.labels],
+        )
+        update: dict[str, Any] = {"protected": protected}
+        if section.mode is not None:
+            update["mode"] = section.mode
+        return self.model_copy(update=update)
 
     # The rules below are the one definition of what the policy says about a tool; the
     # guard enforces them and ``operator policy show`` describes them from the same code.

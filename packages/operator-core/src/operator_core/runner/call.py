@@ -29,6 +29,8 @@ class Call:
     spec: ToolSpec | None = None
     args: dict[str, Any] | None = None
     facts: ContainerFacts | None = None
+    #: The fleet host the call acts on (None: not a fleet, or a list of every host).
+    host: str | None = None
     decision: Decision = "invalid"
     outcome: Outcome = "failed"
     rule: str | None = None

@@ -33,9 +33,9 @@ from operator_core.audit.redact import (
     redact_value,
     redacted_traceback,
 )
-from operator_core.errors import AuditError, OperatorError, PolicyDenied
+from operator_core.errors import AuditError, OperatorError, PolicyDenied, PolicyError
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
-from operator_core.policy.matching import ContainerFacts, Verdict
+from operator_core.policy.matching import ContainerFacts, Verdict, target_key
 from operator_core.policy.model import Policy
 from operator_core.runner.call import Call
 from operator_core.runner.envelope import (
@@ -47,6 +47,7 @@ from operator_core.runner.envelope import (
 )
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.formats import Shape, tool_list
+from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
 from operator_core.tools.registry import REGISTRY, TOOLS
 from operator_core.tools.spec import ToolSpec
 from operator_core.tools.validation import lookup_tool, validate_arguments
@@ -72,6 +73,11 @@ class ToolRunner:
     ``approver`` answers approval requests. ``own_container_id`` is detected by default.
     Building a runner does no I/O; ``start`` (called by the first ``execute_tool``) reads
     the audit trail and detects the own container, in a worker thread.
+
+    With a ``FleetExecutor`` every tool takes ``host`` (an enum of the inventory's names;
+    the default host when left out, every host for ``docker_list_containers``); the
+    policy's ``[hosts.NAME]`` sections and ``scope.require_host_labels`` apply per host,
+    locks and rate limits count by host and container id, and each record names its host.
     """
 
     def __init__(
@@ -87,9 +93,20 @@ class ToolRunner:
     ) -> None:
         self.executor = executor
         self.policy = policy if policy is not None else Policy()
+        self._fleet = executor if routes_hosts(executor) else None
+        self._specs = (
+            REGISTRY
+            if self._fleet is None
+            else tools_with_host(self._fleet.names, self._fleet.default)
+        )
+        _check_policy_hosts(self.policy, self._fleet)
         self.audit: AuditSink = audit if audit is not None else MemoryAuditSink()
         self.guard = Guard(
-            self.policy, approver=approver, own_container_id=own_container_id, clock=clock
+            self.policy,
+            approver=approver,
+            own_container_id=own_container_id,
+            clock=clock,
+            host_labels=None if self._fleet is None else self._fleet.host_labels(),
         )
         self._clock = clock
         self._wall = wall_clock
@@ -133,13 +150,16 @@ class ToolRunner:
         for record in sorted(past, key=lambda r: r.ts):
             spec = REGISTRY.get(record.tool)
             if spec is not None and spec.mutating and record.container_id:
-                self.guard.limiter.remember(record.tool, record.container_id, now - record.ts)
+                key = target_key(record.container_id, record.host)
+                self.guard.limiter.remember(record.tool, key, now - record.ts)
 
     def tools(
         self, shape: Shape = "anthropic", *, runnable_only: bool = False
     ) -> list[dict[str, Any]]:
         """Return the tool list in ``shape``; ``runnable_only`` drops tools observe mode refuses."""
-        specs = [s for s in TOOLS if not runnable_only or self.guard.check_mode(s) is None]
+        specs = [
+            s for s in self._specs.values() if not runnable_only or self.guard.check_mode(s) is None
+        ]
         return tool_list(shape, specs)
 
     async def execute_tool(
@@ -182,11 +202,14 @@ class ToolRunner:
 
     async def _execute(self, call: Call) -> dict[str, Any]:
         """Validate, check the policy and run; return the success envelope."""
-        spec = lookup_tool(call.tool)
+        spec = self._specs[lookup_tool(call.tool).name]
         call.spec = spec
         call.args = validate_arguments(spec, call.raw).model_dump()
+        if self._fleet is not None:
+            call.host = host_of(spec, call.args, self._fleet.default)
+            call.args["host"] = call.host
         call.decision = "undecided"
-        _deny(self.guard.check_mode(spec))
+        _deny(self.guard.check_mode(spec, call.host))
         if spec.read_only:
             return await self._read(spec, call)
         return await self._act(spec, call)
@@ -210,7 +233,7 @@ class ToolRunner:
             return self._dry_run(spec, call, facts)
         if self.guard.needs_approval(spec):
             await self._approve(spec, call)
-        async with self.guard.gate.hold(facts.id):
+        async with self.guard.gate.hold(facts.key):
             # Approval and the lock can take minutes: judge the same id again, as it is now.
             judged, facts = facts, await self._resolve(call, facts.id)
             _deny(self.guard.check_unchanged(judged, facts))
@@ -266,7 +289,7 @@ class ToolRunner:
         if verdict is not None:
             call.admitted = None  # denied: its record keeps the call's start
         _deny(verdict)
-        limiter.remember(spec.name, facts.id, 0.0)  # for this process's own early checks
+        limiter.remember(spec.name, facts.key, 0.0)  # for this process's own early checks
 
     def _recent_actions(self, now: float) -> AuditQuery:
         """Return the query for the actions the rate limits count, within their windows."""
@@ -282,7 +305,7 @@ class ToolRunner:
         try:
             return await self._invoke(spec, call, target_id)
         finally:
-            call.after = await self._state_after(target_id)
+            call.after = await self._state_after(call, target_id)
 
     async def _record_cancelled(
         self, spec: ToolSpec, call: Call, action: asyncio.Task[Any]
@@ -352,15 +375,20 @@ class ToolRunner:
     async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
         """Inspect the call's container: facts for the policy, state for the audit trail."""
         ref = reference or call.target_reference() or ""
-        data = await self.executor.inspect_container(ref)
-        facts = ContainerFacts.from_inspect(data)
+        data = await self.executor.inspect_container(ref, **self._on_host(call))
+        facts = ContainerFacts.from_inspect(data, host=call.host)
         call.facts, call.before = facts, _state(data)
         return facts
 
-    async def _state_after(self, container_id: str) -> dict[str, Any]:
+    def _on_host(self, call: Call) -> dict[str, Any]:
+        """Return the ``host`` argument of the call's own host for a fleet, else nothing."""
+        return {} if self._fleet is None else {"host": call.host}
+
+    async def _state_after(self, call: Call, container_id: str) -> dict[str, Any]:
         """Inspect the container after an action; a failure is noted, not raised."""
         try:
-            return _state(await self.executor.inspect_container(container_id))
+            data = await self.executor.inspect_container(container_id, **self._on_host(call))
+            return _state(data)
         except OperatorError as exc:
             return {"unavailable": redact_text(str(exc))}
 
@@ -448,6 +476,7 @@ class ToolRunner:
             container=call.target_reference(),
             container_id=facts.id if facts else call.resolved.get("id"),
             container_name=facts.name if facts else call.resolved.get("name"),
+            host=call.host,
             decision=call.decision,
             rule=call.rule,
             outcome=call.outcome,
@@ -475,6 +504,20 @@ async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
                 task.cancel()
             cancelled = True
     return cancelled
+
+
+def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
+    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have."""
+    if not policy.hosts:
+        return
+    names = fleet.names if fleet is not None else ()
+    unknown = [name for name in policy.hosts if name not in names]
+    if unknown:
+        where = f"the inventory's hosts are {', '.join(names)}" if names else "there is no fleet"
+        raise PolicyError(
+            f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
+            + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
+        )
 
 
 def _deny(verdict: Verdict | None) -> None:
