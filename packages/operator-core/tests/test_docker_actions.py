@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from typing import Any
 from unittest.mock import MagicMock
@@ -306,6 +307,89 @@ async def test_stop_with_sigkill_as_stop_signal_is_a_kill(
         False,
     )
     assert "stop signal is SIGKILL" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "exit_code", "oom", "seconds"),
+    [
+        ("SIGKILL", 0, False, 0.1),  # it exited by itself before the stop reached it
+        ("SIGKILL", 143, False, 0.1),
+        ("SIGKILL", 137, True, 0.1),  # the kernel's OOM killer, not the stop
+        ("SIGQUIT", 137, False, 0.1),  # another stop signal: a quick 137 is its own choice
+        ("SIGINT", 137, False, 9.9),
+    ],
+)
+async def test_only_a_sigkill_stop_signal_and_exit_137_make_a_quick_stop_a_kill(
+    client: MagicMock,
+    clock: FakeClock,
+    executor: DockerActionExecutor,
+    stop_signal: str,
+    exit_code: int,
+    oom: bool,
+    seconds: float,
+) -> None:
+    """A stop shorter than its grace period is a kill only by the SIGKILL stop-signal rule.
+
+    That rule needs both a SIGKILL stop signal and exit code 137 that no OOM kill explains;
+    without either, the quick stop is not ``killed`` and gives no SIGKILL reason.
+    """
+    client.container.inspect.side_effect = [
+        with_stop_signal(inspect_result(status="running"), stop_signal),
+        inspect_result(status="exited", exit_code=exit_code, oom_killed=oom),
+    ]
+    stop_takes(client, clock, seconds)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["killed"], result["reason"]) == (False, None)
+    assert (result["graceful_shutdown"], result["oom_killed"]) == (not oom, oom)
+
+
+async def test_stop_lasting_exactly_its_grace_period_with_137_is_killed(
+    client: MagicMock, clock: FakeClock, executor: DockerActionExecutor
+) -> None:
+    """The engine sends SIGKILL when the grace period ends: a 137 at exactly that time is a kill."""
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=137),
+    ]
+    stop_takes(client, clock, 10.0)
+    result = await executor.stop_container("web", timeout=10)
+    assert (result["graceful_shutdown"], result["killed"]) == (False, True)
+
+
+@pytest.mark.parametrize("action", ["stop_container", "restart_container"])
+async def test_a_stop_outlasts_the_call_deadline_by_its_margin(
+    client: MagicMock, clock: FakeClock, action: str
+) -> None:
+    """A stop's own deadline is its grace period plus STOP_MARGIN_S, not the call deadline.
+
+    With a call deadline of 0.05 s and a grace period of 0, the engine's stop is held for
+    0.5 s of real time: the call must still be waiting, then report the stop. (Real time
+    has to pass to show a bound was not applied; on a slow machine the check can only
+    pass more easily, never fail.)
+    """
+    entered, release = threading.Event(), threading.Event()
+
+    def held_stop(_args: list[str]) -> str:
+        entered.set()
+        release.wait(30)
+        return ""
+
+    client.container.inspect.side_effect = [
+        inspect_result(status="running"),
+        inspect_result(status="exited", exit_code=137),
+        inspect_result(status="running"),
+    ]
+    client.cli.side_effect = held_stop
+    executor = DockerActionExecutor(call_deadline=0.05, clock=clock)
+    task = asyncio.create_task(getattr(executor, action)("web", timeout=0))
+    try:
+        await asyncio.to_thread(entered.wait, 30)
+        await asyncio.sleep(0.5)
+        assert not task.done(), "the stop gave up at the call deadline, not grace + margin"
+    finally:
+        release.set()
+    result = await task
+    assert result["changed"] is True
 
 
 def test_snapshot_reads_the_stop_signal_in_the_engines_spelling() -> None:
@@ -647,3 +731,36 @@ async def test_cancelled_call_still_queued_never_runs() -> None:
         assert ran == []
     finally:
         pool.shutdown(wait=True)
+
+
+async def test_a_call_that_never_gets_a_worker_thread_gives_up_after_its_queue_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A call left waiting for a worker thread ends in OperationTimeout at QUEUE_WAIT_S.
+
+    Pins the queue bound: with every worker busy, the call does not wait for one forever;
+    it gives up once QUEUE_WAIT_S (0.2 s here) has passed, not before, and its work never
+    runs, not even once a worker comes free. (The outer 60 s bound only keeps a broken
+    queue bound from hanging the suite.)
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(_engine, "QUEUE_WAIT_S", 0.2)
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=1)
+    loop.set_default_executor(pool)
+    release = threading.Event()
+    ran: list[str] = []
+    blocker = loop.run_in_executor(None, release.wait, 60)
+    try:
+        began = loop.time()
+        call = _engine.run_bounded(lambda: ran.append("ran"), deadline=5.0, what="queued")
+        with pytest.raises(OperationTimeout, match=r"no worker thread was free within 0\.2s"):
+            await asyncio.wait_for(call, 60)
+        assert loop.time() - began >= 0.2
+    finally:
+        release.set()
+        await blocker
+    await loop.run_in_executor(None, lambda: None)  # the queue has drained
+    pool.shutdown(wait=True)
+    assert ran == []

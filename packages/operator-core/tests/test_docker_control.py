@@ -795,6 +795,23 @@ async def test_wait_exited_reports_the_exit_code(client, sleepy) -> None:
     assert (result["met"], result["state"], result["exit_code"]) == (True, "exited", 3)
 
 
+async def test_wait_counts_a_dead_container_as_stopped(client, sleepy) -> None:
+    """A ``dead`` container has stopped: ``exited`` is met, ``running`` settles at once unmet.
+
+    The engine marks a container it failed to remove ``dead``: it runs nothing and no
+    restart policy brings it back, so neither wait may poll on until its timeout.
+    """
+    executor, _ = sleepy
+    reads(client, container(), container(status="dead", exit_code=137))
+    exited = await executor.wait_for_container("web", "exited", timeout=600)
+    assert (exited["met"], exited["state"], exited["exit_code"]) == (True, "dead", 137)
+    assert exited["polls"] == 2
+    reads(client, container(status="dead", exit_code=137, restart_policy="always"))
+    running = await executor.wait_for_container("web", "running", timeout=600)
+    assert (running["met"], running["polls"]) == (False, 1)
+    assert "container is dead (exit code 137)" in running["reason"]
+
+
 async def test_wait_removed_on_missing_container_is_met(client, sleepy) -> None:
     """'removed' on a container that does not exist is met at once."""
     executor, _ = sleepy

@@ -8,9 +8,12 @@ deadlines and kills are exercised without an engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import textwrap
 import threading
@@ -25,7 +28,7 @@ import time_machine
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
 from operator_core import limits, validate
-from operator_core.docker import DockerActionExecutor, _capture, logs
+from operator_core.docker import DockerActionExecutor, _capture, execution, logs
 from operator_core.docker._capture import HeadTail, LineCollector
 from operator_core.errors import (
     ContainerNotFound,
@@ -100,6 +103,26 @@ async def test_logs_bad_arguments_are_refused_before_anything_runs(executor, cli
     arguments = {"container_id": "web", **kwargs}
     with pytest.raises(InvalidInput):
         await executor.get_container_logs(**arguments)
+    assert fake.commands == []
+    client.container.inspect.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2026-11-29T10:00:00Z", "2026-11-29T10:00:00Z"),
+        ("2026-11-29T10:00:00Z", "2026-11-29T12:00:00+02:00"),  # one moment, two spellings
+        ("2026-11-29T10:00:00.5Z", datetime(2026, 11, 29, 10, 0, 0, 500000, tzinfo=UTC)),
+        ("5m", "300s"),
+    ],
+)
+async def test_logs_since_equal_to_until_is_refused(executor, client, fake, since, until):
+    """``since`` equal to ``until`` is an empty window: InvalidInput, and nothing runs.
+
+    Pins the boundary of the window check: ``since`` must be strictly before ``until``.
+    """
+    with pytest.raises(InvalidInput, match="must be before until"):
+        await executor.get_container_logs("web", since=since, until=until)
     assert fake.commands == []
     client.container.inspect.assert_not_called()
 
@@ -450,6 +473,44 @@ async def test_exec_timeout_kills_docker_and_cleans_up_inside_the_container(exec
     assert second[4] == CID
     assert second[-1] == marker
     assert "--env-file" not in second
+
+
+def test_exec_cleanup_script_sigkills_the_marked_processes_even_if_they_ignore_term():
+    """The clean-up script SIGKILLs every process carrying the marker, not only stops them.
+
+    Run here as it runs inside a container: a marked shell that ignores SIGTERM, and its
+    marked child, must die of SIGKILL (a stopped or TERMed process would still be there),
+    an unmarked process is left alone, and the report counts both kills and none left.
+    """
+    marker = f"{validate.MARKER_KEY}=pin-{os.getpid()}-{time.monotonic_ns()}"
+    key, value = marker.split("=", 1)
+    marked = subprocess.Popen(
+        ["sh", "-c", 'trap "" TERM; sleep 300 & echo started; wait'],
+        env={**os.environ, key: value},
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # so the finally below can kill its child too
+    )
+    bystander = subprocess.Popen(["sleep", "300"], env={**os.environ, key: value + "-other"})
+    try:
+        assert marked.stdout is not None
+        assert marked.stdout.readline() == "started\n"
+        report = subprocess.run(
+            ["sh", "-c", execution._CLEANUP_SCRIPT, "operator-core-cleanup", value],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        assert report.stdout.strip() == "killed=2 remaining=0"
+        assert marked.wait(timeout=60) == -signal.SIGKILL
+        assert bystander.poll() is None
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(marked.pid, signal.SIGKILL)
+        bystander.kill()
+        for process in (marked, bystander):
+            process.wait()
 
 
 async def test_exec_timeout_cleanup_failure_is_reported_not_hidden(executor, fake):

@@ -304,6 +304,24 @@ async def test_approval_yes_no_missing_error_and_timeout():
     assert verdict.rule == "approval.timeout"
 
 
+@pytest.mark.parametrize("answer", [1, "yes", "True", [True], 1.0, None, False])
+async def test_only_an_answer_of_exactly_true_approves(answer):
+    """An approver's answer approves only if it is ``True`` itself: anything else refuses.
+
+    A truthy 1, "yes" or [True] (an approver written against another convention) is a
+    refusal, ``approval.rejected``, so a sloppy approver fails closed.
+    """
+
+    async def approver(request):
+        return answer
+
+    guard = Guard(Policy(), approver=approver, own_container_id=None)
+    verdict = await guard.approve(get_tool("docker_restart_container"), REQUEST)
+    assert verdict is not None
+    assert verdict.rule == "approval.rejected"
+    assert "the approver declined docker_restart_container" in verdict.message
+
+
 async def test_missing_approver_message_says_so():
     """Without an approver the denial says approval is needed and none is configured."""
     verdict = await _guard().approve(get_tool("docker_restart_container"), REQUEST)

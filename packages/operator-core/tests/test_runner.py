@@ -947,3 +947,63 @@ async def test_building_a_runner_reads_nothing_and_start_reads_off_the_loop(monk
     await run.execute_tool("docker_inspect_container", {"container_id": "web"})
     assert [what for what, _ in where] == ["proc", "trail"]
     assert threading.get_ident() not in {thread for _, thread in where}
+
+
+@pytest.mark.parametrize("trail", ["memory", "sqlite3", "jsonl"])
+async def test_denied_calls_do_not_count_toward_a_rate_limit(tmp_path, trail):
+    """Only allowed actions fill a rate-limit window; a denied call leaves it as it was.
+
+    One restart per 60 s. At t=0 the approver declines a restart; at t=10 one is allowed
+    (the declined one did not count); at t=40 the limit itself denies one; at t=71 one is
+    allowed again (the window held the t=10 action, not the t=40 denial). A new runner
+    reading the trail is denied at t=72 (t=71's action) and allowed at t=131 (only that
+    denial is left in the window). Checked for each kind of trail, since each counts
+    differently: this process's counts, SQLite's admitting transaction, a new runner
+    seeded from the trail.
+    """
+    from operator_core.audit import open_audit
+
+    wall, mono = FakeClock(1_000_000.0), FakeClock()
+    fake = FakeExecutor("web")
+    answers = [False, True, True, True, True]
+
+    async def approver(request):
+        return answers.pop(0)
+
+    sink = MemoryAuditSink() if trail == "memory" else open_audit(tmp_path / f"audit.{trail}")
+    policy = Policy(
+        mode="execute",
+        rate_limits=[{"tools": ["docker_restart_container"], "max": 1, "window_s": 60}],
+        approval={"risks": ["high"]},
+    )
+
+    def make() -> ToolRunner:
+        return ToolRunner(
+            fake,
+            policy=policy,
+            audit=sink,
+            approver=approver,
+            own_container_id=None,
+            clock=mono,
+            wall_clock=wall,
+        )
+
+    run = make()
+    outcomes = []
+    for at in (0, 10, 40, 71):
+        wall.now, mono.now = 1_000_000.0 + at, 1000.0 + at
+        envelope = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+        outcomes.append(envelope["ok"] or envelope["error"]["rule"])
+    assert outcomes == ["approval.rejected", True, "rate_limits[0]", True]
+    assert fake.find("web")["restart_count"] == 2
+    wall.advance(1)
+    mono.advance(1)
+    # At t=72 a new runner sees t=71's action in the window, and is denied:
+    later = await make().execute_tool("docker_restart_container", {"container_id": "web"})
+    assert later["error"]["rule"] == "rate_limits[0]"
+    wall.advance(59)  # t=131: t=71's action has aged out, t=72's denial has not
+    mono.advance(59)
+    again = await make().execute_tool("docker_restart_container", {"container_id": "web"})
+    assert again["ok"] is True
+    if trail != "memory":
+        await sink.close()
