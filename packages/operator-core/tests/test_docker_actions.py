@@ -442,8 +442,9 @@ async def test_inspect_container_success(client: MagicMock, executor: DockerActi
     )
     result = await executor.inspect_container("web")
     assert result == {
-        "id": CID,
+        "container_id": CID,
         "name": "web",
+        "id": CID,
         "image": "operator-core/busybox:test",
         "state": {
             "status": "running",

@@ -470,8 +470,9 @@ async def test_list_entry_carries_what_an_agent_chooses_by(client, executor) -> 
     listing(client, container(health="healthy", labels=labels, networks=("shop_default",)))
     (entry,) = (await executor.list_containers())["containers"]
     assert entry == {
-        "id": CID,
+        "container_id": CID,
         "name": "web",
+        "id": CID,
         "image": "operator-core/busybox:test",
         "status": "running",
         "health": "healthy",

@@ -8,6 +8,7 @@ from typing import Any
 
 from operator_core.docker import _engine
 from operator_core.errors import InvalidInput
+from operator_core.results import ActionIdentity, ContainerIdentity, ContainerState
 from operator_core.validate import validate_signal
 
 __all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
@@ -67,11 +68,15 @@ class Snapshot:
         """
         return self.running or self.paused or self.restarting
 
-    def identity(self) -> dict[str, Any]:
+    def names(self) -> ContainerIdentity:
+        """Return the identity block every result about the container starts with."""
+        return {"container_id": self.id, "name": self.name}
+
+    def identity(self) -> ActionIdentity:
         """Return the fields an action's result starts with: id, name and status."""
         return {"container_id": self.id, "name": self.name, "state": self.status}
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> ContainerState:
         """Return the ``state`` block of an inspect result."""
         return {
             "status": self.status,

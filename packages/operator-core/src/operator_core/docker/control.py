@@ -9,6 +9,7 @@ from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.errors import ContainerStateError
+from operator_core.results import KillResult, PauseResult
 from operator_core.validate import validate_reference, validate_signal
 
 __all__ = ["SignalActions"]
@@ -26,7 +27,7 @@ def _not_running(snap: Snapshot) -> bool:
     return not snap.active
 
 
-def _kill(client: Any, ref: str, signal: str) -> dict[str, Any]:
+def _kill(client: Any, ref: str, signal: str) -> KillResult:
     """Send ``signal`` to ``ref`` if it runs; return what was sent and the state after."""
     before = read(client, ref)
     after, sent = before, False
@@ -47,7 +48,7 @@ def _kill(client: Any, ref: str, signal: str) -> dict[str, Any]:
     }
 
 
-def _pause(client: Any, ref: str) -> dict[str, Any]:
+def _pause(client: Any, ref: str) -> PauseResult:
     """Pause ``ref`` unless it is paused; refuse a container that is not running."""
     before = read(client, ref)
     after, changed = before, False
@@ -63,7 +64,7 @@ def _pause(client: Any, ref: str) -> dict[str, Any]:
     return {**after.identity(), "paused": after.paused, "changed": changed}
 
 
-def _unpause(client: Any, ref: str) -> dict[str, Any]:
+def _unpause(client: Any, ref: str) -> PauseResult:
     """Unpause ``ref`` if it is paused; any other state is left alone."""
     before = read(client, ref)
     after, changed = before, False
@@ -77,9 +78,7 @@ def _unpause(client: Any, ref: str) -> dict[str, Any]:
 class SignalActions(ExecutorCore):
     """Send signals to containers; pause and unpause them."""
 
-    async def kill_container(
-        self, container_id: str, signal: str | int = "SIGKILL"
-    ) -> dict[str, Any]:
+    async def kill_container(self, container_id: str, signal: str | int = "SIGKILL") -> KillResult:
         """Send ``signal`` (a name such as ``SIGHUP`` or ``HUP``, or a number) to a container.
 
         A container that is not running (created, exited, dead) has no process to signal:
@@ -94,7 +93,7 @@ class SignalActions(ExecutorCore):
         name = validate_signal(signal)
         return await self._run(f"kill {ref}", lambda c: _kill(c, ref, name), container=ref)
 
-    async def pause_container(self, container_id: str) -> dict[str, Any]:
+    async def pause_container(self, container_id: str) -> PauseResult:
         """Freeze a running container's processes; one already paused is left alone.
 
         A container that is not running raises ContainerStateError.
@@ -102,7 +101,7 @@ class SignalActions(ExecutorCore):
         ref = validate_reference(container_id)
         return await self._run(f"pause {ref}", lambda c: _pause(c, ref), container=ref)
 
-    async def unpause_container(self, container_id: str) -> dict[str, Any]:
+    async def unpause_container(self, container_id: str) -> PauseResult:
         """Resume a paused container; one not paused (in any state) is left alone."""
         ref = validate_reference(container_id)
         return await self._run(f"unpause {ref}", lambda c: _unpause(c, ref), container=ref)

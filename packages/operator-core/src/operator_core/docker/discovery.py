@@ -17,6 +17,12 @@ from operator_core.docker._state import (
 )
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_BATCH
+from operator_core.results import (
+    ContainerList,
+    ContainerSummary,
+    FoundContainer,
+    InspectManyResult,
+)
 from operator_core.types import HEALTHS, STATUSES
 from operator_core.validate import (
     CONTROL_CHARACTERS,
@@ -37,11 +43,11 @@ _MAX_TEXT = 1024
 _NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
 
 
-def summary(snap: Snapshot) -> dict[str, Any]:
+def summary(snap: Snapshot) -> ContainerSummary:
     """Return what an agent needs to choose a container, from one read."""
     return {
+        **snap.names(),
         "id": snap.id,
-        "name": snap.name,
         "image": snap.image,
         "status": snap.status,
         "health": snap.health,
@@ -174,7 +180,7 @@ class DiscoveryActions(ExecutorCore):
         health: str | None = None,
         compose_project: str | None = None,
         compose_service: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ContainerList:
         """List containers (running ones unless ``all``) matching every filter given.
 
         ``name`` matches part of the name; ``label`` is ``key`` or ``key=value`` (or a list,
@@ -187,7 +193,7 @@ class DiscoveryActions(ExecutorCore):
             raise InvalidInput(f"all must be true or false, got {type(all).__name__}")
         chosen = container_filters(name, label, status, health, compose_project, compose_service)
 
-        def work(client: Any) -> list[dict[str, Any]]:
+        def work(client: Any) -> list[ContainerSummary]:
             ids = _batch.list_ids(client, include_stopped=all, filters=chosen.docker_args())
             models, _ = _batch.inspect_many(client, ids)
             snaps = [snapshot(model) for model in models]
@@ -196,7 +202,7 @@ class DiscoveryActions(ExecutorCore):
         entries = await self._run("list containers", work)
         return {"containers": entries, "count": len(entries)}
 
-    async def inspect_containers(self, refs: list[str]) -> dict[str, Any]:
+    async def inspect_containers(self, refs: list[str]) -> InspectManyResult:
         """Read several containers in one docker process.
 
         Returns ``containers`` (one entry per reference found, in the order asked, with the
@@ -205,9 +211,9 @@ class DiscoveryActions(ExecutorCore):
         """
         wanted = _references(refs)
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> InspectManyResult:
             models, missing = _batch.inspect_many(client, wanted)
-            found = []
+            found: list[FoundContainer] = []
             for ref in wanted:
                 model = None if ref in missing else _batch.match(ref, models)
                 if model is not None:

@@ -48,6 +48,7 @@ from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.errors import ContainerStateError, InvalidInput
 from operator_core.limits import DEFAULT_EXEC_TIMEOUT_S, EXEC_OUTPUT_CAP, MAX_EXEC_TIMEOUT_S
+from operator_core.results import CleanupReport, ExecOutput, ExecResult
 from operator_core.validate import (
     MARKER_KEY,
     validate_command,
@@ -153,7 +154,7 @@ def _options(user: str | None, workdir: str | None) -> list[str]:
     return [*(["--user", user] if user else []), *(["--workdir", workdir] if workdir else [])]
 
 
-def _cleanup(client: Any, container: str, user: str | None, marker: str) -> dict[str, Any]:
+def _cleanup(client: Any, container: str, user: str | None, marker: str) -> CleanupReport:
     """Kill every process of the container that carries ``marker``; report what happened."""
     args = ["exec", *_options(user, None), container, "sh", "-c", _CLEANUP_SCRIPT]
     out, err = HeadTail(4096), HeadTail(4096)
@@ -173,7 +174,7 @@ def _cleanup(client: Any, container: str, user: str | None, marker: str) -> dict
     return {"killed": 0, "remaining": None, "error": str(why)}
 
 
-def _outputs(out: HeadTail, err: HeadTail) -> dict[str, Any]:
+def _outputs(out: HeadTail, err: HeadTail) -> ExecOutput:
     """Return the stdout and stderr fields of a result."""
     return {
         "stdout": out.text(),
@@ -197,7 +198,7 @@ class ExecActions(ExecutorCore):
         workdir: str | None = None,
         env: dict[str, str] | None = None,
         timeout: float = DEFAULT_EXEC_TIMEOUT_S,
-    ) -> dict[str, Any]:
+    ) -> ExecResult:
         """Run ``command`` (a list of arguments, no shell) in a running container.
 
         Returns ``exit_code``, ``success`` (exit code 0), ``stdout`` and ``stderr`` (each the
@@ -230,7 +231,7 @@ class ExecActions(ExecutorCore):
         values, limit = validate_env(env), _timeout(timeout)
         stop = threading.Event()
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> ExecResult:
             snap = _running(client, ref)
             marker = uuid.uuid4().hex
             out, err = HeadTail(EXEC_OUTPUT_CAP), HeadTail(EXEC_OUTPUT_CAP)
@@ -253,7 +254,7 @@ class ExecActions(ExecutorCore):
                     "exec in %s was cancelled: docker exec killed; clean-up %s", ref, cleanup
                 )
             return {
-                "container_id": snap.id,
+                **snap.names(),
                 "exit_code": outcome.returncode,
                 "success": outcome.returncode == 0,
                 **_outputs(out, err),

@@ -10,6 +10,14 @@ from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.errors import ContainerStateError
 from operator_core.limits import DEFAULT_GRACE_S
+from operator_core.results import (
+    ContainerDetails,
+    RestartResult,
+    StartResult,
+    StopFacts,
+    StopResult,
+    StopVerdict,
+)
 from operator_core.validate import validate_grace, validate_reference
 
 __all__ = ["STOP_MARGIN_S", "LifecycleActions", "stop_verdict"]
@@ -26,9 +34,7 @@ _SIGKILL_REASON = (
 )
 
 
-def stop_verdict(
-    before: Snapshot, after: Snapshot, grace_s: int, elapsed_s: float
-) -> dict[str, Any]:
+def stop_verdict(before: Snapshot, after: Snapshot, grace_s: int, elapsed_s: float) -> StopVerdict:
     """Say how a container that was live before a stop came to stop.
 
     The rule, from the engine's state before and after the stop and the stop's duration:
@@ -84,15 +90,15 @@ def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
 
 def _stop(
     client: Any, before: Snapshot, grace_s: int, clock: Callable[[], float]
-) -> dict[str, Any]:
-    """Stop the container ``before`` describes unless it is stopped; return the stop's facts."""
+) -> tuple[Snapshot, StopFacts]:
+    """Stop the container ``before`` describes unless it is stopped; return it and the facts."""
     if not before.active:
-        return {
-            "after": before,
+        return before, {
             "graceful_shutdown": False,
             "killed": False,
             "oom_killed": before.oom_killed,
             "reason": f"the container was {before.status}, not running; nothing was stopped",
+            "exit_code": before.exit_code,
             "changed": False,
             "stop_duration_s": 0.0,
         }
@@ -101,25 +107,28 @@ def _stop(
     elapsed = clock() - began
     after = read(client, before.id)
     verdict = stop_verdict(before, after, grace_s, elapsed)
-    return {"after": after, **verdict, "changed": True, "stop_duration_s": round(elapsed, 3)}
+    return after, {
+        **verdict,
+        "exit_code": after.exit_code,
+        "changed": True,
+        "stop_duration_s": round(elapsed, 3),
+    }
 
 
 class LifecycleActions(ExecutorCore):
     """Start, stop, restart and inspect."""
 
-    async def start_container(self, container_id: str) -> dict[str, Any]:
+    async def start_container(self, container_id: str) -> StartResult:
         """Start a stopped container; one already running is left alone (``changed`` false)."""
         ref = validate_reference(container_id)
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> StartResult:
             after, changed = _start(client, read(client, ref))
             return {**after.identity(), "running": after.running, "changed": changed}
 
         return await self._run(f"start {ref}", work, container=ref)
 
-    async def stop_container(
-        self, container_id: str, timeout: int = DEFAULT_GRACE_S
-    ) -> dict[str, Any]:
+    async def stop_container(self, container_id: str, timeout: int = DEFAULT_GRACE_S) -> StopResult:
         """Stop a container: SIGTERM (or its stop signal), then SIGKILL after ``timeout`` seconds.
 
         A stopped container is left alone (``changed`` false, neither graceful nor killed).
@@ -132,16 +141,15 @@ class LifecycleActions(ExecutorCore):
         grace = validate_grace(timeout)
         clock = self._clock
 
-        def work(client: Any) -> dict[str, Any]:
-            facts = _stop(client, read(client, ref), grace, clock)
-            after: Snapshot = facts.pop("after")
-            return {**after.identity(), "exit_code": after.exit_code, **facts}
+        def work(client: Any) -> StopResult:
+            after, facts = _stop(client, read(client, ref), grace, clock)
+            return {**after.identity(), **facts}
 
         return await self._run(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
 
     async def restart_container(
         self, container_id: str, timeout: int = DEFAULT_GRACE_S
-    ) -> dict[str, Any]:
+    ) -> RestartResult:
         """Stop (same grace rule as ``stop_container``) then start a container.
 
         Works on a running, paused, restarting or stopped container. ``started_at`` is the
@@ -152,17 +160,16 @@ class LifecycleActions(ExecutorCore):
         grace = validate_grace(timeout)
         clock = self._clock
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> RestartResult:
             before = read(client, ref)
-            facts = _stop(client, before, grace, clock)
-            stopped: Snapshot = facts.pop("after")
+            stopped, facts = _stop(client, before, grace, clock)
             after, _ = _start(client, stopped)
             return {
                 **after.identity(),
                 "running": after.running,
                 "started_at": after.started_at,
                 "previous_started_at": before.started_at,
-                "stop": {"exit_code": stopped.exit_code, **facts},
+                "stop": facts,
                 "changed": True,
             }
 
@@ -170,15 +177,18 @@ class LifecycleActions(ExecutorCore):
             f"restart {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref
         )
 
-    async def inspect_container(self, container_id: str) -> dict[str, Any]:
-        """Read a container's identity, state, health, networks and labels; changes nothing."""
+    async def inspect_container(self, container_id: str) -> ContainerDetails:
+        """Read a container's identity, state, health, networks and labels; changes nothing.
+
+        ``container_id`` and ``id`` are both the full id (``id`` as the seed had it).
+        """
         ref = validate_reference(container_id)
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> ContainerDetails:
             snap = read(client, ref)
             return {
+                **snap.names(),
                 "id": snap.id,
-                "name": snap.name,
                 "image": snap.image,
                 "state": snap.state_dict(),
                 "restart_count": snap.restart_count,

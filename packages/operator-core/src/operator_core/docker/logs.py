@@ -33,6 +33,7 @@ from operator_core.docker._state import Snapshot, snapshot
 from operator_core.docker._window import window
 from operator_core.errors import InvalidInput
 from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
+from operator_core.results import LogLine, LogsResult
 from operator_core.types import STREAMS
 from operator_core.validate import validate_reference
 
@@ -209,10 +210,10 @@ def _read_logs(
 
 def _result(
     snap: Snapshot, tty: bool, plan: _Plan, read: tuple[list[_Line], set[str], int]
-) -> dict[str, Any]:
+) -> LogsResult:
     """Return the JSON-able result of a logs read."""
     kept, reasons, bytes_read = read
-    lines = [
+    lines: list[LogLine] = [
         {
             "timestamp": stamp if plan.timestamps else None,
             "stream": name,
@@ -222,8 +223,7 @@ def _result(
         for stamp, name, text, _, cut in kept
     ]
     return {
-        "container_id": snap.id,
-        "name": snap.name,
+        **snap.names(),
         "stream": plan.stream,
         "tty": tty,
         "lines": lines,
@@ -247,7 +247,7 @@ class LogActions(ExecutorCore):
         until: str | datetime | None = None,
         stream: str = "both",
         timestamps: bool = True,
-    ) -> dict[str, Any]:
+    ) -> LogsResult:
         """Return the last ``tail`` lines a container wrote; never follows.
 
         ``tail`` is capped at ``MAX_TAIL``. ``since``/``until`` take an ISO 8601 time (UTC
@@ -272,7 +272,7 @@ class LogActions(ExecutorCore):
         limit = self._call_deadline
         stop = threading.Event()
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> LogsResult:
             began = time.monotonic()
             model = _engine.inspect_model(client, ref)
             config = getattr(model, "config", None)

@@ -13,6 +13,7 @@ from operator_core.docker._acting import act_and_confirm
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, snapshot
 from operator_core.errors import ContainerStateError, InvalidInput
+from operator_core.results import NetworkResult
 from operator_core.validate import validate_reference
 
 __all__ = ["NetworkActions"]
@@ -92,11 +93,10 @@ def _check_alias(member: _Member, network: _Network, alias: str | None) -> None:
         )
 
 
-def _result(member: _Member, network: _Network, changed: bool) -> dict[str, Any]:
+def _result(member: _Member, network: _Network, changed: bool) -> NetworkResult:
     """Return what a connect or disconnect reports."""
     return {
-        "container_id": member.snap.id,
-        "name": member.snap.name,
+        **member.snap.names(),
         "network": network.name,
         "network_id": network.id,
         "connected": member.endpoint is not None,
@@ -172,7 +172,7 @@ class NetworkActions(ExecutorCore):
 
     async def connect_container_to_network(
         self, container_id: str, network: str, alias: str | None = None
-    ) -> dict[str, Any]:
+    ) -> NetworkResult:
         """Attach a container to a network, optionally under ``alias``.
 
         One already attached is left alone (``changed`` false), unless it lacks the alias
@@ -182,7 +182,7 @@ class NetworkActions(ExecutorCore):
         net_ref = validate_reference(network, what="network")
         name = None if alias is None else validate_reference(alias, what="alias")
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> NetworkResult:
             member, net = _resolve(client, ref, net_ref)
             if _attached(member):
                 _check_alias(member, net, name)
@@ -200,7 +200,7 @@ class NetworkActions(ExecutorCore):
 
     async def disconnect_container_from_network(
         self, container_id: str, network: str, force: bool = False
-    ) -> dict[str, Any]:
+    ) -> NetworkResult:
         """Detach a container from a network; one not attached is left alone (``changed`` false).
 
         ``force`` is docker's ``--force``. Returns the container's ``networks`` after.
@@ -210,7 +210,7 @@ class NetworkActions(ExecutorCore):
         if not isinstance(force, bool):
             raise InvalidInput(f"force must be true or false, got {type(force).__name__}")
 
-        def work(client: Any) -> dict[str, Any]:
+        def work(client: Any) -> NetworkResult:
             member, net = _resolve(client, ref, net_ref)
             if _detached(member):
                 return _result(member, net, changed=False)

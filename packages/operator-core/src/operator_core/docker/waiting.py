@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
 from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import DEFAULT_WAIT_S, MAX_WAIT_S
+from operator_core.results import WaitResult
 from operator_core.types import CONDITIONS
 from operator_core.validate import validate_reference, validate_seconds
 
@@ -93,8 +93,12 @@ def _timed_out(condition: str, limit: float, snap: Snapshot | None) -> _Verdict:
 
 
 def _result(
-    ref: str, condition: str, verdict: _Verdict, snaps: tuple[Snapshot | None, Snapshot | None]
-) -> dict[str, Any]:
+    ref: str,
+    condition: str,
+    verdict: _Verdict,
+    snaps: tuple[Snapshot | None, Snapshot | None],
+    waited: tuple[float, int],
+) -> WaitResult:
     """Return a wait's result from its verdict, its last read and the one before."""
     snap, earlier = snaps
     known = snap or earlier
@@ -107,6 +111,8 @@ def _result(
         "health": snap.health if snap else None,
         "exit_code": snap.exit_code if snap and not snap.active else None,
         "reason": verdict.reason,
+        "waited_s": round(waited[0], 3),
+        "polls": waited[1],
     }
 
 
@@ -115,7 +121,7 @@ class WaitActions(ExecutorCore):
 
     async def wait_for_container(
         self, container_id: str, condition: str, timeout: float = DEFAULT_WAIT_S
-    ) -> dict[str, Any]:
+    ) -> WaitResult:
         """Poll a container until ``condition`` holds or ``timeout`` seconds (0 to an hour) pass.
 
         Between reads (each one short ``docker inspect``, bounded) it sleeps on the event
@@ -144,8 +150,7 @@ class WaitActions(ExecutorCore):
             if verdict is None and waited >= limit:
                 verdict = _timed_out(goal, limit, snap)
             if verdict is not None:
-                result = _result(ref, goal, verdict, (snap, earlier))
-                return {**result, "waited_s": round(waited, 3), "polls": polls}
+                return _result(ref, goal, verdict, (snap, earlier), (waited, polls))
             earlier = snap
             await asyncio.sleep(min(delay, limit - waited))
             delay = min(delay * _BACKOFF, _MAX_DELAY_S)

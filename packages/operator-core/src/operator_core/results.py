@@ -1,0 +1,257 @@
+"""What each container action returns: ``TypedDict``s, plain JSON-able dicts at run time.
+
+One identity block names the container in every result: ``container_id`` (the full id)
+and ``name`` (without the leading slash). An action on one container adds ``state``, the
+status the engine reports once the action is done. ``inspect_container`` keeps ``id``
+(the same full id) and its nested ``state`` block; list and batch entries keep ``id``.
+
+mypy checks every producer (the executor's methods) and every consumer against these, so
+a shape that drifts fails the type check. Swarm results are in
+``operator_core.docker.swarm_results``.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+__all__ = [
+    "ActionIdentity",
+    "CleanupReport",
+    "ContainerDetails",
+    "ContainerIdentity",
+    "ContainerList",
+    "ContainerState",
+    "ContainerSummary",
+    "ExecOutput",
+    "ExecResult",
+    "FoundContainer",
+    "InspectManyResult",
+    "KillResult",
+    "LogLine",
+    "LogsResult",
+    "NetworkResult",
+    "PauseResult",
+    "RestartResult",
+    "StartResult",
+    "StopFacts",
+    "StopResult",
+    "StopVerdict",
+    "WaitResult",
+]
+
+
+class ContainerIdentity(TypedDict):
+    """The identity block every result about one container carries."""
+
+    container_id: str
+    name: str
+
+
+class ActionIdentity(ContainerIdentity):
+    """The identity of an action's result, with the status the engine reports after it."""
+
+    state: str
+
+
+class StartResult(ActionIdentity):
+    """``start_container``: whether it runs now, and whether this call started it."""
+
+    running: bool
+    changed: bool
+
+
+class StopVerdict(TypedDict):
+    """How a stopped container's process ended (see ``lifecycle.stop_verdict``)."""
+
+    graceful_shutdown: bool
+    killed: bool
+    oom_killed: bool
+    reason: str | None
+
+
+class StopFacts(StopVerdict):
+    """A stop's verdict with its exit code, duration and whether anything was stopped."""
+
+    exit_code: int | None
+    changed: bool
+    stop_duration_s: float
+
+
+class StopResult(ActionIdentity, StopFacts):
+    """``stop_container``: the identity after the stop and how the process ended."""
+
+
+class RestartResult(ActionIdentity):
+    """``restart_container``: the new start, the previous one, and how the old process ended."""
+
+    running: bool
+    started_at: str | None
+    previous_started_at: str | None
+    stop: StopFacts
+    changed: bool
+
+
+class KillResult(ActionIdentity):
+    """``kill_container``: the signal, whether it was sent, and the state after."""
+
+    signal: str
+    signal_sent: bool
+    previous_state: str
+    running: bool
+    exit_code: int | None
+    reason: str | None
+    changed: bool
+
+
+class PauseResult(ActionIdentity):
+    """``pause_container`` and ``unpause_container``: paused or not, and if this call did it."""
+
+    paused: bool
+    changed: bool
+
+
+class NetworkResult(ContainerIdentity):
+    """``connect_container_to_network`` and ``disconnect_container_from_network``."""
+
+    network: str
+    network_id: str
+    connected: bool
+    aliases: list[str]
+    networks: list[str]
+    changed: bool
+
+
+class ContainerState(TypedDict):
+    """The ``state`` block of ``inspect_container``."""
+
+    status: str
+    running: bool
+    paused: bool
+    restarting: bool
+    oom_killed: bool
+    exit_code: int | None
+    started_at: str | None
+    finished_at: str | None
+    health: str | None
+
+
+class ContainerDetails(ContainerIdentity):
+    """``inspect_container``: identity, ``id`` (the same full id), state and configuration."""
+
+    id: str
+    image: str | None
+    state: ContainerState
+    restart_count: int
+    networks: list[str]
+    labels: dict[str, str]
+
+
+class ContainerSummary(ContainerIdentity):
+    """One entry of ``list_containers``: what an agent needs to choose a container."""
+
+    id: str
+    image: str | None
+    status: str
+    health: str | None
+    exit_code: int | None
+    started_at: str | None
+    finished_at: str | None
+    restart_count: int
+    labels: dict[str, str]
+    compose_project: str | None
+    compose_service: str | None
+    networks: list[str]
+
+
+class ContainerList(TypedDict):
+    """``list_containers``: the containers found and how many."""
+
+    containers: list[ContainerSummary]
+    count: int
+
+
+class FoundContainer(ContainerSummary):
+    """One entry of ``inspect_containers``: a summary and the reference it answers."""
+
+    reference: str
+
+
+class InspectManyResult(TypedDict):
+    """``inspect_containers``: the containers found, in the order asked, and the rest."""
+
+    containers: list[FoundContainer]
+    missing: list[str]
+
+
+class LogLine(TypedDict):
+    """One log line: the engine's time stamp (None when not asked for), stream, text."""
+
+    timestamp: str | None
+    stream: str
+    text: str
+    truncated: bool
+
+
+class LogsResult(ContainerIdentity):
+    """``get_container_logs``: the lines, and what was cut and why."""
+
+    stream: str
+    tty: bool
+    lines: list[LogLine]
+    line_count: int
+    tail_limit: int
+    truncated: bool
+    truncation: list[str]
+    bytes: int
+    bytes_read: int
+
+
+class CleanupReport(TypedDict):
+    """What the clean-up after a timed-out or cancelled exec killed."""
+
+    killed: int
+    remaining: int | None
+    error: str | None
+
+
+class ExecOutput(TypedDict):
+    """A command's stdout and stderr, each capped, with their full sizes."""
+
+    stdout: str
+    stderr: str
+    stdout_truncated: bool
+    stderr_truncated: bool
+    truncated: bool
+    stdout_bytes: int
+    stderr_bytes: int
+
+
+class ExecResult(ContainerIdentity, ExecOutput):
+    """``execute_command``: exit code, output (capped), duration and any clean-up."""
+
+    exit_code: int | None
+    success: bool
+    duration_s: float
+    timed_out: bool
+    cancelled: bool
+    timeout_s: float
+    cleanup: CleanupReport | None
+
+
+class WaitResult(TypedDict):
+    """``wait_for_container``: met or not, the state seen last, and why not.
+
+    ``container_id`` is the full id, or the reference given when the container was gone
+    before it could be read (then ``name`` is None).
+    """
+
+    container_id: str
+    name: str | None
+    condition: str
+    met: bool
+    state: str
+    health: str | None
+    exit_code: int | None
+    reason: str | None
+    waited_s: float
+    polls: int
