@@ -77,10 +77,24 @@ def main_options(
     ctx: typer.Context,
     host: Annotated[
         str | None,
-        typer.Option("--host", "-H", help="Docker engine to use, e.g. ssh://me@server."),
+        typer.Option(
+            "--host",
+            "-H",
+            help="Docker engine to use, e.g. ssh://me@server, or a host of the inventory.",
+        ),
     ] = None,
     context: Annotated[
         str | None, typer.Option("--context", help="Docker context to use (instead of --host).")
+    ] = None,
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="Fleet inventory (TOML). Default: $OPERATOR_INVENTORY, else "
+            "~/.config/operator-core/inventory.toml if it exists. With one, --host names a "
+            "host of it and docker ps lists every host.",
+            dir_okay=False,
+        ),
     ] = None,
     policy: Annotated[
         Path | None,
@@ -144,6 +158,7 @@ def main_options(
     ctx.obj = Settings(
         host=host,
         context=context,
+        inventory_file=inventory,
         policy_file=policy,
         mode=mode,
         dry_run=dry_run,

@@ -88,6 +88,9 @@ def list_records(
     actor: Annotated[
         str | None, typer.Option(help="Only calls by this actor (cli:alice, mcp:claude-ai/1.0).")
     ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Only calls that went to this fleet host.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     wide: Annotated[
         bool, typer.Option("--wide", "-w", help="Every column, whole (rule, actor, ms, id).")
@@ -110,6 +113,7 @@ def list_records(
             outcome=outcome,
             decision=decision,
             actor=actor,
+            host=host,
             limit=limit,
         )
         records = read_audit(settings.audit_db, query)

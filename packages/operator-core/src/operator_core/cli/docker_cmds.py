@@ -23,7 +23,7 @@ from operator_core.cli.ps_view import (
     format_containers,
     quiet_ids,
 )
-from operator_core.cli.render import Renderer
+from operator_core.cli.render import Renderer, print_host_errors
 from operator_core.columns import print_table
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_GRACE_S, MAX_TAIL
@@ -130,9 +130,11 @@ def _ps_view(*, quiet: bool, template: str | None, no_trunc: bool) -> Renderer:
             )
             for line in lines:
                 out.out(line, highlight=False)
+            print_host_errors(err, result)
             return
         if rows:
             print_table(out, containers_table(rows, out.width, no_trunc=no_trunc))
+        print_host_errors(err, result)
         err.print(f"[dim]{len(rows)} container(s)[/dim]")
 
     return show

@@ -23,7 +23,7 @@ from operator_core.present import (
     short_id,
 )
 
-__all__ = ["Renderer", "denial_hint", "error_panel", "print_envelope"]
+__all__ = ["Renderer", "denial_hint", "error_panel", "print_envelope", "print_host_errors"]
 
 #: Shows a successful result: (stdout console, stderr console, result).
 Renderer = Callable[[Console, Console, dict[str, Any]], None]
@@ -44,7 +44,17 @@ def _render_list(out: Console, err: Console, result: dict[str, Any]) -> None:
     rows = result.get("containers") or []
     if rows:
         out.print(containers_table(rows, out.width))
+    print_host_errors(err, result)
     err.print(f"[dim]{len(rows)} container(s)[/dim]")
+
+
+def print_host_errors(err: Console, result: dict[str, Any]) -> None:
+    """Say which hosts of a fleet did not answer, one line each, below the table."""
+    for problem in result.get("host_errors") or []:
+        err.print(
+            f"[yellow]unreachable[/yellow] {escape(str(problem.get('host')))}: "
+            f"{escape(str(problem.get('message')))}"
+        )
 
 
 def _render_inspect(out: Console, err: Console, result: dict[str, Any]) -> None:

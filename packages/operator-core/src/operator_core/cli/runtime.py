@@ -35,6 +35,7 @@ from operator_core.cli.prompt import ask_yes_no
 from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ApprovalUnavailable, OperatorError
+from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
 
@@ -149,7 +150,12 @@ async def open_runner(
     AuditError (audit file unusable) before anything runs.
     """
     policy = settings.policy()
-    executor = DockerActionExecutor(settings.docker_client())
+    inventory = settings.inventory()
+    executor: Any = (
+        DockerActionExecutor(settings.docker_client())
+        if inventory is None
+        else FleetExecutor(Fleet(inventory))
+    )
     audit = open_audit(settings.audit_db)
     try:
         yield ToolRunner(executor, policy=policy, audit=audit, approver=approver)
@@ -172,6 +178,8 @@ async def call_tool(
     """
     shown: list[Spinner | None] = [None]
     approver = make_approver(settings, console, shown)
+    if settings.fleet_host() is not None:
+        arguments = {**arguments, "host": settings.fleet_host()}
     async with open_runner(settings, approver=approver) as runner:
         with spinner(console, progress) as current:
             shown[0] = current

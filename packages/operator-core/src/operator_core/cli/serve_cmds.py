@@ -6,6 +6,7 @@ import asyncio
 import errno
 import logging
 import socket
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -19,7 +20,8 @@ from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.present import print_json
-from operator_core.tools import tool_list
+from operator_core.tools import TOOLS, tool_list
+from operator_core.tools.hosts import tools_with_host
 
 __all__ = ["LOOPBACK", "bind_port", "register"]
 
@@ -51,6 +53,14 @@ def mcp(
             "them."
         ),
     ] = "elicit",
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            help="Serve this fleet (TOML inventory): every tool takes a host.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve every tool over MCP, under the policy and mode given, writing the audit trail.
 
@@ -58,6 +68,8 @@ def mcp(
     Logs go to stderr; stdout carries the protocol.
     """
     settings = settings_of(ctx)
+    if inventory is not None:
+        settings.inventory_file = inventory
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     sock = bind_port(port) if transport == "streamable-http" else None
     try:
@@ -113,7 +125,10 @@ async def _serve(
     async with open_runner(settings, approver=approver) as runner:
         policy = runner.policy
         server = build_server(
-            runner, version=__version__, policy_note=policy_note(policy.mode, policy.dry_run)
+            runner,
+            version=__version__,
+            policy_note=policy_note(policy.mode, policy.dry_run),
+            specs=runner.specs,
         )
         ERR.print(
             f"[dim]operator-core MCP server: mode {policy.mode}"
@@ -134,8 +149,16 @@ def tools(
         typer.Option("--format", help="The shape a model API or MCP expects."),
     ] = "anthropic",
 ) -> None:
-    """Print every tool's definition as JSON, in the shape a model API expects."""
-    print_json(OUT, tool_list(shape))
+    """Print every tool's definition as JSON, in the shape a model API expects.
+
+    With an inventory, each tool takes ``host`` (an enum of the inventory's names).
+    """
+    try:
+        inventory = settings_of(ctx).inventory()
+    except OperatorError as exc:
+        fail(exc, as_json=True)
+    specs = TOOLS if inventory is None else tools_with_host(inventory.names, inventory.default)
+    print_json(OUT, tool_list(shape, specs if isinstance(specs, tuple) else specs.values()))
 
 
 def demo(

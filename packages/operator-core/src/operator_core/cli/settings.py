@@ -9,7 +9,11 @@ Where each setting comes from, first match wins:
   policy's own ``mode`` / ``dry_run``;
 * audit trail: ``--audit-db PATH``, else ``$OPERATOR_AUDIT_DB``, else
   ``$XDG_STATE_HOME/operator-core/audit.sqlite3`` (``~/.local/state/...``);
-* engine: ``--host`` or ``--context`` (one of them), else the docker CLI's own default.
+* engine: ``--host`` or ``--context`` (one of them), else the docker CLI's own default;
+* fleet: ``--inventory FILE``, else ``$OPERATOR_INVENTORY``, else
+  ``$XDG_CONFIG_HOME/operator-core/inventory.toml`` when it exists. With an inventory every
+  command goes to the fleet: ``--host NAME`` names an inventory host (``docker ps`` without
+  it lists every host); a ``--host`` URL (``ssh://...``) still means that one engine alone.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Literal
 from python_on_whales import DockerClient
 
 from operator_core.errors import InvalidInput
+from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, load_policy
 
 __all__ = [
@@ -66,6 +71,7 @@ class Settings:
 
     host: str | None = None
     context: str | None = None
+    inventory_file: Path | None = None
     policy_file: Path | None = None
     mode: Mode | None = None
     dry_run: bool | None = None
@@ -94,6 +100,31 @@ class Settings:
         if self.dry_run is not None:
             overrides["dry_run"] = self.dry_run
         return policy.model_copy(update=overrides) if overrides else policy
+
+    def inventory(self) -> Inventory | None:
+        """Return the fleet's inventory, or None without one or when --host is a URL.
+
+        Raises InventoryError for a malformed file, InvalidInput for --context with an
+        inventory or a --host that is neither an inventory name nor a URL.
+        """
+        if self.host and "://" in self.host:
+            return None  # one engine, named by URL, as without an inventory
+        path = resolve_inventory_path(self.inventory_file)
+        if path is None:
+            return None
+        inventory = load_inventory(path)
+        if self.context:
+            raise InvalidInput("give --context or an inventory (--inventory), not both")
+        if self.host and self.host not in inventory.hosts:
+            raise InvalidInput(
+                f"--host {self.host!r} is not a host of the inventory {inventory.source}; "
+                f"use one of {', '.join(inventory.names)}, or a URL such as ssh://me@server"
+            )
+        return inventory
+
+    def fleet_host(self) -> str | None:
+        """Return the inventory host --host names (None: no --host, or --host is a URL)."""
+        return self.host if self.host and "://" not in self.host else None
 
     def docker_client(self) -> DockerClient | None:
         """Return a client for --host or --context, or None for the default engine."""

@@ -153,6 +153,11 @@ class ToolRunner:
                 key = target_key(record.container_id, record.host)
                 self.guard.limiter.remember(record.tool, key, now - record.ts)
 
+    @property
+    def specs(self) -> tuple[ToolSpec, ...]:
+        """The tools this runner runs (in a fleet, each with its ``host`` argument)."""
+        return tuple(self._specs.values())
+
     def tools(
         self, shape: Shape = "anthropic", *, runnable_only: bool = False
     ) -> list[dict[str, Any]]:
