@@ -612,18 +612,33 @@ async def test_engine_error_message_never_carries_the_command(
 
 
 async def test_hanging_call_times_out_with_its_own_error(client: MagicMock) -> None:
-    """A docker call that never returns ends in OperationTimeout at the call deadline."""
-    client.container.inspect.side_effect = lambda _ref: time.sleep(2)
+    """A docker call that never returns ends in OperationTimeout at the call deadline.
+
+    The call blocks until the test ends, so only the deadline can end it: no stopwatch.
+    """
+    release = threading.Event()
+    client.container.inspect.side_effect = lambda _ref: release.wait(60)
     executor = DockerActionExecutor(call_deadline=0.2)
-    began = time.monotonic()
-    with pytest.raises(OperationTimeout, match=r"deadline of 0\.2s"):
-        await executor.inspect_container("web")
-    assert time.monotonic() - began < 1.0
+    try:
+        with pytest.raises(OperationTimeout, match=r"deadline of 0\.2s"):
+            await executor.inspect_container("web")
+    finally:
+        release.set()
 
 
 async def test_actions_do_not_block_the_event_loop(client: MagicMock) -> None:
-    """While a slow docker call runs, other coroutines keep running on the loop."""
-    client.container.inspect.side_effect = lambda _ref: time.sleep(0.3) or inspect_result()
+    """While a slow docker call runs, other coroutines keep running on the loop.
+
+    The docker call returns only once another coroutine has ticked ten times: a blocked
+    loop never ticks, and the call gives up (a generous 30 s, for a loaded machine).
+    """
+    ticked = threading.Event()
+
+    def slow_inspect(_ref: str) -> Any:
+        assert ticked.wait(30), "the event loop did not run while docker was called"
+        return inspect_result()
+
+    client.container.inspect.side_effect = slow_inspect
     executor = DockerActionExecutor()
     ticks = 0
 
@@ -632,10 +647,14 @@ async def test_actions_do_not_block_the_event_loop(client: MagicMock) -> None:
         while True:
             await asyncio.sleep(0.01)
             ticks += 1
+            if ticks == 10:
+                ticked.set()
 
     task = asyncio.create_task(ticker())
-    await executor.inspect_container("web")
-    task.cancel()
+    try:
+        await executor.inspect_container("web")
+    finally:
+        task.cancel()
     assert ticks >= 10
 
 
@@ -664,28 +683,37 @@ async def test_cancelled_call_waits_for_its_running_work_before_it_lets_go() -> 
     caller never reads the container while the action is still under way), absorbs a
     second cancel meanwhile, and calls ``on_cancel`` on the loop before waiting.
     """
-    finished: list[float] = []
+    loop = asyncio.get_running_loop()
+    started, release = asyncio.Event(), threading.Event()
+    finished: list[bool] = []
     told: list[bool] = []
 
     def work() -> str:
-        time.sleep(0.5)
-        finished.append(time.monotonic())
+        loop.call_soon_threadsafe(started.set)
+        assert release.wait(60)
+        finished.append(True)
         return "done"
 
     task = asyncio.create_task(
         _engine.run_bounded(
-            work, deadline=10.0, what="slow", on_cancel=lambda: told.append(bool(finished))
+            work, deadline=60.0, what="slow", on_cancel=lambda: told.append(bool(finished))
         )
     )
-    await asyncio.sleep(0.1)
-    task.cancel()
-    await asyncio.sleep(0.1)
-    task.cancel()  # a second Ctrl-C while it waits
+    try:
+        await asyncio.wait_for(started.wait(), 30)
+        task.cancel()
+        for _ in range(10):  # let the cancel arrive; the work is still held
+            await asyncio.sleep(0)
+        assert not task.done(), "the cancel came through before the work had ended"
+        task.cancel()  # a second Ctrl-C while it waits
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not task.done(), "a second cancel let go of work still under way"
+    finally:
+        release.set()
     with pytest.raises(asyncio.CancelledError):
-        await task
-    ended = time.monotonic()
-    assert finished, "the cancel came through before the work had ended"
-    assert finished[0] <= ended
+        await asyncio.wait_for(task, 30)
+    assert finished == [True]
     assert told == [False], "on_cancel is called once, before the work ended"
 
 
@@ -694,16 +722,26 @@ async def test_cancelled_call_waits_no_longer_than_its_deadline() -> None:
 
     Pins the bound on the wait after a cancel: what is left of ``deadline``, not the work.
     """
-    task = asyncio.create_task(
-        _engine.run_bounded(lambda: time.sleep(3.0), deadline=1.0, what="slower")
-    )
-    await asyncio.sleep(0.2)
-    began = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    waited = time.monotonic() - began
-    assert 0.5 <= waited < 2.5
+    loop = asyncio.get_running_loop()
+    started, release = asyncio.Event(), threading.Event()
+    began: list[float] = []
+
+    def work() -> None:
+        began.append(time.monotonic())
+        loop.call_soon_threadsafe(started.set)
+        release.wait(60)  # outlasts the deadline: only the bound ends the wait
+
+    task = asyncio.create_task(_engine.run_bounded(work, deadline=1.0, what="slower"))
+    try:
+        await asyncio.wait_for(started.wait(), 30)
+        task.cancel()
+        # The 1 s deadline must end the wait; a generous 20 s for a loaded machine, where a
+        # missing bound waits for the work (60 s).
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 20)
+        assert time.monotonic() - began[0] >= 1.0, "let go before the deadline"
+    finally:
+        release.set()
 
 
 async def test_cancelled_call_still_queued_never_runs() -> None:
@@ -718,19 +756,29 @@ async def test_cancelled_call_still_queued_never_runs() -> None:
     pool = ThreadPoolExecutor(max_workers=1)
     loop.set_default_executor(pool)
     ran: list[str] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def block() -> None:
+        busy.set()
+        release.wait(60)
+
     try:
-        blocker = loop.run_in_executor(None, lambda: time.sleep(0.5))
+        blocker = loop.run_in_executor(None, block)
+        assert busy.wait(30)  # the one worker is taken
         task = asyncio.create_task(
             _engine.run_bounded(lambda: ran.append("ran"), deadline=5.0, what="queued")
         )
-        await asyncio.sleep(0.1)
+        for _ in range(10):  # the call reaches the queue, behind the busy worker
+            await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+        release.set()
         await blocker
         await loop.run_in_executor(None, lambda: None)  # the queue has drained
         assert ran == []
     finally:
+        release.set()
         pool.shutdown(wait=True)
 
 

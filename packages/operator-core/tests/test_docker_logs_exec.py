@@ -257,9 +257,9 @@ async def test_logs_kill_the_process_past_the_read_cap(executor, fake, monkeypat
         "import sys\nwhile True: sys.stdout.buffer.write(b'2026-11-29T10:00:00.000000000Z '"
         " + b'z' * 1000 + b'\\n')"
     )
-    began = time.monotonic()
     result = await executor.get_container_logs("web", tail=50)
-    assert time.monotonic() - began < 10
+    # No stopwatch: had the cap not killed it, the read would end at the deadline instead
+    # and say so in ``truncation``.
     assert result["truncated"] is True
     assert "read_cap" in result["truncation"]
     assert (1 << 20) < result["bytes_read"] < (1 << 20) + 2 * _capture.CHUNK
@@ -269,16 +269,15 @@ async def test_logs_return_what_was_read_when_the_deadline_nears(client, fake):
     """A docker logs that hangs is killed before the call's deadline; deadline says so.
 
     The deadline leaves the child 2.25 s (deadline less its margin) to start and print,
-    ample on a loaded machine; the call must still end before the deadline itself.
+    ample on a loaded machine. That the call ended before its deadline needs no stopwatch:
+    past it, run_bounded raises OperationTimeout instead of returning a result.
     """
     executor = DockerActionExecutor(call_deadline=3.0)
     fake.scripts.append(
         "import sys, time\nsys.stdout.buffer.write(b'2026-11-29T10:00:00.000000000Z early\\n')"
         "\nsys.stdout.flush(); time.sleep(60)"
     )
-    began = time.monotonic()
     result = await executor.get_container_logs("web")
-    assert time.monotonic() - began < 3.0
     assert [line["text"] for line in result["lines"]] == ["early"]
     assert result["truncation"] == ["deadline"]
 
@@ -456,12 +455,14 @@ async def test_exec_timeout_kills_docker_and_cleans_up_inside_the_container(exec
     fake.scripts.append((b"killed=2 remaining=0\n", b"", 0))
     began = time.monotonic()
     result = await executor.execute_command("web", ["sleep", "60"], user="nobody", timeout=2.0)
-    assert time.monotonic() - began < 4.0
+    # Killed at 2 s, where a missed kill runs the script's 60 s: 20 s tells them apart even
+    # on a loaded machine, with no bet on its speed.
+    assert time.monotonic() - began < 20.0
     assert result["timed_out"] is True
     assert result["exit_code"] is None
     assert result["success"] is False
     assert result["stdout"] == "started\n"
-    assert 2.0 <= result["duration_s"] < 3.5
+    assert 2.0 <= result["duration_s"] < 20.0  # it ran its whole timeout, then was stopped
     assert result["cleanup"] == {"killed": 2, "remaining": 0, "error": None}
     _, second = fake.commands
     marker = next(
@@ -650,7 +651,9 @@ async def test_exec_cancelled_kills_docker_exec_and_cleans_up(executor, fake, tm
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert time.monotonic() - began < 5.0
+    # Without the cancel the exec runs to its 40 s timeout: 20 s tells the two apart on
+    # a loaded machine.
+    assert time.monotonic() - began < 20.0
     assert not _alive(pid)
     first, cleanup = fake.commands
     assert first[:2] == ["docker", "exec"]
@@ -674,7 +677,9 @@ async def test_logs_cancelled_kill_the_docker_logs_process(executor, fake, tmp_p
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - began < 5.0
+    # Without the cancel flag the read runs to the call's 30 s deadline: 15 s tells the two
+    # apart on a loaded machine.
+    assert time.monotonic() - began < 15.0
     assert not _alive(pid)
     assert len(fake.commands) == 1
 
@@ -686,7 +691,6 @@ def test_capture_stops_when_its_cancel_event_is_set():
     """
     cancel = threading.Event()
     threading.Timer(0.3, cancel.set).start()
-    began = time.monotonic()
     outcome = _capture.capture(
         [sys.executable, "-c", "import time; print('x', flush=True); time.sleep(60)"],
         stdout=HeadTail(100),
@@ -694,9 +698,9 @@ def test_capture_stops_when_its_cancel_event_is_set():
         deadline_at=time.monotonic() + 30,
         cancel=cancel,
     )
+    # No stopwatch: a cancel not seen would end the capture at its deadline, as "deadline".
     assert outcome.stopped == "cancelled"
     assert outcome.returncode is None
-    assert time.monotonic() - began < 3.0
 
 
 @pytest.mark.parametrize(
@@ -819,9 +823,9 @@ def test_capture_kills_the_whole_process_group_at_the_deadline():
     assert outcome.stopped == "deadline"
     assert outcome.returncode is None
     child = int(out.text())
-    time.sleep(0.2)
-    try:
-        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        state = "gone"
-    assert state in ("Z", "X", "gone")
+    # SIGKILL to the group has been sent; the kernel ends the child soon after, so wait for
+    # that (a live child still sleeps its 60 s) rather than sleep a guessed moment.
+    deadline = time.monotonic() + 20
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(child)
