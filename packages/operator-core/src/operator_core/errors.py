@@ -143,7 +143,15 @@ class ContainerStateError(EngineError):
 
 
 class OperationTimeout(OperatorError, TimeoutError):
-    """A call passed its own deadline; what the engine did meanwhile is unknown."""
+    """A call passed its own deadline; what the engine did meanwhile is unknown.
+
+    ``reason`` tells a known cause apart: ``"engine_not_answering"`` when the engine, not
+    the work asked of it, is what did not answer (an exec's command may not have run).
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _cli_details(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from operator_core import deadline as shared_deadline
 from operator_core.docker import _engine
+from operator_core.errors import OperationTimeout
 
 __all__ = ["ExecutorCore"]
 
@@ -37,9 +39,16 @@ class ExecutorCore:
         """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's).
 
         ``on_cancel`` tells ``work`` to stop early when the call is cancelled (see
-        ``_engine.run_bounded``, which then waits for ``work`` to end).
+        ``_engine.run_bounded``, which then waits for ``work`` to end). Under a shared
+        deadline (``operator_core.deadline``) it ends by then too, and does not start
+        once that has passed.
         """
         limit = self._call_deadline if deadline is None else deadline
+        left = shared_deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise OperationTimeout(f"{what}: the call's deadline had passed; nothing was run")
+            limit = min(limit, left)
         client = _engine.bounded_client(self._docker, limit)
         return await _engine.run_bounded(
             lambda: work(client),

@@ -9,15 +9,16 @@ process starts, runs the blocking python-on-whales calls in ``loop.run_in_execut
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from python_on_whales import DockerClient, docker
 
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
 from operator_core.docker.events import EventActions
-from operator_core.docker.execution import ExecActions
-from operator_core.docker.lifecycle import LifecycleActions
+from operator_core.docker.execution import ExecActions, exec_deadline
+from operator_core.docker.lifecycle import STOP_MARGIN_S, LifecycleActions
 from operator_core.docker.logs import LogActions
 from operator_core.docker.networks import NetworkActions
 from operator_core.docker.nodes import NodeActions
@@ -27,8 +28,15 @@ from operator_core.docker.services import ServiceActions
 from operator_core.docker.stats import StatsActions
 from operator_core.docker.tasks import TaskActions
 from operator_core.docker.waiting import WaitActions
-from operator_core.limits import DEFAULT_CALL_DEADLINE_S, MAX_CALL_DEADLINE_S
-from operator_core.validate import validate_seconds
+from operator_core.errors import InvalidInput
+from operator_core.limits import (
+    DEFAULT_CALL_DEADLINE_S,
+    DEFAULT_EXEC_TIMEOUT_S,
+    DEFAULT_GRACE_S,
+    MAX_CALL_DEADLINE_S,
+    MAX_EXEC_TIMEOUT_S,
+)
+from operator_core.validate import validate_grace, validate_seconds
 
 __all__ = ["DockerActionExecutor"]
 
@@ -71,3 +79,27 @@ class DockerActionExecutor(
             call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True
         )
         self._clock = clock
+
+    def call_bound(self, method: str, arguments: Mapping[str, Any]) -> float:
+        """Return the most seconds a call of ``method`` with ``arguments`` may take.
+
+        The documented bounds: stop and restart, the grace period plus ``STOP_MARGIN_S``
+        (30 s); exec, its timeout plus 15 s (its clean-up's ``CLEANUP_DEADLINE_S`` and an
+        engine probe's ``ENGINE_PROBE_S``, after a timeout) plus the call deadline;
+        anything else, the call deadline (30 s by default). The tool layer runs a whole
+        tool call (resolving the container, the action, reading its state after) within
+        this bound. Arguments it cannot read count as the defaults.
+        """
+        try:
+            if method in ("stop_container", "restart_container"):
+                return validate_grace(arguments.get("timeout", DEFAULT_GRACE_S)) + STOP_MARGIN_S
+            if method == "execute_command":
+                limit = validate_seconds(
+                    arguments.get("timeout", DEFAULT_EXEC_TIMEOUT_S),
+                    "timeout",
+                    maximum=MAX_EXEC_TIMEOUT_S,
+                )
+                return exec_deadline(limit, self._call_deadline)
+        except InvalidInput:
+            pass
+        return self._call_deadline

@@ -46,7 +46,7 @@ from operator_core.docker._capture import (
 )
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import Snapshot, read
-from operator_core.errors import ContainerStateError, InvalidInput
+from operator_core.errors import ContainerStateError, InvalidInput, OperationTimeout
 from operator_core.limits import DEFAULT_EXEC_TIMEOUT_S, EXEC_OUTPUT_CAP, MAX_EXEC_TIMEOUT_S
 from operator_core.results import CleanupReport, ExecOutput, ExecResult
 from operator_core.validate import (
@@ -59,12 +59,48 @@ from operator_core.validate import (
     validate_workdir,
 )
 
-__all__ = ["ExecActions"]
+__all__ = ["CLEANUP_DEADLINE_S", "ENGINE_PROBE_S", "ExecActions", "exec_deadline"]
 
 log = logging.getLogger(__name__)
 
 #: How long the clean-up after a timeout may take.
 CLEANUP_DEADLINE_S = 10.0
+#: How long the engine has to answer one inspect after a command's timeout before the
+#: timeout is put down to the engine, not the command.
+ENGINE_PROBE_S = 5.0
+
+
+def exec_deadline(limit: float, call_deadline: float) -> float:
+    """Return the bound of an exec call whose command may run ``limit`` seconds.
+
+    The command's time, the clean-up's and the engine probe's after a timeout, and a call
+    deadline for the inspects around them.
+    """
+    return limit + CLEANUP_DEADLINE_S + ENGINE_PROBE_S + call_deadline
+
+
+def _engine_answers(client: Any, container_id: str) -> bool:
+    """Whether the engine answers one inspect of ``container_id`` within ``ENGINE_PROBE_S``."""
+    out, err = HeadTail(4096), HeadTail(4096)
+    outcome = capture(
+        docker_command(client, ["container", "inspect", "--format", "{{.Id}}", container_id]),
+        stdout=out,
+        stderr=err,
+        deadline_at=time.monotonic() + ENGINE_PROBE_S,
+    )
+    return outcome.stopped is None and _engine.unreachable_line(err.text()) is None
+
+
+def _engine_silent(ref: str, limit: float) -> OperationTimeout:
+    """Return the error of an exec whose timeout was the engine's silence, not the command."""
+    return OperationTimeout(
+        f"exec in {ref}: the Docker engine did not answer: the command got no reply within "
+        f"its timeout of {limit:g}s, its clean-up none within {CLEANUP_DEADLINE_S:g}s and an "
+        f"inspect none within {ENGINE_PROBE_S:g}s, so whether the command ran, or still "
+        "runs, is unknown",
+        reason="engine_not_answering",
+    )
+
 
 _CLEANUP_REPORT = re.compile(r"killed=(\d+) remaining=(\d+)")
 
@@ -249,6 +285,11 @@ class ExecActions(ExecutorCore):
             cancelled = outcome.stopped == "cancelled"
             timed_out = outcome.stopped is not None and not cancelled
             cleanup = _cleanup(client, snap.id, who, marker) if outcome.stopped else None
+            # No clean-up report either: was it the engine, rather than the command, that
+            # did not answer? One inspect says.
+            unreported = timed_out and cleanup is not None and cleanup["remaining"] is None
+            if unreported and not _engine_answers(client, snap.id):
+                raise _engine_silent(ref, limit)
             if cancelled:
                 log.warning(
                     "exec in %s was cancelled: docker exec killed; clean-up %s", ref, cleanup
@@ -265,7 +306,7 @@ class ExecActions(ExecutorCore):
                 "cleanup": cleanup,
             }
 
-        deadline = limit + CLEANUP_DEADLINE_S + self._call_deadline
+        deadline = exec_deadline(limit, self._call_deadline)
         return await self._run(
             f"exec in {ref}", work, deadline=deadline, container=ref, on_cancel=stop.set
         )

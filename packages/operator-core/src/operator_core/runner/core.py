@@ -18,6 +18,7 @@ is read then, and the record says ``cancelled`` with what became of the action.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from operator_core.audit.redact import (
     redact_value,
     redacted_traceback,
 )
+from operator_core.deadline import Deadline, within
 from operator_core.errors import AuditError, OperatorError, PolicyDenied, PolicyError
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.matching import ContainerFacts, Verdict, target_key
@@ -230,15 +232,35 @@ class ToolRunner:
         return ok_envelope(result)
 
     async def _act(self, spec: ToolSpec, call: Call) -> dict[str, Any]:
-        """Run a mutating tool on its resolved container, under every rule of the policy."""
+        """Run a mutating tool on its resolved container, under every rule of the policy.
+
+        Every engine call it makes (resolve, judge again, the action, the state after)
+        ends within the action's one documented bound (``executor.call_bound``), time
+        spent waiting for a person's approval or for the container's lock left out.
+        """
+        with within(self._deadline(spec, call)) as deadline:
+            return await self._act_within(spec, call, deadline)
+
+    def _deadline(self, spec: ToolSpec, call: Call) -> Deadline | None:
+        """Return the shared deadline of a mutating call, if the executor states its bound."""
+        bound = getattr(self.executor, "call_bound", None)
+        return Deadline(bound(spec.method, call.args or {})) if callable(bound) else None
+
+    async def _act_within(
+        self, spec: ToolSpec, call: Call, deadline: Deadline | None
+    ) -> dict[str, Any]:
+        """Run a mutating tool under ``deadline`` (see ``_act``)."""
         facts = await self._resolve(call)
         _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
         await self._check_alias(call, facts)
         if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
         if self.guard.needs_approval(spec):
-            await self._approve(spec, call)
-        async with self.guard.gate.hold(facts.key):
+            with _paused(deadline):
+                await self._approve(spec, call)
+        async with contextlib.AsyncExitStack() as held:
+            with _paused(deadline):
+                await held.enter_async_context(self.guard.gate.hold(facts.key))
             # Approval and the lock can take minutes: judge the same id again, as it is now.
             judged, facts = facts, await self._resolve(call, facts.id)
             _deny(self.guard.check_unchanged(judged, facts))
@@ -523,6 +545,11 @@ def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
             f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
             + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
         )
+
+
+def _paused(deadline: Deadline | None) -> contextlib.AbstractContextManager[None]:
+    """Return a block whose time ``deadline`` leaves out (nothing to leave out: no-op)."""
+    return deadline.paused() if deadline is not None else contextlib.nullcontext()
 
 
 def _deny(verdict: Verdict | None) -> None:

@@ -71,7 +71,7 @@ AGENT_HINTS: dict[str, str] = {
 }
 
 #: Attributes of errors that are copied into ``details``.
-_DETAIL_ATTRIBUTES = ("problems", "suggestions", "reference")
+_DETAIL_ATTRIBUTES = ("problems", "suggestions", "reference", "reason")
 
 _EXCERPT_SKIP = frozenset({"stdout", "stderr", "lines", "containers", "results"})
 _EXCERPT_TEXT_MAX = 200
@@ -106,7 +106,7 @@ def error_envelope(exc: OperatorError) -> dict[str, Any]:
         error["rule"] = exc.rule
         details.update(exc.details)
     for attribute in _DETAIL_ATTRIBUTES:
-        if hasattr(exc, attribute):
+        if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
     error["details"] = details
     return {"ok": False, "error": error}
