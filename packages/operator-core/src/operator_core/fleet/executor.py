@@ -12,7 +12,7 @@ The runner recognises it by ``routes_hosts`` and gives each tool a ``host`` argu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from operator_core.docker import DockerActionExecutor
@@ -62,6 +62,16 @@ class FleetExecutor:
             said = "; ".join(f"{e['host']}: {e['type']}: {e['message']}" for e in errors)
             raise EngineUnreachable(f"no host of the fleet answered: {said}"[:1000])
         return result
+
+    def call_bound(self, method: str, arguments: Mapping[str, Any]) -> float | None:
+        """Return the bound of ``method`` on the host ``arguments["host"]`` names (or the default).
+
+        See ``DockerActionExecutor.call_bound``; the tool layer runs a call within it.
+        None when that host's executor states no bound.
+        """
+        host = self.fleet.executor(self.fleet.resolve(arguments.get("host")))
+        bound = getattr(host, "call_bound", None)
+        return float(bound(method, arguments)) if callable(bound) else None
 
     def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
         """Return executor method ``method`` bound to the host its ``host`` argument names."""

@@ -244,7 +244,12 @@ class ToolRunner:
     def _deadline(self, spec: ToolSpec, call: Call) -> Deadline | None:
         """Return the shared deadline of a mutating call, if the executor states its bound."""
         bound = getattr(self.executor, "call_bound", None)
-        return Deadline(bound(spec.method, call.args or {})) if callable(bound) else None
+        seconds = (
+            bound(spec.method, {**(call.args or {}), **self._on_host(call)})
+            if callable(bound)
+            else None
+        )
+        return Deadline(seconds) if seconds is not None else None
 
     async def _act_within(
         self, spec: ToolSpec, call: Call, deadline: Deadline | None
