@@ -116,3 +116,25 @@ async def test_search_finds_a_pattern_in_two_of_three_containers(executor, conta
     assert found == {(a, "stdout", "ERROR db timeout"), (b, "stderr", "error: db timeout")}
     assert {entry["name"] for entry in result["containers"]} == {a, b, c}
     assert next(m for m in result["matches"] if m["name"] == a)["before"] == ["start"]
+
+
+def test_cli_events_stats_top_and_search_in_observe_mode_at_80_columns(containers, tmp_path):
+    """The four reads run in observe mode; their tables fit 80 columns and name the container."""
+    from cli_helpers import clean_env, json_out, run_operator
+
+    env = clean_env(tmp_path, COLUMNS="80")
+    crashed = containers.run("sh", "-c", "echo 'FATAL: no config' >&2; exit 4")
+    alive = containers.run("sh", "-c", "echo up; sleep 300")
+    asyncio.run(_wait_exited(DockerActionExecutor(), crashed))
+    events = run_operator(env, "docker", "events", crashed, "--since", "5m", "-a", "die")
+    assert events.returncode == 0, events.stderr
+    assert [line.split()[3:5] for line in events.stdout.splitlines() if "die" in line] == [
+        [crashed, "4"]
+    ]
+    search = run_operator(env, "--json", "docker", "search", "-i", "fatal", crashed, alive)
+    assert [m["name"] for m in json_out(search)["result"]["matches"]] == [crashed]
+    for args in (("stats", alive), ("top", alive), ("search", "fatal", crashed)):
+        shown = run_operator(env, "docker", *args)
+        assert shown.returncode == 0, shown.stderr
+        assert all(len(line) <= 80 for line in shown.stdout.splitlines()), shown.stdout
+    assert "sleep 300" in run_operator(env, "docker", "top", alive).stdout

@@ -7,6 +7,7 @@ exactly as to an agent.
 
 from __future__ import annotations
 
+from operator_core.cli import diagnosis_cmds
 from operator_core.cli.app import app
 from operator_core.cli.audit_cmds import audit_app
 from operator_core.cli.docker_cmds import docker_app
@@ -14,13 +15,17 @@ from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
 from operator_core.cli.hosts_cmds import hosts
 from operator_core.cli.policy_cmds import policy_app
 from operator_core.cli.serve_cmds import register
+from operator_core.cli.watch_cmds import watch_command
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "app", "main"]
+
+del diagnosis_cmds  # imported for its commands, which it adds to docker_app
 
 app.add_typer(docker_app, name="docker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 register(app)
+app.command("watch")(watch_command)
 app.command("hosts")(hosts)
 
 

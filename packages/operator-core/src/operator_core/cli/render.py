@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from operator_core.cli.ps_view import containers_table
+from operator_core.cli.render_diagnosis import DIAGNOSIS_RENDERERS
 from operator_core.present import (
     fields_table,
     log_lines,
@@ -147,6 +148,7 @@ _RENDERERS: dict[str, Renderer] = {
     "docker_get_container_logs": _render_logs,
     "docker_execute_command": _render_exec,
     "docker_wait_for_container": _render_wait,
+    **DIAGNOSIS_RENDERERS,
 }
 
 

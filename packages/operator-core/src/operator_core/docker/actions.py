@@ -16,7 +16,7 @@ from python_on_whales import DockerClient, docker
 
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
-from operator_core.docker.events import EventActions
+from operator_core.docker.events import EventActions, FollowActions
 from operator_core.docker.execution import ExecActions, exec_deadline
 from operator_core.docker.lifecycle import STOP_MARGIN_S, LifecycleActions
 from operator_core.docker.logs import LogActions
@@ -50,6 +50,7 @@ class DockerActionExecutor(
     DiscoveryActions,
     WaitActions,
     EventActions,
+    FollowActions,
     StatsActions,
     ServiceActions,
     TaskActions,

@@ -10,19 +10,24 @@ JSON line is cut off at ``MAX_EVENT_LINE_BYTES`` and the process is killed once
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
 import re
+import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
+from operator_core.docker import _engine
 from operator_core.docker._capture import HeadTail, capture, cli_failure, docker_command
 from operator_core.docker._core import ExecutorCore
 from operator_core.docker._window import moment, window
-from operator_core.errors import InvalidInput
+from operator_core.errors import EngineError, EngineUnreachable, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
 from operator_core.types import EVENT_TYPES
 from operator_core.validate import validate_reference
@@ -30,7 +35,9 @@ from operator_core.validate import validate_reference
 __all__ = [
     "Event",
     "EventActions",
+    "EventStreamEnded",
     "EventsResult",
+    "FollowActions",
     "parse_event",
 ]
 
@@ -44,6 +51,10 @@ MAX_ACTIONS = 32
 EVENT_MARGIN_S = 2.0
 
 _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
+
+
+class EventStreamEnded(EngineError):
+    """A followed ``docker events`` ended: the engine went away or the CLI failed."""
 
 
 class Event(TypedDict):
@@ -269,3 +280,82 @@ class EventActions(ExecutorCore):
 def _iso(value: datetime | None) -> str:
     """Return ``value`` as RFC 3339 UTC."""
     return "" if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+#: The longest event line a follow reads; a longer one ends the stream (it is restarted).
+_FOLLOW_LINE_LIMIT = 1024 * 1024
+
+
+class FollowActions(ExecutorCore):
+    """Follow the engine's events as they happen: the one unbounded read, for watching."""
+
+    async def follow_events(
+        self,
+        since: str | None = None,
+        *,
+        types: list[str] | None = None,
+        actions: list[str] | None = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the engine's events as they happen, from ``since`` (a docker time) on.
+
+        Unlike every other read this one has no deadline: it lasts until the caller stops
+        iterating (the docker process is then killed) or the stream ends, which raises
+        EventStreamEnded (EngineUnreachable when the CLI said it reached no engine).
+        ``since`` is passed to ``docker events --since`` as given (validated like a
+        window bound when it is not a unix time such as ``1764410400.123456789``).
+        """
+        kinds = _choices(types, "types", EVENT_TYPES)
+        wanted = _choices(actions, "actions", None)
+        args = ["system", "events", "--format", "{{json .}}"]
+        if since is not None:
+            args += ["--since", _since_arg(since)]
+        args += _filters(None, None, kinds, wanted)
+        command = [str(word) for word in self._docker.client_config.docker_cmd] + args
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_FOLLOW_LINE_LIMIT,
+            start_new_session=True,
+        )
+        try:
+            async for event in _read_follow(proc):
+                yield event
+        finally:
+            await _end(proc)
+
+
+def _since_arg(since: str) -> str:
+    """Return ``since`` for ``docker events --since``: a unix time as is, else a window bound."""
+    if re.fullmatch(r"\d{1,12}(?:\.\d{1,9})?", since, re.ASCII):
+        return since
+    return moment(since, "since", datetime.now(UTC))[0]
+
+
+async def _read_follow(proc: asyncio.subprocess.Process) -> AsyncIterator[Event]:
+    """Yield each event ``proc`` prints; raise EventStreamEnded when its output ends."""
+    out, err = cast(asyncio.StreamReader, proc.stdout), cast(asyncio.StreamReader, proc.stderr)
+    try:
+        while line := await out.readline():
+            if line.strip():
+                yield parse_event(json.loads(line))
+    except ValueError as exc:  # a line past the limit
+        raise EventStreamEnded(f"an event line was over {_FOLLOW_LINE_LIMIT} bytes") from exc
+    code = await proc.wait()
+    tail = (await err.read(4096)).decode("utf-8", errors="replace").strip()
+    reason = tail.splitlines()[-1] if tail else f"docker events exited with code {code}"
+    if _engine.unreachable_line(tail) is not None:
+        raise EngineUnreachable(f"the event stream ended: {reason}")
+    raise EventStreamEnded(f"the event stream ended: {reason}")
+
+
+async def _end(proc: asyncio.subprocess.Process) -> None:
+    """Kill ``proc``'s process group if it still runs, and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(proc.wait(), 5)

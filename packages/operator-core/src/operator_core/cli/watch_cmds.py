@@ -1,0 +1,102 @@
+"""``operator watch``: follow every host's events and print incidents as they happen.
+
+Human lines by default, one JSON object per line with ``--json``. It runs until Ctrl-C
+(exit 130) and says when a host's event stream ends and when it is followed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from operator_core.cli.app import ERR, OUT, fail, settings_of
+from operator_core.cli.preflight import check_engine_options
+from operator_core.docker import DockerActionExecutor
+from operator_core.errors import OperatorError
+from operator_core.fleet import Fleet
+from operator_core.watch import (
+    DEFAULT_LOOP_RESTARTS,
+    DEFAULT_LOOP_WINDOW_S,
+    IncidentDetector,
+    watch,
+)
+
+__all__ = ["format_item", "watch_command"]
+
+_STYLE = {
+    "died": "red",
+    "oom_killed": "red",
+    "unhealthy": "yellow",
+    "restart_loop": "red",
+    "connected": "dim",
+    "reconnected": "green",
+    "disconnected": "yellow",
+}
+
+
+def format_item(item: dict[str, Any]) -> str:
+    """Return one incident or notice as a line for a person (rich markup)."""
+    when = str(item.get("time") or "")[11:19]
+    host = f"{item['host']}: " if item.get("host") else ""
+    kind = str(item.get("kind"))
+    text = f"{when} {kind:<12} {host}{item.get('message')}"
+    if item.get("retry_in_s") is not None:
+        text += f"; retrying in {item['retry_in_s']:g}s"
+    return f"[{_STYLE.get(kind, 'default')}]{escape(text)}[/]"
+
+
+def watch_command(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Also report what happened since then (10m, ISO).", show_default=False),
+    ] = None,
+    loop_restarts: Annotated[
+        int, typer.Option(help="More deaths than this in the window is a restart loop.")
+    ] = DEFAULT_LOOP_RESTARTS,
+    loop_window: Annotated[
+        float, typer.Option(help="The restart-loop window, in seconds.")
+    ] = DEFAULT_LOOP_WINDOW_S,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (incidents and notices).")
+    ] = False,
+) -> None:
+    """Report incidents as they happen: deaths, OOM kills, unhealthy, restart loops."""
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
+    try:
+        check_engine_options(settings.context)
+        detector = IncidentDetector(loop_restarts=loop_restarts, loop_window_s=loop_window)
+        inventory = settings.inventory()
+        source: Any = (
+            DockerActionExecutor(settings.docker_client())
+            if inventory is None
+            else Fleet(inventory)
+        )
+        asyncio.run(_print_all(source, since, detector, as_json))
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    except KeyboardInterrupt:
+        ERR.print("[dim]stopped watching[/dim]")
+        raise typer.Exit(130) from None
+
+
+async def _print_all(
+    source: Any, since: str | None, detector: IncidentDetector, as_json: bool
+) -> None:
+    """Print every incident and notice the watch yields, until cancelled."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    if not as_json:
+        ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
+    async for item in watch(source, since=since, detector=detector):
+        if as_json:
+            OUT.print(
+                json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True
+            )
+        else:
+            OUT.print(format_item(dict(item)), soft_wrap=True, highlight=False)

@@ -1,0 +1,183 @@
+"""``watch``: follow every host's events and yield incidents as they happen.
+
+One long-lived ``docker events`` per host (``follow_events``). When a host's stream ends (the
+engine restarted or went away) the watch says so (a ``disconnected`` notice), waits with
+exponential backoff, checks the engine answers, says ``reconnected`` and follows again from
+the last event it saw (``--since``), so the incidents of the outage window are replayed,
+not lost; events it already had are skipped. A host that is down never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict
+
+from operator_core._time import utc_moment
+from operator_core.docker.events import Event
+from operator_core.errors import InvalidInput, OperatorError
+from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
+
+__all__ = ["DEFAULT_BACKOFF_MAX_S", "DEFAULT_BACKOFF_S", "Notice", "NoticeKind", "watch"]
+
+NoticeKind = Literal["connected", "disconnected", "reconnected"]
+#: The first wait before following a host again.
+DEFAULT_BACKOFF_S = 1.0
+#: The longest wait between two attempts.
+DEFAULT_BACKOFF_MAX_S = 30.0
+#: Events remembered to skip what a replay sends again.
+_REMEMBERED = 2000
+
+
+class Notice(TypedDict):
+    """What happened to a host's event stream."""
+
+    kind: NoticeKind
+    host: str | None
+    time: str
+    message: str
+    #: Seconds until the next attempt (disconnected only).
+    retry_in_s: float | None
+
+
+def _hosts(source: Any) -> list[tuple[str | None, Any]]:
+    """Return (host name, executor) pairs: every host of a fleet, or the one executor."""
+    if hasattr(source, "names") and hasattr(source, "executor"):
+        return [(name, source.executor(name)) for name in source.names]
+    if hasattr(source, "follow_events"):
+        return [(None, source)]
+    raise InvalidInput("watch takes a DockerActionExecutor or a Fleet")
+
+
+def _unix(moment: str) -> str:
+    """Return an event time (RFC 3339, nanoseconds) as ``seconds.nanoseconds`` for --since."""
+    whole, _, fraction = moment.rstrip("Z").partition(".")
+    seconds = int(utc_moment(whole + "+00:00").timestamp())
+    return f"{seconds}.{(fraction or '0')[:9].ljust(9, '0')}"
+
+
+def _now_iso() -> str:
+    """Return the wall clock as RFC 3339 UTC."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _HostFollower:
+    """Follows one host's events forever, reconnecting, into a shared queue."""
+
+    def __init__(
+        self,
+        host: str | None,
+        executor: Any,
+        queue: asyncio.Queue[tuple[str | None, Event | Notice]],
+        since: str | None,
+        backoff: tuple[float, float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self.host, self.executor, self.queue = host, executor, queue
+        self.since = since
+        self.backoff, self.sleep = backoff, sleep
+        self.keys: deque[tuple[str, ...]] = deque(maxlen=_REMEMBERED)
+        self.known: set[tuple[str, ...]] = set()
+
+    async def run(self) -> None:
+        """Follow, and after each end wait, probe and follow again from the last event."""
+        attempt, connected_before = 0, False
+        while True:
+            reason = await self._probe()
+            if reason is None:
+                kind: NoticeKind = "reconnected" if connected_before else "connected"
+                await self._notice(kind, "following the engine's events")
+                connected_before, attempt = True, 0
+                reason = await self._follow()
+            delay = min(self.backoff[0] * 2**attempt, self.backoff[1])
+            await self._notice("disconnected", reason, retry_in_s=delay)
+            await self.sleep(delay)
+            attempt += 1
+
+    async def _probe(self) -> str | None:
+        """Return why the engine does not answer a short bounded read, or None if it does."""
+        try:
+            await self.executor.get_events("1s", limit=1)
+        except OperatorError as exc:
+            return str(exc)
+        return None
+
+    async def _follow(self) -> str:
+        """Follow the events until the stream ends; return why it ended."""
+        started = f"{time.time():.9f}"
+        since = self.since
+        try:
+            stream = self.executor.follow_events(
+                since, types=["container"], actions=list(WATCHED_ACTIONS)
+            )
+            async for event in stream:
+                key = (event["time"], event["actor_id"], event["action"], event["detail"] or "")
+                if key in self.known:
+                    continue
+                self._remember(key)
+                self.since = _unix(event["time"])
+                await self.queue.put((self.host, event))
+        except OperatorError as exc:
+            reason = str(exc)
+        else:
+            reason = "the event stream ended"
+        if self.since is None:
+            self.since = started
+        return reason
+
+    def _remember(self, key: tuple[str, ...]) -> None:
+        if len(self.keys) == self.keys.maxlen:
+            self.known.discard(self.keys[0])
+        self.keys.append(key)
+        self.known.add(key)
+
+    async def _notice(
+        self, kind: NoticeKind, message: str, retry_in_s: float | None = None
+    ) -> None:
+        notice = Notice(
+            kind=kind, host=self.host, time=_now_iso(), message=message, retry_in_s=retry_in_s
+        )
+        await self.queue.put((self.host, notice))
+
+
+async def watch(
+    source: Any,
+    *,
+    since: str | None = None,
+    detector: IncidentDetector | None = None,
+    backoff_s: float = DEFAULT_BACKOFF_S,
+    backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
+    notices: bool = True,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[Incident | Notice]:
+    """Yield incidents (and, unless ``notices`` is false, stream notices) as they happen.
+
+    ``source`` is a ``DockerActionExecutor`` or a ``Fleet`` (every host followed at once;
+    each incident and notice names its ``host``). ``since`` replays from that moment
+    (``10m``, an ISO time or a unix time) before following. ``detector`` holds the rules
+    (default ``IncidentDetector()``). Stops when the caller stops iterating.
+    """
+    if not 0 < backoff_s <= backoff_max_s <= 3600:
+        raise InvalidInput("backoff must satisfy 0 < backoff_s <= backoff_max_s <= 3600")
+    rules = detector or IncidentDetector()
+    queue: asyncio.Queue[tuple[str | None, Event | Notice]] = asyncio.Queue(maxsize=1000)
+    followers = [
+        _HostFollower(host, executor, queue, since, (backoff_s, backoff_max_s), sleep)
+        for host, executor in _hosts(source)
+    ]
+    tasks = [asyncio.create_task(follower.run()) for follower in followers]
+    try:
+        while True:
+            host, item = await queue.get()
+            if "actor_id" in item:
+                for incident in rules.feed(item, host):  # type: ignore[arg-type]
+                    yield incident
+            elif notices:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,184 @@
+"""Unit tests of the watch: the incident rules and the reconnecting event follower."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from operator_core.docker.events import Event, EventStreamEnded
+from operator_core.errors import EngineUnreachable, InvalidInput
+from operator_core.watch import IncidentDetector, watch
+
+CID = "c" * 64
+
+
+def ev(action: str, second: float, *, code: int | None = None, detail: str | None = None) -> Event:
+    """Return a container event of ``web`` at ``second`` past 10:00:00."""
+    whole, frac = divmod(round(second * 1e9), 10**9)
+    return Event(
+        time=f"2026-11-29T10:{whole // 60:02d}:{whole % 60:02d}.{frac:09d}Z",
+        type="container",
+        action=action,
+        detail=detail,
+        actor_id=CID,
+        actor_name="web",
+        exit_code=code,
+        attributes={"name": "web", "autoheal": "true"},
+    )
+
+
+def kinds(detector: IncidentDetector, *events: Event) -> list[str]:
+    """Return the kinds of incident ``events`` reveal, in order."""
+    return [incident["kind"] for e in events for incident in detector.feed(e)]
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+def test_a_non_zero_die_is_an_incident_and_a_clean_exit_is_not():
+    """Die with exit 3 is 'died' with the code; die with 0 says nothing."""
+    detector = IncidentDetector()
+    (incident,) = detector.feed(ev("die", 0, code=3))
+    assert (incident["kind"], incident["exit_code"], incident["name"]) == ("died", 3, "web")
+    assert incident["labels"] == {"autoheal": "true"}
+    assert detector.feed(ev("die", 100, code=0)) == []
+
+
+def test_an_oom_kill_is_said_once_not_again_as_a_death():
+    """Oom then die 137 is one oom_killed incident; a later 137 without oom is a death."""
+    detector = IncidentDetector()
+    assert kinds(detector, ev("oom", 0), ev("die", 0.1, code=137)) == ["oom_killed"]
+    assert kinds(detector, ev("die", 60, code=137)) == ["died"]
+
+
+def test_unhealthy_is_an_incident_and_healthy_is_not():
+    """health_status: unhealthy is an incident; healthy and starting are not."""
+    detector = IncidentDetector()
+    assert kinds(
+        detector,
+        ev("health_status", 0, detail="healthy"),
+        ev("health_status", 1, detail="unhealthy"),
+        ev("health_status", 2, detail="starting"),
+    ) == ["unhealthy"]
+
+
+def test_a_restart_loop_is_more_than_n_dies_in_the_window_said_once():
+    """With N=3 in 60 s the 4th die inside the window is a loop; the 5th says nothing new."""
+    detector = IncidentDetector(loop_restarts=3, loop_window_s=60)
+    dies = [ev("die", s, code=0) for s in (0, 10, 20, 30, 40)]
+    found = [i for e in dies for i in detector.feed(e)]
+    assert [(i["kind"], i["count"]) for i in found] == [("restart_loop", 4)]
+
+
+def test_dies_spread_wider_than_the_window_are_no_loop_and_the_rule_rearms():
+    """Dies 61 s apart never make a loop; after a quiet window a new loop is said again."""
+    detector = IncidentDetector(loop_restarts=2, loop_window_s=60)
+    assert kinds(detector, *(ev("die", s, code=0) for s in (0, 61, 122, 183))) == []
+    assert kinds(detector, *(ev("die", s, code=0) for s in (184, 185))) == ["restart_loop"]
+    assert kinds(detector, *(ev("die", s, code=0) for s in (400, 401, 402))) == ["restart_loop"]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"loop_restarts": 0}, {"loop_restarts": True}, {"loop_window_s": 0}, {"loop_window_s": "5"}],
+)
+def test_bad_rules_are_refused(kwargs):
+    """A loop rule that cannot work is InvalidInput."""
+    with pytest.raises(InvalidInput):
+        IncidentDetector(**kwargs)
+
+
+# --- following and reconnecting ---------------------------------------------------------
+
+
+class ScriptedEngine:
+    """An executor whose event streams are scripted: each follow yields a batch, then ends."""
+
+    def __init__(self, batches: list[list[Event]], probes: list[bool]) -> None:
+        self.batches, self.probes = batches, probes
+        self.since: list[str | None] = []
+        self.gate = asyncio.Event()
+
+    async def get_events(self, since: str, limit: int = 500) -> dict[str, Any]:
+        if self.probes and not self.probes.pop(0):
+            raise EngineUnreachable("could not reach the Docker engine")
+        return {"events": []}
+
+    async def follow_events(self, since: str | None = None, **_: Any) -> AsyncIterator[Event]:
+        self.since.append(since)
+        if not self.batches:
+            await self.gate.wait()  # the last stream stays open
+            return
+        for event in self.batches.pop(0):
+            yield event
+        raise EventStreamEnded("the event stream ended: unexpected EOF")
+
+
+async def collect(source: Any, count: int, sleeps: list[float]) -> list[dict[str, Any]]:
+    """Return the first ``count`` items the watch yields; record its backoff sleeps."""
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    items: list[dict[str, Any]] = []
+    async for item in watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4):
+        items.append(dict(item))
+        if len(items) == count:
+            break
+    return items
+
+
+async def test_the_watch_reconnects_replays_from_the_last_event_and_skips_repeats():
+    """A stream's end is said; backoff, reconnect, replay --since the last event, no repeats.
+
+    After it ends the watch says so, backs off (1, 2, 4 s), reconnects and follows again
+    from the last event's time; an event the replay sends again is not reported twice.
+    """
+    first = [ev("die", 1, code=3)]
+    replay = [ev("die", 1, code=3), ev("die", 2, code=5)]
+    engine = ScriptedEngine([first, replay], probes=[True, False, False, True])
+    sleeps: list[float] = []
+    items = await collect(engine, 7, sleeps)
+    assert [(i["kind"], i.get("exit_code")) for i in items] == [
+        ("connected", None),
+        ("died", 3),
+        ("disconnected", None),
+        ("disconnected", None),
+        ("disconnected", None),
+        ("reconnected", None),
+        ("died", 5),
+    ]
+    assert sleeps[:3] == [1, 2, 4]
+    assert sleeps[3:] in ([], [1])  # the replay's end, if seen yet, backs off from 1 again
+    assert engine.since[:2] == [None, "1795946401.000000000"]  # 2026-11-29T10:00:01Z
+    assert "unexpected EOF" in items[2]["message"]
+    assert "could not reach" in items[3]["message"]
+
+
+async def test_a_fleet_is_watched_host_by_host():
+    """Each host has its own follower; incidents name their host."""
+
+    class TwoHosts:
+        names = ("a", "b")
+
+        def __init__(self) -> None:
+            self.engines = {
+                "a": ScriptedEngine([[ev("oom", 1)]], [True]),
+                "b": ScriptedEngine([[ev("die", 1, code=9)]], [True]),
+            }
+
+        def executor(self, name: str) -> ScriptedEngine:
+            return self.engines[name]
+
+    items = await collect(TwoHosts(), 8, [])
+    incidents = {(i["host"], i["kind"]) for i in items if i["kind"] in ("died", "oom_killed")}
+    assert incidents == {("a", "oom_killed"), ("b", "died")}
+
+
+async def test_watch_refuses_a_source_it_cannot_follow():
+    """Anything but an executor or a fleet is InvalidInput."""
+    with pytest.raises(InvalidInput):
+        await collect(object(), 1, [])
