@@ -95,3 +95,16 @@ def test_the_executor_is_still_exported_at_the_top():
     from operator_core.docker import DockerActionExecutor as Executor
 
     assert DockerActionExecutor is Executor
+
+
+def test_every_tool_method_is_on_the_executor_protocol():
+    """ToolRunner's ContainerExecutor names each tool's method, so mypy checks them all.
+
+    DockerActionExecutor has each of them too (a tool cannot name a method that is not).
+    """
+    from operator_core.docker import DockerActionExecutor
+    from operator_core.runner import ContainerExecutor
+    from operator_core.tools import TOOLS
+
+    assert [s.method for s in TOOLS if not hasattr(ContainerExecutor, s.method)] == []
+    assert [s.method for s in TOOLS if not hasattr(DockerActionExecutor, s.method)] == []

@@ -213,17 +213,20 @@ def test_ps_table_and_error_go_to_their_streams():
     assert "mode.observe" in err_file.getvalue()
 
 
-def test_log_lines_keep_order_and_mark_stderr():
-    """Log lines print in order, stderr ones marked, whatever shape the result uses."""
+def test_log_lines_read_the_executors_line_shape():
+    """Each LogLine becomes 'timestamp [stderr] text', a cut line marked; order is kept."""
+
+    def line(text, stream="stdout", stamp=None, cut=False):
+        return {"timestamp": stamp, "stream": stream, "text": text, "truncated": cut}
+
     result = {
-        "lines": [
-            {"stream": "stdout", "line": "started", "timestamp": None},
-            {"stream": "stderr", "line": "ERROR died", "timestamp": "T1"},
-            "plain",
-        ]
+        "container_id": "c" * 64,
+        "name": "web",
+        "lines": [line("started"), line("ERROR died", "stderr", "T1"), line("x" * 9, cut=True)],
     }
-    assert log_lines(result) == ["started", "T1 [stderr] ERROR died", "plain"]
-    assert log_lines({"stdout": ["a"], "stderr": ["b"]}) == ["a", "[stderr] b"]
+    assert log_lines(result) == ["started", "T1 [stderr] ERROR died", "xxxxxxxxx [cut]"]
+    with pytest.raises(KeyError):  # the invented shapes of old are not guessed at
+        log_lines({"stdout": ["a"], "stderr": ["b"]})
 
 
 # --- options --------------------------------------------------------------------------

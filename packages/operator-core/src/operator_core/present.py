@@ -20,6 +20,7 @@ from rich.text import Text
 
 from operator_core.audit.record import AuditRecord
 from operator_core.columns import Cell, Column, fit_table
+from operator_core.results import LogsResult
 
 __all__ = [
     "HEALTH_STYLES",
@@ -119,25 +120,18 @@ def _cell(key: str, value: Any) -> Text:
     return Text(compact(value, limit=400))
 
 
-def log_lines(result: dict[str, Any]) -> list[str]:
-    """Return printable log lines from a logs result, whatever shape its lines have."""
+def log_lines(result: LogsResult) -> list[str]:
+    """Return a logs result's lines as printable text: time stamp, stderr mark, text.
+
+    The executor's one line shape (``LogLine``) is the only one read: no other shape is
+    guessed at, so a drift in the executor fails the type check here.
+    """
     lines: list[str] = []
-    raw = result.get("lines")
-    if raw is None and ("stdout" in result or "stderr" in result):
-        for stream in ("stdout", "stderr"):
-            lines.extend(
-                f"[{stream}] {line}" if stream == "stderr" else str(line)
-                for line in result.get(stream) or []
-            )
-        return lines
-    for item in raw or []:
-        if isinstance(item, dict):
-            stamp = item.get("timestamp") or item.get("time")
-            text = item.get("line", item.get("text", item.get("message", "")))
-            prefix = "[stderr] " if item.get("stream") == "stderr" else ""
-            lines.append(f"{stamp} {prefix}{text}" if stamp else f"{prefix}{text}")
-        else:
-            lines.append(str(item))
+    for line in result["lines"]:
+        prefix = "[stderr] " if line["stream"] == "stderr" else ""
+        cut = " [cut]" if line["truncated"] else ""
+        text = f"{prefix}{line['text']}{cut}"
+        lines.append(f"{line['timestamp']} {text}" if line["timestamp"] else text)
     return lines
 
 

@@ -8,7 +8,7 @@ gets a table, a panel or the raw output of the command, with messages on stderr 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -23,6 +23,7 @@ from operator_core.present import (
     print_json,
     short_id,
 )
+from operator_core.results import LogsResult
 
 __all__ = ["Renderer", "denial_hint", "error_panel", "print_envelope", "print_host_errors"]
 
@@ -74,7 +75,7 @@ def _render_inspect_many(out: Console, err: Console, result: dict[str, Any]) -> 
 
 def _render_logs(out: Console, err: Console, result: dict[str, Any]) -> None:
     """Print the log lines as they are (stderr lines marked), then a summary on stderr."""
-    for line in log_lines(result):
+    for line in log_lines(cast(LogsResult, result)):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
     notes = [f"{result.get('line_count', '?')} line(s)"]
     if result.get("truncated"):

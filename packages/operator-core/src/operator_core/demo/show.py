@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +20,7 @@ from rich.table import Table
 
 from operator_core.audit import AuditQuery, AuditRecord, SQLiteAuditSink
 from operator_core.present import HEALTH_STYLES, compact, log_lines, records_table
+from operator_core.results import LogsResult
 from operator_core.runner import ToolRunner
 
 __all__ = ["Story", "compact_result", "intro", "show_audit", "show_logs", "show_ps"]
@@ -125,7 +126,7 @@ def intro(console: Console, name: str, image: str, audit_path: Path) -> None:
 def show_logs(console: Console, result: dict[str, Any]) -> None:
     """Print the log lines, indented, stderr lines marked."""
     console.print(f"  [green]← ok[/green] {result.get('line_count', '?')} line(s):")
-    for line in log_lines(result):
+    for line in log_lines(cast(LogsResult, result)):
         style = "red" if "[stderr]" in line or "ERROR" in line else "dim"
         console.print(f"    {escape(line)}", style=style, soft_wrap=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,7 @@ class ContainerFacts:
         return target_key(self.id, self.host)
 
     @classmethod
-    def from_inspect(cls, data: dict[str, Any], host: str | None = None) -> ContainerFacts:
+    def from_inspect(cls, data: Mapping[str, Any], host: str | None = None) -> ContainerFacts:
         """Return the facts of an ``inspect_container`` result (from ``host`` in a fleet)."""
         state = data.get("state") or {}
         return cls(

@@ -11,5 +11,6 @@ from __future__ import annotations
 
 from operator_core.runner.core import ToolRunner
 from operator_core.runner.envelope import ERROR_TYPES, error_type
+from operator_core.runner.executor import ContainerExecutor
 
-__all__ = ["ERROR_TYPES", "ToolRunner", "error_type"]
+__all__ = ["ERROR_TYPES", "ContainerExecutor", "ToolRunner", "error_type"]

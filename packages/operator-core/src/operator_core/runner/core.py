@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
 from operator_core.audit.record import AuditRecord, Outcome
@@ -47,6 +47,7 @@ from operator_core.runner.envelope import (
     ok_envelope,
     result_excerpt,
 )
+from operator_core.runner.executor import ContainerExecutor, HostRouting
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.formats import Shape, tool_list
 from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
@@ -69,7 +70,8 @@ _OUTCOMES: dict[str, Outcome] = {
 class ToolRunner:
     """Runs agents' tool calls against ``executor`` under ``policy``, recording to ``audit``.
 
-    ``executor`` is a ``DockerActionExecutor`` (or anything with its async methods).
+    ``executor`` is a ``DockerActionExecutor``, or anything that conforms to
+    ``ContainerExecutor`` (its async methods, with their result types).
     ``policy`` defaults to ``Policy()``: observe mode. ``audit`` defaults to an in-memory
     sink; give ``SQLiteAuditSink(path)`` (or ``open_audit(path)``) for a durable trail.
     ``approver`` answers approval requests. ``own_container_id`` is detected by default.
@@ -84,7 +86,7 @@ class ToolRunner:
 
     def __init__(
         self,
-        executor: Any,
+        executor: ContainerExecutor,
         *,
         policy: Policy | None = None,
         audit: AuditSink | None = None,
@@ -95,7 +97,7 @@ class ToolRunner:
     ) -> None:
         self.executor = executor
         self.policy = policy if policy is not None else Policy()
-        self._fleet = executor if routes_hosts(executor) else None
+        self._fleet = cast(HostRouting, executor) if routes_hosts(executor) else None
         self._specs = (
             REGISTRY
             if self._fleet is None
@@ -618,7 +620,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _state(data: dict[str, Any]) -> dict[str, Any]:
+def _state(data: Mapping[str, Any]) -> dict[str, Any]:
     """Return the part of an inspect result the audit trail keeps as before/after state."""
     return {
         **(data.get("state") or {}),
