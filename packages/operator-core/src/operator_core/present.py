@@ -50,7 +50,13 @@ HEALTH_STYLES = {
 }
 
 #: How an audit record's outcome is coloured.
-OUTCOME_STYLES = {"ok": "green", "denied": "yellow", "failed": "red", "invalid": "magenta"}
+OUTCOME_STYLES = {
+    "ok": "green",
+    "denied": "yellow",
+    "failed": "red",
+    "invalid": "magenta",
+    "interrupted": "bold red",
+}
 
 
 def make_console(*, stderr: bool) -> Console:

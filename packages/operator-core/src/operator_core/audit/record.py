@@ -14,8 +14,11 @@ __all__ = ["AuditRecord", "Decision", "Outcome", "new_record_id", "to_epoch"]
 #: decide, e.g. the container does not exist), ``allowed``, ``denied`` or ``dry_run``.
 Decision = Literal["invalid", "undecided", "allowed", "denied", "dry_run"]
 #: How the call ended; ``pending`` is written before a mutating action runs and replaced
-#: when it ends, so an action cut short by a crash still leaves its trace.
-Outcome = Literal["ok", "failed", "denied", "dry_run", "invalid", "pending", "cancelled"]
+#: when it ends, so an action cut short by a crash still leaves its trace; a runner that
+#: starts later marks such a record ``interrupted`` (see ``runner.reconcile``).
+Outcome = Literal[
+    "ok", "failed", "denied", "dry_run", "invalid", "pending", "cancelled", "interrupted"
+]
 
 
 def new_record_id() -> str:

@@ -80,7 +80,10 @@ def list_records(
     ] = None,
     outcome: Annotated[
         str | None,
-        typer.Option(help="ok, failed, denied, dry_run, invalid, pending or cancelled."),
+        typer.Option(
+            help="ok, failed, denied, dry_run, invalid, pending, cancelled or interrupted "
+            "(left pending by an operator process that died)."
+        ),
     ] = None,
     decision: Annotated[
         str | None, typer.Option(help="allowed, denied, dry_run, invalid or undecided.")

@@ -48,6 +48,7 @@ from operator_core.runner.envelope import (
     result_excerpt,
 )
 from operator_core.runner.executor import ContainerExecutor, HostRouting
+from operator_core.runner.reconcile import reconcile_interrupted, record_bound
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.formats import Shape, tool_list
 from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
@@ -115,6 +116,8 @@ class ToolRunner:
         self._clock = clock
         self._wall = wall_clock
         self._started: asyncio.Future[None] | None = None
+        #: The records a dead process left pending that ``start`` marked interrupted.
+        self.interrupted: list[AuditRecord] = []
 
     async def start(self) -> None:
         """Do the runner's start-up I/O once, in a worker thread; later calls just wait for it.
@@ -124,10 +127,37 @@ class ToolRunner:
         everything that reads files (the audit trail, ``/proc``) belongs here.
         """
         if self._started is None:
-            self._started = asyncio.ensure_future(asyncio.to_thread(self._start_up))
+            self._started = asyncio.ensure_future(self._start_all())
         # Shielded: a cancelled caller leaves the start-up running for the next one, so
         # it runs exactly once (the rate-limit counts it loads must not double).
         await asyncio.shield(self._started)
+
+    async def _start_all(self) -> None:
+        """Run the blocking start-up steps in a worker thread, then close orphaned records."""
+        await asyncio.to_thread(self._start_up)
+        self.interrupted = await self._reconcile()
+
+    async def _reconcile(self) -> list[AuditRecord]:
+        """Mark ``interrupted`` the records a dead process left pending (a durable trail only).
+
+        See ``runner.reconcile``: a record still pending once its call's whole bound has
+        passed gets the container's state now as ``after``. An executor that states no
+        bounds (a test double) has its records judged stale after an hour.
+        """
+        if isinstance(self.audit, MemoryAuditSink):
+            return []
+        call_bound = getattr(self.executor, "call_bound", None)
+
+        async def inspect(record: AuditRecord) -> dict[str, Any]:
+            host = {"host": record.host} if self._fleet is not None and record.host else {}
+            return _state(await self.executor.inspect_container(str(record.container_id), **host))
+
+        return await reconcile_interrupted(
+            self.audit,
+            now=self._wall(),
+            bound=record_bound(call_bound) if callable(call_bound) else lambda record: None,
+            inspect=inspect,
+        )
 
     def _start_up(self) -> None:
         """The blocking start-up steps (run in a worker thread by ``start``)."""
