@@ -388,3 +388,34 @@ def test_policy_show_describes_what_the_guard_enforces(data):
         assert shown[spec.name]["allowed"] is allowed, spec.name
         assert shown[spec.name]["needs_approval"] is (allowed and guard.needs_approval(spec))
         assert shown[spec.name]["dry_run"] is (allowed and spec.mutating and policy.dry_run)
+
+
+def test_cli_option_defaults_and_bounds_are_the_executors():
+    """Each docker command's --timeout/--tail default is the executor's, as its help's cap.
+
+    The CLI repeats no number by hand: stop, restart, logs, exec and wait take their
+    defaults from operator_core.limits, as the executor's methods do.
+    """
+    import inspect as inspection
+
+    import typer.main
+
+    from operator_core import limits
+    from operator_core.cli import app
+    from operator_core.docker import DockerActionExecutor
+
+    docker = typer.main.get_command(app).commands["docker"]  # type: ignore[attr-defined]
+    expected = {
+        ("stop", "timeout"): "stop_container",
+        ("restart", "timeout"): "restart_container",
+        ("logs", "tail"): "get_container_logs",
+        ("exec", "timeout"): "execute_command",
+        ("wait", "timeout"): "wait_for_container",
+    }
+    for (command, option), method in expected.items():
+        (param,) = [p for p in docker.commands[command].params if p.name == option]
+        executor = inspection.signature(getattr(DockerActionExecutor, method))
+        assert param.default == executor.parameters[option].default, (command, option)
+    helps = {c: docker.commands[c].params for c in ("exec", "wait")}
+    assert any(f"{limits.MAX_EXEC_TIMEOUT_S:g}" in (p.help or "") for p in helps["exec"])
+    assert any(f"{limits.MAX_WAIT_S:g}" in (p.help or "") for p in helps["wait"])

@@ -319,12 +319,11 @@ def test_tool_limits_and_defaults_are_the_executors_own():
     """Defaults, caps, patterns and enums of every tool come from the executor, not copies.
 
     Each default equals the executor method's; the reference pattern and the stream enum
-    are the executor's; the grace cap is MAX_GRACE_S; the exec and wait caps are the
-    tool's tighter named limits, never above the executor's.
+    are the executor's; the grace, exec, wait and batch caps are the executor's limits
+    (the tool layer neither tightens nor loosens them).
     """
     from operator_core import limits, types
     from operator_core.docker import DockerActionExecutor
-    from operator_core.tools import inputs
     from operator_core.validate import REFERENCE_PATTERN
 
     props = {spec.name: spec.input_schema["properties"] for spec in TOOLS}
@@ -339,9 +338,11 @@ def test_tool_limits_and_defaults_are_the_executors_own():
     assert tuple(props["docker_get_container_logs"]["stream"]["enum"]) == types.STREAMS
     assert props["docker_stop_container"]["timeout"]["maximum"] == limits.MAX_GRACE_S
     exec_cap = props["docker_execute_command"]["timeout"]["maximum"]
-    assert exec_cap == inputs.MAX_TOOL_EXEC_TIMEOUT_S <= limits.MAX_EXEC_TIMEOUT_S
+    assert exec_cap == limits.MAX_EXEC_TIMEOUT_S
     wait_cap = props["docker_wait_for_container"]["timeout"]["maximum"]
-    assert wait_cap == inputs.MAX_TOOL_WAIT_S <= limits.MAX_WAIT_S
+    assert wait_cap == limits.MAX_WAIT_S
+    refs = props["docker_inspect_containers"]["refs"]
+    assert refs["maxItems"] == limits.MAX_BATCH
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,17 @@ from operator_core.cli.ps_view import (
 from operator_core.cli.render import Renderer, print_host_errors
 from operator_core.columns import print_table
 from operator_core.errors import InvalidInput
-from operator_core.limits import MAX_GRACE_S, MAX_TAIL
+from operator_core.limits import (
+    DEFAULT_EXEC_TIMEOUT_S,
+    DEFAULT_GRACE_S,
+    DEFAULT_TAIL,
+    DEFAULT_WAIT_S,
+    MAX_EXEC_TIMEOUT_S,
+    MAX_GRACE_S,
+    MAX_TAIL,
+    MAX_WAIT_S,
+)
+from operator_core.types import Condition
 
 __all__ = ["docker_app", "net_app"]
 
@@ -175,7 +185,10 @@ def start(ctx: typer.Context, container: Container, as_json: JsonOption = False)
 
 @docker_app.command("stop")
 def stop(
-    ctx: typer.Context, container: Container, timeout: Grace = 10, as_json: JsonOption = False
+    ctx: typer.Context,
+    container: Container,
+    timeout: Grace = DEFAULT_GRACE_S,
+    as_json: JsonOption = False,
 ) -> None:
     """Stop a container: the stop signal, then SIGKILL after --timeout seconds."""
     run_tool_command(
@@ -189,7 +202,10 @@ def stop(
 
 @docker_app.command("restart")
 def restart(
-    ctx: typer.Context, container: Container, timeout: Grace = 10, as_json: JsonOption = False
+    ctx: typer.Context,
+    container: Container,
+    timeout: Grace = DEFAULT_GRACE_S,
+    as_json: JsonOption = False,
 ) -> None:
     """Stop a container (same grace rule as stop) and start it again."""
     run_tool_command(
@@ -207,7 +223,7 @@ def logs(
     container: Container,
     tail: Annotated[
         int, typer.Option("--tail", "-n", help=f"How many of the last lines (1-{MAX_TAIL}).")
-    ] = 100,
+    ] = DEFAULT_TAIL,
     since: Annotated[
         str | None, typer.Option(help="Only after this time: ISO 8601 or relative (10m, 2h).")
     ] = None,
@@ -280,8 +296,11 @@ def exec_(
     env: EnvOption = None,
     env_file: EnvFileOption = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds the command may run (up to 600).")
-    ] = 30,
+        float,
+        typer.Option(
+            "--timeout", help=f"Seconds the command may run (up to {MAX_EXEC_TIMEOUT_S:g})."
+        ),
+    ] = DEFAULT_EXEC_TIMEOUT_S,
     as_json: JsonOption = False,
 ) -> None:
     """Run a command in a running container: operator docker exec web ls -l /srv.
@@ -346,13 +365,13 @@ def unpause(ctx: typer.Context, container: Container, as_json: JsonOption = Fals
 def wait(
     ctx: typer.Context,
     container: Container,
-    condition: Annotated[
-        Literal["running", "healthy", "exited", "removed"],
-        typer.Option("--condition", "-c", help="What to wait for."),
-    ],
+    condition: Annotated[Condition, typer.Option("--condition", "-c", help="What to wait for.")],
     timeout: Annotated[
-        float, typer.Option("--timeout", "-t", help="Give up after this many seconds.")
-    ] = 60,
+        float,
+        typer.Option(
+            "--timeout", "-t", help=f"Give up after this many seconds (up to {MAX_WAIT_S:g})."
+        ),
+    ] = DEFAULT_WAIT_S,
     as_json: JsonOption = False,
 ) -> None:
     """Wait until a container is running, healthy, exited or removed (exit 5 if it is not)."""

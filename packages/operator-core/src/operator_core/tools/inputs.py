@@ -69,16 +69,8 @@ __all__ = [
     "WaitInput",
 ]
 
-#: The longest command a tool call may run: ten minutes, though the executor allows
-#: ``MAX_EXEC_TIMEOUT_S`` (an hour). An agent should not tie up a worker, and the person
-#: watching it, for an hour; ``min`` keeps the tool from ever allowing more than the executor.
-MAX_TOOL_EXEC_TIMEOUT_S = min(600, MAX_EXEC_TIMEOUT_S)
-#: The longest wait a tool call may ask for: half an hour of the executor's ``MAX_WAIT_S``,
-#: already longer than any agent turn should block.
-MAX_TOOL_WAIT_S = min(1800, MAX_WAIT_S)
-#: The most containers one tool call inspects; the executor takes ``limits.MAX_BATCH``,
-#: but a result this size is already more than a model should read at once.
-MAX_TOOL_BATCH = min(100, MAX_BATCH)
+# Bounds and defaults are the executor's own (operator_core.limits), never tighter or
+# looser copies: a call the executor would take is never refused here, and vice versa.
 
 
 def _no_bool(value: Any) -> Any:
@@ -254,7 +246,7 @@ class ExecInput(ContainerInput):
         float,
         Field(
             gt=0,
-            le=MAX_TOOL_EXEC_TIMEOUT_S,
+            le=MAX_EXEC_TIMEOUT_S,
             description="Seconds the command may run; past it the result says timed_out.",
         ),
         BeforeValidator(_no_bool),
@@ -320,9 +312,7 @@ class InspectManyInput(_Input):
 
     refs: Annotated[
         list[ContainerRef],
-        Field(
-            min_length=1, max_length=MAX_TOOL_BATCH, description="Names or ids of the containers."
-        ),
+        Field(min_length=1, max_length=MAX_BATCH, description="Names or ids of the containers."),
         _from_json(list, '["web", "db"]'),
     ]
 
@@ -338,7 +328,7 @@ class WaitInput(ContainerInput):
         float,
         Field(
             gt=0,
-            le=MAX_TOOL_WAIT_S,
+            le=MAX_WAIT_S,
             description="Give up after this many seconds (met is then false).",
         ),
         BeforeValidator(_no_bool),
