@@ -78,7 +78,9 @@ def test_a_question_given_up_on_leaves_nothing_reading_stdin():
     """After the timeout asyncio.run returns at once, and a later line is not swallowed."""
     read_end, write_end = os.pipe()
     try:
-        assert _give_up_after(0.2, read_end) < 2
+        # Gives up at 0.2 s; broken, it never returns while stdin stays silent. 10 s is
+        # slack for a loaded machine, not a measure of speed.
+        assert _give_up_after(0.2, read_end) < 10
         assert not [t for t in threading.enumerate() if t.name == "operator-prompt"]
         os.write(write_end, b"y\n")
         assert os.read(read_end, 16) == b"y\n"
@@ -98,7 +100,9 @@ def test_where_the_loop_cannot_watch_stdin_a_daemon_thread_does_not_hold_the_exi
     monkeypatch.setattr(asyncio.SelectorEventLoop, "add_reader", cannot_watch)
     read_end, write_end = os.pipe()
     try:
-        assert _give_up_after(0.2, read_end) < 2
+        # Gives up at 0.2 s; broken, it never returns while stdin stays silent. 10 s is
+        # slack for a loaded machine, not a measure of speed.
+        assert _give_up_after(0.2, read_end) < 10
         readers = [t for t in threading.enumerate() if t.name == "operator-prompt"]
         assert readers
         assert all(t.daemon for t in readers)
@@ -161,11 +165,10 @@ def test_an_unanswered_approval_prompt_lets_the_command_exit_after_the_timeout(t
         TERM="xterm",
     )
     command = [sys.executable, "-m", "operator_core.cli", "--policy", str(policy), "docker", "ps"]
-    began = time.monotonic()
+    # The approval times out after 1 s; broken, the command waits for an answer for ever.
+    # 30 s tells the two apart on a loaded machine (start-up included).
     code, output = _run_on_a_terminal(command, env, limit=30)
-    elapsed = time.monotonic() - began
     assert code != -999, f"still running after 30s, waiting for an answer:\n{output}"
     assert "Run docker_list_containers" in output
     assert code == 3, output
     assert "approval.timeout" in output
-    assert elapsed < 15

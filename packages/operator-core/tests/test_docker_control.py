@@ -871,8 +871,10 @@ async def test_wait_does_not_block_the_event_loop(client, executor) -> None:
     result = await executor.wait_for_container("web", "exited", timeout=0.5)
     task.cancel()
     assert result["met"] is False
-    assert 0.5 <= result["waited_s"] < 1.5
-    assert ticks >= 20
+    # It waited its 0.5 s and returned; 5 s of slack for a loaded machine.
+    assert 0.5 <= result["waited_s"] < 5.0
+    # About 50 ticks in 0.5 s; a loop blocked by the wait ticks once at most.
+    assert ticks >= 5
 
 
 @pytest.mark.parametrize(
