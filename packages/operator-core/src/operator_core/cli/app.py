@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -24,6 +25,7 @@ from operator_core.cli.exit_codes import (
     exit_code_for,
     exit_code_for_exception,
 )
+from operator_core.cli.interrupts import EXIT_INTERRUPTED, Interrupt
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.render import Renderer, denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import call_tool, container_names
@@ -241,27 +243,40 @@ def run_tool_command(
     as_json: bool = False,
     progress: str | None = None,
     render: Renderer | None = None,
+    interrupt: Interrupt | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> NoReturn:
     """Run ``tool`` with ``arguments`` for a command, show the result and exit with its code.
 
     Arguments that are None are left out, so the tool's own defaults apply. ``render``
-    shows a successful result in place of the tool's usual view (not with --json).
+    shows a successful result in place of the tool's usual view (not with --json);
+    ``interrupt`` is what Ctrl-C says and does; ``wrap`` wraps the executor (``logs -f``).
     """
     settings = settings_of(ctx)
     as_json = as_json or settings.json
     arguments = {key: value for key, value in arguments.items() if value is not None}
     try:
         check_engine_options(settings.context)
-        envelope = asyncio.run(call_tool(settings, tool, arguments, console=ERR, progress=progress))
+        envelope = asyncio.run(
+            call_tool(
+                settings,
+                tool,
+                arguments,
+                console=ERR,
+                progress=progress,
+                interrupt=interrupt,
+                wrap=wrap,
+            )
+        )
     except OperatorError as exc:
         fail(exc, as_json=as_json)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         ERR.print(
             "[yellow]interrupted[/yellow]: the audit trail records the call as cancelled "
             "(an action already under way in the engine was waited for, up to its deadline, "
             "so the record shows how it ended)"
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if as_json or envelope.get("ok"):
         print_envelope(
             OUT,

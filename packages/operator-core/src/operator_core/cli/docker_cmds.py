@@ -7,16 +7,21 @@ value the tool refuses (``--tail 0``, a name with a space) is an invalid-input e
 
 from __future__ import annotations
 
+import asyncio
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand
 
-from operator_core.cli.app import ERR, JsonOption, fail, run_tool_command
+from operator_core.cli.app import ERR, OUT, JsonOption, fail, run_tool_command, settings_of
 from operator_core.cli.completion import complete_container
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
+from operator_core.cli.follow import FollowingExecutor, printable
+from operator_core.cli.interrupts import Interrupt
 from operator_core.cli.ps_view import (
     check_format,
     containers_table,
@@ -24,8 +29,9 @@ from operator_core.cli.ps_view import (
     quiet_ids,
 )
 from operator_core.cli.render import Renderer, print_host_errors
+from operator_core.cli.settings import Settings
 from operator_core.columns import print_table
-from operator_core.errors import InvalidInput
+from operator_core.errors import InvalidInput, OperatorError
 from operator_core.limits import (
     DEFAULT_EXEC_TIMEOUT_S,
     DEFAULT_GRACE_S,
@@ -197,6 +203,7 @@ def stop(
         {"container_id": container, "timeout": timeout},
         as_json=as_json,
         progress=f"stopping {container} (SIGKILL after {timeout}s)",
+        interrupt=_finishing("the stop", container, timeout),
     )
 
 
@@ -214,6 +221,18 @@ def restart(
         {"container_id": container, "timeout": timeout},
         as_json=as_json,
         progress=f"restarting {container} (SIGKILL after {timeout}s)",
+        interrupt=_finishing("the restart", container, timeout),
+    )
+
+
+def _finishing(what: str, container: str, grace_s: int) -> Interrupt:
+    """Return what Ctrl-C says during a stop or restart of ``container``."""
+    check = f"operator docker inspect {shlex.quote(container)}"
+    return Interrupt(
+        first=f"finishing {what} of {container} already under way (up to {grace_s}s); "
+        "Ctrl-C again to leave it running",
+        second=f"left without waiting: whether {what} of {container} finished is unknown, "
+        f"and its audit record stays pending. See: {check}",
     )
 
 
@@ -221,14 +240,27 @@ def restart(
 def logs(
     ctx: typer.Context,
     container: Container,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            "-f",
+            help="Keep printing new lines until the container stops or Ctrl-C.",
+        ),
+    ] = False,
     tail: Annotated[
-        int, typer.Option("--tail", "-n", help=f"How many of the last lines (1-{MAX_TAIL}).")
+        int,
+        typer.Option(
+            "--tail", "-n", metavar="N", help=f"How many of the last lines (1-{MAX_TAIL})."
+        ),
     ] = DEFAULT_TAIL,
     since: Annotated[
-        str | None, typer.Option(help="Only after this time: ISO 8601 or relative (10m, 2h).")
+        str | None,
+        typer.Option(metavar="TIME", help="Only after this time: ISO 8601 or ago (10m, 2h)."),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Only before this time: ISO 8601 or relative.")
+        str | None,
+        typer.Option(metavar="TIME", help="Only before this time: ISO 8601 or ago."),
     ] = None,
     stream: Annotated[
         Literal["both", "stdout", "stderr"], typer.Option(help="Which output to read.")
@@ -238,19 +270,71 @@ def logs(
     ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Print the last lines a container wrote (never follows)."""
+    """Print the last lines a container wrote; with -f, then every new one.
+
+    A follow is read-only and holds no more than a line at a time; it ends when the
+    container stops (exit 0) or at Ctrl-C (exit 0), and the audit trail keeps one
+    record of it.
+    """
+    arguments = {
+        "container_id": container,
+        "tail": tail,
+        "since": since,
+        "until": until,
+        "stream": stream,
+        "timestamps": timestamps,
+    }
+    if not follow:
+        run_tool_command(ctx, "docker_get_container_logs", arguments, as_json=as_json)
+    _check_follow(settings_of(ctx), until=until, as_json=as_json)
+    stop = asyncio.Event()
+
+    def show(stream_name: str, text: str) -> None:
+        OUT.out(printable(stream_name, text), highlight=False)
+        OUT.file.flush()
+
     run_tool_command(
         ctx,
         "docker_get_container_logs",
-        {
-            "container_id": container,
-            "tail": tail,
-            "since": since,
-            "until": until,
-            "stream": stream,
-            "timestamps": timestamps,
-        },
-        as_json=as_json,
+        arguments,
+        render=_followed,
+        interrupt=Interrupt(first="ending the follow", second="left at once", on_first=stop.set),
+        wrap=lambda executor: FollowingExecutor(
+            executor, settings_of(ctx).docker_command(), show, stop
+        ),
+    )
+
+
+def _check_follow(settings: Settings, *, until: str | None, as_json: bool) -> None:
+    """Refuse, before anything runs, what a follow cannot do (exit 2)."""
+    problem = None
+    if until is not None:
+        problem = "--follow and --until do not go together: a follow has no end time"
+    elif as_json or settings.json:
+        problem = "--follow prints lines as they come; it has no --json document"
+    else:
+        try:
+            fleet = settings.inventory() is not None
+        except OperatorError as exc:
+            fail(exc, as_json=as_json)
+        if fleet:
+            problem = (
+                "--follow reads one engine: give --host URL or --context, not an inventory host"
+            )
+    if problem is not None:
+        fail(InvalidInput(problem), as_json=as_json)
+
+
+def _followed(out: Console, err: Console, result: dict[str, Any]) -> None:
+    """Say how a follow ended (the lines were printed as they came)."""
+    ended = {
+        "container_stopped": "the container stopped",
+        "interrupted": "Ctrl-C",
+        "docker_failed": f"docker logs failed (exit {result.get('docker_exit_code')})",
+    }.get(str(result.get("ended")), str(result.get("ended")))
+    err.print(
+        f"[dim]followed {result.get('line_count')} line(s) for "
+        f"{result.get('duration_s')}s; ended by {escape(ended)}[/dim]"
     )
 
 

@@ -21,7 +21,7 @@ command exits at once (``operator_core.cli.prompt``: nothing is left reading std
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -31,6 +31,7 @@ from rich.progress import Progress, ProgressColumn, SpinnerColumn, Task, TextCol
 from rich.text import Text
 
 from operator_core.audit import open_audit
+from operator_core.cli.interrupts import Interrupt, default_interrupt, handling_interrupts
 from operator_core.cli.prompt import ask_yes_no
 from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
@@ -141,11 +142,15 @@ def make_approver(settings: Settings, console: Console, shown: list[Spinner | No
 
 @asynccontextmanager
 async def open_runner(
-    settings: Settings, *, approver: Approver | None = None
+    settings: Settings,
+    *,
+    approver: Approver | None = None,
+    wrap: Callable[[DockerActionExecutor], Any] | None = None,
 ) -> AsyncIterator[ToolRunner]:
     """Yield a runner for the global options; the audit file is closed afterwards.
 
-    The runner starts its rate limits from the audit trail's recent actions.
+    The runner starts its rate limits from the audit trail's recent actions. ``wrap``
+    replaces the executor by one built around it (``logs -f``'s following executor).
     Raises PolicyError (bad policy file), InvalidInput (--host with --context) or
     AuditError (audit file unusable) before anything runs.
     """
@@ -158,7 +163,12 @@ async def open_runner(
     )
     audit = open_audit(settings.audit_db)
     try:
-        yield ToolRunner(executor, policy=policy, audit=audit, approver=approver)
+        yield ToolRunner(
+            executor if wrap is None else wrap(executor),
+            policy=policy,
+            audit=audit,
+            approver=approver,
+        )
     finally:
         await audit.close()
 
@@ -170,18 +180,23 @@ async def call_tool(
     *,
     console: Console,
     progress: str | None = None,
+    interrupt: Interrupt | None = None,
+    wrap: Callable[[DockerActionExecutor], Any] | None = None,
 ) -> dict[str, Any]:
     """Run ``tool`` through the policy and audit trail; return its envelope.
 
     ``progress`` is the spinner's message (None: no spinner), shown on ``console``
-    (stderr) so that ``--json`` output on stdout stays clean.
+    (stderr) so that ``--json`` output on stdout stays clean. ``interrupt`` says what
+    Ctrl-C does (default: acknowledge, let the engine's work end, record; a second
+    Ctrl-C leaves at once). Cancelled by Ctrl-C, the call raises CancelledError.
     """
     shown: list[Spinner | None] = [None]
     approver = make_approver(settings, console, shown)
     if settings.fleet_host() is not None:
         arguments = {**arguments, "host": settings.fleet_host()}
-    async with open_runner(settings, approver=approver) as runner:
-        with spinner(console, progress) as current:
+    handling = interrupt or default_interrupt("the call", "operator audit show")
+    async with open_runner(settings, approver=approver, wrap=wrap) as runner:
+        with handling_interrupts(console, handling), spinner(console, progress) as current:
             shown[0] = current
             return await runner.execute_tool(
                 tool, arguments, actor=settings.actor, reason=settings.reason

@@ -126,6 +126,16 @@ class Settings:
         """Return the inventory host --host names (None: no --host, or --host is a URL)."""
         return self.host if self.host and "://" not in self.host else None
 
+    def docker_command(self) -> list[str]:
+        """Return the docker CLI command line for the engine chosen (--host or --context)."""
+        if self.host and self.context:
+            raise InvalidInput("give --host or --context, not both")
+        if self.host:
+            return ["docker", "--host", self.host]
+        if self.context:
+            return ["docker", "--context", self.context]
+        return ["docker"]
+
     def docker_client(self) -> DockerClient | None:
         """Return a client for --host or --context, or None for the default engine."""
         if self.host and self.context:
