@@ -18,7 +18,7 @@ from operator_core.policy import (
     ProtectedContainers,
     RateLimit,
     RateLimiter,
-    detect_own_container_id,
+    detect_own_container_ids,
     has_label,
     load_policy,
     policy_from_dict,
@@ -400,7 +400,7 @@ def test_own_container_detected_from_mountinfo(tmp_path):
         f"1 0 0:1 /var/lib/docker/containers/{other}/mounts/shm /dev/shm rw - tmpfs shm rw\n"
         f"2 0 8:1 /var/lib/docker/containers/{cid}/hostname /etc/hostname rw - ext4 /dev/sda1 rw\n"
     )
-    assert detect_own_container_id(tmp_path) == cid
+    assert detect_own_container_ids(tmp_path) == {cid}
 
 
 def test_own_container_detected_from_cgroup_v1(tmp_path):
@@ -408,14 +408,14 @@ def test_own_container_detected_from_cgroup_v1(tmp_path):
     cid = "a1" * 32
     (tmp_path / "proc/self").mkdir(parents=True)
     (tmp_path / "proc/self/cgroup").write_text(f"4:memory:/docker/{cid}\n0::/\n")
-    assert detect_own_container_id(tmp_path) == cid
+    assert detect_own_container_ids(tmp_path) == {cid}
 
 
 def test_own_container_from_dockerenv_and_hostname(tmp_path):
     """/.dockerenv plus a 12-hex hostname gives the short id; another hostname gives None."""
     (tmp_path / ".dockerenv").touch()
-    assert detect_own_container_id(tmp_path, hostname=lambda: "0123456789ab") == "0123456789ab"
-    assert detect_own_container_id(tmp_path, hostname=lambda: "my-host") is None
+    assert detect_own_container_ids(tmp_path, hostname=lambda: "0123456789ab") == {"0123456789ab"}
+    assert detect_own_container_ids(tmp_path, hostname=lambda: "my-host") == set()
 
 
 def test_no_container_on_a_plain_host(tmp_path):
@@ -425,7 +425,7 @@ def test_no_container_on_a_plain_host(tmp_path):
         f"1 0 0:1 /var/lib/docker/containers/{'e' * 64}/mounts/shm /x rw - tmpfs shm rw\n"
     )
     (tmp_path / "proc/self/cgroup").write_text("0::/user.slice/session-1.scope\n")
-    assert detect_own_container_id(tmp_path) is None
+    assert detect_own_container_ids(tmp_path) == set()
 
 
 def test_rate_limiter_remembers_past_actions_inside_the_window():

@@ -948,16 +948,16 @@ async def test_building_a_runner_reads_nothing_and_start_reads_off_the_loop(monk
 
     where: list[tuple[str, int]] = []
 
-    def detect() -> str | None:
+    def detect() -> frozenset[str]:
         where.append(("proc", threading.get_ident()))
-        return None
+        return frozenset()
 
     class CountingSink(MemoryAuditSink):
         def query(self, query=None):
             where.append(("trail", threading.get_ident()))
             return super().query(query)
 
-    monkeypatch.setattr(guard_module, "detect_own_container_id", detect)
+    monkeypatch.setattr(guard_module, "detect_own_container_ids", detect)
     policy = Policy(**EXECUTE, rate_limits=[{"max": 5, "window_s": 60}])
     run = ToolRunner(FakeExecutor("web"), policy=policy, audit=CountingSink())
     assert where == []

@@ -15,7 +15,7 @@ from python_on_whales import DockerClient
 
 from operator_core.audit import SQLiteAuditSink
 from operator_core.docker import DockerActionExecutor
-from operator_core.policy import Policy
+from operator_core.policy import Policy, detect_own_container_ids
 from operator_core.runner import ToolRunner
 from operator_core.testing import HANDLES_SIGTERM, unique_name
 
@@ -98,3 +98,52 @@ async def test_an_alias_cannot_take_over_a_protected_containers_name(
     )
     assert fresh["ok"] is True, fresh
     assert network in _networks_of(engine, attacker)
+
+
+def _capture(engine: DockerClient, name: str, root: Path) -> str:
+    """Copy what the operator reads to find itself, as seen inside ``name``, under ``root``.
+
+    ``docker exec`` runs ``cat`` inside the container (its cgroup, its mount namespace,
+    its UTS namespace), so the files are what a process of that container reads. Returns
+    the container's hostname.
+    """
+    (root / "proc/self").mkdir(parents=True)
+    for path in ("proc/self/mountinfo", "proc/self/cgroup"):
+        (root / path).write_text(str(engine.execute(name, ["cat", f"/{path}"])) + "\n")
+    if (
+        str(
+            engine.execute(name, ["sh", "-c", "test -e /.dockerenv && echo yes || echo no"])
+        ).strip()
+        == "yes"
+    ):
+        (root / ".dockerenv").touch()
+    return str(engine.execute(name, ["hostname"])).strip()
+
+
+async def test_the_operators_container_stays_protected_behind_a_shared_network(
+    engine, containers, executor, tmp_path
+):
+    """Inside a container run with --network container:other, both are its candidates.
+
+    /etc/hostname, hosts and resolv.conf and the hostname are the other container's
+    there; only the cgroup names the container itself. Detection returns both ids (the
+    evidence disagrees), and a dry-run stop of either is denied as protected.self.
+    """
+    other = containers.run(*HANDLES_SIGTERM)
+    operator = containers.run(*HANDLES_SIGTERM, networks=[f"container:{other}"])
+    ids = {n: engine.container.inspect(n).id for n in (other, operator)}
+    hostname = _capture(engine, operator, tmp_path / "root")
+    found = detect_own_container_ids(tmp_path / "root", hostname=lambda: hostname)
+    assert ids[operator] in found  # the cgroup: the container itself
+    assert ids[other] in found  # the network files: whose namespace it shares
+    run = ToolRunner(
+        executor,
+        policy=Policy(mode="execute", dry_run=True, approval={"risks": []}),
+        audit=SQLiteAuditSink(tmp_path / "audit.sqlite3"),
+        own_container_id=found,
+    )
+    for name in (operator, other):
+        envelope = await run.execute_tool("docker_stop_container", {"container_id": name})
+        assert envelope["ok"] is False, envelope
+        assert envelope["error"]["rule"] == "protected.self"
+        assert engine.container.inspect(name).state.running is True

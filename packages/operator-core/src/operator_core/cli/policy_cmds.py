@@ -15,7 +15,7 @@ from rich.text import Text
 
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.errors import OperatorError
-from operator_core.policy import Policy, detect_own_container_id, load_policy
+from operator_core.policy import Policy, detect_own_container_ids, load_policy
 from operator_core.present import print_json
 from operator_core.tools import TOOLS, ToolSpec
 
@@ -182,7 +182,7 @@ def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     source = settings.policy_source() + (f" with {', '.join(overrides)}" if overrides else "")
     summary = policy_summary(policy, source)
     if policy.protect_self:
-        summary["own_container"] = detect_own_container_id()
+        summary["own_container"] = ", ".join(sorted(detect_own_container_ids())) or None
     if as_json:
         print_json(OUT, {"ok": True, "result": summary})
         return

@@ -18,7 +18,7 @@ from operator_core.policy.model import (
     load_policy,
     policy_from_dict,
 )
-from operator_core.policy.self_container import detect_own_container_id
+from operator_core.policy.self_container import detect_own_container_ids
 
 __all__ = [
     "AUTO",
@@ -36,7 +36,7 @@ __all__ = [
     "RateLimiter",
     "Scope",
     "Verdict",
-    "detect_own_container_id",
+    "detect_own_container_ids",
     "has_label",
     "load_policy",
     "policy_from_dict",

@@ -15,7 +15,7 @@ is refused when it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from operator_core.policy.matching import ContainerFacts, Verdict, protection
@@ -33,7 +33,7 @@ def _answers_to(member: dict[str, Any]) -> set[str]:
 
 def alias_verdict(
     policy: Policy,
-    own_id: str | None,
+    own_ids: Collection[str],
     alias: str,
     target: ContainerFacts,
     network: str,
@@ -51,7 +51,7 @@ def alias_verdict(
         if m.get("id") != target.id and wanted in _answers_to(m)
     ]
     for facts in owners:
-        guarded = protection(policy, facts, own_id)
+        guarded = protection(policy, facts, own_ids)
         if guarded is not None:
             return Verdict(
                 "alias.protected",
@@ -60,7 +60,7 @@ def alias_verdict(
                 "that name over, so nothing was done. Choose another alias.",
                 {"owner": facts.summary()},
             )
-    protected_name = protection(policy, ContainerFacts(id="", name=alias), None)
+    protected_name = protection(policy, ContainerFacts(id="", name=alias), ())
     if protected_name is not None:
         return Verdict(
             "alias.protected",

@@ -22,7 +22,7 @@ from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
 from operator_core.policy.model import Policy
-from operator_core.policy.self_container import detect_own_container_id
+from operator_core.policy.self_container import detect_own_container_ids
 from operator_core.tools.spec import ToolSpec
 
 __all__ = ["AUTO", "ApprovalRequest", "Approver", "AutoDetect", "Guard"]
@@ -87,9 +87,10 @@ log = logging.getLogger("operator_core.policy")
 class Guard:
     """Holds a policy with its live state: rate-limit counts, locks, the approver.
 
-    ``own_container_id`` is the operator's own container (``AUTO``: detect it on first
-    use; None: there is none); it is protected unless the policy sets
-    ``protect_self = false``. Building a guard reads nothing.
+    ``own_container_id`` is the operator's own container: an id, or several when it
+    cannot be told which is ours (``AUTO``: detect them on first use; None: there is
+    none); each is protected unless the policy sets ``protect_self = false``. Building a
+    guard reads nothing.
     """
 
     def __init__(
@@ -97,7 +98,7 @@ class Guard:
         policy: Policy,
         *,
         approver: Approver | None = None,
-        own_container_id: str | AutoDetect | None = AUTO,
+        own_container_id: str | Iterable[str] | AutoDetect | None = AUTO,
         clock: Callable[[], float] = time.monotonic,
         host_labels: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
@@ -105,19 +106,25 @@ class Guard:
         self.approver = approver
         #: Each fleet host's inventory labels (None: no fleet).
         self.host_labels = host_labels
-        self._own: str | AutoDetect | None = own_container_id if policy.protect_self else None
+        own = own_container_id if policy.protect_self else None
+        self._own: frozenset[str] | AutoDetect = (
+            own
+            if isinstance(own, AutoDetect)
+            else frozenset({own} if isinstance(own, str) else own or ())
+        )
         self.limiter = RateLimiter(policy.rate_limits, clock)
         self.gate = ActionGate(policy.max_concurrent_actions)
 
     @property
-    def own_container_id(self) -> str | None:
-        """The operator's own container, detected on first use when ``AUTO`` (reads /proc).
+    def own_container_ids(self) -> frozenset[str]:
+        """The operator's own container's id(s), detected on first use when ``AUTO``.
 
-        ``ToolRunner.start`` detects it in a worker thread, so no caller on the event
-        loop pays for the reads; a guard used on its own detects it here.
+        ``ToolRunner.start`` detects them in a worker thread (they are read from /proc),
+        so no caller on the event loop pays for the reads; a guard used on its own
+        detects them here.
         """
         if isinstance(self._own, AutoDetect):
-            self._own = detect_own_container_id()
+            self._own = detect_own_container_ids()
         return self._own
 
     def check_mode(self, spec: ToolSpec, host: str | None = None) -> Verdict | None:
@@ -140,7 +147,7 @@ class Guard:
         labels = None
         if self.host_labels is not None and facts.host is not None:
             labels = dict(self.host_labels.get(facts.host, {}))
-        verdict = protection(policy, facts, self.own_container_id)
+        verdict = protection(policy, facts, self.own_container_ids)
         if verdict is None:
             verdict = scope_violation(policy, facts, labels)
         if verdict is None:
@@ -185,7 +192,8 @@ class Guard:
         self, alias: str, target: ContainerFacts, network: str, members: list[dict[str, Any]]
     ) -> Verdict | None:
         """Refuse an alias that is a name another container answers to (see ``aliases``)."""
-        verdict = alias_verdict(self.policy, self.own_container_id, alias, target, network, members)
+        policy = self.policy.for_host(target.host)
+        verdict = alias_verdict(policy, self.own_container_ids, alias, target, network, members)
         return _about(verdict, target)
 
     def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,10 +97,14 @@ def _id_matches(container_id: str, reference: str) -> bool:
     return _HEX_PREFIX.fullmatch(ref) is not None and container_id.lower().startswith(ref)
 
 
-def protection(policy: Policy, facts: ContainerFacts, own_id: str | None) -> Verdict | None:
-    """Return why ``facts`` is protected from mutating tools, or None when it is not."""
+def protection(policy: Policy, facts: ContainerFacts, own_ids: Collection[str]) -> Verdict | None:
+    """Return why ``facts`` is protected from mutating tools, or None when it is not.
+
+    ``own_ids`` are the operator's own container's id(s): several when it could not be
+    told which is ours (``detect_own_container_ids``), and each is protected.
+    """
     who = f"container {facts.name!r} ({facts.id[:12]})"
-    if own_id and _id_matches(facts.id, own_id):
+    if any(own and _id_matches(facts.id, own) for own in own_ids):
         return Verdict(
             "protected.self", f"{who} is the operator's own container; it never acts on itself"
         )

@@ -1,14 +1,22 @@
 """Find the container the operator itself runs in, so the policy can protect it.
 
-Three sources, tried in order, all read relative to ``root`` (tests pass a fake tree):
+Evidence is read relative to ``root`` (tests pass a tree of captured files), from three
+sources that a container's own settings can make disagree:
 
-* ``/proc/self/mountinfo``: Docker bind-mounts ``/var/lib/docker/containers/<id>/hostname``
-  (and ``resolv.conf``, ``hosts``) onto ``/etc/...`` in every container, cgroup v1 or v2.
-  Only those mount points count: on a host, other containers' ``shm`` mounts also show
-  ``/containers/<id>/`` paths and must not be mistaken for our own;
-* ``/proc/self/cgroup``: cgroup v1 paths such as ``/docker/<id>`` or ``docker-<id>.scope``;
-* ``/.dockerenv`` with a 12-hex-digit hostname, which Docker sets to the short id unless
-  ``--hostname`` overrides it.
+* its cgroup: ``/proc/self/cgroup`` paths such as ``/docker/<id>`` or ``docker-<id>.scope``,
+  and the roots of the cgroup mounts in ``/proc/self/mountinfo`` (cgroup v1, or v2 with
+  the host's cgroup namespace). Nothing but the container's own id ever appears there;
+* the bind mounts of ``/etc/hostname``, ``/etc/hosts`` and ``/etc/resolv.conf`` in
+  ``/proc/self/mountinfo``, from ``/var/lib/docker/containers/<id>/``. A container that
+  shares another's network namespace (``--network container:X``, compose
+  ``network_mode: service:X``) gets X's files, so this names X, not us. (Other
+  containers' ``shm`` mounts, seen on a host, do not count.);
+* ``/.dockerenv`` with a 12-hex-digit hostname, the short id Docker sets unless
+  ``--hostname`` overrides it; under a shared network it is X's too.
+
+``detect_own_container_ids`` returns every id the evidence names: one when it agrees, all
+candidates when it does not (the operator cannot tell which is itself, so it protects
+each). A short id that begins a full id found is the same container and is dropped.
 """
 
 from __future__ import annotations
@@ -18,13 +26,17 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["detect_own_container_id"]
+__all__ = [
+    "cgroup_ids",
+    "detect_own_container_ids",
+    "network_file_ids",
+    "own_container_ids",
+]
 
 _FULL_ID = re.compile(r"(?:/containers/|/docker/|docker-)([0-9a-f]{64})")
 _SHORT_ID = re.compile(r"[0-9a-f]{12}")
-
-
-_OWN_MOUNTS = frozenset({"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
+_NETWORK_FILES = frozenset({"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
+_CGROUP_MOUNTS = "/sys/fs/cgroup"
 
 
 def _read(path: Path) -> str:
@@ -35,34 +47,56 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _from_mountinfo(text: str) -> str | None:
-    """Return the id in the source of our /etc/hostname, hosts or resolv.conf bind mount."""
+def _mounts(text: str) -> list[tuple[str, str]]:
+    """Return (root within its filesystem, mount point) of each mountinfo line."""
+    mounts = []
     for line in text.splitlines():
         fields = line.split()
-        if len(fields) > 4 and fields[4] in _OWN_MOUNTS:
-            match = _FULL_ID.search(fields[3])
-            if match:
-                return match.group(1)
-    return None
+        if len(fields) > 4:
+            mounts.append((fields[3], fields[4]))
+    return mounts
 
 
-def _from_cgroup(text: str) -> str | None:
-    """Return the id in a cgroup v1 path of ours (``/docker/<id>``, ``docker-<id>.scope``)."""
-    match = _FULL_ID.search(text)
-    return match.group(1) if match else None
+def cgroup_ids(cgroup: str, mountinfo: str) -> set[str]:
+    """Return the ids in our cgroup paths and in the roots of our cgroup mounts."""
+    found = set(_FULL_ID.findall(cgroup))
+    for source, target in _mounts(mountinfo):
+        if target == _CGROUP_MOUNTS or target.startswith(_CGROUP_MOUNTS + "/"):
+            found.update(_FULL_ID.findall(source))
+    return found
 
 
-def detect_own_container_id(
+def network_file_ids(mountinfo: str) -> set[str]:
+    """Return the ids of the containers whose hostname, hosts or resolv.conf we mount."""
+    found: set[str] = set()
+    for source, target in _mounts(mountinfo):
+        if target in _NETWORK_FILES:
+            found.update(_FULL_ID.findall(source))
+    return found
+
+
+def own_container_ids(
+    cgroup: str, mountinfo: str, dockerenv: bool, hostname: str
+) -> frozenset[str]:
+    """Return every id the evidence names as ours (see the module docstring); pure."""
+    full = cgroup_ids(cgroup, mountinfo) | network_file_ids(mountinfo)
+    short = hostname.strip().lower()
+    if dockerenv and _SHORT_ID.fullmatch(short) and not any(i.startswith(short) for i in full):
+        return frozenset({*full, short})
+    return frozenset(full)
+
+
+def detect_own_container_ids(
     root: Path = Path("/"), hostname: Callable[[], str] = socket.gethostname
-) -> str | None:
-    """Return the id (full, or the 12-digit short id) of the container we run in, or None."""
-    found = _from_mountinfo(_read(root / "proc/self/mountinfo")) or _from_cgroup(
-        _read(root / "proc/self/cgroup")
+) -> frozenset[str]:
+    """Return the ids (full, or a 12-digit short id) the operator's container may have.
+
+    Empty outside a container; one id when the evidence agrees; several when it does not.
+    """
+    dockerenv = (root / ".dockerenv").exists()
+    return own_container_ids(
+        _read(root / "proc/self/cgroup"),
+        _read(root / "proc/self/mountinfo"),
+        dockerenv,
+        hostname() if dockerenv else "",
     )
-    if found:
-        return found
-    if (root / ".dockerenv").exists():
-        name = hostname().strip().lower()
-        if _SHORT_ID.fullmatch(name):
-            return name
-    return None

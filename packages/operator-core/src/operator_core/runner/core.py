@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -92,7 +92,7 @@ class ToolRunner:
         policy: Policy | None = None,
         audit: AuditSink | None = None,
         approver: Approver | None = None,
-        own_container_id: str | AutoDetect | None = AUTO,
+        own_container_id: str | Iterable[str] | AutoDetect | None = AUTO,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -161,7 +161,7 @@ class ToolRunner:
 
     def _start_up(self) -> None:
         """The blocking start-up steps (run in a worker thread by ``start``)."""
-        _ = self.guard.own_container_id  # detects it now, off the event loop
+        _ = self.guard.own_container_ids  # detects them now, off the event loop
         self._recall_rate_limited_actions()
 
     def _recall_rate_limited_actions(self) -> None:
@@ -321,7 +321,7 @@ class ToolRunner:
         alias, network = args.get("alias"), args.get("network")
         if not alias or not network:
             return
-        found = await self.executor.network_members(network)
+        found = await self.executor.network_members(network, **self._on_host(call))
         _deny(self.guard.check_alias(alias, facts, found["network"], found["containers"]))
 
     async def _admit(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> None:
