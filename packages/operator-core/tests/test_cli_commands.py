@@ -48,7 +48,13 @@ def test_help_documents_the_exit_codes(cli):
     result = cli("--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    for phrase in ("0 ok", "1 failed", "2 invalid input", "3 denied", "4 container or network"):
+    for phrase in (
+        "0 ok",
+        "1 failed",
+        "2 invalid input",
+        "3 denied",
+        "4 container, network, service or node",
+    ):
         assert phrase in text
     assert "5 timed out" in text
     assert "6 no Docker engine" in text

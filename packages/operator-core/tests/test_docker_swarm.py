@@ -9,6 +9,7 @@ from unittest.mock import MagicMock, patch
 import pytest
 from python_on_whales.exceptions import DockerException
 
+from operator_core.deadline import Deadline, within
 from operator_core.docker import DockerActionExecutor, _engine
 from operator_core.errors import (
     EngineError,
@@ -401,3 +402,21 @@ def test_fake_failures_look_like_the_cli():
     exc = fail("no such service: x")
     assert isinstance(exc, DockerException)
     assert exc.stderr == "no such service: x"
+
+
+def test_a_swarm_change_is_bounded_by_its_timeout_and_two_call_deadlines(executor):
+    """call_bound: a scale's timeout plus two call deadlines; a read, the call deadline."""
+    assert executor.call_bound("scale_service", {"timeout": 60}) == 60 + 2 * 30
+    assert executor.call_bound("restart_service", {}) == 300 + 2 * 30
+    assert executor.call_bound("set_node_availability", {"node": "n2"}) == 120 + 2 * 30
+    assert executor.call_bound("list_services", {}) == 30
+
+
+async def test_a_wait_cut_short_by_the_calls_shared_deadline_is_a_result(executor, swarm, clock):
+    """Inside a tool call's deadline, a scale that cannot converge ends unsettled, no error."""
+    swarm.add_service("web", 2)
+    swarm.stuck = "no suitable node"
+    with within(Deadline(12, clock=clock)):
+        result = await executor.scale_service("web", 4, timeout=600)
+    assert (result["converged"], result["running"]) == (False, 2)
+    assert clock.now - 500 < 12

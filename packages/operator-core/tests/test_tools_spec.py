@@ -42,6 +42,15 @@ EXPECTED_RISK = {
     "container_stats": "low",
     "container_top": "low",
     "search_logs": "low",
+    "list_services": "low",
+    "inspect_service": "low",
+    "list_service_tasks": "low",
+    "get_service_logs": "low",
+    "list_nodes": "low",
+    "scale_service": "medium",
+    "restart_service": "high",
+    "rollback_service": "high",
+    "set_node_availability": "high",
 }
 
 # Keywords a JSON Schema may use here; anything else (e.g. pydantic's "ge") is a leak.
@@ -172,8 +181,8 @@ def test_unknown_tool_suggests_the_closest_names():
     """An unknown name is UnknownTool naming the close matches and the full list."""
     with pytest.raises(UnknownTool) as caught:
         lookup_tool("docker_restart")
-    assert caught.value.suggestions[0] == "docker_restart_container"
-    assert "Did you mean docker_restart_container" in str(caught.value)
+    assert caught.value.suggestions[:2] == ["docker_restart_service", "docker_restart_container"]
+    assert "Did you mean docker_restart_service, docker_restart_container" in str(caught.value)
     assert "docker_list_containers" in str(caught.value)
 
 

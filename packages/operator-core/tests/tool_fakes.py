@@ -28,6 +28,7 @@ from operator_core.results import (
     WaitResult,
 )
 from operator_core.runner import ContainerExecutor
+from swarm_tool_fakes import SwarmFakes
 
 
 def container_id(name: str) -> str:
@@ -48,7 +49,7 @@ class FakeClock:
         self.now += seconds
 
 
-class FakeExecutor:
+class FakeExecutor(SwarmFakes):
     """Has every executor method the tools call; keeps containers as dicts; logs calls.
 
     ``delay`` makes mutating methods sleep (to test locks and bounds); ``events`` records

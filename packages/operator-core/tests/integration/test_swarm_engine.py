@@ -14,6 +14,8 @@ from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import NodeNotFound, NotSwarmManager, ServiceNotFound
+from operator_core.policy import Policy
+from operator_core.runner import ToolRunner
 
 
 @pytest.fixture(scope="session")
@@ -243,3 +245,29 @@ async def test_missing_services_and_nodes_and_non_managers_give_typed_errors(swa
     with pytest.raises(NotSwarmManager) as outside:
         await DockerActionExecutor().list_nodes()
     assert outside.value.worker is False
+
+
+async def test_the_policy_bounds_scaling_and_keeps_managers_from_draining(
+    swarm_lab, manager, services
+):
+    """Through the tool layer: a scale past max_replicas and a manager drain are denied."""
+    name = services.create(2)
+    policy = Policy(mode="execute", approval={"risks": []}, swarm={"max_replicas": 4})
+    run = ToolRunner(manager, policy=policy, own_container_id=None)
+    denied = await run.execute_tool("docker_scale_service", {"service": name, "replicas": 6})
+    assert denied["error"]["rule"] == "swarm.max_replicas"
+    assert (await manager.inspect_service(name))["replicas_desired"] == 2
+    done = await run.execute_tool(
+        "docker_scale_service", {"service": name, "replicas": 4, "timeout": 90}
+    )
+    assert (done["ok"], done["result"]["converged"]) == (True, True)
+    record = next(r for r in run.audit.query() if r.outcome == "ok")
+    assert (record.before["replicas_desired"], record.after["replicas_desired"]) == (2, 4)
+    assert record.after["task_states"] == {"running": 4}
+    host = swarm_lab.hostnames[swarm_lab.manager]
+    refused = await run.execute_tool(
+        "docker_set_node_availability", {"node": host, "availability": "drain"}
+    )
+    assert refused["error"]["rule"] == "swarm.protect_managers"
+    nodes = {n["hostname"]: n for n in (await manager.list_nodes())["nodes"]}
+    assert nodes[host]["availability"] == "active"

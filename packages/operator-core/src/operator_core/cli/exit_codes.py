@@ -39,8 +39,9 @@ class ExitCode(IntEnum):
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 failed (the engine refused or the action failed, "
     "an exec'd command exited non-zero); 2 invalid input (bad option, argument, "
-    "policy or inventory file; nothing ran); 3 denied by the policy (observe mode, protected "
-    "container, rate limit, no approval); 4 container or network not found; "
+    "policy or inventory file, a swarm call to an engine that is no manager; nothing ran); "
+    "3 denied by the policy (observe mode, protected container, rate limit, no approval); "
+    "4 container, network, service or node not found; "
     "5 timed out (a deadline passed, or `wait` gave up before its condition held); "
     "6 no Docker engine answered."
 )
@@ -51,8 +52,11 @@ _BY_CLASS: tuple[tuple[type[BaseException], ExitCode], ...] = (
     (errors.InvalidInput, ExitCode.INVALID_INPUT),
     (errors.PolicyError, ExitCode.INVALID_INPUT),
     (errors.InventoryError, ExitCode.INVALID_INPUT),
+    (errors.NotSwarmManager, ExitCode.INVALID_INPUT),
     (errors.ContainerNotFound, ExitCode.NOT_FOUND),
     (errors.NetworkNotFound, ExitCode.NOT_FOUND),
+    (errors.ServiceNotFound, ExitCode.NOT_FOUND),
+    (errors.NodeNotFound, ExitCode.NOT_FOUND),
     (errors.EngineUnreachable, ExitCode.UNREACHABLE),
     (errors.OperationTimeout, ExitCode.TIMEOUT),
 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from python_on_whales import DockerClient, docker
 
+from operator_core.docker._swarm_wait import swarm_bound
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
 from operator_core.docker.events import EventActions, FollowActions
@@ -86,8 +87,10 @@ class DockerActionExecutor(
 
         The documented bounds: stop and restart, the grace period plus ``STOP_MARGIN_S``
         (30 s); exec, its timeout plus 15 s (its clean-up's ``CLEANUP_DEADLINE_S`` and an
-        engine probe's ``ENGINE_PROBE_S``, after a timeout) plus the call deadline;
-        anything else, the call deadline (30 s by default). The tool layer runs a whole
+        engine probe's ``ENGINE_PROBE_S``, after a timeout) plus the call deadline; a
+        swarm change (scale, restart, rollback, availability), its convergence timeout plus
+        two call deadlines (``swarm_bound``); anything else, the call deadline (30 s by
+        default). The tool layer runs a whole
         tool call (resolving the container, the action, reading its state after) within
         this bound. Arguments it cannot read count as the defaults.
         """
@@ -101,6 +104,9 @@ class DockerActionExecutor(
                     maximum=MAX_EXEC_TIMEOUT_S,
                 )
                 return exec_deadline(limit, self._call_deadline)
+            bound = swarm_bound(method, arguments, self._call_deadline)
+            if bound is not None:
+                return bound
         except InvalidInput:
             pass
         return self._call_deadline

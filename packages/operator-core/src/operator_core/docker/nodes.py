@@ -116,6 +116,20 @@ class NodeActions(SwarmWaiting):
 
         return await self._run("list nodes", work)
 
+    async def inspect_node(self, node: str) -> NodeEntry:
+        """Read one node (by hostname, id or id prefix) as ``list_nodes`` shows it.
+
+        Three docker processes (the node, the tasks meant to run on it, their inspect).
+        """
+        ref = validate_node(node)
+
+        def work(client: Any) -> NodeEntry:
+            snap = _swarm.read_node(client, ref)
+            tasks = _swarm.tasks_on_nodes(client, [snap.id])
+            return _entry(snap, sum(1 for t in tasks if t.running and t.node_id == snap.id))
+
+        return await self._run(f"inspect node {ref}", work, node=ref)
+
     async def set_node_availability(
         self, node: str, availability: str, timeout: float = DEFAULT_DRAIN_WAIT_S
     ) -> AvailabilityResult:

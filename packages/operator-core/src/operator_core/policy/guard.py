@@ -23,6 +23,12 @@ from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
 from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids
+from operator_core.policy.swarm import (
+    SwarmFacts,
+    scale_needs_approval,
+    swarm_call_verdict,
+    swarm_protection,
+)
 from operator_core.tools.spec import ToolSpec
 
 __all__ = ["AUTO", "ApprovalRequest", "Approver", "AutoDetect", "Guard"]
@@ -142,8 +148,13 @@ class Guard:
         )
 
     def check_target(self, facts: ContainerFacts) -> Verdict | None:
-        """Refuse a protected container, or one outside the opt-in scope (on its host)."""
+        """Refuse a protected container, or one outside the opt-in scope (on its host).
+
+        A swarm service or node is judged by the ``[swarm]`` section's protections instead.
+        """
         policy = self.policy.for_host(facts.host)
+        if isinstance(facts, SwarmFacts):
+            return _leave_alone(swarm_protection(policy.swarm, facts), facts)
         labels = None
         if self.host_labels is not None and facts.host is not None:
             labels = dict(self.host_labels.get(facts.host, {}))
@@ -158,6 +169,19 @@ class Guard:
             "Leave this container alone or ask a person.",
             {"container": facts.summary()},
         )
+
+    def check_swarm_call(
+        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts
+    ) -> Verdict | None:
+        """Refuse a scale outside ``[swarm]``'s replica bounds, or a manager drained or paused."""
+        if not isinstance(facts, SwarmFacts):
+            return None
+        rules = self.policy.for_host(facts.host).swarm
+        return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
+
+    def call_needs_approval(self, spec: ToolSpec, arguments: dict[str, Any]) -> bool:
+        """Whether this call needs approval: as its tool does, or as a scale to 0 does."""
+        return self.needs_approval(spec) or scale_needs_approval(spec.method, arguments)
 
     def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.
@@ -273,7 +297,20 @@ def _about(verdict: Verdict | None, facts: ContainerFacts) -> Verdict | None:
 
 
 def _target(request: ApprovalRequest) -> str:
-    """Return " on container 'web'" for messages, or "" for a call without a container."""
+    """Return " on container 'web'" (or service, node) for messages; "" without a target."""
     if request.container is None:
         return ""
-    return f" on container {request.container.get('name')!r}"
+    kind = request.container.get("kind", "container")
+    return f" on {kind} {request.container.get('name')!r}"
+
+
+def _leave_alone(verdict: Verdict | None, facts: SwarmFacts) -> Verdict | None:
+    """Return a swarm protection's denial, telling the agent to leave the object alone."""
+    if verdict is None:
+        return None
+    return Verdict(
+        verdict.rule,
+        f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
+        f"Leave this {facts.kind} alone or ask a person.",
+        {facts.kind: facts.summary()},
+    )

@@ -26,6 +26,10 @@ A policy file looks like this (every key optional; the defaults are the safe one
     tools = { docker_execute_command = true }   # per tool, overriding risk and tool default
     timeout_s = 300
 
+    [swarm]                       # swarm services and nodes (operator_core.policy.swarm)
+    max_replicas = 20             # also min_replicas, protect_managers = true,
+                                  # [swarm.protected_services], [swarm.protected_nodes]
+
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
     tools = ["docker_restart_container"]   # omitted: every mutating tool
     per = "container"             # or "all"
@@ -50,6 +54,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
+from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
@@ -254,6 +259,7 @@ class Policy(_Strict):
     scope: Scope = Field(default_factory=Scope)
     approval: ApprovalRules = Field(default_factory=ApprovalRules)
     rate_limits: list[RateLimit] = Field(default_factory=list)
+    swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
 
     def for_host(self, host: str | None) -> Policy:

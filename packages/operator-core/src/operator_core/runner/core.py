@@ -39,6 +39,8 @@ from operator_core.errors import AuditError, OperatorError, PolicyDenied, Policy
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.matching import ContainerFacts, Verdict, target_key
 from operator_core.policy.model import Policy
+from operator_core.policy.swarm import SwarmFacts
+from operator_core.runner import targets
 from operator_core.runner.call import Call
 from operator_core.runner.envelope import (
     error_envelope,
@@ -289,10 +291,11 @@ class ToolRunner:
         """Run a mutating tool under ``deadline`` (see ``_act``)."""
         facts = await self._resolve(call)
         _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
+        _deny(self.guard.check_swarm_call(spec, call.args or {}, facts))
         await self._check_alias(call, facts)
         if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
-        if self.guard.needs_approval(spec):
+        if self.guard.call_needs_approval(spec, call.args or {}):
             with _paused(deadline):
                 await self._approve(spec, call)
         async with contextlib.AsyncExitStack() as held:
@@ -439,6 +442,12 @@ class ToolRunner:
     async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
         """Inspect the call's container: facts for the policy, state for the audit trail."""
         ref = reference or call.target_reference() or ""
+        if call.spec is not None and call.spec.target_kind != "container":
+            swarm, call.before = await targets.resolve(
+                self.executor, call.spec, ref, call.host, self._on_host(call)
+            )
+            call.facts = swarm
+            return swarm
         data = await self.executor.inspect_container(ref, **self._on_host(call))
         facts = ContainerFacts.from_inspect(data, host=call.host)
         call.facts, call.before = facts, _state(data)
@@ -451,6 +460,10 @@ class ToolRunner:
     async def _state_after(self, call: Call, container_id: str) -> dict[str, Any]:
         """Inspect the container after an action; a failure is noted, not raised."""
         try:
+            if call.spec is not None and call.spec.target_kind != "container":
+                return await targets.read_state(
+                    self.executor, call.spec, container_id, self._on_host(call)
+                )
             data = await self.executor.inspect_container(container_id, **self._on_host(call))
             return _state(data)
         except OperatorError as exc:
@@ -474,16 +487,18 @@ class ToolRunner:
         call.decision = call.outcome = "dry_run"
         call.rule = "dry_run"
         state = (facts.status or "unknown") + (f", {facts.health}" if facts.health else "")
+        would = f"{spec.title.lower()}: {facts.name!r} ({facts.id[:12]}), currently {state}."
+        if isinstance(facts, SwarmFacts):
+            would = targets.describe(spec, call.args or {}, facts, call.before or {})
         return ok_envelope(
             {
                 "dry_run": True,
                 "changed": False,
-                "would": f"{spec.title.lower()}: {facts.name!r} ({facts.id[:12]}), "
-                f"currently {state}. Nothing was done (dry run).",
+                "would": f"{would} Nothing was done (dry run).",
                 "tool": spec.name,
                 "arguments": redact_arguments(call.args),
                 "container": facts.summary(),
-                "approval_required": self.guard.needs_approval(spec),
+                "approval_required": self.guard.call_needs_approval(spec, call.args or {}),
             }
         )
 

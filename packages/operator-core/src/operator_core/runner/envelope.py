@@ -21,10 +21,13 @@ from operator_core.errors import (
     InvalidInput,
     InventoryError,
     NetworkNotFound,
+    NodeNotFound,
+    NotSwarmManager,
     OperationTimeout,
     OperatorError,
     PolicyDenied,
     PolicyError,
+    ServiceNotFound,
     UnknownTool,
 )
 
@@ -49,6 +52,9 @@ ERROR_TYPES: dict[type[OperatorError], str] = {
     AuditError: "audit_unavailable",
     ContainerNotFound: "container_not_found",
     NetworkNotFound: "network_not_found",
+    ServiceNotFound: "service_not_found",
+    NodeNotFound: "node_not_found",
+    NotSwarmManager: "not_swarm_manager",
     ContainerStateError: "container_state",
     EngineUnreachable: "engine_unreachable",
     EngineError: "engine_error",
@@ -67,6 +73,9 @@ AGENT_HINTS: dict[str, str] = {
     "a person fixes it.",
     "timeout": "The engine may still finish the action; call docker_inspect_container "
     "before retrying.",
+    "service_not_found": "Call docker_list_services to find the right name or id.",
+    "node_not_found": "Call docker_list_nodes to find the node's hostname or id.",
+    "not_swarm_manager": "Swarm tools need a swarm manager; in a fleet, name the manager as host.",
     "audit_unavailable": "The audit trail cannot record, so no action is run; tell a person.",
 }
 

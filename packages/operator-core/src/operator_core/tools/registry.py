@@ -16,6 +16,7 @@ from operator_core.tools import inputs
 from operator_core.tools.diagnosis import DIAGNOSIS_TOOLS
 from operator_core.tools.spec import Risk, ToolSpec
 from operator_core.tools.spec import read_spec as _read
+from operator_core.tools.swarm import SWARM_TOOLS
 
 __all__ = ["REGISTRY", "TOOLS", "get_tool", "suggest_tools"]
 
@@ -222,6 +223,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         interruptible=True,
     ),
     *DIAGNOSIS_TOOLS,
+    *SWARM_TOOLS,
 )
 
 #: Each tool by name.

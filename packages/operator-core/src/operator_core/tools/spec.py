@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
-__all__ = ["Risk", "ToolSpec", "clean_schema", "read_spec"]
+__all__ = ["Risk", "TargetKind", "ToolSpec", "clean_schema", "read_spec"]
+
+#: What a tool's ``target`` field names.
+TargetKind = Literal["container", "service", "node"]
 
 
 class Risk(StrEnum):
@@ -31,7 +34,8 @@ class ToolSpec:
     """One tool: its name, description, input model, executor method, risk and hints.
 
     ``target`` names the input field that holds the container a mutating tool acts on
-    (the policy resolves it, locks it and records its state before and after).
+    (the policy resolves it, locks it and records its state before and after);
+    ``target_kind`` says what that field names: a container, a swarm service or a node.
     """
 
     name: str
@@ -48,6 +52,7 @@ class ToolSpec:
     #: as an exec does), so the runner passes a cancel on; other actions run to their end.
     interruptible: bool = False
     target: str | None = "container_id"
+    target_kind: TargetKind = "container"
 
     @property
     def mutating(self) -> bool:

@@ -1,0 +1,111 @@
+"""What a swarm tool acts on: a service or a node, resolved on the manager for the policy.
+
+A container tool's target is resolved by ``inspect_container``; a swarm tool's (its spec's
+``target_kind`` is ``service`` or ``node``) here, by ``inspect_service`` (and its running
+tasks) or ``inspect_node``. The facts feed the policy (``SwarmFacts``); the state is what
+the audit trail keeps before and after the action: the object's identity, its replicas or
+availability, and its tasks' states.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from operator_core.policy.swarm import SwarmFacts
+from operator_core.tools.spec import ToolSpec
+
+__all__ = ["describe", "read_state", "resolve"]
+
+
+async def _service(
+    executor: Any, reference: str, on_host: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return a service's inspect result and its audit state (replicas, task states)."""
+    data = await executor.inspect_service(reference, **on_host)
+    tasks = await executor.list_service_tasks(data["service_id"], "running", **on_host)
+    states = Counter(str(task["state"]) for task in tasks["tasks"])
+    state = {
+        "kind": "service",
+        "service_id": data["service_id"],
+        "name": data["name"],
+        "mode": data["mode"],
+        "replicas_desired": data["replicas_desired"],
+        "replicas_running": data["replicas_running"],
+        "update_state": data["update_state"],
+        "task_states": dict(sorted(states.items())),
+    }
+    return data, state
+
+
+async def _node(
+    executor: Any, reference: str, on_host: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return a node's inspect result and its audit state (availability, tasks running)."""
+    data = await executor.inspect_node(reference, **on_host)
+    keys = ("node_id", "hostname", "role", "availability", "status", "tasks_running")
+    return data, {"kind": "node", **{key: data[key] for key in keys}}
+
+
+async def resolve(
+    executor: Any, spec: ToolSpec, reference: str, host: str | None, on_host: dict[str, Any]
+) -> tuple[SwarmFacts, dict[str, Any]]:
+    """Return the facts the policy judges a swarm target by, and its state for the audit."""
+    if spec.target_kind == "node":
+        data, state = await _node(executor, reference, on_host)
+        facts = SwarmFacts(
+            id=data["node_id"],
+            name=data["hostname"],
+            labels=dict(data.get("labels") or {}),
+            status=data["availability"],
+            host=host,
+            kind="node",
+            role=data["role"],
+        )
+        return facts, state
+    data, state = await _service(executor, reference, on_host)
+    facts = SwarmFacts(
+        id=data["service_id"],
+        name=data["name"],
+        labels=dict(data.get("labels") or {}),
+        status=data["update_state"],
+        image=data.get("image"),
+        host=host,
+        kind="service",
+        replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
+    )
+    return facts, state
+
+
+async def read_state(
+    executor: Any, spec: ToolSpec, target_id: str, on_host: dict[str, Any]
+) -> dict[str, Any]:
+    """Return a swarm target's audit state, read again (after an action)."""
+    read = _node if spec.target_kind == "node" else _service
+    return (await read(executor, target_id, on_host))[1]
+
+
+def describe(
+    spec: ToolSpec, arguments: dict[str, Any], facts: SwarmFacts, state: dict[str, Any]
+) -> str:
+    """Say what a swarm tool would change, for a dry run (having changed nothing)."""
+    what = facts.what
+    if spec.method == "scale_service":
+        wanted = arguments.get("replicas")
+        now = state.get("replicas_desired")
+        if wanted == now:
+            return f"scale {what}: it already has {now} replicas, so nothing would change."
+        return (
+            f"scale {what} from {now} to {wanted} replicas ({state.get('replicas_running')} "
+            "running now)."
+        )
+    if spec.method == "set_node_availability":
+        wanted = arguments.get("availability")
+        if wanted == facts.status:
+            return f"set {what} to {wanted}: it already is, so nothing would change."
+        moving = state.get("tasks_running", 0) if wanted == "drain" else 0
+        moves = f"; its {moving} running task(s) would move to other nodes" if moving else ""
+        return f"set {what} ({facts.role}) from {facts.status} to {wanted}{moves}."
+    tasks = state.get("replicas_running")
+    verb = "roll back" if spec.method == "rollback_service" else "restart (rolling)"
+    return f"{verb} {what}: its {tasks} running task(s) would be replaced as its config says."

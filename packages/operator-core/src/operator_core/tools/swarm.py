@@ -1,0 +1,293 @@
+"""The swarm tools: services, their tasks and logs, scaling, rolling restarts, nodes.
+
+They run on a swarm manager (in a fleet, name the manager as ``host``). Read-only tools
+run in observe mode; the mutating ones are judged by the policy's ``[swarm]`` section
+(protected services and nodes, replica bounds, managers never drained or paused by
+default) and, like the container tools, by its approvals, rate limits and dry run. Each
+input model checks what the executor would refuse, so a bad call starts no docker process.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from operator_core.limits import (
+    DEFAULT_DRAIN_WAIT_S,
+    DEFAULT_SCALE_WAIT_S,
+    DEFAULT_TAIL,
+    DEFAULT_UPDATE_WAIT_S,
+    MAX_REPLICAS,
+    MAX_TAIL,
+)
+from operator_core.tools.spec import Risk, ToolSpec, read_spec
+from operator_core.types import Availability, DesiredState, Stream
+from operator_core.validate import REFERENCE_PATTERN
+
+__all__ = [
+    "MAX_TOOL_SWARM_WAIT_S",
+    "SWARM_TOOLS",
+    "NodeAvailabilityInput",
+    "NodeListInput",
+    "ScaleInput",
+    "ServiceInput",
+    "ServiceListInput",
+    "ServiceLogsInput",
+    "ServiceTasksInput",
+    "ServiceUpdateInput",
+]
+
+#: The longest a swarm tool waits for the cluster: ten minutes of the executor's hour.
+MAX_TOOL_SWARM_WAIT_S = 600
+
+
+def _no_bool(value: Any) -> Any:
+    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+ServiceRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        pattern=REFERENCE_PATTERN,
+        description="The service's name (e.g. 'web') or id, as docker_list_services shows it.",
+    ),
+]
+NodeRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        pattern=REFERENCE_PATTERN,
+        description="The node's hostname or id, as docker_list_nodes shows it.",
+    ),
+]
+
+
+WaitSeconds = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=MAX_TOOL_SWARM_WAIT_S,
+        description="Seconds to wait for the cluster to converge; converged is false after.",
+    ),
+    BeforeValidator(_no_bool),
+]
+
+
+class _SwarmInput(BaseModel):
+    """Base of every swarm tool input: unknown keys and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ServiceListInput(_SwarmInput):
+    """List services, optionally filtered."""
+
+    name: Annotated[
+        str | None,
+        Field(max_length=256, description="Only services whose name starts with this."),
+    ] = None
+    label: Annotated[
+        str | list[Annotated[str, Field(max_length=256)]] | None,
+        Field(description="Only services with this label: 'key' or 'key=value', or a list."),
+    ] = None
+
+
+class NodeListInput(_SwarmInput):
+    """List nodes: no arguments."""
+
+
+class ServiceInput(_SwarmInput):
+    """A tool that needs only a service."""
+
+    service: ServiceRef
+
+
+class ServiceTasksInput(ServiceInput):
+    """List a service's tasks."""
+
+    desired_state: Annotated[
+        DesiredState | None,
+        Field(description="Only tasks the swarm wants in this state ('running': the live ones)."),
+    ] = None
+
+
+class ServiceLogsInput(ServiceInput):
+    """Read a service's logs."""
+
+    tail: Annotated[
+        int,
+        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
+        BeforeValidator(_no_bool),
+    ] = DEFAULT_TAIL
+    since: Annotated[
+        str | None,
+        Field(max_length=256, description="Only lines after this: ISO 8601 or '10m', '2h'."),
+    ] = None
+    until: Annotated[
+        str | None,
+        Field(max_length=256, description="Only lines before this: ISO 8601 or '5m'."),
+    ] = None
+    stream: Annotated[Stream, Field(description="Which output to read.")] = "both"
+
+
+class ScaleInput(ServiceInput):
+    """Scale a replicated service."""
+
+    replicas: Annotated[
+        int,
+        Field(ge=0, le=MAX_REPLICAS, description="The replica count wanted (0 stops it all)."),
+        BeforeValidator(_no_bool),
+    ]
+    timeout: WaitSeconds = DEFAULT_SCALE_WAIT_S
+
+
+class ServiceUpdateInput(ServiceInput):
+    """Restart or roll back a service."""
+
+    timeout: WaitSeconds = DEFAULT_UPDATE_WAIT_S
+
+
+class NodeAvailabilityInput(_SwarmInput):
+    """Set a node's availability."""
+
+    node: NodeRef
+    availability: Annotated[
+        Availability,
+        Field(description="active: schedule tasks; pause: no new ones; drain: move them off."),
+    ]
+    timeout: WaitSeconds = DEFAULT_DRAIN_WAIT_S
+
+
+def _read(name: str, title: str, description: str, model: type, method: str) -> ToolSpec:
+    """Return the spec of a read-only swarm tool."""
+    return read_spec(name, title, description, model, method, None)
+
+
+def _act(
+    name: str,
+    title: str,
+    description: str,
+    model: type,
+    method: str,
+    risk: Risk,
+    *,
+    kind: str = "service",
+    idempotent: bool,
+) -> ToolSpec:
+    """Return the spec of a tool that changes a service or a node."""
+    return ToolSpec(
+        name=name,
+        title=title,
+        description=description,
+        input_model=model,
+        method=method,
+        risk=risk,
+        read_only=False,
+        destructive=True,
+        idempotent=idempotent,
+        target="service" if kind == "service" else "node",
+        target_kind="service" if kind == "service" else "node",
+    )
+
+
+SWARM_TOOLS: tuple[ToolSpec, ...] = (
+    _read(
+        "docker_list_services",
+        "List swarm services",
+        "List the swarm's services with mode, image, replicas desired and running, update "
+        "state and labels. Use it first to find the service to look at. Needs a swarm "
+        "manager. Changes nothing.",
+        ServiceListInput,
+        "list_services",
+    ),
+    _read(
+        "docker_inspect_service",
+        "Inspect a swarm service",
+        "Read one service: replicas, update and rollback config (parallelism, failure "
+        "action, monitor), health check, ports, networks, placement constraints and the "
+        "last update's state. Changes nothing.",
+        ServiceInput,
+        "inspect_service",
+    ),
+    _read(
+        "docker_list_service_tasks",
+        "List a service's tasks",
+        "List a service's tasks, newest first: slot, node, desired and current state, "
+        "error and exit code (history included unless desired_state is given). Use it to "
+        "see where a service runs and why tasks failed. Changes nothing.",
+        ServiceTasksInput,
+        "list_service_tasks",
+    ),
+    _read(
+        "docker_get_service_logs",
+        "Read a service's logs",
+        f"Return the last lines a service's tasks wrote (default {DEFAULT_TAIL}, at most "
+        f"{MAX_TAIL}), in time order, each with the task and node it came from; truncated "
+        "says whether anything was cut. Never follows; changes nothing.",
+        ServiceLogsInput,
+        "get_service_logs",
+    ),
+    _read(
+        "docker_list_nodes",
+        "List swarm nodes",
+        "List the swarm's nodes: hostname, role, availability, status, manager status, "
+        "engine version, labels and tasks running. Changes nothing.",
+        NodeListInput,
+        "list_nodes",
+    ),
+    _act(
+        "docker_scale_service",
+        "Scale a swarm service",
+        "Set a replicated service's replica count and wait until that many tasks run (up "
+        "to timeout seconds). Returns replicas_before, replicas_after, running, converged "
+        "and changed (false when it already had that count). Scaling to 0 stops the "
+        "service and needs approval.",
+        ScaleInput,
+        "scale_service",
+        Risk.MEDIUM,
+        idempotent=True,
+    ),
+    _act(
+        "docker_restart_service",
+        "Restart a swarm service (rolling)",
+        "Replace every task of a service, rolling, as its update config says (parallelism, "
+        "delay, failure action), and wait for the update to end. Use it when a service's "
+        "tasks are unhealthy or stuck. Returns tasks_replaced, converged, update_state, "
+        "rolled_back and failed_tasks with their errors.",
+        ServiceUpdateInput,
+        "restart_service",
+        Risk.HIGH,
+        idempotent=False,
+    ),
+    _act(
+        "docker_rollback_service",
+        "Roll back a swarm service",
+        "Put a service back on its previous spec, rolling, and wait for it to end. Use it "
+        "after a bad update. Returns the same as docker_restart_service; changed is false "
+        "when there is no previous spec.",
+        ServiceUpdateInput,
+        "rollback_service",
+        Risk.HIGH,
+        idempotent=False,
+    ),
+    _act(
+        "docker_set_node_availability",
+        "Drain, pause or activate a node",
+        "Set a swarm node's availability: drain moves its tasks to other nodes (waiting "
+        "until they run there), pause schedules no new tasks on it, active lets it take "
+        "tasks again. Returns before, after, tasks_moved (each with where it went), "
+        "converged and changed. Managers are protected from drain and pause by default.",
+        NodeAvailabilityInput,
+        "set_node_availability",
+        Risk.HIGH,
+        kind="node",
+        idempotent=True,
+    ),
+)
