@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
+from operator_core.docker.swarm_results import (
+    AvailabilityResult,
+    NodeEntry,
+    NodeList,
+    ScaleResult,
+    ServiceDetails,
+    ServiceList,
+    ServiceLogs,
+    ServiceSummary,
+    TaskEntry,
+    TaskList,
+    UpdateResult,
+)
 from operator_core.errors import NodeNotFound, ServiceNotFound
 
 
@@ -38,21 +52,21 @@ class SwarmFakes:
         services[sid] = {"id": sid, "name": name, "replicas": replicas, "labels": labels or {}}
         return sid
 
-    def _service(self, ref: str) -> dict[str, Any]:
+    def _find_service(self, ref: str) -> dict[str, Any]:
         services, _ = self._swarm()
         for s in services.values():
             if ref in (s["id"], s["name"]):
                 return s
         raise ServiceNotFound(ref)
 
-    def _node(self, ref: str) -> dict[str, Any]:
+    def _find_node(self, ref: str) -> dict[str, Any]:
         _, nodes = self._swarm()
         for n in nodes.values():
             if ref in (n["id"], n["hostname"]):
                 return n
         raise NodeNotFound(ref)
 
-    def _summary(self, s: dict[str, Any]) -> dict[str, Any]:
+    def _service_summary(self, s: dict[str, Any]) -> ServiceSummary:
         return {
             "service_id": s["id"],
             "name": s["name"],
@@ -66,7 +80,7 @@ class SwarmFakes:
             "updated_at": None,
         }
 
-    def _entry(self, n: dict[str, Any]) -> dict[str, Any]:
+    def _node_entry(self, n: dict[str, Any]) -> NodeEntry:
         return {
             "node_id": n["id"],
             "hostname": n["hostname"],
@@ -80,33 +94,74 @@ class SwarmFakes:
             "tasks_running": 2,
         }
 
-    async def list_services(self, name: str | None = None, label: Any = None) -> dict[str, Any]:
+    async def list_services(
+        self, name: str | None = None, label: str | list[str] | None = None
+    ) -> ServiceList:
         self.calls.append(("list_services", {"name": name, "label": label}))
-        entries = [self._summary(s) for s in self._swarm()[0].values()]
+        entries = [self._service_summary(s) for s in self._swarm()[0].values()]
         return {"services": entries, "count": len(entries)}
 
-    async def inspect_service(self, service: str) -> dict[str, Any]:
+    async def inspect_service(self, service: str) -> ServiceDetails:
         self.calls.append(("inspect_service", {"service": service}))
-        return self._summary(self._service(service))
+        return {
+            **self._service_summary(self._find_service(service)),
+            "update_status": None,
+            "update_config": None,
+            "rollback_config": None,
+            "can_roll_back": True,
+            "health_check": None,
+            "ports": [],
+            "networks": [],
+            "constraints": [],
+        }
 
-    async def list_service_tasks(
-        self, service: str, desired_state: str | None = None
-    ) -> dict[str, Any]:
+    async def list_service_tasks(self, service: str, desired_state: str | None = None) -> TaskList:
         self.calls.append(("list_service_tasks", {"service": service}))
-        s = self._service(service)
-        tasks = [{"task_id": f"t{i}", "state": "running"} for i in range(s["replicas"])]
+        s = self._find_service(service)
+        tasks = [self._task(i) for i in range(s["replicas"])]
         return {"service_id": s["id"], "name": s["name"], "tasks": tasks, "count": len(tasks)}
 
-    async def get_service_logs(self, service: str, **options: Any) -> dict[str, Any]:
-        self.calls.append(("get_service_logs", {"service": service, **options}))
-        s = self._service(service)
-        return {"service_id": s["id"], "name": s["name"], "lines": [], "truncated": False}
+    async def get_service_logs(
+        self,
+        service: str,
+        tail: int = 100,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        stream: str = "both",
+    ) -> ServiceLogs:
+        self.calls.append(("get_service_logs", {"service": service, "tail": tail}))
+        s = self._find_service(service)
+        return {
+            "service_id": s["id"],
+            "name": s["name"],
+            "stream": stream,
+            "lines": [],
+            "line_count": 0,
+            "tail_limit": tail,
+            "truncated": False,
+            "truncation": [],
+            "bytes": 0,
+            "bytes_read": 0,
+        }
 
-    async def scale_service(
-        self, service: str, replicas: int, timeout: float = 120
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _task(slot: int) -> TaskEntry:
+        return {
+            "task_id": f"t{slot}",
+            "slot": slot,
+            "node_id": None,
+            "node": None,
+            "desired_state": "running",
+            "state": "running",
+            "error": None,
+            "exit_code": None,
+            "container_id": None,
+            "updated_at": None,
+        }
+
+    async def scale_service(self, service: str, replicas: int, timeout: float = 120) -> ScaleResult:
         self.calls.append(("scale_service", {"service": service, "replicas": replicas}))
-        s = self._service(service)
+        s = self._find_service(service)
         before, s["replicas"] = s["replicas"], replicas
         return {
             "service_id": s["id"],
@@ -116,39 +171,61 @@ class SwarmFakes:
             "running": replicas,
             "converged": True,
             "changed": before != replicas,
+            "waited_s": 0.0,
+            "reason": None,
         }
 
-    async def restart_service(self, service: str, timeout: float = 300) -> dict[str, Any]:
+    def _update(self, service: str, state: str) -> UpdateResult:
+        s = self._find_service(service)
+        return {
+            "service_id": s["id"],
+            "name": s["name"],
+            "changed": True,
+            "update_state": state,
+            "update_message": None,
+            "converged": True,
+            "rolled_back": state == "rollback_completed",
+            "tasks_replaced": s["replicas"],
+            "replicas_desired": s["replicas"],
+            "replicas_running": s["replicas"],
+            "failed_tasks": [],
+            "waited_s": 0.0,
+            "reason": None,
+        }
+
+    async def restart_service(self, service: str, timeout: float = 300) -> UpdateResult:
         self.calls.append(("restart_service", {"service": service}))
-        s = self._service(service)
-        return {"service_id": s["id"], "name": s["name"], "changed": True, "converged": True}
+        return self._update(service, "completed")
 
-    async def rollback_service(self, service: str, timeout: float = 300) -> dict[str, Any]:
+    async def rollback_service(self, service: str, timeout: float = 300) -> UpdateResult:
         self.calls.append(("rollback_service", {"service": service}))
-        s = self._service(service)
-        return {"service_id": s["id"], "name": s["name"], "changed": True, "rolled_back": True}
+        return self._update(service, "rollback_completed")
 
-    async def list_nodes(self) -> dict[str, Any]:
+    async def list_nodes(self) -> NodeList:
         self.calls.append(("list_nodes", {}))
-        entries = [self._entry(n) for n in self._swarm()[1].values()]
+        entries = [self._node_entry(n) for n in self._swarm()[1].values()]
         return {"nodes": entries, "count": len(entries)}
 
-    async def inspect_node(self, node: str) -> dict[str, Any]:
+    async def inspect_node(self, node: str) -> NodeEntry:
         self.calls.append(("inspect_node", {"node": node}))
-        return self._entry(self._node(node))
+        return self._node_entry(self._find_node(node))
 
     async def set_node_availability(
         self, node: str, availability: str, timeout: float = 120
-    ) -> dict[str, Any]:
+    ) -> AvailabilityResult:
         self.calls.append(("set_node_availability", {"node": node, "availability": availability}))
-        n = self._node(node)
+        n = self._find_node(node)
         before, n["availability"] = n["availability"], availability
         return {
             "node_id": n["id"],
             "hostname": n["hostname"],
+            "role": n["role"],
             "before": before,
             "after": availability,
             "changed": before != availability,
             "tasks_moved": [],
+            "tasks_left": 0,
             "converged": True,
+            "waited_s": 0.0,
+            "reason": None,
         }

@@ -13,12 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from operator_core.limits import (
+    DEFAULT_DRAIN_WAIT_S,
     DEFAULT_EVENT_LIMIT,
     DEFAULT_EXEC_TIMEOUT_S,
     DEFAULT_GRACE_S,
     DEFAULT_MAX_MATCHES,
+    DEFAULT_SCALE_WAIT_S,
     DEFAULT_SEARCH_TAIL,
     DEFAULT_TAIL,
+    DEFAULT_UPDATE_WAIT_S,
     DEFAULT_WAIT_S,
 )
 
@@ -26,6 +29,17 @@ if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
     from operator_core.docker.events import EventsResult
     from operator_core.docker.search import SearchResult
     from operator_core.docker.stats import StatsResult, TopResult
+    from operator_core.docker.swarm_results import (
+        AvailabilityResult,
+        NodeEntry,
+        NodeList,
+        ScaleResult,
+        ServiceDetails,
+        ServiceList,
+        ServiceLogs,
+        TaskList,
+        UpdateResult,
+    )
     from operator_core.results import (
         ContainerDetails,
         ContainerList,
@@ -197,4 +211,63 @@ class ContainerExecutor(Protocol):
         max_matches: int = DEFAULT_MAX_MATCHES,
     ) -> SearchResult:
         """Search containers' logs."""
+        ...
+
+    async def list_services(
+        self, name: str | None = None, label: str | list[str] | None = None
+    ) -> ServiceList:
+        """List the swarm's services."""
+        ...
+
+    async def inspect_service(self, service: str) -> ServiceDetails:
+        """Read one service."""
+        ...
+
+    async def list_service_tasks(
+        self, service: str, desired_state: str | None = None
+    ) -> TaskList:
+        """List a service's tasks."""
+        ...
+
+    async def get_service_logs(
+        self,
+        service: str,
+        tail: int = DEFAULT_TAIL,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        stream: str = "both",
+    ) -> ServiceLogs:
+        """Read a service's last log lines."""
+        ...
+
+    async def scale_service(
+        self, service: str, replicas: int, timeout: float = DEFAULT_SCALE_WAIT_S
+    ) -> ScaleResult:
+        """Scale a replicated service and wait for its tasks."""
+        ...
+
+    async def restart_service(
+        self, service: str, timeout: float = DEFAULT_UPDATE_WAIT_S
+    ) -> UpdateResult:
+        """Replace a service's tasks, rolling."""
+        ...
+
+    async def rollback_service(
+        self, service: str, timeout: float = DEFAULT_UPDATE_WAIT_S
+    ) -> UpdateResult:
+        """Put a service back on its previous spec."""
+        ...
+
+    async def list_nodes(self) -> NodeList:
+        """List the swarm's nodes."""
+        ...
+
+    async def inspect_node(self, node: str) -> NodeEntry:
+        """Read one node (the runner resolves a node tool's target with it)."""
+        ...
+
+    async def set_node_availability(
+        self, node: str, availability: str, timeout: float = DEFAULT_DRAIN_WAIT_S
+    ) -> AvailabilityResult:
+        """Set a node's availability; a drain waits for its tasks to move."""
         ...
