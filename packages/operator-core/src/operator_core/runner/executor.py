@@ -223,9 +223,7 @@ class ContainerExecutor(Protocol):
         """Read one service."""
         ...
 
-    async def list_service_tasks(
-        self, service: str, desired_state: str | None = None
-    ) -> TaskList:
+    async def list_service_tasks(self, service: str, desired_state: str | None = None) -> TaskList:
         """List a service's tasks."""
         ...
 
