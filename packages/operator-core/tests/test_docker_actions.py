@@ -663,7 +663,7 @@ def test_bounded_client_wraps_docker_in_a_reaper() -> None:
     bounded = _engine.bounded_client(DockerClient(host="unix:///tmp/x.sock"), 12.0)
     command = [str(word) for word in bounded.client_config.docker_cmd]
     assert command[0].endswith("timeout")
-    assert command[1:4] == ["--kill-after=1", "14", "docker"]
+    assert command[1:4] == ["--kill-after=1", "12.5", "docker"]
     assert "unix:///tmp/x.sock" in command
 
 
@@ -813,3 +813,17 @@ async def test_a_call_that_never_gets_a_worker_thread_gives_up_after_its_queue_b
     await loop.run_in_executor(None, lambda: None)  # the queue has drained
     pool.shutdown(wait=True)
     assert ran == []
+
+
+@pytest.mark.parametrize("code", [124, 137])
+def test_a_docker_process_the_reaper_stopped_is_a_timeout(code: int) -> None:
+    """Exit 124/137 with nothing said: coreutils timeout stopped it at the deadline.
+
+    Pins issue 9 item 10: the reaper now fires half a second after the deadline, so the
+    worker can come back with the reaped process before the deadline is noticed; that is
+    the call's timeout, not an engine failure.
+    """
+    reaped = DockerException(["docker", "inspect", "web"], code, b"", b"")
+    assert isinstance(_engine.translate(reaped), OperationTimeout)
+    said = DockerException(["docker", "inspect", "web"], code, b"", b"Error: boom\n")
+    assert not isinstance(_engine.translate(said), OperationTimeout)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
-from operator_core.audit import AuditRecord, MemoryAuditSink, open_audit
+from operator_core.audit import AuditRecord, MemoryAuditSink, open_audit, read_audit
 from operator_core.cli import app
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
@@ -115,3 +121,56 @@ async def test_audit_list_shows_interrupted_records(tmp_path):
     assert result.exit_code == 0, result.output
     assert "interrupted" in result.stdout
     assert "1 record(s)" in result.output
+
+
+async def test_operator_mcp_closes_stale_records_when_it_starts(tmp_path):
+    """``operator mcp`` reconciles on start, before any tool call: the record is closed.
+
+    (The container named does not exist: ``after`` then says why it could not be read.)
+    """
+    path = tmp_path / "audit.sqlite3"
+    trail = open_audit(path)
+    stale = _pending(0).model_copy(update={"ts": time.time() - 3600})
+    await trail.write(stale)
+    await trail.close()
+    env = {
+        **os.environ,
+        "OPERATOR_AUDIT_DB": str(path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    env.pop("OPERATOR_POLICY", None)
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "operator_core.cli",
+        "mcp",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        closed = await asyncio.wait_for(_closed_record(path, stale.id), _GUARD_S)
+    finally:
+        assert server.stdin is not None
+        server.stdin.close()
+        try:
+            await asyncio.wait_for(server.wait(), _GUARD_S)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
+    assert closed.after is not None
+    assert "unavailable" in closed.after
+
+
+#: A hang guard for waiting on the server (never a measured budget).
+_GUARD_S = 60.0
+
+
+async def _closed_record(path: Path, record_id: str) -> AuditRecord:
+    """Return record ``record_id`` of the trail at ``path`` once it is no longer pending."""
+    while True:
+        for record in read_audit(path):
+            if record.id == record_id and record.outcome == "interrupted":
+                return record
+        await asyncio.sleep(0.1)

@@ -123,6 +123,10 @@ async def _serve(
 
     approver = elicit_approval if approve == "elicit" else None
     async with open_runner(settings, approver=approver) as runner:
+        # Start up (rate limits, own container, records a dead server left pending) while
+        # serving; the first tool call waits for it.
+        starting = asyncio.ensure_future(runner.start())
+        starting.add_done_callback(lambda done: done.cancelled() or done.exception())
         policy = runner.policy
         server = build_server(
             runner,

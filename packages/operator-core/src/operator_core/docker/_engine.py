@@ -74,7 +74,11 @@ EngineSideError = DockerException | ClientNotFoundError | OSError | subprocess.T
 #: How long a call may wait for a free worker thread before it is dropped, never having run.
 QUEUE_WAIT_S = 60.0
 #: Seconds a docker process may outlive its call's deadline before coreutils timeout kills it.
-REAPER_MARGIN_S = 2.0
+#: Short, so a process exiting at its end (the CLI's asyncio.run) waits for no worker thread
+#: much past the deadline; a reaped process is read as the timeout it is (``translate``).
+REAPER_MARGIN_S = 0.5
+#: The exit codes of a command coreutils ``timeout`` stopped (TERM; KILL after --kill-after).
+_REAPED_CODES = (124, 137)
 
 #: How the docker CLI starts a line of its own when it reached no engine. Only such lines
 #: count: a "connection refused" the daemon relays (a registry or a plugin it could not
@@ -155,6 +159,10 @@ def translate(
         return NetworkNotFound(network, exc)
     if any(marker in lowered for marker in _STATE_MARKERS):
         return ContainerStateError(reason)
+    if exc.return_code in _REAPED_CODES and not reason:
+        return OperationTimeout(
+            "the engine did not answer by the call's deadline (its docker process was stopped)"
+        )
     return EngineError(f"docker exited with code {exc.return_code}: {reason or 'no message'}")
 
 
@@ -289,7 +297,7 @@ def bounded_client(client: Any, seconds: float) -> Any:
     if not isinstance(client, DockerClient) or timeout_bin is None:
         return client
     config = client.client_config
-    limit = f"{seconds + REAPER_MARGIN_S:.0f}"
+    limit = f"{seconds + REAPER_MARGIN_S:.1f}"
     call = [timeout_bin, "--kill-after=1", limit, *config.client_call]
     bounded = dataclasses.replace(config, client_call=call, _client_call_with_path=None)
     return DockerClient(client_config=bounded)
