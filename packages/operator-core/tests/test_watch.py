@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 
 from operator_core.docker.events import Event, EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
@@ -141,7 +143,8 @@ async def test_the_watch_reconnects_replays_from_the_last_event_and_skips_repeat
     replay = [ev("die", 1, code=3), ev("die", 2, code=5)]
     engine = ScriptedEngine([first, replay], probes=[True, False, False, True])
     sleeps: list[float] = []
-    items = await collect(engine, 7, sleeps)
+    with time_machine.travel(datetime(2026, 11, 29, 9, 59, tzinfo=UTC), tick=False):
+        items = await collect(engine, 7, sleeps)
     assert [(i["kind"], i.get("exit_code")) for i in items] == [
         ("connected", None),
         ("died", 3),
@@ -153,7 +156,8 @@ async def test_the_watch_reconnects_replays_from_the_last_event_and_skips_repeat
     ]
     assert sleeps[:3] == [1, 2, 4]
     assert sleeps[3:] in ([], [1])  # the replay's end, if seen yet, backs off from 1 again
-    assert engine.since[:2] == [None, "1795946401.000000000"]  # 2026-11-29T10:00:01Z
+    # From the moment before the first probe (09:59), then from the last event (10:00:01).
+    assert engine.since[:2] == ["1795946340.000000000", "1795946401.000000000"]
     assert "unexpected EOF" in items[2]["message"]
     assert "could not reach" in items[3]["message"]
 

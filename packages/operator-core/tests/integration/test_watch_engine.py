@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import queue
 import subprocess
@@ -10,6 +11,12 @@ import time
 from typing import Any
 
 from cli_helpers import OPERATOR, clean_env
+
+from operator_core.audit import AuditQuery, MemoryAuditSink
+from operator_core.docker import DockerActionExecutor
+from operator_core.policy import policy_from_dict
+from operator_core.runner import ToolRunner
+from operator_core.watch import Healer, heal_watch
 
 #: How long the watch may take to print an expected line; generous for a loaded machine.
 LINE_WAIT_S = 60.0
@@ -59,3 +66,83 @@ def test_watch_prints_an_incident_for_a_killed_container(containers, tmp_path):
     finally:
         process.kill()
         process.wait(timeout=30)
+
+
+#: Unhealthy on its first run, healthy once restarted (the marker file survives a restart).
+SICK_UNTIL_RESTARTED = (
+    "sh",
+    "-c",
+    "if [ -f /tmp/ran ]; then touch /tmp/ok; else touch /tmp/ran; fi; sleep 300",
+)
+HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries": 1}
+
+
+def _heal_policy(**heal: Any) -> Any:
+    """An execute policy that restarts opted-in unhealthy containers without asking."""
+    return policy_from_dict(
+        {
+            "mode": "execute",
+            "approval": {"risks": []},
+            "heal": {
+                "restart_unhealthy": True,
+                "grace_s": 1,
+                "stop_grace_s": 1,
+                "backoff_s": 0.5,
+                **heal,
+            },
+        }
+    )
+
+
+async def _heal_until(
+    name: str, policy: Any, last: str, limit: int = 40
+) -> tuple[list[dict[str, Any]], ToolRunner]:
+    """Watch with the healer until a report of kind ``last`` about ``name``; return what came."""
+    executor = DockerActionExecutor()
+    runner = ToolRunner(executor, policy=policy, audit=MemoryAuditSink(), own_container_id=None)
+    healer = Healer(runner, policy.heal)
+    seen: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        async for item in heal_watch(executor, healer):
+            if item.get("name") == name:
+                seen.append(dict(item))
+                if item["kind"] == last or len(seen) >= limit:
+                    return
+
+    await asyncio.wait_for(collect(), timeout=180)
+    return seen, runner
+
+
+async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(containers):
+    """An opted-in container turns unhealthy; the healer restarts it and sees it healthy."""
+    name = containers.run(*SICK_UNTIL_RESTARTED, labels={"autoheal": "true"}, **HEALTH)
+    seen, runner = await _heal_until(name, _heal_policy(), "healed")
+    kinds = [item["kind"] for item in seen]
+    assert kinds[:1] == ["unhealthy"]
+    # The restart's own stop shows as a death (SIGKILL after 1 s: sh ignores SIGTERM).
+    assert [kind for kind in kinds if kind.startswith("heal")] == ["heal_started", "healed"]
+    assert containers.client.container.inspect(name).state.health.status == "healthy"
+    restarts = runner.audit.query(AuditQuery(tool="docker_restart_container"))
+    assert [(r.outcome, r.actor) for r in restarts] == [("ok", "operator:watch-heal")]
+
+
+async def test_heal_escalates_a_container_restarts_do_not_fix(containers):
+    """Never healthy: after max_attempts failed heals the healer stops and records why."""
+    name = containers.run("sleep", "300", labels={"autoheal": "true"}, **HEALTH)
+    policy = _heal_policy(max_attempts=2, confirm_timeout_s=4)
+    seen, runner = await _heal_until(name, policy, "escalated")
+    kinds = [item["kind"] for item in seen]
+    assert kinds.count("heal_started") == 2
+    assert kinds.count("heal_failed") == 2
+    assert kinds[-1] == "escalated"
+    (record,) = runner.audit.query(AuditQuery(tool="heal"))
+    assert (record.rule, record.container_name) == ("heal.escalated", name)
+
+
+async def test_heal_leaves_a_container_that_did_not_opt_in(containers):
+    """Unhealthy but without autoheal=true: reported as skipped, never restarted."""
+    name = containers.run("sleep", "300", **HEALTH)
+    seen, runner = await _heal_until(name, _heal_policy(), "heal_skipped")
+    assert [item["kind"] for item in seen] == ["unhealthy", "heal_skipped"]
+    assert runner.audit.query(AuditQuery(tool="docker_restart_container")) == []

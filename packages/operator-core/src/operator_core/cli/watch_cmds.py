@@ -1,13 +1,16 @@
 """``operator watch``: follow every host's events and print incidents as they happen.
 
 Human lines by default, one JSON object per line with ``--json``. It runs until Ctrl-C
-(exit 130) and says when a host's event stream ends and when it is followed again.
+(exit 130) and says when a host's event stream ends and when it is followed again. With
+``--heal`` it also acts on incidents by the policy's ``[heal]`` section, through the same
+runner as every command (policy, approval, rate limits, audit trail).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,13 +19,16 @@ from rich.markup import escape
 
 from operator_core.cli.app import ERR, OUT, fail, settings_of
 from operator_core.cli.preflight import check_engine_options
+from operator_core.cli.runtime import make_approver, open_runner
 from operator_core.docker import DockerActionExecutor
-from operator_core.errors import OperatorError
+from operator_core.errors import InvalidInput, OperatorError
 from operator_core.fleet import Fleet
 from operator_core.watch import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
+    Healer,
     IncidentDetector,
+    heal_watch,
     watch,
 )
 
@@ -36,6 +42,12 @@ _STYLE = {
     "connected": "dim",
     "reconnected": "green",
     "disconnected": "yellow",
+    "heal_started": "cyan",
+    "healed": "green",
+    "heal_failed": "red",
+    "heal_denied": "yellow",
+    "heal_skipped": "dim",
+    "escalated": "bold red",
 }
 
 
@@ -62,6 +74,9 @@ def watch_command(
     loop_window: Annotated[
         float, typer.Option(help="The restart-loop window, in seconds.")
     ] = DEFAULT_LOOP_WINDOW_S,
+    heal: Annotated[
+        bool, typer.Option("--heal", help="Act on incidents by the policy's [heal] section.")
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per line (incidents and notices).")
     ] = False,
@@ -78,7 +93,17 @@ def watch_command(
             if inventory is None
             else Fleet(inventory)
         )
-        asyncio.run(_print_all(source, since, detector, as_json))
+        if heal and not settings.policy().heal.restart_unhealthy:
+            raise InvalidInput(
+                f"the policy ({settings.policy_source()}) heals nothing: set "
+                'restart_unhealthy = true in its [heal] section (and mode = "execute")'
+            )
+        items = (
+            _healing(settings, source, since, detector)
+            if heal
+            else watch(source, since=since, detector=detector)
+        )
+        asyncio.run(_print_all(items, as_json))
     except OperatorError as exc:
         fail(exc, as_json=as_json)
     except KeyboardInterrupt:
@@ -86,14 +111,23 @@ def watch_command(
         raise typer.Exit(130) from None
 
 
-async def _print_all(
-    source: Any, since: str | None, detector: IncidentDetector, as_json: bool
-) -> None:
-    """Print every incident and notice the watch yields, until cancelled."""
+async def _healing(
+    settings: Any, source: Any, since: str | None, detector: IncidentDetector
+) -> AsyncIterator[Any]:
+    """Yield the watch's items and the healer's reports, healing through a runner."""
+    approver = make_approver(settings, ERR, [None])
+    async with open_runner(settings, approver=approver) as runner:
+        healer = Healer(runner, settings.policy().heal)
+        async for item in heal_watch(source, healer, since=since, detector=detector):
+            yield item
+
+
+async def _print_all(items: AsyncIterator[Any], as_json: bool) -> None:
+    """Print every incident, notice and heal report, until cancelled."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if not as_json:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
-    async for item in watch(source, since=since, detector=detector):
+    async for item in items:
         if as_json:
             OUT.print(
                 json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True

@@ -10,6 +10,7 @@ from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, has_label
 from operator_core.policy.model import (
     ApprovalRules,
+    HealRules,
     HostPolicy,
     Policy,
     ProtectedContainers,
@@ -29,6 +30,7 @@ __all__ = [
     "AutoDetect",
     "ContainerFacts",
     "Guard",
+    "HealRules",
     "HostPolicy",
     "Policy",
     "ProtectedContainers",

@@ -61,6 +61,7 @@ from operator_core.validate import REFERENCE_PATTERN
 
 __all__ = [
     "ApprovalRules",
+    "HealRules",
     "HostPolicy",
     "Policy",
     "ProtectedContainers",
@@ -247,6 +248,35 @@ class RateLimit(_Strict):
         return self.tools is None or tool in self.tools
 
 
+def _autoheal_label() -> list[str]:
+    return ["autoheal=true"]
+
+
+class HealRules(_Strict):
+    """The ``[heal]`` section: what ``operator watch --heal`` may do about incidents.
+
+    With ``restart_unhealthy`` a container that carries every ``require_labels`` label
+    (default ``autoheal=true``: containers opt in) and stays unhealthy for longer than
+    ``grace_s`` is restarted (``stop_grace_s`` between its stop signal and SIGKILL) and
+    then waited on until healthy, for up to ``confirm_timeout_s``. A heal that does not
+    bring it back is tried again after ``backoff_s``, doubling up to ``backoff_max_s``;
+    after ``max_attempts`` failed heals within ``window_s`` the healer stops acting on
+    that container, records why in the audit trail and reports it for a person. Every
+    restart goes through the policy like any other call (mode, protection, scope,
+    approval, rate limits, audit).
+    """
+
+    restart_unhealthy: bool = False
+    require_labels: LabelList = Field(default_factory=_autoheal_label)
+    grace_s: float = Field(default=30.0, ge=0, le=3600)
+    stop_grace_s: int = Field(default=10, ge=0, le=3600)
+    confirm_timeout_s: float = Field(default=60.0, gt=0, le=1800)
+    backoff_s: float = Field(default=10.0, gt=0, le=3600)
+    backoff_max_s: float = Field(default=600.0, gt=0, le=86400)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    window_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
+
+
 class Policy(_Strict):
     """The whole policy; ``Policy()`` is observe mode with the operator's container protected."""
 
@@ -261,6 +291,7 @@ class Policy(_Strict):
     rate_limits: list[RateLimit] = Field(default_factory=list)
     swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
+    heal: HealRules = Field(default_factory=HealRules)
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""

@@ -5,6 +5,7 @@ OOM-killed, turned unhealthy or restarts in a loop) and ``Notice`` (a host's eve
 connected, ended, reconnected). ``Healer`` acts on incidents through a ``ToolRunner``.
 """
 
+from operator_core.watch.heal import Healer, HealReport, heal_watch
 from operator_core.watch.incidents import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
@@ -17,10 +18,13 @@ from operator_core.watch.stream import Notice, NoticeKind, watch
 __all__ = [
     "DEFAULT_LOOP_RESTARTS",
     "DEFAULT_LOOP_WINDOW_S",
+    "HealReport",
+    "Healer",
     "Incident",
     "IncidentDetector",
     "IncidentKind",
     "Notice",
     "NoticeKind",
+    "heal_watch",
     "watch",
 ]

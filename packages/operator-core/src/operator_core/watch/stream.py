@@ -83,9 +83,15 @@ class _HostFollower:
         self.known: set[tuple[str, ...]] = set()
 
     async def run(self) -> None:
-        """Follow, and after each end wait, probe and follow again from the last event."""
+        """Follow, and after each end wait, probe and follow again from the last event.
+
+        The first follow starts from ``since`` or, without one, from the moment before the
+        probe, so nothing that happens between "connected" and the stream's start is lost.
+        """
         attempt, connected_before = 0, False
         while True:
+            if self.since is None:
+                self.since = f"{time.time():.9f}"
             reason = await self._probe()
             if reason is None:
                 kind: NoticeKind = "reconnected" if connected_before else "connected"
@@ -106,12 +112,10 @@ class _HostFollower:
         return None
 
     async def _follow(self) -> str:
-        """Follow the events until the stream ends; return why it ended."""
-        started = f"{time.time():.9f}"
-        since = self.since
+        """Follow the events from ``self.since`` until the stream ends; return why it ended."""
         try:
             stream = self.executor.follow_events(
-                since, types=["container"], actions=list(WATCHED_ACTIONS)
+                self.since, types=["container"], actions=list(WATCHED_ACTIONS)
             )
             async for event in stream:
                 key = (event["time"], event["actor_id"], event["action"], event["detail"] or "")
@@ -121,12 +125,8 @@ class _HostFollower:
                 self.since = _unix(event["time"])
                 await self.queue.put((self.host, event))
         except OperatorError as exc:
-            reason = str(exc)
-        else:
-            reason = "the event stream ended"
-        if self.since is None:
-            self.since = started
-        return reason
+            return str(exc)
+        return "the event stream ended"
 
     def _remember(self, key: tuple[str, ...]) -> None:
         if len(self.keys) == self.keys.maxlen:

@@ -1,0 +1,178 @@
+"""Unit tests of the healer: grace, restart, confirm, backoff, escalation, policy denials."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from operator_core.audit import AuditQuery, MemoryAuditSink
+from operator_core.errors import PolicyError
+from operator_core.policy import HealRules, policy_from_dict
+from operator_core.watch import Healer, Incident
+
+CID = "d" * 64
+
+
+def unhealthy(labels: dict[str, str] | None = None, host: str | None = None) -> Incident:
+    """Return an unhealthy incident of container ``web``."""
+    return Incident(
+        kind="unhealthy",
+        host=host,
+        container_id=CID,
+        name="web",
+        time="2026-11-29T10:00:00.000000000Z",
+        exit_code=None,
+        count=None,
+        message="web turned unhealthy",
+        labels={"autoheal": "true"} if labels is None else labels,
+    )
+
+
+class FakeRunner:
+    """Answers tool calls from scripts: health readings, restart and wait envelopes."""
+
+    def __init__(self, health: list[str | None], waits: list[bool], restart_ok: bool = True):
+        self.health, self.waits, self.restart_ok = health, waits, restart_ok
+        self.calls: list[tuple[str, dict[str, Any], str | None]] = []
+        self.audit = MemoryAuditSink()
+
+    async def execute_tool(
+        self, tool: str, arguments: dict[str, Any], *, actor: str, reason: str | None
+    ) -> dict[str, Any]:
+        self.calls.append((tool, arguments, actor))
+        if tool == "docker_inspect_container":
+            return {"ok": True, "result": {"state": {"health": self.health.pop(0)}}}
+        if tool == "docker_restart_container":
+            if self.restart_ok:
+                return {"ok": True, "result": {"changed": True}, "audit_id": "r1"}
+            error = {"type": "denied", "rule": "mode.observe", "message": "observe mode"}
+            return {"ok": False, "error": error, "audit_id": "r1"}
+        return {"ok": True, "result": {"met": self.waits.pop(0)}, "audit_id": "w1"}
+
+    def tools(self) -> list[str]:
+        return [tool for tool, _, _ in self.calls]
+
+
+RULES = HealRules(
+    restart_unhealthy=True, grace_s=30, backoff_s=10, backoff_max_s=15, max_attempts=3
+)
+
+
+async def run_heal(runner: FakeRunner, incident: Incident, rules: HealRules = RULES):
+    """Let the healer handle ``incident`` to its end; return its reports and sleeps."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    healer = Healer(runner, rules, sleep=sleep, clock=lambda: 0.0)
+    healer.consider(incident)
+    await asyncio.gather(*healer._busy.values())
+    reports = []
+    while not healer.reports.empty():
+        reports.append(healer.reports.get_nowait())
+    return reports, sleeps
+
+
+async def test_an_unhealthy_container_is_restarted_after_the_grace_and_confirmed_healthy():
+    """Grace first, then inspect (still unhealthy), restart, wait for healthy: healed."""
+    runner = FakeRunner(health=["unhealthy"], waits=[True])
+    reports, sleeps = await run_heal(runner, unhealthy())
+    assert sleeps == [30]
+    assert runner.tools() == [
+        "docker_inspect_container",
+        "docker_restart_container",
+        "docker_wait_for_container",
+    ]
+    assert runner.calls[2][1] == {"container_id": CID, "condition": "healthy", "timeout": 60.0}
+    assert {actor for _, _, actor in runner.calls} == {"operator:watch-heal"}
+    assert [r["kind"] for r in reports] == ["heal_started", "healed"]
+
+
+async def test_a_container_that_recovered_during_the_grace_is_left_alone():
+    """Healthy again after the grace: no restart, a skip report says why."""
+    runner = FakeRunner(health=["healthy"], waits=[])
+    reports, _ = await run_heal(runner, unhealthy())
+    assert runner.tools() == ["docker_inspect_container"]
+    assert [(r["kind"], r["message"]) for r in reports] == [
+        ("heal_skipped", "recovered by itself (healthy)")
+    ]
+
+
+async def test_a_container_that_did_not_opt_in_is_never_touched():
+    """Without the required label nothing runs, and the report names the missing label."""
+    runner = FakeRunner(health=[], waits=[])
+    reports, _ = await run_heal(runner, unhealthy(labels={}))
+    assert runner.calls == []
+    assert reports[0]["message"] == "not opted in (needs autoheal=true)"
+
+
+async def test_failed_heals_back_off_doubling_then_escalate_with_an_audit_record():
+    """Three failed heals: backoff 10 then 15 (capped), then escalation recorded and reported."""
+    runner = FakeRunner(health=["unhealthy"] * 3, waits=[False, False, False])
+    reports, sleeps = await run_heal(runner, unhealthy(host="edge-1"))
+    assert sleeps == [30, 10, 15]
+    assert runner.tools().count("docker_restart_container") == 3
+    assert runner.calls[1][1]["host"] == "edge-1"
+    assert [r["kind"] for r in reports][-1] == "escalated"
+    (record,) = runner.audit.query(AuditQuery(tool="heal"))
+    assert (record.rule, record.decision, record.container_id, record.host) == (
+        "heal.escalated",
+        "denied",
+        CID,
+        "edge-1",
+    )
+    assert reports[-1]["audit_id"] == record.id
+
+
+async def test_an_escalated_container_is_not_acted_on_again():
+    """After escalation a new unhealthy incident for it is only reported, never acted on."""
+    runner = FakeRunner(health=["unhealthy"], waits=[False])
+    rules = RULES.model_copy(update={"max_attempts": 1})
+    healer = Healer(runner, rules, sleep=lambda s: asyncio.sleep(0), clock=lambda: 0.0)
+    healer.consider(unhealthy())
+    await asyncio.gather(*healer._busy.values())
+    calls = len(runner.calls)
+    healer.consider(unhealthy())
+    assert len(runner.calls) == calls
+    kinds = [healer.reports.get_nowait()["kind"] for _ in range(healer.reports.qsize())]
+    assert kinds[-2:] == ["escalated", "heal_skipped"]
+
+
+async def test_a_policy_denial_ends_the_heal_without_retrying():
+    """A restart the policy refuses is reported with its rule and not tried again."""
+    runner = FakeRunner(health=["unhealthy"], waits=[], restart_ok=False)
+    reports, sleeps = await run_heal(runner, unhealthy())
+    assert runner.tools() == ["docker_inspect_container", "docker_restart_container"]
+    assert sleeps == [30]
+    assert reports[-1]["kind"] == "heal_denied"
+    assert "mode.observe" in reports[-1]["message"]
+
+
+async def test_a_second_incident_during_a_heal_is_ignored():
+    """While a heal of a container runs, another unhealthy incident for it starts nothing."""
+    gate = asyncio.Event()
+    runner = FakeRunner(health=["unhealthy"], waits=[True])
+
+    async def sleep(seconds: float) -> None:
+        await gate.wait()
+
+    healer = Healer(runner, RULES, sleep=sleep)
+    healer.consider(unhealthy())
+    healer.consider(unhealthy())
+    assert len(healer._busy) == 1
+    gate.set()
+    await asyncio.gather(*healer._busy.values())
+    assert runner.tools().count("docker_restart_container") == 1
+
+
+def test_the_heal_section_loads_from_a_policy_and_refuses_nonsense():
+    """[heal] is read with its defaults; a negative grace or NaN is a PolicyError."""
+    policy = policy_from_dict({"mode": "execute", "heal": {"restart_unhealthy": True}})
+    assert policy.heal.require_labels == ["autoheal=true"]
+    assert (policy.heal.grace_s, policy.heal.max_attempts) == (30.0, 3)
+    for bad in ({"grace_s": -1}, {"backoff_s": float("nan")}, {"restart": True}):
+        with pytest.raises(PolicyError):
+            policy_from_dict({"heal": bad})
