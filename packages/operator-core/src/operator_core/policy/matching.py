@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from operator_core.policy.model import Policy, parse_label
+from operator_core.results import ContainerDetails
 
 __all__ = [
     "ContainerFacts",
@@ -41,12 +42,16 @@ class ContainerFacts:
         return target_key(self.id, self.host)
 
     @classmethod
-    def from_inspect(cls, data: Mapping[str, Any], host: str | None = None) -> ContainerFacts:
-        """Return the facts of an ``inspect_container`` result (from ``host`` in a fleet)."""
+    def from_inspect(cls, data: ContainerDetails, host: str | None = None) -> ContainerFacts:
+        """Return the facts of an ``inspect_container`` result (from ``host`` in a fleet).
+
+        Read leniently (``.get``): an executor written to the seed's shape, with ``id``
+        and no ``container_id``, still gives the facts the policy needs.
+        """
         state = data.get("state") or {}
         return cls(
             host=host,
-            id=str(data["id"]),
+            id=str(data.get("container_id") or data["id"]),
             name=str(data.get("name") or "").lstrip("/"),
             labels=dict(data.get("labels") or {}),
             status=state.get("status"),

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -40,6 +40,7 @@ from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDete
 from operator_core.policy.matching import ContainerFacts, Verdict, target_key
 from operator_core.policy.model import Policy
 from operator_core.policy.swarm import SwarmFacts
+from operator_core.results import ContainerDetails
 from operator_core.runner import targets
 from operator_core.runner.call import Call
 from operator_core.runner.envelope import (
@@ -665,7 +666,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _state(data: Mapping[str, Any]) -> dict[str, Any]:
+def _state(data: ContainerDetails) -> dict[str, Any]:
     """Return the part of an inspect result the audit trail keeps as before/after state."""
     return {
         **(data.get("state") or {}),
