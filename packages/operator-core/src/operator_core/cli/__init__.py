@@ -15,6 +15,7 @@ from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
 from operator_core.cli.hosts_cmds import hosts
 from operator_core.cli.policy_cmds import policy_app
 from operator_core.cli.serve_cmds import register
+from operator_core.cli.swarm_cmds import swarm_app
 from operator_core.cli.watch_cmds import watch_command
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "app", "main"]
@@ -24,6 +25,7 @@ del diagnosis_cmds  # imported for its commands, which it adds to docker_app
 app.add_typer(docker_app, name="docker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(swarm_app, name="swarm")
 register(app)
 app.command("watch")(watch_command)
 app.command("hosts")(hosts)
