@@ -458,10 +458,37 @@ async def test_inspect_container_success(client: MagicMock, executor: DockerActi
             "health": "healthy",
         },
         "restart_count": 2,
+        "restarts": {
+            "count": 2,
+            "policy": None,
+            "restarting": False,
+            "last_exit_code": None,
+            "last_oom_killed": False,
+            "last_started_at": "2026-11-29T10:00:00+00:00",
+            "last_finished_at": None,
+        },
         "networks": ["back", "front"],
         "labels": {"app": "web"},
     }
     assert json.loads(json.dumps(result)) == result
+
+
+async def test_inspect_container_restart_history_keeps_the_last_exit_only_when_stopped(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """A stopped container's last exit code and OOM kill are its own; a running one has none."""
+    client.container.inspect.return_value = inspect_result(
+        status="exited", exit_code=137, oom_killed=True, restart_count=5
+    )
+    history = (await executor.inspect_container("web"))["restarts"]
+    assert (history["count"], history["last_exit_code"], history["last_oom_killed"]) == (
+        5,
+        137,
+        True,
+    )
+    client.container.inspect.return_value = inspect_result(status="restarting", exit_code=3)
+    history = (await executor.inspect_container("web"))["restarts"]
+    assert (history["restarting"], history["last_exit_code"]) == (True, 3)
 
 
 async def test_inspect_container_without_health_or_start(

@@ -31,6 +31,7 @@ __all__ = [
     "LogsResult",
     "NetworkResult",
     "PauseResult",
+    "RestartHistory",
     "RestartResult",
     "StartResult",
     "StopFacts",
@@ -135,6 +136,25 @@ class ContainerState(TypedDict):
     health: str | None
 
 
+class RestartHistory(TypedDict):
+    """What the engine keeps of a container's restarts, to tell whether it crash-loops.
+
+    ``count`` is the engine's RestartCount (restarts its restart policy made);
+    ``restarting`` is true while a crashed container waits out the policy's back-off.
+    The engine keeps only the last exit: ``last_exit_code`` and ``last_oom_killed`` are
+    those of the last time it stopped, None and false while it runs again after it (the
+    engine resets them on start; ``get_events`` has every death with its code).
+    """
+
+    count: int
+    policy: str | None
+    restarting: bool
+    last_exit_code: int | None
+    last_oom_killed: bool
+    last_started_at: str | None
+    last_finished_at: str | None
+
+
 class ContainerDetails(ContainerIdentity):
     """``inspect_container``: identity, ``id`` (the same full id), state and configuration."""
 
@@ -142,6 +162,7 @@ class ContainerDetails(ContainerIdentity):
     image: str | None
     state: ContainerState
     restart_count: int
+    restarts: RestartHistory
     networks: list[str]
     labels: dict[str, str]
 

@@ -138,3 +138,22 @@ def test_cli_events_stats_top_and_search_in_observe_mode_at_80_columns(container
         assert shown.returncode == 0, shown.stderr
         assert all(len(line) <= 80 for line in shown.stdout.splitlines()), shown.stdout
     assert "sleep 300" in run_operator(env, "docker", "top", alive).stdout
+
+
+async def test_inspect_tells_a_crash_loop_in_one_call(executor, containers):
+    """A container its policy restarted twice shows count 2, the policy and the last exit."""
+    name = containers.run("sh", "-c", "exit 3", restart="on-failure:2")
+    for _ in range(600):
+        details = await executor.inspect_container(name)
+        if details["restarts"]["count"] == 2 and details["state"]["status"] == "exited":
+            break
+        await asyncio.sleep(0.1)
+    assert details["restarts"] == {
+        "count": 2,
+        "policy": "on-failure",
+        "restarting": False,
+        "last_exit_code": 3,
+        "last_oom_killed": False,
+        "last_started_at": details["state"]["started_at"],
+        "last_finished_at": details["state"]["finished_at"],
+    }

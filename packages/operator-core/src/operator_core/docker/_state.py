@@ -8,7 +8,12 @@ from typing import Any
 
 from operator_core.docker import _engine
 from operator_core.errors import InvalidInput
-from operator_core.results import ActionIdentity, ContainerIdentity, ContainerState
+from operator_core.results import (
+    ActionIdentity,
+    ContainerIdentity,
+    ContainerState,
+    RestartHistory,
+)
 from operator_core.validate import validate_signal
 
 __all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
@@ -88,6 +93,20 @@ class Snapshot:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "health": self.health,
+        }
+
+    def restart_history(self) -> RestartHistory:
+        """Return what the engine keeps of the container's restarts (see RestartHistory)."""
+        # A restarting container keeps its last exit (the engine counts it as running).
+        stopped = self.restarting or not (self.running or self.paused)
+        return {
+            "count": self.restart_count,
+            "policy": self.restart_policy,
+            "restarting": self.restarting,
+            "last_exit_code": self.exit_code if stopped else None,
+            "last_oom_killed": self.oom_killed and stopped,
+            "last_started_at": self.started_at,
+            "last_finished_at": self.finished_at,
         }
 
 

@@ -181,6 +181,9 @@ class LifecycleActions(ExecutorCore):
         """Read a container's identity, state, health, networks and labels; changes nothing.
 
         ``container_id`` and ``id`` are both the full id (``id`` as the seed had it).
+        ``restarts`` holds what the engine keeps of its restarts (count, policy, whether it
+        waits out a crash back-off, the last exit code and OOM kill, last start and
+        finish), so "is it crash-looping?" is one call.
         """
         ref = validate_reference(container_id)
 
@@ -192,6 +195,7 @@ class LifecycleActions(ExecutorCore):
                 "image": snap.image,
                 "state": snap.state_dict(),
                 "restart_count": snap.restart_count,
+                "restarts": snap.restart_history(),
                 "networks": snap.networks,
                 "labels": snap.labels,
             }
