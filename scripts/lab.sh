@@ -305,6 +305,9 @@ cmd_up() {
     [ -z "$swarm" ] || [ "$swarm" = --swarm ] || die "usage: lab.sh up N [--swarm]; not '$swarm'"
     [ "$(id -u)" = 0 ] || die "the lab needs root"
     command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
+    # A minimal machine may lack the network and process tools the lab uses.
+    command -v ip >/dev/null || apt_install iproute2
+    command -v pgrep >/dev/null || apt_install procps
     timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
     check_subnet
     mkdir -p "$RUN" "$DATA"

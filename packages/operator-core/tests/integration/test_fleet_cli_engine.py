@@ -174,3 +174,22 @@ async def test_mcp_with_an_inventory_serves_host_and_acts_on_that_host(lab, made
     assert inspected.structured_content["result"]["host"] == lab.names[-1]
     assert elsewhere.structured_content is not None
     assert elsewhere.structured_content["error"]["type"] == "container_not_found"
+
+
+def test_did_you_mean_reads_the_names_on_the_host_asked(lab, made, tmp_path):
+    """A typo on --host eng2 is answered with the close name on eng2, not the local engine's."""
+    target = lab.names[1]
+    name = made.run(target, "sleep", "300", name=unique_name("fleet"))
+    typo = name[:-1] + ("x" if name[-1] != "x" else "y")
+    shown = run_operator(
+        clean_env(tmp_path, COLUMNS="200"),
+        "--inventory",
+        str(lab_inventory_path()),
+        "--host",
+        target,
+        "docker",
+        "inspect",
+        typo,
+    )
+    assert shown.returncode == 4, shown.stderr
+    assert name in shown.stderr

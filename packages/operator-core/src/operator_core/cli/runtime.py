@@ -211,10 +211,17 @@ async def container_names(settings: Settings) -> list[str]:
     """Return the names of every container on the engine (none when it cannot tell quickly).
 
     Read with the executor directly (two docker processes, no policy, no audit record):
-    it only feeds "did you mean" and shell completion.
+    it only feeds "did you mean" and shell completion. In a fleet: the names on the host
+    the command went to (--host, else the inventory's default host).
     """
     try:
-        executor = DockerActionExecutor(settings.docker_client(), call_deadline=NAMES_DEADLINE_S)
+        inventory = settings.inventory()
+        client = (
+            settings.docker_client()
+            if inventory is None
+            else inventory.host(settings.fleet_host() or inventory.default).client()
+        )
+        executor = DockerActionExecutor(client, call_deadline=NAMES_DEADLINE_S)
         listing = await executor.list_containers(all=True)
     except OperatorError:
         return []
