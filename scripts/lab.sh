@@ -7,6 +7,10 @@
 #   scripts/lab.sh status    one line per engine; exit 0 when every engine answers, 3 when no lab
 #   scripts/lab.sh inventory print the inventory TOML of the engines that are up
 #   scripts/lab.sh down      stop every engine and remove every trace of the lab
+#   scripts/lab.sh spare     start the spare engine eng99 (in no swarm and no inventory) and
+#                            print its socket URL: for tests that restart an engine, so that
+#                            no other test's engine ever goes away under it
+#   scripts/lab.sh restart N stop engine N's dockerd (its containers stop) and start it again
 #
 # Each engine lives in a network namespace of its own (oplab-engN) with its own data root,
 # exec root, pid file, log and unix socket (/run/operator-lab/engN/docker.sock). The engines'
@@ -44,6 +48,7 @@ WANT_SSH="${LAB_SSH:-1}"
 SSH_CLIENT_CONF=/etc/ssh/ssh_config.d/operator-lab.conf
 SSH_USER=operator-lab
 SSH_ENGINE=0
+SPARE=99
 IMAGE="${OPERATOR_TEST_IMAGE:-operator-core/busybox:test}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
@@ -284,6 +289,7 @@ inventory() {
     echo "# operator-core lab inventory (scripts/lab.sh); engines in their own network namespaces"
     echo "default = \"eng1\""
     for n in $(engines_up); do
+        [ -f "$RUN/eng$n/spare" ] && continue
         echo
         echo "[hosts.eng$n]"
         role="$(swarm_role "$n")"
@@ -447,10 +453,38 @@ cmd_down() {
     say "down: no engine, namespace, mount or directory of the lab is left"
 }
 
+cmd_spare() {
+    [ "$(id -u)" = 0 ] || die "the lab needs root"
+    command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
+    timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
+    check_subnet
+    mkdir -p "$RUN/eng$SPARE" "$DATA"
+    [ -f "$RUN/subnet" ] || echo "$SUBNET" >"$RUN/subnet"
+    touch "$RUN/eng$SPARE/spare"
+    lab_net
+    engine_net "$SPARE"
+    start_engine "$SPARE"
+    wait_engine "$SPARE" || die "eng$SPARE failed to start; 'lab.sh down' cleans up"
+    load_image "$SPARE"
+    echo "unix://$(sock_of "$SPARE")"
+}
+
+cmd_restart() {
+    local n="${1:-}" pid
+    [[ "$n" =~ ^[0-9]+$ ]] && [ -d "$RUN/eng$n" ] || die "usage: lab.sh restart N (an engine of the lab)"
+    [ "$(id -u)" = 0 ] || die "the lab needs root"
+    if pid="$(dockerd_pid "$n")"; then kill_and_wait "$pid" 30; fi
+    start_engine "$n"
+    wait_engine "$n" || die "eng$n did not come back"
+    say "eng$n: restarted"
+}
+
 case "${1:-}" in
     up) shift; cmd_up "$@" ;;
+    spare) cmd_spare ;;
+    restart) shift; cmd_restart "$@" ;;
     status) cmd_status ;;
     inventory) inventory ;;
     down) cmd_down ;;
-    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | down" >&2; exit 2 ;;
+    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | spare | restart N | down" >&2; exit 2 ;;
 esac
