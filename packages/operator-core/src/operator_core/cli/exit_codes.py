@@ -43,7 +43,7 @@ EXIT_CODES_HELP = (
     "3 denied by the policy (observe mode, protected container, rate limit, no approval); "
     "4 container, network, service or node not found; "
     "5 timed out (a deadline passed, or `wait` gave up before its condition held); "
-    "6 no Docker engine answered."
+    "6 no Docker engine answered (or the docker CLI is missing); 130 interrupted (Ctrl-C)."
 )
 
 # Most specific first: the first class the error is a subclass of decides.
