@@ -272,12 +272,12 @@ swarm_up() {
     done
     [ "$(dk 1 node ls --format '{{.Status}}' | grep -c '^Ready$')" -ge "$count" ] \
         || die "the swarm has fewer than $count ready nodes: $(dk 1 node ls)"
-    echo 1 >"$RUN/swarm"
+    seq 1 "$count" | tr '\n' ' ' >"$RUN/swarm"  # the engines in the swarm
 }
 
 swarm_role() {
-    # The swarm role of engine n when the lab is a swarm (manager, worker), else nothing.
-    [ -f "$RUN/swarm" ] || return 0
+    # The swarm role of engine n when it is in the lab's swarm (manager, worker), else nothing.
+    [ -f "$RUN/swarm" ] && grep -qw "$1" "$RUN/swarm" || return 0
     if [ "$1" = 1 ]; then echo manager; else echo worker; fi
 }
 

@@ -88,10 +88,14 @@ def find_swarm_lab() -> tuple[SwarmLab | None, str]:
             for h, s in sockets.items()
         }
         ready = _docker(sockets[managers[0]], "node", "ls", "--format", "{{.Status}}").split()
+        members = _docker(sockets[managers[0]], "node", "ls", "--format", "{{.Hostname}}").split()
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
         return None, f"the lab's swarm does not answer: {exc}"
     if not info.get("ControlAvailable") or ready.count("Ready") < 3:
         return None, f"the lab's swarm is not ready: {info.get('LocalNodeState')}, {ready}"
+    outside = sorted(host for host, name in names.items() if name not in members)
+    if outside:
+        return None, f"lab engines {outside} are labelled swarm nodes but are not in the swarm"
     return SwarmLab(managers[0], workers, sockets, names), ""
 
 
