@@ -315,9 +315,13 @@ def redact_command(command: list[Any]) -> list[Any]:
     follow = _PasswordArgument()
     for word in command:
         if not isinstance(word, str):
-            out.append(redact_value(word))
+            # A number can be a password too (``-p 12345`` in an invalid call's arguments).
+            number = isinstance(word, int | float) and not isinstance(word, bool)
+            hidden = number and (follow.is_password(str(word)) or hide_next)
+            out.append(REDACTED if hidden else redact_value(word))
             hide_next = user_next = False
-            follow.reset()
+            if not number:
+                follow.reset()
             continue
         password = follow.is_password(word)
         if hide_next or password:
