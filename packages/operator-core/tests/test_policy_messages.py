@@ -1,0 +1,282 @@
+"""What the policy tells an agent, word for word: denial messages, details and facts.
+
+An agent acts on these texts (what was refused, why, when to retry, whom to ask), and the
+audit trail keeps them, so each is pinned whole rather than by a fragment.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from operator_core.policy import (
+    ApprovalRequest,
+    ContainerFacts,
+    Guard,
+    Policy,
+    RateLimit,
+    RateLimiter,
+)
+from operator_core.policy.guard import AUTO
+from operator_core.tools import get_tool
+from tool_fakes import FakeClock
+
+CID = "0123456789abcdef" * 4
+WEB = ContainerFacts(id=CID, name="web", labels={"tier": "db"}, status="running", health="healthy")
+WEB_SUMMARY = {
+    "id": CID,
+    "short_id": "0123456789ab",
+    "name": "web",
+    "status": "running",
+    "health": "healthy",
+}
+RESTART = get_tool("docker_restart_container")
+
+
+def _request(container: dict[str, str] | None = None) -> ApprovalRequest:
+    """Return an approval request for a restart of ``container``."""
+    return ApprovalRequest(
+        tool=RESTART.name,
+        risk="high",
+        arguments={"container_id": "web"},
+        container=container,
+        actor="agent",
+        reason="unhealthy",
+    )
+
+
+def test_facts_are_read_whole_from_an_inspect_result():
+    """Every fact the policy judges comes from the inspect result, the name without its '/'."""
+    data = {
+        "id": CID,
+        "name": "/web",
+        "image": "nginx:1",
+        "labels": {"tier": "db"},
+        "state": {"status": "running", "health": "healthy"},
+    }
+    facts = ContainerFacts.from_inspect(data)
+    assert facts == ContainerFacts(
+        id=CID,
+        name="web",
+        labels={"tier": "db"},
+        status="running",
+        health="healthy",
+        image="nginx:1",
+    )
+    assert facts.summary() == WEB_SUMMARY
+    bare = ContainerFacts.from_inspect({"id": CID})
+    assert (bare.name, bare.labels, bare.status) == ("", {}, None)
+    assert (bare.health, bare.image) == (None, None)
+
+
+def test_observe_mode_denial_says_what_to_do_instead():
+    """In observe mode the agent is told what ran, what did not, and what it may do."""
+    verdict = Guard(Policy(), own_container_id=None).check_mode(RESTART)
+    assert verdict is not None
+    assert (verdict.rule, verdict.details) == ("mode.observe", {})
+    assert verdict.message == (
+        "the policy is in observe mode: only read-only tools run, and docker_restart_container "
+        "changes containers, so it was not run. Use read-only tools (list, inspect, logs, "
+        "wait) and report what you would do; a person can switch the policy to execute mode."
+    )
+
+
+@pytest.mark.parametrize(
+    ("protected", "rule", "why"),
+    [
+        ({"names": ["web"]}, "protected.names", "is protected by name ('web')"),
+        ({"patterns": ["w*"]}, "protected.patterns", "is protected by pattern 'w*'"),
+        ({"labels": ["tier=db"]}, "protected.labels", "is protected by label 'tier=db'"),
+    ],
+)
+def test_protection_denial_names_the_container_the_rule_and_the_advice(protected, rule, why):
+    """A protected container's denial names it (short id), the rule that matched, the advice."""
+    guard = Guard(Policy(mode="execute", protected=protected), own_container_id=None)
+    verdict = guard.check_target(WEB)
+    assert verdict is not None
+    assert verdict.rule == rule
+    assert verdict.message == (
+        f"container 'web' (0123456789ab) {why}; the policy lets no tool change it, so "
+        "nothing was done. Leave this container alone or ask a person."
+    )
+    assert verdict.details == {"container": WEB_SUMMARY}
+
+
+def test_own_container_and_scope_denials_say_why():
+    """The operator's own container, and one lacking the opt-in labels, are refused with why."""
+    own = Guard(Policy(mode="execute"), own_container_id=CID[:12]).check_target(WEB)
+    assert own is not None
+    assert own.rule == "protected.self"
+    assert own.message.startswith(
+        "container 'web' (0123456789ab) is the operator's own container; it never acts on itself; "
+    )
+    scoped = Policy(mode="execute", scope={"require_labels": ["autoheal=true", "tier=db"]})
+    verdict = Guard(scoped, own_container_id=None).check_target(WEB)
+    assert verdict is not None
+    assert verdict.rule == "scope.require_labels"
+    assert verdict.message.startswith(
+        "container 'web' (0123456789ab) is outside the policy's scope: it lacks the "
+        "label(s) 'autoheal=true' that opt a container in; "
+    )
+
+
+def test_no_own_container_when_self_protection_is_off():
+    """protect_self = false: the own container is not protected and /proc is never read."""
+    guard = Guard(Policy(mode="execute", protect_self=False), own_container_id=AUTO)
+    assert guard.own_container_ids == frozenset()
+    assert guard.check_target(WEB) is None
+
+
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        (
+            RateLimit(
+                tools=["docker_restart_container", "docker_stop_container"], max=2, window_s=90
+            ),
+            "at most 2 action(s) of docker_restart_container, docker_stop_container on "
+            "container 0123456789ab per 90s",
+        ),
+        (
+            RateLimit(per="all", max=2, window_s=0.5),
+            "at most 2 action(s) of any mutating tool overall per 0.5s",
+        ),
+    ],
+)
+def test_rate_limit_denial_says_what_ran_and_when_to_retry(limit, words):
+    """A full limit: which limit, how many ran, that this tool did not, and when to retry."""
+    clock = FakeClock()
+    limiter = RateLimiter([limit], clock)
+    for _ in range(2):
+        assert limiter.acquire("docker_restart_container", CID) is None
+    clock.advance(0.25)
+    verdict = limiter.check("docker_restart_container", CID)
+    assert verdict is not None
+    assert verdict.rule == "rate_limits[0]"
+    retry = 90 if limit.per == "container" else 1  # whole seconds, at least 1
+    assert verdict.message == (
+        f"rate limit reached: {words}, and that many already ran; docker_restart_container "
+        f"was not run. The next is allowed in {retry}s. If a container keeps failing, report "
+        "it to a person instead of retrying."
+    )
+    assert verdict.details == {
+        "max": 2,
+        "window_s": limit.window_s,
+        "per": limit.per,
+        "tools": limit.tools,
+        "retry_after_s": retry,
+    }
+
+
+def test_guard_rate_denial_carries_the_container():
+    """The runner's rate check adds the container's summary to the limit's details."""
+    guard = Guard(
+        Policy(mode="execute", rate_limits=[{"max": 1, "window_s": 60}]), own_container_id=None
+    )
+    assert guard.take_rate(RESTART, WEB) is None
+    verdict = guard.check_rate(RESTART, WEB)
+    assert verdict is not None
+    assert verdict.details["container"] == WEB_SUMMARY
+    assert verdict.details["retry_after_s"] == 60
+    assert verdict.message.startswith("rate limit reached: at most 1 action(s)")
+
+
+async def test_approval_denials_say_what_was_not_run_and_why():
+    """Declined, timed out, failing and unavailable approvals each say so, naming the call."""
+
+    async def no(request):
+        return False
+
+    async def broken(request):
+        raise RuntimeError("boom")
+
+    declined = await Guard(Policy(), approver=no, own_container_id=None).approve(
+        RESTART, _request({"name": "web"})
+    )
+    assert declined is not None
+    assert declined.message == (
+        "the approver declined docker_restart_container on container 'web'; it was not run. "
+        "Do not retry it without new information."
+    )
+    failed = await Guard(Policy(), approver=broken, own_container_id=None).approve(
+        RESTART, _request()
+    )
+    assert failed is not None
+    assert failed.message == (
+        "the approver failed (RuntimeError) on docker_restart_container; it was not run"
+    )
+    nobody = await Guard(Policy(), own_container_id=None).approve(RESTART, _request())
+    assert nobody is not None
+    assert nobody.message == (
+        "docker_restart_container (high risk) needs approval under the policy, but nobody "
+        "can be asked: no approver is configured. It was not run; do not retry it unchanged. "
+        "Tell a person what you would run and why: they can run it themselves, or waive "
+        "approval for this tool in the policy's [approval] section."
+    )
+
+
+async def test_approval_timeout_says_how_long_it_waited():
+    """An approver that does not answer in time: denied, the wait in the message."""
+    import asyncio
+
+    async def silent(request):
+        await asyncio.Event().wait()
+        return True
+
+    policy = Policy(approval={"timeout_s": 0.05})
+    verdict = await Guard(policy, approver=silent, own_container_id=None).approve(
+        RESTART, _request({"name": "web"})
+    )
+    assert verdict is not None
+    assert (verdict.rule, verdict.message) == (
+        "approval.timeout",
+        "no approval for docker_restart_container on container 'web' within 0.05s; it was not run",
+    )
+
+
+def test_auto_reads_as_auto():
+    """The AUTO marker shows as AUTO in signatures and reprs."""
+    assert repr(AUTO) == "AUTO"
+
+
+def test_an_invalid_policy_lists_every_fault_where_what_and_given():
+    """One line per fault: its place (dotted, [i] for items), what is wrong, what was given.
+
+    Values are quoted when short (scalars, lists up to 80 characters), never for a missing
+    or unknown key; pydantic's "Value error, " prefix is dropped.
+    """
+    from operator_core.errors import PolicyError
+    from operator_core.policy import policy_from_dict
+    from operator_core.tools.registry import REGISTRY
+
+    long = ["docker_inspect_container", "docker_list_containers", "docker_get_container_logs"]
+    data = {
+        "mode": "exec",
+        "mood": 1,
+        "approval": {"risks": ["hgh"], "tools": {"docker_stopp": True}},
+        "rate_limits": [
+            {"max": 3},
+            {"max": 3, "window_s": 60, "tools": long},
+            {"max": 3, "window_s": 60, "tools": ["docker_inspect_container"]},
+        ],
+    }
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict(data, "p.toml")
+    assert str(caught.value).splitlines() == [
+        "p.toml: invalid policy (7 problem(s)):",
+        "  - mode: Input should be 'observe' or 'execute' (got 'exec')",
+        "  - approval.risks[0]: Input should be 'low', 'medium' or 'high' (got 'hgh')",
+        f"  - approval.tools: no tool named 'docker_stopp'; tools: {', '.join(REGISTRY)}",
+        "  - rate_limits[0].window_s: Field required",
+        f"  - rate_limits[1].tools: read-only tools are not rate limited: {', '.join(long)}",
+        "  - rate_limits[2].tools: read-only tools are not rate limited: "
+        "docker_inspect_container (got ['docker_inspect_container'])",
+        "  - mood: unknown key (check its spelling and section)",
+    ]
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict(["x"])
+    assert str(caught.value) == "<policy>: a policy is a table of settings, got list"
+    with pytest.raises(PolicyError) as caught:
+        Policy(mode="x")
+    assert str(caught.value).startswith("Policy(...): invalid policy (1 problem(s)):\n")
+    with pytest.raises(TypeError):
+        Policy("execute")  # a positional setting is an error, never silently dropped
