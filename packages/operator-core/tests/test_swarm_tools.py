@@ -230,3 +230,22 @@ def test_swarm_tools_say_what_they_act_on():
     node_tool = get_tool("docker_set_node_availability")
     assert (node_tool.target, node_tool.target_kind) == ("node", "node")
     assert get_tool("docker_list_nodes").target is None
+
+
+def test_policy_check_shows_the_swarm_rules():
+    """`operator policy check` describes [swarm]: bounds, managers and what it protects."""
+    from rich.console import Console
+
+    from operator_core.cli.policy_cmds import policy_summary, summary_panel
+
+    policy = policy_from_dict(
+        {"swarm": {"max_replicas": 5, "protected_nodes": {"names": ["db-node-1"]}}}
+    )
+    summary = policy_summary(policy, "p.toml")
+    assert summary["swarm"]["max_replicas"] == 5
+    console = Console(width=200, record=True)
+    console.print(summary_panel(summary))
+    text = console.export_text()
+    assert "scale to 0..5 replicas (0 needs approval)" in text
+    assert "managers never drained or paused" in text
+    assert "protected nodes names db-node-1" in text

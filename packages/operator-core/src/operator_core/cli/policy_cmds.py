@@ -57,6 +57,7 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "scope": policy.scope.model_dump(),
         "approval": policy.approval.model_dump(),
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
+        "swarm": policy.swarm.model_dump(),
         "tools": tools,
     }
 
@@ -74,6 +75,21 @@ def _protected_text(summary: dict[str, Any]) -> str:
         f"names: {_words(protected['names'])}; patterns: {_words(protected['patterns'])}; "
         f"labels: {_words(protected['labels'])}{own}"
     )
+
+
+def _swarm_text(swarm: dict[str, Any]) -> str:
+    """Return the [swarm] rules on one line: replica bounds, managers, protected objects."""
+    top = swarm["max_replicas"]
+    bounds = f"scale to {swarm['min_replicas']}..{'any' if top is None else top} replicas"
+    managers = "; managers never drained or paused" if swarm["protect_managers"] else ""
+    kept = [
+        f"{kind} {key} {', '.join(values)}"
+        for kind in ("services", "nodes")
+        for key, values in swarm[f"protected_{kind}"].items()
+        if values
+    ]
+    protected = f"; protected {'; '.join(kept)}" if kept else ""
+    return f"{bounds} (0 needs approval){managers}{protected}"
 
 
 def _approval_text(approval: dict[str, Any]) -> str:
@@ -106,6 +122,7 @@ def _head_table(summary: dict[str, Any]) -> Table:
         else "any container not protected",
     )
     head.add_row("approval", escape(_approval_text(summary["approval"])))
+    head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
     return head
 
