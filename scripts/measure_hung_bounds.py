@@ -12,8 +12,8 @@ Each call runs as a person or an agent would run it: ``operator --host ... docke
 as a fresh process, and ``tools/call`` to an ``operator mcp`` server over stdio. The
 measured time includes starting the CLI process (about a second on a loaded machine).
 
-Run: ``.venv/bin/python scripts/measure_hung_bounds.py`` (after ``scripts/setup-engine.sh``;
-about six minutes).
+Run: ``.venv/bin/python scripts/measure_hung_bounds.py [inspect|stop|exec|wait]...`` (after
+``scripts/setup-engine.sh``; about six minutes for all).
 """
 
 from __future__ import annotations
@@ -176,7 +176,10 @@ async def main() -> None:
     (work / "policy.toml").write_text(POLICY)
     print(f"{'call':16} {'engine':10} {'documented':>18} {'CLI s':>7} {'MCP s':>7}  said")
     try:
+        wanted = sys.argv[1:]  # labels' first words (inspect, stop, exec, wait): only those
         for case in _cases(name):
+            if wanted and case.label.split()[0] not in wanted:
+                continue
             cli_s, cli_said = await asyncio.to_thread(_cli, case, work, directory)
             mcp_s, mcp_said = await _mcp(case, work, directory)
             kind = "mid-action" if case.hang_on else "wedged"

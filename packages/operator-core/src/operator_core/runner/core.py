@@ -34,8 +34,14 @@ from operator_core.audit.redact import (
     redact_value,
     redacted_traceback,
 )
-from operator_core.deadline import Deadline, within
-from operator_core.errors import AuditError, OperatorError, PolicyDenied, PolicyError
+from operator_core.deadline import Deadline, remaining, within
+from operator_core.errors import (
+    AuditError,
+    OperationTimeout,
+    OperatorError,
+    PolicyDenied,
+    PolicyError,
+)
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.matching import ContainerFacts, Verdict, target_key
 from operator_core.policy.model import Policy
@@ -59,7 +65,11 @@ from operator_core.tools.registry import REGISTRY, TOOLS
 from operator_core.tools.spec import ToolSpec
 from operator_core.tools.validation import lookup_tool, validate_arguments
 
-__all__ = ["ToolRunner"]
+__all__ = ["AFTER_TIMEOUT_READ_S", "ToolRunner"]
+
+#: How long the state after an action that timed out may take to read (the engine is then
+#: likely not answering; the rest of the call's deadline is not spent waiting for it).
+AFTER_TIMEOUT_READ_S = 5.0
 
 log = logging.getLogger("operator_core.runner")
 
@@ -369,11 +379,22 @@ class ToolRunner:
         )
 
     async def _run_action(self, spec: ToolSpec, call: Call, target_id: str) -> Any:
-        """Run the action, then read the container's state after it (even if it failed)."""
+        """Run the action, then read the container's state after it (even if it failed).
+
+        After a timeout the engine is likely not answering: the read then gets at most
+        ``AFTER_TIMEOUT_READ_S`` of what is left of the call's deadline, not all of it.
+        """
+        silent = False
         try:
             return await self._invoke(spec, call, target_id)
+        except OperationTimeout:
+            silent = True
+            raise
         finally:
-            call.after = await self._state_after(call, target_id)
+            left = remaining()
+            quick = AFTER_TIMEOUT_READ_S if left is None else min(left, AFTER_TIMEOUT_READ_S)
+            with within(Deadline(quick)) if silent else contextlib.nullcontext():
+                call.after = await self._state_after(call, target_id)
 
     async def _record_cancelled(
         self, spec: ToolSpec, call: Call, action: asyncio.Task[Any]
