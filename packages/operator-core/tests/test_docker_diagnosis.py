@@ -397,3 +397,43 @@ async def test_search_holds_only_the_matches_of_a_long_log(executor, fake, two_c
     (match,) = result["matches"]
     assert match["before"] == ["line 99997", "line 99998"]
     assert result["containers"][0]["lines_read"] == 100_000
+
+
+async def test_search_anchors_mean_the_line_without_its_timestamp(executor, fake, two_containers):
+    """'^ERROR' and 'timeout$' match a line's own text, not the engine's timestamp before it."""
+    fake.scripts += [
+        (logs_of("ERROR at start", "an ERROR inside", "read timeout"), b"", 0),
+        (logs_of("timeout later"), b"", 0),
+    ]
+    result = await executor.search_logs("^ERROR|timeout$", refs=["web", "db"], regex=True)
+    assert [m["line"] for m in result["matches"]] == ["ERROR at start", "read timeout"]
+
+
+async def test_search_ignore_case_folds_unicode(executor, fake, two_containers):
+    """ignore_case matches 'ÉCHEC' for 'échec' (not only ASCII letters)."""
+    fake.scripts += [(logs_of("ÉCHEC du service"), b"", 0), (b"", b"", 0)]
+    result = await executor.search_logs("échec", refs=["web", "db"], ignore_case=True)
+    assert [m["line"] for m in result["matches"]] == ["ÉCHEC du service"]
+
+
+def test_a_chunk_without_the_pattern_costs_no_step_per_line():
+    """A piece of 1000 lines without the pattern is ruled out at once, never line by line."""
+    from operator_core.docker.search import LineSearch, _Budget, _Matcher
+
+    tested: list[bytes] = []
+
+    def line(text: bytes) -> bool:
+        tested.append(text)
+        return b"needle" in text
+
+    matcher = _Matcher(
+        "stdout", LineSearch(line=line, chunk=lambda d: b"needle" in d), 2, _Budget(10)
+    )
+    matcher.feed(b"".join(b"2026-11-29T10:00:00.000000000Z hay %d\n" % i for i in range(1000)))
+    assert tested == []
+    matcher.feed(b"2026-11-29T10:00:01.000000000Z a needle\n")
+    matcher.close()
+    (match,) = matcher.found
+    assert match["before"] == ["hay 998", "hay 999"]
+    assert tested == [b"a needle"]
+    assert matcher.lines == 1001

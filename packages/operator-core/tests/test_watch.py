@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import time_machine
 
-from operator_core.docker.events import Event, EventStreamEnded
+from operator_core.docker.events import EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
+from operator_core.results import Event
 from operator_core.watch import IncidentDetector, watch
 
 CID = "c" * 64

@@ -7,7 +7,6 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from operator_core.docker.events import EventsResult
 from operator_core.docker.search import SearchResult
 from operator_core.docker.stats import StatsResult, TopResult
 from operator_core.errors import ContainerNotFound, ContainerStateError
@@ -16,6 +15,7 @@ from operator_core.results import (
     ContainerDetails,
     ContainerList,
     ContainerSummary,
+    EventsResult,
     ExecResult,
     InspectManyResult,
     KillResult,

@@ -21,22 +21,31 @@ __all__ = [
     "ContainerIdentity",
     "ContainerList",
     "ContainerState",
+    "ContainerStats",
     "ContainerSummary",
+    "Event",
+    "EventsResult",
     "ExecOutput",
     "ExecResult",
     "FoundContainer",
     "InspectManyResult",
     "KillResult",
     "LogLine",
+    "LogMatch",
     "LogsResult",
     "NetworkResult",
     "PauseResult",
+    "Process",
     "RestartHistory",
     "RestartResult",
+    "SearchResult",
+    "SearchedContainer",
     "StartResult",
+    "StatsResult",
     "StopFacts",
     "StopResult",
     "StopVerdict",
+    "TopResult",
     "WaitResult",
 ]
 
@@ -276,3 +285,111 @@ class WaitResult(TypedDict):
     reason: str | None
     waited_s: float
     polls: int
+
+
+# --- diagnosis reads ------------------------------------------------------------------
+
+
+class Event(TypedDict):
+    """One engine event, as a read returns it."""
+
+    time: str
+    type: str
+    action: str
+    #: What follows the action's colon: ``unhealthy`` of ``health_status: unhealthy``.
+    detail: str | None
+    actor_id: str
+    actor_name: str | None
+    exit_code: int | None
+    attributes: dict[str, str]
+
+
+class EventsResult(TypedDict):
+    """What ``get_events`` returns."""
+
+    since: str
+    until: str
+    until_clamped: bool
+    events: list[Event]
+    count: int
+    seen: int
+    truncated: bool
+    truncation: list[str]
+
+
+class ContainerStats(TypedDict):
+    """One container's resource use at one moment (sizes as precise as the CLI's rounding)."""
+
+    container_id: str
+    name: str
+    cpu_percent: float | None
+    memory_bytes: int | None
+    memory_limit_bytes: int | None
+    memory_percent: float | None
+    network_rx_bytes: int | None
+    network_tx_bytes: int | None
+    block_read_bytes: int | None
+    block_write_bytes: int | None
+    pids: int | None
+
+
+class StatsResult(TypedDict):
+    """What ``container_stats`` returns."""
+
+    containers: list[ContainerStats]
+    count: int
+    missing: list[str]
+
+
+class Process(TypedDict):
+    """One process of a container, as the host's ``ps`` sees it."""
+
+    pid: int
+    user: str
+    elapsed: str
+    command: str
+
+
+class TopResult(TypedDict):
+    """What ``container_top`` returns."""
+
+    container_id: str
+    name: str
+    processes: list[Process]
+    count: int
+
+
+class LogMatch(TypedDict):
+    """One matching line, with its container and context."""
+
+    container_id: str
+    name: str
+    time: str | None
+    stream: str
+    line: str
+    before: list[str]
+    after: list[str]
+
+
+class SearchedContainer(TypedDict):
+    """How the search of one container went."""
+
+    container_id: str
+    name: str
+    lines_read: int
+    matches: int
+    truncation: list[str]
+
+
+class SearchResult(TypedDict):
+    """What ``search_logs`` returns."""
+
+    pattern: str
+    regex: bool
+    matches: list[LogMatch]
+    match_count: int
+    containers: list[SearchedContainer]
+    not_searched: list[str]
+    missing: list[str]
+    truncated: bool
+    truncation: list[str]

@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, cast
 
 from operator_core.docker import _engine
 from operator_core.docker._capture import HeadTail, capture, cli_failure, docker_command
@@ -29,14 +29,13 @@ from operator_core.docker._core import ExecutorCore
 from operator_core.docker._window import moment, window
 from operator_core.errors import EngineError, EngineUnreachable, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
+from operator_core.results import Event, EventsResult
 from operator_core.types import EVENT_TYPES
 from operator_core.validate import validate_reference
 
 __all__ = [
-    "Event",
     "EventActions",
     "EventStreamEnded",
-    "EventsResult",
     "FollowActions",
     "parse_event",
 ]
@@ -55,33 +54,6 @@ _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
 
 class EventStreamEnded(EngineError):
     """A followed ``docker events`` ended: the engine went away or the CLI failed."""
-
-
-class Event(TypedDict):
-    """One engine event, as a read returns it."""
-
-    time: str
-    type: str
-    action: str
-    #: What follows the action's colon: ``unhealthy`` of ``health_status: unhealthy``.
-    detail: str | None
-    actor_id: str
-    actor_name: str | None
-    exit_code: int | None
-    attributes: dict[str, str]
-
-
-class EventsResult(TypedDict):
-    """What ``get_events`` returns."""
-
-    since: str
-    until: str
-    until_clamped: bool
-    events: list[Event]
-    count: int
-    seen: int
-    truncated: bool
-    truncation: list[str]
 
 
 class _Events:

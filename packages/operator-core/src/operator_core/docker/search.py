@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypedDict
+from typing import Any
 
 import re2
 
@@ -40,9 +40,10 @@ from operator_core.limits import (
     MAX_SEARCH_CONTAINERS,
     MAX_SEARCH_TAIL,
 )
+from operator_core.results import LogMatch, SearchedContainer, SearchResult
 from operator_core.validate import validate_reference
 
-__all__ = ["LogMatch", "SearchActions", "SearchResult", "SearchedContainer", "compile_pattern"]
+__all__ = ["LineSearch", "SearchActions", "compile_pattern"]
 
 #: The most bytes read from all the containers' logs of one search.
 MAX_SEARCH_READ_BYTES = 512 * 1024 * 1024
@@ -56,44 +57,30 @@ _RE2_MAX_MEM = 8 * 1024 * 1024
 SEARCH_MARGIN_S = 2.0
 
 
-class LogMatch(TypedDict):
-    """One matching line, with its container and context."""
+@dataclass(frozen=True)
+class LineSearch:
+    """A compiled pattern: ``line`` tests one line's text, ``chunk`` many lines at once.
 
-    container_id: str
-    name: str
-    time: str | None
-    stream: str
-    line: str
-    before: list[str]
-    after: list[str]
+    ``chunk`` never misses a line ``line`` would match (it may say yes for a chunk with no
+    matching line), so a chunk it says no to is skipped without a step per line.
+    """
 
-
-class SearchedContainer(TypedDict):
-    """How the search of one container went."""
-
-    container_id: str
-    name: str
-    lines_read: int
-    matches: int
-    truncation: list[str]
+    line: Callable[[bytes], bool]
+    chunk: Callable[[bytes], bool]
 
 
-class SearchResult(TypedDict):
-    """What ``search_logs`` returns."""
-
-    pattern: str
-    regex: bool
-    matches: list[LogMatch]
-    match_count: int
-    containers: list[SearchedContainer]
-    not_searched: list[str]
-    missing: list[str]
-    truncated: bool
-    truncation: list[str]
+def _always(data: bytes) -> bool:
+    return True
 
 
-def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> Callable[[str], bool]:
-    """Return a test for lines holding ``pattern``; InvalidInput for a bad or huge pattern."""
+def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> LineSearch:
+    r"""Return the search for ``pattern``; InvalidInput for a bad or huge pattern.
+
+    Lines are matched as UTF-8 bytes. A plain pattern is a substring (case folded the
+    Unicode way with ``ignore_case``); a regex is RE2's, matched in multi-line mode over
+    a chunk so that ``$`` keeps its per-line meaning; a regex with ``^`` or ``\A`` is
+    tested line by line only (the engine's timestamp starts each line of a chunk).
+    """
     if not isinstance(pattern, str) or not pattern:
         raise InvalidInput("pattern must be a non-empty string")
     if len(pattern) > MAX_PATTERN_LENGTH:
@@ -103,20 +90,28 @@ def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> Calla
     for flag, what in ((regex, "regex"), (ignore_case, "ignore_case")):
         if not isinstance(flag, bool):
             raise InvalidInput(f"{what} must be true or false, got {type(flag).__name__}")
-    if not regex:
-        needle = pattern.casefold() if ignore_case else pattern
-        if ignore_case:
-            return lambda line: needle in line.casefold()
-        return lambda line: needle in line
+    if not regex and not ignore_case:
+        needle = pattern.encode()
+
+        def contains(data: bytes) -> bool:
+            return needle in data
+
+        return LineSearch(line=contains, chunk=contains)
+    source = pattern if regex else re2.escape(pattern)
     options = re2.Options()
     options.case_sensitive = not ignore_case
     options.max_mem = _RE2_MAX_MEM
     options.log_errors = False
     try:
-        compiled = re2.compile(pattern, options)
+        compiled = re2.compile(f"(?m:{source})".encode(), options)
     except re2.error as exc:
         raise InvalidInput(f"pattern is not a regular expression RE2 accepts: {exc}") from None
-    return lambda line: compiled.search(line) is not None
+
+    def found(data: bytes) -> bool:
+        return compiled.search(data) is not None
+
+    anchored = regex and ("^" in pattern or "\\A" in pattern)
+    return LineSearch(line=found, chunk=_always if anchored else found)
 
 
 def _bounded_int(value: object, what: str, low: int, high: int) -> int:
@@ -128,13 +123,17 @@ def _bounded_int(value: object, what: str, low: int, high: int) -> int:
     return value
 
 
-def _text(raw: bytes) -> tuple[str | None, str]:
-    """Return the engine's timestamp of a ``--timestamps`` line and its text, cut for showing."""
+def _split_stamp(raw: bytes) -> tuple[bytes, bytes]:
+    """Return the engine's timestamp of a ``--timestamps`` line (or b"") and its text."""
     stamp, space, rest = raw.partition(b" ")
     if not space or not stamp[:1].isdigit():
-        stamp, rest = b"", raw
-    shown = rest[:MAX_SHOWN_LINE_BYTES].decode("utf-8", errors="replace").removesuffix("\r")
-    return stamp.decode("ascii", errors="replace") or None, shown
+        return b"", raw
+    return stamp, rest
+
+
+def _shown(text: bytes) -> str:
+    """Return a line's text as returned: cut at MAX_SHOWN_LINE_BYTES, decoded."""
+    return text[:MAX_SHOWN_LINE_BYTES].decode("utf-8", errors="replace").removesuffix("\r")
 
 
 @dataclass
@@ -165,67 +164,83 @@ class _Budget:
 
 
 class _Matcher:
-    """A sink for one stream: splits lines, tests each, keeps matches with their context."""
+    """A sink for one stream: splits lines, tests them, keeps matches with their context.
 
-    def __init__(
-        self, stream: str, test: Callable[[str], bool], context: int, budget: _Budget
-    ) -> None:
-        self.stream, self._test, self._context, self._budget = stream, test, context, budget
-        self._before: deque[str] = deque(maxlen=context)
+    Each piece of the stream is split at newlines in one step; a piece the search's
+    ``chunk`` test rules out only feeds the before-context. A line longer than
+    ``MAX_SEARCH_LINE_BYTES`` is searched in its first bytes only.
+    """
+
+    def __init__(self, stream: str, search: LineSearch, context: int, budget: _Budget) -> None:
+        self.stream, self._search, self._context, self._budget = stream, search, context, budget
+        self._before: deque[bytes] = deque(maxlen=context)
         self._open: list[tuple[dict[str, Any], int]] = []
-        self._part = bytearray()
-        self._part_len = 0
+        self._partial = b""
+        self._dropping = False
         self.found: list[dict[str, Any]] = []
         self.lines = 0
 
     def feed(self, data: bytes) -> None:
-        """Split ``data`` at newlines, testing each finished line."""
-        start = 0
-        while (end := data.find(b"\n", start)) >= 0:
-            self._extend(data, start, end)
-            self._finish()
-            start = end + 1
-        self._extend(data, start, len(data))
+        """Split ``data`` at newlines, testing the finished lines."""
+        if self._dropping:
+            end = data.find(b"\n")
+            if end < 0:
+                return
+            data, self._dropping = data[end:], False
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        if len(self._partial) > MAX_SEARCH_LINE_BYTES:
+            self._partial, self._dropping = self._partial[:MAX_SEARCH_LINE_BYTES], True
+        self._take(lines)
 
     def close(self) -> None:
         """Test a last line that had no newline."""
-        if self._part_len:
-            self._finish()
+        if self._partial:
+            self._take([self._partial])
+            self._partial = b""
 
-    def _extend(self, data: bytes, start: int, end: int) -> None:
-        room = MAX_SEARCH_LINE_BYTES - len(self._part)
-        if room > 0:
-            self._part += data[start : min(end, start + room)]
-        self._part_len += end - start
+    def _take(self, lines: list[bytes]) -> None:
+        if not lines:
+            return
+        self.lines += len(lines)
+        if self._open or self._search.chunk(b"\n".join(lines)):
+            for raw in lines:
+                self._line(raw)
+        elif self._context:
+            self._before.extend(lines[-self._context :])
 
-    def _finish(self) -> None:
-        raw = bytes(self._part)
-        self._part.clear()
-        self._part_len = 0
-        self.lines += 1
-        stamp, shown = _text(raw)
-        full = raw.decode("utf-8", errors="replace")
-        self._open = [(m, left - 1) for m, left in self._open if self._feed_after(m, shown, left)]
-        if self._test(full.partition(" ")[2] if stamp else full) and self._budget.take_match():
-            match: dict[str, Any] = {"time": stamp, "stream": self.stream, "line": shown}
-            match |= {"before": list(self._before), "after": []}
+    def _line(self, raw: bytes) -> None:
+        stamp, text = _split_stamp(raw)
+        if self._open:
+            shown = _shown(text)
+            self._open = [(m, left - 1) for m, left in self._open if _add_after(m, shown, left)]
+        if self._search.line(text) and self._budget.take_match():
+            before = [_shown(_split_stamp(line)[1]) for line in self._before]
+            match: dict[str, Any] = {
+                "time": stamp.decode("ascii", errors="replace") or None,
+                "stream": self.stream,
+                "line": _shown(text),
+                "before": before,
+                "after": [],
+            }
             self.found.append(match)
             if self._context:
                 self._open.append((match, self._context))
-        self._before.append(shown)
+        if self._context:
+            self._before.append(raw)
 
-    @staticmethod
-    def _feed_after(match: dict[str, Any], shown: str, left: int) -> bool:
-        """Add ``shown`` to ``match``'s after-context; return whether it wants more."""
-        match["after"].append(shown)
-        return left > 1
+
+def _add_after(match: dict[str, Any], shown: str, left: int) -> bool:
+    """Add ``shown`` to ``match``'s after-context; return whether it wants more."""
+    match["after"].append(shown)
+    return left > 1
 
 
 @dataclass(frozen=True)
 class _Plan:
     """A validated search."""
 
-    test: Callable[[str], bool]
+    search: LineSearch
     pattern: str
     regex: bool
     tail: int
@@ -236,8 +251,8 @@ class _Plan:
 
 def _read_one(client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float) -> Any:
     """Search one container's log; return its matches and how its reading went."""
-    out = _Matcher("stdout", plan.test, plan.context, budget)
-    err = _Matcher("stderr", plan.test, plan.context, budget)
+    out = _Matcher("stdout", plan.search, plan.context, budget)
+    err = _Matcher("stderr", plan.search, plan.context, budget)
     args = ["container", "logs", "--timestamps", "--tail", str(plan.tail), *plan.window, snap.id]
     outcome = capture(
         docker_command(client, args),
@@ -312,11 +327,11 @@ class SearchActions(ExecutorCore):
         reach. Docker processes: one listing (or one inspect), then one ``docker logs``
         per container, one at a time.
         """
-        test = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
+        search = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         wanted = None if refs is None else _references(refs)
         chosen = container_filters(None, label, None, None, compose_project, service)
         plan = _Plan(
-            test=test,
+            search=search,
             pattern=pattern,
             regex=regex,
             tail=_bounded_int(tail, "tail", 1, MAX_SEARCH_TAIL),

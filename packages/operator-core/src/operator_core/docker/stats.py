@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, TypedDict
+from typing import Any
 
 from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_STATS_REFS
+from operator_core.results import ContainerStats, Process, StatsResult, TopResult
 from operator_core.validate import validate_reference
 
 __all__ = [
-    "ContainerStats",
-    "Process",
     "StatsActions",
-    "StatsResult",
-    "TopResult",
     "parse_size",
     "parse_stats",
 ]
@@ -48,48 +45,6 @@ _FACTORS = {
     "PiB": 1024**5,
     "EiB": 1024**6,
 }
-
-
-class ContainerStats(TypedDict):
-    """One container's resource use at one moment (sizes as precise as the CLI's rounding)."""
-
-    container_id: str
-    name: str
-    cpu_percent: float | None
-    memory_bytes: int | None
-    memory_limit_bytes: int | None
-    memory_percent: float | None
-    network_rx_bytes: int | None
-    network_tx_bytes: int | None
-    block_read_bytes: int | None
-    block_write_bytes: int | None
-    pids: int | None
-
-
-class StatsResult(TypedDict):
-    """What ``container_stats`` returns."""
-
-    containers: list[ContainerStats]
-    count: int
-    missing: list[str]
-
-
-class Process(TypedDict):
-    """One process of a container, as the host's ``ps`` sees it."""
-
-    pid: int
-    user: str
-    elapsed: str
-    command: str
-
-
-class TopResult(TypedDict):
-    """What ``container_top`` returns."""
-
-    container_id: str
-    name: str
-    processes: list[Process]
-    count: int
 
 
 def parse_size(text: str) -> int | None:

@@ -26,9 +26,6 @@ from operator_core.limits import (
 )
 
 if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
-    from operator_core.docker.events import EventsResult
-    from operator_core.docker.search import SearchResult
-    from operator_core.docker.stats import StatsResult, TopResult
     from operator_core.docker.swarm_results import (
         AvailabilityResult,
         NodeEntry,
@@ -43,6 +40,7 @@ if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
     from operator_core.results import (
         ContainerDetails,
         ContainerList,
+        EventsResult,
         ExecResult,
         InspectManyResult,
         KillResult,
@@ -50,8 +48,11 @@ if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
         NetworkResult,
         PauseResult,
         RestartResult,
+        SearchResult,
         StartResult,
+        StatsResult,
         StopResult,
+        TopResult,
         WaitResult,
     )
 

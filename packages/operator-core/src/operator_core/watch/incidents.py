@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Literal, TypedDict
 
 from operator_core._time import utc_moment
-from operator_core.docker.events import Event
 from operator_core.errors import InvalidInput
+from operator_core.results import Event
 
 __all__ = [
     "DEFAULT_LOOP_RESTARTS",

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from operator_core._time import utc_moment
-from operator_core.docker.events import Event
 from operator_core.errors import InvalidInput, OperatorError
+from operator_core.results import Event
 from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
 
 __all__ = ["DEFAULT_BACKOFF_MAX_S", "DEFAULT_BACKOFF_S", "Notice", "NoticeKind", "watch"]
