@@ -25,8 +25,9 @@ from operator_core.runner import ToolRunner
 from operator_core.runner.core import AFTER_TIMEOUT_READ_S
 
 ENGINE_SOCKET = "/var/run/docker.sock"
-#: What a call may take beyond its bound: starting processes, writing the audit record.
-SLACK_S = 1.5
+#: What a call may take beyond its bound: starting processes, writing the audit record,
+#: on a loaded machine. Less than the second bound (3 s) these tests exist to catch.
+SLACK_S = 2.5
 CALL_DEADLINE_S = 3.0
 
 

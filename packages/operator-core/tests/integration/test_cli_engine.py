@@ -66,12 +66,13 @@ def test_stop_in_execute_mode_stops_gracefully_and_is_audited(containers, env):
 def test_stop_timeout_reaches_the_engine(containers, env):
     """`docker stop -t 1` on a container ignoring SIGTERM kills it in about a second."""
     name = containers.run(*IGNORES_SIGTERM)
-    began = time.monotonic()
     stopped = run_operator(env, *EXECUTE, "docker", "stop", name, "-t", "1", "--json")
-    elapsed = time.monotonic() - began
     assert stopped.returncode == 0, stopped.stderr
-    assert json_out(stopped)["result"]["killed"] is True
-    assert elapsed < 8
+    result = json_out(stopped)["result"]
+    assert result["killed"] is True
+    # The stop's own time, without the CLI's start-up: about 1 s, where a -t that never
+    # reached the engine waits its default 10 s.
+    assert result["stop_duration_s"] < 8
 
 
 def test_observe_mode_denies_with_exit_3_and_the_exact_command_to_allow_it(containers, env):
@@ -154,13 +155,17 @@ def test_wait_exits_0_when_met_and_5_when_not(containers, env):
     began = time.monotonic()
     never = run_operator(env, "docker", "wait", plain, "-c", "healthy", "-t", "30")
     assert never.returncode == 5
-    assert time.monotonic() - began < 15
+    assert time.monotonic() - began < 25  # said at once, not after the 30 s timeout
 
 
 def test_logs_and_exec_print_the_containers_output(containers, env):
     """Logs print the lines on stdout; exec passes output through and fails on exit 3."""
     name = containers.run("sh", "-c", "echo hello-from-logs; sleep 1000")
-    time.sleep(0.5)
+    for _ in range(150):  # until the engine has the line (15 s at most), not a guessed pause
+        done = subprocess.run(["docker", "logs", name], capture_output=True, text=True, timeout=60)
+        if "hello-from-logs" in done.stdout:
+            break
+        time.sleep(0.1)
     logs = run_operator(env, "docker", "logs", name, "--no-timestamps")
     assert logs.returncode == 0, logs.stderr
     assert "hello-from-logs" in logs.stdout

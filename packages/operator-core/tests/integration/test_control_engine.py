@@ -341,7 +341,9 @@ async def test_wait_running_for_a_container_started_later(containers, executor, 
     result = await executor.wait_for_container(name, "running", timeout=10)
     await starter
     assert (result["met"], result["state"]) == (True, "running")
-    assert 0.6 <= result["waited_s"] < 5
+    # Started after 0.7 s, whenever the first poll came; met well before the 10 s timeout
+    # (generous: the engine is shared and the machine may be loaded).
+    assert 0.6 <= result["waited_s"] < 8
 
 
 async def test_wait_healthy_follows_a_health_check_that_flips(containers, executor, engine) -> None:
@@ -357,7 +359,7 @@ async def test_wait_healthy_follows_a_health_check_that_flips(containers, execut
     await _until(unhealthy)
     short = await executor.wait_for_container(name, "healthy", timeout=1.5)
     assert (short["met"], short["health"]) == (False, "unhealthy")
-    assert 1.5 <= short["waited_s"] < 4
+    assert 1.5 <= short["waited_s"] < 1.5 + 5  # its timeout, plus slack for a loaded engine
     engine.execute(name, ["touch", "/tmp/ok"])
     result = await executor.wait_for_container(name, "healthy", timeout=20)
     assert (result["met"], result["health"], result["reason"]) == (True, "healthy", None)
@@ -368,7 +370,7 @@ async def test_wait_healthy_without_health_check_returns_at_once(containers, exe
     name = containers.run(*IGNORES_SIGTERM)
     began = time.monotonic()
     result = await executor.wait_for_container(name, "healthy", timeout=60)
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 30  # one poll (below); waiting would take the full 60 s
     assert (result["met"], result["polls"]) == (False, 1)
     assert "no health check" in result["reason"]
 
@@ -395,7 +397,7 @@ async def test_wait_running_settles_at_once_when_no_policy_will_restart(
     ):
         began = time.monotonic()
         result = await executor.wait_for_container(name, "running", timeout=60)
-        assert time.monotonic() - began < 5
+        assert time.monotonic() - began < 30  # one poll (below); not the 60 s timeout
         assert (result["met"], result["polls"], result["state"]) == (False, 1, "exited")
         assert words in result["reason"]
 
@@ -416,7 +418,7 @@ async def test_wait_timeout_is_a_result(containers, executor) -> None:
         result = await executor.wait_for_container(name, "exited", timeout=1.5)
     took = time.monotonic() - began
     assert (result["met"], result["state"]) == (False, "running")
-    assert 1.5 <= took < 5
+    assert 1.5 <= took < 1.5 + 8  # its timeout, plus slack for a loaded engine
     assert processes.count == result["polls"]
     assert set(processes.verbs()) == {"container inspect"}
 

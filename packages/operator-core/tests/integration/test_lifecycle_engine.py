@@ -38,7 +38,9 @@ async def test_trap_container_stops_gracefully_with_exit_0(containers, executor)
         False,
     )
     assert result["state"] == "exited"
-    assert took < 5, f"a trap container took {took:.2f}s to stop"
+    # Exit 0, not killed, already says it did not sit out the 10 s grace period; the
+    # bound only catches a stop that waited for it anyway.
+    assert took < 9, f"a trap container took {took:.2f}s to stop"
 
 
 async def test_sigterm_ignoring_container_is_killed_after_one_second(containers, executor) -> None:
@@ -53,7 +55,8 @@ async def test_sigterm_ignoring_container_is_killed_after_one_second(containers,
         True,
         False,
     )
-    assert 0.9 <= took < 4, f"stop with timeout=1 took {took:.2f}s (engine default is 10 s)"
+    # Killed after 1 s; the bug this pins waited the engine's default 10 s.
+    assert 0.9 <= took < 8, f"stop with timeout=1 took {took:.2f}s (engine default is 10 s)"
 
 
 async def test_grace_period_reaches_the_engine(containers, executor) -> None:
@@ -61,7 +64,7 @@ async def test_grace_period_reaches_the_engine(containers, executor) -> None:
     name = containers.run(*IGNORES_SIGTERM)
     result = await executor.stop_container(name, timeout=3)
     assert result["killed"] is True
-    assert 2.9 <= result["stop_duration_s"] < 6
+    assert 2.9 <= result["stop_duration_s"] < 8  # 3 s, neither 1 s nor the default 10 s
 
 
 async def test_start_and_stop_are_idempotent(containers, executor) -> None:
@@ -119,7 +122,8 @@ async def test_stop_of_a_crash_looping_container_signals_nothing(containers, exe
 
     began = time.monotonic()
     result = await executor.stop_container(looping, timeout=10)
-    assert time.monotonic() - began < 5, "nothing to wait for: no process was running"
+    # Nothing to wait for: no process was running (a wrong stop sits out the 10 s grace).
+    assert time.monotonic() - began < 8, "nothing to wait for: no process was running"
     assert (result["graceful_shutdown"], result["killed"], result["changed"]) == (
         False,
         False,
@@ -161,7 +165,7 @@ async def test_sigkill_stop_signal_is_reported_as_a_kill(containers, executor, s
         True,
         False,
     )
-    assert result["stop_duration_s"] < 5
+    assert result["stop_duration_s"] < 8  # at once; SIGTERM would wait out the 10 s grace
     assert "SIGKILL" in result["reason"]
 
 
@@ -285,7 +289,7 @@ async def test_unreachable_engine(engine, host) -> None:
     began = time.monotonic()
     with pytest.raises(EngineUnreachable, match="could not reach"):
         await executor.inspect_container("web")
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 15  # not the 30 s call deadline: told, not timed out
 
 
 @pytest.fixture
@@ -337,14 +341,14 @@ async def test_hanging_engine_times_out_and_leaves_no_process(engine, silent_eng
     began = time.monotonic()
     with pytest.raises(OperationTimeout, match="deadline of 1s"):
         await executor.inspect_container("web")
-    took = time.monotonic() - began
-    assert took < 2.5, "the call ends at its deadline, before the reaper's kill at about 4 s"
+    # OperationTimeout (not an EngineError from a killed process) says the call's own
+    # deadline ended it, before the reaper's kill at about 4 s; the process is still there.
     socket_path = silent_engine.removeprefix("unix://")
     assert _docker_processes_for(socket_path), "the hung docker process should still be there"
     # The reaper kills it at deadline + margin + kill-after (about 4 s after the call
     # began); a loaded machine may take longer to show it gone, so poll for a while.
     left = _docker_processes_for(socket_path)
-    while left and time.monotonic() < began + 10.0:
+    while left and time.monotonic() < began + 30.0:
         await asyncio.sleep(0.25)
         left = _docker_processes_for(socket_path)
     assert left == []

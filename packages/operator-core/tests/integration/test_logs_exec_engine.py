@@ -78,13 +78,16 @@ def _log_size(engine: DockerClient, name: str) -> int | None:
         return None
 
 
-async def _measure(call) -> tuple[dict, float, int]:
-    """Await ``call()``; return its result, seconds taken and traced peak memory in bytes."""
+async def _measure(call) -> tuple[dict, int]:
+    """Await ``call()``; return its result and traced peak memory in bytes.
+
+    Not its time: how much work a read did is counted (``bytes_read``), never timed, and
+    the call's own deadline bounds it (past it, OperationTimeout instead of a result).
+    """
     tracemalloc.start()
-    began = time.monotonic()
     try:
         result = await call()
-        return result, time.monotonic() - began, tracemalloc.get_traced_memory()[1]
+        return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
@@ -170,31 +173,30 @@ async def test_logs_since_and_until_bound_the_window(executor, containers):
 async def test_logs_of_a_container_that_wrote_110mb_stay_bounded_and_fast(
     executor, engine, big_logs
 ):
-    """The tail of 110 MB of logs: the newest lines, in seconds, a few MiB of memory at most."""
+    """The tail of 110 MB of logs: the newest lines, reading the tail only, a few MiB at most."""
     size = _log_size(engine, big_logs)
     assert size is None or size > 100 * MiB
-    result, seconds, peak = await _measure(lambda: executor.get_container_logs(big_logs))
+    result, peak = await _measure(lambda: executor.get_container_logs(big_logs))
     assert result["line_count"] == 100
     last_two = [(line["stream"], line["text"]) for line in result["lines"][-2:]]
     assert last_two == [("stderr", "LAST-ERR"), ("stdout", "LAST-OUT")]
     assert result["lines"][0]["text"] == BIG_LINE
     errors = await executor.get_container_logs(big_logs, tail=1, stream="stderr")
     assert [line["text"] for line in errors["lines"]] == ["LAST-ERR"]
-    assert result["bytes_read"] < 100 * 200
-    assert seconds < 5
+    assert result["bytes_read"] < 100 * 200  # the last 100 lines, not 110 MB
     assert peak < 4 * MiB
-    most, seconds, peak = await _measure(lambda: executor.get_container_logs(big_logs, tail=50_000))
+    most, peak = await _measure(lambda: executor.get_container_logs(big_logs, tail=50_000))
     assert most["tail_limit"] == limits.MAX_TAIL
     assert most["line_count"] == limits.MAX_TAIL
     assert most["truncation"] == ["tail_cap"]
     assert most["bytes"] <= logs.MAX_LOG_BYTES
-    assert seconds < 10
+    assert most["bytes_read"] < 20 * MiB  # the capped tail, not 110 MB
     assert peak < 24 * MiB
 
 
 async def test_logs_of_one_50mb_line_cut_it_and_stay_bounded(executor, one_line):
     """One 50 MiB line is read through, kept to MAX_LINE_BYTES, flagged, memory bounded."""
-    result, seconds, peak = await _measure(
+    result, peak = await _measure(
         lambda: executor.get_container_logs(one_line, tail=limits.MAX_TAIL)
     )
     long, after = result["lines"]
@@ -204,7 +206,6 @@ async def test_logs_of_one_50mb_line_cut_it_and_stay_bounded(executor, one_line)
     assert after["truncated"] is False
     assert result["truncation"] == ["long_line"]
     assert result["bytes_read"] > 50 * MiB
-    assert seconds < 15
     assert peak < 4 * MiB
     short = await executor.get_container_logs(one_line, tail=10)
     assert short["lines"][-1]["text"] == "after-line"
@@ -219,8 +220,13 @@ async def test_logs_past_the_read_cap_kill_the_docker_process(executor, one_line
     assert result["truncated"] is True
     assert 4 * MiB < result["bytes_read"] < 5 * MiB
     container_id = result["container_id"]
-    await asyncio.sleep(0.3)
-    assert [p for p in _host_processes_mentioning(container_id) if " logs " in p] == []
+    left = ["?"]
+    for _ in range(100):  # gone once the kernel has reaped it; 10 s for a loaded machine
+        left = [p for p in _host_processes_mentioning(container_id) if " logs " in p]
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+    assert left == []
 
 
 async def test_logs_of_a_missing_container_raise_container_not_found(executor):
@@ -275,8 +281,10 @@ async def test_exec_past_its_timeout_returns_promptly_and_leaves_no_process(exec
     assert seen.verbs() == ["container inspect", "exec", "exec"]
     assert result["timed_out"] is True
     assert result["exit_code"] is None
-    assert 2.0 <= result["duration_s"] < 3.5
-    assert elapsed < 8.0, "an inspect, the command to its timeout and a short clean-up"
+    # Stopped at its 2 s timeout; broken, it sleeps 301 s. The upper bounds are slack for a
+    # shared engine on a loaded machine: an inspect, the command, a short clean-up.
+    assert 2.0 <= result["duration_s"] < 2.0 + 10
+    assert elapsed < 30.0, "an inspect, the command to its timeout and a short clean-up"
     assert result["cleanup"]["error"] is None
     assert result["cleanup"]["killed"] >= 3
     assert result["cleanup"]["remaining"] == 0
@@ -295,13 +303,17 @@ async def test_cancelled_exec_ends_promptly_and_leaves_no_process(executor, cont
     """
     name = containers.run("sleep", "1000")
     task = asyncio.create_task(executor.execute_command(name, ["sleep", "30"], timeout=40))
-    await asyncio.sleep(1.0)
-    assert "sleep 30" in await _docker("top", name, "-o", "pid,args")
+    for _ in range(150):  # wait until the command runs in the container (15 s at most)
+        if "sleep 30" in await _docker("top", name, "-o", "pid,args"):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the exec's command never showed up in the container")
     began = time.monotonic()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - began < 10.0
+    assert time.monotonic() - began < 25.0  # not the exec's 40 s timeout
     left = await _docker("top", name, "-o", "pid,args")
     assert "sleep 30" not in left
     assert "sleep 1000" in left
