@@ -41,6 +41,9 @@ class FakeSwarm:
     stuck: str | None = None
     #: How an update of a service ends: "completed", or "rollback" (new tasks fail).
     update_outcome: str = "completed"
+    #: New tasks start as ``starting`` and run one step later; stopped ones keep running
+    #: one step after the swarm wants them shut down (as a real engine's do).
+    slow: bool = False
     #: Set to make every command fail with this stderr (a worker, a dead engine...).
     refuse: str | None = None
     clock: int = 100
@@ -200,22 +203,39 @@ class FakeSwarm:
         """Move ``sid`` one step towards its spec: one task started, stopped or replaced."""
         self.clock += 1
         raw = self.services[sid]
+        if self._settle_slow(sid):
+            return
         if sid in self._pending_update:
             self._update_step(sid, raw)
             return
         for task in self.live(sid):
             if task["NodeID"] and self.availability[task["NodeID"]] == "drain":
-                self._replace(task, "running")
+                self._replace(task, "starting" if self.slow else "running")
                 return
         replicas = raw["Spec"]["Mode"].get("Replicated", {}).get("Replicas")
         live = self.live(sid)
         if replicas is not None and len(live) > replicas:
             live[-1]["DesiredState"] = "shutdown"
-            live[-1]["Status"]["State"] = "shutdown"
+            live[-1]["Status"]["State"] = "running" if self.slow else "shutdown"
         elif replicas is not None and len(live) < replicas:
             slot = max((t["Slot"] for t in live), default=0) + 1
             node = ["n1", "n2", "n3"][slot % 3]
             self._task(sid, slot, node, "pending" if self.stuck else "running", self.stuck or "")
+
+    def _settle_slow(self, sid: str) -> bool:
+        """Start the tasks still starting and stop those still running; whether any were."""
+        moved = False
+        for task in self.tasks if self.slow else ():
+            status = task["Status"]
+            if task["ServiceID"] != sid:
+                continue
+            if task["DesiredState"] == "running" and status["State"] == "starting":
+                status["State"] = "running"
+                moved = True
+            elif task["DesiredState"] == "shutdown" and status["State"] == "running":
+                status["State"] = "shutdown"
+                moved = True
+        return moved
 
     def _replace(self, task: dict[str, Any], state: str, err: str = "") -> str:
         """Shut ``task`` down and start a replacement in its slot, on an active node."""

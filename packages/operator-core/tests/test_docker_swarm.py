@@ -261,6 +261,31 @@ async def test_scale_down_waits_for_the_extra_tasks_to_stop(executor, swarm):
     assert len(swarm.live("svcweb")) == 1
 
 
+async def test_a_scale_down_is_converged_only_once_the_extra_tasks_stopped(executor, swarm):
+    """Tasks the swarm wants shut down but that still run keep the scale from converging."""
+    swarm.add_service("web", 4)
+    swarm.slow = True
+    result = await executor.scale_service("web", 2)
+    assert (result["converged"], result["running"]) == (True, 2)
+    still = [
+        t
+        for t in swarm.tasks
+        if t["DesiredState"] == "shutdown" and t["Status"]["State"] == "running"
+    ]
+    assert still == []
+
+
+async def test_a_drain_waits_until_each_replacement_runs(executor, swarm):
+    """A moved task whose replacement is still starting is not yet moved: the drain waits."""
+    swarm.add_service("web", 4)
+    swarm.slow = True
+    result = await executor.set_node_availability("n2", "drain")
+    assert result["converged"] is True
+    assert all(m["replacement_task_id"] for m in result["tasks_moved"])
+    starting = [t for t in swarm.tasks if t["Status"]["State"] == "starting"]
+    assert starting == []
+
+
 async def test_a_scale_that_cannot_converge_is_a_result(executor, swarm, clock):
     """Tasks stuck pending until the timeout give converged false with what was seen."""
     swarm.add_service("web", 2)

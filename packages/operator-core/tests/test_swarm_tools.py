@@ -73,6 +73,11 @@ async def test_a_scale_outside_the_policy_bounds_is_denied(fake, replicas, rule)
     assert (denied["ok"], denied["error"]["rule"]) == (False, rule)
     assert "web" in denied["error"]["message"]
     assert changes(fake) == []
+    for edge in (2, 6):  # the bounds themselves are allowed
+        allowed = await run.execute_tool(
+            "docker_scale_service", {"service": "web", "replicas": edge}
+        )
+        assert allowed["ok"] is True, allowed
 
 
 async def test_scaling_to_zero_needs_approval_even_when_the_tool_needs_none(fake):
