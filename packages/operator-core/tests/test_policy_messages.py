@@ -280,3 +280,122 @@ def test_an_invalid_policy_lists_every_fault_where_what_and_given():
     assert str(caught.value).startswith("Policy(...): invalid policy (1 problem(s)):\n")
     with pytest.raises(TypeError):
         Policy("execute")  # a positional setting is an error, never silently dropped
+
+
+def test_an_approval_request_reads_as_one_sentence_with_secrets_hidden():
+    """describe(): who (or "An agent"), which tool and risk, on what, with which arguments.
+
+    Arguments and reason are redacted, values JSON has no form for are shown as text.
+    """
+    from datetime import UTC, datetime
+
+    request = ApprovalRequest(
+        tool="docker_restart_container",
+        risk="high",
+        arguments={
+            "container_id": "web",
+            "env": {"TOKEN": "s3cret"},
+            "at": datetime(2026, 1, 2, tzinfo=UTC),
+        },
+        container={"name": "web", "status": "running"},
+        actor=None,
+        reason="flapping; password=hunter2",
+    )
+    assert request.describe() == (
+        "An agent wants to run docker_restart_container (high risk) on container 'web' "
+        '(now running) with {"container_id": "web", "at": "2026-01-02 00:00:00+00:00", '
+        '"env": {"TOKEN": "[REDACTED]"}}. Reason given: flapping; password=[REDACTED].'
+    )
+    bare = ApprovalRequest(
+        tool="t", risk="low", arguments={}, container=None, actor="bob", reason=None
+    )
+    assert bare.describe() == "bob wants to run t (low risk) with {}."
+
+
+def test_an_approval_request_cuts_long_arguments_and_reasons_at_its_limit():
+    """shown(limit): arguments up to ``limit`` characters whole, longer ones cut and marked."""
+
+    def request(arguments, reason=None):
+        return ApprovalRequest(
+            tool="t", risk="low", arguments=arguments, container=None, actor=None, reason=reason
+        )
+
+    assert request({"a": "x"}).shown(10) == ('{"a": "x"}', None)
+    assert request({"a": "xx"}).shown(10) == ('{"a": "xx"...[cut]', None)
+    assert request({}, "r" * 700).shown() == ("{}", "r" * 600)
+    long = request({"a": "x" * 700}).describe()
+    assert long.endswith("xxx...[cut].")
+    assert len(long) == len("An agent wants to run t (low risk) with .") + 600 + len("...[cut]")
+
+
+@pytest.mark.parametrize(
+    ("members", "policy", "rule", "message"),
+    [
+        (
+            [{"id": "ab" * 32, "name": "db", "labels": {}, "aliases": ["cache"]}],
+            {"protected": {"names": ["db"]}},
+            "alias.protected",
+            "container 'db' (abababababab) answers to 'Cache' on network 'back' and is "
+            "protected (protected.names); container 'web' may not take that name over, so "
+            "nothing was done. Choose another alias.",
+        ),
+        (
+            [],
+            {"protected": {"patterns": ["Cach*"]}},
+            "alias.protected",
+            "the alias 'Cache' is a name the policy protects (protected.patterns); giving it "
+            "to container 'web' on network 'back' would let it answer for the protected "
+            "container, so nothing was done. Choose another alias.",
+        ),
+        (
+            [{"id": "cd" * 32, "name": "cache", "labels": {}}],
+            {},
+            "alias.taken",
+            "container 'cache' (cdcdcdcdcdcd) already answers to 'Cache' on network 'back'; "
+            "a second container under that name would take part of its traffic, so nothing "
+            "was done. Choose another alias (a person can set allow_alias_sharing = true in "
+            "the policy).",
+        ),
+    ],
+)
+def test_an_alias_another_container_answers_to_is_refused_with_why(members, policy, rule, message):
+    """An alias owned by a protected container, protected itself, or taken: refused, told why."""
+    guard = Guard(Policy(mode="execute", **policy), own_container_id=None)
+    verdict = guard.check_alias("Cache", WEB, "back", members)
+    assert verdict is not None
+    assert (verdict.rule, verdict.message) == (rule, message)
+    assert verdict.details["container"] == WEB_SUMMARY
+    if members:
+        owner = members[0]
+        assert verdict.details["owner"]["id"] == owner["id"]
+        assert verdict.details["owner"]["name"] == owner["name"]
+
+
+def test_an_alias_is_free_when_only_the_target_or_nobody_answers_to_it():
+    """Re-giving a container its own alias, or a name nobody answers to, is allowed.
+
+    A member answers to its name, its 12-character short id and its aliases, in any case.
+    """
+    guard = Guard(Policy(mode="execute"), own_container_id=None)
+    own = [{"id": CID, "name": "web", "labels": {}, "aliases": ["cache"]}]
+    assert guard.check_alias("cache", WEB, "back", own) is None
+    other = [{"id": "ef" * 32, "name": None, "labels": {}}]
+    assert guard.check_alias("cache", WEB, "back", other) is None
+    by_id = guard.check_alias("EFEFEFEFEFEF", WEB, "back", other)
+    assert by_id is not None
+    assert by_id.rule == "alias.taken"
+    assert by_id.message.startswith("container '' (efefefefefef) already answers")
+    sharing = Guard(Policy(mode="execute", allow_alias_sharing=True), own_container_id=None)
+    assert sharing.check_alias("EFEFEFEFEFEF", WEB, "back", other) is None
+
+
+def test_an_alias_owner_that_is_the_operator_itself_is_protected():
+    """The operator's own container keeps its names: no alias may take them over."""
+    guard = Guard(Policy(mode="execute"), own_container_id="ab" * 32)
+    members = [{"id": "ab" * 32, "name": "operator", "labels": {}, "aliases": ["ops"]}]
+    verdict = guard.check_alias("ops", WEB, "back", members)
+    assert verdict is not None
+    assert verdict.message.startswith(
+        "container 'operator' (abababababab) answers to 'ops' on network 'back' and is "
+        "protected (protected.self)"
+    )
