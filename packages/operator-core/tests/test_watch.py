@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -127,10 +128,13 @@ async def collect(source: Any, count: int, sleeps: list[float]) -> list[dict[str
         sleeps.append(seconds)
 
     items: list[dict[str, Any]] = []
-    async for item in watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4):
-        items.append(dict(item))
-        if len(items) == count:
-            break
+    async with contextlib.aclosing(
+        watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4)
+    ) as stream:
+        async for item in stream:
+            items.append(dict(item))
+            if len(items) == count:
+                break
     return items
 
 

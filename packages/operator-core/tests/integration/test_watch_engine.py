@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import subprocess
@@ -16,7 +17,7 @@ from operator_core.audit import AuditQuery, MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
 from operator_core.policy import policy_from_dict
 from operator_core.runner import ToolRunner
-from operator_core.watch import Healer, heal_watch
+from operator_core.watch import Healer, IncidentDetector, heal_watch, watch
 
 #: How long the watch may take to print an expected line; generous for a loaded machine.
 LINE_WAIT_S = 60.0
@@ -104,11 +105,12 @@ async def _heal_until(
     seen: list[dict[str, Any]] = []
 
     async def collect() -> None:
-        async for item in heal_watch(executor, healer):
-            if item.get("name") == name:
-                seen.append(dict(item))
-                if item["kind"] == last or len(seen) >= limit:
-                    return
+        async with contextlib.aclosing(heal_watch(executor, healer)) as stream:
+            async for item in stream:
+                if item.get("name") == name:
+                    seen.append(dict(item))
+                    if item["kind"] == last or len(seen) >= limit:
+                        return
 
     await asyncio.wait_for(collect(), timeout=180)
     return seen, runner
@@ -146,3 +148,26 @@ async def test_heal_leaves_a_container_that_did_not_opt_in(containers):
     seen, runner = await _heal_until(name, _heal_policy(), "heal_skipped")
     assert [item["kind"] for item in seen] == ["unhealthy", "heal_skipped"]
     assert runner.audit.query(AuditQuery(tool="docker_restart_container")) == []
+
+
+async def test_watch_reports_a_restart_loop_once(containers):
+    """A container its policy keeps restarting is one restart_loop incident with its count."""
+    executor = DockerActionExecutor()
+    detector = IncidentDetector(loop_restarts=2, loop_window_s=60)
+    loops: list[dict[str, Any]] = []
+    name = ""
+
+    async def collect() -> None:
+        nonlocal name
+        async with contextlib.aclosing(watch(executor, detector=detector)) as stream:
+            async for item in stream:
+                if item["kind"] == "connected":
+                    name = containers.run("sh", "-c", "exit 1", restart="on-failure:5")
+                elif item["kind"] == "restart_loop" and item.get("name") == name:
+                    loops.append(dict(item))
+                    return
+
+    await asyncio.wait_for(collect(), timeout=120)
+    (loop,) = loops
+    assert loop["count"] == 3
+    assert loop["message"] == f"{name} died 3 times within 60s: a restart loop"

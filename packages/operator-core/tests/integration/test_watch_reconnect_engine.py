@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -52,16 +53,19 @@ async def test_watch_reconnects_after_a_restart_and_loses_no_incident(spare):
     missed: list[str] = []
 
     async def follow() -> None:
-        async for item in watch(executor, backoff_s=BACKOFF_S, backoff_max_s=BACKOFF_S):
-            items.append(dict(item))
-            if item["kind"] == "connected":
-                made.append(await asyncio.to_thread(_run, spare, "sleep", "300"))
-                await asyncio.to_thread(
-                    subprocess.run, ["bash", str(LAB), "restart", "99"], check=True, timeout=120
-                )
-                missed.append(await asyncio.to_thread(_run, spare, "sh", "-c", "exit 5"))
-            if item["kind"] == "died" and item["name"] in missed:
-                return
+        async with contextlib.aclosing(
+            watch(executor, backoff_s=BACKOFF_S, backoff_max_s=BACKOFF_S)
+        ) as stream:
+            async for item in stream:
+                items.append(dict(item))
+                if item["kind"] == "connected":
+                    made.append(await asyncio.to_thread(_run, spare, "sleep", "300"))
+                    await asyncio.to_thread(
+                        subprocess.run, ["bash", str(LAB), "restart", "99"], check=True, timeout=120
+                    )
+                    missed.append(await asyncio.to_thread(_run, spare, "sh", "-c", "exit 5"))
+                if item["kind"] == "died" and item["name"] in missed:
+                    return
 
     try:
         await asyncio.wait_for(follow(), timeout=120)

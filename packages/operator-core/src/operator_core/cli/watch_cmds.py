@@ -9,8 +9,9 @@ runner as every command (policy, approval, rate limits, audit trail).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -113,24 +114,27 @@ def watch_command(
 
 async def _healing(
     settings: Any, source: Any, since: str | None, detector: IncidentDetector
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Yield the watch's items and the healer's reports, healing through a runner."""
     approver = make_approver(settings, ERR, [None])
     async with open_runner(settings, approver=approver) as runner:
         healer = Healer(runner, settings.policy().heal)
-        async for item in heal_watch(source, healer, since=since, detector=detector):
-            yield item
+        stream = heal_watch(source, healer, since=since, detector=detector)
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                yield item
 
 
-async def _print_all(items: AsyncIterator[Any], as_json: bool) -> None:
+async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
     """Print every incident, notice and heal report, until cancelled."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if not as_json:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
-    async for item in items:
-        if as_json:
-            OUT.print(
-                json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True
-            )
-        else:
-            OUT.print(format_item(dict(item)), soft_wrap=True, highlight=False)
+    async with contextlib.aclosing(items):
+        async for item in items:
+            if as_json:
+                OUT.print(
+                    json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True
+                )
+            else:
+                OUT.print(format_item(dict(item)), soft_wrap=True, highlight=False)

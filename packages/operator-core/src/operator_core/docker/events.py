@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -267,7 +267,7 @@ class FollowActions(ExecutorCore):
         *,
         types: list[str] | None = None,
         actions: list[str] | None = None,
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Yield the engine's events as they happen, from ``since`` (a docker time) on.
 
         Unlike every other read this one has no deadline: it lasts until the caller stops

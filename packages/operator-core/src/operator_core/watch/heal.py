@@ -16,9 +16,10 @@ escalates; a new incident for a container already being healed is ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
@@ -228,7 +229,7 @@ class Healer:
 
 async def heal_watch(
     source: Any, healer: Healer, **options: Any
-) -> AsyncIterator[Incident | Notice | HealReport]:
+) -> AsyncGenerator[Incident | Notice | HealReport, None]:
     """Yield the watch's incidents and notices, and the healer's reports, as they happen.
 
     ``options`` go to ``watch``. Each incident is handed to ``healer`` as it arrives.
@@ -236,10 +237,11 @@ async def heal_watch(
     items: asyncio.Queue[Incident | Notice | HealReport] = asyncio.Queue()
 
     async def follow() -> None:
-        async for item in watch(source, **options):
-            await items.put(item)
-            if item["kind"] == "unhealthy":
-                healer.consider(item)
+        async with contextlib.aclosing(watch(source, **options)) as stream:
+            async for item in stream:
+                await items.put(item)
+                if item["kind"] == "unhealthy":
+                    healer.consider(item)
 
     async def relay() -> None:
         while True:

@@ -10,9 +10,10 @@ not lost; events it already had are skipped. A host that is down never delays th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
@@ -113,20 +114,25 @@ class _HostFollower:
 
     async def _follow(self) -> str:
         """Follow the events from ``self.since`` until the stream ends; return why it ended."""
+        stream = self.executor.follow_events(
+            self.since, types=["container"], actions=list(WATCHED_ACTIONS)
+        )
         try:
-            stream = self.executor.follow_events(
-                self.since, types=["container"], actions=list(WATCHED_ACTIONS)
-            )
-            async for event in stream:
-                key = (event["time"], event["actor_id"], event["action"], event["detail"] or "")
-                if key in self.known:
-                    continue
-                self._remember(key)
-                self.since = _unix(event["time"])
-                await self.queue.put((self.host, event))
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    await self._take(event)
         except OperatorError as exc:
             return str(exc)
         return "the event stream ended"
+
+    async def _take(self, event: Event) -> None:
+        """Queue ``event`` unless a replay sent it again; remember where to resume."""
+        key = (event["time"], event["actor_id"], event["action"], event["detail"] or "")
+        if key in self.known:
+            return
+        self._remember(key)
+        self.since = _unix(event["time"])
+        await self.queue.put((self.host, event))
 
     def _remember(self, key: tuple[str, ...]) -> None:
         if len(self.keys) == self.keys.maxlen:
@@ -152,7 +158,7 @@ async def watch(
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
     notices: bool = True,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> AsyncIterator[Incident | Notice]:
+) -> AsyncGenerator[Incident | Notice, None]:
     """Yield incidents (and, unless ``notices`` is false, stream notices) as they happen.
 
     ``source`` is a ``DockerActionExecutor`` or a ``Fleet`` (every host followed at once;
