@@ -103,31 +103,26 @@ async def test_rolling_restart_replaces_all_four_tasks_keeping_three_running(
     assert min(samples) >= 3, f"running containers sampled during the restart: {samples}"
 
 
-def _unhealthy_seen(lab: SwarmLab, service: str) -> bool:
-    """Whether a task of ``service`` failed as unhealthy."""
-    out = lab.docker("service", "ps", service, "--no-trunc", "--format", "{{.Error}}")
-    return "unhealthy" in out
-
-
 async def test_an_update_failing_its_health_check_is_rolled_back_and_says_why(
     swarm_lab, manager, services, tmp_path: Path
 ):
     """New tasks that fail their health check make the swarm roll back; the result says so.
 
-    Tasks that start while the marker file exists mark themselves unhealthy; the marker is
-    removed once the first one failed, so the rollback's tasks are healthy again. PID 1 is
-    ``sleep``, which ignores SIGTERM: a task killed as unhealthy fails (137) instead of
-    exiting 0, which the swarm would count as complete.
+    While the marker file exists, the first task to start in each slot marks itself
+    unhealthy (it claims the slot with mkdir); a later task in that slot, as the rollback
+    starts, is healthy. PID 1 is ``sleep``, which ignores SIGTERM: a task killed as
+    unhealthy fails (137) instead of exiting 0, which the swarm would count as complete.
     """
-    marker = tmp_path / "bad"
     command = (
         "sh",
         "-c",
-        "if [ -f /shared/bad ]; then touch /tmp/bad; fi; exec sleep 100000",
+        'if [ -f /shared/bad ] && mkdir "/shared/slot-$SLOT" 2>/dev/null; then touch /tmp/bad; '
+        "fi; exec sleep 100000",
     )
     name = services.create(
         2,
         "--mount", f"type=bind,src={tmp_path},dst=/shared",
+        "--env", "SLOT={{.Task.Slot}}",
         "--health-cmd", "test ! -f /tmp/bad",
         "--health-interval", "1s", "--health-timeout", "1s", "--health-retries", "1",
         "--update-parallelism", "1", "--update-monitor", "10s",
@@ -136,24 +131,10 @@ async def test_an_update_failing_its_health_check_is_rolled_back_and_says_why(
         command=command,
     )  # fmt: skip
     assert (await manager.scale_service(name, 2, timeout=90))["converged"] is True
-    marker.write_text("a bad deploy")
-    done = threading.Event()
-
-    def heal() -> None:
-        while not done.is_set():
-            if _unhealthy_seen(swarm_lab, name):
-                marker.unlink()
-                return
-            done.wait(0.2)
-
-    healer = threading.Thread(target=heal)
-    healer.start()
-    try:
-        result = await manager.restart_service(name, timeout=180)
-    finally:
-        done.set()
-        healer.join(30)
+    (tmp_path / "bad").write_text("a bad deploy")
+    result = await manager.restart_service(name, timeout=180)
     assert (result["rolled_back"], result["update_state"]) == (True, "rollback_completed")
+    assert result["converged"] is True
     assert result["failed_tasks"], result
     assert all("unhealthy" in (t["error"] or "") for t in result["failed_tasks"])
     assert all(t["node"] in swarm_lab.hostnames.values() for t in result["failed_tasks"])
