@@ -11,6 +11,8 @@
 #   scripts/mutation.sh                 a fresh run over every mutant
 #   scripts/mutation.sh NAME-GLOB...    rerun only these mutants, keeping the other
 #                                       results, e.g. 'operator_core.policy.guard.*'
+#   scripts/mutation.sh $(.venv/bin/python scripts/mutation_score.py --names)
+#                                       retest only the survivors, after adding tests
 #   mutmut show NAME                    (in packages/operator-core) a mutant's diff
 #
 # MUTATION_JOBS sets the number of parallel workers (default 2); they run under nice.

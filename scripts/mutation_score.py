@@ -7,8 +7,10 @@ not yet checked. Survivors named in ``docs/mutation.md`` (the mutant's name in b
 were judged equivalent: they leave the denominator. The score is
 ``killed / (total - equivalent)``.
 
-Run: ``.venv/bin/python scripts/mutation_score.py [--survivors]``; with ``--survivors`` it
-also lists every survivor not judged equivalent (``mutmut show NAME`` gives its diff).
+Run: ``.venv/bin/python scripts/mutation_score.py [--survivors | --names]``; with
+``--survivors`` it also lists every survivor not judged equivalent (``mutmut show NAME``
+gives its diff); ``--names`` prints only those names, to rerun them after new tests:
+``scripts/mutation.sh $(.venv/bin/python scripts/mutation_score.py --names)``.
 """
 
 from __future__ import annotations
@@ -98,11 +100,18 @@ def main() -> None:
     """Print the per-module table (and, on request, the survivors left to kill)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true", help="list survivors to kill")
+    parser.add_argument(
+        "--names", action="store_true", help="print only the survivors' names, one a line"
+    )
     args = parser.parse_args()
     by_module = results(_MUTANTS)
     if not by_module:
         raise SystemExit(f"no mutmut results under {_MUTANTS}; run scripts/mutation.sh first")
     equivalent = equivalent_mutants(_EQUIVALENTS)
+    if args.names:
+        for codes in by_module.values():
+            print("\n".join(sorted(_survivors(codes) - equivalent)))
+        return
     header = f"{'module':40} {'total':>5} {'killed':>6} {'surv':>5} {'equiv':>5} {'none':>4}"
     print(f"{header} {'score':>7}")
     left: list[str] = []

@@ -275,3 +275,92 @@ async def test_a_call_cancelled_before_it_acted_says_so():
         "message": "the call was cancelled before it changed anything",
     }
     assert fake.calls == [("inspect_container", {"container_id": "web"})]
+
+
+async def test_a_bug_of_ours_is_an_internal_error_logged_with_its_traceback(caplog):
+    """An exception that is not the engine's: envelope ``internal``, outcome failed, logged.
+
+    The log line names the tool and the exception (its text redacted) and carries the
+    traceback, so the bug can be found; the agent's envelope holds no traceback.
+    """
+    fake = FakeExecutor("web")
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom password=hunter2")
+
+    fake.inspect_container = broken
+    run, _, _ = _runner(fake)
+    envelope = await run.execute_tool("docker_inspect_container", {"container_id": "web"})
+    assert envelope["error"]["type"] == "internal"
+    assert "Traceback" not in envelope["error"]["message"]
+    (record,) = run.audit.query()
+    assert (record.decision, record.outcome) == ("allowed", "failed")
+    (logged,) = [m for m in caplog.messages if "failed inside operator-core" in m]
+    assert logged.startswith(
+        "tool docker_inspect_container failed inside operator-core: RuntimeError: "
+        "boom password=[REDACTED]\nTraceback (most recent call last):"
+    )
+    assert "hunter2" not in logged
+
+
+async def test_the_actor_and_the_tool_name_are_kept_to_200_characters():
+    """A huge actor or tool name is cut to 200 characters in the trail, not stored whole."""
+    run, _, _ = _runner(FakeExecutor("web"))
+    await run.execute_tool("docker_inspect_container", {"container_id": "web"}, actor="a" * 300)
+    await run.execute_tool("x" * 300, {})
+    inspect, unknown = sorted(run.audit.query(), key=lambda r: r.tool)
+    assert inspect.actor == "a" * 200
+    assert unknown.tool == "x" * 200
+    assert (unknown.decision, unknown.outcome, unknown.risk) == ("invalid", "invalid", None)
+
+
+async def test_a_command_sent_as_a_json_string_is_stored_redacted_word_by_word():
+    """An invalid call's command given as a JSON string (spaces before it too) is parsed.
+
+    So its password is hidden like a list's; a key the tool does not have is hidden whole.
+    """
+    run, _, _ = _runner(FakeExecutor("web"))
+    await run.execute_tool(
+        "docker_execute_command",
+        {"container_id": "web", "command": ' ["mysql", "-p", "hunter2"]', "bogus": "x"},
+    )
+    (record,) = run.audit.query()
+    assert record.arguments == {
+        "container_id": "web",
+        "command": ["mysql", "-p", "[REDACTED]"],
+        "bogus": "[REDACTED]",
+    }
+
+
+class _UnreadableTrail(MemoryAuditSink):
+    """A trail whose past cannot be read back (a corrupt file), though it can be written."""
+
+    def query(self, query: Any = None) -> Any:
+        raise AuditError("file is corrupt")
+
+
+async def test_a_trail_that_cannot_be_read_at_start_leaves_limits_empty_and_says_so(caplog):
+    """Rate limits start from nothing when the trail cannot be read; a warning says why."""
+    policy = Policy(mode="execute", rate_limits=[{"max": 1, "window_s": 60}])
+    run, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=_UnreadableTrail())
+    envelope = await run.execute_tool("docker_start_container", {"container_id": "web"})
+    assert envelope["ok"] is True
+    assert (
+        "rate limits start empty: the audit trail could not be read: file is corrupt"
+        in caplog.messages
+    )
+
+
+async def test_only_mutating_actions_on_a_container_in_the_trail_count_at_start():
+    """A new runner counts the trail's allowed mutating actions, not its reads."""
+    policy = Policy(mode="execute", rate_limits=[{"per": "all", "max": 1, "window_s": 60}])
+    sink = MemoryAuditSink()
+    first, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=sink)
+    await first.execute_tool("docker_inspect_container", {"container_id": "web"})
+    await first.execute_tool("docker_list_containers", {})
+    second, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=sink)
+    started = await second.execute_tool("docker_start_container", {"container_id": "web"})
+    assert started["ok"] is True
+    third, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=sink)
+    again = await third.execute_tool("docker_start_container", {"container_id": "web"})
+    assert again["error"]["rule"] == "rate_limits[0]"
