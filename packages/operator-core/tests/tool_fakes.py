@@ -7,8 +7,6 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from operator_core.docker.search import SearchResult
-from operator_core.docker.stats import StatsResult, TopResult
 from operator_core.errors import ContainerNotFound, ContainerStateError
 from operator_core.results import (
     ActionIdentity,
@@ -23,8 +21,11 @@ from operator_core.results import (
     NetworkResult,
     PauseResult,
     RestartResult,
+    SearchResult,
     StartResult,
+    StatsResult,
     StopResult,
+    TopResult,
     WaitResult,
 )
 from operator_core.runner import ContainerExecutor
@@ -120,6 +121,15 @@ class FakeExecutor(SwarmFakes):
                 "health": c["health"],
             },
             "restart_count": c["restart_count"],
+            "restarts": {
+                "count": c["restart_count"],
+                "policy": None,
+                "restarting": False,
+                "last_exit_code": None if status == "running" else 137,
+                "last_oom_killed": False,
+                "last_started_at": c["started_at"],
+                "last_finished_at": None,
+            },
             "networks": list(c["networks"]),
             "labels": dict(c["labels"]),
         }
