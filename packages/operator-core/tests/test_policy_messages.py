@@ -399,3 +399,16 @@ def test_an_alias_owner_that_is_the_operator_itself_is_protected():
         "container 'operator' (abababababab) answers to 'ops' on network 'back' and is "
         "protected (protected.self)"
     )
+
+
+def test_own_container_is_found_in_a_mountinfo_with_undecodable_bytes(tmp_path):
+    """A mount path that is not UTF-8 (any byte is allowed there) does not hide our id."""
+    from operator_core.policy import detect_own_container_ids
+
+    cid = "f" * 64
+    (tmp_path / "proc/self").mkdir(parents=True)
+    ours = f"2 0 8:1 /var/lib/docker/containers/{cid}/hostname /etc/hostname rw - ext4 x rw\n"
+    (tmp_path / "proc/self/mountinfo").write_bytes(
+        b"1 0 0:1 /data/caf\xe9 /mnt/caf\xe9 rw - ext4 /dev/sda1 rw\n" + ours.encode()
+    )
+    assert detect_own_container_ids(tmp_path) == {cid}

@@ -364,3 +364,32 @@ async def test_only_mutating_actions_on_a_container_in_the_trail_count_at_start(
     third, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=sink)
     again = await third.execute_tool("docker_start_container", {"container_id": "web"})
     assert again["error"]["rule"] == "rate_limits[0]"
+
+
+async def test_with_a_sqlite_trail_a_full_limit_is_refused_before_anyone_is_asked(tmp_path):
+    """After an action admitted through SQLite, this process's own counts know of it.
+
+    So the next call on the same container is refused by the rate limit at once, with
+    the whole window to wait, and no approver is bothered with a call that cannot run.
+    """
+    from operator_core.audit import open_audit
+
+    asked = []
+
+    async def approver(request):
+        asked.append(request.tool)
+        return True
+
+    policy = Policy(
+        mode="execute",
+        rate_limits=[{"tools": ["docker_restart_container"], "max": 1, "window_s": 60}],
+    )
+    sink = open_audit(tmp_path / "audit.sqlite3")
+    run, _, _ = _runner(FakeExecutor("web"), policy=policy, audit=sink, approver=approver)
+    first = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    second = await run.execute_tool("docker_restart_container", {"container_id": "web"})
+    await sink.close()
+    assert first["ok"] is True
+    assert second["error"]["rule"] == "rate_limits[0]"
+    assert second["error"]["details"]["retry_after_s"] == 60
+    assert asked == ["docker_restart_container"]
