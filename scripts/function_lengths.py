@@ -76,7 +76,10 @@ def main() -> None:
     if not functions:
         raise SystemExit(f"no functions found under {args.src}")
     lengths = [f.lines for f in functions]
-    print(f"functions and methods under {args.src}: {len(lengths)}")
+    shown = args.src.resolve()
+    if shown.is_relative_to(Path.cwd()):
+        shown = shown.relative_to(Path.cwd())
+    print(f"functions and methods under {shown}: {len(lengths)}")
     print(
         f"lines per function: median {statistics.median(lengths):g}, "
         f"p90 {percentile(lengths, 0.9)}, max {max(lengths)}"
