@@ -38,7 +38,8 @@ from operator_core.testing import IGNORES_SIGTERM, TEST_IMAGE, TEST_LABEL, uniqu
 
 __all__ = ["main"]
 
-ENGINE_SOCKET = "/var/run/docker.sock"
+#: The local engine's socket (DOCKER_HOST when it names one).
+ENGINE_SOCKET = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
 POLICY = 'mode = "execute"\n[approval]\nrisks = []\ntools = { docker_execute_command = false }\n'
 CALL_DEADLINE_S = 30.0
 
