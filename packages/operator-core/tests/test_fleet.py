@@ -18,7 +18,13 @@ from operator_core.errors import (
     OperationTimeout,
     OperatorError,
 )
-from operator_core.fleet import Fleet, inventory_from_dict, load_inventory, resolve_inventory_path
+from operator_core.fleet import (
+    Fleet,
+    host_error,
+    inventory_from_dict,
+    load_inventory,
+    resolve_inventory_path,
+)
 
 THREE = {
     "default": "a",
@@ -308,3 +314,20 @@ async def test_check_reports_each_host_and_a_hung_one_within_its_deadline():
 def test_fleet_errors_are_operator_errors():
     """InventoryError sits in the one exception tree."""
     assert issubclass(InventoryError, OperatorError)
+
+
+def test_an_ssh_failure_is_said_in_ssh_s_own_words():
+    """Docker's long sentence about its connection helper is cut down to what ssh said."""
+    said = (
+        "could not reach the Docker engine: error during connect: Get "
+        '"http://docker.example.com/v1.50/info": command [ssh -o ConnectTimeout=30 -T -l ops '
+        "-p 1 -- 127.0.0.1 docker system dial-stdio] has exited with exit status 255, make "
+        "sure the URL is valid, and Docker 18.09 or later is installed on the remote host: "
+        "stderr=ssh: connect to host 127.0.0.1 port 1: Connection refused\n"
+    )
+    entry = host_error("edge", EngineUnreachable(said))
+    assert entry["message"] == (
+        "the connection helper (ssh) exited 255: ssh: connect to host 127.0.0.1 port 1: "
+        "Connection refused"
+    )
+    assert host_error("a", EngineUnreachable("x" * 500))["message"] == "x" * 300

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -26,17 +27,36 @@ from operator_core.errors import InvalidInput, OperatorError
 from operator_core.fleet.inventory import HostEntry, Inventory
 from operator_core.runner.envelope import error_type
 
-__all__ = ["Fleet", "host_error"]
+__all__ = ["Fleet", "host_error", "readable"]
 
 #: The longest a host's error message is kept in a fleet result.
 _MESSAGE_MAX = 300
+#: How the docker CLI reports a connection helper (ssh) that failed.
+_HELPER_FAILED = re.compile(
+    r"command \[(?P<helper>\S+)[^\]]*\] has exited with exit status (?P<code>\d+)"
+    r".*?stderr=(?P<said>.*)",
+    re.S,
+)
 
 
 def host_error(host: str, exc: OperatorError) -> dict[str, str]:
     """Return the ``host_errors`` entry of a host that failed with ``exc``."""
-    # Imported here: the runner imports the fleet, and the envelope module is the runner's.
+    return {"host": host, "type": error_type(exc), "message": readable(str(exc))}
 
-    return {"host": host, "type": error_type(exc), "message": str(exc)[:_MESSAGE_MAX]}
+
+def readable(message: str) -> str:
+    """Return ``message`` cut to fit, with a connection helper's own words kept.
+
+    When ssh (the docker CLI's connection helper) fails, docker says so in a long sentence
+    that ends with what ssh said (``stderr=ssh: connect to host ... refused``); that end
+    is the reason a person needs, so it is what is kept.
+    """
+    found = _HELPER_FAILED.search(message)
+    if found is None:
+        return message[:_MESSAGE_MAX]
+    said = found.group("said").strip() or "nothing"
+    text = f"the connection helper ({found.group('helper')}) exited {found.group('code')}: {said}"
+    return text[:_MESSAGE_MAX]
 
 
 class Fleet:
