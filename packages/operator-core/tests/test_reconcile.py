@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from operator_core.runner.reconcile import STALE_MARGIN_S
 from tool_fakes import FakeExecutor, container_id
+from wall_clock import machine_time
 
 #: The wall clock of the runner that starts later (the records below are older).
 NOW = 1_900_000_000.0
@@ -130,7 +130,8 @@ async def test_operator_mcp_closes_stale_records_when_it_starts(tmp_path):
     """
     path = tmp_path / "audit.sqlite3"
     trail = open_audit(path)
-    stale = _pending(0).model_copy(update={"ts": time.time() - 3600})
+    # The server is another process, on the machine's clock even when this test's is moved.
+    stale = _pending(0).model_copy(update={"ts": machine_time() - 3600})
     await trail.write(stale)
     await trail.close()
     env = {

@@ -2,6 +2,9 @@
 
 import datetime as dt
 import os
+import time
+
+import time_machine
 
 CLOCK_SHIFT_ENV = "OPERATOR_TEST_CLOCK_SHIFT_DAYS"
 
@@ -10,6 +13,17 @@ def clock_shift() -> dt.timedelta:
     """How far ahead the wall clock runs in this session (zero unless the env asks)."""
     days = os.environ.get(CLOCK_SHIFT_ENV, "").strip()
     return dt.timedelta(days=int(days)) if days else dt.timedelta(0)
+
+
+def machine_time() -> float:
+    """The machine's wall clock (``time.time()``), even while this test's clock is moved.
+
+    A child process runs on the machine's clock, not on the test's moved one: timestamps a
+    test shares with one (a record it must find stale, say) are taken from here.
+    """
+    if time_machine.escape_hatch.is_travelling():
+        return time_machine.escape_hatch.time.time()
+    return time.time()
 
 
 #: The bound on redacting 100 kB of adversarial text. Linear redaction takes about 0.1 s
