@@ -412,3 +412,77 @@ def test_own_container_is_found_in_a_mountinfo_with_undecodable_bytes(tmp_path):
         b"1 0 0:1 /data/caf\xe9 /mnt/caf\xe9 rw - ext4 /dev/sda1 rw\n" + ours.encode()
     )
     assert detect_own_container_ids(tmp_path) == {cid}
+
+
+async def test_a_failing_approver_is_logged_with_the_call_and_its_traceback(caplog):
+    """An approver that raises: denied, and the log names the call and shows the traceback."""
+
+    async def broken(request):
+        raise RuntimeError("boom")
+
+    guard = Guard(Policy(), approver=broken, own_container_id=None)
+    await guard.approve(RESTART, _request({"name": "web"}))
+    (logged,) = [m for m in caplog.messages if m.startswith("the approver failed")]
+    assert logged.startswith(
+        "the approver failed on docker_restart_container on container 'web'; denied:\n"
+        "Traceback (most recent call last):"
+    )
+
+
+async def test_nobody_to_ask_keeps_the_approvers_reason_with_one_full_stop():
+    """ApprovalUnavailable's reason is quoted once, its own final full stops dropped."""
+    from operator_core.errors import ApprovalUnavailable
+
+    async def unaskable(request):
+        raise ApprovalUnavailable("  approvals go to the OPS-INBOX..  ")
+
+    guard = Guard(Policy(), approver=unaskable, own_container_id=None)
+    verdict = await guard.approve(RESTART, _request())
+    assert verdict is not None
+    assert "nobody can be asked: approvals go to the OPS-INBOX. It was not run" in verdict.message
+
+
+def test_a_rate_denial_when_counting_carries_the_container():
+    """take_rate refuses a full limit with the container's summary, counting nothing more."""
+    guard = Guard(
+        Policy(mode="execute", rate_limits=[{"max": 1, "window_s": 60}]), own_container_id=None
+    )
+    assert guard.take_rate(RESTART, WEB) is None
+    verdict = guard.take_rate(RESTART, WEB)
+    assert verdict is not None
+    assert verdict.details["container"] == WEB_SUMMARY
+
+
+def test_an_action_remembered_now_or_from_the_future_counts_from_now():
+    """remember(0) and remember(-5) (a clock that moved back) both count as just now."""
+    for seconds_ago in (0.0, -5.0):
+        limiter = RateLimiter([RateLimit(max=1, window_s=60)], FakeClock())
+        limiter.remember("docker_restart_container", CID, seconds_ago)
+        verdict = limiter.check("docker_restart_container", CID)
+        assert verdict is not None
+        assert verdict.details["retry_after_s"] == 60
+
+
+@pytest.mark.parametrize(("length", "shown"), [(76, True), (77, False)])
+def test_a_faulty_list_is_quoted_only_up_to_80_characters(length, shown):
+    """A list value in a policy fault is quoted when its repr fits in 80 characters."""
+    from operator_core.errors import PolicyError
+    from operator_core.policy import policy_from_dict
+
+    tools = ["a" * length]
+    assert len(repr(tools)) == length + 4
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict({"rate_limits": [{"max": 1, "window_s": 1, "tools": tools}]})
+    assert (f"(got {tools!r})" in str(caught.value)) is shown
+
+
+def test_an_empty_protected_name_is_a_fault_that_says_so():
+    """An empty name in [protected] would match nothing useful: refused, and told why."""
+    from operator_core.errors import PolicyError
+    from operator_core.policy import policy_from_dict
+
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict({"protected": {"names": [""]}})
+    assert str(caught.value).splitlines()[1] == (
+        "  - protected.names[0]: empty name or pattern (got '')"
+    )
