@@ -174,6 +174,39 @@ async def test_deep_arguments_to_an_unknown_tool_are_recorded_without_walking_th
     assert harness.spawned == []
 
 
+async def test_a_deep_container_reference_is_recorded_without_walking_it(harness):
+    """A 5,000-deep container_id is invalid; the record's container field is not its repr."""
+    envelope = await _refused(harness, "docker_stop_container", {"container_id": _nested(5000)})
+    assert envelope["error"]["details"]["problems"][0]["field"] == "(arguments)"
+
+
+@pytest.mark.parametrize("sink", ["sqlite", "jsonl"])
+async def test_lone_surrogates_are_refused_and_the_durable_trail_keeps_the_record(
+    tmp_path, harness, sink
+):
+    """Text that is not Unicode: invalid_arguments, and reason/actor stored with U+FFFD."""
+    from operator_core.audit import JSONLAuditSink, SQLiteAuditSink
+
+    trail = (
+        SQLiteAuditSink(tmp_path / "a.sqlite3")
+        if sink == "sqlite"
+        else JSONLAuditSink(tmp_path / "a.jsonl")
+    )
+    run = ToolRunner(
+        DockerActionExecutor(), policy=Policy(**ASK_ALWAYS), audit=trail, own_container_id=None
+    )
+    for arguments in ({"container_id": "\ud800"}, '{"container_id": "web\\ud800"}'):
+        envelope = await run.execute_tool(
+            "docker_stop_container", arguments, reason="why \udc00", actor="\ud800"
+        )
+        assert envelope["error"]["type"] == "invalid_arguments", envelope
+        assert "audit_error" not in envelope
+    records = run.audit.query(AuditQuery())
+    assert len(records) == 2
+    assert {r.reason for r in records} == {"why \ufffd"}
+    assert harness.spawned == []
+
+
 def test_the_bounds_let_every_real_input_through():
     """The bound is far above what any tool takes: depth MAX_DEPTH passes, one more fails."""
     assert shape_problem(_nested(MAX_DEPTH - 1)) is None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["AuditRecord", "Decision", "Outcome", "new_record_id", "to_epoch"]
 
@@ -69,6 +70,30 @@ class AuditRecord(BaseModel):
     after: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_text(cls, data: Any) -> Any:
+        """Replace lone surrogates (text that is not Unicode) with U+FFFD, everywhere.
+
+        A Python caller can pass them in ``reason``, ``actor`` or a reference; neither
+        JSON nor SQLite can store them, and every call must keep its record.
+        """
+        return _scrub(data)
+
     def to_json(self) -> str:
         """Return the record as one line of JSON."""
         return self.model_dump_json()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """Return ``value`` with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {_scrub(key): _scrub(child) for key, child in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(child) for child in value]
+    return value

@@ -49,7 +49,8 @@ class Call:
         target = self.spec.target if self.spec else None
         args = self.args if self.args is not None else self.raw
         value = args.get(target) if isinstance(args, dict) and target else None
-        return str(value) if value is not None else None
+        # Only text is kept (cut short): anything else an agent sent may be of any depth.
+        return value[:256] if isinstance(value, str) else None
 
     def note_result(self, result: Any) -> None:
         """Remember the container id and name a read result reports (inspect, logs, wait)."""

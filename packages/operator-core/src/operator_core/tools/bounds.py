@@ -31,6 +31,7 @@ MAX_DEPTH = 16
 #: arguments: 1 MiB of text.
 MAX_ARGUMENT_CHARS = 1 << 20
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
 
@@ -48,6 +49,8 @@ def shape_problem(value: object) -> str | None:
         size += 1
         if isinstance(item, str | bytes):
             size += len(item)
+            if isinstance(item, str) and _SURROGATE.search(item):
+                return "holds text that is not valid Unicode (a lone surrogate)"
         elif isinstance(item, dict | list | tuple):
             if depth > MAX_DEPTH:
                 return f"nests deeper than {MAX_DEPTH} levels"
@@ -92,7 +95,11 @@ def loads(text: str) -> Any:
     problem = _text_problem(text)
     if problem is not None:
         raise ValueError(problem)
-    return json.loads(text, parse_constant=_no_constant)
+    value = json.loads(text, parse_constant=_no_constant)
+    problem = shape_problem(value)  # "\ud800" escapes decode to lone surrogates
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 def finite(value: Any) -> Any:
