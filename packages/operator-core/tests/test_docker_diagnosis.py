@@ -366,6 +366,7 @@ async def test_search_regex_runs_on_re2(executor, fake, two_containers):
         {"pattern": ""},
         {"pattern": "x" * 1001},
         {"pattern": r"(a)\1", "regex": True},
+        {"pattern": "a)|(b", "regex": True},
         {"pattern": "x", "regex": "yes"},
         {"pattern": "x", "context": 11},
         {"pattern": "x", "max_matches": 0},
@@ -407,6 +408,28 @@ async def test_search_anchors_mean_the_line_without_its_timestamp(executor, fake
     ]
     result = await executor.search_logs("^ERROR|timeout$", refs=["web", "db"], regex=True)
     assert [m["line"] for m in result["matches"]] == ["ERROR at start", "read timeout"]
+
+
+async def test_search_end_of_text_means_the_end_of_each_line(executor, fake, two_containers):
+    r"""'\z' and '$' with multi-line mode off match a line's end wherever the line stands.
+
+    The log comes in one piece, so a search over many lines at once must not take
+    ``\z`` for the end of the whole piece.
+    """
+    fake.scripts += [
+        (logs_of("disk full", "retrying", "failed: timeout", "later"), b"", 0),
+        (b"", b"", 0),
+    ]
+    result = await executor.search_logs(r"(?s-m:full$)|timeout\z", refs=["web", "db"], regex=True)
+    assert [m["line"] for m in result["matches"]] == ["disk full", "failed: timeout"]
+
+
+async def test_search_a_tty_line_ends_before_its_carriage_return(executor, fake, two_containers):
+    """A TTY container logs CRLF lines: 'ready$' matches 'ready', shown without the CR."""
+    tty = logs_of("starting", "ready", "serving").replace(b"\n", b"\r\n")
+    fake.scripts += [(tty, b"", 0), (b"", b"", 0)]
+    result = await executor.search_logs("ready$|^serving$", refs=["web", "db"], regex=True)
+    assert [m["line"] for m in result["matches"]] == ["ready", "serving"]
 
 
 async def test_search_ignore_case_folds_unicode(executor, fake, two_containers):

@@ -14,6 +14,7 @@ in time are listed). Context lines come from the same stream as their match.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import deque
@@ -55,6 +56,10 @@ MAX_SHOWN_LINE_BYTES = 2 * 1024
 _RE2_MAX_MEM = 8 * 1024 * 1024
 #: Time kept back from the call's deadline to return what was found.
 SEARCH_MARGIN_S = 2.0
+#: What makes a regex mean something else over many lines than over one: a start anchor
+#: (the engine's timestamp starts each line of a chunk), an end of text (``\z``), or
+#: multi-line mode turned off (``(?-m)``, ``(?s-m:``), where ``$`` is the end of text.
+_LINE_ONLY = re.compile(r"\^|\\A|\\z|\(\?[imsU]*-[imsU]*m")
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,9 @@ def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> LineS
 
     Lines are matched as UTF-8 bytes. A plain pattern is a substring (case folded the
     Unicode way with ``ignore_case``); a regex is RE2's, matched in multi-line mode over
-    a chunk so that ``$`` keeps its per-line meaning; a regex with ``^`` or ``\A`` is
-    tested line by line only (the engine's timestamp starts each line of a chunk).
+    a chunk so that ``$`` keeps its per-line meaning; a regex whose meaning a chunk
+    would change (``^``, ``\A``, ``\z``, multi-line mode turned off) is tested line by
+    line only.
     """
     if not isinstance(pattern, str) or not pattern:
         raise InvalidInput("pattern must be a non-empty string")
@@ -103,15 +109,16 @@ def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> LineS
     options.max_mem = _RE2_MAX_MEM
     options.log_errors = False
     try:
-        compiled = re2.compile(f"(?m:{source})".encode(), options)
+        # A flag prefix, not a group: "a)|(b" must stay invalid, not become "(?m:a)|(b)".
+        compiled = re2.compile(f"(?m){source}".encode(), options)
     except re2.error as exc:
         raise InvalidInput(f"pattern is not a regular expression RE2 accepts: {exc}") from None
 
     def found(data: bytes) -> bool:
         return compiled.search(data) is not None
 
-    anchored = regex and ("^" in pattern or "\\A" in pattern)
-    return LineSearch(line=found, chunk=_always if anchored else found)
+    line_only = regex and _LINE_ONLY.search(pattern) is not None
+    return LineSearch(line=found, chunk=_always if line_only else found)
 
 
 def _bounded_int(value: object, what: str, low: int, high: int) -> int:
@@ -168,7 +175,8 @@ class _Matcher:
 
     Each piece of the stream is split at newlines in one step; a piece the search's
     ``chunk`` test rules out only feeds the before-context. A line longer than
-    ``MAX_SEARCH_LINE_BYTES`` is searched in its first bytes only.
+    ``MAX_SEARCH_LINE_BYTES`` is searched in its first bytes only. A line ending in CRLF
+    (a TTY's) ends before its CR, so ``ready$`` matches the ``ready`` shown.
     """
 
     def __init__(self, stream: str, search: LineSearch, context: int, budget: _Budget) -> None:
@@ -187,7 +195,7 @@ class _Matcher:
             if end < 0:
                 return
             data, self._dropping = data[end:], False
-        lines = (self._partial + data).split(b"\n")
+        lines = (self._partial + data).replace(b"\r\n", b"\n").split(b"\n")
         self._partial = lines.pop()
         if len(self._partial) > MAX_SEARCH_LINE_BYTES:
             self._partial, self._dropping = self._partial[:MAX_SEARCH_LINE_BYTES], True
@@ -196,7 +204,7 @@ class _Matcher:
     def close(self) -> None:
         """Test a last line that had no newline."""
         if self._partial:
-            self._take([self._partial])
+            self._take([self._partial.removesuffix(b"\r")])
             self._partial = b""
 
     def _take(self, lines: list[bytes]) -> None:
