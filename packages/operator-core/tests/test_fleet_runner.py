@@ -53,8 +53,14 @@ def test_every_tool_takes_a_host_from_the_inventory():
     for tool in run.tools("anthropic"):
         host = tool["input_schema"]["properties"]["host"]
         assert host["anyOf"][0]["enum"] == ["staging", "prod"], tool["name"]
-    listing = next(t for t in run.tools("anthropic") if t["name"] == "docker_list_containers")
-    assert "every host" in listing["input_schema"]["properties"]["host"]["description"]
+    about = {
+        t["name"]: t["input_schema"]["properties"]["host"]["description"]
+        for t in run.tools("anthropic")
+    }
+    assert "every host" in about["docker_list_containers"]
+    assert "container is on" in about["docker_stop_container"]
+    assert "manager of the swarm" in about["docker_scale_service"]
+    assert about["docker_get_events"] == "The host to ask (default 'staging')."
 
 
 async def test_a_host_outside_the_inventory_is_an_invalid_argument_and_runs_nothing():

@@ -40,9 +40,13 @@ def _with_host(spec: ToolSpec, names: tuple[str, ...], default: str) -> ToolSpec
     if spec.method == LIST_METHOD:
         about = "Only this host's containers (default: every host of the fleet, each entry "
         about += "with its host; hosts that did not answer are in host_errors)."
-    else:
+    elif spec.target == "container_id":
         about = f"The host the container is on (default {default!r}). The same name on two "
         about += "hosts is two containers."
+    elif spec.target_kind in ("service", "node") or "_service" in spec.name or "node" in spec.name:
+        about = f"The host to ask: a manager of the swarm (default {default!r})."
+    else:
+        about = f"The host to ask (default {default!r})."
     host_type = Literal[names]  # type: ignore[valid-type]
     model = create_model(
         spec.input_model.__name__,
