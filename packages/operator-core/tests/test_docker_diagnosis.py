@@ -177,6 +177,14 @@ def test_parse_event_takes_seconds_when_nanoseconds_are_missing():
     assert parse_event(raw)["time"] == "2025-11-29T10:00:00.000000000Z"
 
 
+def test_parse_event_hides_secrets_in_an_exec_command():
+    """An exec_start's detail is the command run; a password in it is redacted."""
+    raw = event("exec_start: mysql -pS3cretPw -e 'select 1'")
+    parsed = parse_event(raw)
+    assert parsed["action"] == "exec_start"
+    assert parsed["detail"] == "mysql -p[REDACTED] -e 'select 1'"
+
+
 # --- stats -------------------------------------------------------------------------------
 
 
@@ -286,6 +294,21 @@ async def test_top_lists_processes_with_their_whole_command(executor, client):
         {"pid": 5501, "user": "nobody", "elapsed": "00:03", "command": "sleep 100"},
     ]
     assert result["count"] == 2
+
+
+async def test_top_hides_secrets_in_command_lines(executor, client):
+    """A password on a process's command line reaches the agent as [REDACTED]."""
+    client.container.inspect.return_value = inspect_result(id=CID, name="db")
+    client.cli.return_value = (
+        "PID   USER   ELAPSED   COMMAND\n"
+        "7     root   00:10     mysqld --password S3cretPw --port 3306\n"
+        "8     root   00:09     sh -c PGPASSWORD=hunter22 psql -h db\n"
+    )
+    result = await executor.container_top("db")
+    assert [p["command"] for p in result["processes"]] == [
+        "mysqld --password [REDACTED] --port 3306",
+        "sh -c PGPASSWORD=[REDACTED] psql -h db",
+    ]
 
 
 async def test_top_of_a_missing_container_raises_container_not_found(executor, client):

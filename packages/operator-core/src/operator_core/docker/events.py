@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from operator_core.audit.redact import redact_text
 from operator_core.docker import _engine
 from operator_core.docker._capture import HeadTail, capture, cli_failure, docker_command
 from operator_core.docker._core import ExecutorCore
@@ -111,7 +112,11 @@ def _exit_code(attributes: dict[str, str]) -> int | None:
 
 
 def parse_event(raw: dict[str, Any]) -> Event:
-    """Return the event ``docker events --format '{{json .}}'`` printed as ``raw``."""
+    """Return the event ``docker events --format '{{json .}}'`` printed as ``raw``.
+
+    The ``detail`` after an action's colon is redacted as the audit trail redacts text:
+    an ``exec_start``'s is the command run (``mysql -pS3cret``).
+    """
     actor = raw.get("Actor") or {}
     attributes = {str(k): str(v) for k, v in (actor.get("Attributes") or {}).items()}
     action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
@@ -120,7 +125,7 @@ def parse_event(raw: dict[str, Any]) -> Event:
         time=_iso_nano(int(nanos)),
         type=str(raw.get("Type") or ""),
         action=action.strip(),
-        detail=detail.strip() or None,
+        detail=redact_text(detail.strip()) or None,
         actor_id=str(actor.get("ID") or raw.get("id") or ""),
         actor_name=attributes.get("name"),
         exit_code=_exit_code(attributes),

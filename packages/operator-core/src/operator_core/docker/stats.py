@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from operator_core.audit.redact import redact_text
 from operator_core.docker import _engine
 from operator_core.docker._core import ExecutorCore
 from operator_core.errors import InvalidInput
@@ -151,7 +152,7 @@ def _processes(titles: list[str], rows: list[list[str]]) -> list[Process]:
                 pid=int(row[column["PID"]]),
                 user=row[column["USER"]],
                 elapsed=row[column["ELAPSED"]],
-                command=row[column["COMMAND"]],
+                command=redact_text(row[column["COMMAND"]]),
             )
         )
     return processes
@@ -187,7 +188,9 @@ class StatsActions(ExecutorCore):
     async def container_top(self, container_id: str) -> TopResult:
         """Return the processes running in a container: ``pid``, ``user``, ``elapsed``, ``command``.
 
-        ``pid`` is the host's pid, ``elapsed`` ``ps``'s ``[[dd-]hh:]mm:ss``. A stopped
+        ``pid`` is the host's pid, ``elapsed`` ``ps``'s ``[[dd-]hh:]mm:ss``, ``command``
+        the command line with secret-shaped words (``--password x``, ``TOKEN=x``) replaced
+        by ``[REDACTED]``, as the audit trail stores them. A stopped
         container raises ContainerStateError. Two docker processes: an inspect and the top.
         """
         ref = validate_reference(container_id)
