@@ -187,6 +187,36 @@ async def test_a_fleet_is_watched_host_by_host():
     assert incidents == {("a", "oom_killed"), ("b", "died")}
 
 
+async def test_a_relative_since_is_one_moment_for_every_reconnect():
+    """--since 10m replays from 09:50 after a reconnect too, not from 10 min before it.
+
+    No event came before the stream ended, so the replay starts where the first follow
+    did; counted again from the reconnect, the deaths of a long outage would be lost.
+    """
+    engine = ScriptedEngine([[]], probes=[True, True])
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        traveller.shift(3600)
+
+    with time_machine.travel(datetime(2026, 11, 29, 10, 0, tzinfo=UTC), tick=False) as traveller:
+        stream = watch(engine, since="10m", sleep=sleep, backoff_s=1, backoff_max_s=4)
+        async with contextlib.aclosing(stream):
+            kinds = [(await anext(stream))["kind"] for _ in range(3)]
+    assert kinds == ["connected", "disconnected", "reconnected"]
+    assert engine.since == ["1795945800.000000000", "1795945800.000000000"]
+
+
+@pytest.mark.parametrize("since", ["soon", "", "1h-", 5])
+async def test_a_bad_since_is_refused_before_any_host_is_followed(since):
+    """A since that names no moment is InvalidInput, not a stream that keeps reconnecting."""
+    engine = ScriptedEngine([], probes=[])
+    with pytest.raises(InvalidInput, match="since"):
+        await anext(watch(engine, since=since))
+    assert engine.since == []
+
+
 async def test_watch_refuses_a_source_it_cannot_follow():
     """Anything but an executor or a fleet is InvalidInput."""
     with pytest.raises(InvalidInput):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypedDict
 
-from operator_core._time import utc_moment
+from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.results import Event
 from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
@@ -58,6 +59,35 @@ def _unix(moment: str) -> str:
     whole, _, fraction = moment.rstrip("Z").partition(".")
     seconds = int(utc_moment(whole + "+00:00").timestamp())
     return f"{seconds}.{(fraction or '0')[:9].ljust(9, '0')}"
+
+
+def _start(since: object, now: datetime) -> str | None:
+    """Return ``since`` as a unix time for ``--since``; InvalidInput when it names no moment.
+
+    A duration (``10m``) is counted back from ``now`` once, so a reconnect before any
+    event replays from the same moment, not from ten minutes before the reconnect.
+    """
+    if since is None:
+        return None
+    text = since.strip() if isinstance(since, str) else ""
+    if re.fullmatch(r"\d{1,12}(?:\.\d{1,9})?", text, re.ASCII):
+        return text
+    parts = duration_parts(text)
+    moment: datetime | None
+    try:
+        if parts is not None:
+            ago = sum(amount * DURATION_UNITS_S[unit] for amount, unit in parts)
+            moment = now - timedelta(seconds=ago)
+        else:
+            moment = utc_moment(text)
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None or not text:
+        raise InvalidInput(
+            f"since {since!r} is neither an ISO 8601 time (2026-11-29T10:00:00Z), a "
+            "duration before now (10m, 1h30m, 2d) nor a unix time"
+        )
+    return f"{max(moment.timestamp(), 0.0):.9f}"  # the engine knows nothing before 1970
 
 
 def _now_iso() -> str:
@@ -163,12 +193,14 @@ async def watch(
 
     ``source`` is a ``DockerActionExecutor`` or a ``Fleet`` (every host followed at once;
     each incident and notice names its ``host``). ``since`` replays from that moment
-    (``10m``, an ISO time or a unix time) before following. ``detector`` holds the rules
+    (``10m``, an ISO time or a unix time; a bad one is InvalidInput at the first
+    iteration, before any host is followed) before following. ``detector`` holds the rules
     (default ``IncidentDetector()``). Stops when the caller stops iterating.
     """
     if not 0 < backoff_s <= backoff_max_s <= 3600:
         raise InvalidInput("backoff must satisfy 0 < backoff_s <= backoff_max_s <= 3600")
     rules = detector or IncidentDetector()
+    since = _start(since, datetime.now(UTC))
     queue: asyncio.Queue[tuple[str | None, Event | Notice]] = asyncio.Queue(maxsize=1000)
     followers = [
         _HostFollower(host, executor, queue, since, (backoff_s, backoff_max_s), sleep)
