@@ -33,7 +33,7 @@ def unhealthy(labels: dict[str, str] | None = None, host: str | None = None) -> 
 class FakeRunner:
     """Answers tool calls from scripts: health readings, restart and wait envelopes."""
 
-    def __init__(self, health: list[str | None], waits: list[bool], restart_ok: bool = True):
+    def __init__(self, health: list[Any], waits: list[bool], restart_ok: bool = True):
         self.health, self.waits, self.restart_ok = health, waits, restart_ok
         self.calls: list[tuple[str, dict[str, Any], str | None]] = []
         self.audit = MemoryAuditSink()
@@ -43,7 +43,10 @@ class FakeRunner:
     ) -> dict[str, Any]:
         self.calls.append((tool, arguments, actor))
         if tool == "docker_inspect_container":
-            return {"ok": True, "result": {"state": {"health": self.health.pop(0)}}}
+            health = self.health.pop(0)
+            if isinstance(health, dict):  # a scripted error envelope
+                return {"ok": False, "error": health, "audit_id": "i1"}
+            return {"ok": True, "result": {"state": {"health": health}}}
         if tool == "docker_restart_container":
             if self.restart_ok:
                 return {"ok": True, "result": {"changed": True}, "audit_id": "r1"}
@@ -149,6 +152,38 @@ async def test_a_policy_denial_ends_the_heal_without_retrying():
     assert sleeps == [30]
     assert reports[-1]["kind"] == "heal_denied"
     assert "mode.observe" in reports[-1]["message"]
+
+
+async def test_a_health_read_the_policy_refuses_is_a_denial_not_a_recovery():
+    """An inspect refused (out of scope) is heal_denied, not 'recovered by itself (gone)'."""
+    refused = {"type": "denied", "rule": "scope.labels", "message": "out of scope"}
+    runner = FakeRunner(health=[refused], waits=[])
+    reports, sleeps = await run_heal(runner, unhealthy())
+    assert runner.tools() == ["docker_inspect_container"]
+    assert sleeps == [30]
+    assert [(r["kind"], r["message"]) for r in reports] == [
+        ("heal_denied", "the policy refused reading its health (scope.labels)")
+    ]
+
+
+async def test_an_unreadable_health_is_a_failed_heal_retried_then_escalated():
+    """With the engine unreachable the healer backs off and escalates; it never says recovered."""
+    down = {"type": "engine_unreachable", "message": "could not reach the Docker engine"}
+    runner = FakeRunner(health=[down, down, down], waits=[])
+    reports, sleeps = await run_heal(runner, unhealthy())
+    assert sleeps == [30, 10, 15]
+    assert "docker_restart_container" not in runner.tools()
+    assert [r["kind"] for r in reports] == ["heal_failed"] * 3 + ["escalated"]
+    assert reports[0]["message"] == "could not read its health: could not reach the Docker engine"
+
+
+async def test_a_container_gone_before_the_heal_is_left_alone():
+    """An inspect that finds no container ends the heal quietly: nothing to restart."""
+    runner = FakeRunner(health=[{"type": "container_not_found", "message": "no such"}], waits=[])
+    reports, _ = await run_heal(runner, unhealthy())
+    assert [(r["kind"], r["message"]) for r in reports] == [
+        ("heal_skipped", "recovered by itself (gone)")
+    ]
 
 
 async def test_a_second_incident_during_a_heal_is_ignored():

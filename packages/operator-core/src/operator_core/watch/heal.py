@@ -50,6 +50,22 @@ class HealReport(TypedDict):
     audit_id: str | None
 
 
+#: The envelope types that mean the policy (or the call's shape) refused: never retried.
+_REFUSED = ("denied", "invalid_arguments")
+
+
+def _readable(check: dict[str, Any]) -> bool:
+    """Whether an inspect envelope says the container's health (or that it is gone)."""
+    return bool(check.get("ok")) or (check.get("error") or {}).get("type") == "container_not_found"
+
+
+def _health(check: dict[str, Any]) -> str | None:
+    """Return the health an inspect envelope read (None: gone, or no health check)."""
+    state = (check.get("result") or {}).get("state") or {}
+    health = state.get("health") if check.get("ok") else None
+    return health if isinstance(health, str) else None
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -102,13 +118,17 @@ class Healer:
         await self.sleep(self.rules.grace_s)
         attempt = 0
         while True:
-            health = await self._health(incident)
-            if health != "unhealthy":
-                said = "recovered by itself" if attempt == 0 else "is no longer unhealthy"
-                self._report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
-                return
-            attempt += 1
-            outcome = await self._attempt(incident, attempt)
+            check = await self._call("docker_inspect_container", incident, "watch --heal: check")
+            if _readable(check):
+                health = _health(check)
+                if health != "unhealthy":
+                    said = "recovered by itself" if attempt == 0 else "is no longer unhealthy"
+                    self._report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
+                    return
+                attempt += 1
+                outcome = await self._attempt(incident, attempt)
+            else:
+                outcome = self._unreadable(incident, check, attempt)
             if outcome != "failed":
                 return
             failures = self._count_failure(key)
@@ -129,7 +149,7 @@ class Healer:
         )
         if not restart.get("ok"):
             error = restart.get("error") or {}
-            if error.get("type") in ("denied", "invalid_arguments"):
+            if error.get("type") in _REFUSED:
                 why = f"the policy refused the restart ({error.get('rule') or error.get('type')})"
                 self._report("heal_denied", incident, why, attempt, restart.get("audit_id"))
                 return "denied"
@@ -152,12 +172,16 @@ class Healer:
         self._report("heal_failed", incident, message, attempt, wait.get("audit_id"))
         return "failed"
 
-    async def _health(self, incident: Incident) -> str | None:
-        """Return the container's health now (None: gone or unreadable)."""
-        envelope = await self._call("docker_inspect_container", incident, "watch --heal: check")
-        result = envelope.get("result") or {}
-        state = result.get("state") or {}
-        return state.get("health") if envelope.get("ok") else None
+    def _unreadable(self, incident: Incident, check: dict[str, Any], attempt: int) -> str:
+        """Report a health read that failed; return ``denied`` or ``failed`` as a restart would."""
+        error = check.get("error") or {}
+        if error.get("type") in _REFUSED:
+            why = f"the policy refused reading its health ({error.get('rule') or error['type']})"
+            self._report("heal_denied", incident, why, attempt or None, check.get("audit_id"))
+            return "denied"
+        why = f"could not read its health: {error.get('message') or error.get('type')}"
+        self._report("heal_failed", incident, why, attempt or None, check.get("audit_id"))
+        return "failed"
 
     async def _call(
         self, tool: str, incident: Incident, reason: str, **arguments: Any
