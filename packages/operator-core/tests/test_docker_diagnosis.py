@@ -360,6 +360,18 @@ async def test_search_finds_matches_with_context_in_time_order(executor, fake, t
     assert result["truncated"] is False
 
 
+async def test_search_goes_on_when_a_container_is_removed_before_its_log_is_read(
+    executor, fake, two_containers
+):
+    """A container gone between the listing and its docker logs is missing, not a failure."""
+    gone = b"Error response from daemon: No such container: " + CID.encode() + b"\n"
+    fake.scripts += [(b"", gone, 1), (logs_of("boom"), b"", 0)]
+    result = await executor.search_logs("boom", refs=["web", "db"])
+    assert [(m["name"], m["line"]) for m in result["matches"]] == [("db", "boom")]
+    assert result["missing"] == ["web"]
+    assert [c["name"] for c in result["containers"]] == ["db"]
+
+
 async def test_search_is_case_sensitive_unless_asked(executor, fake, two_containers):
     """Without ignore_case, 'error' does not match 'ERROR'."""
     fake.scripts += [(logs_of("ERROR one"), b"", 0), (logs_of("error two"), b"", 0)]

@@ -31,7 +31,7 @@ from operator_core.docker._core import ExecutorCore
 from operator_core.docker._state import snapshot
 from operator_core.docker._window import window
 from operator_core.docker.discovery import container_filters
-from operator_core.errors import InvalidInput
+from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import (
     DEFAULT_MAX_MATCHES,
     DEFAULT_SEARCH_TAIL,
@@ -112,7 +112,8 @@ def compile_pattern(pattern: object, *, regex: bool, ignore_case: bool) -> LineS
         # A flag prefix, not a group: "a)|(b" must stay invalid, not become "(?m:a)|(b)".
         compiled = re2.compile(f"(?m){source}".encode(), options)
     except re2.error as exc:
-        raise InvalidInput(f"pattern is not a regular expression RE2 accepts: {exc}") from None
+        reason = str(exc).removeprefix("b'").partition(":")[0]
+        raise InvalidInput(f"pattern is not a regular expression RE2 accepts ({reason})") from None
 
     def found(data: bytes) -> bool:
         return compiled.search(data) is not None
@@ -332,7 +333,8 @@ class SearchActions(ExecutorCore):
         ``before``/``after`` from the same stream. At most ``max_matches`` are returned;
         ``truncated``/``truncation`` say when the search stopped early (``max_matches``,
         ``read_cap``, ``deadline``), and ``not_searched`` lists containers it did not
-        reach. Docker processes: one listing (or one inspect), then one ``docker logs``
+        reach; ``missing`` the refs no container answers to and the containers removed
+        before their log was read. Docker processes: one listing (or one inspect), then one ``docker logs``
         per container, one at a time.
         """
         search = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
@@ -360,7 +362,11 @@ class SearchActions(ExecutorCore):
                 if budget.stop.is_set() or time.monotonic() >= until or budget.bytes_left <= 0:
                     not_searched.append(snap.name)
                     continue
-                found, report = _read_one(client, snap, plan, budget, until)
+                try:
+                    found, report = _read_one(client, snap, plan, budget, until)
+                except ContainerNotFound:  # removed since it was listed: others go on
+                    missing.append(snap.name)
+                    continue
                 matches += found
                 searched.append(report)
                 budget.reasons.update(report["truncation"])
