@@ -334,8 +334,8 @@ class SearchActions(ExecutorCore):
         ``truncated``/``truncation`` say when the search stopped early (``max_matches``,
         ``read_cap``, ``deadline``), and ``not_searched`` lists containers it did not
         reach; ``missing`` the refs no container answers to and the containers removed
-        before their log was read. Docker processes: one listing (or one inspect), then one ``docker logs``
-        per container, one at a time.
+        before their log was read. Docker processes: one listing (or one inspect), then
+        one ``docker logs`` per container, one at a time.
         """
         search = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         wanted = None if refs is None else _references(refs)
