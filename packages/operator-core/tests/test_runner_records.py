@@ -117,7 +117,7 @@ async def test_a_denied_action_is_recorded_with_its_rule_and_message():
     )
     assert record.error == {"type": "denied", "message": envelope["error"]["message"]}
     assert (record.container_id, record.container_name, record.risk) == (WEB, "web", "high")
-    assert record.after is None
+    assert (record.actor, record.reason, record.after) == (None, None, None)
     assert record.before == {**STATE, "restart_count": 0}
 
 
@@ -393,3 +393,43 @@ async def test_with_a_sqlite_trail_a_full_limit_is_refused_before_anyone_is_aske
     assert second["error"]["rule"] == "rate_limits[0]"
     assert second["error"]["details"]["retry_after_s"] == 60
     assert asked == ["docker_restart_container"]
+
+
+class _SlowSink(MemoryAuditSink):
+    """A trail whose writes wait until released (a slow disk), saying when one began."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def write(self, record: Any) -> None:
+        self.writing.set()
+        await self.release.wait()
+        await super().write(record)
+
+
+async def test_a_cancel_during_the_final_write_does_not_lose_the_record():
+    """Cancelled while its final record is being written: the record is still written whole.
+
+    The call then raises CancelledError; nobody is left without an audit trail entry.
+    """
+    sink = _SlowSink()
+    run, _, _ = _runner(FakeExecutor("web"), audit=sink)
+    task = asyncio.create_task(
+        run.execute_tool("docker_inspect_container", {"container_id": "web"}, actor="agent-7")
+    )
+    await asyncio.wait_for(sink.writing.wait(), 10)
+    task.cancel()
+    for _ in range(20):  # the cancel reaches the call, which keeps waiting for the write
+        await asyncio.sleep(0)
+    assert not task.done()
+    sink.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (record,) = sink.query()
+    assert (record.tool, record.outcome, record.actor) == (
+        "docker_inspect_container",
+        "ok",
+        "agent-7",
+    )
