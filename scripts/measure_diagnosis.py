@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import subprocess
 import time
@@ -102,21 +103,25 @@ async def _watch_figures(executor: DockerActionExecutor, idle_s: float) -> None:
     victims = _run("sleep", "3600", count=20)
     killing: list[asyncio.Task[None]] = []
 
+    async def idle_then_kill() -> None:
+        cpu_before, wall_before = time.process_time(), time.monotonic()
+        await asyncio.sleep(idle_s)
+        cpu = time.process_time() - cpu_before
+        wall = time.monotonic() - wall_before
+        print(f"idle watch, 200 containers, {wall:.0f} s: CPU {cpu:.2f} s "
+              f"= {100 * cpu / wall:.3f}% of one core")  # fmt: skip
+        await asyncio.to_thread(_kill_each, victims)
+
     async def follow() -> None:
-        async for item in watch(executor):
-            if item["kind"] == "connected":
-                cpu_before, wall_before = time.process_time(), time.monotonic()
-                await asyncio.sleep(idle_s)
-                cpu = time.process_time() - cpu_before
-                wall = time.monotonic() - wall_before
-                print(f"idle watch, 200 containers, {wall:.0f} s: CPU {cpu:.2f} s "
-                      f"= {100 * cpu / wall:.3f}% of one core")  # fmt: skip
-                killing.append(asyncio.create_task(asyncio.to_thread(_kill_each, victims)))
-            elif item["kind"] == "died":
-                event_at = datetime.fromisoformat(item["time"]).timestamp()
-                delays.append(datetime.now(UTC).timestamp() - event_at)
-                if len(delays) == len(victims):
-                    return
+        async with contextlib.aclosing(watch(executor)) as stream:
+            async for item in stream:
+                if item["kind"] == "connected":
+                    killing.append(asyncio.create_task(idle_then_kill()))
+                elif item["kind"] == "died" and item["name"] in victims:
+                    event_at = datetime.fromisoformat(item["time"]).timestamp()
+                    delays.append(datetime.now(UTC).timestamp() - event_at)
+                    if len(delays) == len(victims):
+                        return
 
     await asyncio.wait_for(follow(), timeout=idle_s + 300)
     delays.sort()
