@@ -15,6 +15,7 @@ import pytest
 import time_machine
 
 from operator_core.docker import events as events_module
+from operator_core.docker import search as search_module
 from operator_core.docker.events import parse_event
 from operator_core.docker.stats import parse_size, parse_stats
 from operator_core.errors import ContainerNotFound, EngineError, InvalidInput
@@ -379,8 +380,13 @@ async def test_search_is_case_sensitive_unless_asked(executor, fake, two_contain
     assert [m["line"] for m in result["matches"]] == ["error two"]
 
 
-async def test_search_stops_reading_at_max_matches(executor, fake, two_containers):
-    """Once max_matches are found no further container is read, and the result says why."""
+async def test_search_stops_reading_at_max_matches(executor, fake, two_containers, monkeypatch):
+    """Once max_matches are found no further container is read, and the result says why.
+
+    One reader at a time, so db's turn comes after web's matches (with several readers
+    db may already be under way, and is then cut short instead).
+    """
+    monkeypatch.setattr(search_module, "SEARCH_READERS", 1)
     fake.scripts.append((logs_of("hit 1", "hit 2", "hit 3"), b"", 0))
     result = await executor.search_logs("hit", refs=["web", "db"], max_matches=2)
     assert [m["line"] for m in result["matches"]] == ["hit 1", "hit 2"]

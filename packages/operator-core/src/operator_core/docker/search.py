@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,8 @@ MAX_SEARCH_LINE_BYTES = 16 * 1024
 MAX_SHOWN_LINE_BYTES = 2 * 1024
 #: RE2's memory budget for one compiled pattern.
 _RE2_MAX_MEM = 8 * 1024 * 1024
+#: How many containers' logs are read at once (the engine decodes each log in a thread).
+SEARCH_READERS = 3
 #: Time kept back from the call's deadline to return what was found.
 SEARCH_MARGIN_S = 2.0
 #: What makes a regex mean something else over many lines than over one: a start anchor
@@ -154,6 +157,7 @@ class _Budget:
     stop: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
     reasons: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def cancel(self) -> None:
         """Stop reading because the call was cancelled."""
@@ -162,13 +166,23 @@ class _Budget:
 
     def take_match(self) -> bool:
         """Count one match; stop reading when none are left. Return whether it fits."""
-        if self.matches_left <= 0:
-            return False
-        self.matches_left -= 1
-        if self.matches_left == 0:
-            self.reasons.add("max_matches")
-            self.stop.set()
-        return True
+        with self.lock:
+            if self.matches_left <= 0:
+                return False
+            self.matches_left -= 1
+            if self.matches_left == 0:
+                self.reasons.add("max_matches")
+                self.stop.set()
+            return True
+
+    def spend(self, read: int) -> None:
+        """Count ``read`` bytes against the read cap."""
+        with self.lock:
+            self.bytes_left -= read
+
+    def exhausted(self, until: float) -> bool:
+        """Whether no further container may be read: stopped, out of time or bytes."""
+        return self.stop.is_set() or time.monotonic() >= until or self.bytes_left <= 0
 
 
 class _Matcher:
@@ -258,7 +272,9 @@ class _Plan:
     window: list[str]
 
 
-def _read_one(client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float) -> Any:
+def _read_one(
+    client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float
+) -> tuple[list[LogMatch], SearchedContainer]:
     """Search one container's log; return its matches and how its reading went."""
     out = _Matcher("stdout", plan.search, plan.context, budget)
     err = _Matcher("stderr", plan.search, plan.context, budget)
@@ -271,7 +287,7 @@ def _read_one(client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float
         max_read=budget.bytes_left,
         cancel=budget.stop,
     )
-    budget.bytes_left -= outcome.bytes_read
+    budget.spend(outcome.bytes_read)
     if outcome.stopped is None and outcome.returncode != 0:
         raise cli_failure(outcome, "logs", container=snap.id)
     reasons = set()
@@ -292,6 +308,43 @@ def _read_one(client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float
         truncation=sorted(reasons),
     )
     return matches, searched
+
+
+def _search_all(
+    client: Any, snaps: list[Any], plan: _Plan, budget: _Budget, until: float
+) -> tuple[list[LogMatch], list[SearchedContainer], list[str], list[str]]:
+    """Read the containers' logs, ``SEARCH_READERS`` at a time; keep the order of ``snaps``.
+
+    Returns the matches, each read container's report, the containers not read (their
+    turn came when the search had stopped: matches found, cancelled, out of time or
+    bytes) and those removed before their log was read (the others go on).
+    """
+
+    def one(snap: Any) -> tuple[list[LogMatch], SearchedContainer] | str | None:
+        if budget.exhausted(until):
+            return None
+        try:
+            return _read_one(client, snap, plan, budget, until)
+        except ContainerNotFound:  # removed since it was listed
+            return "gone"
+
+    matches: list[LogMatch] = []
+    searched: list[SearchedContainer] = []
+    not_searched: list[str] = []
+    gone: list[str] = []
+    with ThreadPoolExecutor(SEARCH_READERS, thread_name_prefix="operator-search") as pool:
+        for snap, outcome in zip(snaps, pool.map(one, snaps), strict=True):
+            if outcome is None:
+                not_searched.append(snap.name)
+                continue
+            if isinstance(outcome, str):
+                gone.append(snap.name)
+                continue
+            found, report = outcome
+            matches += found
+            searched.append(report)
+            budget.reasons.update(report["truncation"])
+    return matches, searched, not_searched, gone
 
 
 def _chosen(client: Any, refs: list[str] | None, filters: Any) -> tuple[list[Any], list[str]]:
@@ -335,7 +388,7 @@ class SearchActions(ExecutorCore):
         ``read_cap``, ``deadline``), and ``not_searched`` lists containers it did not
         reach; ``missing`` the refs no container answers to and the containers removed
         before their log was read. Docker processes: one listing (or one inspect), then
-        one ``docker logs`` per container, one at a time.
+        one ``docker logs`` per container, ``SEARCH_READERS`` at a time.
         """
         search = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         wanted = None if refs is None else _references(refs)
@@ -355,21 +408,8 @@ class SearchActions(ExecutorCore):
         def work(client: Any) -> SearchResult:
             until = time.monotonic() + limit - min(SEARCH_MARGIN_S, limit / 4)
             snaps, missing = _chosen(client, wanted, chosen)
-            matches: list[LogMatch] = []
-            searched: list[SearchedContainer] = []
-            not_searched: list[str] = []
-            for snap in snaps:
-                if budget.stop.is_set() or time.monotonic() >= until or budget.bytes_left <= 0:
-                    not_searched.append(snap.name)
-                    continue
-                try:
-                    found, report = _read_one(client, snap, plan, budget, until)
-                except ContainerNotFound:  # removed since it was listed: others go on
-                    missing.append(snap.name)
-                    continue
-                matches += found
-                searched.append(report)
-                budget.reasons.update(report["truncation"])
+            matches, searched, not_searched, gone = _search_all(client, snaps, plan, budget, until)
+            missing += gone
             budget.stop.set()
             matches.sort(key=lambda match: match["time"] or "")
             if not_searched and not budget.reasons:
