@@ -115,7 +115,8 @@ def snapshot(model: Any) -> Snapshot:
     state = model.state
     config = model.config
     health = getattr(state, "health", None)
-    health_status = getattr(health, "status", None) if health is not None else None
+    # Podman reports "" for a container without a health check; Docker has no Health.
+    health_status = (getattr(health, "status", None) if health is not None else None) or None
     settings = model.network_settings
     networks = getattr(settings, "networks", None) if settings is not None else None
     return Snapshot(

@@ -115,8 +115,12 @@ class ContainerFilters:
         return specs
 
     def _single(self) -> list[tuple[str, str | None]]:
-        """Return the filters that take one value."""
-        return [("name", self.name), ("status", self.status), ("health", self.health)]
+        """Return the filters that take one value.
+
+        ``health=none`` is left to ``keeps``: Podman's engine matches nothing with it.
+        """
+        health = None if self.health == "none" else self.health
+        return [("name", self.name), ("status", self.status), ("health", health)]
 
     def keeps(self, snap: Snapshot) -> bool:
         """Whether a container, as read after the listing, still matches.

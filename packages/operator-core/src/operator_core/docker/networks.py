@@ -40,10 +40,22 @@ class _Member:
         return list(getattr(self.endpoint, "aliases", None) or [])
 
 
+def _identity(found: dict[str, Any]) -> _Network:
+    """Return a network's id and name from ``network inspect`` output.
+
+    Docker writes ``Id``/``Name``; Podman writes ``id``/``name`` (and lists no
+    ``Containers``).
+    """
+    return _Network(
+        id=str(found.get("Id") or found.get("id") or ""),
+        name=str(found.get("Name") or found.get("name") or ""),
+    )
+
+
 def _network(client: Any, reference: str) -> _Network:
     """Return the network ``reference`` names (NoSuchNetwork, translated, when none)."""
     found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))
-    return _Network(id=str(found[0]["Id"]), name=str(found[0]["Name"]))
+    return _identity(found[0])
 
 
 def _member(model: Any, network: _Network) -> _Member:
@@ -126,7 +138,7 @@ def _members(client: Any, reference: str) -> dict[str, Any]:
     out.
     """
     found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))[0]
-    net = _Network(id=str(found["Id"]), name=str(found["Name"]))
+    net = _identity(found)
     ids = sorted(key for key in (found.get("Containers") or {}) if _CONTAINER_ID.fullmatch(key))
     inspected = json.loads(_engine.run_cli(client, ["container", "inspect", *ids])) if ids else []
     return {
