@@ -217,6 +217,22 @@ async def test_a_bad_since_is_refused_before_any_host_is_followed(since):
     assert engine.since == []
 
 
+async def test_a_follower_that_breaks_raises_its_error_instead_of_going_quiet():
+    """A bug in following a host (not an engine error) ends the watch with that error."""
+
+    class Broken(ScriptedEngine):
+        async def follow_events(self, since: str | None = None, **_: Any) -> AsyncIterator[Event]:
+            raise RuntimeError("a bug while following")
+            yield  # an async generator, as the executor's is
+
+    stream = watch(Broken([], probes=[True]))
+    async with contextlib.aclosing(stream):
+        assert (await anext(stream))["kind"] == "connected"
+        with pytest.raises(RuntimeError, match="a bug while following"):
+            # The bound only turns a hang (the bug this pins) into a failure.
+            await asyncio.wait_for(anext(stream), 60)
+
+
 async def test_watch_refuses_a_source_it_cannot_follow():
     """Anything but an executor or a fleet is InvalidInput."""
     with pytest.raises(InvalidInput):

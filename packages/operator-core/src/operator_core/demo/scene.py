@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from operator_core._local_image import TEST_IMAGE, TEST_LABEL
 from operator_core.docker import DockerActionExecutor, run_on_client
-from operator_core.errors import OperationTimeout, OperatorError
+from operator_core.errors import EngineUnreachable, OperationTimeout, OperatorError
 
 __all__ = [
     "DEMO_LABEL",
@@ -60,13 +60,19 @@ class DemoFailed(Exception):
 
 
 async def _on_engine(engine: Any, what: str, work: Callable[[Any], T]) -> T:
-    """Run ``work(client)`` within ``SCENE_DEADLINE_S``; a failure is a DemoFailed saying so."""
+    """Run ``work(client)`` within ``SCENE_DEADLINE_S``; a failure is a DemoFailed saying so.
+
+    Only a call that found no engine, or got no answer in time, suggests checking the
+    engine; any other failure (a missing image, a name in use) is said as the engine said it.
+    """
     try:
         return await run_on_client(engine, work, deadline=SCENE_DEADLINE_S, what=what)
     except OperationTimeout as exc:  # its message names the call
         raise DemoFailed(f"{exc}. {_ENGINE_HINT}") from exc
-    except OperatorError as exc:
+    except EngineUnreachable as exc:
         raise DemoFailed(f"{what} failed: {exc}. {_ENGINE_HINT}") from exc
+    except OperatorError as exc:
+        raise DemoFailed(f"{what} failed: {exc}") from exc
 
 
 async def start_service(engine: Any, name: str) -> None:

@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from operator_core._local_image import TEST_IMAGE, unique_name
 from operator_core.audit import SQLiteAuditSink
+from operator_core.demo.image import ImageMissing, ensure_image
 from operator_core.demo.scene import (
     DEMO_LABEL,
     HEALTH_CMD,
@@ -92,6 +93,8 @@ async def run_demo(
     with tempfile.TemporaryDirectory(prefix="operator-demo-") as tmp:
         audit_path = (workdir or Path(tmp)) / "audit.sqlite3"
         audit = SQLiteAuditSink(audit_path)
+        if await ensure_image(engine):
+            console.print(f"[dim]built {TEST_IMAGE} from this machine's static busybox[/dim]")
         intro(console, name, TEST_IMAGE, audit_path)
         try:
             await _tell(story, engine, DockerActionExecutor(client), audit, name)
@@ -241,7 +244,7 @@ def run_demo_cli(
     """Run the demo for the command line; return the exit code (0 when the story held)."""
     try:
         asyncio.run(run_demo(console, client=client, keep=keep))
-    except (DemoFailed, OperatorError) as exc:
+    except (DemoFailed, ImageMissing, OperatorError) as exc:
         console.print(f"\n[bold red]demo failed[/bold red]: {escape(str(exc))}")
         return 1
     except KeyboardInterrupt:
