@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from operator_core._local_image import TEST_IMAGE, TEST_LABEL
+from operator_core.demo.image import BUILD_DEADLINE_S, build_image
 from operator_core.docker import DockerActionExecutor, run_on_client
-from operator_core.errors import EngineUnreachable, OperationTimeout, OperatorError
+from operator_core.errors import EngineError, EngineUnreachable, OperationTimeout, OperatorError
 
 __all__ = [
     "DEMO_LABEL",
@@ -75,8 +76,14 @@ async def _on_engine(engine: Any, what: str, work: Callable[[Any], T]) -> T:
         raise DemoFailed(f"{what} failed: {exc}") from exc
 
 
-async def start_service(engine: Any, name: str) -> None:
-    """Start the demo web service with its health check (detached; the local image only)."""
+async def start_service(engine: Any, name: str) -> str | None:
+    """Start the demo web service with its health check (detached; the local image only).
+
+    When ``docker run`` fails because the image is missing, the image is built from this
+    machine's static busybox (``operator_core.demo.image``) and the run tried once more.
+    Returns the image it had to build (None: it was there). ImageMissing says how to get
+    it when it cannot be built here.
+    """
 
     def run(client: Any) -> None:
         client.run(
@@ -92,7 +99,26 @@ async def start_service(engine: Any, name: str) -> None:
             health_retries=2,
         )
 
-    await _on_engine(engine, f"docker run {name} ({TEST_IMAGE})", run)
+    what = f"docker run {name} ({TEST_IMAGE})"
+    try:
+        await _on_engine(engine, what, run)
+    except DemoFailed as failed:
+        if not isinstance(failed.__cause__, EngineError) or isinstance(
+            failed.__cause__, EngineUnreachable
+        ):
+            raise
+        present = await _on_engine(
+            engine, f"docker image inspect {TEST_IMAGE}", lambda c: c.image.exists(TEST_IMAGE)
+        )
+        if present:
+            raise
+        await _on_engine(engine, f"docker rm -f {name}", lambda c: c.remove([name], force=True))
+        await build_image(
+            engine, image=TEST_IMAGE, deadline=max(SCENE_DEADLINE_S, BUILD_DEADLINE_S)
+        )
+        await _on_engine(engine, what, run)
+        return TEST_IMAGE
+    return None
 
 
 async def remove_service(engine: Any, name: str) -> None:

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from operator_core._local_image import TEST_IMAGE, unique_name
 from operator_core.audit import SQLiteAuditSink
-from operator_core.demo.image import ImageMissing, ensure_image
+from operator_core.demo.image import ImageMissing
 from operator_core.demo.scene import (
     DEMO_LABEL,
     HEALTH_CMD,
@@ -93,8 +93,6 @@ async def run_demo(
     with tempfile.TemporaryDirectory(prefix="operator-demo-") as tmp:
         audit_path = (workdir or Path(tmp)) / "audit.sqlite3"
         audit = SQLiteAuditSink(audit_path)
-        if await ensure_image(engine):
-            console.print(f"[dim]built {TEST_IMAGE} from this machine's static busybox[/dim]")
         intro(console, name, TEST_IMAGE, audit_path)
         try:
             await _tell(story, engine, DockerActionExecutor(client), audit, name)
@@ -161,7 +159,9 @@ async def _start(story: Story, engine: Any, observer: ToolRunner, name: str) -> 
     """Step 1: start the service and see it healthy (it must be, to be broken)."""
     story.step("Start a web service with a health check")
     began = time.monotonic()
-    await start_service(engine, name)
+    built = await start_service(engine, name)
+    if built is not None:
+        story.note(f"built {built} from this machine's static busybox (docker import)")
     story.note(f"docker run {name}: busybox httpd on :8080, health check `{HEALTH_CMD}` every 1s")
     came_up = await story.call(
         observer,

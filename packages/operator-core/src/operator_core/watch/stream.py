@@ -207,15 +207,22 @@ async def watch(
         for host, executor in _hosts(source)
     ]
     tasks = [asyncio.create_task(follower.run()) for follower in followers]
+    getter: asyncio.Future[tuple[str | None, Event | Notice]] | None = None
     try:
         while True:
-            host, item = await queue.get()
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                # A follower only ends by raising (its own bug): raise it, never go quiet.
+                next(task for task in tasks if task.done()).result()
+            host, item = await getter
             if "actor_id" in item:
                 for incident in rules.feed(item, host):  # type: ignore[arg-type]
                     yield incident
             elif notices:
                 yield item
     finally:
-        for task in tasks:
-            task.cancel()
+        for task in [*tasks, getter]:
+            if task is not None:
+                task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
