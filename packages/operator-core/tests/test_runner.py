@@ -699,6 +699,38 @@ async def test_cancel_of_an_action_that_then_fails_records_the_failure():
     assert record.result is None
 
 
+async def test_a_bug_in_an_action_cancelled_under_way_is_logged_with_its_traceback(caplog):
+    """An action cancelled under way that then fails with a bug (not an engine error).
+
+    The record says it failed inside operator-core, and the traceback is logged: a bug
+    seen only after a cancel is still a bug someone must see.
+    """
+    fake = FakeExecutor("web")
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def broken_start(**kwargs):
+        entered.set()
+        await asyncio.shield(release.wait())
+        return {}["container_id"]  # a KeyError, as a parsing bug would raise
+
+    fake.start_container = broken_start
+    run = runner(fake, **EXECUTE)
+    task = asyncio.create_task(run.execute_tool("docker_start_container", {"container_id": "web"}))
+    await asyncio.wait_for(entered.wait(), 10)
+    task.cancel()
+    await _let_others_run()
+    with caplog.at_level("ERROR", logger="operator_core.runner"):
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    record = only_record(run)
+    assert record.outcome == "cancelled"
+    assert "it failed inside operator-core (KeyError)" in record.error["message"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Traceback (most recent call last)" in logged
+    assert "broken_start" in logged
+
+
 async def test_cancel_while_waiting_for_the_lock_runs_nothing():
     """A call cancelled while queued for its container's lock never runs its action.
 
