@@ -117,3 +117,21 @@ async def test_a_numeric_password_in_an_invalid_call_never_reaches_the_trail():
     (record,) = run.audit.query()
     assert record.arguments["command"] == ["mysql", "-p", REDACTED, "-e", "select 1"]
     assert "987654321" not in record.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        # A lone '-' is a word (the file), not a flag.
+        ("htpasswd -b - alice s3cret", f"htpasswd -b - alice {REDACTED}"),
+        # -C and -r take the next word as their value, alone or last in a cluster.
+        ("htpasswd -b -C 10 f alice s3cret", f"htpasswd -b -C 10 f alice {REDACTED}"),
+        ("htpasswd -bC 10 f alice s3cret", f"htpasswd -bC 10 f alice {REDACTED}"),
+        ("htpasswd -nbr 5 alice s3cret", f"htpasswd -nbr 5 alice {REDACTED}"),
+        ("htpasswd -bC10 f alice s3cret", f"htpasswd -bC10 f alice {REDACTED}"),
+        ("htpasswd -c f alice", "htpasswd -c f alice"),  # no -b: it prompts
+    ],
+)
+def test_htpasswd_batch_password_is_found_after_any_flags(text, stored):
+    """``htpasswd -b [flags] FILE USER PASSWORD``: the password is hidden however flags go."""
+    assert redact_text(text) == stored

@@ -188,8 +188,9 @@ _PASSWORD_FLAGS: dict[str, frozenset[str]] = {
 }
 #: htpasswd's batch mode (a flag word holding ``b``) takes the password as its last word.
 _HTPASSWD = "htpasswd"
-#: htpasswd's flags that take the next word as their value (cost, rounds).
-_HTPASSWD_VALUED = frozenset({"-C", "-r"})
+#: htpasswd's flag letters that take the next word as their value (cost, rounds), alone
+#: (``-C 10``) or last in a cluster (``-bC 10``).
+_HTPASSWD_VALUED = frozenset("Cr")
 #: Finds whether any of those programs is named at all (most texts skip the word scan).
 _PROGRAM_HINT = re.compile(
     r"(?<![\w.-])(?:"
@@ -255,12 +256,11 @@ class _PasswordArgument:
         counts = self._htpasswd or [0, 3]
         if self._skip:
             self._skip = False
-        elif bare in _HTPASSWD_VALUED:
-            self._skip = True
         elif bare.startswith("-") and len(bare) > 1:
             self._batch = self._batch or "b" in bare
             if "n" in bare:
                 counts[1] = 2  # -n writes to stdout: no file argument
+            self._skip = bare[-1] in _HTPASSWD_VALUED
         else:
             counts[0] += 1
             return self._batch and counts[0] == counts[1]
