@@ -486,3 +486,70 @@ def test_an_empty_protected_name_is_a_fault_that_says_so():
     assert str(caught.value).splitlines()[1] == (
         "  - protected.names[0]: empty name or pattern (got '')"
     )
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "line"),
+    [
+        (
+            "names",
+            "//db",
+            "  - protected.names[0]: no container name can match '//db' (names are ASCII "
+            "letters, digits, '_', '.', '-', led by a letter or digit); write 'db' (got '//db')",
+        ),
+        (
+            "names",
+            "db x",
+            "  - protected.names[0]: no container name can match 'db x' (names are ASCII "
+            "letters, digits, '_', '.', '-', led by a letter or digit) (got 'db x')",
+        ),
+        ("names", "/", "  - protected.names[0]: empty name or pattern (got '/')"),
+        ("patterns", " ", "  - protected.patterns[0]: empty name or pattern (got ' ')"),
+    ],
+)
+def test_a_protected_name_that_cannot_match_says_how_to_write_it(section, value, line):
+    """A name no container can have is refused, with the spelling that would match if any."""
+    from operator_core.errors import PolicyError
+    from operator_core.policy import policy_from_dict
+
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict({"protected": {section: [value]}})
+    assert str(caught.value).splitlines()[1] == line
+
+
+def test_a_secret_in_a_policy_fault_is_redacted_where_it_is_quoted():
+    """A policy fault quotes the faulty value with its secret part hidden, in both places."""
+    from operator_core.errors import PolicyError
+    from operator_core.policy import policy_from_dict
+
+    with pytest.raises(PolicyError) as caught:
+        policy_from_dict({"scope": {"require_labels": ["=password=hunter2"]}})
+    assert str(caught.value).splitlines()[1] == (
+        "  - scope.require_labels: label '=password=[REDACTED]' needs a key: write 'key' or "
+        "'key=value' (got ['=password=[REDACTED]'])"
+    )
+
+
+def test_a_protected_swarm_service_is_refused_with_what_to_do():
+    """check_target on a protected service: the rule's words, the advice, the service."""
+    from operator_core.policy.swarm import SwarmFacts
+
+    service = SwarmFacts(id=CID, name="db", replicas=1)
+    policy = Policy(mode="execute", swarm={"protected_services": {"names": ["db"]}})
+    verdict = Guard(policy, own_container_id=None).check_target(service)
+    assert verdict is not None
+    assert verdict.rule == "swarm.protected_services.names"
+    assert verdict.message == (
+        "service 'db' (0123456789ab) is protected by name ('db'); the policy lets no tool "
+        "change it, so nothing was done. Leave this service alone or ask a person."
+    )
+    assert verdict.details == {"service": service.summary()}
+
+
+def test_an_alias_owner_protected_by_label_keeps_its_name():
+    """An owner protected by a label is judged by its labels too."""
+    guard = Guard(Policy(mode="execute", protected={"labels": ["tier=db"]}), own_container_id=None)
+    members = [{"id": "cd" * 32, "name": "pg", "labels": {"tier": "db"}, "aliases": ["db"]}]
+    verdict = guard.check_alias("db", WEB, "back", members)
+    assert verdict is not None
+    assert "is protected (protected.labels)" in verdict.message

@@ -162,6 +162,15 @@ async def test_a_dry_run_says_what_it_would_do_and_records_it():
     assert (record.decision, record.outcome, record.rule) == ("dry_run", "dry_run", "dry_run")
 
 
+async def test_a_dry_run_of_a_container_without_a_status_says_unknown():
+    """A container whose state the engine did not report reads as 'unknown' in the plan."""
+    fake = FakeExecutor("web")
+    fake.find("web")["status"] = None
+    run, _, _ = _runner(fake, policy=Policy(mode="execute", dry_run=True))
+    envelope = await run.execute_tool("docker_start_container", {"container_id": "web"})
+    assert "currently unknown. Nothing was done" in envelope["result"]["would"]
+
+
 async def test_a_dry_run_without_health_shows_the_status_alone():
     """Without a health check the dry run's plan gives the status only."""
     fake = FakeExecutor("web")
@@ -301,6 +310,8 @@ async def test_a_bug_of_ours_is_an_internal_error_logged_with_its_traceback(capl
         "boom password=[REDACTED]\nTraceback (most recent call last):"
     )
     assert "hunter2" not in logged
+    assert logged.splitlines()[2].startswith('  File "')
+    assert logged.endswith("RuntimeError: boom password=[REDACTED]")
 
 
 async def test_the_actor_and_the_tool_name_are_kept_to_200_characters():
