@@ -85,6 +85,31 @@ def test_dies_spread_wider_than_the_window_are_no_loop_and_the_rule_rearms():
     assert kinds(detector, *(ev("die", s, code=0) for s in (400, 401, 402))) == ["restart_loop"]
 
 
+def test_the_detector_forgets_containers_out_of_every_window():
+    """Thousands of short-lived containers: memory stays bounded, the rules unchanged.
+
+    Each dies once, a minute apart, so only the few whose die is still inside the loop
+    window need remembering. One container that keeps dying inside its window is
+    remembered across the sweeps and still makes a loop.
+    """
+    start = datetime(2026, 11, 29, tzinfo=UTC).timestamp()
+
+    def die(second: float, cid: str = CID) -> Event:
+        event = ev("die", 0, code=1)
+        moment = datetime.fromtimestamp(start + second, UTC)
+        event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+        event["actor_id"] = cid
+        return event
+
+    detector = IncidentDetector(loop_restarts=3, loop_window_s=300)
+    found = [i for n in range(5000) for i in detector.feed(die(n * 60, f"{n:064x}"))]
+    assert len(found) == 5000
+    assert len(detector._seen) < 1010
+    looping = [die(300_000 + n * 10) for n in range(4)]
+    loops = [i["kind"] for e in looping for i in detector.feed(e)]
+    assert loops[-2:] == ["died", "restart_loop"]
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"loop_restarts": 0}, {"loop_restarts": True}, {"loop_window_s": 0}, {"loop_window_s": "5"}],

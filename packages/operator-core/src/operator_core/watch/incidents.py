@@ -40,6 +40,9 @@ DEFAULT_LOOP_RESTARTS = 3
 DEFAULT_LOOP_WINDOW_S = 300.0
 #: An oom this close before a die explains it.
 _OOM_EXPLAINS_S = 10.0
+#: Every this many events, containers whose last die and oom are out of every window are
+#: forgotten, so a watch over a host that creates containers all day keeps a bounded memory.
+_SWEEP_EVERY = 1000
 
 
 class Incident(TypedDict):
@@ -84,13 +87,17 @@ class IncidentDetector:
         self.loop_restarts = loop_restarts
         self.loop_window_s = float(loop_window_s)
         self._seen: dict[tuple[str | None, str], _Seen] = defaultdict(lambda: _Seen(deque()))
+        self._fed = 0
 
     def feed(self, event: Event, host: str | None = None) -> list[Incident]:
         """Return the incidents ``event`` (from ``host``) reveals, if any."""
         if event["type"] != "container":
             return []
-        seen = self._seen[(host, event["actor_id"])]
         when = utc_moment(event["time"])
+        self._fed += 1
+        if self._fed % _SWEEP_EVERY == 0:
+            self._forget_before(when)
+        seen = self._seen[(host, event["actor_id"])]
         action = event["action"]
         if action == "oom":
             seen.last_oom = when
@@ -109,6 +116,16 @@ class IncidentDetector:
             message = f"died {looped} times within {self.loop_window_s:g}s: a restart loop"
             found.append(self._incident("restart_loop", event, host, message, count=looped))
         return found
+
+    def _forget_before(self, now: datetime) -> None:
+        """Drop the containers no rule can still use: every die and oom is out of its window."""
+        for key, seen in list(self._seen.items()):
+            dies_out = not seen.dies or (now - seen.dies[-1]).total_seconds() > self.loop_window_s
+            oom_out = seen.last_oom is None or (now - seen.last_oom).total_seconds() > (
+                _OOM_EXPLAINS_S
+            )
+            if dies_out and oom_out:
+                del self._seen[key]
 
     def _count_die(self, seen: _Seen, when: datetime) -> int | None:
         """Count a die; return the count when it starts a restart loop, else None."""
