@@ -55,7 +55,10 @@ async def test_an_approved_action_is_recorded_whole(caplog):
     fake = FakeExecutor("web")
     restart = fake.restart_container
 
+    asked = []
+
     async def yes(request):
+        asked.append(request)
         return True
 
     run, _, mono = _runner(fake, approver=yes)
@@ -102,6 +105,23 @@ async def test_an_approved_action_is_recorded_whole(caplog):
         "tool=docker_restart_container actor=agent-7 decision=allowed outcome=ok "
         "rule=approval.granted"
     ) in caplog.messages
+    (request,) = asked
+    assert (request.tool, request.risk, request.actor) == (
+        "docker_restart_container",
+        "high",
+        "agent-7",
+    )
+    assert (request.arguments, request.reason) == (
+        {"container_id": "web", "timeout": 3},
+        "unhealthy; token=[REDACTED]",
+    )
+    assert request.container == {
+        "id": WEB,
+        "short_id": WEB[:12],
+        "name": "web",
+        "status": "running",
+        "health": None,
+    }
 
 
 async def test_a_denied_action_is_recorded_with_its_rule_and_message():
@@ -444,3 +464,42 @@ async def test_a_cancel_during_the_final_write_does_not_lose_the_record():
         "ok",
         "agent-7",
     )
+
+
+async def test_a_read_the_policy_gates_asks_the_approver_first():
+    """A read-only tool under approval (a policy may want one) runs only once approved."""
+    asked = []
+
+    async def no(request):
+        asked.append((request.tool, request.container))
+        return False
+
+    policy = Policy(mode="execute", approval={"tools": {"docker_inspect_container": True}})
+    fake = FakeExecutor("web")
+    run, _, _ = _runner(fake, policy=policy, approver=no)
+    envelope = await run.execute_tool("docker_inspect_container", {"container_id": "web"})
+    assert envelope["error"]["rule"] == "approval.rejected"
+    assert asked == [("docker_inspect_container", None)]
+    assert fake.calls == []
+
+
+async def test_a_container_gone_after_the_action_is_recorded_as_unavailable():
+    """When the state after cannot be read, 'after' says why (redacted) instead of failing."""
+    from operator_core.errors import ContainerNotFound
+
+    fake = FakeExecutor("web")
+    inspect = fake.inspect_container
+    reads = []
+
+    async def inspect_once(container_id: str, **kwargs: Any) -> Any:
+        reads.append(container_id)
+        if len(reads) > 2:
+            raise ContainerNotFound(container_id)
+        return await inspect(container_id, **kwargs)
+
+    fake.inspect_container = inspect_once
+    run, _, _ = _runner(fake)
+    envelope = await run.execute_tool("docker_start_container", {"container_id": "web"})
+    assert envelope["ok"] is True
+    (record,) = run.audit.query()
+    assert record.after == {"unavailable": str(ContainerNotFound(WEB))}
