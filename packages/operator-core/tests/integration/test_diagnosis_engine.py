@@ -157,3 +157,21 @@ async def test_inspect_tells_a_crash_loop_in_one_call(executor, containers):
         "last_started_at": details["state"]["started_at"],
         "last_finished_at": details["state"]["finished_at"],
     }
+
+
+async def test_search_anchors_at_line_ends_in_a_tty_log_of_many_reads(executor, containers):
+    r"""A TTY log (CRLF lines) of thousands of lines: 'ready$' and 'ready\z' find the one line.
+
+    The log spans many reads of the pipe, so the line is found however the reads fall,
+    and a line-by-line grep of the same log agrees.
+    """
+    script = 'i=0; while [ $i -lt 4000 ]; do echo "line $i"; i=$((i+1)); done; '
+    name = containers.run("sh", "-c", script + "echo 'db ready'; echo done; sleep 300", tty=True)
+    for _ in range(300):
+        if (await executor.search_logs("^done$", refs=[name], regex=True))["match_count"]:
+            break
+        await asyncio.sleep(0.1)
+    for pattern in ("ready$", r"ready\z", r"(?-m:ready$)"):
+        result = await executor.search_logs(pattern, refs=[name], regex=True)
+        assert [m["line"] for m in result["matches"]] == ["db ready"], pattern
+        assert result["containers"][0]["lines_read"] == 4002
