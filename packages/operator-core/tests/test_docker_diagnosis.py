@@ -154,6 +154,18 @@ async def test_events_over_the_limit_keep_the_newest_and_say_so(executor, fake, 
     assert result["truncation"] == ["limit"]
 
 
+async def test_events_as_many_as_the_engine_keeps_say_older_ones_may_be_gone(
+    executor, fake, frozen
+):
+    """256 events is the engine's whole memory: the result says the window may miss some."""
+    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(256))), b"", 0))
+    result = await executor.get_events("1h", limit=1000)
+    assert (result["count"], result["truncated"]) == (256, True)
+    assert result["truncation"] == ["engine_buffer"]
+    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(255))), b"", 0))
+    assert (await executor.get_events("1h", limit=1000))["truncated"] is False
+
+
 async def test_events_an_overlong_line_is_dropped_and_counted(executor, monkeypatch, fake, frozen):
     """A line past MAX_EVENT_LINE_BYTES is skipped whole; the lines around it survive."""
     monkeypatch.setattr(events_module, "MAX_EVENT_LINE_BYTES", 400)

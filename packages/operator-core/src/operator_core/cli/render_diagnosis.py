@@ -55,10 +55,16 @@ def _render_events(out: Console, err: Console, result: dict[str, Any]) -> None:
         )
     if rows:
         out.print(table)
-    more = f", {result.get('seen')} seen (newest kept)" if result.get("truncated") else ""
+    seen = result.get("seen")
+    more = f", {seen} seen (newest kept)" if isinstance(seen, int) and seen > len(rows) else ""
     err.print(
         f"[dim]{len(rows)} event(s) from {result.get('since')} to {result.get('until')}{more}[/dim]"
     )
+    if "engine_buffer" in (result.get("truncation") or []):
+        err.print(
+            "[yellow]the engine keeps only its newest 256 events: older ones in this window "
+            "may be gone[/yellow]"
+        )
 
 
 def _render_stats(out: Console, err: Console, result: dict[str, Any]) -> None:

@@ -49,6 +49,9 @@ MAX_EVENT_LINE_BYTES = 64 * 1024
 MAX_ACTIONS = 32
 #: Time kept back from the call's deadline to return what was read.
 EVENT_MARGIN_S = 2.0
+#: The events a Docker engine keeps in memory for a window read: its newest 256 of any
+#: kind. A read that got as many may have lost older events of its window.
+ENGINE_EVENT_BUFFER = 256
 
 _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
 
@@ -201,6 +204,9 @@ class EventActions(ExecutorCore):
         stop, ...) the kinds asked for. At most ``limit`` of the newest events are
         returned; ``seen`` counts all that came and ``truncated`` says when some were
         dropped (``truncation``: ``limit``, ``long_line``, ``read_cap``, ``deadline``).
+        The engine answers from the newest ``ENGINE_EVENT_BUFFER`` (256) events it keeps,
+        of every kind: when that many came, older ones of the window may be gone
+        (``engine_buffer``); with filters, fewer can come though some were lost.
         ``exit_code`` is set where the engine gives one (die). One docker process.
         """
         now = datetime.now(UTC)
@@ -239,6 +245,8 @@ class EventActions(ExecutorCore):
                 reasons.add("limit")
             if sink.too_long:
                 reasons.add("long_line")
+            if sink.seen >= ENGINE_EVENT_BUFFER:
+                reasons.add("engine_buffer")
             events = [parse_event(json.loads(line)) for line in sink.kept]
             return EventsResult(
                 since=_iso(span.since),
