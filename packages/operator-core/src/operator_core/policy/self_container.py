@@ -17,6 +17,12 @@ sources that a container's own settings can make disagree:
 ``detect_own_container_ids`` returns every id the evidence names: one when it agrees, all
 candidates when it does not (the operator cannot tell which is itself, so it protects
 each). A short id that begins a full id found is the same container and is dropped.
+
+Known gap: on cgroup v2 with a private cgroup namespace (Docker's default there) neither
+``/proc/self/cgroup`` (``0::/``) nor the cgroup mount roots name any id, so a container
+that shares X's network namespace is seen only as X; only X is protected then. Telling
+the two apart would need the engine (the rootfs ``upperdir`` in mountinfo is the
+container's layer, which ``docker inspect`` maps to a container).
 """
 
 from __future__ import annotations
