@@ -116,9 +116,9 @@ def call_result(envelope: dict[str, Any], *, limit: int = MAX_RESULT_BYTES) -> t
         )
     if delivery:
         safe["delivery"] = delivery
-    compact = json.dumps(safe, ensure_ascii=False)
+    compact = json.dumps(safe, ensure_ascii=False, allow_nan=False)
     both = len(compact.encode()) <= BOTH_FORMS_MAX_BYTES
-    text = json.dumps(safe, ensure_ascii=False, indent=2) if both else compact
+    text = json.dumps(safe, ensure_ascii=False, indent=2, allow_nan=False) if both else compact
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],
         structured_content=safe if both else None,

@@ -173,7 +173,7 @@ def format_containers(
     Raises InvalidInput for a field this command does not know.
     """
     if template.strip() == "json":
-        return [json.dumps(c, sort_keys=True) for c in containers]
+        return [json.dumps(c, sort_keys=True, allow_nan=False) for c in containers]
     check_format(template)
     pattern = template.replace("\\t", "\t").replace("\\n", "\n")
 
