@@ -129,12 +129,16 @@ class ScriptedEngine:
     def __init__(self, batches: list[list[Event]], probes: list[bool]) -> None:
         self.batches, self.probes = batches, probes
         self.since: list[str | None] = []
+        self.probed: list[str] = []
+        self.overrun: list[bool] = []
         self.gate = asyncio.Event()
 
     async def get_events(self, since: str, limit: int = 500) -> dict[str, Any]:
+        self.probed.append(since)
         if self.probes and not self.probes.pop(0):
             raise EngineUnreachable("could not reach the Docker engine")
-        return {"events": []}
+        full = self.overrun.pop(0) if self.overrun else False
+        return {"events": [], "truncation": ["engine_buffer"] if full else []}
 
     async def follow_events(self, since: str | None = None, **_: Any) -> AsyncIterator[Event]:
         self.since.append(since)
@@ -190,6 +194,22 @@ async def test_the_watch_reconnects_replays_from_the_last_event_and_skips_repeat
     assert engine.since[:2] == ["1795946340.000000000", "1795946401.000000000"]
     assert "unexpected EOF" in items[2]["message"]
     assert "could not reach" in items[3]["message"]
+
+
+async def test_a_reconnect_says_when_the_engine_no_longer_holds_the_gap():
+    """The probe reads from the last event seen; a full engine memory is said, not hidden.
+
+    A Docker engine replays only its newest 256 events: when more came since the last
+    event seen, incidents of the gap may be missing, and the reconnected notice says so.
+    """
+    engine = ScriptedEngine([[ev("die", 1, code=3)]], probes=[True, True])
+    engine.overrun = [False, True]
+    with time_machine.travel(datetime(2026, 11, 29, 10, 5, tzinfo=UTC), tick=False):
+        items = await collect(engine, 4, [])
+    assert [i["kind"] for i in items] == ["connected", "died", "disconnected", "reconnected"]
+    assert "256" not in items[0]["message"]
+    assert "may be missing" in items[3]["message"]
+    assert engine.probed[1] == "2026-11-29T10:00:01.000000Z"
 
 
 async def test_a_fleet_is_watched_host_by_host():

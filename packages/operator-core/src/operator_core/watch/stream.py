@@ -90,6 +90,18 @@ def _start(since: object, now: datetime) -> str | None:
     return f"{max(moment.timestamp(), 0.0):.9f}"  # the engine knows nothing before 1970
 
 
+#: Said when the engine no longer remembers the events from where a follow starts.
+_GAP_LOST = (
+    "the engine keeps only its newest 256 events, so incidents from before them are "
+    "not replayed and may be missing"
+)
+
+
+def _iso(unix: float) -> str:
+    """Return a unix time as RFC 3339 UTC with microseconds."""
+    return f"{datetime.fromtimestamp(unix, UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
+
+
 def _now_iso() -> str:
     """Return the wall clock as RFC 3339 UTC."""
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -112,6 +124,7 @@ class _HostFollower:
         self.backoff, self.sleep = backoff, sleep
         self.keys: deque[tuple[str, ...]] = deque(maxlen=_REMEMBERED)
         self.known: set[tuple[str, ...]] = set()
+        self.gap_lost = False
 
     async def run(self) -> None:
         """Follow, and after each end wait, probe and follow again from the last event.
@@ -126,7 +139,10 @@ class _HostFollower:
             reason = await self._probe()
             if reason is None:
                 kind: NoticeKind = "reconnected" if connected_before else "connected"
-                await self._notice(kind, "following the engine's events")
+                message = "following the engine's events"
+                if self.gap_lost:
+                    message += f"; {_GAP_LOST}"
+                await self._notice(kind, message)
                 connected_before, attempt = True, 0
                 reason = await self._follow()
             delay = min(self.backoff[0] * 2**attempt, self.backoff[1])
@@ -135,11 +151,17 @@ class _HostFollower:
             attempt += 1
 
     async def _probe(self) -> str | None:
-        """Return why the engine does not answer a short bounded read, or None if it does."""
+        """Return why the engine does not answer a short bounded read, or None if it does.
+
+        The read starts where the follow will, so ``gap_lost`` says whether the engine's
+        memory (its newest 256 events, of every kind) still reaches back that far.
+        """
+        start = min(float(self.since or time.time()), time.time() - 1)
         try:
-            await self.executor.get_events("1s", limit=1)
+            read = await self.executor.get_events(_iso(start), limit=1)
         except OperatorError as exc:
             return str(exc)
+        self.gap_lost = "engine_buffer" in (read.get("truncation") or [])
         return None
 
     async def _follow(self) -> str:
