@@ -502,6 +502,21 @@ async def test_inspect_container_without_health_or_start(
     assert (state["started_at"], state["finished_at"], state["health"]) == (None, None, None)
 
 
+async def test_inspect_container_never_started_has_no_last_exit(
+    client: MagicMock, executor: DockerActionExecutor
+) -> None:
+    """A created container that never ran has no last exit code; one whose start failed does."""
+    client.container.inspect.return_value = inspect_result(
+        status="created", started_at="0001-01-01T00:00:00Z"
+    )
+    history = (await executor.inspect_container("web"))["restarts"]
+    assert (history["last_exit_code"], history["last_started_at"]) == (None, None)
+    client.container.inspect.return_value = inspect_result(
+        status="created", exit_code=127, started_at="0001-01-01T00:00:00Z"
+    )
+    assert (await executor.inspect_container("web"))["restarts"]["last_exit_code"] == 127
+
+
 async def test_inspect_container_not_found(
     client: MagicMock, executor: DockerActionExecutor
 ) -> None:

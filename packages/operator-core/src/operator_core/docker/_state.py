@@ -98,7 +98,10 @@ class Snapshot:
     def restart_history(self) -> RestartHistory:
         """Return what the engine keeps of the container's restarts (see RestartHistory)."""
         # A restarting container keeps its last exit (the engine counts it as running).
-        stopped = self.restarting or not (self.running or self.paused)
+        # A created one that never ran has no exit: its 0 is the engine's blank (a start
+        # that failed leaves a non-zero code, which is kept).
+        ran = self.started_at is not None or self.exit_code not in (0, None)
+        stopped = self.restarting or (ran and not (self.running or self.paused))
         return {
             "count": self.restart_count,
             "policy": self.restart_policy,
