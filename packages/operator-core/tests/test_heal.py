@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
-from operator_core.errors import PolicyError
+from operator_core.errors import AuditError, PolicyError
 from operator_core.policy import HealRules, policy_from_dict
 from operator_core.watch import Healer, Incident
 
@@ -128,6 +128,20 @@ async def test_failed_heals_back_off_doubling_then_escalate_with_an_audit_record
         "edge-1",
     )
     assert reports[-1]["audit_id"] == record.id
+
+
+async def test_an_escalation_the_audit_trail_refuses_is_still_reported():
+    """The trail failing to take the escalation record does not hide the escalation."""
+    runner = FakeRunner(health=["unhealthy"], waits=[False])
+
+    async def refuse(record: Any) -> None:
+        raise AuditError("cannot append to the audit log /x: disk full")
+
+    runner.audit.write = refuse  # type: ignore[method-assign]
+    rules = RULES.model_copy(update={"max_attempts": 1})
+    reports, _ = await run_heal(runner, unhealthy(), rules)
+    assert (reports[-1]["kind"], reports[-1]["audit_id"]) == ("escalated", None)
+    assert "disk full" in reports[-1]["message"]
 
 
 async def test_an_escalated_container_is_not_acted_on_again():

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from operator_core.audit import AuditRecord
+from operator_core.errors import AuditError
 from operator_core.policy import HealRules, has_label
 from operator_core.watch.incidents import Incident
 from operator_core.watch.stream import Notice, watch
@@ -226,8 +227,12 @@ class Healer:
             rule="heal.escalated",
             outcome="denied",
         )
-        await self.runner.audit.write(record)
-        self._report("escalated", incident, why, count, record.id)
+        audit_id: str | None = record.id
+        try:
+            await self.runner.audit.write(record)
+        except AuditError as exc:  # the escalation stands, and the report says what failed
+            why, audit_id = f"{why} (not in the audit trail: {exc})", None
+        self._report("escalated", incident, why, count, audit_id)
 
     def _report(
         self,
