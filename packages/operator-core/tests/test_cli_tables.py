@@ -140,6 +140,8 @@ def test_age_and_status_read_like_docker():
     assert age(None, now) == "-"
     assert status_word({"status": "running", "health": "healthy"}) == "running (healthy)"
     assert status_word({"status": "exited", "exit_code": 0}) == "exited (0)"
+    stale = {"status": "exited", "exit_code": 137, "health": "unhealthy"}
+    assert status_word(stale) == "exited (137)"
     assert status_word({"status": "paused"}) == "paused"
 
 

@@ -67,7 +67,7 @@ def age(started_at: object, now: float) -> str:
 def status_word(container: dict[str, Any]) -> str:
     """Return 'running', 'running (healthy)', 'exited (137)'..., as docker ps says it."""
     status = str(container.get("status") or "-")
-    if container.get("health"):
+    if container.get("health") and status in ("running", "paused", "restarting"):
         return f"{status} ({container['health']})"
     if status in ("exited", "dead") and container.get("exit_code") is not None:
         return f"{status} ({container['exit_code']})"
@@ -75,9 +75,10 @@ def status_word(container: dict[str, Any]) -> str:
 
 
 def _status_cell(container: dict[str, Any]) -> Text:
-    """Return the status, coloured by health first, then by state."""
+    """Return the status, coloured by health while it runs, else by state."""
     word = status_word(container)
-    style = HEALTH_STYLES.get(str(container.get("health") or container.get("status")), "")
+    shown = container.get("health") if word.endswith(f"({container.get('health')})") else None
+    style = HEALTH_STYLES.get(str(shown or container.get("status")), "")
     return Text(word, style=style)
 
 
