@@ -10,6 +10,11 @@ Bounds: ``tail`` lines per container (from the end of its log), ``max_matches`` 
 all (reading stops once they are found), ``MAX_SEARCH_READ_BYTES`` read in all, each kept
 line cut at ``MAX_SEARCH_LINE_BYTES``, and the call's deadline (the containers not reached
 in time are listed). Context lines come from the same stream as their match.
+
+Only a line's first ``MAX_SEARCH_LINE_BYTES`` are promised to be searched, and that is
+also where the engine cuts: Docker stores a longer line in 16 KiB pieces, and
+``--timestamps`` prints a timestamp at each cut, inside the line, so a match across a cut
+is not found (seen on Docker 20.10 with a 36 KB line).
 """
 
 from __future__ import annotations
