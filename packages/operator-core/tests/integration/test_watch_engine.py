@@ -78,14 +78,25 @@ SICK_UNTIL_RESTARTED = (
 HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries": 1}
 
 
-def _heal_policy(**heal: Any) -> Any:
-    """An execute policy that restarts opted-in unhealthy containers without asking."""
+def _opted_in(group: dict[str, str]) -> dict[str, str]:
+    """The labels of a container that opted in to healing, in this test's group only."""
+    return {"autoheal": "true", **group}
+
+
+def _heal_policy(group: dict[str, str], **heal: Any) -> Any:
+    """An execute policy that restarts opted-in unhealthy containers without asking.
+
+    Only containers of this test's ``group`` opt in, so a heal test run at the same time
+    on the same engine (another person's) is never acted on by this one.
+    """
+    ((key, value),) = group.items()
     return policy_from_dict(
         {
             "mode": "execute",
             "approval": {"risks": []},
             "heal": {
                 "restart_unhealthy": True,
+                "require_labels": ["autoheal=true", f"{key}={value}"],
                 "grace_s": 1,
                 "stop_grace_s": 1,
                 "backoff_s": 0.5,
@@ -116,10 +127,10 @@ async def _heal_until(
     return seen, runner
 
 
-async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(containers):
+async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(containers, group):
     """An opted-in container turns unhealthy; the healer restarts it and sees it healthy."""
-    name = containers.run(*SICK_UNTIL_RESTARTED, labels={"autoheal": "true"}, **HEALTH)
-    seen, runner = await _heal_until(name, _heal_policy(), "healed")
+    name = containers.run(*SICK_UNTIL_RESTARTED, labels=_opted_in(group), **HEALTH)
+    seen, runner = await _heal_until(name, _heal_policy(group), "healed")
     kinds = [item["kind"] for item in seen]
     assert kinds[:1] == ["unhealthy"]
     # The restart's own stop shows as a death (SIGKILL after 1 s: sh ignores SIGTERM).
@@ -129,10 +140,10 @@ async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(cont
     assert [(r.outcome, r.actor) for r in restarts] == [("ok", "operator:watch-heal")]
 
 
-async def test_heal_escalates_a_container_restarts_do_not_fix(containers):
+async def test_heal_escalates_a_container_restarts_do_not_fix(containers, group):
     """Never healthy: after max_attempts failed heals the healer stops and records why."""
-    name = containers.run("sleep", "300", labels={"autoheal": "true"}, **HEALTH)
-    policy = _heal_policy(max_attempts=2, confirm_timeout_s=4)
+    name = containers.run("sleep", "300", labels=_opted_in(group), **HEALTH)
+    policy = _heal_policy(group, max_attempts=2, confirm_timeout_s=4)
     seen, runner = await _heal_until(name, policy, "escalated")
     kinds = [item["kind"] for item in seen]
     assert kinds.count("heal_started") == 2
@@ -142,10 +153,10 @@ async def test_heal_escalates_a_container_restarts_do_not_fix(containers):
     assert (record.rule, record.container_name) == ("heal.escalated", name)
 
 
-async def test_heal_leaves_a_container_that_did_not_opt_in(containers):
+async def test_heal_leaves_a_container_that_did_not_opt_in(containers, group):
     """Unhealthy but without autoheal=true: reported as skipped, never restarted."""
     name = containers.run("sleep", "300", **HEALTH)
-    seen, runner = await _heal_until(name, _heal_policy(), "heal_skipped")
+    seen, runner = await _heal_until(name, _heal_policy(group), "heal_skipped")
     assert [item["kind"] for item in seen] == ["unhealthy", "heal_skipped"]
     assert runner.audit.query(AuditQuery(tool="docker_restart_container")) == []
 
