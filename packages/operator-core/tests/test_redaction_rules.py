@@ -135,3 +135,9 @@ async def test_a_numeric_password_in_an_invalid_call_never_reaches_the_trail():
 def test_htpasswd_batch_password_is_found_after_any_flags(text, stored):
     """``htpasswd -b [flags] FILE USER PASSWORD``: the password is hidden however flags go."""
     assert redact_text(text) == stored
+
+
+def test_a_quoted_program_name_is_still_recognised():
+    """``"mysql" -p x``: quotes around the program's name do not hide it from the rule."""
+    assert redact_text('"mysql" -p hunter2') == f'"mysql" -p {REDACTED}'
+    assert redact_command(["'redis-cli'", "-a", "hunter2"]) == ["'redis-cli'", "-a", REDACTED]
