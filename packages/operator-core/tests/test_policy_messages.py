@@ -553,3 +553,56 @@ def test_an_alias_owner_protected_by_label_keeps_its_name():
     verdict = guard.check_alias("db", WEB, "back", members)
     assert verdict is not None
     assert "is protected (protected.labels)" in verdict.message
+
+
+def test_a_host_section_adds_its_protections_and_mode_to_the_policy():
+    """for_host: the host's names, patterns and labels join the policy's; its mode wins."""
+    policy = Policy(
+        mode="execute",
+        protected={"names": ["db"], "patterns": ["prod-*"], "labels": ["keep"]},
+        hosts={
+            "h1": {
+                "mode": "observe",
+                "protected": {"names": ["cache"], "patterns": ["edge-*"], "labels": ["pin"]},
+            },
+            "h2": {},
+        },
+    )
+    on_h1 = policy.for_host("h1")
+    assert on_h1.mode == "observe"
+    assert on_h1.protected.names == ["db", "cache"]
+    assert on_h1.protected.patterns == ["prod-*", "edge-*"]
+    assert on_h1.protected.labels == ["keep", "pin"]
+    assert policy.for_host("h2").mode == "execute"
+    assert policy.for_host(None) is policy
+    assert policy.for_host("elsewhere") is policy
+
+
+def test_facts_in_a_fleet_carry_their_host_and_hosts_scope_is_explained():
+    """A fleet container's summary names its host; a host outside the scope is told why."""
+    from operator_core.policy.matching import scope_violation
+
+    facts = ContainerFacts.from_inspect({"id": CID, "name": "/Xweb"}, host="h1")
+    assert facts.name == "Xweb"  # only the leading '/' goes
+    assert facts.summary()["host"] == "h1"
+    policy = Policy(scope={"require_host_labels": ["env=prod", "zone"]})
+    verdict = scope_violation(policy, facts, {"env": "dev"})
+    assert verdict is not None
+    assert (verdict.rule, verdict.message) == (
+        "scope.require_host_labels",
+        "host 'h1' is outside the policy's scope: it lacks the host label(s) 'env=prod', "
+        "'zone' that let tools change containers there",
+    )
+
+
+def test_every_missing_opt_in_label_is_named():
+    """All the labels a container lacks are listed, comma-separated."""
+    from operator_core.policy.matching import scope_violation
+
+    policy = Policy(scope={"require_labels": ["autoheal=true", "team", "tier=db"]})
+    verdict = scope_violation(policy, WEB)
+    assert verdict is not None
+    assert verdict.message == (
+        "container 'web' (0123456789ab) is outside the policy's scope: it lacks the "
+        "label(s) 'autoheal=true', 'team' that opt a container in"
+    )

@@ -141,3 +141,14 @@ def test_a_quoted_program_name_is_still_recognised():
     """``"mysql" -p x``: quotes around the program's name do not hide it from the rule."""
     assert redact_text('"mysql" -p hunter2') == f'"mysql" -p {REDACTED}'
     assert redact_command(["'redis-cli'", "-a", "hunter2"]) == ["'redis-cli'", "-a", REDACTED]
+
+
+def test_every_password_in_a_text_is_hidden_and_the_rest_kept():
+    """Two commands with passwords in one text: both hidden, every other word in place."""
+    text = "mysql -p first -h db; redis-cli -a second ping"
+    assert redact_text(text) == f"mysql -p {REDACTED} -h db; redis-cli -a {REDACTED} ping"
+
+
+def test_a_user_argument_keeps_only_its_name():
+    """``user`` (name:group or name:password) keeps what is before the first colon."""
+    assert redact_arguments({"user": "app:grp:x"}) == {"user": f"app:{REDACTED}"}
