@@ -513,3 +513,19 @@ def test_a_chunk_without_the_pattern_costs_no_step_per_line():
     assert match["before"] == ["hay 998", "hay 999"]
     assert tested == [b"a needle"]
     assert matcher.lines == 1001
+
+
+async def test_readers_together_never_read_past_the_search_read_cap(
+    executor, fake, two_containers, monkeypatch
+):
+    """With a 3000-byte cap, two logs of 2500 bytes read at once are cut, not 5000 read.
+
+    Each reader may take only its share of what is left (1000 bytes of 3000), so both
+    reads stop at the cap instead of reading 2500 each.
+    """
+    monkeypatch.setattr(search_module, "MAX_SEARCH_READ_BYTES", 3000)
+    line = b"2026-11-29T10:00:00.000000000Z " + b"x" * 68 + b"\n"  # 100 bytes
+    fake.scripts += [(line * 25, b"", 0), (line * 25, b"", 0)]
+    result = await executor.search_logs("nothing", refs=["web", "db"])
+    assert [c["truncation"] for c in result["containers"]] == [["read_cap"], ["read_cap"]]
+    assert result["truncation"] == ["read_cap"]

@@ -52,7 +52,8 @@ from operator_core.validate import validate_reference
 
 __all__ = ["LineSearch", "SearchActions", "compile_pattern"]
 
-#: The most bytes read from all the containers' logs of one search.
+#: The most bytes read from all the containers' logs of one search (each of the
+#: ``SEARCH_READERS`` takes at most its share of what is left when it starts).
 MAX_SEARCH_READ_BYTES = 512 * 1024 * 1024
 #: Bytes of a line that are matched; the rest of a longer line is not searched.
 MAX_SEARCH_LINE_BYTES = 16 * 1024
@@ -157,7 +158,7 @@ class _Budget:
     """What one search may still take, shared by every container's reading."""
 
     matches_left: int
-    bytes_left: int = MAX_SEARCH_READ_BYTES
+    bytes_left: int = field(default_factory=lambda: MAX_SEARCH_READ_BYTES)
     #: Set to stop every reading: the matches are found, or the call was cancelled.
     stop: threading.Event = field(default_factory=threading.Event)
     cancelled: bool = False
@@ -289,7 +290,9 @@ def _read_one(
         stdout=out,
         stderr=err,
         deadline_at=until,
-        max_read=budget.bytes_left,
+        # Each of the readers takes at most its share of what is left when it starts, so
+        # together they never pass MAX_SEARCH_READ_BYTES.
+        max_read=max(1, budget.bytes_left // SEARCH_READERS),
         cancel=budget.stop,
     )
     budget.spend(outcome.bytes_read)
