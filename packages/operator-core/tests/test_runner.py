@@ -980,7 +980,7 @@ async def test_building_a_runner_reads_nothing_and_start_reads_off_the_loop(monk
 
     where: list[tuple[str, int]] = []
 
-    def detect() -> frozenset[str]:
+    def detect(*where_to_look: object) -> frozenset[str]:
         where.append(("proc", threading.get_ident()))
         return frozenset()
 

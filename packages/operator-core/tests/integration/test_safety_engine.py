@@ -15,7 +15,7 @@ from python_on_whales import DockerClient
 
 from operator_core.audit import SQLiteAuditSink
 from operator_core.docker import DockerActionExecutor
-from operator_core.policy import Policy, detect_own_container_ids
+from operator_core.policy import AutoDetect, Policy, detect_own_container_ids
 from operator_core.runner import ToolRunner
 from operator_core.testing import HANDLES_SIGTERM, unique_name
 
@@ -142,6 +142,39 @@ async def test_the_operators_container_stays_protected_behind_a_shared_network(
         audit=SQLiteAuditSink(tmp_path / "audit.sqlite3"),
         own_container_id=found,
     )
+    for name in (operator, other):
+        envelope = await run.execute_tool("docker_stop_container", {"container_id": name})
+        assert envelope["ok"] is False, envelope
+        assert envelope["error"]["rule"] == "protected.self"
+        assert engine.container.inspect(name).state.running is True
+
+
+async def test_the_operators_container_stays_protected_in_a_private_cgroup_namespace(
+    engine, containers, executor, tmp_path
+):
+    """--cgroupns private --network container:other: the engine names our root's layer.
+
+    There /proc/self/cgroup and the cgroup mount roots name no container (cgroup v2's
+    default), and the network files and hostname are the other container's. The root
+    filesystem's overlay upperdir is the container's own layer: at start-up the runner
+    asks the engine whose it is, so both containers are protected and a dry-run stop of
+    either is denied as protected.self.
+    """
+    other = containers.run(*HANDLES_SIGTERM)
+    operator = containers.run(*HANDLES_SIGTERM, cgroupns="private", networks=[f"container:{other}"])
+    ids = {n: engine.container.inspect(n).id for n in (other, operator)}
+    root = tmp_path / "root"
+    hostname = _capture(engine, operator, root)
+    assert ids[operator][:12] not in (root / "proc/self/cgroup").read_text()
+    assert detect_own_container_ids(root, hostname=lambda: hostname) == {ids[other]}
+    run = ToolRunner(
+        executor,
+        policy=Policy(mode="execute", dry_run=True, approval={"risks": []}),
+        audit=SQLiteAuditSink(tmp_path / "audit.sqlite3"),
+        own_container_id=AutoDetect(root=root, hostname=lambda: hostname),
+    )
+    await run.start()
+    assert run.guard.own_container_ids == {ids[other], ids[operator]}
     for name in (operator, other):
         envelope = await run.execute_tool("docker_stop_container", {"container_id": name})
         assert envelope["ok"] is False, envelope

@@ -34,11 +34,13 @@ __all__ = [
     "ContainerFilters",
     "DiscoveryActions",
     "container_filters",
+    "has_upper_dir",
     "label_filters",
     "summary",
 ]
 
 _MAX_LABELS = 32
+_MAX_UPPER_DIRS = 8
 _MAX_TEXT = 1024
 _NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
 
@@ -163,6 +165,29 @@ def container_filters(
     )
 
 
+def _upper_dirs(value: object) -> list[str]:
+    """Validate the writable-layer paths to look for; drop repeats, keep the order."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidInput("upper_dirs must be a list of paths")
+    if len(value) > _MAX_UPPER_DIRS:
+        raise InvalidInput(f"at most {_MAX_UPPER_DIRS} upper_dirs per call, got {len(value)}")
+    return list(dict.fromkeys(_text(item, "upper_dir") for item in value))
+
+
+def has_upper_dir(model: Any, upper_dirs: Sequence[str]) -> bool:
+    """Whether ``model``'s writable layer (``GraphDriver.Data.UpperDir``) is in ``upper_dirs``.
+
+    A relative path (``<layer>/diff``, as Docker mounts an overlay whose options would not
+    fit a page) matches the end of the engine's absolute one.
+    """
+    driver = model.graph_driver
+    data = driver.data if driver is not None else None
+    mine = data.get("UpperDir") if isinstance(data, dict) else None
+    if not isinstance(mine, str) or not mine:
+        return False
+    return any(mine == d or (not d.startswith("/") and mine.endswith("/" + d)) for d in upper_dirs)
+
+
 def _references(refs: object) -> list[str]:
     """Validate a list of references; drop repeats, keep the order."""
     if isinstance(refs, str) or not isinstance(refs, list | tuple):
@@ -227,3 +252,21 @@ class DiscoveryActions(ExecutorCore):
         if not wanted:
             return {"containers": [], "missing": []}
         return await self._run(f"inspect {len(wanted)} containers", work)
+
+    async def containers_with_upper_dirs(self, upper_dirs: list[str]) -> list[str]:
+        """Return the full ids of the running containers whose writable layer is listed.
+
+        The operator reads its root filesystem's ``upperdir`` from ``/proc/self/mountinfo``
+        (``policy.self_container``); only the engine knows which container owns it. Costs
+        two docker processes (one when nothing runs), within the call deadline.
+        """
+        wanted = _upper_dirs(upper_dirs)
+
+        def work(client: Any) -> list[str]:
+            running = _batch.list_ids(client, include_stopped=False, filters=[])
+            models, _ = _batch.inspect_many(client, running)
+            return [str(m.id) for m in models if has_upper_dir(m, wanted)]
+
+        if not wanted:
+            return []
+        return await self._run("find the container of a root filesystem layer", work)

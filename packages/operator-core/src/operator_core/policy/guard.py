@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from operator_core.audit.redact import redact_arguments, redact_value, redacted_traceback
@@ -22,7 +24,7 @@ from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
 from operator_core.policy.model import Policy
-from operator_core.policy.self_container import detect_own_container_ids
+from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
     SwarmFacts,
     scale_needs_approval,
@@ -78,11 +80,19 @@ class ApprovalRequest:
 Approver = Callable[[ApprovalRequest], Awaitable[bool]]
 
 
+@dataclass(frozen=True)
 class AutoDetect:
-    """The type of ``AUTO``: find the operator's own container by looking."""
+    """The type of ``AUTO``: find the operator's own container by looking.
+
+    ``root`` and ``hostname`` say where to look (``detect_own_container_ids``); tests pass
+    a tree of files captured in a container.
+    """
+
+    root: Path = Path("/")
+    hostname: Callable[[], str] = socket.gethostname
 
     def __repr__(self) -> str:
-        return "AUTO"
+        return "AUTO" if self.root == Path("/") else f"AutoDetect(root={str(self.root)!r})"
 
 
 AUTO: Final = AutoDetect()
@@ -118,6 +128,7 @@ class Guard:
             if isinstance(own, AutoDetect)
             else frozenset({own} if isinstance(own, str) else own or ())
         )
+        self._upper_dirs: frozenset[str] = frozenset()
         self.limiter = RateLimiter(policy.rate_limits, clock)
         self.gate = ActionGate(policy.max_concurrent_actions)
 
@@ -130,8 +141,25 @@ class Guard:
         detects them here.
         """
         if isinstance(self._own, AutoDetect):
-            self._own = detect_own_container_ids()
+            auto = self._own
+            self._upper_dirs = detect_own_upper_dirs(auto.root)
+            self._own = detect_own_container_ids(auto.root, auto.hostname)
         return self._own
+
+    @property
+    def own_upper_dirs(self) -> frozenset[str]:
+        """Our root filesystem's writable layer(s), read with the own ids when ``AUTO``.
+
+        Only the engine can name the container they belong to; ``ToolRunner.start`` asks
+        it and passes the answer to ``protect_own``. Empty until detection ran, and when
+        the own container was given (or self-protection is off).
+        """
+        return self._upper_dirs
+
+    def protect_own(self, container_ids: Iterable[str]) -> None:
+        """Add ``container_ids`` to the operator's own ids (after detection; all protected)."""
+        if self.policy.protect_self:
+            self._own = self.own_container_ids | frozenset(container_ids)
 
     def check_mode(self, spec: ToolSpec, host: str | None = None) -> Verdict | None:
         """Refuse a mutating tool in observe mode (on ``host``, whose section may set it)."""

@@ -18,11 +18,16 @@ sources that a container's own settings can make disagree:
 candidates when it does not (the operator cannot tell which is itself, so it protects
 each). A short id that begins a full id found is the same container and is dropped.
 
-Known gap: on cgroup v2 with a private cgroup namespace (Docker's default there) neither
-``/proc/self/cgroup`` (``0::/``) nor the cgroup mount roots name any id, so a container
-that shares X's network namespace is seen only as X; only X is protected then. Telling
-the two apart would need the engine (the rootfs ``upperdir`` in mountinfo is the
-container's layer, which ``docker inspect`` maps to a container).
+On cgroup v2 with a private cgroup namespace (Docker's default there) neither
+``/proc/self/cgroup`` (``0::/``) nor the cgroup mount roots name any id, so from files
+alone a container that shares X's network namespace is seen only as X. One more piece
+of evidence survives both: the container's root filesystem, the overlay mounted on
+``/`` whose ``upperdir`` is the container's own writable layer
+(``/var/lib/docker/overlay2/<layer>/diff``). ``rootfs_upper_dirs`` reads it here; the
+engine maps it to a container (its ``GraphDriver.Data.UpperDir``), which
+``ToolRunner.start`` asks it once (``DockerActionExecutor.containers_with_upper_dirs``)
+and adds to the ids protected. A storage driver without an overlay upper layer (or an
+engine that reports none) leaves that gap open.
 """
 
 from __future__ import annotations
@@ -35,14 +40,17 @@ from pathlib import Path
 __all__ = [
     "cgroup_ids",
     "detect_own_container_ids",
+    "detect_own_upper_dirs",
     "network_file_ids",
     "own_container_ids",
+    "rootfs_upper_dirs",
 ]
 
 _FULL_ID = re.compile(r"(?:/containers/|/docker/|docker-)([0-9a-f]{64})")
 _SHORT_ID = re.compile(r"[0-9a-f]{12}")
 _NETWORK_FILES = frozenset({"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
 _CGROUP_MOUNTS = "/sys/fs/cgroup"
+_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 def _read(path: Path) -> str:
@@ -81,6 +89,35 @@ def network_file_ids(mountinfo: str) -> set[str]:
     return found
 
 
+def _unescape(text: str) -> str:
+    r"""Undo the kernel's octal escapes in mountinfo (``\040`` for a space, ``\054`` ...)."""
+    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
+
+
+def rootfs_upper_dirs(mountinfo: str) -> frozenset[str]:
+    """Return the ``upperdir`` of each overlay mounted on ``/``: our own writable layer.
+
+    A mountinfo line reads ``id parent major:minor root mountpoint options [optional...]
+    - fstype source superoptions``. The super options are comma-separated, with commas
+    and spaces inside a path escaped in octal. Empty outside an overlay root (a host, a
+    storage driver without one). Docker gives a path relative to its overlay2 directory
+    (``<layer>/diff``) when the options would not fit a page; it is returned as it is.
+    """
+    found: set[str] = set()
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) < 7 or "-" not in fields[6:] or _unescape(fields[4]) != "/":
+            continue
+        tail = fields[fields.index("-", 6) + 1 :]
+        if len(tail) < 3 or tail[0] != "overlay":
+            continue
+        for option in tail[2].split(","):
+            key, _, value = option.partition("=")
+            if key == "upperdir" and value:
+                found.add(_unescape(value))
+    return frozenset(found)
+
+
 def own_container_ids(
     cgroup: str, mountinfo: str, dockerenv: bool, hostname: str
 ) -> frozenset[str]:
@@ -106,3 +143,8 @@ def detect_own_container_ids(
         dockerenv,
         hostname() if dockerenv else "",
     )
+
+
+def detect_own_upper_dirs(root: Path = Path("/")) -> frozenset[str]:
+    """Return the writable layer(s) of our root filesystem (see ``rootfs_upper_dirs``)."""
+    return rootfs_upper_dirs(_read(root / "proc/self/mountinfo"))

@@ -57,6 +57,7 @@ from operator_core.runner.envelope import (
     result_excerpt,
 )
 from operator_core.runner.executor import ContainerExecutor, HostRouting
+from operator_core.runner.own_layer import containers_of_own_layer
 from operator_core.runner.reconcile import reconcile_interrupted, record_bound
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.formats import Shape, tool_list
@@ -90,7 +91,8 @@ class ToolRunner:
     sink; give ``SQLiteAuditSink(path)`` (or ``open_audit(path)``) for a durable trail.
     ``approver`` answers approval requests. ``own_container_id`` is detected by default.
     Building a runner does no I/O; ``start`` (called by the first ``execute_tool``) reads
-    the audit trail and detects the own container, in a worker thread.
+    the audit trail and detects the own container, in a worker thread, then asks the
+    engine which container owns its root filesystem layer.
 
     With a ``FleetExecutor`` every tool takes ``host`` (an enum of the inventory's names;
     the default host when left out, every host for ``docker_list_containers``); the
@@ -146,8 +148,14 @@ class ToolRunner:
         await asyncio.shield(self._started)
 
     async def _start_all(self) -> None:
-        """Run the blocking start-up steps in a worker thread, then close orphaned records."""
+        """Run the blocking start-up steps in a worker thread, then the engine's.
+
+        The engine names the container of our root filesystem layer (``own_layer``), and
+        closes the records a dead process left pending.
+        """
         await asyncio.to_thread(self._start_up)
+        upper_dirs = self.guard.own_upper_dirs
+        self.guard.protect_own(await containers_of_own_layer(self.executor, upper_dirs))
         self.interrupted = await self._reconcile()
 
     async def _reconcile(self) -> list[AuditRecord]:
