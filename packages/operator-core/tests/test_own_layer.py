@@ -133,34 +133,45 @@ async def _stop(run: ToolRunner, name: str) -> dict[str, Any]:
     return await run.execute_tool("docker_stop_container", {"container_id": name})
 
 
-async def test_start_up_protects_the_container_the_engine_names_for_our_layer(tmp_path):
-    """The files name only X; the engine names our layer's container: both are refused."""
+async def test_the_first_action_protects_the_container_the_engine_names_for_our_layer(
+    tmp_path,
+):
+    """The files name only X; the engine, asked once, names our layer's: both are refused.
+
+    Start-up and read-only calls ask the engine nothing (no docker process for them).
+    """
     fake = LayerExecutor("operator", "other", "web")
     run = _runner(fake, _captured(tmp_path))
     await run.start()
-    assert fake.asked == [[f"{LAYER}/diff"]]
-    assert run.guard.own_container_ids == {OTHER, OPERATOR}
+    await run.execute_tool("docker_inspect_container", {"container_id": "operator"})
+    assert fake.asked == []
+    assert run.guard.own_container_ids == {OTHER}
     for name in ("operator", "other"):
         assert (await _stop(run, name))["error"]["rule"] == "protected.self"
     assert (await _stop(run, "web"))["ok"] is True
+    assert fake.asked == [[f"{LAYER}/diff"]]
+    assert run.guard.own_container_ids == {OTHER, OPERATOR}
 
 
-async def test_a_failed_lookup_keeps_the_other_candidates_and_says_so(tmp_path, caplog):
-    """Engine down at start-up: start-up goes on, X stays protected, a warning is logged."""
+async def test_a_failed_lookup_keeps_the_other_candidates_and_is_asked_again(tmp_path, caplog):
+    """Engine down: X stays protected, a warning is logged, the next call asks again."""
     fake = LayerExecutor("operator", "other", fail=True)
     run = _runner(fake, _captured(tmp_path))
     with caplog.at_level(logging.WARNING, logger="operator_core.runner"):
-        await run.start()
+        assert (await _stop(run, "other"))["error"]["rule"] == "protected.self"
     assert run.guard.own_container_ids == {OTHER}
-    assert (await _stop(run, "other"))["error"]["rule"] == "protected.self"
     assert any("root filesystem" in r.getMessage() for r in caplog.records)
+    fake.fail = False
+    assert (await _stop(run, "operator"))["error"]["rule"] == "protected.self"
+    assert len(fake.asked) == 2
 
 
 async def test_no_lookup_without_self_protection_or_with_a_given_id(tmp_path):
     """protect_self = false, or an own id given, asks the engine nothing."""
     root = _captured(tmp_path)
     off = LayerExecutor("operator")
-    await _runner(off, root, protect_self=False).start()
+    assert (await _stop(_runner(off, root, protect_self=False), "operator"))["ok"] is True
     given = LayerExecutor("operator")
-    await ToolRunner(given, own_container_id=OTHER).start()
+    run = ToolRunner(given, policy=Policy(mode="execute", dry_run=True), own_container_id=OTHER)
+    assert (await _stop(run, "operator"))["ok"] is True
     assert off.asked == given.asked == []

@@ -156,9 +156,9 @@ async def test_the_operators_container_stays_protected_in_a_private_cgroup_names
 
     There /proc/self/cgroup and the cgroup mount roots name no container (cgroup v2's
     default), and the network files and hostname are the other container's. The root
-    filesystem's overlay upperdir is the container's own layer: at start-up the runner
-    asks the engine whose it is, so both containers are protected and a dry-run stop of
-    either is denied as protected.self.
+    filesystem's overlay upperdir is the container's own layer: before its first action
+    the runner asks the engine whose it is, so both containers are protected and a
+    dry-run stop of either is denied as protected.self.
     """
     other = containers.run(*HANDLES_SIGTERM)
     operator = containers.run(*HANDLES_SIGTERM, cgroupns="private", networks=[f"container:{other}"])
@@ -173,10 +173,9 @@ async def test_the_operators_container_stays_protected_in_a_private_cgroup_names
         audit=SQLiteAuditSink(tmp_path / "audit.sqlite3"),
         own_container_id=AutoDetect(root=root, hostname=lambda: hostname),
     )
-    await run.start()
-    assert run.guard.own_container_ids == {ids[other], ids[operator]}
     for name in (operator, other):
         envelope = await run.execute_tool("docker_stop_container", {"container_id": name})
         assert envelope["ok"] is False, envelope
         assert envelope["error"]["rule"] == "protected.self"
         assert engine.container.inspect(name).state.running is True
+    assert run.guard.own_container_ids == {ids[other], ids[operator]}

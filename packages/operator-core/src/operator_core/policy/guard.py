@@ -150,9 +150,9 @@ class Guard:
     def own_upper_dirs(self) -> frozenset[str]:
         """Our root filesystem's writable layer(s), read with the own ids when ``AUTO``.
 
-        Only the engine can name the container they belong to; ``ToolRunner.start`` asks
-        it and passes the answer to ``protect_own``. Empty until detection ran, and when
-        the own container was given (or self-protection is off).
+        Only the engine can name the container they belong to; the runner asks it before
+        its first mutating call and passes the answer to ``protect_own``. Empty until
+        detection ran, and when the own container was given (or self-protection is off).
         """
         return self._upper_dirs
 

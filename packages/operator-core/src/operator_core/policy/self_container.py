@@ -24,10 +24,11 @@ alone a container that shares X's network namespace is seen only as X. One more 
 of evidence survives both: the container's root filesystem, the overlay mounted on
 ``/`` whose ``upperdir`` is the container's own writable layer
 (``/var/lib/docker/overlay2/<layer>/diff``). ``rootfs_upper_dirs`` reads it here; the
-engine maps it to a container (its ``GraphDriver.Data.UpperDir``), which
-``ToolRunner.start`` asks it once (``DockerActionExecutor.containers_with_upper_dirs``)
-and adds to the ids protected. A storage driver without an overlay upper layer (or an
-engine that reports none) leaves that gap open.
+engine maps it to a container (its ``GraphDriver.Data.UpperDir``): the runner asks it
+once, before its first mutating call (``runner.own_layer``,
+``DockerActionExecutor.containers_with_upper_dirs``), and adds that id to those
+protected. A storage driver without an overlay upper layer (or an engine that reports
+none) leaves that gap open.
 """
 
 from __future__ import annotations

@@ -91,8 +91,8 @@ class ToolRunner:
     sink; give ``SQLiteAuditSink(path)`` (or ``open_audit(path)``) for a durable trail.
     ``approver`` answers approval requests. ``own_container_id`` is detected by default.
     Building a runner does no I/O; ``start`` (called by the first ``execute_tool``) reads
-    the audit trail and detects the own container, in a worker thread, then asks the
-    engine which container owns its root filesystem layer.
+    the audit trail and detects the own container, in a worker thread; the first
+    mutating call asks the engine which container owns its root filesystem layer.
 
     With a ``FleetExecutor`` every tool takes ``host`` (an enum of the inventory's names;
     the default host when left out, every host for ``docker_list_containers``); the
@@ -131,6 +131,7 @@ class ToolRunner:
         self._clock = clock
         self._wall = wall_clock
         self._started: asyncio.Future[None] | None = None
+        self._own_layer: asyncio.Future[frozenset[str] | None] | None = None
         #: The records a dead process left pending that ``start`` marked interrupted.
         self.interrupted: list[AuditRecord] = []
 
@@ -148,14 +149,8 @@ class ToolRunner:
         await asyncio.shield(self._started)
 
     async def _start_all(self) -> None:
-        """Run the blocking start-up steps in a worker thread, then the engine's.
-
-        The engine names the container of our root filesystem layer (``own_layer``), and
-        closes the records a dead process left pending.
-        """
+        """Run the blocking start-up steps in a worker thread, then close orphaned records."""
         await asyncio.to_thread(self._start_up)
-        upper_dirs = self.guard.own_upper_dirs
-        self.guard.protect_own(await containers_of_own_layer(self.executor, upper_dirs))
         self.interrupted = await self._reconcile()
 
     async def _reconcile(self) -> list[AuditRecord]:
@@ -308,6 +303,7 @@ class ToolRunner:
         self, spec: ToolSpec, call: Call, deadline: Deadline | None
     ) -> dict[str, Any]:
         """Run a mutating tool under ``deadline`` (see ``_act``)."""
+        await self._protect_own_layer()
         facts = await self._resolve(call)
         _deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
         _deny(self.guard.check_swarm_call(spec, call.args or {}, facts))
@@ -336,6 +332,25 @@ class ToolRunner:
             result = action.result()
         call.outcome = "ok"
         return ok_envelope(result)
+
+    async def _protect_own_layer(self) -> None:
+        """Have the engine name the container of our root filesystem layer (``own_layer``).
+
+        Asked once, by the first mutating call (concurrent ones wait for that answer, at
+        most ``OWN_LAYER_LOOKUP_S``); an answer the engine did not give is asked again.
+        """
+        if self._own_layer is None:
+            upper_dirs = self.guard.own_upper_dirs
+            self._own_layer = asyncio.ensure_future(
+                containers_of_own_layer(self.executor, upper_dirs)
+            )
+        asked = self._own_layer
+        found = await asyncio.shield(asked)
+        if found is None:
+            if self._own_layer is asked:
+                self._own_layer = None
+            return
+        self.guard.protect_own(found)
 
     async def _check_alias(self, call: Call, facts: ContainerFacts) -> None:
         """Refuse a network alias that another container on that network answers to."""

@@ -5,8 +5,10 @@ container's own writable layer); files alone cannot say whose it is, and under a
 cgroup namespace plus a shared network namespace they name only the other container.
 The engine can: ``executor.containers_with_upper_dirs`` (``DockerActionExecutor``) maps
 the layer to a container id. An executor without that method (a fleet, a test double)
-is not asked. The answer is only ever added to the protected ids: a failed or empty
-lookup leaves the other candidates protected and is logged.
+is not asked. The runner asks before its first protection judgement (not at start-up:
+a read-only call, or invalid input, starts no docker process for it). The answer is only
+ever added to the protected ids: a failed or empty lookup leaves the other candidates
+protected and is logged, and a failed one is asked again by the next call.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 from collections.abc import Set
 from typing import Any
 
-from operator_core.deadline import Deadline, within
+from operator_core.deadline import Deadline, remaining, within
 from operator_core.errors import OperatorError
 
 __all__ = ["OWN_LAYER_LOOKUP_S", "containers_of_own_layer"]
@@ -26,17 +28,20 @@ log = logging.getLogger("operator_core.runner")
 OWN_LAYER_LOOKUP_S = 10.0
 
 
-async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozenset[str]:
+async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozenset[str] | None:
     """Return the ids of the containers whose writable layer is one of ``upper_dirs``.
 
-    Empty when there is nothing to look up, the executor cannot, or the engine did not
-    answer within ``OWN_LAYER_LOOKUP_S`` (logged as a warning: start-up goes on).
+    Empty when there is nothing to look up or the executor cannot; None when the engine
+    did not answer within ``OWN_LAYER_LOOKUP_S`` (or the calling tool call's deadline,
+    if sooner), logged as a warning.
     """
     lookup = getattr(executor, "containers_with_upper_dirs", None)
     if not upper_dirs or not callable(lookup):
         return frozenset()
+    left = remaining()
+    seconds = OWN_LAYER_LOOKUP_S if left is None else max(0.0, min(OWN_LAYER_LOOKUP_S, left))
     try:
-        with within(Deadline(OWN_LAYER_LOOKUP_S)):
+        with within(Deadline(seconds)):
             found = frozenset(await lookup(sorted(upper_dirs)))
     except OperatorError as exc:
         log.warning(
@@ -45,7 +50,7 @@ async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozen
             ", ".join(sorted(upper_dirs)),
             exc,
         )
-        return frozenset()
+        return None
     if not found:
         log.info(
             "no running container on the engine has the root filesystem layer %s",
