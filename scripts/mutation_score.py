@@ -103,10 +103,13 @@ def main() -> None:
     parser.add_argument(
         "--names", action="store_true", help="print only the survivors' names, one a line"
     )
+    parser.add_argument(
+        "--mutants", type=Path, default=_MUTANTS, help="a mutants/ directory (a kept copy)"
+    )
     args = parser.parse_args()
-    by_module = results(_MUTANTS)
+    by_module = results(args.mutants)
     if not by_module:
-        raise SystemExit(f"no mutmut results under {_MUTANTS}; run scripts/mutation.sh first")
+        raise SystemExit(f"no mutmut results under {args.mutants}; run scripts/mutation.sh first")
     equivalent = equivalent_mutants(_EQUIVALENTS)
     if args.names:
         for codes in by_module.values():
