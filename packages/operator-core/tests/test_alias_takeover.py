@@ -27,7 +27,7 @@ def _setup(**policy: Any) -> tuple[FakeExecutor, ToolRunner]:
     settings: dict[str, Any] = {
         "mode": "execute",
         "approval": {"risks": []},
-        "protected": {"names": ["pg"], "patterns": ["prod-*"]},
+        "protected": {"names": ["pg", "vault"], "patterns": ["prod-*"]},
         **policy,
     }
     run = ToolRunner(fake, policy=Policy(**settings), own_container_id=None)
@@ -46,6 +46,8 @@ def _connected(fake: FakeExecutor) -> bool:
         ("PG", "alias.protected"),
         (container_id("pg")[:12], "alias.protected"),
         ("prod-db", "alias.protected"),  # a protected pattern, on the network or not
+        ("Prod-DB", "alias.protected"),  # DNS ignores case: it would answer for prod-db
+        ("Vault", "alias.protected"),  # a protected name not on the network, other case
         ("cache", "alias.taken"),
         ("redis", "alias.taken"),
     ],

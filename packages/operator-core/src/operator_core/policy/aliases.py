@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from operator_core.policy.matching import ContainerFacts, Verdict, protection
-from operator_core.policy.model import Policy
+from operator_core.policy.model import Policy, ProtectedContainers
 
 __all__ = ["alias_verdict"]
 
@@ -29,6 +29,21 @@ def _answers_to(member: dict[str, Any]) -> set[str]:
     names = {str(member.get("name") or ""), str(member.get("id") or "")[:12]}
     names.update(str(alias) for alias in member.get("aliases") or ())
     return {name.lower() for name in names if name}
+
+
+def _lowered(policy: Policy) -> Policy:
+    """Return ``policy`` with its protected names and patterns lower-cased, as DNS compares.
+
+    An alias ``Cache`` answers for a container named ``cache`` (and ``CACHE``), so a name
+    the policy protects is matched against an alias whatever the case of either.
+    """
+    mine = policy.protected
+    protected = ProtectedContainers.model_construct(
+        names=[name.lower() for name in mine.names],
+        patterns=[pattern.lower() for pattern in mine.patterns],
+        labels=mine.labels,
+    )
+    return policy.model_copy(update={"protected": protected})
 
 
 def alias_verdict(
@@ -60,7 +75,7 @@ def alias_verdict(
                 "that name over, so nothing was done. Choose another alias.",
                 {"owner": facts.summary()},
             )
-    protected_name = protection(policy, ContainerFacts(id="", name=alias), ())
+    protected_name = protection(_lowered(policy), ContainerFacts(id="", name=wanted), ())
     if protected_name is not None:
         return Verdict(
             "alias.protected",
