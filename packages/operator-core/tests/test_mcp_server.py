@@ -148,12 +148,15 @@ async def test_a_client_that_cannot_be_asked_is_denied_with_an_explanation():
     assert [r.rule for r in audit.query()] == ["approval.unavailable"]
 
 
-async def test_a_runner_that_raises_becomes_a_tool_error():
-    """Even a bug that escapes the runner returns isError, never a protocol failure."""
+async def test_a_runner_that_raises_becomes_a_tool_error(caplog):
+    """Even a bug that escapes the runner returns isError, never a protocol failure.
+
+    Its traceback is logged with secrets the message quotes redacted.
+    """
 
     class Broken:
         async def execute_tool(self, name: str, arguments: Any, **kwargs: Any) -> dict[str, Any]:
-            raise RuntimeError("boom")
+            raise RuntimeError("boom password=S3cretValue")
 
     async with Client(build_server(Broken()), client_info=CLIENT) as client:
         first = await client.call_tool("docker_list_containers", {})
@@ -162,6 +165,10 @@ async def test_a_runner_that_raises_becomes_a_tool_error():
     assert second.is_error is True
     assert first.structured_content is not None
     assert first.structured_content["error"]["type"] == "internal"
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Traceback" in logged
+    assert "RuntimeError" in logged
+    assert "S3cretValue" not in logged
 
 
 def test_call_result_makes_any_envelope_json_safe():

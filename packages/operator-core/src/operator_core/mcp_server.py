@@ -26,6 +26,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 
+from operator_core.audit.redact import redacted_traceback
 from operator_core.errors import ApprovalUnavailable
 from operator_core.mcp_payload import call_result
 from operator_core.mcp_wire import AnsweringReadStream
@@ -169,7 +170,11 @@ async def _run_call(
     try:
         envelope = await runner.execute_tool(params.name, params.arguments or {}, actor=actor)
     except Exception as exc:  # the runner returns envelopes; this is a last resort
-        logger.exception("tool %s raised instead of returning an envelope", params.name)
+        logger.error(
+            "tool %s raised instead of returning an envelope:\n%s",
+            params.name,
+            redacted_traceback(exc),
+        )
         envelope = internal_envelope(exc)
     finally:
         _REQUEST.reset(token)
