@@ -169,7 +169,8 @@ class ServiceUpdateActions(SwarmWaiting):
         replaces ``parallelism`` tasks at a time with ``delay`` between, watches each batch
         for ``monitor`` and on failure acts as ``failure_action`` says (pause, continue or
         rollback). Waits until the update ends (``completed``, ``paused``,
-        ``rollback_completed``, ``rollback_paused``) or ``timeout`` s pass. Returns
+        ``rollback_completed``, ``rollback_paused``) and, when it completed or rolled back,
+        until its tasks have settled, or until ``timeout`` s pass. Returns
         ``tasks_replaced`` (tasks running before that no longer are), ``converged``,
         ``update_state``, ``rolled_back`` and ``failed_tasks`` (new tasks that failed, with
         the engine's error). Always ``changed``.
@@ -207,9 +208,16 @@ class ServiceUpdateActions(SwarmWaiting):
         old = before[0].update.started_at
 
         def ended(state: _State) -> bool:
+            # An update that completed (or rolled back) is waited on until its tasks have
+            # settled too: the engine marks it done while a last task may still be starting
+            # or an old one stopping. One that paused will not settle, and ends at once.
             snap = state[0]
             new = snap.update.started_at is not None and snap.update.started_at != old
-            return not changed or (new and snap.update.state in _UPDATE_ENDS)
+            if not changed:
+                return True
+            if not (new and snap.update.state in _UPDATE_ENDS):
+                return False
+            return snap.update.state not in ("completed", "rollback_completed") or converged(*state)
 
         what = f"{command[1]} service {ref}"
         read = _read_state(before[0].id)
