@@ -8,40 +8,13 @@ from pathlib import Path
 import mcp_types as types
 import pytest
 from cli_helpers import clean_env, json_out, run_operator
-from lab_helpers import LabContainers, SilentServer, lab_inventory_path, lab_problem
+from lab_helpers import SilentServer, lab_inventory_path
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from operator_core.fleet import Inventory, load_inventory
 from operator_core.testing import unique_name
 
 WAIVE_APPROVAL = 'mode = "execute"\n[approval]\nrisks = []\n'
-
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest) -> Inventory:
-    """The lab's inventory, once its engines all answer."""
-    path = lab_inventory_path()
-    problem: str | None = f"no lab inventory at {path} (run scripts/lab.sh up 3)"
-    inventory = None
-    if path.is_file():
-        inventory = load_inventory(path)
-        problem = lab_problem(inventory)
-    if problem is not None or inventory is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"lab required: {problem}")
-        pytest.skip(str(problem))
-    return inventory
-
-
-@pytest.fixture
-def made(lab: Inventory):
-    """Containers on lab engines, removed from their own engine after the test."""
-    factory = LabContainers(lab)
-    try:
-        yield factory
-    finally:
-        factory.cleanup()
 
 
 @pytest.fixture

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from lab_helpers import (
     LabContainers,
     SilentServer,
-    lab_inventory_path,
-    lab_problem,
     local_socket,
     with_extra_hosts,
 )
 
-from operator_core.fleet import Fleet, Inventory, inventory_from_dict, load_inventory
+from operator_core.fleet import Fleet, Inventory, inventory_from_dict
 from operator_core.testing import unique_name
 
 #: Where scripts/lab.sh has its sshd write its log.
@@ -26,32 +22,6 @@ SSHD_LOG = Path("/var/lib/operator-lab/sshd.log")
 def ssh_logins() -> int:
     """Return how many SSH logins the lab's sshd has accepted so far."""
     return SSHD_LOG.read_text().count("Accepted publickey")
-
-
-@pytest.fixture(scope="session")
-def lab(request: pytest.FixtureRequest) -> Inventory:
-    """The lab's inventory, once its engines (one over SSH) all answer."""
-    path = lab_inventory_path()
-    problem: str | None = f"no lab inventory at {path} (run scripts/lab.sh up 3)"
-    inventory = None
-    if path.is_file():
-        inventory = load_inventory(path)
-        problem = lab_problem(inventory)
-    if problem is not None or inventory is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"lab required: {problem}")
-        pytest.skip(str(problem))
-    return inventory
-
-
-@pytest.fixture
-def made(lab: Inventory) -> Iterator[LabContainers]:
-    """Containers on lab engines, removed from their own engine after the test."""
-    factory = LabContainers(lab)
-    try:
-        yield factory
-    finally:
-        factory.cleanup()
 
 
 def ssh_host(lab: Inventory) -> str:
