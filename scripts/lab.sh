@@ -125,8 +125,10 @@ start_engine() {
         return 0
     fi
     rm -f "$run/docker.pid" "$run/docker.sock"
-    # Its own (empty) config file, so that the host's /etc/docker/daemon.json is not read.
-    echo '{}' >"$data/daemon.json"
+    # Its own config file, so that the host's /etc/docker/daemon.json is not read, naming a
+    # key file of its own: an engine's ID (`docker info`) comes from that key, which defaults
+    # to /etc/docker/key.json, so every lab engine would otherwise share the host's ID.
+    printf '{"deprecated-key-path": "%s"}\n' "$data/key.json" >"$data/daemon.json"
     say "eng$n: starting dockerd in netns $(ns_of "$n") (log: $data/dockerd.log)"
     local group=()
     [ "$n" = "$SSH_ENGINE" ] && group=(--group "$SSH_USER")

@@ -13,6 +13,7 @@ from operator_core.results import (
     ContainerDetails,
     ContainerList,
     ContainerSummary,
+    EngineIdentity,
     EventsResult,
     ExecResult,
     InspectManyResult,
@@ -78,8 +79,20 @@ class FakeExecutor(SwarmFakes):
         self.background: set[asyncio.Task[ActionIdentity]] = set()
         self.running_now = 0
         self.max_running = 0
+        #: What ``engine_identity`` answers: one engine, in no swarm, unless a test says.
+        self.identity: EngineIdentity = {
+            "engine_id": "FAKE:ENGINE:ID",
+            "engine_name": "fake-engine",
+            "cluster_id": None,
+            "node_id": None,
+            "manager": False,
+        }
         for name in names:
             self.add(name)
+
+    async def engine_identity(self, *, refresh: bool = False) -> EngineIdentity:
+        self.calls.append(("engine_identity", {"refresh": refresh}))
+        return self.identity.copy()
 
     def add(self, name: str, labels: dict[str, str] | None = None, status: str = "running") -> str:
         cid = container_id(name)

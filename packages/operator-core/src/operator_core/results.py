@@ -23,6 +23,7 @@ __all__ = [
     "ContainerState",
     "ContainerStats",
     "ContainerSummary",
+    "EngineIdentity",
     "Event",
     "EventsResult",
     "ExecOutput",
@@ -393,3 +394,17 @@ class SearchResult(TypedDict):
     missing: list[str]
     truncated: bool
     truncation: list[str]
+
+
+class EngineIdentity(TypedDict):
+    """Who an engine says it is (``docker info``): the key for anything kept per engine."""
+
+    engine_id: str
+    engine_name: str | None
+    #: The swarm's cluster ID, None outside a swarm and on a worker (only a manager's
+    #: ``docker info`` says it; swarm objects are reached through managers).
+    cluster_id: str | None
+    #: This engine's node ID in its swarm, None outside a swarm.
+    node_id: str | None
+    #: Whether this engine is a swarm manager (can manage services and nodes).
+    manager: bool

@@ -17,6 +17,7 @@ from python_on_whales import DockerClient, docker
 from operator_core.docker._swarm_wait import swarm_bound
 from operator_core.docker.control import SignalActions
 from operator_core.docker.discovery import DiscoveryActions
+from operator_core.docker.engine_identity import IdentityActions
 from operator_core.docker.events import EventActions, FollowActions
 from operator_core.docker.execution import ExecActions, exec_deadline
 from operator_core.docker.lifecycle import STOP_MARGIN_S, LifecycleActions
@@ -58,6 +59,7 @@ class DockerActionExecutor(
     ServiceUpdateActions,
     NodeActions,
     SearchActions,
+    IdentityActions,
 ):
     """Async, bounded, truthful actions on Docker containers and swarm services and nodes.
 

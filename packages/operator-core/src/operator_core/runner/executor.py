@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
     from operator_core.results import (
         ContainerDetails,
         ContainerList,
+        EngineIdentity,
         EventsResult,
         ExecResult,
         InspectManyResult,
@@ -82,6 +83,10 @@ class HostRouting(Protocol):
 
 class ContainerExecutor(Protocol):
     """The executor methods the tools call (see ``DockerActionExecutor`` for each one)."""
+
+    async def engine_identity(self, *, refresh: bool = False) -> EngineIdentity:
+        """Return who the engine says it is: the key for anything kept per engine."""
+        ...
 
     async def network_members(self, network: str) -> dict[str, Any]:
         """Return the containers attached to ``network`` (for the alias rule)."""
