@@ -7,9 +7,10 @@
 #   scripts/lab.sh status    one line per engine; exit 0 when every engine answers, 3 when no lab
 #   scripts/lab.sh inventory print the inventory TOML of the engines that are up
 #   scripts/lab.sh down      stop every engine and remove every trace of the lab
-#   scripts/lab.sh spare     start the spare engine eng99 (in no swarm and no inventory) and
-#                            print its socket URL: for tests that restart an engine, so that
-#                            no other test's engine ever goes away under it
+#   scripts/lab.sh spare [N] start spare engine engN (N from 90 to 99, default 99; in no swarm
+#                            and no inventory) and print its socket URL: for tests that
+#                            restart, stop or flood an engine, so that no other test's engine
+#                            goes away under it. Each such test file owns one spare number.
 #   scripts/lab.sh restart N stop engine N's dockerd (its containers stop) and start it again
 #
 # Each engine lives in a network namespace of its own (oplab-engN) with its own data root,
@@ -48,7 +49,6 @@ WANT_SSH="${LAB_SSH:-1}"
 SSH_CLIENT_CONF=/etc/ssh/ssh_config.d/operator-lab.conf
 SSH_USER=operator-lab
 SSH_ENGINE=0
-SPARE=99
 IMAGE="${OPERATOR_TEST_IMAGE:-operator-core/busybox:test}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
@@ -456,6 +456,8 @@ cmd_down() {
 }
 
 cmd_spare() {
+    local SPARE="${1:-99}"
+    [[ "$SPARE" =~ ^9[0-9]$ ]] || die "usage: lab.sh spare [N] (N from 90 to 99)"
     [ "$(id -u)" = 0 ] || die "the lab needs root"
     command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
     timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
@@ -483,10 +485,10 @@ cmd_restart() {
 
 case "${1:-}" in
     up) shift; cmd_up "$@" ;;
-    spare) cmd_spare ;;
+    spare) shift; cmd_spare "$@" ;;
     restart) shift; cmd_restart "$@" ;;
     status) cmd_status ;;
     inventory) inventory ;;
     down) cmd_down ;;
-    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | spare | restart N | down" >&2; exit 2 ;;
+    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | spare [N] | restart N | down" >&2; exit 2 ;;
 esac
