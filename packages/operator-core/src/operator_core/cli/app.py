@@ -29,7 +29,7 @@ from operator_core.cli.interrupts import EXIT_INTERRUPTED, Interrupt
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.render import Renderer, denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import call_tool, container_names
-from operator_core.cli.settings import Mode, Settings, default_audit_db
+from operator_core.cli.settings import Mode, Settings, default_audit_db, default_history_db
 from operator_core.errors import OperatorError
 from operator_core.present import make_console, print_json
 from operator_core.runner.envelope import error_envelope
@@ -134,6 +134,15 @@ def main_options(
             dir_okay=False,
         ),
     ] = None,
+    history_db: Annotated[
+        Path | None,
+        typer.Option(
+            "--history-db",
+            help="The watch's store (event history, heal leases; SQLite). Default: "
+            "$OPERATOR_HISTORY_DB or history.sqlite3 beside the audit trail.",
+            dir_okay=False,
+        ),
+    ] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why you run this; kept in the audit trail.")
     ] = None,
@@ -165,6 +174,7 @@ def main_options(
         mode=mode,
         dry_run=dry_run,
         audit_db=audit_db if audit_db is not None else default_audit_db(),
+        history_db=history_db if history_db is not None else default_history_db(audit_db),
         json=as_json,
         reason=reason,
         yes=yes,

@@ -9,6 +9,9 @@ Where each setting comes from, first match wins:
   policy's own ``mode`` / ``dry_run``;
 * audit trail: ``--audit-db PATH``, else ``$OPERATOR_AUDIT_DB``, else
   ``$XDG_STATE_HOME/operator-core/audit.sqlite3`` (``~/.local/state/...``);
+* watch store (the event history, and the healer's leases and state): ``--history-db
+  PATH``, else ``$OPERATOR_HISTORY_DB``, else ``history.sqlite3`` beside the audit trail
+  when that is given by option or environment, else under ``$XDG_STATE_HOME/operator-core``;
 * engine: ``--host`` or ``--context`` (one of them), else the docker CLI's own default;
 * fleet: ``--inventory FILE``, else ``$OPERATOR_INVENTORY``, else
   ``$XDG_CONFIG_HOME/operator-core/inventory.toml`` when it exists. With an inventory every
@@ -34,6 +37,7 @@ __all__ = [
     "Mode",
     "Settings",
     "default_audit_db",
+    "default_history_db",
     "default_policy_file",
     "local_user",
 ]
@@ -58,6 +62,14 @@ def default_audit_db() -> Path:
     return Path(state) / "operator-core" / "audit.sqlite3"
 
 
+def default_history_db(audit_db: Path | None = None) -> Path:
+    """Return the watch store's path: $OPERATOR_HISTORY_DB, else beside the audit trail."""
+    named = os.environ.get("OPERATOR_HISTORY_DB")
+    if named:
+        return Path(named).expanduser()
+    return (audit_db or default_audit_db()).with_name("history.sqlite3")
+
+
 def default_policy_file() -> Path | None:
     """Return the user's policy file under XDG_CONFIG_HOME when it exists, else None."""
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -76,6 +88,7 @@ class Settings:
     mode: Mode | None = None
     dry_run: bool | None = None
     audit_db: Path = field(default_factory=default_audit_db)
+    history_db: Path = field(default_factory=default_history_db)
     json: bool = False
     reason: str | None = None
     yes: bool = False
