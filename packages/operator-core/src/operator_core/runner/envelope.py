@@ -117,7 +117,8 @@ def error_envelope(exc: OperatorError) -> dict[str, Any]:
     for attribute in _DETAIL_ATTRIBUTES:
         if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
-    error["details"] = details
+    # Details quote values too (a refused argument in ``problems``): redacted as text is.
+    error["details"] = redact_value(details)
     return {"ok": False, "error": error}
 
 
