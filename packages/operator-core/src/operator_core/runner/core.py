@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
+from operator_core.audit.labels import redact_labels
 from operator_core.audit.quoted import redact_quoted
 from operator_core.audit.record import AuditRecord, Outcome
 from operator_core.audit.redact import (
@@ -563,7 +564,13 @@ class ToolRunner:
         return envelope
 
     async def _finish(self, call: Call, envelope: dict[str, Any]) -> dict[str, Any]:
-        """Write the final audit record, then return ``envelope`` with its audit id."""
+        """Write the final audit record, then return ``envelope`` with its audit id.
+
+        A result's label values that look secret are hidden here, in what is returned and
+        recorded alike; the policy judged the labels as the engine has them, before.
+        """
+        if envelope.get("ok"):
+            envelope["result"] = redact_labels(envelope.get("result"))
         write = asyncio.ensure_future(self._record(call, envelope))
         cancelled = await _outlast(write)  # a cancel now must not lose the final record
         failure = None if write.cancelled() else write.exception()

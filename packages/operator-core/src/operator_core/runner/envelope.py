@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from operator_core.audit.labels import redact_labels
 from operator_core.audit.redact import redact_text, redact_value
 from operator_core.errors import (
     AuditError,
@@ -158,7 +159,7 @@ def result_excerpt(result: Any) -> dict[str, Any] | None:
             excerpt[key] = {k: _short(v) for k, v in value.items()}
         elif _is_scalar(value):
             excerpt[key] = _short(value)
-    return redact_value(excerpt)  # type: ignore[no-any-return]
+    return redact_value(redact_labels(excerpt))  # type: ignore[no-any-return]
 
 
 def _is_scalar(value: Any) -> bool:
