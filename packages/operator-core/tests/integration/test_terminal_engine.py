@@ -95,3 +95,13 @@ def test_exec_details_an_agent_chose_are_escaped_in_events(hostile, tmp_path: Pa
         assert raw not in shown, (raw, shown[-3000:])
     assert "exec" in shown
     assert "\\x1b]0;owned" in shown, shown[-3000:]
+
+
+def test_a_followed_log_shows_escapes_not_obeys_them(containers, tmp_path: Path):
+    """`logs -f` prints each line as it comes through the same safe console."""
+    script = f"printf '{PRINTF} followed\\n'; sleep 2"
+    name = containers.run("sh", "-c", script)
+    shown = _under_pty(clean_env(tmp_path), "docker", "logs", "-f", name)
+    for raw in RAW:
+        assert raw not in shown, (raw, shown[-3000:])
+    assert "\\x1b]0;owned" in shown and "followed" in shown, shown[-3000:]
