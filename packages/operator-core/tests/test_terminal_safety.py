@@ -360,3 +360,27 @@ def test_a_single_line_value_stays_on_its_line_in_tables():
     console = SafeConsole(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     print_table(console, table)
     assert "web\\nroot running" in console.export_text()
+
+
+def test_the_servers_log_lines_show_escapes(monkeypatch):
+    """`operator mcp` logs through SafeFormatter: an agent's tool name cannot drive stderr."""
+    import logging
+
+    import operator_core.cli.serve_cmds as serve_cmds
+    from operator_core.terminal import SafeFormatter
+
+    async def no_server(*args: Any) -> None:
+        return None
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(serve_cmds, "_serve", no_server)
+    monkeypatch.setattr(serve_cmds, "check_engine_options", lambda *a, **k: None)
+    result = CliRunner().invoke(app, ["mcp"], prog_name="operator")
+    assert result.exit_code == 0, result.output
+    (handler,) = root.handlers
+    assert isinstance(handler.formatter, SafeFormatter)
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "tool %s failed", (HOSTILE,), None)
+    line = handler.formatter.format(record)
+    assert _raw_controls(line) == []
+    assert "\\x1b]0;owned" in line

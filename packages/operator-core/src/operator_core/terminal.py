@@ -7,7 +7,8 @@ carriage return writes over what was shown, and Unicode bidirectional overrides 
 text read in another order than it is stored (``\u202e``). Every console the command
 line writes through is a ``SafeConsole`` (``operator_core.present.make_console``): what
 it prints shows those characters as visible escapes (``\x1b``, ``\x9b``, ``\u202e``),
-whatever command printed it and however (markup, ``Text``, tables, ``console.out``).
+whatever command printed it and however (markup, ``Text``, tables, ``console.out``);
+``operator mcp`` formats its log lines on stderr with ``SafeFormatter``.
 
 What is shown visibly: C0 controls (0x00-0x1f) and DEL, C1 controls (0x80-0x9f), the
 bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F,
@@ -22,6 +23,7 @@ every non-ASCII character as a ``\u`` escape, so no raw byte of those reaches a 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -30,7 +32,7 @@ from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 from rich.text import Span, Text
 
-__all__ = ["UNSAFE", "SafeConsole", "safe_rich_text", "safe_text"]
+__all__ = ["UNSAFE", "SafeConsole", "SafeFormatter", "safe_rich_text", "safe_text"]
 
 _BIDI = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _SEPARATORS = (0x2028, 0x2029)
@@ -101,3 +103,15 @@ class SafeConsole(Console):
                 yield segment
             else:
                 yield Segment(safe_text(segment.text), segment.style)
+
+
+class SafeFormatter(logging.Formatter):
+    """A logging formatter whose lines show control characters as escapes (for stderr).
+
+    A served tool's log lines can quote what an agent sent (a tool name, an actor); on a
+    terminal they go through ``safe_text`` as everything else printed does.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record formatted as usual, made safe (its newlines kept)."""
+        return safe_text(super().format(record))
