@@ -114,3 +114,13 @@ def test_a_broken_pipe_says_how_to_see_the_helpers_own_reason():
     message = str(translate(_failed(stderr)))
     assert "write |1: broken pipe" in message
     assert "`ssh -T HOST` shows it" in message
+
+
+def test_a_badly_named_host_still_has_its_entry_read():
+    """A host to rename whose URL is also bad: both faults are named at once."""
+    with pytest.raises(InventoryError) as caught:
+        inventory_from_dict({"hosts": {"-edge": {"url": "tcp://edge:99999"}}})
+    message = str(caught.value)
+    assert "2 problem(s)" in message
+    assert "hosts.-edge: a host name is" in message
+    assert "hosts.-edge.url: has a port" in message

@@ -197,14 +197,15 @@ def _hosts(raw: object, base: Path, faults: list[str]) -> dict[str, HostEntry]:
         return {}
     hosts: dict[str, HostEntry] = {}
     for name, entry in raw.items():
-        if _HOST_NAME.fullmatch(name) is None:
+        named = _HOST_NAME.fullmatch(name) is not None
+        if not named:
             faults.append(
                 f"hosts.{name}: a host name is 1 to 63 letters, digits, '_', '.' or '-', "
                 "starting with a letter or digit (as a container name); rename it"
             )
-            continue
+        # A badly named host's entry is still read, so that its other faults are named too.
         host = _host(name, entry, base, faults)
-        if host is not None:
+        if host is not None and named:
             hosts[name] = host
     return hosts
 
