@@ -14,6 +14,7 @@ heal opt-in read the labels as the engine has them, before this runs.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from operator_core.audit.redact import REDACTED, is_secret_key, redact_text
@@ -30,7 +31,13 @@ def redact_label(key: str, value: Any) -> Any:
     """Return a label's value as it may be shown: hidden whole under a secret key."""
     if is_secret_key(key):
         return REDACTED
-    return redact_text(value) if isinstance(value, str) else value
+    return _redacted(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=8192)
+def _redacted(value: str) -> str:
+    """Return ``redact_text(value)``, remembered: the same labels recur on many containers."""
+    return redact_text(value)
 
 
 def redact_labels(value: Any, depth: int = 0) -> Any:
