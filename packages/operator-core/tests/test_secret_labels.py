@@ -6,7 +6,6 @@ heal opt-in still see the labels as the engine has them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -161,4 +160,3 @@ def test_redaction_leaves_a_result_without_secrets_as_it_is():
     """A result whose labels hide nothing is returned as the very same object."""
     result = {"containers": [{"name": "web", "labels": {"team": "a"}}], "count": 1}
     assert redact_labels(result) is result
-    asyncio.run(asyncio.sleep(0))

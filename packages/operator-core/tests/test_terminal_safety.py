@@ -9,6 +9,7 @@ entry here fails ``test_every_command_is_run_with_hostile_data``.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -247,7 +248,10 @@ def hostile_cli(tmp_path, monkeypatch) -> Callable[[list[str]], Any]:
     monkeypatch.delenv("OPERATOR_INVENTORY", raising=False)
     fake = _fake()
     monkeypatch.setattr(runtime, "DockerActionExecutor", lambda *a, **k: HostileExecutor(fake))
-    monkeypatch.setattr(runtime, "check_engine_options", lambda *a, **k: None, raising=False)
+    # The module, not the typer app the package re-exports under the same name.
+    cli_app = importlib.import_module("operator_core.cli.app")
+    monkeypatch.setattr(cli_app, "check_engine_options", lambda *a, **k: None)
+    monkeypatch.setattr(watch_cmds, "check_engine_options", lambda *a, **k: None)
     monkeypatch.setattr(watch_cmds, "watch", _hostile_watch)
     monkeypatch.setattr(watch_cmds, "DockerActionExecutor", lambda *a, **k: fake)
     monkeypatch.setattr(hosts_cmds, "Fleet", _HostileFleet)
