@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from operator_core.audit import REDACTED, MemoryAuditSink
@@ -95,3 +96,15 @@ def test_the_approval_question_redacts_the_callers_own_name():
     described = request.describe()
     assert SECRET not in described
     assert "agent token=[REDACTED] wants to run docker_restart_container" in described
+
+
+async def test_the_call_log_line_redacts_the_callers_own_name(caplog):
+    """The runner's log line of a call shows a secret in the actor string redacted."""
+    audit = MemoryAuditSink()
+    with caplog.at_level(logging.INFO, logger="operator_core.runner"):
+        await _runner(audit).execute_tool(
+            "docker_inspect_container", {"container_id": "web"}, actor=f"agent token={SECRET}"
+        )
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "actor=agent token=[REDACTED]" in logged
+    assert SECRET not in logged

@@ -584,7 +584,7 @@ class ToolRunner:
         log.info(
             "tool=%s actor=%s decision=%s outcome=%s rule=%s",
             call.tool,
-            call.actor,
+            redact_value(call.actor),
             call.decision,
             call.outcome,
             call.rule,
