@@ -20,6 +20,7 @@ from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.present import print_json
+from operator_core.terminal import SafeFormatter
 from operator_core.tools import TOOLS, tool_list
 from operator_core.tools.hosts import tools_with_host
 
@@ -70,7 +71,9 @@ def mcp(
     settings = settings_of(ctx)
     if inventory is not None:
         settings.inventory_file = inventory
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     sock = bind_port(port) if transport == "streamable-http" else None
     try:
         check_engine_options(settings.context)

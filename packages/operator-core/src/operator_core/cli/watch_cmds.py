@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from operator_core.audit.labels import redact_labels
 from operator_core.cli.app import ERR, OUT, fail, settings_of
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.runtime import make_approver, open_runner
@@ -132,6 +133,8 @@ async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
     async with contextlib.aclosing(items):
         async for item in items:
+            # Incidents carry the container's labels (heal matched on them as they are).
+            item = redact_labels(item)
             if as_json:
                 OUT.print(
                     json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True

@@ -51,8 +51,10 @@ class ApprovalRequest:
         """Return what is asked in words: who, which tool on what, with which (redacted) values."""
         arguments, reason = self.shown(limit)
         why = f" Reason given: {reason}." if reason else ""
+        # The actor is the caller's own word (an MCP client's name): redacted like a reason.
+        actor = redact_value(self.actor)[:200] if self.actor else "An agent"
         return (
-            f"{self.actor or 'An agent'} wants to run {self.tool} ({self.risk} risk)"
+            f"{actor} wants to run {self.tool} ({self.risk} risk)"
             f"{self.target()} with {arguments}.{why}"
         )
 

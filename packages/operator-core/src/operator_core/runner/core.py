@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
+from operator_core.audit.labels import redact_labels
+from operator_core.audit.quoted import redact_quoted
 from operator_core.audit.record import AuditRecord, Outcome
 from operator_core.audit.redact import (
     REDACTED,
@@ -550,6 +552,10 @@ class ToolRunner:
     def _refused(self, call: Call, exc: OperatorError) -> dict[str, Any]:
         """Return the envelope of a refused or failed call, noting decision and outcome."""
         envelope = error_envelope(exc)
+        # The one place a refusal is returned and recorded: a value the stored arguments
+        # hide is hidden wherever the message or details quote it (issue 18 item 5).
+        raw, stored = _given_arguments(call), _stored_arguments(call)
+        envelope["error"] = redact_quoted(envelope["error"], raw, stored)
         kind = error_type(exc)
         call.outcome = _OUTCOMES.get(kind, "failed")
         if isinstance(exc, PolicyDenied):
@@ -558,7 +564,13 @@ class ToolRunner:
         return envelope
 
     async def _finish(self, call: Call, envelope: dict[str, Any]) -> dict[str, Any]:
-        """Write the final audit record, then return ``envelope`` with its audit id."""
+        """Write the final audit record, then return ``envelope`` with its audit id.
+
+        A result's label values that look secret are hidden here, in what is returned and
+        recorded alike; the policy judged the labels as the engine has them, before.
+        """
+        if envelope.get("ok"):
+            envelope["result"] = redact_labels(envelope.get("result"))
         write = asyncio.ensure_future(self._record(call, envelope))
         cancelled = await _outlast(write)  # a cancel now must not lose the final record
         failure = None if write.cancelled() else write.exception()
@@ -572,7 +584,7 @@ class ToolRunner:
         log.info(
             "tool=%s actor=%s decision=%s outcome=%s rule=%s",
             call.tool,
-            call.actor,
+            redact_value(call.actor),
             call.decision,
             call.outcome,
             call.rule,
@@ -682,6 +694,24 @@ def _stored_arguments(call: Call) -> Any:
             str(key): _json_value(value) if key in known else REDACTED for key, value in raw.items()
         }
     return redact_arguments(finite(raw))
+
+
+def _given_arguments(call: Call) -> Any:
+    """Return the call's arguments as given, read as ``_stored_arguments`` reads them.
+
+    Unknown keys' values are kept here (they are what an error may quote, and what the
+    stored form hides whole); arguments too deep or too large to walk are left out.
+    """
+    if call.args is not None:
+        return call.args
+    raw = call.raw
+    if shape_problem(raw) is not None:
+        return None
+    if isinstance(raw, str):
+        raw = _json_object(raw)
+    if isinstance(raw, dict):
+        return {str(key): _json_value(value) for key, value in raw.items()}
+    return raw
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
