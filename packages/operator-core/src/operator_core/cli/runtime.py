@@ -39,6 +39,7 @@ from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
+from operator_core.watch.timeline import open_history, with_history
 
 __all__ = [
     "Spinner",
@@ -149,8 +150,10 @@ async def open_runner(
 ) -> AsyncIterator[ToolRunner]:
     """Yield a runner for the global options; the audit file is closed afterwards.
 
-    The runner starts its rate limits from the audit trail's recent actions. ``wrap``
-    replaces the executor by one built around it (``logs -f``'s following executor).
+    The runner starts its rate limits from the audit trail's recent actions. Its
+    ``get_events`` merges the engine's events with the watch's history (``--history-db``,
+    when a watch made it). ``wrap`` replaces the executor by one built around it
+    (``logs -f``'s following executor).
     Raises PolicyError (bad policy file), InvalidInput (--host with --context) or
     AuditError (audit file unusable) before anything runs.
     """
@@ -163,6 +166,13 @@ async def open_runner(
     )
     audit = open_audit(settings.audit_db)
     try:
+        # get_events also answers from the watch's history, where one records the engine.
+        history = open_history(settings.history_db)
+    except OperatorError:
+        await audit.close()
+        raise
+    executor = with_history(executor, history)
+    try:
         yield ToolRunner(
             executor if wrap is None else wrap(executor),
             policy=policy,
@@ -171,6 +181,8 @@ async def open_runner(
         )
     finally:
         await audit.close()
+        if history is not None:
+            await history.close()
 
 
 async def call_tool(
