@@ -64,8 +64,8 @@ class EventRecorder(Protocol):
 class HistoryRecorder:
     """Records the watch's events into ``store``; see the module's docstring."""
 
-    types = RECORDED_TYPES
-    actions = RECORDED_ACTIONS
+    types: Sequence[str] = RECORDED_TYPES
+    actions: Sequence[str] = RECORDED_ACTIONS
 
     def __init__(
         self,
