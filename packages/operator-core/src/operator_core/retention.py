@@ -186,7 +186,7 @@ async def keep_pruning(
         for prune in prunes:
             try:
                 done = await prune()
-            except KeyError as exc:
+            except OperatorError as exc:
                 log.warning("retention: pruning failed, trying again later: %s", exc)
                 continue
             if done["removed"]:
