@@ -167,8 +167,11 @@ async def test_a_bug_in_a_prune_is_not_swallowed():
     async def buggy() -> PruneResult:
         raise KeyError("bug")
 
+    async def sleep(_: float) -> None:
+        raise AssertionError("the bug was swallowed and the loop went on")
+
     with pytest.raises(KeyError):
-        await keep_pruning([buggy], 60)
+        await keep_pruning([buggy], 60, sleep=sleep)
 
 
 @pytest.mark.parametrize(
