@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from operator_core.audit.redact import REDACTED
 from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.retention import Bound
@@ -54,25 +55,31 @@ def ev(
 
 @pytest.fixture
 def clock() -> Clock:
+    """A wall clock at T0."""
     return Clock()
 
 
 @pytest.fixture
 async def store(tmp_path: Path, clock: Clock):
+    """A history store in a private file, on the test's clock."""
     opened = HistoryStore(tmp_path / "history.sqlite3", clock=clock)
     yield opened
     await opened.close()
 
 
 async def read_all(store: HistoryStore, engine: str = "E1", **filters) -> dict:
+    """Read the hour around T0 of ``engine``."""
     return await store.read(
-        engine, iso_ns(int((T0 - 3600) * 1e9)), iso_ns(int((T0 + 3600) * 1e9)), limit=100,
+        engine,
+        iso_ns(int((T0 - 3600) * 1e9)),
+        iso_ns(int((T0 + 3600) * 1e9)),
+        limit=100,
         **filters,
     )
 
 
 def test_event_times_round_trip_to_the_nanosecond():
-    """ns_of and iso_ns are inverses at nanosecond precision, and a time without a fraction reads."""
+    """ns_of and iso_ns are inverses to the nanosecond; a time without a fraction reads."""
     assert iso_ns(ns_of("2026-11-29T10:00:01.000000007Z")) == "2026-11-29T10:00:01.000000007Z"
     assert ns_of("2026-11-29T10:00:00Z") == int(T0) * 10**9
 
@@ -98,17 +105,19 @@ async def test_engines_are_kept_apart_by_their_id_not_their_host_name(store):
 
 async def test_stored_attributes_are_redacted_like_everything_else(store, tmp_path):
     """A secret-looking label never reaches the file; its key stays, and names stay."""
-    secret = ev("start", 1, db_password="hunter2", **{"traefik.basicauth.users": "a:$apr1$xyz$Q"})
+    labels = {"db_password": "hunter2", "traefik.basicauth.users": "a:$apr1$xyz$Q"}
+    secret = ev("start", 1, **labels)
     await store.record(None, "E1", [secret], None)
     (stored,) = (await read_all(store))["events"]
-    assert stored["attributes"]["db_password"] == "[REDACTED]"
+    assert stored["attributes"]["db_password"] == REDACTED
     assert stored["attributes"]["traefik.basicauth.users"] == "[REDACTED]"
     assert stored["attributes"]["name"] == "web"
     await store.close()
     raw = (tmp_path / "history.sqlite3").read_bytes()
     wal = tmp_path / "history.sqlite3-wal"
     raw += wal.read_bytes() if wal.exists() else b""
-    assert b"hunter2" not in raw and b"$apr1$" not in raw
+    assert b"hunter2" not in raw
+    assert b"$apr1$" not in raw
 
 
 async def test_the_cursor_is_the_newest_event_with_its_keys(store):
@@ -125,7 +134,7 @@ async def test_the_cursor_is_the_newest_event_with_its_keys(store):
 
 
 async def test_reads_filter_like_the_engine(store):
-    """container (name, id, 6+ prefix), service, types, actions; the newest `limit` kept."""
+    """Container (name, id, 6+ prefix), service, types, actions; the newest `limit` kept."""
     service = {"com.docker.swarm.service.name": "api"}
     await store.record(
         None,
@@ -186,9 +195,7 @@ async def test_pruning_by_age_removes_old_events_and_cuts_the_spans(store, clock
     clock.now = T0
     result = await store.prune(Bound.of(3600, None))
     assert (result["removed"], result["kept"], result["store"]) == (1, 1, "history")
-    read = await store.read(
-        "E1", iso_ns(int((T0 - 9000) * 1e9)), iso_ns(int(T0 * 1e9)), limit=10
-    )
+    read = await store.read("E1", iso_ns(int((T0 - 9000) * 1e9)), iso_ns(int(T0 * 1e9)), limit=10)
     assert [e["time"] for e in read["events"]] == [ev("die", -10)["time"]]
     assert read["spans"][0]["since"] == iso_ns(int((T0 - 3600) * 1e9))
 
@@ -209,7 +216,8 @@ async def test_pruning_forgets_attributes_no_event_uses(store, tmp_path):
     await store.close()
     with sqlite3.connect(tmp_path / "history.sqlite3") as db:
         kept = [row[0] for row in db.execute("SELECT json FROM history_attrs")]
-    assert len(kept) == 1 and '"b"' in kept[0]
+    assert len(kept) == 1
+    assert '"b"' in kept[0]
 
 
 def test_an_unusable_path_is_a_history_error(tmp_path):

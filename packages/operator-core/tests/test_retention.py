@@ -29,17 +29,20 @@ def record(age_days: float, outcome: str = "ok", now: float = NOW, **fields) -> 
 
 @pytest.fixture
 async def trail(tmp_path):
+    """A SQLite audit trail in a private file."""
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
     yield sink
     await sink.close()
 
 
 async def write(sink: SQLiteAuditSink, *records: AuditRecord) -> None:
+    """Write ``records`` to ``sink``."""
     for item in records:
         await sink.write(item)
 
 
 def ages(sink: SQLiteAuditSink) -> list[float]:
+    """Return the ages (days before NOW) of the records ``sink`` holds, sorted."""
     return sorted(round((NOW - r.ts) / DAY_S) for r in sink.query(None))
 
 
@@ -91,6 +94,7 @@ def test_a_retention_under_seven_days_is_refused_at_load():
 
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
+    """Run ``operator ARGS`` in-process with no user policy."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("OPERATOR_POLICY", raising=False)
     monkeypatch.delenv("OPERATOR_HISTORY_DB", raising=False)
@@ -119,7 +123,9 @@ async def test_audit_prune_from_the_command_line(cli, trail, tmp_path):
         ("audit.sqlite3", ["--older-than", "soon"], "not a duration"),
     ],
 )
-def test_audit_prune_refuses_what_it_cannot_do_and_changes_nothing(cli, tmp_path, name, args, message):
+def test_audit_prune_refuses_what_it_cannot_do_and_changes_nothing(
+    cli, tmp_path, name, args, message
+):
     """A JSONL trail, a bound under 7 days or a bad duration: a clear error, no file touched."""
     path = tmp_path / name
     path.write_bytes(b"")

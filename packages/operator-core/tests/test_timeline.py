@@ -20,10 +20,13 @@ DIE_ONLY = {"types": ["container"], "actions": ["die", "oom"]}
 
 
 def at(second: float) -> str:
+    """Return the time ``second`` seconds after T0."""
     return iso_ns(int((T0 + second) * 1e9))
 
 
-def answer(events=(), *, forgot_before: float | None = None, seen: int | None = None) -> EventsResult:
+def answer(
+    events=(), *, forgot_before: float | None = None, seen: int | None = None
+) -> EventsResult:
     """The engine's answer for [S, U]; ``forgot_before``: its buffer rotated past S."""
     found = list(events)
     result = EventsResult(
@@ -41,6 +44,7 @@ def answer(events=(), *, forgot_before: float | None = None, seen: int | None = 
 
 
 def read(events=(), spans=()) -> dict[str, Any]:
+    """Return what the history read of the window."""
     return {"events": list(events), "seen": len(events), "spans": list(spans)}
 
 
@@ -61,7 +65,8 @@ def test_an_event_the_engine_forgot_is_answered_from_the_history():
     assert [s["source"] for s in result["sources"]] == ["engine", "history"]
     assert result["sources"][0]["spans"] == [{"since": at(-60), "until": U}]
     assert (result["may_be_missing"], result["gaps"]) == (False, [])
-    assert result["truncation"] == [] and result["truncated"] is False
+    assert result["truncation"] == []
+    assert result["truncated"] is False
 
 
 def test_without_a_history_a_forgotten_window_is_a_gap():
@@ -88,7 +93,9 @@ def test_the_history_does_not_vouch_for_kinds_it_does_not_record():
     happened in the part of the window the engine forgot.
     """
     result = merge(
-        answer([], forgot_before=-60), read([ev("oom", -300)], [{"since": S, "until": U}]), 100,
+        answer([], forgot_before=-60),
+        read([ev("oom", -300)], [{"since": S, "until": U}]),
+        100,
         recorded=False,
     )
     assert [e["action"] for e in result["events"]] == ["oom"]
@@ -128,8 +135,9 @@ class Engine(FakeExecutor):
         super().__init__()
         self.result = result
 
-    async def get_events(self, since, until=None, container=None, service=None, types=None,
-                         actions=None, limit=500) -> EventsResult:
+    async def get_events(
+        self, since, until=None, container=None, service=None, types=None, actions=None, limit=500
+    ) -> EventsResult:
         self.calls.append(("get_events", {"container": container}))
         return self.result
 
@@ -168,7 +176,11 @@ async def test_a_fleet_keeps_its_host_routing_through_the_history():
 
 @pytest.mark.parametrize(
     ("types", "actions", "vouches"),
-    [(["container"], ["die"], True), (None, ["die"], False), (["container"], ["exec_start"], False)],
+    [
+        (["container"], ["die"], True),
+        (None, ["die"], False),
+        (["container"], ["exec_start"], False),
+    ],
 )
 def test_which_queries_the_history_vouches_for(types, actions, vouches):
     """Only a query for recorded types AND recorded actions counts the history's spans."""

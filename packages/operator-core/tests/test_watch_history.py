@@ -27,8 +27,13 @@ class Identified(ScriptedEngine):
         self.filters: list[dict[str, Any]] = []
 
     async def engine_identity(self) -> dict[str, Any]:
-        return {"engine_id": "ENGINE-1", "engine_name": "e", "cluster_id": None,
-                "node_id": None, "manager": False}
+        return {
+            "engine_id": "ENGINE-1",
+            "engine_name": "e",
+            "cluster_id": None,
+            "node_id": None,
+            "manager": False,
+        }
 
     def follow_events(self, since: str | None = None, **filters: Any):
         self.filters.append(filters)
@@ -60,6 +65,7 @@ class Tape:
 
 
 async def run(engine: Any, recorder: Any, count: int, **options: Any) -> list[dict[str, Any]]:
+    """Return the first ``count`` items of a watch of ``engine`` through ``recorder``."""
     items: list[dict[str, Any]] = []
 
     async def sleep(_: float) -> None:
@@ -103,8 +109,11 @@ async def test_a_restarted_watch_follows_from_its_cursor_and_skips_what_it_has()
     at the cursor: the history covers the time the watch was down.
     """
     had = ev("die", 1, code=3)
-    cursor = {"since": "1795946401.000000000", "time": had["time"],
-              "keys": [(had["time"], had["actor_id"], "die", "")]}
+    cursor = {
+        "since": "1795946401.000000000",
+        "time": had["time"],
+        "keys": [(had["time"], had["actor_id"], "die", "")],
+    }
     engine = Identified([[had, ev("die", 2, code=5)]], probes=[True])
     tape = Tape(cursor)
     items = await run(engine, tape, 2)
@@ -144,8 +153,9 @@ async def test_a_restart_on_a_real_store_records_each_event_once(tmp_path: Path)
         recorder = HistoryRecorder(store)
         items = await run(again, recorder, 2)
         await recorder.aclose()
-        read = await store.read("ENGINE-1", "2026-11-29T09:00:00Z", "2026-11-29T11:00:00Z",
-                                limit=10)
+        read = await store.read(
+            "ENGINE-1", "2026-11-29T09:00:00Z", "2026-11-29T11:00:00Z", limit=10
+        )
     finally:
         await store.close()
     assert again.since[0] == "1795946401.000000000"

@@ -53,6 +53,10 @@ EVENT_MARGIN_S = 2.0
 #: The events a Docker engine keeps in memory for a window read: its newest 256 of any
 #: kind. A read that got as many may have lost older events of its window.
 ENGINE_EVENT_BUFFER = 256
+#: Events that may reach the engine's memory between the moment a read names as its end
+#: (now) and the moment the engine answers: they push old events out, yet the read does
+#: not return them. A read that got ENGINE_EVENT_BUFFER minus this many may have lost some.
+ENGINE_BUFFER_MARGIN = 32
 
 _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
 
@@ -212,8 +216,10 @@ class EventActions(ExecutorCore):
 
         The engine answers from the newest ``ENGINE_EVENT_BUFFER`` (256) events it keeps,
         of every kind, up to now. The rule, the same for every query: when the engine
-        holds that many events from ``since`` to now, it may have forgotten older ones of
-        the window (``engine_buffer``), and ``engine_oldest`` is the oldest it still held.
+        holds that many events from ``since`` to now (less ``ENGINE_BUFFER_MARGIN``, 32:
+        events that came while the read started took places in its memory, but end after
+        the read's end), it may have forgotten older ones of the window
+        (``engine_buffer``), and ``engine_oldest`` is the oldest it still held.
         A filtered query, or one that ends before now, cannot tell from its own answer (a
         filter shows fewer events though many were lost; the buffer also holds the events
         after ``until``), so it makes a second, unfiltered read from ``since`` to now that
@@ -252,7 +258,7 @@ class EventActions(ExecutorCore):
                 reasons.add("limit")
             if sink.too_long:
                 reasons.add("long_line")
-            if buffer.seen >= ENGINE_EVENT_BUFFER:
+            if buffer.seen >= ENGINE_EVENT_BUFFER - ENGINE_BUFFER_MARGIN:
                 reasons.add("engine_buffer")
             events = [parse_event(json.loads(line)) for line in sink.kept]
             return EventsResult(
