@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import OPERATOR, clean_env, json_out, run_operator
 from python_on_whales import DockerClient
+from test_watch_engine import Lines
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
@@ -200,3 +203,51 @@ def _wait_exited(client: DockerClient, name: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{name} did not exit")
         time.sleep(0.2)
+
+
+def test_operator_watch_records_and_docker_events_answers_from_it(spare, tmp_path):
+    """The CLI end to end: `operator watch` records a death; `docker events` shows its source.
+
+    The watch is stopped with Ctrl-C (its intervals closed); `operator docker events`
+    then names the history among its sources, and `operator history status` the engine.
+    """
+    host = spare.client_config.host
+    env = clean_env(tmp_path)
+    name = unique_name()
+    process = subprocess.Popen(
+        [*OPERATOR, "--host", str(host), "watch", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = Lines(process)
+    try:
+        connected = lines.next_json("connected")
+        _run_named(spare, name, "exit 3")
+        assert lines.next_json("died", name)["exit_code"] == 3
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        spare.remove([name], force=True)
+    found = json_out(
+        run_operator(
+            env,
+            "--host",
+            str(host),
+            "docker",
+            "events",
+            name,
+            "--since",
+            connected["time"],
+            "--type",
+            "container",
+            "--action",
+            "die",
+            "--json",
+        )
+    )["result"]
+    assert [e["exit_code"] for e in found["events"]] == [3]
+    assert "history" in [s["source"] for s in found["sources"]]
+    status = json_out(run_operator(env, "history", "status", "--json"))["result"]
+    assert [e["events"] >= 1 for e in status["engines"]] == [True]

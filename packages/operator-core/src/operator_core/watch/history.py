@@ -318,8 +318,8 @@ class HistoryStore:
             kept = int(self._db.execute("SELECT count(*) FROM history_events").fetchone()[0])
         return removed, kept
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> sql.Transaction:
+        return sql.Transaction(self._db)
 
     async def _off(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the worker thread, under the lock, errors as HistoryError."""
@@ -335,22 +335,6 @@ class HistoryStore:
                 raise
             except sqlite3.Error as exc:
                 raise HistoryError(f"history store {self.path}: {exc}") from exc
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back when the block raises."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        if kind is None:
-            self._db.execute("COMMIT")
-        elif self._db.in_transaction:
-            self._db.execute("ROLLBACK")
 
 
 def _row(event: Event) -> tuple[Any, ...]:

@@ -8,6 +8,7 @@ events repeat its labels. Times are integer nanoseconds since the epoch (UTC).
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SELECT",
     "SPANS",
     "STATUS",
+    "Transaction",
     "event_filter",
 ]
 
@@ -161,3 +163,19 @@ def event_filter(
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += values
     return " WHERE " + " AND ".join(clauses), params
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back when the block raises."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:
+            self._db.execute("ROLLBACK")
