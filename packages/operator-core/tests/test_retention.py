@@ -196,3 +196,29 @@ def test_secret_looking_labels_are_hidden_whole(labels, hidden):
     assert out["tier"] == "web"
     for key in labels if hidden is None else [hidden]:
         assert out[key] == REDACTED
+
+
+async def test_a_running_service_prunes_one_chunk_per_turn_of_its_writer(trail, monkeypatch):
+    """The service's prune hands the worker back after each chunk, so writes go between.
+
+    Chunks of 2: five old records take three turns (2, 2, 1), and a record written while
+    the prune runs is written (it is new, so it stays).
+    """
+    from operator_core.audit import prune as prune_module
+    from operator_core.audit import sqlite as sqlite_module
+
+    monkeypatch.setattr(prune_module, "PRUNE_CHUNK", 2)
+    turns: list[int | None] = []
+    real = sqlite_module.prune_audit
+
+    def counted(*args, **kwargs):
+        turns.append(kwargs.get("chunks"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite_module, "prune_audit", counted)
+    await write(trail, *(record(40 + i) for i in range(5)))
+    pruning = asyncio.ensure_future(trail.prune(Bound.of(30 * DAY_S, None), now=NOW))
+    await write(trail, record(0, id="new"))
+    result = await pruning
+    assert turns == [1, 1, 1]
+    assert (result["removed"], result["kept"]) == (5, 1)

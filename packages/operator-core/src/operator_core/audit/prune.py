@@ -25,12 +25,19 @@ _NTH_NEWEST = f"SELECT ts FROM audit_records WHERE {_SETTLED} ORDER BY ts DESC L
 
 
 def prune_audit(
-    db: sqlite3.Connection, bound: Bound, now: float, export: Path | None = None
-) -> tuple[int, int]:
-    """Remove the records past ``bound`` at ``now``; return (removed, kept).
+    db: sqlite3.Connection,
+    bound: Bound,
+    now: float,
+    export: Path | None = None,
+    *,
+    chunks: int | None = None,
+) -> tuple[int, int, bool]:
+    """Remove the records past ``bound`` at ``now``; return (removed, kept, finished).
 
     ``export`` (a path) gets every removed record first, appended; AuditError when it
-    cannot be written (then nothing more is removed).
+    cannot be written (then nothing more is removed). ``chunks`` stops after that many
+    chunks (``finished`` is then False when more may be left), so a running service can
+    let its writes through between chunks.
     """
     nth = None
     if bound.max_rows is not None:
@@ -40,9 +47,9 @@ def prune_audit(
     where = f"{CUTOFF_SQL.format(t='ts')} AND {_SETTLED}"
     pick = f"SELECT id, record FROM audit_records WHERE {where} ORDER BY ts LIMIT ?"  # noqa: S608
     fd = _open_export(export)
-    removed = 0
+    removed, done, finished = 0, 0, False
     try:
-        while True:
+        while chunks is None or done < chunks:
             db.execute("BEGIN IMMEDIATE")
             try:
                 rows = db.execute(pick, (*cut.params(), PRUNE_CHUNK)).fetchall()
@@ -54,14 +61,15 @@ def prune_audit(
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-            removed += len(rows)
+            removed, done = removed + len(rows), done + 1
             if len(rows) < PRUNE_CHUNK:
+                finished = True
                 break
     finally:
         if fd is not None:
             os.close(fd)
     kept = int(db.execute("SELECT count(*) FROM audit_records").fetchone()[0])
-    return removed, kept
+    return removed, kept, finished
 
 
 def _open_export(path: Path | None) -> int | None:

@@ -163,9 +163,21 @@ class SQLiteAuditSink:
     async def prune(
         self, bound: Bound, *, now: float | None = None, export: Path | None = None
     ) -> PruneResult:
-        """Remove the records past ``bound`` (see ``operator_core.retention``), off the loop."""
+        """Remove the records past ``bound`` (see ``operator_core.retention``), off the loop.
+
+        One chunk per turn of the worker thread, so the trail's writes go between chunks.
+        """
+        at = time.time() if now is None else now
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self.prune_now, bound, now, export)
+        removed, finished = 0, False
+        while not finished:
+            removed_now, kept, finished = await loop.run_in_executor(
+                self._worker,
+                self._guarded,
+                lambda: prune_audit(self._db, bound, at, export, chunks=1),
+            )
+            removed += removed_now
+        return self._pruned(bound, removed, kept, export)
 
     def prune_now(
         self, bound: Bound, now: float | None = None, export: Path | None = None
@@ -176,7 +188,10 @@ class SQLiteAuditSink:
         gets the removed records first, as JSON lines.
         """
         at = time.time() if now is None else now
-        removed, kept = self._guarded(lambda: prune_audit(self._db, bound, at, export))
+        removed, kept, _ = self._guarded(lambda: prune_audit(self._db, bound, at, export))
+        return self._pruned(bound, removed, kept, export)
+
+    def _pruned(self, bound: Bound, removed: int, kept: int, export: Path | None) -> PruneResult:
         return PruneResult(
             store="audit",
             path=str(self.path),

@@ -205,14 +205,22 @@ class HistoryStore:
     # --- retention ----------------------------------------------------------------------
 
     async def prune(self, bound: Bound, *, now: float | None = None) -> PruneResult:
-        """Remove the events past ``bound`` (see ``operator_core.retention``), off the loop."""
+        """Remove the events past ``bound`` (see ``operator_core.retention``), off the loop.
+
+        One chunk per turn of the worker thread, so the watch's writes go between chunks.
+        """
         at = self._clock() if now is None else now
-        return self._pruned(bound, await self._off(lambda: self._prune(bound, at)))
+        removed, finished = 0, False
+        while not finished:
+            removed_now, kept, finished = await self._off(lambda: self._prune(bound, at, chunks=1))
+            removed += removed_now
+        return self._pruned(bound, (removed, kept))
 
     def prune_now(self, bound: Bound, now: float | None = None) -> PruneResult:
         """Remove the events past ``bound`` at ``now``; cut the intervals to what is left."""
         at = self._clock() if now is None else now
-        return self._pruned(bound, self._guarded(lambda: self._prune(bound, at)))
+        removed, kept, _ = self._guarded(lambda: self._prune(bound, at))
+        return self._pruned(bound, (removed, kept))
 
     def _pruned(self, bound: Bound, counts: tuple[int, int]) -> PruneResult:
         return PruneResult(
@@ -292,31 +300,32 @@ class HistoryStore:
         spans = self._db.execute(sql.SPANS, (engine_id, window[1], window[0])).fetchall()
         return HistoryRead(events=events, seen=seen, spans=_merged(spans, window))
 
-    def _prune(self, bound: Bound, now: float) -> tuple[int, int]:
+    def _prune(self, bound: Bound, now: float, chunks: int | None = None) -> tuple[int, int, bool]:
         nth = None
         if bound.max_rows is not None:
             row = self._db.execute(sql.NTH_NEWEST, (bound.max_rows,)).fetchone()
             nth = None if row is None else float(row[0])
-        cut = cutoffs(now, bound, nth)
-        params = cut.params(_NS)
+        params = cutoffs(now, bound, nth).params(_NS)
         where = CUTOFF_SQL.format(t="time_ns")
-        removed = 0
-        while True:
+        removed, done, finished = 0, 0, False
+        while chunks is None or done < chunks:
             with self._transaction():
-                gone = self._db.execute(sql.PRUNE.format(where=where), (*params, PRUNE_CHUNK))
-                count = gone.rowcount
-            removed += count
+                count = self._db.execute(
+                    sql.PRUNE.format(where=where), (*params, PRUNE_CHUNK)
+                ).rowcount
+            removed, done = removed + count, done + 1
             if count < PRUNE_CHUNK:
+                finished = True
                 break
-        boundary = int(max(params[0], params[1] + 1)) if removed else None
         with self._transaction():
-            if boundary is not None:
-                stale = int((now - _STALE_S) * _NS)
-                self._db.execute(sql.DROP_SPANS, (boundary, stale))
+            if removed:
+                boundary = int(max(params[0], params[1] + 1))
+                self._db.execute(sql.DROP_SPANS, (boundary, int((now - _STALE_S) * _NS)))
                 self._db.execute(sql.CUT_SPANS, (boundary, boundary, boundary))
+            if finished:  # a label set no event uses any more goes too
                 self._db.execute(sql.DROP_ATTRS)
             kept = int(self._db.execute("SELECT count(*) FROM history_events").fetchone()[0])
-        return removed, kept
+        return removed, kept, finished
 
     def _transaction(self) -> sql.Transaction:
         return sql.Transaction(self._db)
