@@ -187,3 +187,30 @@ def test_which_queries_the_history_vouches_for(types, actions, vouches):
     from operator_core.watch.timeline import _recorded
 
     assert _recorded(types, actions) is vouches
+
+
+async def test_the_history_file_is_opened_only_by_get_events_and_only_if_a_watch_made_it(
+    tmp_path: Path,
+):
+    """No file: get_events answers from the engine and creates none; a file: it is read.
+
+    Any other call never opens it, so a history that cannot be opened (read-only, locked)
+    concerns get_events alone.
+    """
+    path = tmp_path / "history.sqlite3"
+    engine = Engine(answer([], forgot_before=-60))
+    wrapped = with_history(engine, path)
+    await wrapped.engine_identity()
+    alone = await wrapped.get_events("10m", **DIE_ONLY)
+    assert not path.exists()
+    assert [s["source"] for s in alone["sources"]] == ["engine"]
+    store = HistoryStore(path, clock=Clock(T0))
+    interval = await store.open_interval(None, engine.identity["engine_id"], T0 - 900)
+    await store.record(None, engine.identity["engine_id"], [ev("oom", -300)], interval)
+    await store.close()
+    wrapped = with_history(engine, path)
+    try:
+        merged = await wrapped.get_events("10m", **DIE_ONLY)
+    finally:
+        await wrapped.close_history()
+    assert [e["action"] for e in merged["events"]] == ["oom"]

@@ -39,7 +39,7 @@ from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
-from operator_core.watch.timeline import open_history, with_history
+from operator_core.watch.timeline import with_history
 
 __all__ = [
     "Spinner",
@@ -146,7 +146,7 @@ async def open_runner(
     settings: Settings,
     *,
     approver: Approver | None = None,
-    wrap: Callable[[DockerActionExecutor], Any] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[ToolRunner]:
     """Yield a runner for the global options; the audit file is closed afterwards.
 
@@ -165,24 +165,18 @@ async def open_runner(
         else FleetExecutor(Fleet(inventory))
     )
     audit = open_audit(settings.audit_db)
-    try:
-        # get_events also answers from the watch's history, where one records the engine.
-        history = open_history(settings.history_db)
-    except OperatorError:
-        await audit.close()
-        raise
-    executor = with_history(executor, history)
+    # get_events also answers from the watch's history (opened by the first get_events).
+    merged = with_history(executor, settings.history_db)
     try:
         yield ToolRunner(
-            executor if wrap is None else wrap(executor),
+            merged if wrap is None else wrap(merged),
             policy=policy,
             audit=audit,
             approver=approver,
         )
     finally:
         await audit.close()
-        if history is not None:
-            await history.close()
+        await merged.close_history()
 
 
 async def call_tool(

@@ -68,11 +68,31 @@ def open_history(path: Path) -> HistoryStore | None:
 
 
 class HistoryEvents:
-    """An executor whose ``get_events`` merges the engine's window with the history."""
+    """An executor whose ``get_events`` merges the engine's window with the history.
 
-    def __init__(self, inner: Any, store: HistoryStore | None) -> None:
+    ``history`` is a store, or the path of one: then it is opened at the first
+    ``get_events`` (when a watch has made the file), so no other call touches it, and
+    ``close_history`` closes it.
+    """
+
+    def __init__(self, inner: Any, history: HistoryStore | Path | None) -> None:
         self._inner = inner
-        self._store = store
+        self._path = history if isinstance(history, Path) else None
+        self._store = history if isinstance(history, HistoryStore) else None
+        self._opened: HistoryStore | None = None
+
+    async def close_history(self) -> None:
+        """Close the store this wrapper opened from its path, if it did."""
+        if self._opened is not None:
+            opened, self._opened = self._opened, None
+            await opened.close()
+
+    def _history(self) -> HistoryStore | None:
+        """Return the store, opening it from the path the first time (None: no file)."""
+        if self._store is None and self._path is not None:
+            self._store = self._opened = open_history(self._path)
+            self._path = None
+        return self._store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -93,9 +113,10 @@ class HistoryEvents:
             since, until, container, service, types, actions, limit, **host
         )
         read: HistoryRead | None = None
-        if self._store is not None:
+        store = self._history()
+        if store is not None:
             identity = await self._inner.engine_identity(**host)
-            read = await self._store.read(
+            read = await store.read(
                 identity["engine_id"],
                 engine["since"],
                 engine["until"],
@@ -114,11 +135,11 @@ class FleetHistoryEvents(HistoryEvents):
     routes_hosts = True
 
 
-def with_history(executor: Any, store: HistoryStore | None) -> HistoryEvents:
-    """Return ``executor`` with ``get_events`` answered from the engine and ``store``."""
+def with_history(executor: Any, history: HistoryStore | Path | None) -> HistoryEvents:
+    """Return ``executor`` with ``get_events`` answered from the engine and ``history``."""
     if getattr(type(executor), "routes_hosts", False) is True:
-        return FleetHistoryEvents(executor, store)
-    return HistoryEvents(executor, store)
+        return FleetHistoryEvents(executor, history)
+    return HistoryEvents(executor, history)
 
 
 def _recorded(types: list[str] | None, actions: list[str] | None) -> bool:
