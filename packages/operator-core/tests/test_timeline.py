@@ -214,3 +214,39 @@ async def test_the_history_file_is_opened_only_by_get_events_and_only_if_a_watch
     finally:
         await wrapped.close_history()
     assert [e["action"] for e in merged["events"]] == ["oom"]
+
+
+def _rendered(result: dict[str, Any]) -> str:
+    """Return what `operator docker events` prints on stderr for ``result``."""
+    from rich.console import Console
+
+    from operator_core.cli.render_diagnosis import DIAGNOSIS_RENDERERS
+
+    out, err = Console(record=True, width=200), Console(record=True, width=200)
+    DIAGNOSIS_RENDERERS["docker_get_events"](out, err, result)
+    return err.export_text()
+
+
+def test_the_command_says_what_the_history_added_and_what_may_be_missing():
+    """A person reads where events came from and which span may lack some, and why."""
+    spans = [{"since": S, "until": at(-400)}, {"since": at(-200), "until": U}]
+    result = merge(
+        answer([], forgot_before=-60), read([ev("oom", -300)], spans), 100, recorded=True
+    )
+    text = " ".join(_rendered(dict(result)).split())
+    assert "1 event(s) from the watch's history (recorded" in text
+    assert "events may be missing" in text
+    assert "256" in text
+    whole = merge(
+        answer([], forgot_before=-60), read([], [{"since": S, "until": U}]), 100, recorded=True
+    )
+    assert "may be missing" not in _rendered(dict(whole))
+
+
+def test_a_gap_the_engine_did_not_cause_is_said_too():
+    """A read cut by its deadline leaves a gap with the engine's memory intact: still said."""
+    engine = answer([ev("start", -500)])
+    engine["truncation"], engine["truncated"] = ["deadline"], True
+    text = " ".join(_rendered(dict(merge(engine, None, 100, recorded=True))).split())
+    assert "events may be missing" in text
+    assert "no source covers it" in text

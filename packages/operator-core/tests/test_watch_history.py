@@ -10,6 +10,7 @@ from typing import Any
 
 import time_machine
 
+from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.watch import watch
 from operator_core.watch.history import HistoryStore
@@ -161,3 +162,46 @@ async def test_a_restart_on_a_real_store_records_each_event_once(tmp_path: Path)
     assert again.since[0] == "1795946401.000000000"
     assert [i["kind"] for i in items] == ["connected", "oom_killed"]
     assert [e["action"] for e in read["events"]] == ["die", "oom"]
+
+
+class Failing:
+    """A store whose writes fail while ``broken`` (a full disk), recording what got through."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.opened: list[float] = []
+        self.stored: list[str] = []
+
+    async def open_interval(self, host: str | None, engine_id: str, start: float) -> int:
+        self.opened.append(start)
+        return len(self.opened)
+
+    async def record(self, host, engine_id, events, interval) -> None:
+        if self.broken:
+            raise HistoryError("disk I/O error")
+        self.stored += [e["action"] for e in events]
+
+    async def close_interval(self, interval: int) -> None:
+        return None
+
+    async def heartbeat(self, intervals) -> None:
+        return None
+
+
+async def test_a_failing_store_never_stops_the_watch_and_claims_nothing_it_missed(caplog):
+    """A write that fails is logged; the interval ends there and reopens at the next event.
+
+    The history then does not vouch for the time its disk was failing: the new interval
+    starts at the first event stored after it.
+    """
+    store = Failing()
+    recorder = HistoryRecorder(store)  # type: ignore[arg-type]
+    await recorder.started(None, "E", 100.0)
+    store.broken = True
+    await recorder.record(None, "E", [ev("die", 1, code=3)])
+    store.broken = False
+    await recorder.record(None, "E", [ev("oom", 7)])
+    await recorder.aclose()
+    assert store.stored == ["oom"]
+    assert store.opened == [100.0, 1795946407.0]
+    assert "disk I/O error" in caplog.text
