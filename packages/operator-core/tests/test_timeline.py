@@ -250,3 +250,32 @@ def test_a_gap_the_engine_did_not_cause_is_said_too():
     text = " ".join(_rendered(dict(merge(engine, None, 100, recorded=True))).split())
     assert "events may be missing" in text
     assert "no source covers it" in text
+
+
+async def test_in_a_fleet_each_host_is_answered_from_its_own_engine_history(tmp_path: Path):
+    """get_events(host=b) reads the history of b's engine ID, never a's, whatever the names."""
+
+    class TwoEngines:
+        routes_hosts = True
+
+        def __init__(self) -> None:
+            self.asked: list[str | None] = []
+
+        async def get_events(self, *args: Any, host: str | None = None) -> EventsResult:
+            self.asked.append(host)
+            return answer([], forgot_before=-60)
+
+        async def engine_identity(self, host: str | None = None) -> dict[str, Any]:
+            return {"engine_id": f"ENGINE-{host}"}
+
+    store = HistoryStore(tmp_path / "h.sqlite3", clock=Clock(T0))
+    try:
+        for name, action in (("a", "die"), ("b", "oom")):
+            interval = await store.open_interval(name, f"ENGINE-{name}", T0 - 900)
+            await store.record(name, f"ENGINE-{name}", [ev(action, -300)], interval)
+        fleet = TwoEngines()
+        result = await with_history(fleet, store).get_events("10m", **DIE_ONLY, host="b")
+    finally:
+        await store.close()
+    assert fleet.asked == ["b"]
+    assert [e["action"] for e in result["events"]] == ["oom"]
