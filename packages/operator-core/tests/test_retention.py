@@ -222,3 +222,17 @@ async def test_a_running_service_prunes_one_chunk_per_turn_of_its_writer(trail, 
     result = await pruning
     assert turns == [1, 1, 1]
     assert (result["removed"], result["kept"]) == (5, 1)
+
+
+@pytest.mark.parametrize(
+    ("age", "rows", "said"),
+    [
+        (60, None, "older than 1m"),
+        (5400, None, "older than 1.5h"),
+        (30 * DAY_S, 10, "older than 30d, beyond 10 rows"),
+        (None, None, "none (keep forever)"),
+    ],
+)
+def test_a_bound_is_said_in_the_unit_that_fits(age, rows, said):
+    """What a prune reports reads as a person wrote it: 1m, 1.5h, 30d."""
+    assert Bound.of(age, rows).describe() == said

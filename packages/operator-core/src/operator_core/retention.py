@@ -111,7 +111,12 @@ class Bound:
         """Return the bound for people: 'older than 7d, beyond 1000000 rows'."""
         parts = []
         if self.max_age_s is not None:
-            parts.append(f"older than {self.max_age_s / DAY_S:g}d")
+            unit, size = next(
+                (u, n)
+                for u, n in (("d", DAY_S), ("h", 3600.0), ("m", 60.0), ("s", 1.0))
+                if self.max_age_s >= n or u == "s"
+            )
+            parts.append(f"older than {self.max_age_s / size:g}{unit}")
         if self.max_rows is not None:
             parts.append(f"beyond {self.max_rows} rows")
         return ", ".join(parts) or "none (keep forever)"
