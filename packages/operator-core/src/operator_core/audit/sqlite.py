@@ -17,14 +17,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from operator_core.audit.base import AuditQuery, TrailEntry, is_container
+from operator_core.audit.prune import prune_audit
 from operator_core.audit.record import AuditRecord
 from operator_core.errors import AuditError
+from operator_core.retention import Bound, PruneResult
 
 __all__ = ["SQLiteAuditSink"]
 
@@ -155,6 +158,47 @@ class SQLiteAuditSink:
             self._guarded(
                 lambda: self._db.execute("SELECT count(*) FROM audit_records").fetchone()[0]
             )
+        )
+
+    async def prune(
+        self, bound: Bound, *, now: float | None = None, export: Path | None = None
+    ) -> PruneResult:
+        """Remove the records past ``bound`` (see ``operator_core.retention``), off the loop.
+
+        One chunk per turn of the worker thread, so the trail's writes go between chunks.
+        """
+        at = time.time() if now is None else now
+        loop = asyncio.get_running_loop()
+        removed, finished = 0, False
+        while not finished:
+            removed_now, kept, finished = await loop.run_in_executor(
+                self._worker,
+                self._guarded,
+                lambda: prune_audit(self._db, bound, at, export, chunks=1),
+            )
+            removed += removed_now
+        return self._pruned(bound, removed, kept, export)
+
+    def prune_now(
+        self, bound: Bound, now: float | None = None, export: Path | None = None
+    ) -> PruneResult:
+        """Remove the records past ``bound`` at ``now`` (default: the wall clock).
+
+        A pending record stays, and so does every record of the last 7 days; ``export``
+        gets the removed records first, as JSON lines.
+        """
+        at = time.time() if now is None else now
+        removed, kept, _ = self._guarded(lambda: prune_audit(self._db, bound, at, export))
+        return self._pruned(bound, removed, kept, export)
+
+    def _pruned(self, bound: Bound, removed: int, kept: int, export: Path | None) -> PruneResult:
+        return PruneResult(
+            store="audit",
+            path=str(self.path),
+            bound=bound.describe(),
+            removed=removed,
+            kept=kept,
+            exported=None if export is None else str(export),
         )
 
     async def close(self) -> None:

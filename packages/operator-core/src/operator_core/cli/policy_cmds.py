@@ -58,6 +58,7 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "approval": policy.approval.model_dump(),
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
         "swarm": policy.swarm.model_dump(),
+        "retention": policy.retention.model_dump(),
         "tools": tools,
     }
 
@@ -124,7 +125,19 @@ def _head_table(summary: dict[str, Any]) -> Table:
     head.add_row("approval", escape(_approval_text(summary["approval"])))
     head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
+    head.add_row("retention", escape(_retention_text(summary["retention"])))
     return head
+
+
+def _retention_text(kept: dict[str, Any]) -> str:
+    """Return the retention section in words: each store's bound and the pruning period."""
+
+    def bound(store: str) -> str:
+        days, rows = kept[f"{store}_max_age_days"], kept[f"{store}_max_rows"]
+        parts = [f"{days:g} days" if days else "forever"] + ([f"{rows} rows"] if rows else [])
+        return f"{store} {' or '.join(parts)}"
+
+    return f"{bound('audit')}; {bound('history')}; pruned every {kept['prune_every_s']:g}s"
 
 
 def _runs_text(tool: dict[str, Any]) -> Text:

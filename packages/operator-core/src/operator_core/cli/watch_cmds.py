@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +21,7 @@ from rich.markup import escape
 from operator_core.audit.labels import redact_labels
 from operator_core.cli.app import ERR, OUT, fail, settings_of
 from operator_core.cli.preflight import check_engine_options
+from operator_core.cli.retention_cmds import recording
 from operator_core.cli.runtime import make_approver, open_runner
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import InvalidInput, OperatorError
@@ -33,6 +34,7 @@ from operator_core.watch import (
     heal_watch,
     watch,
 )
+from operator_core.watch.recorder import HistoryRecorder
 
 __all__ = ["format_item", "watch_command"]
 
@@ -100,10 +102,13 @@ def watch_command(
                 f"the policy ({settings.policy_source()}) heals nothing: set "
                 'restart_unhealthy = true in its [heal] section (and mode = "execute")'
             )
-        items = (
-            _healing(settings, source, since, detector)
-            if heal
-            else watch(source, since=since, detector=detector)
+        items = _recorded(
+            settings,
+            lambda recorder: (
+                _healing(settings, source, since, detector, recorder)
+                if heal
+                else watch(source, since=since, detector=detector, recorder=recorder)
+            ),
         )
         asyncio.run(_print_all(items, as_json))
     except OperatorError as exc:
@@ -113,14 +118,27 @@ def watch_command(
         raise typer.Exit(130) from None
 
 
+async def _recorded(
+    settings: Any, build: Callable[[HistoryRecorder], AsyncGenerator[Any, None]]
+) -> AsyncGenerator[Any, None]:
+    """Yield ``build(recorder)``'s items while the history records (and retention runs)."""
+    async with recording(settings) as recorder, contextlib.aclosing(build(recorder)) as items:
+        async for item in items:
+            yield item
+
+
 async def _healing(
-    settings: Any, source: Any, since: str | None, detector: IncidentDetector
+    settings: Any,
+    source: Any,
+    since: str | None,
+    detector: IncidentDetector,
+    recorder: HistoryRecorder | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Yield the watch's items and the healer's reports, healing through a runner."""
     approver = make_approver(settings, ERR, [None])
     async with open_runner(settings, approver=approver) as runner:
         healer = Healer(runner, settings.policy().heal)
-        stream = heal_watch(source, healer, since=since, detector=detector)
+        stream = heal_watch(source, healer, since=since, detector=detector, recorder=recorder)
         async with contextlib.aclosing(stream):
             async for item in stream:
                 yield item

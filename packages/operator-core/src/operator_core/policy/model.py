@@ -30,6 +30,10 @@ A policy file looks like this (every key optional; the defaults are the safe one
     max_replicas = 20             # also min_replicas, protect_managers = true,
                                   # [swarm.protected_services], [swarm.protected_nodes]
 
+    [retention]                   # how long records are kept (operator_core.retention)
+    audit_max_age_days = 30       # also audit_max_rows, history_max_age_days (7),
+                                  # history_max_rows (1000000), prune_every_s (3600)
+
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
     tools = ["docker_restart_container"]   # omitted: every mutating tool
     per = "container"             # or "all"
@@ -55,6 +59,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
 from operator_core.policy.swarm_rules import SwarmRules
+from operator_core.retention import RetentionRules
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
@@ -292,6 +297,8 @@ class Policy(_Strict):
     swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
     heal: HealRules = Field(default_factory=HealRules)
+    #: How long the audit trail and the watch's history keep rows (``operator_core.retention``).
+    retention: RetentionRules = Field(default_factory=RetentionRules)
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""

@@ -16,12 +16,15 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.results import Event
 from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
+
+if TYPE_CHECKING:
+    from operator_core.watch.recorder import EventRecorder
 
 __all__ = ["DEFAULT_BACKOFF_MAX_S", "DEFAULT_BACKOFF_S", "Notice", "NoticeKind", "watch"]
 
@@ -118,9 +121,14 @@ class _HostFollower:
         since: str | None,
         backoff: tuple[float, float],
         sleep: Callable[[float], Awaitable[None]],
+        recorder: EventRecorder | None = None,
     ) -> None:
         self.host, self.executor, self.queue = host, executor, queue
         self.since = since
+        #: The history hook (see ``_resume``), and the engine's own ID once it answered.
+        self.recorder = recorder
+        self.engine_id: str | None = None
+        self.resumed = since is not None
         self.backoff, self.sleep = backoff, sleep
         self.keys: deque[tuple[str, ...]] = deque(maxlen=_REMEMBERED)
         self.known: set[tuple[str, ...]] = set()
@@ -144,7 +152,9 @@ class _HostFollower:
                     message += f"; {_GAP_LOST}"
                 await self._notice(kind, message)
                 connected_before, attempt = True, 0
+                await self._recording(start=True)
                 reason = await self._follow()
+                await self._recording(start=False)
             delay = min(self.backoff[0] * 2**attempt, self.backoff[1])
             await self._notice("disconnected", reason, retry_in_s=delay)
             await self.sleep(delay)
@@ -156,19 +166,52 @@ class _HostFollower:
         The read starts where the follow will, so ``gap_lost`` says whether the engine's
         memory (its newest 256 events, of every kind) still reaches back that far.
         """
-        start = min(float(self.since or time.time()), time.time() - 1)
         try:
+            await self._resume()
+            start = min(float(self.since or time.time()), time.time() - 1)
             read = await self.executor.get_events(_iso(start), limit=1)
         except OperatorError as exc:
             return str(exc)
         self.gap_lost = "engine_buffer" in (read.get("truncation") or [])
         return None
 
+    async def _resume(self) -> None:
+        """With a recorder: learn the engine's ID; the first time, follow from its cursor.
+
+        Without a ``since`` of the caller's, a restarted watch follows from the newest
+        event the history holds of this engine (not from "now"), and skips that event.
+        """
+        if self.recorder is None:
+            return
+        engine_id = str((await self.executor.engine_identity())["engine_id"])
+        self.engine_id = engine_id
+        if self.resumed:
+            return
+        self.resumed = True
+        cursor = await self.recorder.resume(engine_id)
+        if cursor is not None:
+            self.since = cursor["since"]
+            for key in cursor["keys"]:
+                self._remember(tuple(key))
+
+    async def _recording(self, *, start: bool) -> None:
+        """Tell the recorder the stream started (from ``since``, unless the engine forgot)."""
+        if self.recorder is None or self.engine_id is None:
+            return
+        if not start:
+            await self.recorder.stopped(self.engine_id)
+            return
+        whole = not self.gap_lost and self.since is not None
+        begin = float(self.since) if whole and self.since else time.time()
+        await self.recorder.started(self.host, self.engine_id, begin)
+
     async def _follow(self) -> str:
         """Follow the events from ``self.since`` until the stream ends; return why it ended."""
-        stream = self.executor.follow_events(
-            self.since, types=["container"], actions=list(WATCHED_ACTIONS)
-        )
+        types, actions = ["container"], list(WATCHED_ACTIONS)
+        if self.recorder is not None:
+            types = sorted({*types, *self.recorder.types})
+            actions = sorted({*actions, *self.recorder.actions})
+        stream = self.executor.follow_events(self.since, types=types, actions=actions)
         try:
             async with contextlib.aclosing(stream):
                 async for event in stream:
@@ -184,6 +227,8 @@ class _HostFollower:
             return
         self._remember(key)
         self.since = _unix(event["time"])
+        if self.recorder is not None and self.engine_id is not None:
+            await self.recorder.record(self.host, self.engine_id, [event])
         await self.queue.put((self.host, event))
 
     def _remember(self, key: tuple[str, ...]) -> None:
@@ -210,6 +255,7 @@ async def watch(
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
     notices: bool = True,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    recorder: EventRecorder | None = None,
 ) -> AsyncGenerator[Incident | Notice, None]:
     """Yield incidents (and, unless ``notices`` is false, stream notices) as they happen.
 
@@ -217,7 +263,9 @@ async def watch(
     each incident and notice names its ``host``). ``since`` replays from that moment
     (``10m``, an ISO time or a unix time; a bad one is InvalidInput at the first
     iteration, before any host is followed) before following. ``detector`` holds the rules
-    (default ``IncidentDetector()``). Stops when the caller stops iterating.
+    (default ``IncidentDetector()``). ``recorder`` (a ``HistoryRecorder``) records every
+    event received, per engine ID, and without ``since`` each host is followed from the
+    recorder's cursor. Stops when the caller stops iterating.
     """
     if not 0 < backoff_s <= backoff_max_s <= 3600:
         raise InvalidInput("backoff must satisfy 0 < backoff_s <= backoff_max_s <= 3600")
@@ -225,7 +273,7 @@ async def watch(
     since = _start(since, datetime.now(UTC))
     queue: asyncio.Queue[tuple[str | None, Event | Notice]] = asyncio.Queue(maxsize=1000)
     followers = [
-        _HostFollower(host, executor, queue, since, (backoff_s, backoff_max_s), sleep)
+        _HostFollower(host, executor, queue, since, (backoff_s, backoff_max_s), sleep, recorder)
         for host, executor in _hosts(source)
     ]
     tasks = [asyncio.create_task(follower.run()) for follower in followers]
