@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from operator_core.audit import AuditRecord, SQLiteAuditSink, read_audit
-from operator_core.audit.redact import REDACTED, redact_labels
+from operator_core.audit.labels import redact_label_map
+from operator_core.audit.redact import REDACTED
 from operator_core.cli import app
 from operator_core.errors import AuditError, PolicyError
 from operator_core.policy import Policy
@@ -192,7 +193,7 @@ async def test_a_bug_in_a_prune_is_not_swallowed():
 )
 def test_secret_looking_labels_are_hidden_whole(labels, hidden):
     """By key (as env is) or by value (a hash, a URL's password): the whole value is hidden."""
-    out = redact_labels({**labels, "tier": "web"})
+    out = redact_label_map({**labels, "tier": "web"})
     assert out["tier"] == "web"
     for key in labels if hidden is None else [hidden]:
         assert out[key] == REDACTED

@@ -3,8 +3,11 @@
 People put secrets in labels: ``db_password=...``, Traefik's
 ``traefik.http.middlewares.x.basicauth.users=admin:$apr1$...``. A label whose key names a
 secret (``is_secret_key``: password, token, secret, key, auth, credentials...) has its
-value replaced whole by ``[REDACTED]``; any other value goes through ``redact_text``
-(a ``token=...`` inside it, a JWT, an htpasswd hash). Keys stay: they say what is there.
+value replaced whole by ``[REDACTED]``, and so does a value in which ``redact_text``
+finds something secret (a ``token=...`` inside it, a JWT, a URL's password, an htpasswd
+hash): a label is one value, so what is left of it would only give the secret's shape
+away. Keys stay: they say what is there. This is the one label rule: the watch's
+history stores labels through ``redact_label_map`` too.
 
 This applies to what a tool returns and what the audit trail records (container, service
 and node labels; an event's attributes, which carry the container's labels), and to the
@@ -19,7 +22,7 @@ from typing import Any
 
 from operator_core.audit.redact import REDACTED, is_secret_key, redact_text
 
-__all__ = ["LABEL_FIELDS", "redact_label", "redact_labels"]
+__all__ = ["LABEL_FIELDS", "redact_label", "redact_label_map", "redact_labels"]
 
 #: The fields of a result that hold labels (``attributes``: an event's, labels included).
 LABEL_FIELDS = frozenset({"labels", "attributes"})
@@ -28,16 +31,23 @@ _MAX_DEPTH = 12
 
 
 def redact_label(key: str, value: Any) -> Any:
-    """Return a label's value as it may be shown: hidden whole under a secret key."""
+    """Return a label's value as it may be shown: hidden whole when key or value is secret."""
     if is_secret_key(key):
         return REDACTED
-    return _redacted(value) if isinstance(value, str) else value
+    if isinstance(value, str) and _looks_secret(value):
+        return REDACTED
+    return value
+
+
+def redact_label_map(labels: dict[str, str]) -> dict[str, str]:
+    """Return one label mapping with each value as ``redact_label`` shows it."""
+    return {str(key): redact_label(str(key), value) for key, value in labels.items()}
 
 
 @lru_cache(maxsize=8192)
-def _redacted(value: str) -> str:
-    """Return ``redact_text(value)``, remembered: the same labels recur on many containers."""
-    return redact_text(value)
+def _looks_secret(value: str) -> bool:
+    """Whether ``redact_text`` hides anything in ``value`` (remembered: labels recur)."""
+    return redact_text(value) != value
 
 
 def redact_labels(value: Any, depth: int = 0) -> Any:

@@ -48,7 +48,6 @@ __all__ = [
     "is_secret_key",
     "redact_arguments",
     "redact_command",
-    "redact_labels",
     "redact_text",
     "redact_value",
     "redacted_traceback",
@@ -62,7 +61,7 @@ MAX_STORED = 4096
 
 _WORD = re.compile(
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credential|auth|cookie|session|signature",
+    r"|credential|auth(?!or)|cookie|session|signature",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w.-]++")
@@ -377,23 +376,6 @@ def _redact_entry(key: str, value: Any) -> Any:
 
 #: A password hash as htpasswd and crypt(3) write it (``$apr1$``, ``$2y$``, ``$6$``...).
 _CRYPT_HASH = re.compile(r"\$(?:apr1|2[abxy]?|1|5|6|y|argon2i?d?)\$[^\s]{4,}+")
-
-
-def redact_labels(labels: dict[str, str]) -> dict[str, str]:
-    """Return labels fit to store or show: a value hidden whole when it looks secret.
-
-    The key rule is the environment's (``is_secret_key``: ``db_password``, ``...basicauth.
-    users``, ``API_TOKEN``); a value is hidden too when it holds something secret-shaped
-    (a token, a URL's password, a password hash such as ``admin:$apr1$...``). Keys stay:
-    they say what was set. Only for what is stored or returned, never for matching.
-    """
-    out: dict[str, str] = {}
-    for key, value in labels.items():
-        text = str(value)
-        stored = _store(text)
-        shaped = _CRYPT_HASH.search(text) is not None or (stored != text and REDACTED in stored)
-        out[str(key)] = REDACTED if is_secret_key(str(key)) or shaped else stored
-    return out
 
 
 def redact_arguments(arguments: Any) -> Any:

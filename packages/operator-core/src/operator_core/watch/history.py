@@ -14,7 +14,7 @@ events: ``RECORDED_TYPES`` x ``RECORDED_ACTIONS``) into the SQLite file
 * the resume cursor per engine: the newest stored event (``cursor``), from which a
   restarted watch follows again instead of from "now";
 * attributes redacted like every stored string (labels that look secret included:
-  ``redact_labels``), each distinct set stored once.
+  ``redact_label_map``), each distinct set stored once.
 
 Retention (``operator_core.retention``): events past the age or row bound go, and the
 intervals are cut to what is left. All I/O runs on the store's own worker thread.
@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
-from operator_core.audit.redact import redact_labels
+from operator_core.audit.labels import redact_label_map
 from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneResult, cutoffs
@@ -348,7 +348,7 @@ class HistoryStore:
 
 def _row(event: Event) -> tuple[Any, ...]:
     """Return an event's columns for ``ADD_EVENT``, then its attributes' digest and JSON."""
-    attributes = json.dumps(redact_labels(event["attributes"]), sort_keys=True)
+    attributes = json.dumps(redact_label_map(event["attributes"]), sort_keys=True)
     digest = hashlib.blake2b(attributes.encode(), digest_size=16).digest()
     return (
         ns_of(event["time"]),
