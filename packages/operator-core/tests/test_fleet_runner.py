@@ -23,6 +23,8 @@ def fleet_runner(
 ) -> tuple[ToolRunner, dict[str, FakeExecutor]]:
     """Return a runner over hosts 'staging' (default) and 'prod', each running 'web'."""
     hosts = {"staging": FakeExecutor("web"), "prod": FakeExecutor("web", "db")}
+    for name, fake in hosts.items():  # two engines: each says its own ID
+        fake.identity = {**fake.identity, "engine_id": f"ENGINE:{name.upper()}"}
     inventory = inventory_from_dict(
         {
             "default": "staging",

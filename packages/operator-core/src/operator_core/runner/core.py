@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -200,7 +201,7 @@ class ToolRunner:
         for record in sorted(past, key=lambda r: r.ts):
             spec = REGISTRY.get(record.tool)
             if spec is not None and spec.mutating and record.container_id:
-                key = target_key(record.container_id, record.host)
+                key = record.target_key or target_key(record.container_id, record.host)
                 self.guard.limiter.remember(record.tool, key, now - record.ts)
 
     @property
@@ -487,15 +488,17 @@ class ToolRunner:
     async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
         """Inspect the call's container: facts for the policy, state for the audit trail."""
         ref = reference or call.target_reference() or ""
-        if call.spec is not None and call.spec.target_kind != "container":
-            swarm, call.before = await targets.resolve(
+        facts: ContainerFacts
+        swarm = call.spec is not None and call.spec.target_kind != "container"
+        if call.spec is not None and swarm:
+            facts, call.before = await targets.resolve(
                 self.executor, call.spec, ref, call.host, self._on_host(call)
             )
-            call.facts = swarm
-            return swarm
-        data = await self.executor.inspect_container(ref, **self._on_host(call))
-        facts = ContainerFacts.from_inspect(data, host=call.host)
-        call.facts, call.before = facts, _state(data)
+        else:
+            data = await self.executor.inspect_container(ref, **self._on_host(call))
+            facts, call.before = ContainerFacts.from_inspect(data, host=call.host), _state(data)
+        holder = await targets.holder(self.executor, swarm, self._on_host(call))
+        call.facts = facts = dataclasses.replace(facts, engine=holder)
         return facts
 
     def _on_host(self, call: Call) -> dict[str, Any]:
@@ -601,6 +604,7 @@ class ToolRunner:
             container_id=facts.id if facts else call.resolved.get("id"),
             container_name=facts.name if facts else call.resolved.get("name"),
             host=call.host,
+            target_key=facts.key if facts is not None and facts.engine else None,
             decision=call.decision,
             rule=call.rule,
             outcome=call.outcome,

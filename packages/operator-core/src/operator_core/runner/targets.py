@@ -12,10 +12,31 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from operator_core.errors import OperatorError
 from operator_core.policy.swarm import SwarmFacts
 from operator_core.tools.spec import ToolSpec
 
-__all__ = ["describe", "read_state", "resolve"]
+__all__ = ["describe", "holder", "read_state", "resolve"]
+
+
+async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
+    """Return who holds a call's target, as the engine names itself: the key's first part.
+
+    ``swarm:<cluster ID>`` for a service or node (every manager of one swarm says the same,
+    so two managers share one key), ``engine:<engine ID>`` for a container (however the
+    engine was reached: a URL, a symlink, a context or an inventory name).
+    """
+    method = getattr(executor, "engine_identity", None)
+    if method is None:
+        raise OperatorError(
+            "the executor has no engine_identity: mutating calls are locked and rate "
+            "limited by the engine's own ID, so none can run"
+        )
+    identity = await method(**on_host)
+    cluster = identity.get("cluster_id")
+    if swarm and cluster:
+        return f"swarm:{cluster}"
+    return f"engine:{identity['engine_id']}"
 
 
 async def _service(
