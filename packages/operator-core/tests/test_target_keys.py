@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from operator_core.audit import SQLiteAuditSink
+from operator_core.docker.swarm_results import UpdateResult
 from operator_core.fleet import Fleet, FleetExecutor, inventory_from_dict
 from operator_core.policy import policy_from_dict
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.model import RateLimit
 from operator_core.runner import ToolRunner
-from operator_core.docker.swarm_results import UpdateResult
 from swarm_tool_fakes import object_id
 from tool_fakes import FakeClock, FakeExecutor, container_id
 
@@ -117,7 +117,8 @@ async def test_two_managers_of_one_swarm_share_a_services_lock():
     assert not hosts["b"].restarting.is_set()
     assert list(run.guard.gate._locks) == [f"swarm:C1/{object_id('web')}"]
     release.set()
-    assert (await first)["ok"] and (await second)["ok"]
+    assert (await first)["ok"] is True
+    assert (await second)["ok"] is True
 
 
 async def test_two_names_of_one_engine_share_a_containers_rate_limit():
@@ -175,7 +176,7 @@ async def test_a_memory_trail_read_at_start_counts_by_the_key(tmp_path: Path):
 
 
 def test_a_record_from_before_keys_counts_for_its_object_on_any_engine():
-    """An old record (``id`` or ``id@host``) counts against the same id's new key; another id not."""
+    """An old record (``id`` or ``id@host``) counts for the same id's new key; no other."""
     clock = FakeClock()
     limiter = RateLimiter([RateLimit(max=1, window_s=600)], clock)
     cid = container_id("web")
