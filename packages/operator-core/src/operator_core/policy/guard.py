@@ -175,6 +175,25 @@ class Guard:
             "policy to execute mode.",
         )
 
+    def check_host_rules(self, spec: ToolSpec, in_fleet: bool) -> Verdict | None:
+        """Refuse a mutating call outside a fleet when the policy has rules about hosts.
+
+        ``[hosts.NAME]`` and ``scope.require_host_labels`` judge a call by the inventory
+        host it goes to; an engine reached without an inventory (a URL, a context, the
+        default) is no named host, so what they say cannot be told: nothing changes.
+        """
+        rules = self.policy.host_rules()
+        if in_fleet or spec.read_only or not rules:
+            return None
+        return Verdict(
+            "hosts.no_inventory",
+            f"the policy has rules about hosts ({', '.join(rules)}), but this engine was "
+            "not reached as a host of an inventory, so those rules cannot be applied and "
+            f"{spec.name} was not run. A person can give the inventory (--inventory) and "
+            "name one of its hosts, or remove those rules from the policy.",
+            {"host_rules": rules},
+        )
+
     def check_target(self, facts: ContainerFacts) -> Verdict | None:
         """Refuse a protected container, or one outside the opt-in scope (on its host).
 

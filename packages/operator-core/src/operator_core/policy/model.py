@@ -309,6 +309,17 @@ class Policy(_Strict):
             update["mode"] = section.mode
         return self.model_copy(update=update)
 
+    def host_rules(self) -> list[str]:
+        """Return the rules that judge a call by its fleet host (only an inventory names one).
+
+        ``[hosts.NAME]`` sections and ``scope.require_host_labels``: without an inventory
+        no engine is a named host, so these cannot be applied and mutating calls are refused.
+        """
+        rules = [f"[hosts.{name}]" for name in self.hosts]
+        if self.scope.require_host_labels:
+            rules.append("scope.require_host_labels")
+        return rules
+
     # The rules below are the one definition of what the policy says about a tool; the
     # guard enforces them and ``operator policy show`` describes them from the same code.
 

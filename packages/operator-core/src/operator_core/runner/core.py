@@ -266,6 +266,7 @@ class ToolRunner:
             call.args["host"] = call.host
         call.decision = "undecided"
         _deny(self.guard.check_mode(spec, call.host))
+        _deny(self.guard.check_host_rules(spec, self._fleet is not None))
         if spec.read_only:
             return await self._read(spec, call)
         return await self._act(spec, call)
@@ -635,13 +636,17 @@ async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
 
 
 def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
-    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have."""
-    if not policy.hosts:
+    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have.
+
+    Without a fleet the sections stay: every mutating call is then refused as
+    ``hosts.no_inventory`` (``Guard.check_host_rules``), reads run.
+    """
+    if not policy.hosts or fleet is None:
         return
-    names = fleet.names if fleet is not None else ()
+    names = fleet.names
     unknown = [name for name in policy.hosts if name not in names]
     if unknown:
-        where = f"the inventory's hosts are {', '.join(names)}" if names else "there is no fleet"
+        where = f"the inventory's hosts are {', '.join(names)}"
         raise PolicyError(
             f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
             + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
