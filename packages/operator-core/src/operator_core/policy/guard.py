@@ -226,9 +226,15 @@ class Guard:
         rules = self.policy.for_host(facts.host).swarm
         return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
 
-    def call_needs_approval(self, spec: ToolSpec, arguments: dict[str, Any]) -> bool:
-        """Whether this call needs approval: as its tool does, or as a scale to 0 does."""
-        return self.needs_approval(spec) or scale_needs_approval(spec.method, arguments)
+    def call_needs_approval(
+        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts | None = None
+    ) -> bool:
+        """Whether this call needs approval: as its tool does, or as a stop to 0 replicas.
+
+        ``facts`` (the resolved target) tells what a rollback would give back.
+        """
+        swarm = facts if isinstance(facts, SwarmFacts) else None
+        return self.needs_approval(spec) or scale_needs_approval(spec.method, arguments, swarm)
 
     def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.

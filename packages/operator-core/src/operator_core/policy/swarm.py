@@ -16,8 +16,12 @@ A policy's ``[swarm]`` section (every key optional)::
     names = ["lab-eng1"]              # hostnames, or node ids (full or a prefix of 12+)
     labels = ["keep"]                 # node labels
 
-Scaling a service to 0 replicas stops it altogether: such a call needs approval whatever
-the tool's risk (and ``min_replicas`` above 0 denies it outright).
+Every call that changes a service's spec is judged on the spec it will produce, read from
+the engine before acting: a scale on the replicas asked for, a rollback on its previous
+spec's, a restart on the replicas it has. Out of bounds is denied (``swarm.min_replicas``,
+``swarm.max_replicas``). Scaling or rolling back a service to 0 replicas stops it
+altogether: such a call needs approval whatever the tool's risk (and ``min_replicas`` above
+0 denies it outright).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "ProtectedSwarmObjects",
     "SwarmFacts",
     "SwarmRules",
+    "produced_replicas",
     "scale_needs_approval",
     "swarm_call_verdict",
     "swarm_protection",
@@ -53,6 +58,8 @@ class SwarmFacts(ContainerFacts):
     kind: TargetKind = "service"
     role: str | None = None
     replicas: int | None = None
+    #: The replicas a rollback would give (its previous spec's; None: none known).
+    previous_replicas: int | None = None
 
     @property
     def what(self) -> str:
@@ -92,26 +99,68 @@ def swarm_protection(rules: SwarmRules, facts: SwarmFacts) -> Verdict | None:
     return None
 
 
+#: What each call that changes a service's spec does, for messages: (doing, not done).
+_CHANGES = {
+    "scale_service": ("scaling", "scaled"),
+    "rollback_service": ("rolling back", "rolled back"),
+    "restart_service": ("restarting", "restarted"),
+}
+
+
+def produced_replicas(method: str, arguments: dict[str, Any], facts: SwarmFacts) -> int | None:
+    """Return the replicas the service will have once the call is done (None: not told).
+
+    A scale gives what it asks for; a rollback the previous spec's count (read from the
+    engine before acting, never from the agent); a restart keeps the count it has now.
+    """
+    if method == "scale_service":
+        return int(arguments.get("replicas", 0))
+    if method == "rollback_service":
+        return facts.previous_replicas
+    if method == "restart_service":
+        return facts.replicas
+    return None
+
+
+def _replica_verdict(
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+) -> Verdict | None:
+    """Refuse a call whose resulting spec has replicas outside ``[swarm]``'s bounds."""
+    wanted = produced_replicas(method, arguments, facts)
+    if wanted is None or method not in _CHANGES:
+        return None
+    doing, done = _CHANGES[method]
+    details: dict[str, Any] = {"replicas": wanted}
+    gives = f"{doing} {facts.what} to {wanted} is"
+    if method != "scale_service":
+        gives = f"{doing} {facts.what} would give it {wanted} replicas, which is"
+        details["replicas_now"] = facts.replicas
+    if wanted < rules.min_replicas:
+        return Verdict(
+            "swarm.min_replicas",
+            f"{gives} below the policy's min_replicas ({rules.min_replicas}); it was not {done}",
+            {**details, "min_replicas": rules.min_replicas},
+        )
+    if rules.max_replicas is not None and wanted > rules.max_replicas:
+        return Verdict(
+            "swarm.max_replicas",
+            f"{gives} above the policy's max_replicas ({rules.max_replicas}); it was not {done}",
+            {**details, "max_replicas": rules.max_replicas},
+        )
+    return None
+
+
 def swarm_call_verdict(
     rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
 ) -> Verdict | None:
-    """Refuse a scale outside the replica bounds, or a manager drained or paused."""
-    if method == "scale_service":
-        wanted = int(arguments.get("replicas", 0))
-        if wanted < rules.min_replicas:
-            return Verdict(
-                "swarm.min_replicas",
-                f"scaling {facts.what} to {wanted} is below the policy's min_replicas "
-                f"({rules.min_replicas}); it was not scaled",
-                {"replicas": wanted, "min_replicas": rules.min_replicas},
-            )
-        if rules.max_replicas is not None and wanted > rules.max_replicas:
-            return Verdict(
-                "swarm.max_replicas",
-                f"scaling {facts.what} to {wanted} is above the policy's max_replicas "
-                f"({rules.max_replicas}); it was not scaled",
-                {"replicas": wanted, "max_replicas": rules.max_replicas},
-            )
+    """Refuse a spec outside the replica bounds, or a manager drained or paused.
+
+    Every call that changes a service's spec (scale, rollback, restart) is judged on the
+    spec it will produce (``produced_replicas``).
+    """
+    verdict = _replica_verdict(rules, method, arguments, facts)
+    if verdict is not None:
+        return verdict
     availability = arguments.get("availability")
     manager = facts.kind == "node" and facts.role == "manager"
     taking = method == "set_node_availability" and availability in ("drain", "pause")
@@ -126,6 +175,15 @@ def swarm_call_verdict(
     return None
 
 
-def scale_needs_approval(method: str, arguments: dict[str, Any]) -> bool:
-    """Whether the call scales a service to 0 (it stops altogether): it needs approval."""
-    return method == "scale_service" and arguments.get("replicas") == 0
+def scale_needs_approval(
+    method: str, arguments: dict[str, Any], facts: SwarmFacts | None = None
+) -> bool:
+    """Whether the call leaves a service with 0 replicas (it stops altogether): approval.
+
+    A scale to 0, or a rollback to a previous spec of 0 (read from the engine: ``facts``).
+    """
+    if method == "scale_service":
+        return arguments.get("replicas") == 0
+    if method != "rollback_service" or facts is None:
+        return False
+    return produced_replicas(method, arguments, facts) == 0

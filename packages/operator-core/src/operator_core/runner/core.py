@@ -312,7 +312,7 @@ class ToolRunner:
         await self._check_alias(call, facts)
         if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
-        if self.guard.call_needs_approval(spec, call.args or {}):
+        if self.guard.call_needs_approval(spec, call.args or {}, facts):
             with _paused(deadline):
                 await self._approve(spec, call)
         async with contextlib.AsyncExitStack() as held:
@@ -321,6 +321,7 @@ class ToolRunner:
             # Approval and the lock can take minutes: judge the same id again, as it is now.
             judged, facts = facts, await self._resolve(call, facts.id)
             _deny(self.guard.check_unchanged(judged, facts))
+            _deny(self.guard.check_swarm_call(spec, call.args or {}, facts))
             await self._check_alias(call, facts)
             await self._admit(spec, call, facts)
             # Once started, the action runs to its end even if this call is cancelled (the
@@ -547,7 +548,7 @@ class ToolRunner:
                 "tool": spec.name,
                 "arguments": redact_arguments(call.args),
                 "container": facts.summary(),
-                "approval_required": self.guard.call_needs_approval(spec, call.args or {}),
+                "approval_required": self.guard.call_needs_approval(spec, call.args or {}, facts),
             }
         )
 

@@ -94,6 +94,7 @@ async def resolve(
         host=host,
         kind="service",
         replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
+        previous_replicas=data.get("previous_replicas"),
     )
     return facts, state
 
