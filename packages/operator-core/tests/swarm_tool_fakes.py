@@ -99,6 +99,7 @@ class SwarmFakes:
             "engine_version": "20.10.24",
             "labels": {},
             "tasks_running": 2,
+            "service_ids": list(n.get("services", [])),
         }
 
     async def list_services(

@@ -173,6 +173,8 @@ class NodeEntry(TypedDict):
     engine_version: str | None
     labels: dict[str, str]
     tasks_running: int
+    #: The services with a task meant to run on the node (a drain would move them).
+    service_ids: list[str]
 
 
 class NodeList(TypedDict):

@@ -22,11 +22,18 @@ from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.aliases import alias_verdict
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
-from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
+from operator_core.policy.matching import (
+    ContainerFacts,
+    Verdict,
+    has_label,
+    protection,
+    scope_violation,
+)
 from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
     SwarmFacts,
+    protected_moves,
     scale_needs_approval,
     swarm_call_verdict,
     swarm_protection,
@@ -201,7 +208,8 @@ class Guard:
         """
         policy = self.policy.for_host(facts.host)
         if isinstance(facts, SwarmFacts):
-            return _leave_alone(swarm_protection(policy.swarm, facts), facts)
+            verdict = swarm_protection(policy.swarm, facts) or self._node_hosts(facts)
+            return _leave_alone(verdict, facts)
         labels = None
         if self.host_labels is not None and facts.host is not None:
             labels = dict(self.host_labels.get(facts.host, {}))
@@ -216,6 +224,32 @@ class Guard:
             "Leave this container alone or ask a person.",
             {"container": facts.summary()},
         )
+
+    def _node_hosts(self, facts: SwarmFacts) -> Verdict | None:
+        """Refuse a node whose inventory host's policy keeps it unchanged (mode, host scope).
+
+        A node is judged under the policy of the manager it was reached through and also
+        of the host it is (``facts.node_hosts``: matched by the engine's node id, or each
+        host that could not be asked); the strictest wins.
+        """
+        for host in facts.node_hosts:
+            policy = self.policy.for_host(host)
+            labels = dict((self.host_labels or {}).get(host, {}))
+            lacking = [m for m in policy.scope.require_host_labels if not has_label(labels, m)]
+            why, rule = "", ""
+            if policy.mode == "observe":
+                why, rule = "the policy is in observe mode there", "mode.observe"
+            elif lacking:
+                why = f"it lacks the host label(s) {', '.join(repr(m) for m in lacking)}"
+                rule = "scope.require_host_labels"
+            if rule:
+                which = "is" if facts.node_host_sure else "may be (it did not answer)"
+                return Verdict(
+                    rule,
+                    f"{facts.what} {which} the engine of host {host!r}, and {why}",
+                    {"node_host": host, "node_host_sure": facts.node_host_sure},
+                )
+        return None
 
     def check_swarm_call(
         self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts
@@ -234,7 +268,11 @@ class Guard:
         ``facts`` (the resolved target) tells what a rollback would give back.
         """
         swarm = facts if isinstance(facts, SwarmFacts) else None
-        return self.needs_approval(spec) or scale_needs_approval(spec.method, arguments, swarm)
+        if self.needs_approval(spec) or scale_needs_approval(spec.method, arguments, swarm):
+            return True
+        rules = self.policy.for_host(facts.host if facts else None).swarm
+        moved = swarm is not None and protected_moves(rules, spec.method, arguments, swarm)
+        return bool(moved) and rules.drain_protected == "approval"
 
     def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.
@@ -365,5 +403,5 @@ def _leave_alone(verdict: Verdict | None, facts: SwarmFacts) -> Verdict | None:
         verdict.rule,
         f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
         f"Leave this {facts.kind} alone or ask a person.",
-        {facts.kind: facts.summary()},
+        {**verdict.details, facts.kind: facts.summary()},
     )

@@ -38,6 +38,7 @@ __all__ = [
     "SwarmFacts",
     "SwarmRules",
     "produced_replicas",
+    "protected_moves",
     "scale_needs_approval",
     "swarm_call_verdict",
     "swarm_protection",
@@ -60,6 +61,12 @@ class SwarmFacts(ContainerFacts):
     replicas: int | None = None
     #: The replicas a rollback would give (its previous spec's; None: none known).
     previous_replicas: int | None = None
+    #: A node's services that a drain would move (read from the manager before acting).
+    moving: tuple[SwarmFacts, ...] = ()
+    #: The inventory hosts a node is (by the engine's node id), or may be (one that did
+    #: not answer, when ``node_host_sure`` is false); empty: no inventory host.
+    node_hosts: tuple[str, ...] = ()
+    node_host_sure: bool = True
 
     @property
     def what(self) -> str:
@@ -161,6 +168,16 @@ def swarm_call_verdict(
     verdict = _replica_verdict(rules, method, arguments, facts)
     if verdict is not None:
         return verdict
+    moved = protected_moves(rules, method, arguments, facts)
+    if moved and rules.drain_protected == "deny":
+        service, why = moved[0]
+        return Verdict(
+            "swarm.drain_protected",
+            f"draining {facts.what} would move the tasks of {service.what}, which the "
+            f"policy protects ({why.rule}); nothing was changed. Ask a person, or move "
+            "that service's tasks first.",
+            {"services": [s.summary() for s, _ in moved]},
+        )
     availability = arguments.get("availability")
     manager = facts.kind == "node" and facts.role == "manager"
     taking = method == "set_node_availability" and availability in ("drain", "pause")
@@ -173,6 +190,16 @@ def swarm_call_verdict(
             {"availability": availability},
         )
     return None
+
+
+def protected_moves(
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+) -> list[tuple[SwarmFacts, Verdict]]:
+    """Return the protected services a drain of ``facts``'s node would move, and why."""
+    if method != "set_node_availability" or arguments.get("availability") != "drain":
+        return []
+    found = ((service, swarm_protection(rules, service)) for service in facts.moving)
+    return [(service, why) for service, why in found if why is not None]
 
 
 def scale_needs_approval(

@@ -494,7 +494,13 @@ class ToolRunner:
         swarm = call.spec is not None and call.spec.target_kind != "container"
         if call.spec is not None and swarm:
             facts, call.before = await targets.resolve(
-                self.executor, call.spec, ref, call.host, self._on_host(call)
+                self.executor,
+                call.spec,
+                ref,
+                call.host,
+                self._on_host(call),
+                arguments=call.args,
+                hosts=self._fleet.names if self._fleet is not None else (),
             )
         else:
             data = await self.executor.inspect_container(ref, **self._on_host(call))

@@ -9,6 +9,7 @@ availability, and its tasks' states.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -68,24 +69,44 @@ async def _node(
     return data, {"kind": "node", **{key: data[key] for key in keys}}
 
 
-async def resolve(
-    executor: Any, spec: ToolSpec, reference: str, host: str | None, on_host: dict[str, Any]
-) -> tuple[SwarmFacts, dict[str, Any]]:
-    """Return the facts the policy judges a swarm target by, and its state for the audit."""
-    if spec.target_kind == "node":
-        data, state = await _node(executor, reference, on_host)
-        facts = SwarmFacts(
-            id=data["node_id"],
-            name=data["hostname"],
-            labels=dict(data.get("labels") or {}),
-            status=data["availability"],
-            host=host,
-            kind="node",
-            role=data["role"],
-        )
-        return facts, state
-    data, state = await _service(executor, reference, on_host)
-    facts = SwarmFacts(
+async def _node_hosts(
+    executor: Any, node_id: str, hosts: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """Return the inventory host(s) a node is, by the node id each engine says it has.
+
+    ``(hosts, sure)``: the one host whose engine is that node (sure), else every host that
+    did not answer (it may be that node: not sure), else none. Never by name text.
+    """
+    answers = await asyncio.gather(
+        *(executor.engine_identity(host=name) for name in hosts), return_exceptions=True
+    )
+    silent: list[str] = []
+    for name, answer in zip(hosts, answers, strict=True):
+        if isinstance(answer, OperatorError):
+            silent.append(name)
+        elif isinstance(answer, BaseException):
+            raise answer  # a bug of ours, never hidden
+        elif answer.get("node_id") == node_id:
+            return (name,), True
+    return tuple(silent), not silent
+
+
+async def _moving(executor: Any, service_ids: list[str], on_host: dict[str, Any]) -> Any:
+    """Return the facts of the services ``service_ids`` names (a drain would move them)."""
+    if not service_ids:
+        return ()
+    listing = await executor.list_services(**on_host)
+    wanted = set(service_ids)
+    return tuple(
+        _service_facts(entry, on_host.get("host"))
+        for entry in listing["services"]
+        if entry["service_id"] in wanted
+    )
+
+
+def _service_facts(data: dict[str, Any], host: str | None) -> SwarmFacts:
+    """Return the facts of a service as ``inspect_service`` or ``list_services`` gives it."""
+    return SwarmFacts(
         id=data["service_id"],
         name=data["name"],
         labels=dict(data.get("labels") or {}),
@@ -96,7 +117,42 @@ async def resolve(
         replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
         previous_replicas=data.get("previous_replicas"),
     )
-    return facts, state
+
+
+async def resolve(
+    executor: Any,
+    spec: ToolSpec,
+    reference: str,
+    host: str | None,
+    on_host: dict[str, Any],
+    *,
+    arguments: dict[str, Any] | None = None,
+    hosts: tuple[str, ...] = (),
+) -> tuple[SwarmFacts, dict[str, Any]]:
+    """Return the facts the policy judges a swarm target by, and its state for the audit.
+
+    A node's facts say which of the fleet's ``hosts`` it is, and, for a drain (in
+    ``arguments``), the services whose tasks it would move.
+    """
+    if spec.target_kind == "node":
+        data, state = await _node(executor, reference, on_host)
+        drain = (arguments or {}).get("availability") == "drain"
+        node_hosts, sure = await _node_hosts(executor, data["node_id"], hosts)
+        facts = SwarmFacts(
+            id=data["node_id"],
+            name=data["hostname"],
+            labels=dict(data.get("labels") or {}),
+            status=data["availability"],
+            host=host,
+            kind="node",
+            role=data["role"],
+            moving=await _moving(executor, data["service_ids"], on_host) if drain else (),
+            node_hosts=node_hosts,
+            node_host_sure=sure,
+        )
+        return facts, state
+    data, state = await _service(executor, reference, on_host)
+    return _service_facts(data, host), state
 
 
 async def read_state(
