@@ -22,17 +22,12 @@ from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.aliases import alias_verdict
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
-from operator_core.policy.matching import (
-    ContainerFacts,
-    Verdict,
-    has_label,
-    protection,
-    scope_violation,
-)
+from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
 from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
     SwarmFacts,
+    node_host_verdict,
     protected_moves,
     scale_needs_approval,
     swarm_call_verdict,
@@ -208,7 +203,9 @@ class Guard:
         """
         policy = self.policy.for_host(facts.host)
         if isinstance(facts, SwarmFacts):
-            verdict = swarm_protection(policy.swarm, facts) or self._node_hosts(facts)
+            verdict = swarm_protection(policy.swarm, facts) or node_host_verdict(
+                self.policy, self.host_labels or {}, facts
+            )
             return _leave_alone(verdict, facts)
         labels = None
         if self.host_labels is not None and facts.host is not None:
@@ -224,32 +221,6 @@ class Guard:
             "Leave this container alone or ask a person.",
             {"container": facts.summary()},
         )
-
-    def _node_hosts(self, facts: SwarmFacts) -> Verdict | None:
-        """Refuse a node whose inventory host's policy keeps it unchanged (mode, host scope).
-
-        A node is judged under the policy of the manager it was reached through and also
-        of the host it is (``facts.node_hosts``: matched by the engine's node id, or each
-        host that could not be asked); the strictest wins.
-        """
-        for host in facts.node_hosts:
-            policy = self.policy.for_host(host)
-            labels = dict((self.host_labels or {}).get(host, {}))
-            lacking = [m for m in policy.scope.require_host_labels if not has_label(labels, m)]
-            why, rule = "", ""
-            if policy.mode == "observe":
-                why, rule = "the policy is in observe mode there", "mode.observe"
-            elif lacking:
-                why = f"it lacks the host label(s) {', '.join(repr(m) for m in lacking)}"
-                rule = "scope.require_host_labels"
-            if rule:
-                which = "is" if facts.node_host_sure else "may be (it did not answer)"
-                return Verdict(
-                    rule,
-                    f"{facts.what} {which} the engine of host {host!r}, and {why}",
-                    {"node_host": host, "node_host_sure": facts.node_host_sure},
-                )
-        return None
 
     def check_swarm_call(
         self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts

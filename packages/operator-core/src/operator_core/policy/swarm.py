@@ -27,16 +27,19 @@ altogether: such a call needs approval whatever the tool's risk (and ``min_repli
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from operator_core.policy.matching import ContainerFacts, Verdict, has_label
+from operator_core.policy.model import Policy
 from operator_core.policy.swarm_rules import ProtectedSwarmObjects, SwarmRules
 
 __all__ = [
     "ProtectedSwarmObjects",
     "SwarmFacts",
     "SwarmRules",
+    "node_host_verdict",
     "produced_replicas",
     "protected_moves",
     "scale_needs_approval",
@@ -189,6 +192,35 @@ def swarm_call_verdict(
             "was changed. Ask a person, or set protect_managers = false in [swarm].",
             {"availability": availability},
         )
+    return None
+
+
+def node_host_verdict(
+    policy: Policy, host_labels: Mapping[str, Mapping[str, str]], facts: SwarmFacts
+) -> Verdict | None:
+    """Refuse a node whose inventory host's policy keeps it unchanged (mode, host scope).
+
+    A node is judged under the policy of the manager it was reached through and also of
+    the host it is (``facts.node_hosts``: matched by the node id its engine reports, or
+    each host that could not be asked); the strictest wins.
+    """
+    for host in facts.node_hosts:
+        on_host = policy.for_host(host)
+        labels = host_labels.get(host, {})
+        lacking = [m for m in on_host.scope.require_host_labels if not has_label(dict(labels), m)]
+        why, rule = "", ""
+        if on_host.mode == "observe":
+            why, rule = "the policy is in observe mode there", "mode.observe"
+        elif lacking:
+            why = f"it lacks the host label(s) {', '.join(repr(m) for m in lacking)}"
+            rule = "scope.require_host_labels"
+        if rule:
+            which = "is" if facts.node_host_sure else "may be (it did not answer)"
+            return Verdict(
+                rule,
+                f"{facts.what} {which} the engine of host {host!r}, and {why}",
+                {"node_host": host, "node_host_sure": facts.node_host_sure},
+            )
     return None
 
 
