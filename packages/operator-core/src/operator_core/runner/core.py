@@ -97,8 +97,10 @@ class ToolRunner:
 
     With a ``FleetExecutor`` every tool takes ``host`` (an enum of the inventory's names;
     the default host when left out, every host for ``docker_list_containers``); the
-    policy's ``[hosts.NAME]`` sections and ``scope.require_host_labels`` apply per host,
-    locks and rate limits count by host and container id, and each record names its host.
+    policy's ``[hosts.NAME]`` sections and ``scope.require_host_labels`` apply per host
+    (without a fleet they refuse every mutating call) and each record names its host.
+    Locks and rate limits count by the engine's own ID and the container id (a service or
+    node: the swarm's cluster ID and its id), never by how the engine was named.
     """
 
     def __init__(
