@@ -136,3 +136,13 @@ def test_the_previous_specs_replicas_are_read_from_the_engines_inspect():
     assert service_snap(raw({"Global": {}})).previous_replicas is None
     assert service_snap(raw(None)).previous_replicas is None
     assert service_snap(raw(None)).has_previous_spec is False
+
+
+async def test_a_dry_run_of_a_rollback_says_the_replicas_it_would_leave():
+    """The dry run names the previous spec's count, read from the engine, and changes nothing."""
+    fake = FakeExecutor()
+    fake.add_service("web", 3, previous=2)
+    run = runner(fake, dry_run=True)
+    would = (await run.execute_tool("docker_rollback_service", {"service": "web"}))["result"]
+    assert "leaving it 2 replica(s)" in would["would"]
+    assert "rollback_service" not in changed(fake)

@@ -186,4 +186,9 @@ def describe(
         return f"set {what} ({facts.role}) from {facts.status} to {wanted}{moves}."
     tasks = state.get("replicas_running")
     verb = "roll back" if spec.method == "rollback_service" else "restart (rolling)"
-    return f"{verb} {what}: its {tasks} running task(s) would be replaced as its config says."
+    back = facts.previous_replicas if spec.method == "rollback_service" else facts.replicas
+    gives = f", leaving it {back} replica(s)" if back is not None else ""
+    return (
+        f"{verb} {what}: its {tasks} running task(s) would be replaced as its config "
+        f"says{gives}."
+    )
