@@ -189,6 +189,5 @@ def describe(
     back = facts.previous_replicas if spec.method == "rollback_service" else facts.replicas
     gives = f", leaving it {back} replica(s)" if back is not None else ""
     return (
-        f"{verb} {what}: its {tasks} running task(s) would be replaced as its config "
-        f"says{gives}."
+        f"{verb} {what}: its {tasks} running task(s) would be replaced as its config says{gives}."
     )
