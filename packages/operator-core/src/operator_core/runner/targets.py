@@ -91,7 +91,9 @@ async def _node_hosts(
     return tuple(silent), not silent
 
 
-async def _moving(executor: Any, service_ids: list[str], on_host: dict[str, Any]) -> Any:
+async def _moving(
+    executor: Any, service_ids: list[str], on_host: dict[str, Any]
+) -> tuple[SwarmFacts, ...]:
     """Return the facts of the services ``service_ids`` names (a drain would move them)."""
     if not service_ids:
         return ()
