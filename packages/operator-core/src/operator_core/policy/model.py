@@ -28,6 +28,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
 
     [swarm]                       # swarm services and nodes (operator_core.policy.swarm)
     max_replicas = 20             # also min_replicas, protect_managers = true,
+                                  # drain_protected = "deny" (or "approval"),
                                   # [swarm.protected_services], [swarm.protected_nodes]
 
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window

@@ -6,6 +6,7 @@ A policy's ``[swarm]`` section (every key optional)::
     min_replicas = 1          # a scale below this is denied (default 0)
     max_replicas = 20         # a scale above this is denied (default: no bound of its own)
     protect_managers = true   # managers are never drained or paused (the default)
+    drain_protected = "deny"  # a drain moving a protected service's tasks ("approval": ask)
 
     [swarm.protected_services]        # no mutating tool acts on these services
     names = ["db"]                    # exact names, or ids (full or a prefix of 12+)
