@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS audit_records (
     container_id TEXT,
     container_name TEXT,
     host TEXT,
+    target_key TEXT,
     decision TEXT NOT NULL,
     rule TEXT,
     outcome TEXT NOT NULL,
@@ -56,15 +57,19 @@ CREATE INDEX IF NOT EXISTS audit_container_name ON audit_records (container_name
 CREATE INDEX IF NOT EXISTS audit_outcome ON audit_records (outcome, ts);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit_records (actor, ts);
 """
-#: A file made before the trail knew fleet hosts gets the column (idempotent; see _migrate).
-_ADD_HOST = "ALTER TABLE audit_records ADD COLUMN host TEXT"
+#: Columns a file made by an older version lacks, added on open (idempotent; see _migrate).
+_ADDED = {"host": "TEXT", "target_key": "TEXT"}
 _HOST_INDEX = "CREATE INDEX IF NOT EXISTS audit_host ON audit_records (host, ts)"
-#: The rate-limit key of a row, as ``policy.matching.target_key`` makes it.
-_KEY = "CASE WHEN host IS NULL THEN container_id ELSE container_id || '@' || host END"
+#: The rate-limit key of a row (``policy.matching.target_key``): the one it was counted
+#: by, else (an older row) its container id, with its host in a fleet.
+_KEY = (
+    "COALESCE(target_key, CASE WHEN host IS NULL THEN container_id "
+    "ELSE container_id || '@' || host END)"
+)
 _INSERT = (
     "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
-    "container_name, host, decision, rule, outcome, record) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "container_name, host, target_key, decision, rule, outcome, record) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Each filter of ``AuditQuery.filters`` as SQL ({field} is a column; ``in`` adds its marks).
 _SQL = {
@@ -230,6 +235,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.container_id,
         record.container_name,
         record.host,
+        record.target_key,
         record.decision,
         record.rule,
         record.outcome,
@@ -238,11 +244,13 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Give a file made before fleets the ``host`` column; another process may race us."""
+    """Give an older file the columns it lacks (``host``, ``target_key``); others may race us."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(audit_records)")}
-    if "host" not in columns:
+    for column, kind in _ADDED.items():
+        if column in columns:
+            continue
         try:
-            db.execute(_ADD_HOST)
+            db.execute(f"ALTER TABLE audit_records ADD COLUMN {column} {kind}")
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc).lower():
                 raise

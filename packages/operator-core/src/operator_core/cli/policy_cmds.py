@@ -81,7 +81,8 @@ def _protected_text(summary: dict[str, Any]) -> str:
 def _swarm_text(swarm: dict[str, Any]) -> str:
     """Return the [swarm] rules on one line: replica bounds, managers, protected objects."""
     top = swarm["max_replicas"]
-    bounds = f"scale to {swarm['min_replicas']}..{'any' if top is None else top} replicas"
+    highest = "any" if top is None else top
+    bounds = f"scale, roll back or restart to {swarm['min_replicas']}..{highest} replicas"
     managers = "; managers never drained or paused" if swarm["protect_managers"] else ""
     kept = [
         f"{kind} {key} {', '.join(values)}"
@@ -90,7 +91,9 @@ def _swarm_text(swarm: dict[str, Any]) -> str:
         if values
     ]
     protected = f"; protected {'; '.join(kept)}" if kept else ""
-    return f"{bounds} (0 needs approval){managers}{protected}"
+    moving = "asked" if swarm.get("drain_protected") == "approval" else "denied"
+    drains = f"; a drain moving a protected service's tasks is {moving}" if kept else ""
+    return f"{bounds} (0 needs approval){managers}{protected}{drains}"
 
 
 def _approval_text(approval: dict[str, Any]) -> str:

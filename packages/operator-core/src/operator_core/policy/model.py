@@ -28,6 +28,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
 
     [swarm]                       # swarm services and nodes (operator_core.policy.swarm)
     max_replicas = 20             # also min_replicas, protect_managers = true,
+                                  # drain_protected = "deny" (or "approval"),
                                   # [swarm.protected_services], [swarm.protected_nodes]
 
     [retention]                   # how long records are kept (operator_core.retention)
@@ -315,6 +316,17 @@ class Policy(_Strict):
         if section.mode is not None:
             update["mode"] = section.mode
         return self.model_copy(update=update)
+
+    def host_rules(self) -> list[str]:
+        """Return the rules that judge a call by its fleet host (only an inventory names one).
+
+        ``[hosts.NAME]`` sections and ``scope.require_host_labels``: without an inventory
+        no engine is a named host, so these cannot be applied and mutating calls are refused.
+        """
+        rules = [f"[hosts.{name}]" for name in self.hosts]
+        if self.scope.require_host_labels:
+            rules.append("scope.require_host_labels")
+        return rules
 
     # The rules below are the one definition of what the policy says about a tool; the
     # guard enforces them and ``operator policy show`` describes them from the same code.
