@@ -72,16 +72,19 @@ def run(detector: IncidentDetector, clock: Clock, *steps: Event | float) -> list
 
 
 def brief(found: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Return (kind, status) of each incident."""
     return [(i["kind"], i["status"]) for i in found]
 
 
 @pytest.fixture
 def clock() -> Clock:
+    """A fake clock at 10:00:00."""
     return Clock()
 
 
 @pytest.fixture
 def rules(clock: Clock) -> IncidentDetector:
+    """A detector on the fake clock: more than 3 deaths in 60 s is a loop."""
     return IncidentDetector(loop_restarts=3, loop_window_s=60, clock=clock)
 
 
@@ -93,7 +96,7 @@ def test_a_non_zero_die_is_died_at_once_and_a_clean_exit_says_nothing(rules, clo
 
     The line names host and container, the labels come with it (secret ones redacted).
     """
-    (incident,) = run(rules, clock, ev("die", 0, code=3, api_token="S3cret"))
+    (incident,) = run(rules, clock, ev("die", 0, code=3, api_token="S3cret"))  # noqa: S106
     assert (incident["kind"], incident["status"], incident["exit_code"]) == ("died", "firing", 3)
     assert incident["message"] == "eng1: web died with exit code 3"
     assert (incident["host"], incident["engine_id"], incident["container_id"]) == (
@@ -118,7 +121,7 @@ def test_a_non_zero_die_is_died_at_once_and_a_clean_exit_says_nothing(rules, clo
     ],
 )
 def test_a_die_after_a_kill_is_classified_by_what_follows(rules, clock, after, kind, says):
-    """docker stop / kill / rm -f / restart: the die is info of its kind, never 'died'.
+    """Docker stop / kill / rm -f / restart: the die is info of its kind, never 'died'.
 
     The engine sends kill before the die, then stop, destroy or start+restart; a kill
     alone (docker kill) is known once the 2 s hold is over.
@@ -131,7 +134,7 @@ def test_a_die_after_a_kill_is_classified_by_what_follows(rules, clock, after, k
 
 
 def test_a_stop_extends_the_hold_so_a_restarts_late_start_is_seen(rules, clock):
-    """docker restart's start comes ~2 s after its die (after 'stop'): still 'restarted'."""
+    """Docker restart's start comes ~2 s after its die (after 'stop'): still 'restarted'."""
     found = run(rules, clock, ev("kill", 0, signal="15"), ev("die", 1, code=137), ev("stop", 2.5))
     assert found == []
     assert brief(run(rules, clock, 3.2, ev("start", 3.4))) == [("restarted", "info")]
@@ -236,7 +239,7 @@ def test_a_loop_of_a_removed_container_resolves(rules, clock):
 
 
 def test_unhealthy_fires_once_and_resolves_when_healthy(rules, clock):
-    """unhealthy fires; a repeat says nothing; healthy resolves it with the same id."""
+    """Unhealthy fires; a repeat says nothing; healthy resolves it with the same id."""
     found = run(
         rules,
         clock,

@@ -224,3 +224,100 @@ async def test_watch_refuses_a_source_it_cannot_follow():
     """Anything but an executor or a fleet is InvalidInput."""
     with pytest.raises(InvalidInput):
         await collect(object(), 1, [])
+
+
+# --- what the watch reads and probes besides the events -------------------------------------
+
+
+def kill_then_die(second: float) -> list[Event]:
+    """The events of a container killed (signal 15) and dying at ``second``."""
+    kill = ev("kill", second)
+    kill["attributes"] = {**kill["attributes"], "signal": "15"}
+    return [kill, ev("die", second + 0.5, code=137)]
+
+
+async def test_deaths_held_when_the_stream_ends_are_said_as_the_engine_stopping():
+    """Kill, die, then the stream ends (a daemon shutting down): engine_stopped, not died.
+
+    It is said before the disconnected notice, and every notice carries the engine's ID.
+    """
+    engine = ScriptedEngine([kill_then_die(1)], probes=[True])
+    items = await collect(engine, 3, [])
+    assert [(i["kind"], i.get("status")) for i in items] == [
+        ("connected", None),
+        ("engine_stopped", "info"),
+        ("disconnected", None),
+    ]
+    assert items[0]["engine_id"] == "ENGINE-1"
+    assert items[1]["engine_id"] == "ENGINE-1"
+
+
+async def test_a_container_already_unhealthy_when_the_watch_starts_is_an_incident():
+    """The containers are listed at connect: one already unhealthy is an incident at once."""
+    engine = ScriptedEngine([], probes=[True])
+    engine.containers = [
+        {
+            "id": CID,
+            "container_id": CID,
+            "name": "web",
+            "status": "running",
+            "health": "unhealthy",
+            "restart_count": 0,
+            "started_at": "2026-11-29T09:00:00Z",
+            "labels": {"autoheal": "true"},
+        }
+    ]
+    items = await collect(engine, 2, [])
+    assert [(i["kind"], i.get("status")) for i in items] == [
+        ("unhealthy", "firing"),
+        ("connected", None),
+    ]
+    assert items[0]["message"] == "web is unhealthy"
+
+
+async def test_a_hung_engine_is_unresponsive_then_responsive_while_others_flow():
+    """An engine that stops answering is said unresponsive; others' incidents keep coming.
+
+    Host a's probes hang until the test lets them answer; host b's death, which comes only
+    after a was said unresponsive, is still reported; then a answers: responsive.
+    """
+    hung = ScriptedEngine([], probes=[True])
+    other = ScriptedEngine([], probes=[True])
+    go = asyncio.Event()
+
+    async def follow_b(since: str | None = None, **_: Any) -> AsyncIterator[Event]:
+        await go.wait()
+        yield ev("die", 1, code=4)
+        await asyncio.Event().wait()
+
+    other.follow_events = follow_b  # type: ignore[method-assign]
+
+    class TwoHosts:
+        names = ("a", "b")
+
+        def executor(self, name: str) -> ScriptedEngine:
+            return hung if name == "a" else other
+
+    seen: list[tuple[str | None, str]] = []
+    stream = watch(TwoHosts(), probe_every_s=0.01, unresponsive_s=0.05)
+    async with contextlib.aclosing(stream):
+        async for item in stream:
+            seen.append((item["host"], item["kind"]))
+            if seen.count(("a", "connected")) and seen.count(("b", "connected")):
+                hung.answering.clear()  # from now on a's probes get no answer
+            if item["kind"] == "unresponsive":
+                go.set()
+            if item["kind"] == "died":
+                hung.answering.set()
+            if item["kind"] == "responsive":
+                break
+    assert ("a", "unresponsive") in seen
+    assert seen.index(("a", "unresponsive")) < seen.index(("b", "died"))
+    assert seen.index(("b", "died")) < seen.index(("a", "responsive"))
+    assert ("b", "unresponsive") not in seen
+
+
+async def test_bad_probe_timing_is_refused():
+    """A probe interval longer than the silence that makes an engine unresponsive: refused."""
+    with pytest.raises(InvalidInput, match="probe"):
+        await anext(watch(ScriptedEngine([], []), probe_every_s=20, unresponsive_s=10))

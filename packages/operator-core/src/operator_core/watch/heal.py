@@ -269,7 +269,7 @@ async def heal_watch(
         async with contextlib.aclosing(watch(source, **options)) as stream:
             async for item in stream:
                 await items.put(item)
-                if item["kind"] == "unhealthy":
+                if item["kind"] == "unhealthy" and item.get("status") == "firing":
                     healer.consider(item)
 
     async def relay() -> None:
