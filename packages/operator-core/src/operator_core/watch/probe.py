@@ -54,12 +54,25 @@ class EngineProbe:
         try:
             while True:
                 await self._step()
-                await self.sleep(self.every_s)
+                await self._pause()
         finally:
             if self._asking is not None:
                 self._asking.cancel()
                 with contextlib.suppress(asyncio.CancelledError, OperatorError):
                     await self._asking
+
+    async def _pause(self) -> None:
+        """Wait ``every_s``; while unresponsive, end the wait as soon as the engine answers."""
+        pause = asyncio.ensure_future(self.sleep(self.every_s))
+        asking = self._asking
+        try:
+            if self.silent and asking is not None:
+                await asyncio.wait({pause, asking}, return_when=asyncio.FIRST_COMPLETED)
+                if asking.done() and not asking.cancelled() and asking.exception() is None:
+                    return
+            await pause
+        finally:
+            pause.cancel()
 
     async def _step(self) -> None:
         """Take the last probe's answer, say what changed, and start the next probe."""
