@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from operator_core.cli.watch_cmds import format_item
 from operator_core.docker.events import EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
 from operator_core.results import Event
@@ -99,13 +100,19 @@ async def collect(
         sleeps.append(seconds)
 
     items: list[dict[str, Any]] = []
-    async with contextlib.aclosing(
-        watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4, **options)
-    ) as stream:
-        async for item in stream:
-            items.append(dict(item))
-            if len(items) == count:
-                break
+
+    async def take() -> None:
+        async with contextlib.aclosing(
+            watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4, **options)
+        ) as stream:
+            async for item in stream:
+                items.append(dict(item))
+                if len(items) == count:
+                    return
+
+    # The bound only turns a hang (a missing item) into a failure that shows what came.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(take(), 30)
     return items
 
 
@@ -299,18 +306,23 @@ async def test_a_hung_engine_is_unresponsive_then_responsive_while_others_flow()
             return hung if name == "a" else other
 
     seen: list[tuple[str | None, str]] = []
-    stream = watch(TwoHosts(), probe_every_s=0.01, unresponsive_s=0.05)
-    async with contextlib.aclosing(stream):
-        async for item in stream:
-            seen.append((item["host"], item["kind"]))
-            if seen.count(("a", "connected")) and seen.count(("b", "connected")):
-                hung.answering.clear()  # from now on a's probes get no answer
-            if item["kind"] == "unresponsive":
-                go.set()
-            if item["kind"] == "died":
-                hung.answering.set()
-            if item["kind"] == "responsive":
-                break
+
+    async def take() -> None:
+        stream = watch(TwoHosts(), probe_every_s=0.01, unresponsive_s=0.05)
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                seen.append((item["host"], item["kind"]))
+                if seen.count(("a", "connected")) and seen.count(("b", "connected")):
+                    hung.answering.clear()  # from now on a's probes get no answer
+                if item["kind"] == "unresponsive":
+                    go.set()
+                if item["kind"] == "died":
+                    hung.answering.set()
+                if item["kind"] == "responsive":
+                    return
+
+    with contextlib.suppress(TimeoutError):  # a bound on a hang; the asserts say what was missing
+        await asyncio.wait_for(take(), 30)
     assert ("a", "unresponsive") in seen
     assert seen.index(("a", "unresponsive")) < seen.index(("b", "died"))
     assert seen.index(("b", "died")) < seen.index(("a", "responsive"))
@@ -321,3 +333,34 @@ async def test_bad_probe_timing_is_refused():
     """A probe interval longer than the silence that makes an engine unresponsive: refused."""
     with pytest.raises(InvalidInput, match="probe"):
         await anext(watch(ScriptedEngine([], []), probe_every_s=20, unresponsive_s=10))
+
+
+# --- the human lines ---------------------------------------------------------------------
+
+
+def test_every_human_line_names_its_host_and_container():
+    """A heal report whose message names neither gets both; an incident's message has them.
+
+    Control characters a container or engine put in a text never reach the terminal.
+    """
+    report = {
+        "kind": "heal_denied",
+        "host": "eng2",
+        "container_id": CID,
+        "name": "web",
+        "time": "2026-11-29T10:00:01Z",
+        "message": "the policy refused the restart (approval.unavailable)\x1b[2J",
+    }
+    line = format_item(report)
+    assert "eng2: web: the policy refused the restart" in line
+    assert "\x1b" not in line
+    incident = {
+        "kind": "restart_loop",
+        "status": "resolved",
+        "incident_id": "x",
+        "host": "eng2",
+        "name": "web",
+        "time": "2026-11-29T10:10:01Z",
+        "message": "eng2: web was removed",
+    }
+    assert "restart_loop resolved eng2: web was removed" in format_item(incident)
