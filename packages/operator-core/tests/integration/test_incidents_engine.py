@@ -23,7 +23,7 @@ from operator_core.audit import MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
 from operator_core.policy import policy_from_dict
 from operator_core.runner import ToolRunner
-from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
+from operator_core.testing import HANDLES_SIGTERM, TEST_IMAGE, TEST_LABEL, unique_name
 from operator_core.watch import AuditIntents, IncidentDetector, watch
 
 LAB = Path(__file__).resolve().parents[4] / "scripts" / "lab.sh"
@@ -166,15 +166,25 @@ async def test_the_operators_own_restart_is_restarted_by_operator(spare, run):
     assert "restarted by operator:watch-heal" in items[-1]["message"]
 
 
-async def test_a_container_unhealthy_before_the_watch_starts_is_an_incident(spare, run):
-    """Unhealthy before the watch: the engine never says it again, the state read at start does."""
-    name = run("sleep", "300", health_cmd="false", health_interval=1, health_retries=1)
+async def test_containers_unhealthy_or_looping_before_the_watch_starts_are_incidents(spare, run):
+    """Unhealthy, or looping, before the watch starts: each is an incident at start.
+
+    The engine said so once, before the watch; the state read at start says it again,
+    before the connected notice.
+    """
+    sick = run("sleep", "300", health_cmd="false", health_interval=1, health_retries=1)
+    looping = run("sh", "-c", "exit 1", restart="always")
     ends = time.monotonic() + WAIT_S
-    while spare.container.inspect(name).state.health.status != "unhealthy":
-        assert time.monotonic() < ends, "the container never turned unhealthy"
+    while True:
+        health = (await asyncio.to_thread(spare.container.inspect, sick)).state.health.status
+        restarts = (await asyncio.to_thread(spare.container.inspect, looping)).restart_count
+        if health == "unhealthy" and restarts > 3:
+            break
+        assert time.monotonic() < ends, f"not there: health {health}, {restarts} restarts"
         await asyncio.sleep(0.5)
     items = await _watch_until(spare, lambda got: any(i["kind"] == "connected" for i in got))
-    assert _about(items, name) == [("unhealthy", "firing")]
+    assert _about(items, sick) == [("unhealthy", "firing")]
+    assert _about(items, looping) == [("restart_loop", "firing")]
     assert items[-1]["kind"] == "connected"
 
 
@@ -252,6 +262,30 @@ async def _wait_for_exited(spare: DockerClient, name: str) -> None:
             return
         assert time.monotonic() < ends, "the restart policy never gave up"
         await asyncio.sleep(0.5)
+
+
+async def test_deaths_of_an_engine_shutting_down_are_engine_stopped(spare, run):
+    """Dockerd restarted: its containers' deaths are engine_stopped info, not died.
+
+    The engine stops its containers (kill, die, stop) and its stream ends; the watch says
+    so for the container (before the disconnected notice), then reconnects.
+    """
+    name = run(*HANDLES_SIGTERM)
+
+    async def act(item: Item) -> None:
+        if item["kind"] == "connected":
+            restart = ["bash", str(LAB), "restart", str(SPARE)]
+            await asyncio.to_thread(subprocess.run, restart, check=True, timeout=120)
+
+    def done(items: list[Item]) -> bool:
+        return any(i["kind"] == "reconnected" for i in items)
+
+    items = await _watch_until(spare, done, act, backoff_s=1, backoff_max_s=2)
+    assert _about(items, name) == [("engine_stopped", "info")]
+    kinds = [i["kind"] for i in items if "status" not in i or i.get("name") == name]
+    stopped = kinds.index("engine_stopped")
+    assert kinds.index("disconnected") > stopped
+    assert "died" not in kinds
 
 
 def _dockerd_pid() -> int:
