@@ -328,3 +328,42 @@ def test_bad_rules_are_refused(kwargs):
     """A loop rule that cannot work is InvalidInput."""
     with pytest.raises(InvalidInput):
         IncidentDetector(**kwargs)
+
+
+def _record(**fields: Any) -> AuditRecord:
+    """Return a restart record of ``web`` on eng1, allowed and under way, unless told."""
+    values: dict[str, Any] = {
+        "time": "",
+        "ts": T0 - 1,
+        "actor": "alice",
+        "tool": "docker_restart_container",
+        "container": CID,
+        "container_id": CID,
+        "host": "eng1",
+        "decision": "allowed",
+        "outcome": "pending",
+        **fields,
+    }
+    return AuditRecord(**values)
+
+
+@pytest.mark.parametrize(
+    ("fields", "explains"),
+    [
+        ({}, "restarted_by_operator"),
+        ({"tool": "docker_stop_container"}, "stopped"),
+        ({"decision": "denied", "outcome": "denied"}, None),
+        ({"host": "eng2"}, None),
+        ({"container_id": "d" * 64, "container": "d" * 64}, None),
+        ({"outcome": "ok", "duration_ms": 500.0}, None),
+        ({"outcome": "ok", "duration_ms": 1500.0}, "restarted_by_operator"),
+        ({"tool": "docker_inspect_container"}, None),
+    ],
+)
+def test_an_audit_record_explains_a_death_only_if_it_acted_on_it_then(fields, explains):
+    """Only an allowed restart/stop/kill of that container, on that host, under way at the death."""
+    audit = MemoryAuditSink()
+    record = _record(**fields)
+    audit._records[record.id] = record
+    found = AuditIntents(audit).intent("eng1", CID, T0 + 2)
+    assert (found["kind"] if found else None) == explains

@@ -142,7 +142,6 @@ async def _healing(
     approver = make_approver(settings, ERR, [None])
     async with open_runner(settings, approver=approver) as runner:
         healer = Healer(runner, settings.policy().heal)
-        detector.intents = AuditIntents(runner.audit)  # the healer's restarts are its own
         stream = heal_watch(source, healer, since=since, detector=detector)
         async with contextlib.aclosing(stream):
             async for item in stream:

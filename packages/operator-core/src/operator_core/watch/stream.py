@@ -329,6 +329,7 @@ async def watch(
     engines = {follower.host: follower for follower in followers}
     tasks = [asyncio.create_task(follower.run()) for follower in followers]
     getter: asyncio.Future[tuple[str | None, _Item]] | None = None
+    loop, last_due = asyncio.get_running_loop(), 0.0
     try:
         while True:
             if getter is None:
@@ -337,8 +338,10 @@ async def watch(
             done, _ = await asyncio.wait(
                 waiting, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED
             )
-            for incident in rules.due():
-                yield incident
+            if (moment := loop.time()) - last_due >= tick_s:  # not once per event in a flood
+                last_due = moment
+                for incident in rules.due():
+                    yield incident
             if not done:
                 continue
             if getter not in done:
