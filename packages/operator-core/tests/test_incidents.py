@@ -262,11 +262,13 @@ def test_unhealthy_resolves_when_the_container_is_removed(rules, clock):
 # --- the current state at (re)connect -----------------------------------------------------------
 
 
-def listed(health: str | None, status: str = "running", restarts: int = 0) -> ContainerSummary:
+def listed(
+    health: str | None, status: str = "running", restarts: int = 0, cid: str = CID
+) -> ContainerSummary:
     """Return a listing entry of ``web`` as list_containers gives it."""
     return ContainerSummary(  # type: ignore[typeddict-item]
-        id=CID,
-        container_id=CID,
+        id=cid,
+        container_id=cid,
         name="web",
         status=status,
         health=health,
@@ -277,11 +279,21 @@ def listed(health: str | None, status: str = "running", restarts: int = 0) -> Co
 
 
 def test_a_container_already_unhealthy_or_looping_at_start_is_an_incident(rules, clock):
-    """The listing read at start: unhealthy and restarting containers fire; once each."""
-    found = rules.current("eng1", "ENGINE-1", [listed("unhealthy", "restarting", 7)])
-    assert brief(found) == [("unhealthy", "firing"), ("restart_loop", "firing")]
+    """The listing read at start: unhealthy, restarting or often-restarted-lately fire, once.
+
+    One container is unhealthy and restarted 7 times within the loop window; another is
+    waiting to be restarted by its policy (restarting).
+    """
+    other = "e" * 64
+    entries = [listed("unhealthy", "running", 7), listed(None, "restarting", 2, cid=other)]
+    found = rules.current("eng1", "ENGINE-1", entries)
+    assert [(i["kind"], i["container_id"]) for i in found] == [
+        ("unhealthy", CID),
+        ("restart_loop", CID),
+        ("restart_loop", other),
+    ]
     assert found[1]["count"] == 7
-    assert rules.current("eng1", "ENGINE-1", [listed("unhealthy", "restarting", 8)]) == []
+    assert rules.current("eng1", "ENGINE-1", entries) == []
 
 
 def test_an_unhealthy_container_that_recovered_or_left_meanwhile_is_resolved(rules, clock):
@@ -292,6 +304,11 @@ def test_an_unhealthy_container_that_recovered_or_left_meanwhile_is_resolved(rul
     ]
     rules.current("eng1", "ENGINE-1", [listed("unhealthy")])
     assert brief(rules.current("eng1", "ENGINE-1", [])) == [("unhealthy", "resolved")]
+
+
+def test_a_stopped_container_whose_last_health_was_unhealthy_is_not_unhealthy(rules, clock):
+    """An exited container keeps its last health; it is not an unhealthy incident at start."""
+    assert rules.current("eng1", "ENGINE-1", [listed("unhealthy", "exited")]) == []
 
 
 def test_a_container_that_restarted_often_long_ago_is_no_loop(rules, clock):

@@ -194,7 +194,8 @@ class IncidentDetector:
             listed.add(key)
             seen = self._seen.setdefault(key, Seen(host, engine_id, entry["id"]))
             seen.name, seen.labels = entry["name"], dict(entry["labels"])
-            if entry["health"] == "unhealthy" and seen.unhealthy is None:
+            sick = entry["health"] == "unhealthy" and entry["status"] == "running"
+            if sick and seen.unhealthy is None:
                 seen.unhealthy = Timer(since=now, reported=now, last=now)
                 found.append(
                     self._report(seen, "unhealthy", "firing", seen.unhealthy, "is unhealthy", now)
