@@ -117,6 +117,7 @@ def test_a_non_zero_die_is_died_at_once_and_a_clean_exit_says_nothing(rules, clo
         (["stop"], "stopped", "was stopped"),
         ([], "stopped", "was killed on request (signal 9)"),
         (["destroy"], "removed", "was removed"),
+        (["stop", "destroy"], "stopped", "was stopped"),
         (["stop", "start", "restart"], "restarted", "was restarted"),
     ],
 )
@@ -124,7 +125,8 @@ def test_a_die_after_a_kill_is_classified_by_what_follows(rules, clock, after, k
     """Docker stop / kill / rm -f / restart: the die is info of its kind, never 'died'.
 
     The engine sends kill before the die, then stop, destroy or start+restart; a kill
-    alone (docker kill) is known once the 2 s hold is over.
+    alone (docker kill) is known once the 2 s hold is over. docker stop then docker rm
+    (stop, destroy) was a stop; only rm -f (destroy at once) is a removal.
     """
     events = [ev("kill", 0, signal="9"), ev("die", 0.5, code=137)]
     events += [ev(action, 0.8 + n * 0.1) for n, action in enumerate(after)]

@@ -237,8 +237,9 @@ class IncidentDetector:
             found += self._release(seen, ("restarted", "was restarted"))
         if action != "destroy":
             return found
-        if held is not None:
-            found += self._release(seen, ("removed", "was removed"))
+        if held is not None:  # docker rm -f (after docker stop + rm, the death was the stop)
+            verdict: tuple[IncidentKind, str] = ("removed", "was removed")
+            found += self._release(seen, ("stopped", "was stopped") if held.stopped else verdict)
         found += self._resolve_unhealthy(seen, "was removed", moment)
         if seen.loop is not None:
             loop, seen.loop = seen.loop, None
