@@ -275,6 +275,8 @@ def listed(
         status=status,
         health=health,
         restart_count=restarts,
+        exit_code=None,
+        finished_at=None,
         started_at=datetime.fromtimestamp(T0 - 30, UTC).isoformat(),
         labels={"autoheal": "true"},
     )
@@ -306,6 +308,27 @@ def test_an_unhealthy_container_that_recovered_or_left_meanwhile_is_resolved(rul
     ]
     rules.current("eng1", "ENGINE-1", [listed("unhealthy")])
     assert brief(rules.current("eng1", "ENGINE-1", [])) == [("unhealthy", "resolved")]
+
+
+def test_a_death_the_shutdown_kept_from_the_stream_is_said_from_the_listing(rules, clock):
+    """A shutdown's death the stream never delivered is engine_stopped, from the listing.
+
+    After the reconnect the listing says the container exited as the stream ended; a
+    replayed die of it then says nothing. A container that died long before is not said.
+    """
+    old = "e" * 64
+    rules.current("eng1", "ENGINE-1", [listed(None), listed(None, cid=old)])
+    clock.at(100)
+    rules.ended("eng1")
+    clock.at(130)
+    down = listed(None, "exited")
+    down["finished_at"], down["exit_code"] = "2026-11-29T10:01:38Z", 0
+    before = listed(None, "exited", cid=old)
+    before["finished_at"], before["exit_code"] = "2026-11-29T09:50:00Z", 1
+    found = [dict(i) for i in rules.current("eng1", "ENGINE-1", [down, before])]
+    assert brief(found) == [("engine_stopped", "info")]
+    assert found[0]["message"] == "eng1: web stopped: its engine shut down (exit code 0)"
+    assert run(rules, clock, ev("die", 98, code=0)) == []
 
 
 def test_a_stopped_container_whose_last_health_was_unhealthy_is_not_unhealthy(rules, clock):

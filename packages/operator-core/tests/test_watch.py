@@ -270,6 +270,8 @@ async def test_a_container_already_unhealthy_when_the_watch_starts_is_an_inciden
             "status": "running",
             "health": "unhealthy",
             "restart_count": 0,
+            "exit_code": None,
+            "finished_at": None,
             "started_at": "2026-11-29T09:00:00Z",
             "labels": {"autoheal": "true"},
         }

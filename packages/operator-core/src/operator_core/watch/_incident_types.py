@@ -6,12 +6,15 @@ the alert sinks, the history): see ``watch.incidents`` for the rules that make t
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal, TypedDict
 
+from operator_core._time import utc_moment
 from operator_core.audit.redact import redact_value
-from operator_core.results import Event
+from operator_core.results import ContainerSummary, Event
 
 __all__ = [
     "Held",
@@ -22,6 +25,9 @@ __all__ = [
     "Seen",
     "Timer",
     "held_verdict",
+    "iso_of",
+    "looping",
+    "unix_of",
 ]
 
 IncidentKind = Literal[
@@ -109,6 +115,10 @@ class Seen:
     oom: Timer | None = None
     loop: Timer | None = None
     unhealthy: Timer | None = None
+    #: Whether the container runs, as far as the events and listings said.
+    running: bool | None = None
+    #: A death at or before this event time was already said (from a listing).
+    explained_until: float | None = None
 
     def hold(self, event: Event, at: float, until: float) -> None:
         """Hold the death ``event`` until the clock reaches ``until``."""
@@ -137,3 +147,29 @@ def held_verdict(seen: Seen, intent: tuple[IncidentKind, str] | None) -> tuple[I
         return "stopped", "was stopped"
     signal = held.signal if held is not None else None
     return "stopped", f"was killed on request (signal {signal or '?'})"
+
+
+_MOMENT = re.compile(r"(.+?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?", re.ASCII)
+
+
+def unix_of(moment: str) -> float:
+    """Return an engine time (RFC 3339, up to nanoseconds, ``Z`` or an offset) as unix time."""
+    match = _MOMENT.fullmatch(moment.strip())
+    if match is None:
+        raise ValueError(f"not a time: {moment!r}")
+    whole, fraction, zone = match.groups()
+    offset = "+00:00" if zone in (None, "Z") else zone
+    return utc_moment(whole + offset).timestamp() + float(f"0.{fraction or 0}")
+
+
+def iso_of(unix: float) -> str:
+    return datetime.fromtimestamp(unix, UTC).isoformat().replace("+00:00", "Z")
+
+
+def looping(entry: ContainerSummary, now: float, restarts: int, window_s: float) -> bool:
+    """Whether a listed container restarts in a loop: restarting, or often and lately."""
+    if entry["status"] == "restarting":
+        return True
+    started = entry["started_at"]
+    recent = started is not None and now - unix_of(started) <= window_s
+    return entry["restart_count"] > restarts and recent

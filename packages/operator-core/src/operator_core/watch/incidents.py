@@ -24,12 +24,9 @@ The rules (deaths, loops and OOM kills judged on the engine's own event times):
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from operator_core._time import utc_moment
 from operator_core.errors import InvalidInput
 from operator_core.results import ContainerSummary, Event
 from operator_core.watch._incident_types import (
@@ -40,7 +37,10 @@ from operator_core.watch._incident_types import (
     Seen,
     Timer,
     held_verdict,
+    looping,
 )
+from operator_core.watch._incident_types import iso_of as _iso
+from operator_core.watch._incident_types import unix_of as _unix
 from operator_core.watch.intents import IntentSource
 
 __all__ = [
@@ -75,25 +75,12 @@ LOOP_QUIET_S = 600.0
 KILL_EXPLAINS_S = 60.0
 #: An ``oom`` this close before a ``die`` explains it.
 _OOM_EXPLAINS_S = 10.0
+#: A container that stopped this long before its host's stream ended may be the shutdown's.
+_SHUTDOWN_S = 60.0
+#: Slack between the engine's clock and ours.
+_SLACK_S = 5.0
 #: Every this many events, containers no rule can still use are forgotten.
 _SWEEP_EVERY = 1000
-
-
-_MOMENT = re.compile(r"(.+?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?", re.ASCII)
-
-
-def _unix(moment: str) -> float:
-    """Return an engine time (RFC 3339, up to nanoseconds, ``Z`` or an offset) as unix time."""
-    match = _MOMENT.fullmatch(moment.strip())
-    if match is None:
-        raise ValueError(f"not a time: {moment!r}")
-    whole, fraction, zone = match.groups()
-    offset = "+00:00" if zone in (None, "Z") else zone
-    return utc_moment(whole + offset).timestamp() + float(f"0.{fraction or 0}")
-
-
-def _iso(unix: float) -> str:
-    return datetime.fromtimestamp(unix, UTC).isoformat().replace("+00:00", "Z")
 
 
 class IncidentDetector:
@@ -126,6 +113,7 @@ class IncidentDetector:
         self.hold_s = float(hold_s)
         self.intents, self.clock = intents, clock
         self._seen: dict[Key, Seen] = {}
+        self._ended: dict[str | None, float] = {}
         self._fed = 0
 
     # --- input ---------------------------------------------------------------------------
@@ -141,6 +129,10 @@ class IncidentDetector:
         if self._fed % _SWEEP_EVERY == 0:
             self._sweep(at)
         seen = self._seen_for(event, host, engine_id)
+        if action in ("start", "die"):
+            seen.running = action == "start"
+        if action == "die" and seen.explained_until is not None and at <= seen.explained_until:
+            return []  # a replay of a death the listing already said
         if action == "kill":
             seen.last_kill, seen.kill_signal = at, event["attributes"].get("signal")
             return []
@@ -175,6 +167,7 @@ class IncidentDetector:
 
     def ended(self, host: str | None) -> list[Incident]:
         """The host's event stream ended: the deaths it was holding were its engine stopping."""
+        self._ended[host] = self.clock()
         found = []
         for seen in list(self._seen.values()):
             if seen.host == host and seen.held is not None:
@@ -189,11 +182,13 @@ class IncidentDetector:
     ) -> list[Incident]:
         """Return the incidents a host's container list shows (read at start or reconnect)."""
         now, found, listed = self.clock(), [], set()
+        ended = self._ended.pop(host, None)
         for entry in containers:
             key = (host, entry["id"])
             listed.add(key)
             seen = self._seen.setdefault(key, Seen(host, engine_id, entry["id"]))
             seen.name, seen.labels = entry["name"], dict(entry["labels"])
+            found += self._stopped_unseen(seen, entry, ended)
             sick = entry["health"] == "unhealthy" and entry["status"] == "running"
             if sick and seen.unhealthy is None:
                 seen.unhealthy = Timer(since=now, reported=now, last=now)
@@ -202,7 +197,7 @@ class IncidentDetector:
                 )
             elif entry["health"] != "unhealthy" and seen.unhealthy is not None:
                 found += self._resolve_unhealthy(seen, "is no longer unhealthy", _iso(now))
-            if self._looping(entry, now) and seen.loop is None:
+            if seen.loop is None and looping(entry, now, self.loop_restarts, self.loop_window_s):
                 count = entry["restart_count"]
                 seen.loop = Timer(since=now, reported=now, last=now, count=count)
                 what = f"is restarting in a loop ({count} restarts so far)"
@@ -309,13 +304,26 @@ class IncidentDetector:
             return []
         return [self._report(seen, "unhealthy", "resolved", timer, what, moment)]
 
-    def _looping(self, entry: ContainerSummary, now: float) -> bool:
-        """Whether a listed container restarts in a loop: restarting, or often and lately."""
-        if entry["status"] == "restarting":
-            return True
-        started = entry["started_at"]
-        recent = started is not None and now - _unix(started) <= self.loop_window_s
-        return entry["restart_count"] > self.loop_restarts and recent
+    def _stopped_unseen(
+        self, seen: Seen, entry: ContainerSummary, ended: float | None
+    ) -> list[Incident]:
+        """A container that ran when the stream ended and stopped as it did, unseen.
+
+        A daemon shutting down may end the stream before the deaths it caused reach it (and
+        a restarted engine remembers no events): the listing after the reconnect says them.
+        """
+        was_running, seen.running = seen.running, entry["status"] in ("running", "restarting")
+        finished = entry["finished_at"]
+        if ended is None or not was_running or seen.running or finished is None:
+            return []
+        at = _unix(finished)
+        if not ended - _SHUTDOWN_S <= at <= ended + _SLACK_S:
+            return []
+        seen.explained_until = at + _SLACK_S
+        code = entry["exit_code"]
+        what = "stopped: its engine shut down" + ("" if code is None else f" (exit code {code})")
+        timer = Timer(since=at, reported=at, last=at)
+        return [self._report(seen, "engine_stopped", "info", timer, what, finished, code)]
 
     # --- reports -------------------------------------------------------------------------
 
