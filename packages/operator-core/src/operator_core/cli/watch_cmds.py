@@ -83,7 +83,8 @@ def format_item(item: dict[str, Any]) -> str:
     text = clean_text(f"{when} {kind:<12} {message}")
     if item.get("retry_in_s") is not None:
         text += f"; retrying in {item['retry_in_s']:g}s"
-    return f"[{_STYLE.get(str(item.get('kind')), 'default')}]{escape(text)}[/]"
+    style = "green" if item.get("status") == "resolved" else _STYLE.get(str(item.get("kind")))
+    return f"[{style or 'default'}]{escape(text)}[/]"
 
 
 def watch_command(
