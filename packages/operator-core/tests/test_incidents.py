@@ -322,13 +322,13 @@ def test_a_death_the_shutdown_kept_from_the_stream_is_said_from_the_listing(rule
     rules.ended("eng1")
     clock.at(130)
     down = listed(None, "exited")
-    down["finished_at"], down["exit_code"] = "2026-11-29T10:01:38Z", 0
+    down["finished_at"], down["exit_code"] = "2026-11-29T10:01:38Z", 137
     before = listed(None, "exited", cid=old)
     before["finished_at"], before["exit_code"] = "2026-11-29T09:50:00Z", 1
     found = [dict(i) for i in rules.current("eng1", "ENGINE-1", [down, before])]
     assert brief(found) == [("engine_stopped", "info")]
-    assert found[0]["message"] == "eng1: web stopped: its engine shut down (exit code 0)"
-    assert run(rules, clock, ev("die", 98, code=0)) == []
+    assert found[0]["message"] == "eng1: web stopped: its engine shut down (exit code 137)"
+    assert run(rules, clock, ev("die", 98, code=137)) == []
 
 
 def test_a_stopped_container_whose_last_health_was_unhealthy_is_not_unhealthy(rules, clock):
