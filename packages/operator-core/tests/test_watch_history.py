@@ -27,7 +27,7 @@ class Identified(ScriptedEngine):
         super().__init__(batches, probes)
         self.filters: list[dict[str, Any]] = []
 
-    async def engine_identity(self) -> dict[str, Any]:
+    async def engine_identity(self, *, refresh: bool = False) -> dict[str, Any]:
         return {
             "engine_id": "ENGINE-1",
             "engine_name": "e",

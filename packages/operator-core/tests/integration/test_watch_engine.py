@@ -47,8 +47,12 @@ class Lines:
         raise AssertionError(f"the watch printed no {want} for {name} within {LINE_WAIT_S}s")
 
 
-def test_watch_prints_an_incident_for_a_killed_container(containers, tmp_path):
-    """`operator watch --json` prints a died incident with exit code 137 for a SIGKILLed one."""
+def test_watch_prints_a_crash_as_died_and_a_docker_kill_as_stopped(containers, tmp_path):
+    """`operator watch --json`: a crash is a died incident; `docker kill` is a stopped line.
+
+    Somebody asked for the kill (the engine said ``kill`` before ``die``), so it is info
+    naming the container, not a death to alert on.
+    """
     name = containers.run("sleep", "300")
     process = subprocess.Popen(
         [*OPERATOR, "watch", "--json"],
@@ -61,9 +65,13 @@ def test_watch_prints_an_incident_for_a_killed_container(containers, tmp_path):
     try:
         lines.next_json("connected")
         subprocess.run(["docker", "kill", name], check=True, capture_output=True, timeout=60)
-        incident = lines.next_json("died", name)
-        assert incident["exit_code"] == 137
-        assert incident["message"] == f"{name} died with exit code 137"
+        stopped = lines.next_json("stopped", name)
+        assert (stopped["status"], stopped["exit_code"]) == ("info", 137)
+        assert stopped["message"] == f"{name} was killed on request (signal 9) (exit code 137)"
+        crashed = containers.run("sh", "-c", "sleep 1; exit 3")
+        incident = lines.next_json("died", crashed)
+        assert (incident["status"], incident["exit_code"]) == ("firing", 3)
+        assert incident["message"] == f"{crashed} died with exit code 3"
     finally:
         process.kill()
         process.wait(timeout=30)
@@ -133,8 +141,10 @@ async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(cont
     seen, runner = await _heal_until(name, _heal_policy(group), "healed")
     kinds = [item["kind"] for item in seen]
     assert kinds[:1] == ["unhealthy"]
-    # The restart's own stop shows as a death (SIGKILL after 1 s: sh ignores SIGTERM).
     assert [kind for kind in kinds if kind.startswith("heal")] == ["heal_started", "healed"]
+    # Its own restart is said as such (from its audit record), never as a death.
+    assert "restarted_by_operator" in kinds
+    assert "died" not in kinds
     assert containers.client.container.inspect(name).state.health.status == "healthy"
     restarts = runner.audit.query(AuditQuery(tool="docker_restart_container"))
     assert [(r.outcome, r.actor) for r in restarts] == [("ok", "operator:watch-heal")]

@@ -26,7 +26,8 @@ from typing import Any, Literal, TypedDict
 from operator_core.audit import AuditRecord
 from operator_core.errors import AuditError
 from operator_core.policy import HealRules, has_label
-from operator_core.watch.incidents import Incident
+from operator_core.watch.incidents import Incident, IncidentDetector
+from operator_core.watch.intents import AuditIntents
 from operator_core.watch.stream import Notice, watch
 
 __all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer", "heal_watch"]
@@ -261,15 +262,20 @@ async def heal_watch(
 ) -> AsyncGenerator[Incident | Notice | HealReport, None]:
     """Yield the watch's incidents and notices, and the healer's reports, as they happen.
 
-    ``options`` go to ``watch``. Each incident is handed to ``healer`` as it arrives.
+    ``options`` go to ``watch``. Each incident is handed to ``healer`` as it arrives. The
+    detector learns the healer's restarts from its runner's audit trail, so each shows as
+    ``restarted_by_operator``, never as a death.
     """
     items: asyncio.Queue[Incident | Notice | HealReport] = asyncio.Queue()
+    detector = options.setdefault("detector", IncidentDetector())
+    if detector.intents is None:  # the healer's own restarts are said as such, not deaths
+        detector.intents = AuditIntents(healer.runner.audit)
 
     async def follow() -> None:
         async with contextlib.aclosing(watch(source, **options)) as stream:
             async for item in stream:
                 await items.put(item)
-                if item["kind"] == "unhealthy":
+                if item["kind"] == "unhealthy" and item.get("status") == "firing":
                     healer.consider(item)
 
     async def relay() -> None:
