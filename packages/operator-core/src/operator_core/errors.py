@@ -13,6 +13,7 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     ├── PolicyDenied                            the policy refused a tool call (``rule`` says which)
     │   └── ApprovalUnavailable                  an approver has nobody to ask
     ├── AuditError                              the audit trail could not record a call
+    ├── HealStateError                          the healer's store (leases, escalations) failed
     ├── EngineError                              the engine refused or failed
     │   ├── EngineUnreachable                    no engine answered at all
     │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
@@ -57,6 +58,7 @@ __all__ = [
     "ContainerStateError",
     "EngineError",
     "EngineUnreachable",
+    "HealStateError",
     "InvalidArguments",
     "InvalidInput",
     "InventoryError",
@@ -128,6 +130,10 @@ class ApprovalUnavailable(PolicyDenied):
 
 class AuditError(OperatorError):
     """The audit trail could not record a call (so a mutating action is not run)."""
+
+
+class HealStateError(OperatorError):
+    """The healer's store (leases, attempts, escalations) could not be read or written."""
 
 
 class EngineError(OperatorError):

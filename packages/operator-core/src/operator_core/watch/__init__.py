@@ -5,7 +5,9 @@ OOM-killed, turned unhealthy or restarts in a loop) and ``Notice`` (a host's eve
 connected, ended, reconnected). ``Healer`` acts on incidents through a ``ToolRunner``.
 """
 
-from operator_core.watch.heal import Healer, HealReport, heal_watch
+from operator_core.watch.heal import Healer, HealReport
+from operator_core.watch.heal_state import HealStore
+from operator_core.watch.healing import heal_approver, heal_watch
 from operator_core.watch.incidents import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
@@ -19,12 +21,14 @@ __all__ = [
     "DEFAULT_LOOP_RESTARTS",
     "DEFAULT_LOOP_WINDOW_S",
     "HealReport",
+    "HealStore",
     "Healer",
     "Incident",
     "IncidentDetector",
     "IncidentKind",
     "Notice",
     "NoticeKind",
+    "heal_approver",
     "heal_watch",
     "watch",
 ]
