@@ -340,14 +340,19 @@ class Healer:
             f"with `operator heal clear {where}{_label(incident)}`",
         )
 
-    async def escalate(self, incident: Incident, key: Key, why: str, count: int) -> None:
-        """Stop acting on the container (kept in the store), record why, and report it."""
+    async def escalate(
+        self, incident: Incident, key: Key, why: str, count: int, name: str | None = None
+    ) -> None:
+        """Stop acting on the container (kept in the store), record why, and report it.
+
+        ``name`` is what the store calls it (default the container's name).
+        """
         why += "; no watch acts on it again until a person clears it (operator heal clear)"
         entry = Escalation(
             engine_id=key[0],
             container_id=key[1],
             host=incident["host"],
-            name=incident["name"],
+            name=name or incident["name"],
             since="",
             why=why,
         )

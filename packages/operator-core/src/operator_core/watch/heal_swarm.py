@@ -76,7 +76,7 @@ class SwarmChurn:
         healer.report("heal_skipped", incident, said + seen + churn)
         if failures >= rules.max_attempts:
             why = f"service {service}: {seen}{churn}: its tasks keep failing; Swarm replaces them"
-            await healer.escalate(incident, key, why, failures)
+            await healer.escalate(incident, key, why, failures, name=f"service:{service}")
 
     async def _read(self, incident: Incident, service_id: str, now: float) -> str:
         """Return '; manager: <churn>' read at most every CHURN_READ_S per service, else ''."""
