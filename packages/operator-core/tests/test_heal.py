@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from heal_fakes import CID, Clock, FakeRunner, settle, unhealthy
-
 from operator_core.audit import AuditQuery
 from operator_core.errors import AuditError, PolicyError
 from operator_core.policy import HealRules, policy_from_dict
@@ -107,7 +106,7 @@ async def test_an_escalated_container_is_not_acted_on_again():
     assert len(runner.calls) == calls
     assert reports[-1]["kind"] == "heal_skipped"
     assert reports[-1]["message"].startswith("web: escalated since ")
-    assert "operator heal clear web" in reports[-1]["message"]
+    assert reports[-1]["message"].endswith("not acted on until `operator heal clear web`")
 
 
 async def test_a_policy_denial_ends_the_heal_without_retrying():

@@ -91,6 +91,12 @@ def _label(incident: Incident) -> str:
     return incident["name"] or incident["container_id"][:12]
 
 
+def _clear_command(incident: Incident, name: str | None = None) -> str:
+    """Return the command that clears the escalation of ``incident``'s container."""
+    where = f"{incident['host']}/" if incident["host"] else ""
+    return f"operator heal clear {where}{name or _label(incident)}"
+
+
 class _LostLease(Exception):
     """Another watch took the lease while this heal ran (it stalled past the expiry)."""
 
@@ -332,13 +338,8 @@ class Healer:
         return envelope
 
     def _skip_escalated(self, incident: Incident, escalated: Escalation) -> None:
-        where = f"{incident['host']}/" if incident["host"] else ""
-        self.report(
-            "heal_skipped",
-            incident,
-            f"escalated since {escalated['since']} ({escalated['why']}); a person clears it "
-            f"with `operator heal clear {where}{_label(incident)}`",
-        )
+        said = f"escalated since {escalated['since']} ({escalated['why']}); not acted on"
+        self.report("heal_skipped", incident, f"{said} until `{_clear_command(incident)}`")
 
     async def escalate(
         self, incident: Incident, key: Key, why: str, count: int, name: str | None = None
@@ -347,7 +348,6 @@ class Healer:
 
         ``name`` is what the store calls it (default the container's name).
         """
-        why += "; no watch acts on it again until a person clears it (operator heal clear)"
         entry = Escalation(
             engine_id=key[0],
             container_id=key[1],
@@ -377,7 +377,9 @@ class Healer:
             await self.runner.audit.write(record)
         except AuditError as exc:  # the escalation stands, and the report says what failed
             why, audit_id = f"{why} (not in the audit trail: {exc})", None
-        self.report("escalated", incident, why, count, audit_id)
+        clear = _clear_command(incident, name)
+        said = f"{why}; no watch acts on it again until a person runs `{clear}`"
+        self.report("escalated", incident, said, count, audit_id)
 
     def report(
         self,
