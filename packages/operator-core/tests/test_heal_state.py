@@ -253,3 +253,21 @@ def test_an_unusable_store_path_is_a_heal_state_error(tmp_path):
     (tmp_path / "dir.sqlite3").mkdir()
     with pytest.raises(HealStateError, match="cannot open the heal store"):
         HealStore(tmp_path / "dir.sqlite3")
+
+
+async def test_only_firing_failures_are_acted_on():
+    """A resolve, a summary or an info incident (stopped, removed) starts nothing.
+
+    The incident contract gives each incident a status; a task's container stopped by
+    Swarm itself is not a failing task either.
+    """
+    runner = FakeRunner([], [])
+    healer = Healer(runner, RULES)
+    for status in ("resolved", "update", "info"):
+        healer.consider({**unhealthy(), "status": status})  # type: ignore[typeddict-unknown-key]
+    swarm = {**unhealthy()["labels"], "com.docker.swarm.task.id": "t1"}
+    healer.consider(unhealthy(labels=swarm, kind="stopped"))
+    assert healer._busy == {}
+    healer.consider({**unhealthy(), "status": "firing"})  # type: ignore[typeddict-unknown-key]
+    assert len(healer._busy) == 1
+    await healer.close()

@@ -50,6 +50,8 @@ HEAL_ACTOR = "operator:watch-heal"
 #: The envelope types that mean the policy (or the call's shape) refused: never retried.
 _REFUSED = ("denied", "invalid_arguments")
 Key = tuple[str, str]
+#: The incident kinds that count as a Swarm task failing (not "stopped", "removed"...).
+_FAILING = ("unhealthy", "died", "oom_killed", "restart_loop")
 
 
 class HealReport(TypedDict):
@@ -129,10 +131,10 @@ class Healer:
 
     def consider(self, incident: Incident) -> None:
         """Start healing ``incident``'s container if the rules say so (returns at once)."""
-        if not self.rules.restart_unhealthy:
-            return
+        if not self.rules.restart_unhealthy or incident.get("status", "firing") != "firing":
+            return  # a summary, a resolve or an info (someone asked for it): nothing to heal
         swarm = is_swarm_task(incident["labels"])
-        if incident["kind"] != "unhealthy" and not swarm:
+        if incident["kind"] not in (_FAILING if swarm else ("unhealthy",)):
             return
         key = (incident["host"], incident["container_id"])
         if key in self._busy and not self._busy[key].done():
