@@ -192,7 +192,10 @@ async def test_restarts_outside_the_window_do_not_count(tmp_path):
 
 
 async def test_a_swarm_task_is_never_restarted_and_a_failing_service_escalates(tmp_path):
-    """A task's container: churn reported (read at most every 10 s), no restart; 3: escalated."""
+    """A task's container: churn reported (read at most every 10 s), no restart.
+
+    Three failed tasks (each counted once, however many incidents it gave): escalated.
+    """
     clock, store = Clock(), HealStore(tmp_path / "h.sqlite3")
     runner = FakeRunner([], [])
     runner.tasks = {
@@ -207,11 +210,15 @@ async def test_a_swarm_task_is_never_restarted_and_a_failing_service_escalates(t
         "com.docker.swarm.service.name": "api",
     }
     reports = []
-    for step, kind in enumerate(["unhealthy", "died", "unhealthy"]):
-        reports += await settle_one(healer, labels=labels, kind=kind, cid=str(step) * 64)
+    for step, kind in enumerate(["unhealthy", "died", "unhealthy", "died"]):
+        task = {**labels, "com.docker.swarm.task.id": f"t{step // 2}"}  # each task: 2 incidents
+        reports += await settle_one(healer, labels=task, kind=kind, cid=str(step // 2) * 64)
         clock.now += 4
+    assert not any(r["kind"] == "escalated" for r in reports)  # 2 tasks failed, not 4
+    third = {**labels, "com.docker.swarm.task.id": "t9"}
+    reports += await settle_one(healer, labels=third, kind="died", cid="9" * 64)
     assert "docker_restart_container" not in runner.tools()
-    assert runner.tools() == ["docker_list_service_tasks"]  # 0 s, 4 s, 8 s: one read
+    assert runner.tools() == ["docker_list_service_tasks"] * 2  # read at 0 s and 16 s only
     assert "never restarted in place" in reports[0]["message"]
     assert "1 failed, 1 running of 2 tasks" in reports[0]["message"]
     assert reports[-1]["kind"] == "escalated"

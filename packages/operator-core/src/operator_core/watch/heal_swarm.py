@@ -4,8 +4,8 @@ Swarm replaces an unhealthy or dead task itself, and restarting a task's contain
 Swarm fails or fights the orchestrator, so the healer never does. Instead, for each
 incident of an opted-in task's container (unhealthy, died, OOM-killed, looping) it:
 
-* counts a task failure of the service (in the heal store, keyed by the swarm's cluster ID,
-  or the engine's ID outside a cluster, and ``service:<service id>``);
+* counts a task failure of the service, once per task (in the heal store, keyed by the
+  swarm's cluster ID, or the engine's ID outside a cluster, and ``service:<service id>``);
 * reads the service's task churn from the engine (``docker_list_service_tasks`` through
   the runner, so it is audited and the policy applies) at most every ``CHURN_READ_S``
   seconds per service, and reports it (``heal_skipped``: "not restarted in place");
@@ -14,6 +14,7 @@ incident of an opted-in task's container (unhealthy, died, OOM-killed, looping) 
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from operator_core.watch.incidents import Incident
@@ -30,6 +31,8 @@ _SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 #: A service's tasks are read from the engine at most this often (seconds).
 CHURN_READ_S = 10.0
 _FAILED = ("failed", "rejected")
+#: The task IDs remembered so that each failing task counts once.
+_REMEMBERED_TASKS = 10000
 
 
 def is_swarm_task(labels: dict[str, str]) -> bool:
@@ -51,6 +54,7 @@ class SwarmChurn:
     def __init__(self, healer: Healer) -> None:
         self.healer = healer
         self._read_at: dict[str, float] = {}
+        self._counted: deque[str] = deque(maxlen=_REMEMBERED_TASKS)
 
     async def consider(self, incident: Incident) -> None:
         """Count the task's failure, report the churn, escalate the service at the bound."""
@@ -67,6 +71,10 @@ class SwarmChurn:
             said = f"a Swarm task of service {service}, escalated earlier: not acted on"
             healer.report("heal_skipped", incident, said)
             return
+        task = labels.get(TASK_ID_LABEL) or incident["container_id"]
+        if task in self._counted:
+            return  # this task's failure is counted (an unhealthy task then dies)
+        self._counted.append(task)
         now = healer.clock()
         await store.run(store.mark, *key, "failure", now)
         failures = await store.run(store.count, *key, "failure", now - rules.window_s)
