@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from python_on_whales import DockerClient
+from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
@@ -111,7 +112,9 @@ class Watch:
         self.store = HealStore(store)
         self.healer = Healer(self.runner, policy.heal, store=self.store)
         self.stream = heal_watch(executor, self.healer)
-        self.names, self.items = names, []  # type: tuple[list[str], list[dict[str, Any]]]
+        self.names = names
+        self.items: list[dict[str, Any]] = []  # about this test's containers
+        self.everything: list[dict[str, Any]] = []  # all, for containers named by Swarm
         self.connected = asyncio.Event()
         self.changed = asyncio.Event()
 
@@ -121,9 +124,10 @@ class Watch:
             async for item in stream:
                 if item["kind"] == "connected":
                     self.connected.set()
+                self.everything.append(dict(item))
                 if item.get("name") in self.names:
                     self.items.append(dict(item))
-                    self.changed.set()
+                self.changed.set()
 
     def restarts(self) -> int:
         """The restarts this watch made (its audit trail)."""
@@ -233,3 +237,55 @@ async def test_a_flapping_container_escalates_and_a_restarted_watch_keeps_it(spa
             [second], lambda: any("escalated since" in i["message"] for i in second.items), 60
         )
     assert second.restarts() == 0
+
+
+@pytest.fixture(scope="module")
+def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
+    """The lab as a swarm: one manager, two workers, all ready."""
+    lab, problem = find_swarm_lab()
+    if lab is None:
+        if request.config.getoption("--require-engine"):
+            pytest.fail(f"swarm lab required: {problem}")
+        pytest.skip(problem)
+    return lab
+
+
+async def test_a_swarm_task_is_never_restarted_and_its_failing_service_escalates(
+    swarm_lab, tmp_path
+):
+    """An opted-in service whose tasks turn unhealthy: never restarted in place.
+
+    The churn is read from the manager and reported; after max_attempts failed tasks the
+    service escalates. The tasks run on the manager, whose events the watch follows.
+    """
+    group = {"org.operator-core.group": uuid.uuid4().hex}
+    ((key, value),) = group.items()
+    services = ServiceFactory(swarm_lab)
+    manager = DockerClient(host=swarm_lab.manager_socket)
+    watch = Watch(manager, _policy(group), tmp_path / "history.sqlite3", [])
+    try:
+        async with running(watch):
+            name = await asyncio.to_thread(
+                services.create,
+                1,
+                "--container-label", DEFAULT_HEAL_LABEL,
+                "--container-label", f"{key}={value}",
+                "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1",
+                "--constraint", "node.role==manager",
+                "--restart-delay", "1s",
+            )  # fmt: skip
+
+            def escalated() -> bool:
+                return any(
+                    i["kind"] == "escalated" and name in i["message"] for i in watch.everything
+                )
+
+            await _until([watch], escalated, 240)
+    finally:
+        await asyncio.to_thread(services.cleanup)
+    mine = [i for i in watch.everything if name in str(i.get("name")) + i["message"]]
+    churn = [i["message"] for i in mine if "never restarted in place" in i["message"]]
+    print(f"\nswarm service: {len(churn)} task reports before escalation; {churn[:1]}")
+    assert watch.restarts() == 0
+    assert len(churn) >= 3
+    assert any("engine: " in text and "tasks in its history" in text for text in churn)

@@ -79,7 +79,7 @@ class SwarmChurn:
         await store.run(store.mark, *key, "failure", now)
         failures = await store.run(store.count, *key, "failure", now - rules.window_s)
         churn = await self._read(incident, service_id, now)
-        seen = f"{failures} task incident(s) of service {service} within {rules.window_s:g}s"
+        seen = f"{failures} failed task(s) of service {service} within {rules.window_s:g}s"
         said = f"a Swarm task ({incident['kind']}): never restarted in place, Swarm replaces it; "
         healer.report("heal_skipped", incident, said + seen + churn)
         if failures >= rules.max_attempts:
