@@ -278,3 +278,26 @@ async def test_only_firing_failures_are_acted_on():
     healer.consider({**unhealthy(), "status": "firing"})  # type: ignore[typeddict-unknown-key]
     assert len(healer._busy) == 1
     await healer.close()
+
+
+async def test_a_heal_that_loses_its_lease_stops(tmp_path):
+    """A watch that stalled past its lease, which another watch then took, stops its heal.
+
+    The renewer (every lease_s / 3 of real time) finds the other holder: the heal is
+    cancelled before its restart and reported as stopped, naming who took the lease.
+    """
+    gate = asyncio.Event()
+    clock, store = Clock(), HealStore(tmp_path / "h.sqlite3")
+    runner = FakeRunner(["unhealthy"], [True])
+
+    async def stalled(seconds: float) -> None:
+        clock.now += 60  # the lease (5 s) expires while this watch is stuck here
+        assert store.take_lease("ENGINE-A", CID, "other-watch", clock.now, 60) is None
+        await gate.wait()
+
+    healer = Healer(runner, RULES.model_copy(update={"lease_s": 5}), store=store, sleep=stalled)
+    healer.clock = clock
+    (report,) = await asyncio.wait_for(settle_one(healer), 30)
+    assert "docker_restart_container" not in runner.tools()
+    assert report["kind"] == "heal_skipped"
+    assert report["message"].startswith("web: stopped: another watch took the lease (other-watch")

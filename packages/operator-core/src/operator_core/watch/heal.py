@@ -145,6 +145,7 @@ class Healer:
                 self.report("heal_skipped", incident, f"not opted in (needs {', '.join(missing)})")
             return
         work = self.swarm.consider(incident) if swarm else self._heal(incident)
+        self._busy = {k: task for k, task in self._busy.items() if not task.done()}
         self._busy[key] = asyncio.create_task(work)
 
     async def close(self) -> None:
