@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import queue
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import OPERATOR, clean_env, json_out, run_operator
 from python_on_whales import DockerClient
 from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
 
@@ -289,3 +293,66 @@ async def test_a_swarm_task_is_never_restarted_and_its_failing_service_escalates
     assert watch.restarts() == 0
     assert len(churn) >= 3
     assert any("engine: " in text and "tasks in its history" in text for text in churn)
+
+
+def _next_line(lines: queue.Queue[str], want: str, name: str) -> dict[str, Any]:
+    """Return the next JSON item of kind ``want`` about ``name`` (within 120 s)."""
+    ends = time.monotonic() + 120
+    while (left := ends - time.monotonic()) > 0:
+        try:
+            item = json.loads(lines.get(timeout=left))
+        except queue.Empty:
+            break
+        if item["kind"] == want and item.get("name") == name:
+            return dict(item)
+    raise AssertionError(f"the watch printed no {want} for {name}")
+
+
+def test_operator_watch_heal_preapproved_escalates_and_heal_clear_clears(spare, made, tmp_path):
+    """`operator watch --heal` with no terminal and no --yes restarts (pre-approved by [heal]).
+
+    The container never turns healthy: one failed heal (max_attempts 1) escalates; the
+    escalation is in the --history-db store, `operator heal list` shows it and
+    `operator heal clear` removes it.
+    """
+    group = {"org.operator-core.group": uuid.uuid4().hex}
+    ((key, value),) = group.items()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        'mode = "execute"\n[heal]\nrestart_unhealthy = true\npreapproved = true\n'
+        f'require_labels = ["{DEFAULT_HEAL_LABEL}", "{key}={value}"]\n'
+        "grace_s = 1\nstop_grace_s = 1\nconfirm_timeout_s = 3\nmax_attempts = 1\n"
+    )
+    host = spare.client_config.host
+    env = clean_env(tmp_path, OPERATOR_HISTORY_DB=str(tmp_path / "history.sqlite3"))
+    flags = ["--host", str(host), "--policy", str(policy)]
+    process = subprocess.Popen(
+        [*OPERATOR, *flags, "watch", "--heal", "--json"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(
+        target=lambda: [lines.put(x) for x in process.stdout or ()], daemon=True
+    ).start()
+    try:
+        ready = json.loads(lines.get(timeout=120))
+        assert ready["kind"] == "connected", ready
+        made.append(_run(spare, group, ("sleep", "300")))
+        started = _next_line(lines, "heal_started", made[0])
+        escalated = _next_line(lines, "escalated", made[0])
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert started["message"] == f"{made[0]}: restarting (attempt 1)"
+    assert f"`operator heal clear {made[0]}`" in escalated["message"]
+    audit = json_out(run_operator(env, "audit", "list", "--tool", "restart", "--json"))
+    assert [r["outcome"] for r in audit["result"]["records"]] == ["ok"]
+    listed = json_out(run_operator(env, "heal", "list", "--json"))
+    assert [e["name"] for e in listed["result"]["escalations"]] == [made[0]]
+    cleared = run_operator(env, "heal", "clear", made[0])
+    assert cleared.returncode == 0, cleared.stderr
+    assert json_out(run_operator(env, "heal", "list", "--json"))["result"]["escalations"] == []
