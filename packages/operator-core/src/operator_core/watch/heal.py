@@ -25,10 +25,7 @@ itself): see ``operator_core.watch.heal_swarm``. Every report's message names th
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
@@ -36,11 +33,11 @@ from typing import Any, Literal, TypedDict
 from operator_core.audit import AuditRecord
 from operator_core.errors import AuditError, OperatorError
 from operator_core.policy import HealRules, has_label
-from operator_core.watch.heal_state import Escalation, HealStore
+from operator_core.watch.heal_state import Escalation, HealStore, watch_id
 from operator_core.watch.heal_swarm import SwarmChurn, is_swarm_task
 from operator_core.watch.incidents import Incident
 
-__all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer", "watch_id"]
+__all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer"]
 
 HealReportKind = Literal[
     "heal_skipped", "heal_started", "healed", "heal_failed", "heal_denied", "escalated"
@@ -65,12 +62,6 @@ class HealReport(TypedDict):
     message: str
     attempt: int | None
     audit_id: str | None
-
-
-def watch_id() -> str:
-    """Return who this watch is, for a lease: machine/pid/start time, plus a short nonce."""
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{socket.gethostname()}/{os.getpid()}/{started}/{uuid.uuid4().hex[:6]}"
 
 
 def _readable(check: dict[str, Any]) -> bool:

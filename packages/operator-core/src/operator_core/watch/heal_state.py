@@ -22,8 +22,11 @@ store's own worker thread, so the event loop never waits on a lock.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,7 +35,7 @@ from typing import Literal, ParamSpec, TypedDict, TypeVar
 
 from operator_core.errors import HealStateError
 
-__all__ = ["SCHEMA_VERSION", "Escalation", "HealStore", "LeaseHolder", "MarkKind"]
+__all__ = ["SCHEMA_VERSION", "Escalation", "HealStore", "LeaseHolder", "MarkKind", "watch_id"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -76,6 +79,12 @@ class Escalation(TypedDict):
     name: str | None
     since: str
     why: str
+
+
+def watch_id() -> str:
+    """Return who this watch is, for a lease: machine/pid/start time, plus a short nonce."""
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{socket.gethostname()}/{os.getpid()}/{started}/{uuid.uuid4().hex[:6]}"
 
 
 def iso(unix: float) -> str:
