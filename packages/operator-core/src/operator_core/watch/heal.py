@@ -16,10 +16,8 @@ names the same file), keyed by the engine's own ID and the container's ID:
   spent, the healer **escalates**: an audit record (rule ``heal.escalated``), a report,
   and no watch acts on it again until a person runs ``operator heal clear``.
 
-A denial by the policy ends that heal at once and is reported, never retried in a loop. A
-container that is a Swarm task is never restarted in place (Swarm replaces unhealthy tasks
-itself): see ``operator_core.watch.heal_swarm``. Every report's message names the container
-(and ``host`` names its host).
+A policy denial ends the heal at once, never retried. A Swarm task is never restarted in
+place (``heal_swarm``). Every report's message starts with the container's name.
 """
 
 from __future__ import annotations
@@ -351,6 +349,13 @@ class Healer:
             why=why,
         )
         await self.store.run(self.store.escalate, entry, self.clock())
+        audit_id, failure = await self._audit_escalation(incident, why)
+        clear = _clear_command(incident, name)
+        said = f"{why}{failure}; no watch acts on it again until a person runs `{clear}`"
+        self.report("escalated", incident, said, count, audit_id)
+
+    async def _audit_escalation(self, incident: Incident, why: str) -> tuple[str | None, str]:
+        """Write the ``heal.escalated`` record; return its id, or None and what failed."""
         now = datetime.now(UTC)
         record = AuditRecord(
             time=now.isoformat(),
@@ -366,14 +371,11 @@ class Healer:
             rule="heal.escalated",
             outcome="denied",
         )
-        audit_id: str | None = record.id
         try:
             await self.runner.audit.write(record)
         except AuditError as exc:  # the escalation stands, and the report says what failed
-            why, audit_id = f"{why} (not in the audit trail: {exc})", None
-        clear = _clear_command(incident, name)
-        said = f"{why}; no watch acts on it again until a person runs `{clear}`"
-        self.report("escalated", incident, said, count, audit_id)
+            return None, f" (not in the audit trail: {exc})"
+        return record.id, ""
 
     def report(
         self,
