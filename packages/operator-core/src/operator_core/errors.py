@@ -14,6 +14,7 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     │   └── ApprovalUnavailable                  an approver has nobody to ask
     ├── AuditError                              the audit trail could not record a call
     ├── HistoryError                            the watch's store could not be read or written
+    ├── HealStateError                          the healer's store (leases, escalations) failed
     ├── EngineError                              the engine refused or failed
     │   ├── EngineUnreachable                    no engine answered at all
     │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
@@ -58,6 +59,7 @@ __all__ = [
     "ContainerStateError",
     "EngineError",
     "EngineUnreachable",
+    "HealStateError",
     "HistoryError",
     "InvalidArguments",
     "InvalidInput",
@@ -134,6 +136,10 @@ class AuditError(OperatorError):
 
 class HistoryError(OperatorError):
     """The watch's store (its event history) could not be opened, read or written."""
+
+
+class HealStateError(OperatorError):
+    """The healer's store (leases, attempts, escalations) could not be read or written."""
 
 
 class EngineError(OperatorError):

@@ -15,7 +15,7 @@ from cli_helpers import OPERATOR, clean_env
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
-from operator_core.policy import policy_from_dict
+from operator_core.policy import DEFAULT_HEAL_LABEL, policy_from_dict
 from operator_core.runner import ToolRunner
 from operator_core.watch import Healer, IncidentDetector, heal_watch, watch
 
@@ -88,7 +88,7 @@ HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries
 
 def _opted_in(group: dict[str, str]) -> dict[str, str]:
     """The labels of a container that opted in to healing, in this test's group only."""
-    return {"autoheal": "true", **group}
+    return {"org.operator-core.autoheal": "true", **group}
 
 
 def _heal_policy(group: dict[str, str], **heal: Any) -> Any:
@@ -104,7 +104,7 @@ def _heal_policy(group: dict[str, str], **heal: Any) -> Any:
             "approval": {"risks": []},
             "heal": {
                 "restart_unhealthy": True,
-                "require_labels": ["autoheal=true", f"{key}={value}"],
+                "require_labels": [DEFAULT_HEAL_LABEL, f"{key}={value}"],
                 "grace_s": 1,
                 "stop_grace_s": 1,
                 "backoff_s": 0.5,
@@ -164,7 +164,7 @@ async def test_heal_escalates_a_container_restarts_do_not_fix(containers, group)
 
 
 async def test_heal_leaves_a_container_that_did_not_opt_in(containers, group):
-    """Unhealthy but without autoheal=true: reported as skipped, never restarted."""
+    """Unhealthy but not opted in: reported as skipped, never restarted."""
     name = containers.run("sleep", "300", **HEALTH)
     seen, runner = await _heal_until(name, _heal_policy(group), "heal_skipped")
     assert [item["kind"] for item in seen] == ["unhealthy", "heal_skipped"]

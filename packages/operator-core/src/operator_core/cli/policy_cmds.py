@@ -59,6 +59,7 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
         "swarm": policy.swarm.model_dump(),
         "retention": policy.retention.model_dump(),
+        "heal": policy.heal.model_dump(),
         "tools": tools,
     }
 
@@ -96,6 +97,23 @@ def _swarm_text(swarm: dict[str, Any]) -> str:
     return f"{bounds} (0 needs approval){managers}{protected}{drains}"
 
 
+def _heal_text(heal: dict[str, Any], restart_needs_approval: bool) -> str:
+    """Return the [heal] rules on one line: on or off, opt-in labels, approval, bounds."""
+    if not heal["restart_unhealthy"]:
+        return "off (restart_unhealthy = false)"
+    if heal["preapproved"]:
+        approval = "restarts pre-approved (preapproved = true)"
+    elif restart_needs_approval:
+        approval = "each restart needs approval (preapproved = false)"
+    else:
+        approval = "restarts need no approval"
+    return (
+        f"restarts unhealthy containers labelled {', '.join(heal['require_labels'])}; "
+        f"{approval}; at most {heal['max_restarts']} restarts per {heal['restart_window_s']:g}s; "
+        f"escalates after {heal['max_attempts']} failed heals in {heal['window_s']:g}s"
+    )
+
+
 def _approval_text(approval: dict[str, Any]) -> str:
     """Return which risks need approval, and the per-tool exceptions, on one line."""
     per_tool = ", ".join(
@@ -127,6 +145,8 @@ def _head_table(summary: dict[str, Any]) -> Table:
     )
     head.add_row("approval", escape(_approval_text(summary["approval"])))
     head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
+    restart = next(t for t in summary["tools"] if t["tool"] == "docker_restart_container")
+    head.add_row("heal", escape(_heal_text(summary["heal"], restart["needs_approval"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
     head.add_row("retention", escape(_retention_text(summary["retention"])))
     return head

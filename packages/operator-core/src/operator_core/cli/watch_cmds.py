@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,18 +23,21 @@ from rich.markup import escape
 from operator_core.audit import open_audit
 from operator_core.audit.labels import redact_labels
 from operator_core.cli.app import ERR, OUT, fail, settings_of
+from operator_core.cli.heal_cmds import check_heal_start
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.retention_cmds import recording
 from operator_core.cli.runtime import make_approver, open_runner
 from operator_core.docker import DockerActionExecutor
-from operator_core.errors import InvalidInput, OperatorError
+from operator_core.errors import OperatorError
 from operator_core.fleet import Fleet
 from operator_core.mcp_payload import clean_text
 from operator_core.watch import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
     Healer,
+    HealStore,
     IncidentDetector,
+    heal_approver,
     heal_watch,
     watch,
 )
@@ -121,10 +125,13 @@ def watch_command(
             if inventory is None
             else Fleet(inventory)
         )
-        if heal and not settings.policy().heal.restart_unhealthy:
-            raise InvalidInput(
-                f"the policy ({settings.policy_source()}) heals nothing: set "
-                'restart_unhealthy = true in its [heal] section (and mode = "execute")'
+        if heal:
+            interactive = sys.stdin.isatty() and ERR.is_terminal
+            check_heal_start(
+                settings.policy(),
+                settings.policy_source(),
+                yes=settings.yes,
+                interactive=interactive,
             )
         items = _recorded(
             settings,
@@ -159,13 +166,18 @@ async def _healing(
     recorder: HistoryRecorder | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Yield the watch's items and the healer's reports, healing through a runner."""
-    approver = make_approver(settings, ERR, [None])
-    async with open_runner(settings, approver=approver) as runner:
-        healer = Healer(runner, settings.policy().heal)
-        stream = heal_watch(source, healer, since=since, detector=detector, recorder=recorder)
-        async with contextlib.aclosing(stream):
-            async for item in stream:
-                yield item
+    rules = settings.policy().heal
+    approver = heal_approver(make_approver(settings, ERR, [None]), rules)
+    store = HealStore(settings.history_db)
+    try:
+        async with open_runner(settings, approver=approver) as runner:
+            healer = Healer(runner, rules, store=store)
+            stream = heal_watch(source, healer, since=since, detector=detector, recorder=recorder)
+            async with contextlib.aclosing(stream):
+                async for item in stream:
+                    yield item
+    finally:
+        store.close()
 
 
 def _trail(settings: Any) -> Path | None:

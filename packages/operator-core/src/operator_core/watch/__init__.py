@@ -7,7 +7,9 @@ stream connected, ended, reconnected; its engine unresponsive, responsive). ``He
 on incidents through a ``ToolRunner``.
 """
 
-from operator_core.watch.heal import Healer, HealReport, heal_watch
+from operator_core.watch.heal import Healer, HealReport
+from operator_core.watch.heal_state import HealStore
+from operator_core.watch.healing import heal_approver, heal_watch
 from operator_core.watch.incidents import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
@@ -24,6 +26,7 @@ __all__ = [
     "DEFAULT_LOOP_WINDOW_S",
     "AuditIntents",
     "HealReport",
+    "HealStore",
     "Healer",
     "Incident",
     "IncidentDetector",
@@ -31,6 +34,7 @@ __all__ = [
     "IncidentStatus",
     "Notice",
     "NoticeKind",
+    "heal_approver",
     "heal_watch",
     "watch",
 ]
