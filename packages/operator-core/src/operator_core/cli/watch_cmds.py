@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -32,6 +32,7 @@ from operator_core.watch import (
     heal_watch,
     watch,
 )
+from operator_core.watch.alerts import AlertDispatcher, build_dispatcher
 
 __all__ = ["format_item", "watch_command"]
 
@@ -104,7 +105,7 @@ def watch_command(
             if heal
             else watch(source, since=since, detector=detector)
         )
-        asyncio.run(_print_all(items, as_json))
+        asyncio.run(_print_all(items, as_json, _alerting(settings)))
     except OperatorError as exc:
         fail(exc, as_json=as_json)
     except KeyboardInterrupt:
@@ -125,13 +126,39 @@ async def _healing(
                 yield item
 
 
-async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
-    """Print every incident, notice and heal report, until cancelled."""
+def _alerting(settings: Any) -> AlertDispatcher | None:
+    """Return a dispatcher to the policy's [alerts.*] sinks (None without any).
+
+    Its warnings (a sink down, a full queue) go to stderr, never naming a URL or token.
+    """
+    sinks = settings.policy().alerts
+    if not sinks:
+        return None
+    return build_dispatcher(sinks, warn=lambda text: ERR.print(f"[yellow]{escape(text)}[/]"))
+
+
+@contextlib.asynccontextmanager
+async def _offering(
+    dispatcher: AlertDispatcher | None,
+) -> AsyncIterator[Callable[[Any], None]]:
+    """Yield how to offer an item to the alert sinks; flush them (bounded) at the end."""
+    if dispatcher is None:
+        yield lambda item: None
+        return
+    async with dispatcher:
+        yield dispatcher.offer
+
+
+async def _print_all(
+    items: AsyncGenerator[Any, None], as_json: bool, alerts: AlertDispatcher | None = None
+) -> None:
+    """Print every incident, notice and heal report (each offered to the alert sinks)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if not as_json:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
-    async with contextlib.aclosing(items):
+    async with contextlib.aclosing(items), _offering(alerts) as offer:
         async for item in items:
+            offer(item)
             if as_json:
                 OUT.print(
                     json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True

@@ -4,6 +4,7 @@
 ``Policy(...)`` builds one in code); ``Guard`` applies it to tool calls.
 """
 
+from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.limits import RateLimiter
@@ -24,6 +25,7 @@ from operator_core.policy.self_container import detect_own_container_ids
 __all__ = [
     "AUTO",
     "ActionGate",
+    "AlertSink",
     "ApprovalRequest",
     "ApprovalRules",
     "Approver",

@@ -30,6 +30,10 @@ A policy file looks like this (every key optional; the defaults are the safe one
     max_replicas = 20             # also min_replicas, protect_managers = true,
                                   # [swarm.protected_services], [swarm.protected_nodes]
 
+    [alerts.oncall]               # where `operator watch` sends alerts (policy.alert_rules)
+    kind = "slack"                # or "webhook", "alertmanager"; url and token are secrets
+    url = "https://hooks.slack.com/services/..."
+
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
     tools = ["docker_restart_container"]   # omitted: every mutating tool
     per = "container"             # or "all"
@@ -54,6 +58,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
+from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
@@ -292,6 +297,7 @@ class Policy(_Strict):
     swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
     heal: HealRules = Field(default_factory=HealRules)
+    alerts: dict[str, AlertSink] = Field(default_factory=dict)
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""
@@ -365,7 +371,11 @@ def _explain(exc: ValidationError, source: str) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
-        shown = error["type"] not in ("missing", "extra_forbidden") and _scalar(error["input"])
+        shown = (
+            error["type"] not in ("missing", "extra_forbidden")
+            and _scalar(error["input"])
+            and error["loc"][:1] != ("alerts",)  # a sink's url and token are secrets
+        )
         given = f" (got {redact_value(error['input'])!r})" if shown else ""
         lines.append(f"  - {where}: {_redacted(message, error['input'])}{given}")
     return "\n".join(lines)
