@@ -58,6 +58,8 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "approval": policy.approval.model_dump(),
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
         "swarm": policy.swarm.model_dump(),
+        # URLs and tokens are secrets: only a sink's scheme and host are shown.
+        "alerts": {name: sink.describe() for name, sink in policy.alerts.items()},
         "tools": tools,
     }
 
@@ -124,7 +126,21 @@ def _head_table(summary: dict[str, Any]) -> Table:
     head.add_row("approval", escape(_approval_text(summary["approval"])))
     head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
+    head.add_row("alerts", escape(_alerts_text(summary["alerts"])))
     return head
+
+
+def _alerts_text(alerts: dict[str, Any]) -> str:
+    """Return the alert sinks on one line: name, kind, where (host only), token source."""
+    return (
+        "; ".join(
+            f"{name}: {sink['kind']} to {sink['url']}"
+            + (f" (token from {sink['token']})" if sink["token"] else "")
+            + (f", kinds {', '.join(sink['kinds'])}" if sink["kinds"] else "")
+            for name, sink in alerts.items()
+        )
+        or "none (operator watch only prints)"
+    )
 
 
 def _runs_text(tool: dict[str, Any]) -> Text:

@@ -203,7 +203,8 @@ class AlertBook:
     def _alert(
         item: Mapping[str, Any], kind: str, status: AlertStatus, key: str, since: object
     ) -> Alert:
-        host, name = item.get("host"), item.get("name")
+        host = None if item.get("host") is None else _clean(item["host"])
+        name = None if item.get("name") is None else _clean(item["name"])
         container_id = item.get("container_id")
         message = _clean(item.get("message") or kind)
         where = ", ".join(str(x) for x in (host, name or (container_id or "")[:12] or None) if x)
@@ -213,10 +214,10 @@ class AlertBook:
             status=status,
             kind=kind,
             severity="info" if status == "info" else "critical" if kind in _CRITICAL else "warning",
-            host=None if host is None else _clean(host),
+            host=host,
             engine_id=item.get("engine_id"),
             container_id=container_id,
-            name=None if name is None else _clean(name),
+            name=name,
             since=iso_ms(since or item.get("time")),
             time=iso_ms(item.get("time")),
             summary=f"{kind} ({where}): {message}" if where else f"{kind}: {message}",

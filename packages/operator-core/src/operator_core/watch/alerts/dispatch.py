@@ -192,8 +192,7 @@ class AlertDispatcher:
                 sink.wake.clear()
                 await self._idle(sink)
                 continue
-            count = _BATCH if sink.target.rules.kind == "alertmanager" else 1
-            batch = [sink.queue.popleft() for _ in range(min(count, len(sink.queue)))]
+            batch = self._batch(sink)
             try:
                 await self._send(sink, [pending.alert for pending in batch])
             except SendFailed as exc:
@@ -201,6 +200,23 @@ class AlertDispatcher:
                 continue
             sink.failures = 0
             sink.stats["sent"] += len(batch)
+
+    @staticmethod
+    def _batch(sink: _Sink) -> list[_Pending]:
+        """Take what one POST carries: one alert, or for Alertmanager up to _BATCH.
+
+        An Alertmanager batch stops before a second report of one alert (its firing and
+        its resolve go in two POSTs, in order, so the firing is not lost in the batch).
+        """
+        batch = [sink.queue.popleft()]
+        if sink.target.rules.kind == "alertmanager":
+            ids = {batch[0].alert["alert_id"]}
+            while sink.queue and len(batch) < _BATCH:
+                if sink.queue[0].alert["alert_id"] in ids:
+                    break
+                batch.append(sink.queue.popleft())
+                ids.add(batch[-1].alert["alert_id"])
+        return batch
 
     async def _idle(self, sink: _Sink) -> None:
         """Wait for an alert; an Alertmanager sink re-posts the open ones every resend_s."""
