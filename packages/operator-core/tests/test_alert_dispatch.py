@@ -264,3 +264,24 @@ async def test_alertmanager_gets_a_firing_and_its_resolve_in_two_posts(receiver)
         [("u", False), ("d", False)],
         [("u", True)],
     ]
+
+
+async def test_closing_does_not_wait_out_the_backoff_of_a_receiver_that_is_down(receiver):
+    """A sink backing off after a failure stops at close (its backoff here never ends alone)."""
+    receiver.stop()
+    tried = asyncio.Event()
+
+    async def endless(delay: float) -> None:
+        tried.set()
+        await asyncio.get_running_loop().create_future()  # never done: only close ends it
+
+    warnings: list[str] = []
+    dispatcher = build_dispatcher(
+        sinks(receiver.url, hook={"kind": "webhook"}), warn=warnings.append, sleep=endless
+    )
+    dispatcher.start()
+    dispatcher.offer(incident("died"))
+    await asyncio.wait_for(tried.wait(), timeout=60)
+    await asyncio.wait_for(dispatcher.close(timeout_s=600), timeout=60)
+    assert dispatcher.stats()["hook"]["queued"] == 1
+    assert warnings[-1].endswith("1 alert(s) not delivered before closing")

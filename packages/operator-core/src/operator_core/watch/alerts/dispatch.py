@@ -8,7 +8,8 @@ reason that may pass (no answer, refused, 408, 429, 5xx) is tried again after a 
 that doubles (``backoff_s`` up to ``backoff_max_s``) until it is delivered, ``max_attempts``
 were made or it has waited ``retry_for_s``; one the receiver refuses (400, 401, 404...) is
 given up at once. Each give-up is a warning. ``close()`` sends what is queued within its
-bound, then stops and says how many alerts were not delivered.
+bound (a sink whose receiver failed is not waited for), then stops and says how many
+alerts were not delivered.
 
 Alertmanager forgets an alert it is not sent again within its ``resolve_timeout``
 (5 minutes by default), so an Alertmanager sink re-posts the alerts still open (an
@@ -129,6 +130,7 @@ class AlertDispatcher:
         self._post, self._clock, self._sleep = post, clock, sleep
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._closed = asyncio.Event()
 
     def offer(self, item: Mapping[str, Any]) -> None:
         """Queue the alerts ``item`` makes for every sink that wants them; return at once."""
@@ -149,8 +151,13 @@ class AlertDispatcher:
             self._tasks = [asyncio.create_task(self._run(sink)) for sink in self._sinks]
 
     async def close(self, timeout_s: float = 5.0) -> None:
-        """Send what is queued for up to ``timeout_s``; then stop, warning of what is left."""
+        """Send what is queued for up to ``timeout_s``; then stop, warning of what is left.
+
+        A sink whose last send failed gets no more tries: its receiver is down, and the
+        watch is not kept waiting for it.
+        """
         self._closing = True
+        self._closed.set()
         for sink in self._sinks:
             sink.wake.set()
         if self._tasks:
@@ -186,9 +193,9 @@ class AlertDispatcher:
     async def _run(self, sink: _Sink) -> None:
         """Send ``sink``'s queue in order, forever (until closing with nothing queued)."""
         while True:
+            if self._closing and (not sink.queue or sink.failures):
+                return  # closing: what is queued for a receiver that is down stays unsent
             if not sink.queue:
-                if self._closing:
-                    return
                 sink.wake.clear()
                 await self._idle(sink)
                 continue
@@ -263,7 +270,19 @@ class AlertDispatcher:
             sink.stats["retries"] += 1
             sink.failures += 1
             low, high = self._backoff
-            await self._sleep(min(low * 2 ** (sink.failures - 1), high))
+            await self._backoff_sleep(min(low * 2 ** (sink.failures - 1), high))
+
+    async def _backoff_sleep(self, delay: float) -> None:
+        """Sleep ``delay`` before a retry, cut short when the dispatcher closes."""
+        if self._closing:
+            return
+        sleeping = asyncio.ensure_future(self._sleep(delay))
+        closing = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({sleeping, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            closing.cancel()
 
     def _say(self, sink: _Sink, message: str) -> None:
         """Warn about ``sink``, its URL and token kept out of the text."""
