@@ -278,3 +278,10 @@ def test_a_sink_url_never_shows_in_its_repr_or_dump():
     ]
     assert all("s3cr3t" not in text for text in texts)
     assert policy.alerts["team"].describe()["url"] == "https://hooks.example/[REDACTED]"
+
+
+def test_a_kind_the_book_does_not_know_is_info_until_classified():
+    """A report of a new kind (no status) is not a page; one that says firing still fires."""
+    book = AlertBook()
+    assert statuses(book, heal_report("lease_taken")) == [("lease_taken", "info")]
+    assert statuses(book, incident("service_churn")) == [("service_churn", "firing")]

@@ -5,8 +5,9 @@ The watch yields incidents (``operator_core.watch.incidents``), heal reports
 them is an alert, and in which status:
 
 * an incident's own ``status`` (``firing``, ``update``, ``resolved``, ``info``); one without
-  a status (before the incident fields of issue 16) is ``firing``, or ``info`` for the kinds
-  that only say somebody asked for it (``stopped``, ``removed``...);
+  a status (before the incident fields of issue 16) is ``firing`` if it is a ``died``,
+  ``oom_killed``, ``unhealthy`` or ``restart_loop``, else ``info`` (``stopped``, ``removed``
+  and any kind this module does not know);
 * ``escalated``, ``heal_failed`` and ``heal_denied`` fire (a person must look); ``healed``
   resolves the container's open ``unhealthy`` alert; other heal reports are ``info``;
 * ``unresponsive`` and ``disconnected`` fire once per episode of a host; ``responsive`` and
@@ -34,10 +35,8 @@ __all__ = ["Alert", "AlertBook", "AlertStatus", "Severity", "iso_ms"]
 AlertStatus = Literal["firing", "update", "resolved", "info"]
 Severity = Literal["critical", "warning", "info"]
 
-#: Incident kinds that only say somebody (or the engine) asked for it: not alerts.
-_INFO_INCIDENTS = frozenset(
-    {"stopped", "removed", "restarted", "restarted_by_operator", "engine_stopped"}
-)
+#: Incident kinds that alert when they do not say their status (the first watch's).
+_ALERTING_INCIDENTS = frozenset({"died", "oom_killed", "unhealthy", "restart_loop"})
 _HEAL_FIRING = frozenset({"escalated", "heal_failed", "heal_denied"})
 _HEAL_KINDS = frozenset({*_HEAL_FIRING, "healed", "heal_started", "heal_skipped"})
 #: Host notices that open an episode, and the notice that closes each.
@@ -48,6 +47,7 @@ _RESOLVES = frozenset({"unhealthy", "restart_loop", *_EPISODES})
 _CRITICAL = frozenset({"oom_killed", "restart_loop", "escalated", "unresponsive"})
 #: How many alert ids (fired, open) the book keeps.
 _REMEMBERED = 10000
+_STATUSES = ("firing", "update", "resolved", "info")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -150,13 +150,7 @@ class AlertBook:
 
     def _incident(self, item: Mapping[str, Any], kind: str) -> Alert:
         given = item.get("status")
-        status: AlertStatus = (
-            given
-            if given in ("firing", "update", "resolved", "info")
-            else "info"
-            if kind in _INFO_INCIDENTS
-            else "firing"
-        )
+        status: AlertStatus = given if given in _STATUSES else _default_status(kind)
         since = item.get("since") or item.get("time")
         key = item.get("incident_id") or _digest(
             item.get("engine_id") or item.get("host"), item.get("container_id"), kind, since
@@ -164,12 +158,11 @@ class AlertBook:
         return self._alert(item, kind, status, str(key), since)
 
     def _heal(self, item: Mapping[str, Any], kind: str) -> list[Alert]:
-        scope = item.get("engine_id") or item.get("host")
+        scope, when = item.get("engine_id") or item.get("host"), item.get("time")
+        key = _digest(scope, item.get("container_id"), kind, when)
         if kind in _HEAL_FIRING:
-            key = _digest(scope, item.get("container_id"), kind, item.get("time"))
-            return [self._alert(item, kind, "firing", key, item.get("time"))]
-        key = _digest(scope, item.get("container_id"), kind, item.get("time"))
-        made = [self._alert(item, kind, "info", key, item.get("time"))]
+            return [self._alert(item, kind, "firing", key, when)]
+        made = [self._alert(item, kind, "info", key, when)]
         if kind == "healed":  # as far as people are concerned, it resolves the unhealthy
             made += [
                 self._alert(item, "unhealthy", "resolved", alert["alert_id"], None)
@@ -206,28 +199,49 @@ class AlertBook:
         host = None if item.get("host") is None else _clean(item["host"])
         name = None if item.get("name") is None else _clean(item["name"])
         container_id = item.get("container_id")
-        message = _clean(item.get("message") or kind)
         where = ", ".join(str(x) for x in (host, name or (container_id or "")[:12] or None) if x)
-        labels = item.get("labels")
+        said = f"{kind} ({where})" if where else kind
         return Alert(
             alert_id=key,
             status=status,
             kind=kind,
-            severity="info" if status == "info" else "critical" if kind in _CRITICAL else "warning",
+            severity=_severity(kind, status),
             host=host,
             engine_id=item.get("engine_id"),
             container_id=container_id,
             name=name,
             since=iso_ms(since or item.get("time")),
             time=iso_ms(item.get("time")),
-            summary=f"{kind} ({where}): {message}" if where else f"{kind}: {message}",
-            count=item.get("count") if isinstance(item.get("count"), int) else None,
-            exit_code=item.get("exit_code") if isinstance(item.get("exit_code"), int) else None,
-            labels={
-                str(k): _clean(v)
-                for k, v in redact_value(
-                    dict(labels) if isinstance(labels, Mapping) else {}
-                ).items()
-            },
+            summary=f"{said}: {_clean(item.get('message') or kind)}",
+            count=_whole(item.get("count")),
+            exit_code=_whole(item.get("exit_code")),
+            labels=_labels(item.get("labels")),
             item=redact_value({str(k): v for k, v in item.items()}),
         )
+
+
+def _default_status(kind: str) -> AlertStatus:
+    """Return the status of an item that does not say: firing for the incidents that alert.
+
+    A kind this module does not know (one a newer watch or healer reports) is info, so a
+    new report is never a page until it is classified here.
+    """
+    return "firing" if kind in _ALERTING_INCIDENTS else "info"
+
+
+def _severity(kind: str, status: AlertStatus) -> Severity:
+    """Return how bad an alert is: info (not an alert), critical or warning."""
+    if status == "info":
+        return "info"
+    return "critical" if kind in _CRITICAL else "warning"
+
+
+def _whole(value: object) -> int | None:
+    """Return ``value`` if it is a whole number (not a bool), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _labels(labels: object) -> dict[str, str]:
+    """Return a container's labels redacted (secret-looking keys' values hidden) and clean."""
+    given = dict(labels) if isinstance(labels, Mapping) else {}
+    return {str(k): _clean(v) for k, v in redact_value(given).items()}
