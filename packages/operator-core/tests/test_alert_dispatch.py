@@ -285,3 +285,35 @@ async def test_closing_does_not_wait_out_the_backoff_of_a_receiver_that_is_down(
     await asyncio.wait_for(dispatcher.close(timeout_s=600), timeout=60)
     assert dispatcher.stats()["hook"]["queued"] == 1
     assert warnings[-1].endswith("1 alert(s) not delivered before closing")
+
+
+async def test_an_alert_is_given_up_once_it_waited_retry_for_s(receiver):
+    """Past retry_for_s since it was queued, a failed alert is not tried again (clock moved)."""
+    receiver.stop()
+    now = [0.0]
+    warnings: list[str] = []
+    found = sinks(receiver.url, hook={"kind": "webhook", "retry_for_s": 600})
+    dispatcher = build_dispatcher(found, warn=warnings.append, clock=lambda: now[0])
+    async with dispatcher:
+        dispatcher.offer(incident("died"))
+        now[0] = 600.0  # before the first send: it fails, and the alert has waited enough
+    assert dispatcher.stats()["hook"]["given_up"] == 1
+    assert "after 1 attempt(s)" in warnings[0]
+
+
+async def test_a_sink_that_is_down_does_not_hold_up_another(receiver):
+    """One sink's receiver is down and backing off forever; the other sink still delivers."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{unused.getsockname()[1]}"
+
+    async def endless(delay: float) -> None:
+        await asyncio.get_running_loop().create_future()
+
+    found = sinks(dead, down={"kind": "webhook"}, up={"kind": "webhook", "url": receiver.url})
+    async with build_dispatcher(found, sleep=endless, warn=lambda text: None) as dispatcher:
+        for n in range(3):
+            dispatcher.offer(incident("died", incident_id=f"d{n}"))
+        got = await wait_for(receiver, 3)
+    assert [r.body["alert_id"] for r in got] == ["d0", "d1", "d2"]
+    assert dispatcher.stats()["down"]["sent"] == 0
