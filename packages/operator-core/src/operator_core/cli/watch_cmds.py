@@ -3,7 +3,8 @@
 Human lines by default, one JSON object per line with ``--json``. It runs until Ctrl-C
 (exit 130) and says when a host's event stream ends and when it is followed again. With
 ``--heal`` it also acts on incidents by the policy's ``[heal]`` section, through the same
-runner as every command (policy, approval, rate limits, audit trail).
+runner as every command (policy, approval, rate limits, audit trail). When the policy
+names ``[alerts.*]`` sinks, every item is also offered to them (``watch.alerts``).
 """
 
 from __future__ import annotations
