@@ -20,6 +20,7 @@ that something they never heard of has cleared. What the book remembers is bound
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from operator_core._time import utc_moment
-from operator_core.audit.redact import redact_text, redact_value
+from operator_core.audit.redact import REDACTED, is_secret_key, redact_text, redact_value
 
 __all__ = ["Alert", "AlertBook", "AlertStatus", "Severity", "iso_ms"]
 
@@ -48,6 +49,10 @@ _CRITICAL = frozenset({"oom_killed", "restart_loop", "escalated", "unresponsive"
 #: How many alert ids (fired, open) the book keeps.
 _REMEMBERED = 10000
 _STATUSES = ("firing", "update", "resolved", "info")
+#: Fields of a watch item that are ours (ids, times, kinds), not text from a container.
+_PLAIN = frozenset(
+    {"kind", "status", "incident_id", "engine_id", "container_id", "time", "since", "audit_id"}
+)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -81,9 +86,31 @@ def iso_ms(moment: object) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+@functools.lru_cache(maxsize=4096)
+def _clean_text(text: str) -> str:
+    return _CONTROL.sub("?", redact_text(text[:4000]))[:2000]
+
+
 def _clean(text: object) -> str:
-    """Return text from a container or engine redacted and without control characters."""
-    return _CONTROL.sub("?", redact_text(str(text)))[:2000]
+    """Return text from a container or engine redacted and without control characters.
+
+    Cached: a storm of one container's incidents repeats its name, labels and messages,
+    and the redactor's many patterns are the cost of an offer.
+    """
+    return _clean_text(str(text))
+
+
+def _item(item: Mapping[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """Return the watch item as a sink may see it: every text redacted, ids and times kept."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if key == "labels":
+            out[key] = labels
+        elif isinstance(value, str):
+            out[str(key)] = _CONTROL.sub("?", value) if key in _PLAIN else _clean(value)
+        else:
+            out[str(key)] = redact_value(value)
+    return out
 
 
 def _digest(*parts: object) -> str:
@@ -215,8 +242,8 @@ class AlertBook:
             summary=f"{said}: {_clean(item.get('message') or kind)}",
             count=_whole(item.get("count")),
             exit_code=_whole(item.get("exit_code")),
-            labels=_labels(item.get("labels")),
-            item=redact_value({str(k): v for k, v in item.items()}),
+            labels=(labels := _labels(item.get("labels"))),
+            item=_item(item, labels),
         )
 
 
@@ -243,5 +270,7 @@ def _whole(value: object) -> int | None:
 
 def _labels(labels: object) -> dict[str, str]:
     """Return a container's labels redacted (secret-looking keys' values hidden) and clean."""
-    given = dict(labels) if isinstance(labels, Mapping) else {}
-    return {str(k): _clean(v) for k, v in redact_value(given).items()}
+    given = labels.items() if isinstance(labels, Mapping) else ()
+    return {
+        _clean(key): REDACTED if is_secret_key(str(key)) else _clean(value) for key, value in given
+    }
