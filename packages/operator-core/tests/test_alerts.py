@@ -285,3 +285,10 @@ def test_a_kind_the_book_does_not_know_is_info_until_classified():
     book = AlertBook()
     assert statuses(book, heal_report("lease_taken")) == [("lease_taken", "info")]
     assert statuses(book, incident("service_churn")) == [("service_churn", "firing")]
+
+
+def test_a_sink_built_in_code_with_a_bad_url_does_not_quote_it():
+    """AlertSink(...) refusing a URL raises an error whose text holds no part of the URL."""
+    with pytest.raises(ValueError, match="http:// or https://") as caught:
+        AlertSink(kind="slack", url=f"ftp://hooks.example{SECRET_PATH}")  # type: ignore[arg-type]
+    assert "s3cr3t" not in str(caught.value)

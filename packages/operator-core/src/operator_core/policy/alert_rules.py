@@ -71,9 +71,13 @@ def _port(url: str) -> int | None:
 
 
 class AlertSink(BaseModel):
-    """One ``[alerts.NAME]`` section: a receiver of the watch's alerts."""
+    """One ``[alerts.NAME]`` section: a receiver of the watch's alerts.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    Built in code with a bad value it raises pydantic's ValidationError without the
+    values given (``hide_input_in_errors``): one of them may be the URL.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
 
     kind: SinkKind
     url: SecretStr
