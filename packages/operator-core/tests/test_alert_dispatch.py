@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,7 +166,7 @@ async def test_offer_never_waits_and_a_full_queue_drops_the_oldest_counted():
     """
     posts: list[bytes] = []
 
-    async def post(url: str, body: bytes, *, token: str | None, timeout_s: float) -> int:
+    async def post(url: str, body: bytes, *, token: str | None, timeout_s: float, **_: Any) -> int:
         posts.append(body)
         return 200
 
@@ -317,3 +320,48 @@ async def test_a_sink_that_is_down_does_not_hold_up_another(receiver):
         got = await wait_for(receiver, 3)
     assert [r.body["alert_id"] for r in got] == ["d0", "d1", "d2"]
     assert dispatcher.stats()["down"]["sent"] == 0
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl), as (cert file, key file)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+    command += ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return cert, key
+
+
+async def test_an_https_sink_verifies_the_receiver_with_its_ca_file(certificate, tmp_path):
+    """Trusted through ca_file the receiver gets the alert; without it the send fails (TLS)."""
+    cert, key = certificate
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    with AlertReceiver(tls=server) as receiver:
+        assert receiver.url.startswith("https://")
+        warnings: list[str] = []
+        found = sinks(
+            receiver.url,
+            trusted={"kind": "webhook", "ca_file": str(cert)},
+            untrusted={"kind": "webhook", "max_attempts": 1},
+        )
+        async with build_dispatcher(found, warn=warnings.append) as dispatcher:
+            dispatcher.offer(incident("died"))
+            (got,) = await wait_for(receiver, 1)
+    assert got.body["kind"] == "died"
+    assert dispatcher.stats()["trusted"]["sent"] == 1
+    assert dispatcher.stats()["untrusted"]["given_up"] == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in " ".join(warnings)
+    (tmp_path / "empty.pem").write_text("")
+    with pytest.raises(InvalidInput, match=r"alerts\.a: cannot use ca_file"):
+        build_dispatcher(
+            sinks("https://x", a={"kind": "webhook", "ca_file": str(tmp_path / "empty.pem")})
+        )

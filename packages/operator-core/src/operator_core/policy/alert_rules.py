@@ -6,6 +6,7 @@ One section per sink::
     kind = "alertmanager"          # "webhook" (generic JSON), "alertmanager" or "slack"
     url = "http://alertmanager:9093"     # Alertmanager: /api/v2/alerts is added
     token_env = "AM_TOKEN"         # or token_file = "/run/secrets/am": Authorization: Bearer
+    ca_file = "/etc/ssl/our-ca.pem"      # https: also trust this CA (PEM), besides the system's
     kinds = ["died", "unhealthy", "restart_loop", "escalated"]   # omitted: every kind
     updates = false                # true: also a loop's periodic summaries
     info = false                   # true: also what is not an alert (stopped, heal_started...)
@@ -82,6 +83,7 @@ class AlertSink(BaseModel):
     kind: SinkKind
     url: SecretStr
     token_file: str | None = None
+    ca_file: str | None = None
     token_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     kinds: list[str] | None = None
     updates: bool = False
@@ -151,6 +153,7 @@ class AlertSink(BaseModel):
             "kind": self.kind,
             "url": shown_url(self.url.get_secret_value()),
             "token": token,
+            "ca_file": self.ca_file,
             "kinds": self.kinds,
             "updates": self.updates,
             "info": self.info,

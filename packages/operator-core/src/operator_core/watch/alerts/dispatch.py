@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -56,7 +57,13 @@ class Poster(Protocol):
     """Sends one body; ``post_json``'s signature (a test may count or slow the sends)."""
 
     def __call__(
-        self, url: str, body: bytes, *, token: str | None, timeout_s: float
+        self,
+        url: str,
+        body: bytes,
+        *,
+        token: str | None,
+        timeout_s: float,
+        context: ssl.SSLContext | None = None,
     ) -> Awaitable[int]:
         """POST ``body`` to ``url``; return the 2xx status or raise SendFailed."""
         ...
@@ -75,12 +82,16 @@ class SinkStats(TypedDict):
 
 @dataclass(frozen=True)
 class SinkTarget:
-    """A sink ready to send to: its section, its full URL and its token (both secrets)."""
+    """A sink ready to send to: its section, its full URL and its token (both secrets).
+
+    ``context`` verifies an https receiver (None: the system's CAs).
+    """
 
     name: str
     rules: AlertSink
     url: str
     token: str | None = field(default=None, repr=False)
+    context: ssl.SSLContext | None = None
 
     def __repr__(self) -> str:
         return f"SinkTarget({self.name!r}, {self.rules.kind}, {shown_url(self.url)})"
@@ -250,7 +261,13 @@ class AlertDispatcher:
             if kind == "slack"
             else webhook_body(alerts[0])
         )
-        await self._post(target.url, body, token=target.token, timeout_s=target.rules.timeout_s)
+        await self._post(
+            target.url,
+            body,
+            token=target.token,
+            timeout_s=target.rules.timeout_s,
+            context=target.context,
+        )
 
     async def _failed(self, sink: _Sink, batch: list[_Pending], exc: SendFailed) -> None:
         """Put back what may still be sent, give up the rest, and back off."""
@@ -328,17 +345,31 @@ def _token(name: str, rules: AlertSink, env: Mapping[str, str]) -> str | None:
     return token
 
 
+def _context(name: str, rules: AlertSink) -> ssl.SSLContext | None:
+    """Return the TLS context trusting a sink's ca_file too; InvalidInput if it is unusable."""
+    if rules.ca_file is None:
+        return None
+    path = Path(rules.ca_file).expanduser()
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError too: a file that holds no certificate
+        reason = exc.strerror or str(exc)
+        raise InvalidInput(f"alerts.{name}: cannot use ca_file {path}: {reason}") from None
+
+
 def build_dispatcher(
     sinks: Mapping[str, AlertSink], env: Mapping[str, str] | None = None, **options: Any
 ) -> AlertDispatcher:
     """Return a dispatcher for a policy's ``[alerts.*]`` sinks, their tokens read now.
 
-    Raises InvalidInput when a token cannot be read (naming the sink and where the token
-    should be, never the token). ``options`` go to ``AlertDispatcher``.
+    Raises InvalidInput when a token or a ca_file cannot be read (naming the sink and where
+    it should be, never the token). ``options`` go to ``AlertDispatcher``.
     """
     environ = os.environ if env is None else env
     targets = [
-        SinkTarget(name, rules, _full_url(rules), _token(name, rules, environ))
+        SinkTarget(
+            name, rules, _full_url(rules), _token(name, rules, environ), _context(name, rules)
+        )
         for name, rules in sinks.items()
     ]
     return AlertDispatcher(targets, **options)

@@ -58,19 +58,28 @@ def _status(line: bytes) -> int:
     return int(words[1])
 
 
-async def post_json(url: str, body: bytes, *, token: str | None, timeout_s: float) -> int:
+async def post_json(
+    url: str,
+    body: bytes,
+    *,
+    token: str | None,
+    timeout_s: float,
+    context: ssl.SSLContext | None = None,
+) -> int:
     """POST ``body`` (JSON) to ``url``; return the 2xx status, or raise SendFailed.
 
-    Connection errors, timeouts, 408, 429 and 5xx may pass (``retry``); other answers
+    An https URL is verified with ``context`` (default: the system's CAs). Connection
+    errors, timeouts, TLS failures, 408, 429 and 5xx may pass (``retry``); other answers
     (400, 401, 404, a redirect) will not.
     """
     host, port, tls, request = _request(url, body, token)
-    context = ssl.create_default_context() if tls else None
+    if tls and context is None:
+        context = ssl.create_default_context()
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_connection(
-                host, port, ssl=context, server_hostname=host if tls else None
+                host, port, ssl=context if tls else None, server_hostname=host if tls else None
             )
             writer.write(request)
             await writer.drain()

@@ -4,12 +4,14 @@ For tests and for trying a policy's ``[alerts]`` before pointing it at a real Sl
 Alertmanager: it listens on 127.0.0.1 (an ephemeral port unless one is given), answers
 every POST with ``status`` (200 unless told otherwise), and keeps each request's arrival
 time, path, headers and JSON body. ``stop()`` and ``start()`` again (on the same port)
-make an outage. It runs in a thread of its own, so a synchronous test can use it too.
+make an outage. Given a server ``tls`` context it speaks https. It runs in a thread of
+its own, so a synchronous test can use it too.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +35,8 @@ class Received:
 class AlertReceiver:
     """Records POSTs on 127.0.0.1; ``url`` says where; ``status`` is the answer given."""
 
-    def __init__(self, port: int = 0) -> None:
-        self.port = port
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        self.port, self.tls = port, tls
         self.status = 200
         self.received: list[Received] = []
         self._changed = threading.Condition()
@@ -42,8 +44,8 @@ class AlertReceiver:
 
     @property
     def url(self) -> str:
-        """The receiver's base URL."""
-        return f"http://127.0.0.1:{self.port}"
+        """The receiver's base URL (https with a ``tls`` server context)."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> AlertReceiver:
         """Listen (again, on the same port once it had one); return self."""
@@ -67,6 +69,8 @@ class AlertReceiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
