@@ -365,3 +365,23 @@ async def test_an_https_sink_verifies_the_receiver_with_its_ca_file(certificate,
         build_dispatcher(
             sinks("https://x", a={"kind": "webhook", "ca_file": str(tmp_path / "empty.pem")})
         )
+
+
+async def test_a_bug_in_sending_is_raised_at_the_next_offer_not_hidden():
+    """An error of our own in a sending task (not a failed POST) surfaces; it is no warning."""
+    failed = asyncio.Event()
+
+    async def buggy(url: str, body: bytes, **_: Any) -> int:
+        failed.set()
+        raise KeyError("a bug of ours")
+
+    target = SinkTarget("hook", sinks("http://127.0.0.1:9", hook={"kind": "webhook"})["hook"], "x")
+    dispatcher = AlertDispatcher([target], post=buggy)
+    dispatcher.start()
+    dispatcher.offer(incident("died", incident_id="a"))
+    await asyncio.wait_for(failed.wait(), timeout=60)
+    await asyncio.sleep(0)  # the task ends with the error
+    with pytest.raises(KeyError, match="a bug of ours"):
+        dispatcher.offer(incident("died", incident_id="b"))
+    with pytest.raises(KeyError, match="a bug of ours"):
+        await dispatcher.close()

@@ -144,7 +144,12 @@ class AlertDispatcher:
         self._closed = asyncio.Event()
 
     def offer(self, item: Mapping[str, Any]) -> None:
-        """Queue the alerts ``item`` makes for every sink that wants them; return at once."""
+        """Queue the alerts ``item`` makes for every sink that wants them; return at once.
+
+        A sending task that died of an error of ours raises it here, at the next offer,
+        so a bug stops the watch instead of silencing a sink.
+        """
+        self._raise_failed()
         for alert in self.book.alerts_of(item):
             for sink in self._sinks:
                 if sink.target.rules.wants(alert["kind"], alert["status"]):
@@ -176,13 +181,17 @@ class AlertDispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task in self._tasks:
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                raise error  # our own bug: never hidden
+        self._raise_failed()
         for sink in self._sinks:
             if sink.queue:
                 self._say(sink, f"{len(sink.queue)} alert(s) not delivered before closing")
+
+    def _raise_failed(self) -> None:
+        """Raise the error a sending task died of (only our own bugs end one)."""
+        for task in self._tasks:
+            error = None if not task.done() or task.cancelled() else task.exception()
+            if error is not None:
+                raise error
 
     async def __aenter__(self) -> AlertDispatcher:
         self.start()
