@@ -116,13 +116,14 @@ def _read_token_file(path: Path, source: str) -> str:
 def load_token(
     token_file: Path | None,
     environ: Mapping[str, str] | None = None,
-    secret: Path = DOCKER_SECRET,
+    secret: Path | None = None,
 ) -> BearerToken | None:
     """Return the token the server requires, or None when none is given anywhere.
 
     ``--token-file`` first, then ``$OPERATOR_MCP_TOKEN``, then the Docker secret file
-    (when it exists). A token that is given but unusable (empty, unreadable, too short,
-    not one header-safe line) is refused with InvalidInput, never silently ignored.
+    (``secret``, else ``DOCKER_SECRET``, when it exists). A token that is given but
+    unusable (empty, unreadable, too short, not one header-safe line) is refused with
+    InvalidInput, never silently ignored.
     """
     if token_file is not None:
         source = f"the token file {token_file}"
@@ -130,6 +131,7 @@ def load_token(
     env = os.environ if environ is None else environ
     if TOKEN_ENV in env:
         return _checked(env[TOKEN_ENV], f"${TOKEN_ENV}")
+    secret = DOCKER_SECRET if secret is None else secret
     if secret.exists():
         source = f"the Docker secret {secret}"
         return _checked(_read_token_file(secret, source), source)

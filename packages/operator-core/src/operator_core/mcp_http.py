@@ -50,6 +50,7 @@ __all__ = [
     "ReadDeadlineProtocol",
     "allowed_hosts",
     "http_app",
+    "http_server",
     "read_deadline_protocol",
     "serve_http",
     "transport_security",
@@ -61,6 +62,7 @@ logger = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 _IF_INET6 = Path("/proc/net/if_inet6")
+_GRACE = 5  # seconds a stopping server waits for open connections
 
 
 @dataclass(frozen=True)
@@ -235,11 +237,15 @@ def http_app(server: Server[Any], options: HttpOptions) -> ASGIApp:
     return BearerAuth(app, options.token) if options.token is not None else app
 
 
-def _config(app: ASGIApp, options: HttpOptions) -> uvicorn.Config:
-    """Return uvicorn's configuration: our protocol, TLS when asked, no access log."""
+def http_server(server: Server[Any], options: HttpOptions) -> uvicorn.Server:
+    """Return the uvicorn server for ``server``: our protocol, TLS when asked, no access log.
+
+    Stopping it waits at most ``_GRACE`` seconds for open streams (an SSE stream a client
+    keeps open would otherwise hold the shutdown).
+    """
     cert, key = options.tls if options.tls is not None else (None, None)
-    return uvicorn.Config(
-        app,
+    config = uvicorn.Config(
+        http_app(server, options),
         host=options.host,
         port=options.port,
         http=read_deadline_protocol(options.limits),
@@ -249,7 +255,9 @@ def _config(app: ASGIApp, options: HttpOptions) -> uvicorn.Config:
         lifespan="on",
         ssl_certfile=cert,
         ssl_keyfile=key,
+        timeout_graceful_shutdown=_GRACE,
     )
+    return uvicorn.Server(config)
 
 
 async def serve_http(
@@ -260,5 +268,4 @@ async def serve_http(
     ``sock``: a socket already bound to ``host:port`` (so a busy port is found, and said,
     before anything starts); without it the server binds the port itself.
     """
-    config = _config(http_app(server, options), options)
-    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)
+    await http_server(server, options).serve(sockets=[sock] if sock is not None else None)
