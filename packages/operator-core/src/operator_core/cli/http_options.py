@@ -137,6 +137,6 @@ def refuse_http_only(given: dict[str, object]) -> None:
     named = [name for name, value in given.items() if value not in (None, [], ())]
     if named:
         raise InvalidInput(
-            f"{', '.join(named)} only apply to --transport streamable-http (stdio has no "
-            "address, token or TLS: the client starts the server)"
+            "stdio has no address, token or TLS (the client starts the server), so these "
+            f"options only apply to --transport streamable-http: {', '.join(named)}"
         )

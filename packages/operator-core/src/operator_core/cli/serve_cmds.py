@@ -80,23 +80,29 @@ def mcp(
             dir_okay=False,
         ),
     ] = None,
-    bind: Annotated[str | None, typer.Option(help=_BIND_HELP)] = None,
+    bind: Annotated[str | None, typer.Option(metavar="ADDR[:PORT]", help=_BIND_HELP)] = None,
     token_file: Annotated[
-        Path | None, typer.Option(help=_BEARER_FILE_HELP, dir_okay=False, show_default=False)
+        Path | None, typer.Option(metavar="FILE", help=_BEARER_FILE_HELP, dir_okay=False)
     ] = None,
-    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
-    allow_host: Annotated[list[str], typer.Option(help=_ALLOW_HOST_HELP)] = [],  # noqa: B006
+    tls_cert: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="TLS certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="TLS private key (PEM).")
+    ] = None,
+    allow_host: Annotated[list[str], typer.Option(metavar="NAME", help=_ALLOW_HOST_HELP)] = [],  # noqa: B006
     max_sessions: Annotated[
-        int, typer.Option(min=1, help="Most MCP sessions open at once (HTTP).")
+        int, typer.Option(min=1, metavar="N", help="Most MCP sessions open at once (HTTP).")
     ] = 100,
     session_idle_timeout: Annotated[
-        float, typer.Option(min=0.01, help="Seconds before an idle session is closed.")
+        float,
+        typer.Option(min=0.01, metavar="SECONDS", help="Idle MCP sessions are closed after this."),
     ] = 600.0,
     read_timeout: Annotated[
         float,
         typer.Option(
             min=0.01,
+            metavar="SECONDS",
             help="Seconds a client has to send a request's headers, and "
             "again its body, before it is cut off.",
         ),
