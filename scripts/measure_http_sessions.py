@@ -64,7 +64,8 @@ def _start(port: int, workdir: str, extra: list[str]) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "operator_core.cli", "mcp", "--transport"]
     command += ["streamable-http", "--port", str(port), *extra]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    assert server.stderr is not None
+    if server.stderr is None:
+        raise RuntimeError("no pipe from the server's stderr")
     for line in server.stderr:
         if "listening on" in line:
             # Keep reading its log (a warning per refused session) so it never blocks.
