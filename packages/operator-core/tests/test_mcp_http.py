@@ -110,6 +110,20 @@ async def test_the_host_check_stays_with_a_token_on_any_bind(bind):
     assert allowed.status_code == 200
 
 
+async def test_the_health_check_answers_without_the_token_and_only_it():
+    """GET /healthz: 200 without a token (for a container health check); /mcp still 401."""
+    async with serving(WITH_TOKEN) as url, httpx2.AsyncClient() as http:
+        health_url = url.replace("/mcp", "/healthz")
+        health = await http.get(health_url)
+        posted = await http.post(health_url, json={})
+        other = await http.get(url.replace("/mcp", "/healthz/../mcp"))
+        mcp = await http.get(url, headers=MCP_HEADERS)
+    assert (health.status_code, health.json()) == (200, {"ok": True})
+    assert posted.status_code == 401
+    assert other.status_code == 401
+    assert mcp.status_code == 401
+
+
 async def test_the_token_never_reaches_the_logs(caplog):
     """Right and wrong tokens appear in no log record, even at debug level."""
     caplog.set_level(logging.DEBUG)

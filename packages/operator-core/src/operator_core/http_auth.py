@@ -154,17 +154,22 @@ def _presented(scope: Scope) -> bytes | None:
 class BearerAuth:
     """ASGI middleware: an HTTP request gets through only with the bearer token.
 
-    Lifespan (and any other non-HTTP scope) passes untouched. Refusals are ``401`` with
+    Lifespan (and any other non-HTTP scope) passes untouched, and so does a ``GET`` of
+    one of ``open_paths`` (a health check). Refusals are ``401`` with
     ``WWW-Authenticate`` and a JSON-RPC error body, as an MCP client expects.
     """
 
-    def __init__(self, app: ASGIApp, token: BearerToken) -> None:
+    def __init__(
+        self, app: ASGIApp, token: BearerToken, open_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.token = token
+        self.open_paths = open_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass a request with the token (and every non-HTTP scope) on; refuse the rest."""
-        if scope["type"] != "http":
+        is_open = scope.get("method") == "GET" and scope.get("path") in self.open_paths
+        if scope["type"] != "http" or is_open:
             await self.app(scope, receive, send)
             return
         presented = _presented(scope)

@@ -38,12 +38,16 @@ import h11
 import uvicorn
 from mcp.server.lowlevel.server import Server
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from operator_core.http_auth import BearerAuth, BearerToken
 
 __all__ = [
+    "HEALTH_PATH",
     "LOOPBACK_NAMES",
     "HttpLimits",
     "HttpOptions",
@@ -62,6 +66,8 @@ logger = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 _IF_INET6 = Path("/proc/net/if_inet6")
+#: The health check's path (``GET``; no token asked).
+HEALTH_PATH = "/healthz"
 _GRACE = 5  # seconds a stopping server waits for open connections
 
 
@@ -226,15 +232,27 @@ def transport_security(hosts: Iterable[str]) -> TransportSecuritySettings:
     )
 
 
+async def _health(request: Request) -> JSONResponse:
+    """Answer a health check: the server is up and serving (no token asked, nothing told)."""
+    return JSONResponse({"ok": True})
+
+
 def http_app(server: Server[Any], options: HttpOptions) -> ASGIApp:
-    """Return the ASGI app serving ``server`` at ``/mcp`` with ``options``' bounds and token."""
+    """Return the ASGI app serving ``server`` at ``/mcp`` with ``options``' bounds and token.
+
+    ``GET /healthz`` answers ``{"ok": true}`` without the token, for a container's or an
+    orchestrator's health check; it tells nothing about the engine or the policy.
+    """
     app: ASGIApp = server.streamable_http_app(
+        custom_starlette_routes=[Route(HEALTH_PATH, _health, methods=["GET"])],
         host=options.host,
         transport_security=transport_security(allowed_hosts(options.host, options.extra_hosts)),
         max_sessions=options.limits.max_sessions,
         session_idle_timeout=options.limits.session_idle_timeout,
     )
-    return BearerAuth(app, options.token) if options.token is not None else app
+    if options.token is None:
+        return app
+    return BearerAuth(app, options.token, open_paths=frozenset({HEALTH_PATH}))
 
 
 def http_server(server: Server[Any], options: HttpOptions) -> uvicorn.Server:
