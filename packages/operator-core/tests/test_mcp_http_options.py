@@ -241,6 +241,7 @@ def test_a_served_process_asks_for_the_token_and_keeps_it_off_its_command_line(t
         assert server.stderr is not None
         said = [server.stderr.readline() for _ in range(2)]  # startup, then "listening on"
         assert "bearer token required" in said[1], said
+        assert TOKEN not in "".join(said)
         url = f"http://127.0.0.1:{port}/mcp"
         with httpx2.Client() as http:
             refused = http.post(url, json=INIT, headers=MCP_HEADERS)
