@@ -19,13 +19,16 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from typer.testing import CliRunner
 
 from http_serving import INIT, MCP_HEADERS, TOKEN, self_signed, serving
+from operator_core.cli import app
 from operator_core.http_auth import BearerToken
 from operator_core.mcp_http import HttpLimits, HttpOptions
 
 HANG_GUARD = 60  # seconds: far past every bound under test; only a broken rule reaches it
 WITH_TOKEN = HttpOptions(token=BearerToken(TOKEN, "test"))
+WIDE = {"COLUMNS": "200"}
 
 
 async def _init(http: httpx2.AsyncClient, url: str, **headers: str) -> httpx2.Response:
@@ -170,10 +173,14 @@ async def test_a_full_server_refuses_a_new_session_until_one_ends():
     assert after.status_code == 200
 
 
-async def test_the_default_session_limit_is_100():
-    """Out of the box at most 100 sessions are held (the SDK alone would hold 10,000)."""
-    assert HttpOptions().limits.max_sessions == 100
-    assert HttpOptions().limits.session_idle_timeout == 600
+def test_the_default_bounds_are_100_sessions_10_minutes_10_seconds():
+    """Out of the box (library and CLI): 100 sessions (the SDK alone: 10,000), 600 s, 10 s."""
+    limits = HttpOptions().limits
+    assert (limits.max_sessions, limits.session_idle_timeout) == (100, 600)
+    assert (limits.header_timeout, limits.body_timeout) == (10, 10)
+    help_text = " ".join(CliRunner().invoke(app, ["mcp", "--help"], env=WIDE).output.split())
+    for default in ("default: 100;", "default: 600.0;", "default: 10.0;"):
+        assert default in help_text
 
 
 async def test_an_idle_session_is_closed_and_its_room_given_back():

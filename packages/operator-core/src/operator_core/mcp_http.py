@@ -45,6 +45,7 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from operator_core.http_auth import BearerAuth, BearerToken
+from operator_core.limits import HTTP_MAX_SESSIONS, HTTP_READ_TIMEOUT_S, HTTP_SESSION_IDLE_S
 
 __all__ = [
     "HEALTH_PATH",
@@ -75,10 +76,10 @@ _GRACE = 5  # seconds a stopping server waits for open connections
 class HttpLimits:
     """What one client can hold on the server (see the module docstring)."""
 
-    max_sessions: int = 100
-    session_idle_timeout: float = 600.0
-    header_timeout: float = 10.0
-    body_timeout: float = 10.0
+    max_sessions: int = HTTP_MAX_SESSIONS
+    session_idle_timeout: float = HTTP_SESSION_IDLE_S
+    header_timeout: float = HTTP_READ_TIMEOUT_S
+    body_timeout: float = HTTP_READ_TIMEOUT_S
 
 
 @dataclass(frozen=True)

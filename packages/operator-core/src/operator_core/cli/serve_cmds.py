@@ -20,6 +20,7 @@ from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
+from operator_core.limits import HTTP_MAX_SESSIONS, HTTP_READ_TIMEOUT_S, HTTP_SESSION_IDLE_S
 from operator_core.present import print_json
 from operator_core.tools import TOOLS, tool_list
 from operator_core.tools.hosts import tools_with_host
@@ -93,11 +94,11 @@ def mcp(
     allow_host: Annotated[list[str], typer.Option(metavar="NAME", help=_ALLOW_HOST_HELP)] = [],  # noqa: B006
     max_sessions: Annotated[
         int, typer.Option(min=1, metavar="N", help="Most MCP sessions open at once (HTTP).")
-    ] = 100,
+    ] = HTTP_MAX_SESSIONS,
     session_idle_timeout: Annotated[
         float,
         typer.Option(min=0.01, metavar="SECONDS", help="Idle MCP sessions are closed after this."),
-    ] = 600.0,
+    ] = HTTP_SESSION_IDLE_S,
     read_timeout: Annotated[
         float,
         typer.Option(
@@ -106,7 +107,7 @@ def mcp(
             help="Seconds a client has to send a request's headers, and "
             "again its body, before it is cut off.",
         ),
-    ] = 10.0,
+    ] = HTTP_READ_TIMEOUT_S,
 ) -> None:
     """Serve every tool over MCP, under the policy and mode given, writing the audit trail.
 
