@@ -144,6 +144,20 @@ def test_an_unusable_token_is_refused_without_showing_it(tmp_path, text, says):
     assert "xyzzy" not in str(raised.value)
 
 
+def test_a_token_file_others_can_read_is_used_with_a_warning(tmp_path, caplog):
+    """Mode 644: the token works, and a warning says how to keep it to its owner."""
+    path = _token_file(tmp_path)
+    path.chmod(0o600)
+    load_token(path, {})
+    assert not caplog.records
+    path.chmod(0o644)
+    token = load_token(path, {})
+    assert token is not None
+    assert "readable by other users" in caplog.text
+    assert f"chmod 600 {path}" in caplog.text
+    assert TOKEN not in caplog.text
+
+
 def test_an_unreadable_token_file_is_refused(tmp_path):
     """A token file that cannot be read: InvalidInput with the OS's reason."""
     with pytest.raises(InvalidInput, match="No such file"):

@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -37,6 +39,8 @@ __all__ = [
     "load_token",
     "token_advice",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: The environment variable that may carry the token.
 TOKEN_ENV: Final = "OPERATOR_MCP_TOKEN"  # noqa: S105 (a variable's name, not a token)
@@ -113,6 +117,19 @@ def _read_token_file(path: Path, source: str) -> str:
         ) from exc
 
 
+def _warn_if_others_read(path: Path) -> None:
+    """Log a warning when users other than the owner may read the token file."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        logger.warning(
+            "the token file %s is readable by other users of this machine (mode %o); "
+            "`chmod 600 %s` keeps it to its owner",
+            path,
+            stat.S_IMODE(mode),
+            path,
+        )
+
+
 def load_token(
     token_file: Path | None,
     environ: Mapping[str, str] | None = None,
@@ -123,11 +140,14 @@ def load_token(
     ``--token-file`` first, then ``$OPERATOR_MCP_TOKEN``, then the Docker secret file
     (``secret``, else ``DOCKER_SECRET``, when it exists). A token that is given but
     unusable (empty, unreadable, too short, not one header-safe line) is refused with
-    InvalidInput, never silently ignored.
+    InvalidInput, never silently ignored. A token file other users may read is used,
+    with a warning (a bind-mounted file in a container often is).
     """
     if token_file is not None:
         source = f"the token file {token_file}"
-        return _checked(_read_token_file(token_file, source), source)
+        token = _checked(_read_token_file(token_file, source), source)
+        _warn_if_others_read(token_file)
+        return token
     env = os.environ if environ is None else environ
     if TOKEN_ENV in env:
         return _checked(env[TOKEN_ENV], f"${TOKEN_ENV}")
