@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from http_serving import INIT, MCP_HEADERS, TOKEN, self_signed, serving
 from operator_core.cli import app
 from operator_core.http_auth import BearerToken
-from operator_core.mcp_http import HttpLimits, HttpOptions
+from operator_core.mcp_http import HttpLimits, HttpOptions, RefusalThrottle
 
 HANG_GUARD = 60  # seconds: far past every bound under test; only a broken rule reaches it
 WITH_TOKEN = HttpOptions(token=BearerToken(TOKEN, "test"))
@@ -171,6 +171,39 @@ async def test_a_full_server_refuses_a_new_session_until_one_ends():
     assert full.json()["error"]["message"] == "Too many open sessions"
     assert ended.status_code == 200
     assert after.status_code == 200
+
+
+def _refusal() -> logging.LogRecord:
+    return logging.LogRecord(
+        "mcp", logging.WARNING, __file__, 1, "Refusing to open a new session: %d", (2,), None
+    )
+
+
+def test_refusal_warnings_are_throttled_and_counted():
+    """One refusal warning per interval; the next one says how many were held back."""
+    now = [100.0]
+    throttle = RefusalThrottle(interval=60, clock=lambda: now[0])
+    other = logging.LogRecord("mcp", logging.WARNING, __file__, 1, "other", (), None)
+    assert throttle.filter(_refusal()) is True
+    assert [throttle.filter(_refusal()) for _ in range(3)] == [False] * 3
+    assert throttle.filter(other) is True
+    now[0] += 60
+    record = _refusal()
+    assert throttle.filter(record) is True
+    assert record.getMessage() == (
+        "Refusing to open a new session: 2 (3 more refused since the last warning)"
+    )
+
+
+async def test_a_flood_on_a_full_server_logs_one_refusal(caplog):
+    """Five refused initializes in a row: one warning in the log, not five."""
+    caplog.set_level(logging.WARNING)
+    full = HttpOptions(limits=HttpLimits(max_sessions=1))
+    async with serving(full) as url, httpx2.AsyncClient() as http:
+        answers = [(await _init(http, url)).status_code for _ in range(6)]
+    refusals = [r for r in caplog.records if r.getMessage().startswith("Refusing to open")]
+    assert answers == [200] + [503] * 5
+    assert len(refusals) <= 1
 
 
 def test_the_default_bounds_are_100_sessions_10_minutes_10_seconds():

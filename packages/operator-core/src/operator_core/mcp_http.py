@@ -27,9 +27,11 @@ import asyncio
 import fcntl
 import ipaddress
 import logging
+import math
 import socket
 import struct
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +55,7 @@ __all__ = [
     "HttpLimits",
     "HttpOptions",
     "ReadDeadlineProtocol",
+    "RefusalThrottle",
     "allowed_hosts",
     "http_app",
     "http_server",
@@ -69,6 +72,8 @@ _SIOCGIFADDR = 0x8915  # Linux: an interface's IPv4 address
 _IF_INET6 = Path("/proc/net/if_inet6")
 #: The health check's path (``GET``; no token asked).
 HEALTH_PATH = "/healthz"
+_MANAGER_LOGGER = "mcp.server.streamable_http_manager"
+_REFUSAL = "Refusing to open a new session"
 _GRACE = 5  # seconds a stopping server waits for open connections
 
 
@@ -168,6 +173,41 @@ class ReadDeadlineProtocol(H11Protocol):
         self.transport.close()
 
 
+class RefusalThrottle(logging.Filter):
+    """Let one "Refusing to open a new session" warning of the SDK through per interval.
+
+    A client hammering a full server would otherwise write a warning per request to the
+    log; the next one let through says how many were held back.
+    """
+
+    def __init__(self, interval: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._next = -math.inf
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether ``record`` is written (every other message always is)."""
+        if not str(record.msg).startswith(_REFUSAL):
+            return True
+        now = self.clock()
+        if now < self._next:
+            self._held += 1
+            return False
+        if self._held:
+            record.msg = f"{record.msg} ({self._held} more refused since the last warning)"
+        self._held, self._next = 0, now + self.interval
+        return True
+
+
+def _throttle_refusals() -> None:
+    """Put one ``RefusalThrottle`` on the SDK's session manager logger (once)."""
+    manager_log = logging.getLogger(_MANAGER_LOGGER)
+    if not any(isinstance(each, RefusalThrottle) for each in manager_log.filters):
+        manager_log.addFilter(RefusalThrottle())
+
+
 def read_deadline_protocol(limits: HttpLimits) -> type[ReadDeadlineProtocol]:
     """Return ``ReadDeadlineProtocol`` with the header and body deadlines of ``limits``."""
     return type(
@@ -262,6 +302,7 @@ def http_server(server: Server[Any], options: HttpOptions) -> uvicorn.Server:
     Stopping it waits at most ``_GRACE`` seconds for open streams (an SSE stream a client
     keeps open would otherwise hold the shutdown).
     """
+    _throttle_refusals()
     cert, key = options.tls if options.tls is not None else (None, None)
     config = uvicorn.Config(
         http_app(server, options),
