@@ -5,7 +5,8 @@ What counts as a secret, deliberately erring on the side of hiding too much:
 * every value of an ``env`` mapping (keys stay, they say what was set);
 * ``key=value`` / ``key: value`` where the key holds a secret-ish word (password, passwd,
   pwd, secret, token, api key, access key, private key, credential, auth, cookie,
-  session, signature): ``--password=x``, ``DB_TOKEN=abc``, ``"api_key": "..."``;
+  session, signature): ``--password=x``, ``DB_TOKEN=abc``, ``"api_key": "..."``, wherever
+  the pair stands (``note: password=x``, ``msg="failed password=x"``: see ``_keyed``);
 * ``KEY=value`` where the key starts or ends with PW, PASS, PASSWD, PASSWORD, SECRET,
   TOKEN, KEY or CREDENTIAL(S) (any case): ``export PW=x``, ``DB_PASS=x``, ``API_KEY=x``;
 * the argument after a flag holding such a word (``--password x``, ``["--token", "x"]``)
