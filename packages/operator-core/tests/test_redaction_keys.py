@@ -50,6 +50,15 @@ def test_a_secret_pair_after_a_harmless_key_is_hidden(text, stored):
         ("note: 'TOKEN=hunter2'", f"note: 'TOKEN={REDACTED}'"),
         # A quote inside a quote: read on inside both.
         ("a=\"b='c password=hunter2'\"", f"a=\"b='c password={REDACTED}'\""),
+        # JSON quoted in JSON: the escaped quotes around a key and its value.
+        (
+            r'{"log": "{\"password\": \"hunter 2\", \"ok\": 1}"}',
+            r'{"log": "{\"password\": ' + REDACTED + r', \"ok\": 1}"}',
+        ),
+        (
+            r'{"log": "{\"msg\": \"db: token=hunter2\"}"}',
+            r'{"log": "{\"msg\": \"db: token=' + REDACTED + r'\"}"}',
+        ),
     ],
 )
 def test_a_secret_pair_quoted_as_a_harmless_keys_value_is_hidden(text, stored):
@@ -126,6 +135,7 @@ def test_what_follows_a_harmless_key_is_redacted_as_it_would_be_alone(before, af
         # A harmless key's quoted value is read on its own: its closing quote never opens
         # the value of a secret word inside it.
         '{"message": "invalid token:", "code": 5}',
+        r"{\"message\": \"invalid token:\", \"code\": 5}",
         "{\"message\": 'bad password=', \"hint\": 'see docs'}",
         'msg="auth ok" user=bob',
         "note: token abc",
@@ -144,7 +154,10 @@ def test_is_secret_key_is_still_offered_by_redact():
 
 @pytest.mark.parametrize(
     "unit",
-    ["note: ", "a:", "a=", 'm="a=', "a='b=\"", '-c "', "a " + "b" * 16 + " ", "password: a:"],
+    [
+        *("note: ", "a:", "a=", 'm="a=', "a='b=\"", '-c "', "a " + "b" * 16 + " "),
+        *("password: a:", 'a:\\"', '\\"a\\": \\"', 'a=\\"b:\\\\"'),
+    ],
 )
 def test_the_read_on_scan_stays_linear_on_100_kb(unit):
     """100 kB of harmless keys (bare, quoted, nested quotes, flags) is redacted in linear time."""

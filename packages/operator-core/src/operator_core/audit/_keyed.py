@@ -1,11 +1,12 @@
-"""Secrets announced by a name: which names are secret, and the value after such a name.
+r"""Secrets announced by a name: which names are secret, and the value after such a name.
 
 ``key=value``, ``key: value``, ``--flag value`` and ``name <long run>`` hide the value
 when the name is secret-ish (``is_secret_key``), wherever the pair stands in the text:
 after a harmless key (``note: password=x``, ``--opt=TOKEN=x``), inside a quoted value
-(``msg="login failed password=x"``, ``{"log": "db: password=x"}``) or in a log line
-(``2026-01-01 ERROR db: password=x``). The value of a harmless key is read on as text,
-never skipped; a quoted one is read on its own (its closing quote never opens a value).
+(``msg="login failed password=x"``, ``{"log": "db: password=x"}``, JSON quoted in JSON:
+``\"password\": \"x\"``) or in a log line (``2026-01-01 ERROR db: password=x``). The
+value of a harmless key is read on as text, never skipped; a quoted one is read on its
+own (its closing quote never opens a value).
 
 Each scan is linear in the text: a name is matched only at a token start with possessive
 quantifiers, a value is matched only after a secret name (and the scan resumes past it),
@@ -56,10 +57,12 @@ def is_secret_key(key: str) -> bool:
     return bool(parts) and (parts[0] in _SECRET_PARTS or parts[-1] in _SECRET_PARTS)
 
 
+#: A JSON string inside a JSON string: ``\"...\"`` (a backslash escapes its next character).
+_ESCAPED = r"\\\"((?:[^\"\\]|\\[^\"])*+)\\\""
 #: A value: a quoted string whole, or a run up to whitespace or a separator.
-_VALUE = re.compile(r"\"[^\"]*+\"|'[^']*+'|[^\s,;&|\"']++")
-#: A quoted string (the value of a harmless key, read on its own).
-_QUOTED = re.compile(r"\"[^\"]*+\"|'[^']*+'")
+_VALUE = re.compile(rf"{_ESCAPED}|\"[^\"]*+\"|'[^']*+'|[^\s,;&|\"']++")
+#: A quoted string (the value of a harmless key, read on its own); its text is a group.
+_QUOTED = re.compile(rf"{_ESCAPED}|\"([^\"]*+)\"|'([^']*+)'")
 
 
 class _Rule(NamedTuple):
@@ -71,7 +74,7 @@ class _Rule(NamedTuple):
 
 _RULES = (
     # key=value, key: value, "key": value
-    _Rule(re.compile(r"(?<![\w.-])([\w.-]++)[\"']?+\s*+[=:]\s*+"), _VALUE),
+    _Rule(re.compile(r"(?<![\w.-])([\w.-]++)(?:\\?+[\"'])?+\s*+[=:]\s*+"), _VALUE),
     # --flag value, -f value (not a next flag)
     _Rule(re.compile(r"(?<![\w.-])(--?[\w.-]++)\s++(?!-)"), _VALUE),
     # a long hex or base64 run after a secret-ish word (the lookahead reads 16 characters)
@@ -94,9 +97,9 @@ def _hide_after(text: str, rule: _Rule) -> str:
                 pieces += (text[end:pos], REDACTED)
                 end = pos = value.end()
         elif (quoted := _QUOTED.match(text, pos)) is not None:
-            inside = _hide_after(text[pos + 1 : quoted.end() - 1], rule)
-            pieces += (text[end : pos + 1], inside)
-            end, pos = quoted.end() - 1, quoted.end()
+            start, stop = quoted.span(quoted.lastindex or 0)
+            pieces += (text[end:start], _hide_after(text[start:stop], rule))
+            end, pos = stop, quoted.end()
     return "".join(pieces) + text[end:] if pieces else text
 
 
