@@ -35,6 +35,15 @@ PATTERNS = [
     "identified by ",
     "login -p ",
     "hvs.",
+    # The scan that reads past a harmless key into its value (``note: password=x``).
+    "note: ",
+    "a:",
+    'm="a=',
+    "a='b=\"",
+    '-c "',
+    "a " + "b" * 16 + " ",
+    'a:\\"',
+    '\\"a\\": \\"',
 ]
 
 

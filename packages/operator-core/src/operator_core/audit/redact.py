@@ -5,7 +5,8 @@ What counts as a secret, deliberately erring on the side of hiding too much:
 * every value of an ``env`` mapping (keys stay, they say what was set);
 * ``key=value`` / ``key: value`` where the key holds a secret-ish word (password, passwd,
   pwd, secret, token, api key, access key, private key, credential, auth, cookie,
-  session, signature): ``--password=x``, ``DB_TOKEN=abc``, ``"api_key": "..."``;
+  session, signature): ``--password=x``, ``DB_TOKEN=abc``, ``"api_key": "..."``, wherever
+  the pair stands (``note: password=x``, ``msg="failed password=x"``: see ``_keyed``);
 * ``KEY=value`` where the key starts or ends with PW, PASS, PASSWD, PASSWORD, SECRET,
   TOKEN, KEY or CREDENTIAL(S) (any case): ``export PW=x``, ``DB_PASS=x``, ``API_KEY=x``;
 * the argument after a flag holding such a word (``--password x``, ``["--token", "x"]``)
@@ -38,8 +39,9 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Callable
 from typing import Any
+
+from operator_core.audit._keyed import REDACTED, hide_keyed_values, is_secret_key
 
 __all__ = [
     "MAX_SCANNED",
@@ -53,19 +55,12 @@ __all__ = [
     "redacted_traceback",
 ]
 
-REDACTED = "[REDACTED]"
 #: Longer strings are replaced whole by a note of their length, never scanned or stored.
 MAX_SCANNED = 65536
 #: Redacted strings are cut to this length when stored.
 MAX_STORED = 4096
 
-_WORD = re.compile(
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credential|auth(?!or(?!iz))|cookie|session|signature",
-    re.IGNORECASE,
-)
 _TOKEN = re.compile(r"[\w.-]++")
-_VALUE = r"(?:\"[^\"]*+\"|'[^']*+'|[^\s,;&|\"']++)"
 #: A value glued to a flag (``-pS3cret``, ``-p"a b"``); not a quote that closes a JSON word.
 _ATTACHED = r"(?![\"'][\s,\]}])(?:\"[^\"]*+\"|'[^']*+'|[^\s\"']++)"
 #: What ends a flag's name: whitespace, ``=``, a quote or the end of the text.
@@ -75,40 +70,6 @@ _END = r"(?![^\s=\"'])"
 _NOT_A_FLAG = rf"(?!(?:phrase|in|out|s|file)?+{_END}|[-_])"
 #: ``-p`` followed by one of these is a flag (openssl's ``-pass``, ``-passin``...).
 _NOT_A_P_FLAG = rf"(?!(?:ass(?:word|wd|in|out|phrase)?+|wd){_END})"
-
-
-#: Words that make a key secret as its first or last part (``PW``, ``DB_PASS``, ``API_KEY``).
-_SECRET_PARTS = frozenset(
-    {
-        "pw",
-        "pwd",
-        "pass",
-        "passwd",
-        "password",
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "key",
-        "keys",
-        "credential",
-        "credentials",
-    }
-)
-_PART_SEPARATORS = re.compile(r"[^a-z0-9]++")
-
-
-def is_secret_key(key: str) -> bool:
-    """Whether ``key`` (a variable, option or field name) names something secret."""
-    if _WORD.search(key) is not None:
-        return True
-    parts = [part for part in _PART_SEPARATORS.split(key.lower()) if part]
-    return bool(parts) and (parts[0] in _SECRET_PARTS or parts[-1] in _SECRET_PARTS)
-
-
-def _if_secret_key(replace: Callable[[re.Match[str]], str]) -> Callable[[re.Match[str]], str]:
-    """Return a substitution that applies ``replace`` only when group 1 is a secret key."""
-    return lambda m: replace(m) if is_secret_key(m.group(1)) else m.group(0)
 
 
 _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
@@ -152,23 +113,9 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     ),
     (re.compile(rf"(?<![\w.-])(--pass(?:word|wd)?+){_NOT_A_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
     (re.compile(rf"(?<![\w.-])(-p){_NOT_A_P_FLAG}{_ATTACHED}"), rf"\1{REDACTED}"),
-    (
-        re.compile(rf"(?<![\w.-])([\w.-]++)([\"']?+\s*+[=:]\s*+){_VALUE}"),
-        _if_secret_key(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}"),
-    ),
-    (
-        re.compile(rf"(?<![\w.-])(--?[\w.-]++)(\s++)(?!-){_VALUE}"),
-        _if_secret_key(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}"),
-    ),
-    (
-        re.compile(r"(?<![\w.-])([\w.-]++)(\s++)[A-Za-z0-9+/_=-]{16,}+"),
-        _if_secret_key(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}"),
-    ),
-    (
-        re.compile(r"(?<![\w.-])((?:-u|--user)(?:\s++|=)?+[^\s:=\"']++:)[^\s\"']++"),
-        rf"\1{REDACTED}",
-    ),
 ]
+#: The password of ``-u user:password`` / ``--user=user:password`` / ``-uuser:password``.
+_USER_PASSWORD = re.compile(r"(?<![\w.-])((?:-u|--user)(?:\s++|=)?+[^\s:=\"']++:)[^\s\"']++")
 _FLAG = re.compile(r"--?[\w.-]++")
 _USER_FLAG = frozenset({"-u", "--user"})
 
@@ -299,6 +246,7 @@ def redact_text(text: str) -> str:
     """Return ``text`` with everything secret-shaped replaced by ``[REDACTED]``."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _USER_PASSWORD.sub(rf"\1{REDACTED}", hide_keyed_values(text))
     return _hide_program_passwords(text)
 
 
