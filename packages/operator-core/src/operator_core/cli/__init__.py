@@ -12,6 +12,7 @@ from operator_core.cli.app import app
 from operator_core.cli.audit_cmds import audit_app
 from operator_core.cli.docker_cmds import docker_app
 from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
+from operator_core.cli.health_cmds import health
 from operator_core.cli.hosts_cmds import hosts
 from operator_core.cli.policy_cmds import policy_app
 from operator_core.cli.serve_cmds import register
@@ -29,6 +30,7 @@ app.add_typer(swarm_app, name="swarm")
 register(app)
 app.command("watch")(watch_command)
 app.command("hosts")(hosts)
+app.command("health")(health)
 
 
 def main() -> None:
