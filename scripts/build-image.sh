@@ -94,10 +94,11 @@ make_context() {
     rm -rf "$CONTEXT"
     mkdir -p "$CONTEXT/wheels" "$CONTEXT/pip"
     say "wheels of operator-core and its dependencies (Python $have)"
+    # (pip's notes about this machine's file:// indexes that lack a package are left out.)
     "$py" -m pip wheel -q --disable-pip-version-check -w "$CONTEXT/wheels" "$ROOT/packages/operator-core" \
-        || die "pip wheel failed"
+        2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2) || die "pip wheel failed"
     "$py" -m pip wheel -q --disable-pip-version-check --no-deps -w "$CONTEXT/pip" pip \
-        || die "pip wheel pip failed"
+        2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2) || die "pip wheel pip failed"
     [ -n "$cli" ] || cli="$(command -v docker)"
     cp "$(readlink -f "$cli")" "$CONTEXT/docker"
     say "docker CLI $("$CONTEXT/docker" version --format '{{.Client.Version}}' 2>/dev/null || echo '?') from $cli"
@@ -110,11 +111,15 @@ build_image() {
     docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
     started=$SECONDS
     # The classic builder: BuildKit would want its Dockerfile front end from a registry.
+    # (Its notice that it is deprecated is left out.)
     DOCKER_BUILDKIT=0 docker build -q --no-cache --force-rm -f "$ROOT/Dockerfile" \
         --build-arg BASE="$BASE" --build-arg VERSION="$version" \
         --build-arg REVISION="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
         --build-arg CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-        -t "$IMAGE" "$CONTEXT" >/dev/null || die "docker build failed"
+        -t "$IMAGE" "$CONTEXT" >/dev/null \
+        2> >(grep -v -e 'legacy builder is deprecated' -e 'BuildKit is currently disabled' \
+            -e 'environment-variable' -e '^$' >&2) \
+        || die "docker build failed"
     # Intermediate images of the multi-stage build, left untagged by the classic builder.
     docker image prune -f --filter "label=org.operator-core.build-stage=1" >/dev/null 2>&1 || true
     base_size="$(docker image inspect -f '{{.Size}}' "$BASE")"

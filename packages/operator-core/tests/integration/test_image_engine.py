@@ -23,7 +23,7 @@ from image_helpers import (
     wait_for_health,
 )
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
+from mcp.client.streamable_http import streamable_http_client
 
 from operator_core.testing import HANDLES_SIGTERM, unique_name
 
@@ -34,9 +34,9 @@ def _image(engine, request) -> None:
     require_image(request.config)
 
 
-def _run(containers, *args: str, options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def _run(containers, *args: str, options: tuple[str, ...] = (), name: str | None = None):
     """``docker run`` the image to the end (a named test container, removed after the test)."""
-    name = unique_name("opc-image")
+    name = name or unique_name("opc-image")
     containers.names.append(name)
     return subprocess.run(
         ["docker", "run", "--name", name, *label_args(), *options, OPERATOR_IMAGE, *args],
@@ -91,7 +91,7 @@ def _free_port() -> int:
 async def _tool_names(url: str) -> list[str]:
     """Initialize an MCP session at ``url`` and return the names of the tools it lists."""
     async with (
-        streamablehttp_client(url) as (read, write, _),
+        streamable_http_client(url) as (read, write),
         ClientSession(read, write) as session,
     ):
         await session.initialize()
@@ -154,27 +154,18 @@ def test_the_default_health_check_follows_the_engine(containers):
 
 
 def _stop_as_operator(containers, target: str, name: str, options: tuple[str, ...]) -> Any:
-    """Run the image as container ``name`` asked to stop ``target`` (dry run); the envelope."""
-    done = _run_named(
+    """Run the image as container ``name`` asked to stop ``target`` (dry run).
+
+    Returns the exit code and the JSON envelope it printed.
+    """
+    done = _run(
         containers,
-        name,
-        ("--mode", "execute", "--dry-run", "--json", "docker", "stop", target),
-        ("-v", SOCKET_MOUNT, *options),
+        *("--mode", "execute", "--dry-run", "--json", "docker", "stop", target),
+        options=("-v", SOCKET_MOUNT, *options),
+        name=name,
     )
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
-
-
-def _run_named(containers, name: str, args: tuple[str, ...], options: tuple[str, ...]):
-    """``docker run --name name`` the image to the end, removed after the test."""
-    containers.names.append(name)
-    return subprocess.run(
-        ["docker", "run", "--name", name, *label_args(), *options, OPERATOR_IMAGE, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
