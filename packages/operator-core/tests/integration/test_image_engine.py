@@ -10,7 +10,10 @@ import asyncio
 import json
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,7 @@ from image_helpers import (
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from operator_core.cli.health_cmds import check_mcp
 from operator_core.testing import HANDLES_SIGTERM, unique_name
 
 
@@ -142,6 +146,35 @@ def test_the_mcp_server_in_the_image_answers_a_client_on_the_host_and_is_healthy
     )
     assert "docker_list_containers" in _first_answer(url)
     wait_for_health(name, "healthy")
+
+
+def test_the_mcp_server_published_off_loopback_wants_its_token(containers):
+    """`--bind 0.0.0.0:8765`, published on the host's 127.0.0.1, the token from a secret file.
+
+    Without the token the host's client gets 401; with it, an MCP answer; the container's
+    own MCP health check reads the same secret and turns healthy. (Needs the HTTP server's
+    --bind and bearer token, issue 17 section 4.)
+    """
+    token = uuid.uuid4().hex
+    secret = Path(tempfile.mkdtemp(prefix="opc-image-")) / "operator_mcp_token"
+    secret.write_text(token)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    name = _start(
+        containers,
+        *("mcp", "--transport", "streamable-http", "--bind", "0.0.0.0:8765"),
+        options=(
+            "-v", SOCKET_MOUNT, "-p", f"127.0.0.1:{port}:8765",
+            "-v", f"{secret}:/run/secrets/operator_mcp_token:ro",
+            "--health-cmd", "operator health --mcp http://127.0.0.1:8765/mcp",
+            "--health-interval", "1s", "--health-start-period", "60s",
+        ),
+    )  # fmt: skip
+    wait_for_health(name, "healthy")
+    assert check_mcp(url, token, timeout=30) is None
+    refused = check_mcp(url, None, timeout=30)
+    assert refused is not None
+    assert "401" in refused
 
 
 def test_the_default_health_check_follows_the_engine(containers):

@@ -213,3 +213,19 @@ def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
     print(f"\nstack replay: watcher killed -> death reported in {time.monotonic() - killed:.1f} s")
     assert incidents[0]["host"] == swarm_lab.hostnames[host]
     assert incidents[0]["exit_code"] == 3
+
+
+def test_the_mcp_server_runs_on_the_manager_and_its_token_check_passes(stack, swarm_lab):
+    """The stack's MCP server runs on the manager and turns healthy.
+
+    Its health check is an MCP initialize with the token of the stack's secret, over
+    --bind 0.0.0.0:8765 (needs the HTTP server's --bind and token, issue 17 section 4).
+    """
+
+    def healthy() -> list[str]:
+        running = stack.containers("mcp", swarm_lab.manager)
+        return [c["ID"] for c in running if "(healthy)" in c["Status"]]
+
+    assert _poll("a healthy MCP server on the manager", healthy)
+    for host in swarm_lab.workers:
+        assert stack.containers("mcp", host, running=False) == []
