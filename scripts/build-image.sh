@@ -87,6 +87,11 @@ python_minor() { "$@" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 make_context() {
     local py="${PYTHON:-}" cli="${OPERATOR_IMAGE_DOCKER_CLI:-}" want have
     [ -n "$py" ] || { [ -x "$ROOT/.venv/bin/python" ] && py="$ROOT/.venv/bin/python" || py=python3; }
+    if ! "$py" -m pip --version >/dev/null 2>&1; then
+        # A system python3 without pip (a fresh machine, before ./dev made .venv): a venv's.
+        python3 -m venv "$ROOT/build/image-venv" || die "$py has no pip and python3 -m venv fails"
+        py="$ROOT/build/image-venv/bin/python"
+    fi
     want="$(docker run --rm --network none "$BASE" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
     have="$(python_minor "$py")"
     [ "$want" = "$have" ] \
