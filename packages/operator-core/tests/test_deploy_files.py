@@ -125,4 +125,7 @@ def test_compose_runs_both_with_read_only_policies_a_state_volume_and_restarts()
         in compose["services"]["watch"]["volumes"]
     )
     assert "state" in compose["volumes"]
+    for service in compose["services"].values():
+        socket = "${OPERATOR_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock"
+        assert socket in service["volumes"]
     assert compose["services"]["mcp"]["ports"] == ["127.0.0.1:8765:8765"]
