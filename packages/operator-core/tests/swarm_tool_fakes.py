@@ -45,11 +45,18 @@ class SwarmFakes:
         return self.services, self.nodes
 
     def add_service(
-        self, name: str, replicas: int = 2, labels: dict[str, str] | None = None
+        self,
+        name: str,
+        replicas: int = 2,
+        labels: dict[str, str] | None = None,
+        previous: int | None = None,
     ) -> str:
+        """Add a service; ``previous`` is its previous spec's replicas (default: the same)."""
         services, _ = self._swarm()
         sid = object_id(name)
         services[sid] = {"id": sid, "name": name, "replicas": replicas, "labels": labels or {}}
+        if previous is not None:
+            services[sid]["previous"] = previous
         return sid
 
     def _find_service(self, ref: str) -> dict[str, Any]:
@@ -92,6 +99,7 @@ class SwarmFakes:
             "engine_version": "20.10.24",
             "labels": {},
             "tasks_running": 2,
+            "service_ids": list(n.get("services", [])),
         }
 
     async def list_services(
@@ -103,12 +111,14 @@ class SwarmFakes:
 
     async def inspect_service(self, service: str) -> ServiceDetails:
         self.calls.append(("inspect_service", {"service": service}))
+        s = self._find_service(service)
         return {
-            **self._service_summary(self._find_service(service)),
+            **self._service_summary(s),
             "update_status": None,
             "update_config": None,
             "rollback_config": None,
             "can_roll_back": True,
+            "previous_replicas": s.get("previous", s["replicas"]),
             "health_check": None,
             "ports": [],
             "networks": [],
@@ -199,6 +209,8 @@ class SwarmFakes:
 
     async def rollback_service(self, service: str, timeout: float = 300) -> UpdateResult:
         self.calls.append(("rollback_service", {"service": service}))
+        s = self._find_service(service)
+        s["replicas"], s["previous"] = s.get("previous", s["replicas"]), s["replicas"]
         return self._update(service, "rollback_completed")
 
     async def list_nodes(self) -> NodeList:

@@ -409,6 +409,9 @@ DURABILITY_SCRIPT = textwrap.dedent(
     from operator_core.runner import ToolRunner
 
     class Executor:
+        async def engine_identity(self):
+            return {"engine_id": "E1", "cluster_id": None}
+
         state = {"status": "running", "restart_count": 0}
 
         async def inspect_container(self, container_id):
@@ -579,6 +582,9 @@ CONCURRENT_SCRIPT = textwrap.dedent(
     from operator_core.runner import ToolRunner
 
     class Executor:
+        async def engine_identity(self):
+            return {"engine_id": "E1", "cluster_id": None}
+
         async def inspect_container(self, container_id):
             return {"id": "ab" * 32, "name": "web", "labels": {}, "networks": [],
                     "state": {"status": "running"}, "restart_count": 0}

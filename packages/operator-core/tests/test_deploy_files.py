@@ -47,21 +47,23 @@ def _runner(fake: FakeExecutor, policy_file: str) -> tuple[ToolRunner, list[Any]
     return run, asked
 
 
-async def test_the_unattended_watcher_restarts_opted_in_containers_only_and_asks_nobody():
-    """watch-policy.toml: an opted-in container is restarted unasked; any other is refused."""
+async def test_the_unattended_watcher_changes_only_opted_in_containers_unasked():
+    """watch-policy.toml: any container that did not opt in is refused, nobody is asked.
+
+    Its heal restarts are pre-approved (it runs with nobody to ask), and it heals only
+    containers its scope lets it change.
+    """
     fake = FakeExecutor()
-    fake.add("opted-in", labels={"autoheal": "true"})
+    fake.add("opted-in", labels={"org.operator-core.autoheal": "true"})
     fake.add("other")
     run, asked = _runner(fake, "watch-policy.toml")
-    done = await run.execute_tool("docker_restart_container", {"container_id": "opted-in"})
-    assert done["ok"] is True, done
-    refused = await run.execute_tool("docker_restart_container", {"container_id": "other"})
-    assert refused["error"]["rule"] == "scope.require_labels"
-    stopped = await run.execute_tool("docker_stop_container", {"container_id": "other"})
-    assert stopped["error"]["rule"] == "scope.require_labels"
+    for tool in ("docker_restart_container", "docker_stop_container"):
+        refused = await run.execute_tool(tool, {"container_id": "other"})
+        assert refused["error"]["rule"] == "scope.require_labels"
     assert asked == []
     policy = load_policy(DEPLOY / "watch-policy.toml")
     assert policy.heal.restart_unhealthy is True
+    assert policy.heal.preapproved is True
     assert set(policy.heal.require_labels) <= set(policy.scope.require_labels)
 
 

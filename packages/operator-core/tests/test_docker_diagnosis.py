@@ -16,13 +16,15 @@ import time_machine
 
 from operator_core.docker import events as events_module
 from operator_core.docker import search as search_module
-from operator_core.docker.events import parse_event
+from operator_core.docker.events import ENGINE_BUFFER_MARGIN, ENGINE_EVENT_BUFFER, parse_event
 from operator_core.docker.stats import parse_size, parse_stats
 from operator_core.errors import ContainerNotFound, EngineError, InvalidInput
 from operator_core.testing import inspect_result
 from process_fakes import FakeDocker
 
 CID = "0123456789ab" * 5 + "cdef"
+#: As many events as make the engine's memory full (less the margin of the rule).
+FULL = ENGINE_EVENT_BUFFER - ENGINE_BUFFER_MARGIN
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
 
@@ -157,13 +159,62 @@ async def test_events_over_the_limit_keep_the_newest_and_say_so(executor, fake, 
 async def test_events_as_many_as_the_engine_keeps_say_older_ones_may_be_gone(
     executor, fake, frozen
 ):
-    """256 events is the engine's whole memory: the result says the window may miss some."""
-    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(256))), b"", 0))
+    """256 events is the engine's whole memory: the result says the window may miss some.
+
+    Less a margin: events that came while the read started pushed old ones out, but end
+    after the read's end, so they are not in the answer.
+    """
+    assert FULL == 224
+    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(FULL))), b"", 0))
     result = await executor.get_events("1h", limit=1000)
-    assert (result["count"], result["truncated"]) == (256, True)
+    assert (result["count"], result["truncated"]) == (FULL, True)
     assert result["truncation"] == ["engine_buffer"]
-    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(255))), b"", 0))
+    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(FULL - 1))), b"", 0))
     assert (await executor.get_events("1h", limit=1000))["truncated"] is False
+
+
+def stamps(count: int, first_nanos: int = 0) -> bytes:
+    """Return what the buffer probe (``--format {{.TimeNano}}``) prints for ``count`` events."""
+    base = 1_764_410_400_000_000_000
+    return b"".join(b"%d\n" % (base + first_nanos + i) for i in range(count))
+
+
+async def test_events_a_filtered_query_warns_exactly_as_an_unfiltered_one(executor, fake, frozen):
+    """A filter hides how many events came: an unfiltered read from since to now counts them.
+
+    The filtered read finds nothing; the probe (times only, no filter, until now) finds the
+    engine's memory full: the answer says older events may be gone, and from when the engine knows.
+    """
+    fake.scripts += [(b"", b"", 0), (stamps(FULL, first_nanos=7), b"", 0)]
+    result = await executor.get_events("5m", container="web", actions=["oom"])
+    main, probe = fake.commands
+    assert option_values(main, "--filter") == ["container=web", "event=oom"]
+    assert option_values(probe, "--filter") == []
+    assert option_values(probe, "--format") == ["{{.TimeNano}}"]
+    assert option_values(probe, "--since") == ["5m"]
+    assert option_values(probe, "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert result["events"] == []
+    assert result["truncation"] == ["engine_buffer"]
+    assert result["engine_oldest"] == "2025-11-29T10:00:00.000000007Z"
+    fake.scripts += [(b"", b"", 0), (stamps(FULL - 1), b"", 0)]
+    assert (await executor.get_events("5m", container="web"))["truncated"] is False
+
+
+async def test_events_a_window_that_ended_counts_the_buffer_up_to_now(executor, fake, frozen):
+    """The engine's 256 include the events after until: those push the window out too."""
+    fake.scripts += [(printed(event("die", exitCode="1")), b"", 0), (stamps(FULL), b"", 0)]
+    result = await executor.get_events("1h", until="30m")
+    assert option_values(fake.commands[1], "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert result["truncation"] == ["engine_buffer"]
+    assert result["count"] == 1
+
+
+async def test_events_an_unfiltered_query_up_to_now_needs_no_probe(executor, fake, frozen):
+    """Without filters and until, the read itself counts the buffer: one docker process."""
+    fake.scripts.append((printed(event("start")), b"", 0))
+    result = await executor.get_events("1h")
+    assert len(fake.commands) == 1
+    assert result["engine_oldest"] == "2025-11-29T10:00:00.000000000Z"
 
 
 async def test_events_an_overlong_line_is_dropped_and_counted(executor, monkeypatch, fake, frozen):

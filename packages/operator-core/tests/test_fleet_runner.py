@@ -23,6 +23,8 @@ def fleet_runner(
 ) -> tuple[ToolRunner, dict[str, FakeExecutor]]:
     """Return a runner over hosts 'staging' (default) and 'prod', each running 'web'."""
     hosts = {"staging": FakeExecutor("web"), "prod": FakeExecutor("web", "db")}
+    for name, fake in hosts.items():  # two engines: each says its own ID
+        fake.identity = {**fake.identity, "engine_id": f"ENGINE:{name.upper()}"}
     inventory = inventory_from_dict(
         {
             "default": "staging",
@@ -189,11 +191,12 @@ def test_a_policy_naming_a_host_the_fleet_lacks_is_refused():
         fleet_runner({**NO_APPROVAL, "hosts": {"qa": {"mode": "observe"}}})
 
 
-def test_host_sections_without_a_fleet_are_refused():
-    """A single-engine runner refuses [hosts.NAME] instead of ignoring it."""
-    policy = Policy(hosts={"prod": {"mode": "observe"}})
-    with pytest.raises(PolicyError, match="there is no fleet"):
-        ToolRunner(FakeExecutor("web"), policy=policy, own_container_id=None)
+async def test_host_sections_without_a_fleet_refuse_changes():
+    """A single-engine runner does not ignore [hosts.NAME]: its mutating calls are refused."""
+    policy = Policy(mode="execute", hosts={"prod": {"mode": "observe"}})
+    run = ToolRunner(FakeExecutor("web"), policy=policy, own_container_id=None)
+    denied = await run.execute_tool("docker_stop_container", {"container_id": "web"})
+    assert denied["error"]["rule"] == "hosts.no_inventory"
 
 
 async def test_an_audit_file_from_before_fleets_gains_the_host_column(tmp_path: Path):

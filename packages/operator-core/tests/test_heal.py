@@ -7,56 +7,11 @@ from typing import Any
 
 import pytest
 
-from operator_core.audit import AuditQuery, MemoryAuditSink
+from heal_fakes import CID, Clock, FakeRunner, settle, unhealthy
+from operator_core.audit import AuditQuery
 from operator_core.errors import AuditError, PolicyError
 from operator_core.policy import HealRules, policy_from_dict
 from operator_core.watch import Healer, Incident
-
-CID = "d" * 64
-
-
-def unhealthy(labels: dict[str, str] | None = None, host: str | None = None) -> Incident:
-    """Return an unhealthy incident of container ``web``."""
-    return Incident(
-        kind="unhealthy",
-        host=host,
-        container_id=CID,
-        name="web",
-        time="2026-11-29T10:00:00.000000000Z",
-        exit_code=None,
-        count=None,
-        message="web turned unhealthy",
-        labels={"autoheal": "true"} if labels is None else labels,
-    )
-
-
-class FakeRunner:
-    """Answers tool calls from scripts: health readings, restart and wait envelopes."""
-
-    def __init__(self, health: list[Any], waits: list[bool], restart_ok: bool = True):
-        self.health, self.waits, self.restart_ok = health, waits, restart_ok
-        self.calls: list[tuple[str, dict[str, Any], str | None]] = []
-        self.audit = MemoryAuditSink()
-
-    async def execute_tool(
-        self, tool: str, arguments: dict[str, Any], *, actor: str, reason: str | None
-    ) -> dict[str, Any]:
-        self.calls.append((tool, arguments, actor))
-        if tool == "docker_inspect_container":
-            health = self.health.pop(0)
-            if isinstance(health, dict):  # a scripted error envelope
-                return {"ok": False, "error": health, "audit_id": "i1"}
-            return {"ok": True, "result": {"state": {"health": health}}}
-        if tool == "docker_restart_container":
-            if self.restart_ok:
-                return {"ok": True, "result": {"changed": True}, "audit_id": "r1"}
-            error = {"type": "denied", "rule": "mode.observe", "message": "observe mode"}
-            return {"ok": False, "error": error, "audit_id": "r1"}
-        return {"ok": True, "result": {"met": self.waits.pop(0)}, "audit_id": "w1"}
-
-    def tools(self) -> list[str]:
-        return [tool for tool, _, _ in self.calls]
-
 
 RULES = HealRules(
     restart_unhealthy=True, grace_s=30, backoff_s=10, backoff_max_s=15, max_attempts=3
@@ -65,18 +20,11 @@ RULES = HealRules(
 
 async def run_heal(runner: FakeRunner, incident: Incident, rules: HealRules = RULES):
     """Let the healer handle ``incident`` to its end; return its reports and sleeps."""
-    sleeps: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-
-    healer = Healer(runner, rules, sleep=sleep, clock=lambda: 0.0)
+    clock = Clock()
+    healer = Healer(runner, rules, sleep=clock.sleep, clock=clock)
     healer.consider(incident)
-    await asyncio.gather(*healer._busy.values())
-    reports = []
-    while not healer.reports.empty():
-        reports.append(healer.reports.get_nowait())
-    return reports, sleeps
+    reports = await settle(healer)
+    return reports, clock.slept
 
 
 async def test_an_unhealthy_container_is_restarted_after_the_grace_and_confirmed_healthy():
@@ -100,7 +48,7 @@ async def test_a_container_that_recovered_during_the_grace_is_left_alone():
     reports, _ = await run_heal(runner, unhealthy())
     assert runner.tools() == ["docker_inspect_container"]
     assert [(r["kind"], r["message"]) for r in reports] == [
-        ("heal_skipped", "recovered by itself (healthy)")
+        ("heal_skipped", "web: recovered by itself (healthy)")
     ]
 
 
@@ -109,7 +57,7 @@ async def test_a_container_that_did_not_opt_in_is_never_touched():
     runner = FakeRunner(health=[], waits=[])
     reports, _ = await run_heal(runner, unhealthy(labels={}))
     assert runner.calls == []
-    assert reports[0]["message"] == "not opted in (needs autoheal=true)"
+    assert reports[0]["message"] == "web: not opted in (needs org.operator-core.autoheal=true)"
 
 
 async def test_failed_heals_back_off_doubling_then_escalate_with_an_audit_record():
@@ -148,14 +96,17 @@ async def test_an_escalated_container_is_not_acted_on_again():
     """After escalation a new unhealthy incident for it is only reported, never acted on."""
     runner = FakeRunner(health=["unhealthy"], waits=[False])
     rules = RULES.model_copy(update={"max_attempts": 1})
-    healer = Healer(runner, rules, sleep=lambda s: asyncio.sleep(0), clock=lambda: 0.0)
+    clock = Clock()
+    healer = Healer(runner, rules, sleep=clock.sleep, clock=clock)
     healer.consider(unhealthy())
-    await asyncio.gather(*healer._busy.values())
+    await settle(healer)
     calls = len(runner.calls)
     healer.consider(unhealthy())
+    reports = await settle(healer)
     assert len(runner.calls) == calls
-    kinds = [healer.reports.get_nowait()["kind"] for _ in range(healer.reports.qsize())]
-    assert kinds[-2:] == ["escalated", "heal_skipped"]
+    assert reports[-1]["kind"] == "heal_skipped"
+    assert reports[-1]["message"].startswith("web: escalated since ")
+    assert reports[-1]["message"].endswith("not acted on until `operator heal clear web`")
 
 
 async def test_a_policy_denial_ends_the_heal_without_retrying():
@@ -176,7 +127,7 @@ async def test_a_health_read_the_policy_refuses_is_a_denial_not_a_recovery():
     assert runner.tools() == ["docker_inspect_container"]
     assert sleeps == [30]
     assert [(r["kind"], r["message"]) for r in reports] == [
-        ("heal_denied", "the policy refused reading its health (scope.labels)")
+        ("heal_denied", "web: the policy refused reading its health (scope.labels)")
     ]
 
 
@@ -188,7 +139,9 @@ async def test_an_unreadable_health_is_a_failed_heal_retried_then_escalated():
     assert sleeps == [30, 10, 15]
     assert "docker_restart_container" not in runner.tools()
     assert [r["kind"] for r in reports] == ["heal_failed"] * 3 + ["escalated"]
-    assert reports[0]["message"] == "could not read its health: could not reach the Docker engine"
+    assert reports[0]["message"] == (
+        "web: could not read its health: could not reach the Docker engine"
+    )
 
 
 async def test_a_container_gone_before_the_heal_is_left_alone():
@@ -196,7 +149,7 @@ async def test_a_container_gone_before_the_heal_is_left_alone():
     runner = FakeRunner(health=[{"type": "container_not_found", "message": "no such"}], waits=[])
     reports, _ = await run_heal(runner, unhealthy())
     assert [(r["kind"], r["message"]) for r in reports] == [
-        ("heal_skipped", "recovered by itself (gone)")
+        ("heal_skipped", "web: recovered by itself (gone)")
     ]
 
 
@@ -220,7 +173,8 @@ async def test_a_second_incident_during_a_heal_is_ignored():
 def test_the_heal_section_loads_from_a_policy_and_refuses_nonsense():
     """[heal] is read with its defaults; a negative grace or NaN is a PolicyError."""
     policy = policy_from_dict({"mode": "execute", "heal": {"restart_unhealthy": True}})
-    assert policy.heal.require_labels == ["autoheal=true"]
+    assert policy.heal.require_labels == ["org.operator-core.autoheal=true"]
+    assert policy.heal.preapproved is False
     assert (policy.heal.grace_s, policy.heal.max_attempts) == (30.0, 3)
     for bad in ({"grace_s": -1}, {"backoff_s": float("nan")}, {"restart": True}):
         with pytest.raises(PolicyError):

@@ -168,6 +168,9 @@ async def test_missing_executor_method_is_an_error_envelope():
     """A tool whose executor method does not exist (yet) fails cleanly."""
 
     class Partial:
+        async def engine_identity(self):
+            return FakeExecutor().identity
+
         async def inspect_container(self, container_id):
             return FakeExecutor("web")._inspect(FakeExecutor("web").find("web"))
 

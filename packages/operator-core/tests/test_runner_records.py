@@ -92,6 +92,7 @@ async def test_an_approved_action_is_recorded_whole(caplog):
         "container_id": WEB,
         "container_name": "web",
         "host": None,
+        "target_key": f"engine:FAKE:ENGINE:ID/{WEB}",
         "decision": "allowed",
         "rule": "approval.granted",
         "outcome": "ok",
@@ -177,7 +178,10 @@ async def test_a_dry_run_says_what_it_would_do_and_records_it():
         },
         "approval_required": True,
     }
-    assert fake.calls == [("inspect_container", {"container_id": "web"})]
+    assert fake.calls == [  # reads only: the container, and whose engine it is on
+        ("inspect_container", {"container_id": "web"}),
+        ("engine_identity", {"refresh": False}),
+    ]
     (record,) = run.audit.query()
     assert (record.decision, record.outcome, record.rule) == ("dry_run", "dry_run", "dry_run")
 
@@ -303,7 +307,10 @@ async def test_a_call_cancelled_before_it_acted_says_so():
         "type": "cancelled",
         "message": "the call was cancelled before it changed anything",
     }
-    assert fake.calls == [("inspect_container", {"container_id": "web"})]
+    assert fake.calls == [  # reads only: the container, and whose engine it is on
+        ("inspect_container", {"container_id": "web"}),
+        ("engine_identity", {"refresh": False}),
+    ]
 
 
 async def test_a_bug_of_ours_is_an_internal_error_logged_with_its_traceback(caplog):

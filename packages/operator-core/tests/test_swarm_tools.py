@@ -248,9 +248,10 @@ def test_policy_check_shows_the_swarm_rules():
     )
     summary = policy_summary(policy, "p.toml")
     assert summary["swarm"]["max_replicas"] == 5
-    console = Console(width=200, record=True)
+    console = Console(width=400, record=True)
     console.print(summary_panel(summary))
     text = console.export_text()
-    assert "scale to 0..5 replicas (0 needs approval)" in text
+    assert "scale, roll back or restart to 0..5 replicas (0 needs approval)" in text
+    assert "a drain moving a protected service's tasks is denied" in text
     assert "managers never drained or paused" in text
     assert "protected nodes names db-node-1" in text

@@ -1,4 +1,7 @@
-"""Unit tests of the watch: the incident rules and the reconnecting event follower."""
+"""Unit tests of the watch's following: reconnects, replays, probes, the state read at connect.
+
+The incident rules themselves are tested in test_incidents.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from operator_core.cli.watch_cmds import format_item
 from operator_core.docker.events import EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
 from operator_core.results import Event
@@ -39,87 +43,6 @@ def kinds(detector: IncidentDetector, *events: Event) -> list[str]:
     return [incident["kind"] for e in events for incident in detector.feed(e)]
 
 
-# --- rules -------------------------------------------------------------------------------
-
-
-def test_a_non_zero_die_is_an_incident_and_a_clean_exit_is_not():
-    """Die with exit 3 is 'died' with the code; die with 0 says nothing."""
-    detector = IncidentDetector()
-    (incident,) = detector.feed(ev("die", 0, code=3))
-    assert (incident["kind"], incident["exit_code"], incident["name"]) == ("died", 3, "web")
-    assert incident["labels"] == {"autoheal": "true"}
-    assert detector.feed(ev("die", 100, code=0)) == []
-
-
-def test_an_oom_kill_is_said_once_not_again_as_a_death():
-    """Oom then die 137 is one oom_killed incident; a later 137 without oom is a death."""
-    detector = IncidentDetector()
-    assert kinds(detector, ev("oom", 0), ev("die", 0.1, code=137)) == ["oom_killed"]
-    assert kinds(detector, ev("die", 60, code=137)) == ["died"]
-
-
-def test_unhealthy_is_an_incident_and_healthy_is_not():
-    """health_status: unhealthy is an incident; healthy and starting are not."""
-    detector = IncidentDetector()
-    assert kinds(
-        detector,
-        ev("health_status", 0, detail="healthy"),
-        ev("health_status", 1, detail="unhealthy"),
-        ev("health_status", 2, detail="starting"),
-    ) == ["unhealthy"]
-
-
-def test_a_restart_loop_is_more_than_n_dies_in_the_window_said_once():
-    """With N=3 in 60 s the 4th die inside the window is a loop; the 5th says nothing new."""
-    detector = IncidentDetector(loop_restarts=3, loop_window_s=60)
-    dies = [ev("die", s, code=0) for s in (0, 10, 20, 30, 40)]
-    found = [i for e in dies for i in detector.feed(e)]
-    assert [(i["kind"], i["count"]) for i in found] == [("restart_loop", 4)]
-
-
-def test_dies_spread_wider_than_the_window_are_no_loop_and_the_rule_rearms():
-    """Dies 61 s apart never make a loop; after a quiet window a new loop is said again."""
-    detector = IncidentDetector(loop_restarts=2, loop_window_s=60)
-    assert kinds(detector, *(ev("die", s, code=0) for s in (0, 61, 122, 183))) == []
-    assert kinds(detector, *(ev("die", s, code=0) for s in (184, 185))) == ["restart_loop"]
-    assert kinds(detector, *(ev("die", s, code=0) for s in (400, 401, 402))) == ["restart_loop"]
-
-
-def test_the_detector_forgets_containers_out_of_every_window():
-    """Thousands of short-lived containers: memory stays bounded, the rules unchanged.
-
-    Each dies once, a minute apart, so only the few whose die is still inside the loop
-    window need remembering. One container that keeps dying inside its window is
-    remembered across the sweeps and still makes a loop.
-    """
-    start = datetime(2026, 11, 29, tzinfo=UTC).timestamp()
-
-    def die(second: float, cid: str = CID) -> Event:
-        event = ev("die", 0, code=1)
-        moment = datetime.fromtimestamp(start + second, UTC)
-        event["time"] = moment.strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
-        event["actor_id"] = cid
-        return event
-
-    detector = IncidentDetector(loop_restarts=3, loop_window_s=300)
-    found = [i for n in range(5000) for i in detector.feed(die(n * 60, f"{n:064x}"))]
-    assert len(found) == 5000
-    assert len(detector._seen) < 1010
-    looping = [die(300_000 + n * 10) for n in range(4)]
-    loops = [i["kind"] for e in looping for i in detector.feed(e)]
-    assert loops[-2:] == ["died", "restart_loop"]
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [{"loop_restarts": 0}, {"loop_restarts": True}, {"loop_window_s": 0}, {"loop_window_s": "5"}],
-)
-def test_bad_rules_are_refused(kwargs):
-    """A loop rule that cannot work is InvalidInput."""
-    with pytest.raises(InvalidInput):
-        IncidentDetector(**kwargs)
-
-
 # --- following and reconnecting ---------------------------------------------------------
 
 
@@ -132,6 +55,24 @@ class ScriptedEngine:
         self.probed: list[str] = []
         self.overrun: list[bool] = []
         self.gate = asyncio.Event()
+        self.containers: list[dict[str, Any]] = []
+        self.answering = asyncio.Event()
+        self.answering.set()
+        self.identities = 0
+
+    async def engine_identity(self, *, refresh: bool = False) -> dict[str, Any]:
+        self.identities += 1
+        await self.answering.wait()
+        return {
+            "engine_id": "ENGINE-1",
+            "engine_name": "e1",
+            "cluster_id": None,
+            "node_id": None,
+            "manager": False,
+        }
+
+    async def list_containers(self, all: bool = False) -> dict[str, Any]:
+        return {"containers": self.containers, "count": len(self.containers)}
 
     async def get_events(self, since: str, limit: int = 500) -> dict[str, Any]:
         self.probed.append(since)
@@ -150,20 +91,28 @@ class ScriptedEngine:
         raise EventStreamEnded("the event stream ended: unexpected EOF")
 
 
-async def collect(source: Any, count: int, sleeps: list[float]) -> list[dict[str, Any]]:
+async def collect(
+    source: Any, count: int, sleeps: list[float], **options: Any
+) -> list[dict[str, Any]]:
     """Return the first ``count`` items the watch yields; record its backoff sleeps."""
 
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
     items: list[dict[str, Any]] = []
-    async with contextlib.aclosing(
-        watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4)
-    ) as stream:
-        async for item in stream:
-            items.append(dict(item))
-            if len(items) == count:
-                break
+
+    async def take() -> None:
+        async with contextlib.aclosing(
+            watch(source, sleep=sleep, backoff_s=1, backoff_max_s=4, **options)
+        ) as stream:
+            async for item in stream:
+                items.append(dict(item))
+                if len(items) == count:
+                    return
+
+    # The bound only turns a hang (a missing item) into a failure that shows what came.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(take(), 30)
     return items
 
 
@@ -227,7 +176,7 @@ async def test_a_fleet_is_watched_host_by_host():
         def executor(self, name: str) -> ScriptedEngine:
             return self.engines[name]
 
-    items = await collect(TwoHosts(), 8, [])
+    items = await collect(TwoHosts(), 8, [], detector=IncidentDetector(hold_s=0))
     incidents = {(i["host"], i["kind"]) for i in items if i["kind"] in ("died", "oom_killed")}
     assert incidents == {("a", "oom_killed"), ("b", "died")}
 
@@ -282,3 +231,138 @@ async def test_watch_refuses_a_source_it_cannot_follow():
     """Anything but an executor or a fleet is InvalidInput."""
     with pytest.raises(InvalidInput):
         await collect(object(), 1, [])
+
+
+# --- what the watch reads and probes besides the events -------------------------------------
+
+
+def kill_then_die(second: float) -> list[Event]:
+    """The events of a container killed (signal 15) and dying at ``second``."""
+    kill = ev("kill", second)
+    kill["attributes"] = {**kill["attributes"], "signal": "15"}
+    return [kill, ev("die", second + 0.5, code=137)]
+
+
+async def test_deaths_held_when_the_stream_ends_are_said_as_the_engine_stopping():
+    """Kill, die, then the stream ends (a daemon shutting down): engine_stopped, not died.
+
+    It is said before the disconnected notice, and every notice carries the engine's ID.
+    """
+    engine = ScriptedEngine([kill_then_die(1)], probes=[True])
+    items = await collect(engine, 3, [])
+    assert [(i["kind"], i.get("status")) for i in items] == [
+        ("connected", None),
+        ("engine_stopped", "info"),
+        ("disconnected", None),
+    ]
+    assert items[0]["engine_id"] == "ENGINE-1"
+    assert items[1]["engine_id"] == "ENGINE-1"
+
+
+async def test_a_container_already_unhealthy_when_the_watch_starts_is_an_incident():
+    """The containers are listed at connect: one already unhealthy is an incident at once."""
+    engine = ScriptedEngine([], probes=[True])
+    engine.containers = [
+        {
+            "id": CID,
+            "container_id": CID,
+            "name": "web",
+            "status": "running",
+            "health": "unhealthy",
+            "restart_count": 0,
+            "exit_code": None,
+            "finished_at": None,
+            "started_at": "2026-11-29T09:00:00Z",
+            "labels": {"autoheal": "true"},
+        }
+    ]
+    items = await collect(engine, 2, [])
+    assert [(i["kind"], i.get("status")) for i in items] == [
+        ("unhealthy", "firing"),
+        ("connected", None),
+    ]
+    assert items[0]["message"] == "web is unhealthy"
+
+
+async def test_a_hung_engine_is_unresponsive_then_responsive_while_others_flow():
+    """An engine that stops answering is said unresponsive; others' incidents keep coming.
+
+    Host a's probes hang until the test lets them answer; host b's death, which comes only
+    after a was said unresponsive, is still reported; then a answers: responsive.
+    """
+    hung = ScriptedEngine([], probes=[True])
+    other = ScriptedEngine([], probes=[True])
+    go = asyncio.Event()
+
+    async def follow_b(since: str | None = None, **_: Any) -> AsyncIterator[Event]:
+        await go.wait()
+        yield ev("die", 1, code=4)
+        await asyncio.Event().wait()
+
+    other.follow_events = follow_b  # type: ignore[method-assign]
+
+    class TwoHosts:
+        names = ("a", "b")
+
+        def executor(self, name: str) -> ScriptedEngine:
+            return hung if name == "a" else other
+
+    seen: list[tuple[str | None, str]] = []
+
+    async def take() -> None:
+        stream = watch(TwoHosts(), probe_every_s=0.01, unresponsive_s=0.05)
+        async with contextlib.aclosing(stream):
+            async for item in stream:
+                seen.append((item["host"], item["kind"]))
+                if seen.count(("a", "connected")) and seen.count(("b", "connected")):
+                    hung.answering.clear()  # from now on a's probes get no answer
+                if item["kind"] == "unresponsive":
+                    go.set()
+                if item["kind"] == "died":
+                    hung.answering.set()
+                if item["kind"] == "responsive":
+                    return
+
+    with contextlib.suppress(TimeoutError):  # a bound on a hang; the asserts say what was missing
+        await asyncio.wait_for(take(), 30)
+    assert ("a", "unresponsive") in seen
+    assert seen.index(("a", "unresponsive")) < seen.index(("b", "died"))
+    assert seen.index(("b", "died")) < seen.index(("a", "responsive"))
+    assert ("b", "unresponsive") not in seen
+
+
+async def test_bad_probe_timing_is_refused():
+    """A probe interval longer than the silence that makes an engine unresponsive: refused."""
+    with pytest.raises(InvalidInput, match="probe"):
+        await anext(watch(ScriptedEngine([], []), probe_every_s=20, unresponsive_s=10))
+
+
+# --- the human lines ---------------------------------------------------------------------
+
+
+def test_every_human_line_names_its_host_and_container():
+    """A heal report whose message names neither gets both; an incident's message has them.
+
+    Control characters a container or engine put in a text never reach the terminal.
+    """
+    report = {
+        "kind": "heal_denied",
+        "host": "eng2",
+        "container_id": CID,
+        "name": "web",
+        "time": "2026-11-29T10:00:01Z",
+        "message": "the policy refused the restart (approval.unavailable)\x1b[2J",
+    }
+    line = format_item(report)
+    assert "eng2: web: the policy refused the restart" in line
+    assert "\x1b" not in line
+    incident = {
+        "kind": "restart_loop",
+        "status": "resolved",
+        "incident_id": "x",
+        "host": "eng2",
+        "name": "web",
+        "time": "2026-11-29T10:10:01Z",
+        "message": "eng2: web was removed",
+    }
+    assert "restart_loop resolved eng2: web was removed" in format_item(incident)

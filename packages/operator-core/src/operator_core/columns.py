@@ -6,6 +6,7 @@ column that helps (an image, a start time, networks) is first shortened, down to
 ``min_width`` with an ellipsis, then dropped, the highest ``drop_rank`` first. A column
 that has nothing to show (no container has a compose project) is left out. ``wide``
 shows every column whole, whatever the width (the terminal then wraps long lines).
+A cell stays on its line: a newline or control character in it is shown as an escape.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from operator_core.terminal import SafeConsole, safe_rich_text, safe_text
 
 __all__ = ["GAP", "Cell", "Column", "fit_table", "fitted_widths", "natural_width", "print_table"]
 
@@ -109,6 +112,13 @@ def fitted_widths(columns: Sequence[Column], naturals: Sequence[int], width: int
     return widths
 
 
+def _one_line(cell: Cell) -> Cell:
+    """Return a cell on one line, control characters shown (its width then measured right)."""
+    if isinstance(cell, Text):
+        return safe_rich_text(cell, one_line=True)
+    return safe_text(cell, one_line=True)
+
+
 def _has_content(cells: Sequence[Cell]) -> bool:
     """Whether any cell shows something besides '-'."""
     return any(_plain(cell).strip() not in ("", "-") for cell in cells)
@@ -128,7 +138,7 @@ def fit_table(
         if not column.optional or _has_content([row[i] for row in rows])
     ]
     cols = [columns[i] for i in kept]
-    cells = [[row[i] for i in kept] for row in rows]
+    cells = [[_one_line(row[i]) for i in kept] for row in rows]
     naturals = [natural_width(c, [row[j] for row in cells]) for j, c in enumerate(cols)]
     widths = dict(enumerate(naturals)) if wide else fitted_widths(cols, naturals, width)
     table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False)
@@ -157,7 +167,7 @@ def print_table(console: Console, table: Table) -> None:
     if needed <= console.width:
         console.print(table)
         return
-    wider = Console(
+    wider = SafeConsole(
         file=console.file,
         width=needed,
         force_terminal=console.is_terminal,

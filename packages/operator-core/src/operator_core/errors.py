@@ -13,6 +13,8 @@ the docker CLI are translated at one boundary (``operator_core.docker._engine``)
     ├── PolicyDenied                            the policy refused a tool call (``rule`` says which)
     │   └── ApprovalUnavailable                  an approver has nobody to ask
     ├── AuditError                              the audit trail could not record a call
+    ├── HistoryError                            the watch's store could not be read or written
+    ├── HealStateError                          the healer's store (leases, escalations) failed
     ├── EngineError                              the engine refused or failed
     │   ├── EngineUnreachable                    no engine answered at all
     │   ├── ContainerNotFound (also python-on-whales' NoSuchContainer)
@@ -57,6 +59,8 @@ __all__ = [
     "ContainerStateError",
     "EngineError",
     "EngineUnreachable",
+    "HealStateError",
+    "HistoryError",
     "InvalidArguments",
     "InvalidInput",
     "InventoryError",
@@ -128,6 +132,14 @@ class ApprovalUnavailable(PolicyDenied):
 
 class AuditError(OperatorError):
     """The audit trail could not record a call (so a mutating action is not run)."""
+
+
+class HistoryError(OperatorError):
+    """The watch's store (its event history) could not be opened, read or written."""
+
+
+class HealStateError(OperatorError):
+    """The healer's store (leases, attempts, escalations) could not be read or written."""
 
 
 class EngineError(OperatorError):

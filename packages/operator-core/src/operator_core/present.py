@@ -21,6 +21,7 @@ from rich.text import Text
 from operator_core.audit.record import AuditRecord
 from operator_core.columns import Cell, Column, fit_table
 from operator_core.results import LogsResult
+from operator_core.terminal import SafeConsole, safe_text
 
 __all__ = [
     "HEALTH_STYLES",
@@ -60,10 +61,14 @@ OUTCOME_STYLES = {
 
 
 def make_console(*, stderr: bool) -> Console:
-    """Return a console; when it is not a terminal, wide enough not to fold tables."""
-    console = Console(stderr=stderr, highlight=False)
+    """Return a console; when it is not a terminal, wide enough not to fold tables.
+
+    It is a ``SafeConsole``: nothing it writes carries a character a terminal would obey
+    (``operator_core.terminal``), whatever the text came from.
+    """
+    console = SafeConsole(stderr=stderr, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, width=160)
+        console = SafeConsole(stderr=stderr, highlight=False, width=160)
     return console
 
 
@@ -87,7 +92,11 @@ def status_text(value: object) -> Text:
 
 
 def compact(value: Any, limit: int = 120) -> str:
-    """Return a one-line rendering of a value (lists joined, dicts as k=v, long text cut)."""
+    r"""Return a one-line rendering of a value (lists joined, dicts as k=v, long text cut).
+
+    Control characters and newlines are shown as escapes (``\x1b``, ``\n``): the value
+    stays on its line, and its width is what the terminal will show.
+    """
     if value is None:
         text = "-"
     elif isinstance(value, bool):
@@ -98,6 +107,7 @@ def compact(value: Any, limit: int = 120) -> str:
         text = ", ".join(f"{k}={compact(v, limit)}" for k, v in value.items()) or "-"
     else:
         text = str(value)
+    text = safe_text(text, one_line=True)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -12,7 +12,7 @@ a shape that drifts fails the type check. Swarm results are in
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 __all__ = [
     "ActionIdentity",
@@ -316,6 +316,9 @@ class EventsResult(TypedDict):
     seen: int
     truncated: bool
     truncation: list[str]
+    #: The oldest event (of any kind) the engine still held from ``since`` on; with
+    #: ``engine_buffer`` in ``truncation``, what happened before it may be gone.
+    engine_oldest: NotRequired[str | None]
 
 
 class ContainerStats(TypedDict):

@@ -122,7 +122,7 @@ def test_compose_watcher_heals_an_opted_in_container_with_read_only_policy(proje
     try:
         subprocess.run(
             [*docker, "run", "-d", "--name", sick, "--label", f"{TEST_LABEL}=1",
-             "--label", "autoheal=true", "--tmpfs", "/flags",
+             "--label", "org.operator-core.autoheal=true", "--tmpfs", "/flags",
              "--health-cmd", "test ! -e /flags/bad", "--health-interval", "1s",
              "--health-retries", "1", "--stop-timeout", "2", TEST_IMAGE, *HANDLES_SIGTERM],
             capture_output=True, timeout=60, check=True,

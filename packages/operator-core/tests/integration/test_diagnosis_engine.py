@@ -42,7 +42,9 @@ async def test_a_container_exiting_3_shows_a_die_event_with_exit_code_3(executor
     assert [(e["action"], e["exit_code"], e["actor_name"]) for e in result["events"]] == [
         ("die", 3, name)
     ]
-    assert result["truncated"] is False
+    # On a shared, busy engine its 256-event memory may have rotated within 5 minutes: a
+    # filtered read says so (engine_buffer) like an unfiltered one; nothing else is cut.
+    assert set(result["truncation"]) <= {"engine_buffer"}
 
 
 async def test_an_oom_kill_shows_an_oom_event_before_the_die(executor, containers):
@@ -65,7 +67,8 @@ async def test_events_filter_by_type_and_keep_the_newest(executor, containers):
     result = await executor.get_events("5m", container=name, types=["container"], limit=1)
     assert result["seen"] >= 3  # create, start, die
     assert [e["action"] for e in result["events"]] == ["die"]
-    assert result["truncation"] == ["limit"]
+    assert "limit" in result["truncation"]
+    assert set(result["truncation"]) <= {"limit", "engine_buffer"}  # a busy shared engine
 
 
 async def test_stats_of_a_memory_hungry_container_show_its_usage(executor, containers):

@@ -23,7 +23,7 @@ from swarm_helpers import SwarmLab, find_swarm_lab
 from operator_core.testing import HANDLES_SIGTERM, TEST_IMAGE, TEST_LABEL, unique_name
 
 #: The opt-in label of deploy/policy.toml's [heal] section.
-OPT_IN = "autoheal=true"
+OPT_IN = "org.operator-core.autoheal=true"
 
 
 @pytest.fixture(scope="module")

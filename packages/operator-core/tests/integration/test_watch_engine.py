@@ -15,7 +15,7 @@ from cli_helpers import OPERATOR, clean_env
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
-from operator_core.policy import policy_from_dict
+from operator_core.policy import DEFAULT_HEAL_LABEL, policy_from_dict
 from operator_core.runner import ToolRunner
 from operator_core.watch import Healer, IncidentDetector, heal_watch, watch
 
@@ -47,8 +47,12 @@ class Lines:
         raise AssertionError(f"the watch printed no {want} for {name} within {LINE_WAIT_S}s")
 
 
-def test_watch_prints_an_incident_for_a_killed_container(containers, tmp_path):
-    """`operator watch --json` prints a died incident with exit code 137 for a SIGKILLed one."""
+def test_watch_prints_a_crash_as_died_and_a_docker_kill_as_stopped(containers, tmp_path):
+    """`operator watch --json`: a crash is a died incident; `docker kill` is a stopped line.
+
+    Somebody asked for the kill (the engine said ``kill`` before ``die``), so it is info
+    naming the container, not a death to alert on.
+    """
     name = containers.run("sleep", "300")
     process = subprocess.Popen(
         [*OPERATOR, "watch", "--json"],
@@ -61,9 +65,13 @@ def test_watch_prints_an_incident_for_a_killed_container(containers, tmp_path):
     try:
         lines.next_json("connected")
         subprocess.run(["docker", "kill", name], check=True, capture_output=True, timeout=60)
-        incident = lines.next_json("died", name)
-        assert incident["exit_code"] == 137
-        assert incident["message"] == f"{name} died with exit code 137"
+        stopped = lines.next_json("stopped", name)
+        assert (stopped["status"], stopped["exit_code"]) == ("info", 137)
+        assert stopped["message"] == f"{name} was killed on request (signal 9) (exit code 137)"
+        crashed = containers.run("sh", "-c", "sleep 1; exit 3")
+        incident = lines.next_json("died", crashed)
+        assert (incident["status"], incident["exit_code"]) == ("firing", 3)
+        assert incident["message"] == f"{crashed} died with exit code 3"
     finally:
         process.kill()
         process.wait(timeout=30)
@@ -80,7 +88,7 @@ HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries
 
 def _opted_in(group: dict[str, str]) -> dict[str, str]:
     """The labels of a container that opted in to healing, in this test's group only."""
-    return {"autoheal": "true", **group}
+    return {"org.operator-core.autoheal": "true", **group}
 
 
 def _heal_policy(group: dict[str, str], **heal: Any) -> Any:
@@ -96,7 +104,7 @@ def _heal_policy(group: dict[str, str], **heal: Any) -> Any:
             "approval": {"risks": []},
             "heal": {
                 "restart_unhealthy": True,
-                "require_labels": ["autoheal=true", f"{key}={value}"],
+                "require_labels": [DEFAULT_HEAL_LABEL, f"{key}={value}"],
                 "grace_s": 1,
                 "stop_grace_s": 1,
                 "backoff_s": 0.5,
@@ -133,8 +141,10 @@ async def test_heal_restarts_an_unhealthy_container_and_confirms_it_healthy(cont
     seen, runner = await _heal_until(name, _heal_policy(group), "healed")
     kinds = [item["kind"] for item in seen]
     assert kinds[:1] == ["unhealthy"]
-    # The restart's own stop shows as a death (SIGKILL after 1 s: sh ignores SIGTERM).
     assert [kind for kind in kinds if kind.startswith("heal")] == ["heal_started", "healed"]
+    # Its own restart is said as such (from its audit record), never as a death.
+    assert "restarted_by_operator" in kinds
+    assert "died" not in kinds
     assert containers.client.container.inspect(name).state.health.status == "healthy"
     restarts = runner.audit.query(AuditQuery(tool="docker_restart_container"))
     assert [(r.outcome, r.actor) for r in restarts] == [("ok", "operator:watch-heal")]
@@ -154,7 +164,7 @@ async def test_heal_escalates_a_container_restarts_do_not_fix(containers, group)
 
 
 async def test_heal_leaves_a_container_that_did_not_opt_in(containers, group):
-    """Unhealthy but without autoheal=true: reported as skipped, never restarted."""
+    """Unhealthy but not opted in: reported as skipped, never restarted."""
     name = containers.run("sleep", "300", **HEALTH)
     seen, runner = await _heal_until(name, _heal_policy(group), "heal_skipped")
     assert [item["kind"] for item in seen] == ["unhealthy", "heal_skipped"]

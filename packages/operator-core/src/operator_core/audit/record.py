@@ -61,6 +61,10 @@ class AuditRecord(BaseModel):
     container_name: str | None = None
     #: The fleet host the call went to (None: a single-engine runner, or a fleet-wide list).
     host: str | None = None
+    #: What rate limits and locks counted the action by: ``engine:<ID>/<container id>`` or
+    #: ``swarm:<cluster ID>/<service or node id>``, as the engine named itself (None:
+    #: no target was resolved, or a record written before keys were kept).
+    target_key: str | None = None
     decision: Decision
     rule: str | None = None
     outcome: Outcome

@@ -19,7 +19,7 @@ What counts as a secret, deliberately erring on the side of hiding too much:
 * ``Bearer`` / ``Basic`` credentials, the password in ``scheme://user:password@host``;
 * well-known token shapes wherever they appear: JWTs, GitHub (``ghp_``...), OpenAI-style
   ``sk-``..., Slack ``xox?-``..., AWS ``AKIA``... keys, Vault ``hvs.``/``hvb.``/``hvr.``
-  tokens, PEM private key blocks;
+  tokens, PEM private key blocks, htpasswd hashes (``$apr1$``, ``$2y$``, ``{SHA}``...);
 * SQL passwords: ``PASSWORD 'x'`` and ``IDENTIFIED [WITH plugin] BY [PASSWORD] 'x'``;
 * ``user: "name:password"`` (``user=``, JSON ``"user": ...``) and the value of a ``user``
   mapping entry holding a colon: everything after the first colon;
@@ -61,7 +61,7 @@ MAX_STORED = 4096
 
 _WORD = re.compile(
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credential|auth|cookie|session|signature",
+    r"|credential|auth(?!or)|cookie|session|signature",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w.-]++")
@@ -131,6 +131,10 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}+"), REDACTED),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
     (re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}+"), REDACTED),
+    # htpasswd hashes (basic auth users in a label): $apr1$, bcrypt $2y$, crypt $1$/$5$/$6$
+    # (a Compose file writes each $ as $$), and {SHA}.
+    (re.compile(r"(?<![\w$])\${1,2}(?:apr1|2[abxy]|[156])\${1,2}[./A-Za-z0-9$]{8,}+"), REDACTED),
+    (re.compile(r"\{SHA\}[A-Za-z0-9+/=]{20,}+"), REDACTED),
     (
         re.compile(
             r"(?i)(?<![\w.-])((?:identified(?:\s++with\s++[\w.-]++)?+\s++by(?:\s++password)?+"
@@ -368,6 +372,10 @@ def _redact_entry(key: str, value: Any) -> Any:
     if key.lower() == "user" and isinstance(value, str) and ":" in value:
         return _store(value.split(":", 1)[0]) + ":" + REDACTED
     return redact_value(value)
+
+
+#: A password hash as htpasswd and crypt(3) write it (``$apr1$``, ``$2y$``, ``$6$``...).
+_CRYPT_HASH = re.compile(r"\$(?:apr1|2[abxy]?|1|5|6|y|argon2i?d?)\$[^\s]{4,}+")
 
 
 def redact_arguments(arguments: Any) -> Any:

@@ -17,14 +17,17 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from operator_core.audit.base import AuditQuery, TrailEntry, is_container
+from operator_core.audit.prune import prune_audit
 from operator_core.audit.record import AuditRecord
 from operator_core.errors import AuditError
+from operator_core.retention import Bound, PruneResult
 
 __all__ = ["SQLiteAuditSink"]
 
@@ -41,6 +44,7 @@ CREATE TABLE IF NOT EXISTS audit_records (
     container_id TEXT,
     container_name TEXT,
     host TEXT,
+    target_key TEXT,
     decision TEXT NOT NULL,
     rule TEXT,
     outcome TEXT NOT NULL,
@@ -53,15 +57,19 @@ CREATE INDEX IF NOT EXISTS audit_container_name ON audit_records (container_name
 CREATE INDEX IF NOT EXISTS audit_outcome ON audit_records (outcome, ts);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit_records (actor, ts);
 """
-#: A file made before the trail knew fleet hosts gets the column (idempotent; see _migrate).
-_ADD_HOST = "ALTER TABLE audit_records ADD COLUMN host TEXT"
+#: Columns a file made by an older version lacks, added on open (idempotent; see _migrate).
+_ADDED = {"host": "TEXT", "target_key": "TEXT"}
 _HOST_INDEX = "CREATE INDEX IF NOT EXISTS audit_host ON audit_records (host, ts)"
-#: The rate-limit key of a row, as ``policy.matching.target_key`` makes it.
-_KEY = "CASE WHEN host IS NULL THEN container_id ELSE container_id || '@' || host END"
+#: The rate-limit key of a row (``policy.matching.target_key``): the one it was counted
+#: by, else (an older row) its container id, with its host in a fleet.
+_KEY = (
+    "COALESCE(target_key, CASE WHEN host IS NULL THEN container_id "
+    "ELSE container_id || '@' || host END)"
+)
 _INSERT = (
     "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
-    "container_name, host, decision, rule, outcome, record) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "container_name, host, target_key, decision, rule, outcome, record) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Each filter of ``AuditQuery.filters`` as SQL ({field} is a column; ``in`` adds its marks).
 _SQL = {
@@ -157,6 +165,47 @@ class SQLiteAuditSink:
             )
         )
 
+    async def prune(
+        self, bound: Bound, *, now: float | None = None, export: Path | None = None
+    ) -> PruneResult:
+        """Remove the records past ``bound`` (see ``operator_core.retention``), off the loop.
+
+        One chunk per turn of the worker thread, so the trail's writes go between chunks.
+        """
+        at = time.time() if now is None else now
+        loop = asyncio.get_running_loop()
+        removed, finished = 0, False
+        while not finished:
+            removed_now, kept, finished = await loop.run_in_executor(
+                self._worker,
+                self._guarded,
+                lambda: prune_audit(self._db, bound, at, export, chunks=1),
+            )
+            removed += removed_now
+        return self._pruned(bound, removed, kept, export)
+
+    def prune_now(
+        self, bound: Bound, now: float | None = None, export: Path | None = None
+    ) -> PruneResult:
+        """Remove the records past ``bound`` at ``now`` (default: the wall clock).
+
+        A pending record stays, and so does every record of the last 7 days; ``export``
+        gets the removed records first, as JSON lines.
+        """
+        at = time.time() if now is None else now
+        removed, kept, _ = self._guarded(lambda: prune_audit(self._db, bound, at, export))
+        return self._pruned(bound, removed, kept, export)
+
+    def _pruned(self, bound: Bound, removed: int, kept: int, export: Path | None) -> PruneResult:
+        return PruneResult(
+            store="audit",
+            path=str(self.path),
+            bound=bound.describe(),
+            removed=removed,
+            kept=kept,
+            exported=None if export is None else str(export),
+        )
+
     async def close(self) -> None:
         """Close the database and stop the worker thread (after pending writes)."""
         await asyncio.to_thread(self.close_now)
@@ -186,6 +235,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.container_id,
         record.container_name,
         record.host,
+        record.target_key,
         record.decision,
         record.rule,
         record.outcome,
@@ -194,11 +244,13 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Give a file made before fleets the ``host`` column; another process may race us."""
+    """Give an older file the columns it lacks (``host``, ``target_key``); others may race us."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(audit_records)")}
-    if "host" not in columns:
+    for column, kind in _ADDED.items():
+        if column in columns:
+            continue
         try:
-            db.execute(_ADD_HOST)
+            db.execute(f"ALTER TABLE audit_records ADD COLUMN {column} {kind}")
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc).lower():
                 raise

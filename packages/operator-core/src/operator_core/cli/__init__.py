@@ -12,9 +12,11 @@ from operator_core.cli.app import app
 from operator_core.cli.audit_cmds import audit_app
 from operator_core.cli.docker_cmds import docker_app
 from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
+from operator_core.cli.heal_cmds import heal_app
 from operator_core.cli.health_cmds import health
 from operator_core.cli.hosts_cmds import hosts
 from operator_core.cli.policy_cmds import policy_app
+from operator_core.cli.retention_cmds import history_app
 from operator_core.cli.serve_cmds import register
 from operator_core.cli.swarm_cmds import swarm_app
 from operator_core.cli.watch_cmds import watch_command
@@ -27,6 +29,8 @@ app.add_typer(docker_app, name="docker")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(swarm_app, name="swarm")
+app.add_typer(history_app, name="history")
+app.add_typer(heal_app, name="heal")
 register(app)
 app.command("watch")(watch_command)
 app.command("hosts")(hosts)

@@ -58,6 +58,8 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "approval": policy.approval.model_dump(),
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
         "swarm": policy.swarm.model_dump(),
+        "retention": policy.retention.model_dump(),
+        "heal": policy.heal.model_dump(),
         "tools": tools,
     }
 
@@ -80,7 +82,8 @@ def _protected_text(summary: dict[str, Any]) -> str:
 def _swarm_text(swarm: dict[str, Any]) -> str:
     """Return the [swarm] rules on one line: replica bounds, managers, protected objects."""
     top = swarm["max_replicas"]
-    bounds = f"scale to {swarm['min_replicas']}..{'any' if top is None else top} replicas"
+    highest = "any" if top is None else top
+    bounds = f"scale, roll back or restart to {swarm['min_replicas']}..{highest} replicas"
     managers = "; managers never drained or paused" if swarm["protect_managers"] else ""
     kept = [
         f"{kind} {key} {', '.join(values)}"
@@ -89,7 +92,26 @@ def _swarm_text(swarm: dict[str, Any]) -> str:
         if values
     ]
     protected = f"; protected {'; '.join(kept)}" if kept else ""
-    return f"{bounds} (0 needs approval){managers}{protected}"
+    moving = "asked" if swarm.get("drain_protected") == "approval" else "denied"
+    drains = f"; a drain moving a protected service's tasks is {moving}" if kept else ""
+    return f"{bounds} (0 needs approval){managers}{protected}{drains}"
+
+
+def _heal_text(heal: dict[str, Any], restart_needs_approval: bool) -> str:
+    """Return the [heal] rules on one line: on or off, opt-in labels, approval, bounds."""
+    if not heal["restart_unhealthy"]:
+        return "off (restart_unhealthy = false)"
+    if heal["preapproved"]:
+        approval = "restarts pre-approved (preapproved = true)"
+    elif restart_needs_approval:
+        approval = "each restart needs approval (preapproved = false)"
+    else:
+        approval = "restarts need no approval"
+    return (
+        f"restarts unhealthy containers labelled {', '.join(heal['require_labels'])}; "
+        f"{approval}; at most {heal['max_restarts']} restarts per {heal['restart_window_s']:g}s; "
+        f"escalates after {heal['max_attempts']} failed heals in {heal['window_s']:g}s"
+    )
 
 
 def _approval_text(approval: dict[str, Any]) -> str:
@@ -123,8 +145,22 @@ def _head_table(summary: dict[str, Any]) -> Table:
     )
     head.add_row("approval", escape(_approval_text(summary["approval"])))
     head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
+    restart = next(t for t in summary["tools"] if t["tool"] == "docker_restart_container")
+    head.add_row("heal", escape(_heal_text(summary["heal"], restart["needs_approval"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
+    head.add_row("retention", escape(_retention_text(summary["retention"])))
     return head
+
+
+def _retention_text(kept: dict[str, Any]) -> str:
+    """Return the retention section in words: each store's bound and the pruning period."""
+
+    def bound(store: str) -> str:
+        days, rows = kept[f"{store}_max_age_days"], kept[f"{store}_max_rows"]
+        parts = [f"{days:g} days" if days else "forever"] + ([f"{rows} rows"] if rows else [])
+        return f"{store} {' or '.join(parts)}"
+
+    return f"{bound('audit')}; {bound('history')}; pruned every {kept['prune_every_s']:g}s"
 
 
 def _runs_text(tool: dict[str, Any]) -> Text:

@@ -60,11 +60,31 @@ def _render_events(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print(
         f"[dim]{len(rows)} event(s) from {result.get('since')} to {result.get('until')}{more}[/dim]"
     )
-    if "engine_buffer" in (result.get("truncation") or []):
-        err.print(
-            "[yellow]the engine keeps only its newest 256 events: older ones in this window "
-            "may be gone[/yellow]"
-        )
+    _render_sources(err, result)
+
+
+def _render_sources(err: Console, result: dict[str, Any]) -> None:
+    """Say what the watch's history added and which parts of the window may lack events."""
+    for source in result.get("sources") or []:
+        if source.get("source") == "history":
+            spans = ", ".join(_span_text(span) for span in source.get("spans") or [])
+            err.print(
+                f"[dim]{source.get('count')} event(s) from the watch's history"
+                f"{escape(f' (recorded {spans})') if spans else ''}[/dim]"
+            )
+    forgot = "engine_buffer" in (result.get("truncation") or [])
+    if not result.get("may_be_missing", forgot):
+        return
+    gaps = ", ".join(_span_text(gap) for gap in result.get("gaps") or [])
+    why = "the engine keeps only its newest 256 events" if forgot else "no source covers it"
+    where = f" ({escape(gaps)})" if gaps else ""
+    err.print(f"[yellow]events may be missing{where}: {why}[/yellow]")
+
+
+def _span_text(span: dict[str, Any]) -> str:
+    """Return a span as 'MM-DD HH:MM:SS..HH:MM:SS'."""
+    since, until = str(span.get("since") or ""), str(span.get("until") or "")
+    return f"{since[5:19].replace('T', ' ')}..{until[11:19]}"
 
 
 def _render_stats(out: Console, err: Console, result: dict[str, Any]) -> None:

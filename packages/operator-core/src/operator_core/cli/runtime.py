@@ -39,6 +39,7 @@ from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
+from operator_core.watch.timeline import with_history
 
 __all__ = [
     "Spinner",
@@ -145,12 +146,14 @@ async def open_runner(
     settings: Settings,
     *,
     approver: Approver | None = None,
-    wrap: Callable[[DockerActionExecutor], Any] | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[ToolRunner]:
     """Yield a runner for the global options; the audit file is closed afterwards.
 
-    The runner starts its rate limits from the audit trail's recent actions. ``wrap``
-    replaces the executor by one built around it (``logs -f``'s following executor).
+    The runner starts its rate limits from the audit trail's recent actions. Its
+    ``get_events`` merges the engine's events with the watch's history (``--history-db``,
+    when a watch made it). ``wrap`` replaces the executor by one built around it
+    (``logs -f``'s following executor).
     Raises PolicyError (bad policy file), InvalidInput (--host with --context) or
     AuditError (audit file unusable) before anything runs.
     """
@@ -162,15 +165,18 @@ async def open_runner(
         else FleetExecutor(Fleet(inventory))
     )
     audit = open_audit(settings.audit_db)
+    # get_events also answers from the watch's history (opened by the first get_events).
+    merged = with_history(executor, settings.history_db)
     try:
         yield ToolRunner(
-            executor if wrap is None else wrap(executor),
+            merged if wrap is None else wrap(merged),
             policy=policy,
             audit=audit,
             approver=approver,
         )
     finally:
         await audit.close()
+        await merged.close_history()
 
 
 async def call_tool(

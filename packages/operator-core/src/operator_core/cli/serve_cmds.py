@@ -16,10 +16,12 @@ from operator_core import __version__
 from operator_core.cli.app import ERR, OUT, fail, settings_of
 from operator_core.cli.exit_codes import ExitCode
 from operator_core.cli.preflight import check_engine_options
+from operator_core.cli.retention_cmds import audit_retention
 from operator_core.cli.runtime import open_runner
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.present import print_json
+from operator_core.terminal import SafeFormatter
 from operator_core.tools import TOOLS, tool_list
 from operator_core.tools.hosts import tools_with_host
 
@@ -70,7 +72,9 @@ def mcp(
     settings = settings_of(ctx)
     if inventory is not None:
         settings.inventory_file = inventory
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     sock = bind_port(port) if transport == "streamable-http" else None
     try:
         check_engine_options(settings.context)
@@ -139,11 +143,16 @@ async def _serve(
             f"{', dry run' if policy.dry_run else ''}; policy {settings.policy_source()}; "
             f"audit {escape(str(settings.audit_db))}[/dim]"
         )
-        if transport == "stdio":
-            await serve_stdio(server)
-        else:
-            ERR.print(f"[dim]listening on http://{DEFAULT_HTTP_HOST}:{port}/mcp[/dim]")
-            await serve_http(server, port=port, sock=sock)
+        pruning = audit_retention(settings, runner.audit)  # the policy's [retention]
+        try:
+            if transport == "stdio":
+                await serve_stdio(server)
+            else:
+                ERR.print(f"[dim]listening on http://{DEFAULT_HTTP_HOST}:{port}/mcp[/dim]")
+                await serve_http(server, port=port, sock=sock)
+        finally:
+            if pruning is not None:
+                pruning.cancel()
 
 
 def tools(

@@ -16,7 +16,9 @@ Where each setting comes from, first match wins:
 * fleet: ``--inventory FILE``, else ``$OPERATOR_INVENTORY``, else
   ``$XDG_CONFIG_HOME/operator-core/inventory.toml`` when it exists. With an inventory every
   command goes to the fleet: ``--host NAME`` names an inventory host (``docker ps`` without
-  it lists every host); a ``--host`` URL (``ssh://...``) still means that one engine alone.
+  it lists every host). A ``--host`` URL (``ssh://...``) means that one engine alone, and
+  is refused while an inventory is in force or the policy has rules about hosts
+  (``[hosts.NAME]``, ``scope.require_host_labels``): it would escape them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Literal
 
 from python_on_whales import DockerClient
 
+from operator_core.audit.redact import redact_value
 from operator_core.errors import InvalidInput
 from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, load_policy
@@ -118,11 +121,13 @@ class Settings:
         """Return the fleet's inventory, or None without one or when --host is a URL.
 
         Raises InventoryError for a malformed file, InvalidInput for --context with an
-        inventory or a --host that is neither an inventory name nor a URL.
+        inventory, a --host that is neither an inventory name nor a URL, or a --host URL
+        while an inventory or a policy rule about hosts is in force (``_refuse_url``).
         """
-        if self.host and "://" in self.host:
-            return None  # one engine, named by URL, as without an inventory
         path = resolve_inventory_path(self.inventory_file)
+        if self.host and "://" in self.host:
+            self._refuse_url(path)
+            return None  # one engine, named by URL, with no rule about hosts in force
         if path is None:
             return None
         inventory = load_inventory(path)
@@ -134,6 +139,28 @@ class Settings:
                 f"use one of {', '.join(inventory.names)}, or a URL such as ssh://me@server"
             )
         return inventory
+
+    def _refuse_url(self, inventory: Path | None) -> None:
+        """Refuse a --host URL while an inventory or a policy rule about hosts is in force.
+
+        A URL is never matched to an inventory host by its text (``unix:////x.sock``, a
+        symlink, ``localhost`` and ``127.0.0.1`` spell one engine many ways): the engine
+        it reaches would escape the rules the policy has for that host.
+        """
+        shown = repr(redact_value(self.host or "")[:200])
+        if inventory is not None:
+            raise InvalidInput(
+                f"--host {shown} is a URL, but the inventory {inventory} is in force: name "
+                "one of its hosts instead (a URL is never matched to a host by its text, so "
+                "the policy's rules for that host could not apply)"
+            )
+        rules = self.policy().host_rules()
+        if rules:
+            raise InvalidInput(
+                f"--host {shown} is a URL, but the policy has rules about hosts "
+                f"({', '.join(rules)}) that only an inventory can apply: give --inventory "
+                "and name one of its hosts"
+            )
 
     def fleet_host(self) -> str | None:
         """Return the inventory host --host names (None: no --host, or --host is a URL)."""

@@ -11,27 +11,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator
+import sys
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from operator_core.audit import open_audit
+from operator_core.audit.labels import redact_labels
 from operator_core.cli.app import ERR, OUT, fail, settings_of
+from operator_core.cli.heal_cmds import check_heal_start
 from operator_core.cli.preflight import check_engine_options
+from operator_core.cli.retention_cmds import recording
 from operator_core.cli.runtime import make_approver, open_runner
 from operator_core.docker import DockerActionExecutor
-from operator_core.errors import InvalidInput, OperatorError
+from operator_core.errors import OperatorError
 from operator_core.fleet import Fleet
+from operator_core.mcp_payload import clean_text
 from operator_core.watch import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
     Healer,
+    HealStore,
     IncidentDetector,
+    heal_approver,
     heal_watch,
     watch,
 )
+from operator_core.watch.intents import AuditIntents
+from operator_core.watch.recorder import HistoryRecorder
 
 __all__ = ["format_item", "watch_command"]
 
@@ -43,6 +54,13 @@ _STYLE = {
     "connected": "dim",
     "reconnected": "green",
     "disconnected": "yellow",
+    "unresponsive": "bold yellow",
+    "responsive": "green",
+    "stopped": "dim",
+    "removed": "dim",
+    "restarted": "dim",
+    "restarted_by_operator": "dim",
+    "engine_stopped": "yellow",
     "heal_started": "cyan",
     "healed": "green",
     "heal_failed": "red",
@@ -53,14 +71,27 @@ _STYLE = {
 
 
 def format_item(item: dict[str, Any]) -> str:
-    """Return one incident or notice as a line for a person (rich markup)."""
+    """Return one incident, notice or heal report as a line for a person (rich markup).
+
+    Every line names its host (when there is one) and its container: an incident's message
+    already does; a heal report's gets them put in front when it does not.
+    """
     when = str(item.get("time") or "")[11:19]
-    host = f"{item['host']}: " if item.get("host") else ""
     kind = str(item.get("kind"))
-    text = f"{when} {kind:<12} {host}{item.get('message')}"
+    if item.get("status") in ("update", "resolved"):
+        kind = f"{kind} {item['status']}"
+    message = str(item.get("message"))
+    if "incident_id" not in item:
+        who = item.get("name") or str(item.get("container_id") or "")[:12]
+        if who and who not in message:
+            message = f"{who}: {message}"
+        if item.get("host"):
+            message = f"{item['host']}: {message}"
+    text = clean_text(f"{when} {kind:<12} {message}")
     if item.get("retry_in_s") is not None:
         text += f"; retrying in {item['retry_in_s']:g}s"
-    return f"[{_STYLE.get(kind, 'default')}]{escape(text)}[/]"
+    style = "green" if item.get("status") == "resolved" else _STYLE.get(str(item.get("kind")))
+    return f"[{style or 'default'}]{escape(text)}[/]"
 
 
 def watch_command(
@@ -94,15 +125,21 @@ def watch_command(
             if inventory is None
             else Fleet(inventory)
         )
-        if heal and not settings.policy().heal.restart_unhealthy:
-            raise InvalidInput(
-                f"the policy ({settings.policy_source()}) heals nothing: set "
-                'restart_unhealthy = true in its [heal] section (and mode = "execute")'
+        if heal:
+            interactive = sys.stdin.isatty() and ERR.is_terminal
+            check_heal_start(
+                settings.policy(),
+                settings.policy_source(),
+                yes=settings.yes,
+                interactive=interactive,
             )
-        items = (
-            _healing(settings, source, since, detector)
-            if heal
-            else watch(source, since=since, detector=detector)
+        items = _recorded(
+            settings,
+            lambda recorder: (
+                _healing(settings, source, since, detector, recorder)
+                if heal
+                else _watching(_trail(settings), source, since, detector, recorder)
+            ),
         )
         asyncio.run(_print_all(items, as_json))
     except OperatorError as exc:
@@ -112,17 +149,61 @@ def watch_command(
         raise typer.Exit(130) from None
 
 
+async def _recorded(
+    settings: Any, build: Callable[[HistoryRecorder], AsyncGenerator[Any, None]]
+) -> AsyncGenerator[Any, None]:
+    """Yield ``build(recorder)``'s items while the history records (and retention runs)."""
+    async with recording(settings) as recorder, contextlib.aclosing(build(recorder)) as items:
+        async for item in items:
+            yield item
+
+
 async def _healing(
-    settings: Any, source: Any, since: str | None, detector: IncidentDetector
+    settings: Any,
+    source: Any,
+    since: str | None,
+    detector: IncidentDetector,
+    recorder: HistoryRecorder | None = None,
 ) -> AsyncGenerator[Any, None]:
     """Yield the watch's items and the healer's reports, healing through a runner."""
-    approver = make_approver(settings, ERR, [None])
-    async with open_runner(settings, approver=approver) as runner:
-        healer = Healer(runner, settings.policy().heal)
-        stream = heal_watch(source, healer, since=since, detector=detector)
-        async with contextlib.aclosing(stream):
+    rules = settings.policy().heal
+    approver = heal_approver(make_approver(settings, ERR, [None]), rules)
+    store = HealStore(settings.history_db)
+    try:
+        async with open_runner(settings, approver=approver) as runner:
+            healer = Healer(runner, rules, store=store)
+            stream = heal_watch(source, healer, since=since, detector=detector, recorder=recorder)
+            async with contextlib.aclosing(stream):
+                async for item in stream:
+                    yield item
+    finally:
+        store.close()
+
+
+def _trail(settings: Any) -> Path | None:
+    """Return the audit trail's path if there is one to read (a watch never creates it)."""
+    path = Path(settings.audit_db)
+    return path if path.exists() else None
+
+
+async def _watching(
+    trail: Path | None,
+    source: Any,
+    since: str | None,
+    detector: IncidentDetector,
+    recorder: HistoryRecorder | None = None,
+) -> AsyncGenerator[Any, None]:
+    """Yield the watch's items; deaths operator calls asked for are told by the audit trail."""
+    audit = None if trail is None else open_audit(trail)
+    detector.intents = None if audit is None else AuditIntents(audit)
+    followed = watch(source, since=since, detector=detector, recorder=recorder)
+    try:
+        async with contextlib.aclosing(followed) as stream:
             async for item in stream:
                 yield item
+    finally:
+        if audit is not None:
+            await audit.close()
 
 
 async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
@@ -132,6 +213,8 @@ async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
     async with contextlib.aclosing(items):
         async for item in items:
+            # Incidents carry the container's labels (heal matched on them as they are).
+            item = redact_labels(item)
             if as_json:
                 OUT.print(
                     json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True

@@ -50,6 +50,7 @@ __all__ = [
     "QUEUE_WAIT_S",
     "REAPER_MARGIN_S",
     "bounded_client",
+    "helper_reason",
     "inspect_model",
     "run_bounded",
     "run_cli",
@@ -90,6 +91,15 @@ _UNREACHABLE_PREFIXES = (
     "failed to initialize: unable to resolve docker endpoint",
     "unable to resolve docker endpoint",
 )
+#: How the docker CLI reports a connection helper (ssh) that failed: ssh's words follow.
+_HELPER_FAILED = re.compile(
+    r"command \[(?P<helper>\S+)[^\]]*\] has exited with exit status (?P<code>\d+)"
+    r".*?stderr=(?P<said>.*)",
+    re.S,
+)
+_HELPER_SAID_MAX = 600
+#: What the docker CLI says when the helper had gone before the request was written.
+_HELPER_CLOSED = ("write |1: broken pipe", "read |0: file already closed")
 _STATE_MARKERS = ("is not running", "is paused", "is restarting", "cannot start a paused")
 #: What the engine and the CLI say of a service or a node that does not exist.
 _NO_SERVICE = re.compile(r"no such (?:task or )?service|service \S+ not found")
@@ -103,6 +113,34 @@ def _first_line(text: str | None) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+def helper_reason(text: str | None) -> str | None:
+    """Return what a failed connection helper (ssh) said, in its own words, or None.
+
+    The docker CLI reports it in one long sentence ending in ``stderr=`` and whatever ssh
+    wrote, on as many lines as ssh wrote (a host-key warning, then the refusal): every
+    line is kept, joined with ``; ``.
+    """
+    found = _HELPER_FAILED.search(text or "")
+    if found is None:
+        return None
+    lines = [line.strip() for line in found.group("said").splitlines() if line.strip()]
+    said = "; ".join(lines)[:_HELPER_SAID_MAX] or "nothing"
+    return f"the connection helper ({found.group('helper')}) exited {found.group('code')}: {said}"
+
+
+def _unreachable(stderr: str | None, line: str) -> EngineUnreachable:
+    """Return the error of a call that reached no engine, with the transport's own reason."""
+    helper = helper_reason(stderr)
+    if helper is not None:
+        return EngineUnreachable(f"could not reach the Docker engine: {helper}")
+    if any(closed in line for closed in _HELPER_CLOSED):
+        line += (
+            " (the connection helper - ssh, for an ssh:// host - ended before docker could "
+            "write to it, and docker did not keep its reason: `ssh -T HOST` shows it)"
+        )
+    return EngineUnreachable(f"could not reach the Docker engine: {line}")
 
 
 def unreachable_line(text: str | None) -> str | None:
@@ -146,7 +184,7 @@ def translate(
     lowered = (exc.stderr or "").lower()
     unreachable = unreachable_line(exc.stderr)
     if unreachable is not None:
-        return EngineUnreachable(f"could not reach the Docker engine: {unreachable}")
+        return _unreachable(exc.stderr, unreachable)
     if _NOT_MANAGER in lowered:
         return NotSwarmManager("worker nodes" in lowered, exc)
     if service is not None and _NO_SERVICE.search(lowered):

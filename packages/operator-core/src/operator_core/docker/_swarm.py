@@ -77,6 +77,8 @@ class ServiceSnap:
     updated_at: str | None
     update: UpdateStatus
     has_previous_spec: bool
+    #: The replicas the previous spec had (what a rollback gives back), when replicated.
+    previous_replicas: int | None
     spec: dict[str, Any] = field(repr=False)
     endpoint: dict[str, Any] = field(repr=False)
 
@@ -98,6 +100,8 @@ def service_snap(raw: dict[str, Any]) -> ServiceSnap:
     mode, replicas = _mode(spec.get("Mode") or {})
     container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
     status = raw.get("UpdateStatus") or {}
+    previous = raw.get("PreviousSpec") or {}
+    previous_mode, previous_replicas = _mode(previous.get("Mode") or {}) if previous else ("", None)
     return ServiceSnap(
         id=str(raw.get("ID", "")),
         name=str(spec.get("Name", "")),
@@ -113,7 +117,8 @@ def service_snap(raw: dict[str, Any]) -> ServiceSnap:
             completed_at=_time(status.get("CompletedAt")),
             message=status.get("Message"),
         ),
-        has_previous_spec=bool(raw.get("PreviousSpec")),
+        has_previous_spec=bool(previous),
+        previous_replicas=previous_replicas if previous_mode == "replicated" else None,
         spec=spec,
         endpoint=raw.get("Endpoint") or {},
     )

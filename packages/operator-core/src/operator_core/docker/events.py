@@ -2,10 +2,11 @@
 
 ``docker events`` follows forever unless it has an ``--until`` in the past, so a read here
 always has one: the caller's, or now when none is given (a later ``until`` is cut to now,
-and the result says so). One docker process per call. The engine sends the events oldest
-first; at most ``limit`` of the newest are kept (``truncated`` says when more came), each
-JSON line is cut off at ``MAX_EVENT_LINE_BYTES`` and the process is killed once
-``MAX_EVENT_READ_BYTES`` came or the call's deadline is near.
+and the result says so). One docker process per call (two for a filtered one: see
+``EventActions.get_events`` for how it knows the engine may have forgotten events). The
+engine sends the events oldest first; at most ``limit`` of the newest are kept
+(``truncated`` says when more came), each JSON line is cut off at ``MAX_EVENT_LINE_BYTES``
+and the process is killed once ``MAX_EVENT_READ_BYTES`` came or the call's deadline is near.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ EVENT_MARGIN_S = 2.0
 #: The events a Docker engine keeps in memory for a window read: its newest 256 of any
 #: kind. A read that got as many may have lost older events of its window.
 ENGINE_EVENT_BUFFER = 256
+#: Events that may reach the engine's memory between the moment a read names as its end
+#: (now) and the moment the engine answers: they push old events out, yet the read does
+#: not return them. A read that got ENGINE_EVENT_BUFFER minus this many may have lost some.
+ENGINE_BUFFER_MARGIN = 32
 
 _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
 
@@ -65,6 +70,8 @@ class _Events:
 
     def __init__(self, limit: int) -> None:
         self.kept: deque[bytes] = deque(maxlen=limit)
+        #: The first whole line: the oldest event the engine still held in the window.
+        self.first: bytes | None = None
         self.seen = 0
         self.too_long = 0
         self._partial = bytearray()
@@ -97,6 +104,8 @@ class _Events:
         """Keep the finished line (unless it was dropped for its length)."""
         if not self._skipping and self._partial.strip():
             self.seen += 1
+            if self.first is None:
+                self.first = bytes(self._partial)
             self.kept.append(bytes(self._partial))
         self._partial.clear()
         self._skipping = False
@@ -204,10 +213,18 @@ class EventActions(ExecutorCore):
         stop, ...) the kinds asked for. At most ``limit`` of the newest events are
         returned; ``seen`` counts all that came and ``truncated`` says when some were
         dropped (``truncation``: ``limit``, ``long_line``, ``read_cap``, ``deadline``).
+
         The engine answers from the newest ``ENGINE_EVENT_BUFFER`` (256) events it keeps,
-        of every kind: when that many came, older ones of the window may be gone
-        (``engine_buffer``); with filters, fewer can come though some were lost.
-        ``exit_code`` is set where the engine gives one (die). One docker process.
+        of every kind, up to now. The rule, the same for every query: when the engine
+        holds that many events from ``since`` to now (less ``ENGINE_BUFFER_MARGIN``, 32:
+        events that came while the read started took places in its memory, but end after
+        the read's end), it may have forgotten older ones of the window
+        (``engine_buffer``), and ``engine_oldest`` is the oldest it still held.
+        A filtered query, or one that ends before now, cannot tell from its own answer (a
+        filter shows fewer events though many were lost; the buffer also holds the events
+        after ``until``), so it makes a second, unfiltered read from ``since`` to now that
+        prints only each event's time. ``exit_code`` is set where the engine gives one.
+        One docker process; two for a filtered query or one with an ``until``.
         """
         now = datetime.now(UTC)
         if since is None:
@@ -219,33 +236,29 @@ class EventActions(ExecutorCore):
         keep = _limit(limit)
         until_text, until_at = moment(until, "until", now) if until is not None else ("", now)
         clamped = until_at > now
+        now_text = moment(now, "until", now)[0]
         if clamped or until is None:
-            until_text, until_at = moment(now, "until", now)
+            until_text, until_at = now_text, now
         span = window(since, until_text, now)
         args = ["system", "events", "--format", "{{json .}}", *span.args]
         args += _filters(ref, named, kinds, wanted)
+        probe = None
+        if ref or named or kinds or wanted or until_text != now_text:
+            probe = ["system", "events", "--format", "{{.TimeNano}}", *span.args[:2]]
+            probe += ["--until", now_text]
         limit_s = self._call_deadline
         stop = threading.Event()
 
         def work(client: Any) -> EventsResult:
             until_mono = time.monotonic() + limit_s - min(EVENT_MARGIN_S, limit_s / 4)
-            sink, errors = _Events(keep), HeadTail(4096)
-            outcome = capture(
-                docker_command(client, args),
-                stdout=sink,
-                stderr=errors,
-                deadline_at=until_mono,
-                max_read=MAX_EVENT_READ_BYTES,
-                cancel=stop,
-            )
-            if outcome.stopped is None and outcome.returncode != 0:
-                raise cli_failure(outcome, "events")
-            reasons = {outcome.stopped} if outcome.stopped else set()
+            reasons: set[str] = set()
+            sink = _read(client, args, keep, until_mono, stop, reasons)
+            buffer = sink if probe is None else _read(client, probe, 1, until_mono, stop, reasons)
             if sink.seen > keep:
                 reasons.add("limit")
             if sink.too_long:
                 reasons.add("long_line")
-            if sink.seen >= ENGINE_EVENT_BUFFER:
+            if buffer.seen >= ENGINE_EVENT_BUFFER - ENGINE_BUFFER_MARGIN:
                 reasons.add("engine_buffer")
             events = [parse_event(json.loads(line)) for line in sink.kept]
             return EventsResult(
@@ -257,9 +270,45 @@ class EventActions(ExecutorCore):
                 seen=sink.seen,
                 truncated=bool(reasons),
                 truncation=sorted(reasons),
+                engine_oldest=_oldest(buffer.first),
             )
 
         return await self._run("events", work, on_cancel=stop.set)
+
+
+def _read(
+    client: Any,
+    args: list[str],
+    keep: int,
+    until_mono: float,
+    stop: threading.Event,
+    reasons: set[str],
+) -> _Events:
+    """Run one bounded ``docker events`` read; add why it stopped early to ``reasons``."""
+    sink, errors = _Events(keep), HeadTail(4096)
+    outcome = capture(
+        docker_command(client, args),
+        stdout=sink,
+        stderr=errors,
+        deadline_at=until_mono,
+        max_read=MAX_EVENT_READ_BYTES,
+        cancel=stop,
+    )
+    if outcome.stopped is None and outcome.returncode != 0:
+        raise cli_failure(outcome, "events")
+    if outcome.stopped:
+        reasons.add(outcome.stopped)
+    return sink
+
+
+def _oldest(line: bytes | None) -> str | None:
+    """Return the time of an event line (its JSON, or only its TimeNano), or None."""
+    if line is None:
+        return None
+    text = line.strip()
+    if text.isdigit():
+        return _iso_nano(int(text))
+    return parse_event(json.loads(text))["time"]
 
 
 def _iso(value: datetime | None) -> str:

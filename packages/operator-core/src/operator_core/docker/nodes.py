@@ -7,7 +7,6 @@ and reports each task that moved and where to.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +21,9 @@ from operator_core.validate import validate_availability, validate_node
 __all__ = ["NodeActions"]
 
 
-def _entry(node: NodeSnap, running: int) -> NodeEntry:
-    """Return one node as a listing shows it."""
+def _entry(node: NodeSnap, tasks: list[TaskSnap]) -> NodeEntry:
+    """Return one node as a listing shows it (``tasks``: those meant to run on it)."""
+    mine = [task for task in tasks if task.node_id == node.id]
     return {
         "node_id": node.id,
         "hostname": node.hostname,
@@ -34,7 +34,8 @@ def _entry(node: NodeSnap, running: int) -> NodeEntry:
         "manager_status": node.manager_status(),
         "engine_version": node.engine_version,
         "labels": node.labels,
-        "tasks_running": running,
+        "tasks_running": sum(1 for task in mine if task.running),
+        "service_ids": sorted({task.service_id for task in mine}),
     }
 
 
@@ -110,8 +111,7 @@ class NodeActions(SwarmWaiting):
         def work(client: Any) -> NodeList:
             nodes = _swarm.read_nodes(client)
             tasks = _swarm.tasks_on_nodes(client, [node.id for node in nodes])
-            running = Counter(t.node_id for t in tasks if t.running)
-            entries = [_entry(node, running[node.id]) for node in nodes]
+            entries = [_entry(node, tasks) for node in nodes]
             return {"nodes": entries, "count": len(entries)}
 
         return await self._run("list nodes", work)
@@ -125,8 +125,7 @@ class NodeActions(SwarmWaiting):
 
         def work(client: Any) -> NodeEntry:
             snap = _swarm.read_node(client, ref)
-            tasks = _swarm.tasks_on_nodes(client, [snap.id])
-            return _entry(snap, sum(1 for t in tasks if t.running and t.node_id == snap.id))
+            return _entry(snap, _swarm.tasks_on_nodes(client, [snap.id]))
 
         return await self._run(f"inspect node {ref}", work, node=ref)
 

@@ -87,6 +87,7 @@ def _details(snap: _swarm.ServiceSnap, tasks: list[_swarm.TaskSnap]) -> ServiceD
         "update_config": change_config(snap.spec.get("UpdateConfig")),
         "rollback_config": change_config(snap.spec.get("RollbackConfig")),
         "can_roll_back": snap.has_previous_spec,
+        "previous_replicas": snap.previous_replicas,
         "health_check": _health_check(container),
         "ports": _ports(snap.endpoint),
         "networks": [

@@ -55,6 +55,9 @@ class ServiceDetails(ServiceSummary):
     update_config: dict[str, Any] | None
     rollback_config: dict[str, Any] | None
     can_roll_back: bool
+    #: The replicas a rollback would give the service (its previous spec's); None when it
+    #: has no previous spec or that spec is not replicated.
+    previous_replicas: int | None
     health_check: dict[str, Any] | None
     ports: list[dict[str, Any]]
     networks: list[dict[str, Any]]
@@ -170,6 +173,8 @@ class NodeEntry(TypedDict):
     engine_version: str | None
     labels: dict[str, str]
     tasks_running: int
+    #: The services with a task meant to run on the node (a drain would move them).
+    service_ids: list[str]
 
 
 class NodeList(TypedDict):

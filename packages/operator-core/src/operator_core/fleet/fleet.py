@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from operator_core.docker import DockerActionExecutor, run_on_client
+from operator_core.docker import DockerActionExecutor, helper_reason, run_on_client
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.fleet.inventory import HostEntry, Inventory
 from operator_core.runner.envelope import error_type
@@ -31,12 +30,6 @@ __all__ = ["Fleet", "host_error", "readable"]
 
 #: The longest a host's error message is kept in a fleet result.
 _MESSAGE_MAX = 300
-#: How the docker CLI reports a connection helper (ssh) that failed.
-_HELPER_FAILED = re.compile(
-    r"command \[(?P<helper>\S+)[^\]]*\] has exited with exit status (?P<code>\d+)"
-    r".*?stderr=(?P<said>.*)",
-    re.S,
-)
 
 
 def host_error(host: str, exc: OperatorError) -> dict[str, str]:
@@ -51,12 +44,7 @@ def readable(message: str) -> str:
     that ends with what ssh said (``stderr=ssh: connect to host ... refused``); that end
     is the reason a person needs, so it is what is kept.
     """
-    found = _HELPER_FAILED.search(message)
-    if found is None:
-        return message[:_MESSAGE_MAX]
-    said = found.group("said").strip() or "nothing"
-    text = f"the connection helper ({found.group('helper')}) exited {found.group('code')}: {said}"
-    return text[:_MESSAGE_MAX]
+    return (helper_reason(message) or message)[:_MESSAGE_MAX]
 
 
 class Fleet:

@@ -16,7 +16,9 @@ A TOML file (or a dict built in code)::
     tls = { ca = "ca.pem", cert = "cert.pem", key = "key.pem" }   # relative to the file
 
 Every host has exactly one of ``url`` (``unix://``, ``tcp://``, ``ssh://``, ``npipe://``)
-and ``context``; ``tls`` goes with ``tcp://`` only, and its files must exist. Host names
+and ``context``; ``tls`` goes with ``tcp://`` only, and its files must exist. A URL docker
+could not use is refused here, not at call time (``url_problem``: a port out of range,
+options or a query after it, a host starting with ``-``...). Host names
 use the container-name alphabet (letters, digits, ``_ . -``, not starting with a
 punctuation mark). ``default`` may be left out when there is one host. Anything else is an
 ``InventoryError`` naming each fault and how to fix it; nothing is guessed.
@@ -35,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 from python_on_whales import DockerClient
 
@@ -49,6 +52,7 @@ __all__ = [
     "inventory_from_dict",
     "load_inventory",
     "resolve_inventory_path",
+    "url_problem",
 ]
 
 #: The bound on each call to a host whose entry sets no ``deadline_s``.
@@ -61,6 +65,10 @@ _TOP_KEYS = frozenset({"default", "hosts"})
 _HOST_KEYS = frozenset({"url", "context", "tls", "labels", "deadline_s"})
 _TLS_KEYS = frozenset({"ca", "cert", "key", "verify"})
 _EXAMPLE = '[hosts.local]\nurl = "unix:///var/run/docker.sock"'
+#: A host as a URL names it: a DNS name or an IPv4 or IPv6 address (brackets removed).
+_HOST_CHARS = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+", re.ASCII)
+_USER_CHARS = re.compile(r"[A-Za-z0-9._-]+", re.ASCII)
+_SOCKETS = {"unix": "unix:///var/run/docker.sock", "npipe": "npipe:////./pipe/docker_engine"}
 
 
 @dataclass(frozen=True)
@@ -189,14 +197,15 @@ def _hosts(raw: object, base: Path, faults: list[str]) -> dict[str, HostEntry]:
         return {}
     hosts: dict[str, HostEntry] = {}
     for name, entry in raw.items():
-        if _HOST_NAME.fullmatch(name) is None:
+        named = _HOST_NAME.fullmatch(name) is not None
+        if not named:
             faults.append(
                 f"hosts.{name}: a host name is 1 to 63 letters, digits, '_', '.' or '-', "
                 "starting with a letter or digit (as a container name); rename it"
             )
-            continue
+        # A badly named host's entry is still read, so that its other faults are named too.
         host = _host(name, entry, base, faults)
-        if host is not None:
+        if host is not None and named:
             hosts[name] = host
     return hosts
 
@@ -218,6 +227,8 @@ def _host(name: str, raw: object, base: Path, faults: list[str]) -> HostEntry | 
         )
     if url is not None and (not isinstance(url, str) or not url.startswith(_SCHEMES)):
         faults.append(f"{where}.url: must start with {', '.join(_SCHEMES)}; got {url!r}")
+    elif isinstance(url, str) and (problem := url_problem(url)) is not None:
+        faults.append(f"{where}.url: {problem}; got {url!r}")
     if context is not None and (not isinstance(context, str) or not context.strip()):
         faults.append(f"{where}.context: must be the name of a docker context")
     tls = _tls(where, raw.get("tls"), url, base, faults)
@@ -254,9 +265,48 @@ def _tls(where: str, raw: object, url: object, base: Path, faults: list[str]) ->
     if not isinstance(verify, bool):
         faults.append(f"{where}.tls.verify: must be true or false")
         verify = True
-    if (paths["cert"] is None) != (paths["key"] is None) and not faults:
+    # Judged on what the entry says, not on the files found: a missing file is its own
+    # fault, and a fault of another host must not hide this one.
+    if (raw.get("cert") is None) != (raw.get("key") is None):
         faults.append(f"{where}.tls: give cert and key together")
     return TLSFiles(paths["ca"], paths["cert"], paths["key"], verify)
+
+
+def url_problem(url: str) -> str | None:
+    """Return what makes ``url`` (of a known scheme) one docker cannot use, or None.
+
+    Refused at load, so that it never fails at call time with a stranger's words: blanks
+    and control characters (options trailing a URL), a query or a fragment, a port
+    outside 1-65535, a host or user starting with ``-`` (ssh would read an option), an
+    ``ssh://`` path or password, a ``unix://`` or ``npipe://`` URL without a path.
+    """
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "holds a blank or a control character (nothing may follow the URL)"
+    if "?" in url or "#" in url:
+        return "has a query or a fragment ('?', '#'); docker takes neither"
+    parts = urlsplit(url)
+    if parts.scheme in ("unix", "npipe"):
+        if parts.path in ("", "/"):
+            return f"names no socket; e.g. {_SOCKETS[parts.scheme]}"
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (parts.netloc.endswith(":") and port is None):
+        return "has a port that is not a number from 1 to 65535"
+    host, user = parts.hostname or "", parts.username or ""
+    if not host:
+        return "names no host"
+    if host.startswith("-") or user.startswith("-"):
+        return "has a host or user starting with '-' (ssh would read it as an option)"
+    if _HOST_CHARS.fullmatch(host) is None or (user and _USER_CHARS.fullmatch(user) is None):
+        return "has a host or user that is not a plain name or address"
+    if parts.scheme == "ssh" and (parts.password is not None or parts.path):
+        return "ssh:// takes [user@]host[:port] only: no password, no path"
+    if parts.scheme == "tcp" and (user or parts.password is not None):
+        return "tcp:// takes no user or password (use tls = { ... })"
+    return None
 
 
 def _labels(where: str, raw: object, faults: list[str]) -> dict[str, str]:

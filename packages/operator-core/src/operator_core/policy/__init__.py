@@ -6,6 +6,7 @@
 
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
+from operator_core.policy.heal_rules import DEFAULT_HEAL_LABEL
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import ContainerFacts, Verdict, has_label
 from operator_core.policy.model import (
@@ -23,6 +24,7 @@ from operator_core.policy.self_container import detect_own_container_ids
 
 __all__ = [
     "AUTO",
+    "DEFAULT_HEAL_LABEL",
     "ActionGate",
     "ApprovalRequest",
     "ApprovalRules",

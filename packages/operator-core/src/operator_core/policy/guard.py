@@ -27,6 +27,8 @@ from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
     SwarmFacts,
+    node_host_verdict,
+    protected_moves,
     scale_needs_approval,
     swarm_call_verdict,
     swarm_protection,
@@ -51,8 +53,10 @@ class ApprovalRequest:
         """Return what is asked in words: who, which tool on what, with which (redacted) values."""
         arguments, reason = self.shown(limit)
         why = f" Reason given: {reason}." if reason else ""
+        # The actor is the caller's own word (an MCP client's name): redacted like a reason.
+        actor = redact_value(self.actor)[:200] if self.actor else "An agent"
         return (
-            f"{self.actor or 'An agent'} wants to run {self.tool} ({self.risk} risk)"
+            f"{actor} wants to run {self.tool} ({self.risk} risk)"
             f"{self.target()} with {arguments}.{why}"
         )
 
@@ -175,6 +179,25 @@ class Guard:
             "policy to execute mode.",
         )
 
+    def check_host_rules(self, spec: ToolSpec, in_fleet: bool) -> Verdict | None:
+        """Refuse a mutating call outside a fleet when the policy has rules about hosts.
+
+        ``[hosts.NAME]`` and ``scope.require_host_labels`` judge a call by the inventory
+        host it goes to; an engine reached without an inventory (a URL, a context, the
+        default) is no named host, so what they say cannot be told: nothing changes.
+        """
+        rules = self.policy.host_rules()
+        if in_fleet or spec.read_only or not rules:
+            return None
+        return Verdict(
+            "hosts.no_inventory",
+            f"the policy has rules about hosts ({', '.join(rules)}), but this engine was "
+            "not reached as a host of an inventory, so those rules cannot be applied and "
+            f"{spec.name} was not run. A person can give the inventory (--inventory) and "
+            "name one of its hosts, or remove those rules from the policy.",
+            {"host_rules": rules},
+        )
+
     def check_target(self, facts: ContainerFacts) -> Verdict | None:
         """Refuse a protected container, or one outside the opt-in scope (on its host).
 
@@ -182,7 +205,10 @@ class Guard:
         """
         policy = self.policy.for_host(facts.host)
         if isinstance(facts, SwarmFacts):
-            return _leave_alone(swarm_protection(policy.swarm, facts), facts)
+            verdict = swarm_protection(policy.swarm, facts) or node_host_verdict(
+                self.policy, self.host_labels or {}, facts
+            )
+            return _leave_alone(verdict, facts)
         labels = None
         if self.host_labels is not None and facts.host is not None:
             labels = dict(self.host_labels.get(facts.host, {}))
@@ -207,9 +233,19 @@ class Guard:
         rules = self.policy.for_host(facts.host).swarm
         return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
 
-    def call_needs_approval(self, spec: ToolSpec, arguments: dict[str, Any]) -> bool:
-        """Whether this call needs approval: as its tool does, or as a scale to 0 does."""
-        return self.needs_approval(spec) or scale_needs_approval(spec.method, arguments)
+    def call_needs_approval(
+        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts | None = None
+    ) -> bool:
+        """Whether this call needs approval: as its tool does, or as a stop to 0 replicas.
+
+        ``facts`` (the resolved target) tells what a rollback would give back.
+        """
+        swarm = facts if isinstance(facts, SwarmFacts) else None
+        if self.needs_approval(spec) or scale_needs_approval(spec.method, arguments, swarm):
+            return True
+        rules = self.policy.for_host(facts.host if facts else None).swarm
+        moved = swarm is not None and protected_moves(rules, spec.method, arguments, swarm)
+        return bool(moved) and rules.drain_protected == "approval"
 
     def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.
@@ -340,5 +376,5 @@ def _leave_alone(verdict: Verdict | None, facts: SwarmFacts) -> Verdict | None:
         verdict.rule,
         f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
         f"Leave this {facts.kind} alone or ask a person.",
-        {facts.kind: facts.summary()},
+        {**verdict.details, facts.kind: facts.summary()},
     )

@@ -81,7 +81,7 @@ class RateLimiter:
                 for name, cid, at in entries
                 if at > start
                 and limit.applies_to(name)
-                and (limit.per == "all" or cid == container_id)
+                and (limit.per == "all" or _same_target(cid, container_id))
             )
             if len(times) >= limit.max:
                 wait = times[-limit.max] + limit.window_s - now
@@ -107,10 +107,22 @@ class RateLimiter:
         del self._seen[: bisect.bisect_right(self._seen, horizon, key=lambda seen: seen[0])]
 
 
+def _same_target(past: str | None, key: str) -> bool:
+    """Whether a past action's key names the target of ``key`` (``holder/id``).
+
+    A record written before keys named the engine holds ``id`` or ``id@host``: it counts
+    for that object id on any engine (counting too much is the safe side of a limit).
+    """
+    if past is None or "/" in past:
+        return past == key
+    return past.partition("@")[0] == key.rpartition("/")[2].partition("@")[0]
+
+
 def _denial(index: int, limit: RateLimit, tool: str, container_id: str, wait: float) -> Verdict:
     """Return the verdict of a full limit."""
     tools = ", ".join(limit.tools) if limit.tools else "any mutating tool"
-    where = f"on container {container_id[:12]}" if limit.per == "container" else "overall"
+    shown = container_id.rpartition("/")[2].partition("@")[0][:12]  # the id of engine/id
+    where = f"on container {shown}" if limit.per == "container" else "overall"
     retry = max(1, math.ceil(wait))
     return Verdict(
         f"rate_limits[{index}]",

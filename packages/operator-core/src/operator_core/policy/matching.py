@@ -35,11 +35,14 @@ class ContainerFacts:
     image: str | None = None
     #: The fleet host the container is on (None: the one engine of a single-host runner).
     host: str | None = None
+    #: Who holds it, as the engine says (never as it was named): the engine's ID for a
+    #: container, the swarm's cluster ID for a service or node (``engine_identity``).
+    engine: str | None = None
 
     @property
     def key(self) -> str:
-        """What locks and rate limits count by: the id, with its host in a fleet (``id@host``)."""
-        return target_key(self.id, self.host)
+        """What locks and rate limits count by: ``engine/id`` (``id@host`` before it is known)."""
+        return target_key(self.id, self.host, self.engine)
 
     @classmethod
     def from_inspect(cls, data: ContainerDetails, host: str | None = None) -> ContainerFacts:
@@ -76,9 +79,16 @@ class ContainerFacts:
         return summary
 
 
-def target_key(container_id: str, host: str | None) -> str:
-    """Return the key a container is locked and rate limited by: ``id``, or ``id@host``."""
-    return container_id if host is None else f"{container_id}@{host}"
+def target_key(object_id: str, host: str | None, engine: str | None = None) -> str:
+    """Return the key a target is locked and rate limited by.
+
+    ``engine/id`` once the holder's identity is known (the engine's ID, or the swarm's
+    cluster ID): two names of one engine, or two managers of one swarm, share it. Records
+    written before identities were kept count by ``id`` or ``id@host``.
+    """
+    if engine:
+        return f"{engine}/{object_id}"
+    return object_id if host is None else f"{object_id}@{host}"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
     labels = ["tier=critical", "keep"]    # "key" or "key=value"
 
     [scope]                       # when set, only containers with ALL these labels change
-    require_labels = ["autoheal=true"]
+    require_labels = ["tier=web"]
     require_host_labels = ["env=staging"]   # in a fleet: only hosts with ALL these labels
 
     [hosts.edge-1]                # in a fleet: this host's own mode, and more protection
@@ -28,7 +28,14 @@ A policy file looks like this (every key optional; the defaults are the safe one
 
     [swarm]                       # swarm services and nodes (operator_core.policy.swarm)
     max_replicas = 20             # also min_replicas, protect_managers = true,
+                                  # drain_protected = "deny" (or "approval"),
                                   # [swarm.protected_services], [swarm.protected_nodes]
+
+    [retention]                   # how long records are kept (operator_core.retention)
+    audit_max_age_days = 30       # also audit_max_rows, history_max_age_days (7),
+                                  # history_max_rows (1000000), prune_every_s (3600)
+    [heal]                        # operator watch --heal (operator_core.policy.heal_rules)
+    restart_unhealthy = true      # also preapproved, require_labels, max_restarts, ...
 
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
     tools = ["docker_restart_container"]   # omitted: every mutating tool
@@ -54,7 +61,9 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
+from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
+from operator_core.retention import RetentionRules
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
@@ -248,35 +257,6 @@ class RateLimit(_Strict):
         return self.tools is None or tool in self.tools
 
 
-def _autoheal_label() -> list[str]:
-    return ["autoheal=true"]
-
-
-class HealRules(_Strict):
-    """The ``[heal]`` section: what ``operator watch --heal`` may do about incidents.
-
-    With ``restart_unhealthy`` a container that carries every ``require_labels`` label
-    (default ``autoheal=true``: containers opt in) and stays unhealthy for longer than
-    ``grace_s`` is restarted (``stop_grace_s`` between its stop signal and SIGKILL) and
-    then waited on until healthy, for up to ``confirm_timeout_s``. A heal that does not
-    bring it back is tried again after ``backoff_s``, doubling up to ``backoff_max_s``;
-    after ``max_attempts`` failed heals within ``window_s`` the healer stops acting on
-    that container, records why in the audit trail and reports it for a person. Every
-    restart goes through the policy like any other call (mode, protection, scope,
-    approval, rate limits, audit).
-    """
-
-    restart_unhealthy: bool = False
-    require_labels: LabelList = Field(default_factory=_autoheal_label)
-    grace_s: float = Field(default=30.0, ge=0, le=3600)
-    stop_grace_s: int = Field(default=10, ge=0, le=3600)
-    confirm_timeout_s: float = Field(default=60.0, gt=0, le=1800)
-    backoff_s: float = Field(default=10.0, gt=0, le=3600)
-    backoff_max_s: float = Field(default=600.0, gt=0, le=86400)
-    max_attempts: int = Field(default=3, ge=1, le=100)
-    window_s: float = Field(default=3600.0, gt=0, le=7 * 86400)
-
-
 class Policy(_Strict):
     """The whole policy; ``Policy()`` is observe mode with the operator's container protected."""
 
@@ -292,6 +272,8 @@ class Policy(_Strict):
     swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
     heal: HealRules = Field(default_factory=HealRules)
+    #: How long the audit trail and the watch's history keep rows (``operator_core.retention``).
+    retention: RetentionRules = Field(default_factory=RetentionRules)
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""
@@ -308,6 +290,17 @@ class Policy(_Strict):
         if section.mode is not None:
             update["mode"] = section.mode
         return self.model_copy(update=update)
+
+    def host_rules(self) -> list[str]:
+        """Return the rules that judge a call by its fleet host (only an inventory names one).
+
+        ``[hosts.NAME]`` sections and ``scope.require_host_labels``: without an inventory
+        no engine is a named host, so these cannot be applied and mutating calls are refused.
+        """
+        rules = [f"[hosts.{name}]" for name in self.hosts]
+        if self.scope.require_host_labels:
+            rules.append("scope.require_host_labels")
+        return rules
 
     # The rules below are the one definition of what the policy says about a tool; the
     # guard enforces them and ``operator policy show`` describes them from the same code.

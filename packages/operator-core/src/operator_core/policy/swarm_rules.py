@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from operator_core.limits import MAX_REPLICAS
@@ -47,6 +49,8 @@ class SwarmRules(_Strict):
     min_replicas: int = Field(default=0, ge=0, le=MAX_REPLICAS)
     max_replicas: int | None = Field(default=None, ge=0, le=MAX_REPLICAS)
     protect_managers: bool = True
+    #: What a drain that would move a protected service's tasks gets: denied, or asked.
+    drain_protected: Literal["deny", "approval"] = "deny"
     protected_services: ProtectedSwarmObjects = Field(default_factory=ProtectedSwarmObjects)
     protected_nodes: ProtectedSwarmObjects = Field(default_factory=ProtectedSwarmObjects)
 

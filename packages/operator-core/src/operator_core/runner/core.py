@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink, MemoryAuditSink
+from operator_core.audit.labels import redact_labels
+from operator_core.audit.quoted import redact_quoted
 from operator_core.audit.record import AuditRecord, Outcome
 from operator_core.audit.redact import (
     REDACTED,
@@ -96,8 +99,10 @@ class ToolRunner:
 
     With a ``FleetExecutor`` every tool takes ``host`` (an enum of the inventory's names;
     the default host when left out, every host for ``docker_list_containers``); the
-    policy's ``[hosts.NAME]`` sections and ``scope.require_host_labels`` apply per host,
-    locks and rate limits count by host and container id, and each record names its host.
+    policy's ``[hosts.NAME]`` sections and ``scope.require_host_labels`` apply per host
+    (without a fleet they refuse every mutating call) and each record names its host.
+    Locks and rate limits count by the engine's own ID and the container id (a service or
+    node: the swarm's cluster ID and its id), never by how the engine was named.
     """
 
     def __init__(
@@ -200,7 +205,7 @@ class ToolRunner:
         for record in sorted(past, key=lambda r: r.ts):
             spec = REGISTRY.get(record.tool)
             if spec is not None and spec.mutating and record.container_id:
-                key = target_key(record.container_id, record.host)
+                key = record.target_key or target_key(record.container_id, record.host)
                 self.guard.limiter.remember(record.tool, key, now - record.ts)
 
     @property
@@ -265,6 +270,7 @@ class ToolRunner:
             call.args["host"] = call.host
         call.decision = "undecided"
         _deny(self.guard.check_mode(spec, call.host))
+        _deny(self.guard.check_host_rules(spec, self._fleet is not None))
         if spec.read_only:
             return await self._read(spec, call)
         return await self._act(spec, call)
@@ -310,7 +316,7 @@ class ToolRunner:
         await self._check_alias(call, facts)
         if self.policy.dry_runs(spec):
             return self._dry_run(spec, call, facts)
-        if self.guard.call_needs_approval(spec, call.args or {}):
+        if self.guard.call_needs_approval(spec, call.args or {}, facts):
             with _paused(deadline):
                 await self._approve(spec, call)
         async with contextlib.AsyncExitStack() as held:
@@ -319,6 +325,7 @@ class ToolRunner:
             # Approval and the lock can take minutes: judge the same id again, as it is now.
             judged, facts = facts, await self._resolve(call, facts.id)
             _deny(self.guard.check_unchanged(judged, facts))
+            _deny(self.guard.check_swarm_call(spec, call.args or {}, facts))
             await self._check_alias(call, facts)
             await self._admit(spec, call, facts)
             # Once started, the action runs to its end even if this call is cancelled (the
@@ -487,15 +494,23 @@ class ToolRunner:
     async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
         """Inspect the call's container: facts for the policy, state for the audit trail."""
         ref = reference or call.target_reference() or ""
-        if call.spec is not None and call.spec.target_kind != "container":
-            swarm, call.before = await targets.resolve(
-                self.executor, call.spec, ref, call.host, self._on_host(call)
+        facts: ContainerFacts
+        swarm = call.spec is not None and call.spec.target_kind != "container"
+        if call.spec is not None and swarm:
+            facts, call.before = await targets.resolve(
+                self.executor,
+                call.spec,
+                ref,
+                call.host,
+                self._on_host(call),
+                arguments=call.args,
+                hosts=self._fleet.names if self._fleet is not None else (),
             )
-            call.facts = swarm
-            return swarm
-        data = await self.executor.inspect_container(ref, **self._on_host(call))
-        facts = ContainerFacts.from_inspect(data, host=call.host)
-        call.facts, call.before = facts, _state(data)
+        else:
+            data = await self.executor.inspect_container(ref, **self._on_host(call))
+            facts, call.before = ContainerFacts.from_inspect(data, host=call.host), _state(data)
+        holder = await targets.holder(self.executor, swarm, self._on_host(call))
+        call.facts = facts = dataclasses.replace(facts, engine=holder)
         return facts
 
     def _on_host(self, call: Call) -> dict[str, Any]:
@@ -543,13 +558,17 @@ class ToolRunner:
                 "tool": spec.name,
                 "arguments": redact_arguments(call.args),
                 "container": facts.summary(),
-                "approval_required": self.guard.call_needs_approval(spec, call.args or {}),
+                "approval_required": self.guard.call_needs_approval(spec, call.args or {}, facts),
             }
         )
 
     def _refused(self, call: Call, exc: OperatorError) -> dict[str, Any]:
         """Return the envelope of a refused or failed call, noting decision and outcome."""
         envelope = error_envelope(exc)
+        # The one place a refusal is returned and recorded: a value the stored arguments
+        # hide is hidden wherever the message or details quote it (issue 18 item 5).
+        raw, stored = _given_arguments(call), _stored_arguments(call)
+        envelope["error"] = redact_quoted(envelope["error"], raw, stored)
         kind = error_type(exc)
         call.outcome = _OUTCOMES.get(kind, "failed")
         if isinstance(exc, PolicyDenied):
@@ -558,7 +577,13 @@ class ToolRunner:
         return envelope
 
     async def _finish(self, call: Call, envelope: dict[str, Any]) -> dict[str, Any]:
-        """Write the final audit record, then return ``envelope`` with its audit id."""
+        """Write the final audit record, then return ``envelope`` with its audit id.
+
+        A result's label values that look secret are hidden here, in what is returned and
+        recorded alike; the policy judged the labels as the engine has them, before.
+        """
+        if envelope.get("ok"):
+            envelope["result"] = redact_labels(envelope.get("result"))
         write = asyncio.ensure_future(self._record(call, envelope))
         cancelled = await _outlast(write)  # a cancel now must not lose the final record
         failure = None if write.cancelled() else write.exception()
@@ -572,7 +597,7 @@ class ToolRunner:
         log.info(
             "tool=%s actor=%s decision=%s outcome=%s rule=%s",
             call.tool,
-            call.actor,
+            redact_value(call.actor),
             call.decision,
             call.outcome,
             call.rule,
@@ -601,6 +626,7 @@ class ToolRunner:
             container_id=facts.id if facts else call.resolved.get("id"),
             container_name=facts.name if facts else call.resolved.get("name"),
             host=call.host,
+            target_key=facts.key if facts is not None and facts.engine else None,
             decision=call.decision,
             rule=call.rule,
             outcome=call.outcome,
@@ -631,13 +657,17 @@ async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
 
 
 def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
-    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have."""
-    if not policy.hosts:
+    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have.
+
+    Without a fleet the sections stay: every mutating call is then refused as
+    ``hosts.no_inventory`` (``Guard.check_host_rules``), reads run.
+    """
+    if not policy.hosts or fleet is None:
         return
-    names = fleet.names if fleet is not None else ()
+    names = fleet.names
     unknown = [name for name in policy.hosts if name not in names]
     if unknown:
-        where = f"the inventory's hosts are {', '.join(names)}" if names else "there is no fleet"
+        where = f"the inventory's hosts are {', '.join(names)}"
         raise PolicyError(
             f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
             + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
@@ -682,6 +712,24 @@ def _stored_arguments(call: Call) -> Any:
             str(key): _json_value(value) if key in known else REDACTED for key, value in raw.items()
         }
     return redact_arguments(finite(raw))
+
+
+def _given_arguments(call: Call) -> Any:
+    """Return the call's arguments as given, read as ``_stored_arguments`` reads them.
+
+    Unknown keys' values are kept here (they are what an error may quote, and what the
+    stored form hides whole); arguments too deep or too large to walk are left out.
+    """
+    if call.args is not None:
+        return call.args
+    raw = call.raw
+    if shape_problem(raw) is not None:
+        return None
+    if isinstance(raw, str):
+        raw = _json_object(raw)
+    if isinstance(raw, dict):
+        return {str(key): _json_value(value) for key, value in raw.items()}
+    return raw
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from operator_core.audit.labels import redact_labels
 from operator_core.audit.redact import redact_text, redact_value
 from operator_core.errors import (
     AuditError,
@@ -117,7 +118,8 @@ def error_envelope(exc: OperatorError) -> dict[str, Any]:
     for attribute in _DETAIL_ATTRIBUTES:
         if getattr(exc, attribute, None) is not None:
             details[attribute] = getattr(exc, attribute)
-    error["details"] = details
+    # Details quote values too (a refused argument in ``problems``): redacted as text is.
+    error["details"] = redact_value(details)
     return {"ok": False, "error": error}
 
 
@@ -157,7 +159,7 @@ def result_excerpt(result: Any) -> dict[str, Any] | None:
             excerpt[key] = {k: _short(v) for k, v in value.items()}
         elif _is_scalar(value):
             excerpt[key] = _short(value)
-    return redact_value(excerpt)  # type: ignore[no-any-return]
+    return redact_value(redact_labels(excerpt))  # type: ignore[no-any-return]
 
 
 def _is_scalar(value: Any) -> bool:

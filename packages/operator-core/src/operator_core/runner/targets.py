@@ -9,13 +9,35 @@ availability, and its tasks' states.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
+from operator_core.errors import OperatorError
 from operator_core.policy.swarm import SwarmFacts
 from operator_core.tools.spec import ToolSpec
 
-__all__ = ["describe", "read_state", "resolve"]
+__all__ = ["describe", "holder", "read_state", "resolve"]
+
+
+async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
+    """Return who holds a call's target, as the engine names itself: the key's first part.
+
+    ``swarm:<cluster ID>`` for a service or node (every manager of one swarm says the same,
+    so two managers share one key), ``engine:<engine ID>`` for a container (however the
+    engine was reached: a URL, a symlink, a context or an inventory name).
+    """
+    method = getattr(executor, "engine_identity", None)
+    if method is None:
+        raise OperatorError(
+            "the executor has no engine_identity: mutating calls are locked and rate "
+            "limited by the engine's own ID, so none can run"
+        )
+    identity = await method(**on_host)
+    cluster = identity.get("cluster_id")
+    if swarm and cluster:
+        return f"swarm:{cluster}"
+    return f"engine:{identity['engine_id']}"
 
 
 async def _service(
@@ -47,24 +69,46 @@ async def _node(
     return data, {"kind": "node", **{key: data[key] for key in keys}}
 
 
-async def resolve(
-    executor: Any, spec: ToolSpec, reference: str, host: str | None, on_host: dict[str, Any]
-) -> tuple[SwarmFacts, dict[str, Any]]:
-    """Return the facts the policy judges a swarm target by, and its state for the audit."""
-    if spec.target_kind == "node":
-        data, state = await _node(executor, reference, on_host)
-        facts = SwarmFacts(
-            id=data["node_id"],
-            name=data["hostname"],
-            labels=dict(data.get("labels") or {}),
-            status=data["availability"],
-            host=host,
-            kind="node",
-            role=data["role"],
-        )
-        return facts, state
-    data, state = await _service(executor, reference, on_host)
-    facts = SwarmFacts(
+async def _node_hosts(
+    executor: Any, node_id: str, hosts: tuple[str, ...]
+) -> tuple[tuple[str, ...], bool]:
+    """Return the inventory host(s) a node is, by the node id each engine says it has.
+
+    ``(hosts, sure)``: the one host whose engine is that node (sure), else every host that
+    did not answer (it may be that node: not sure), else none. Never by name text.
+    """
+    answers = await asyncio.gather(
+        *(executor.engine_identity(host=name) for name in hosts), return_exceptions=True
+    )
+    silent: list[str] = []
+    for name, answer in zip(hosts, answers, strict=True):
+        if isinstance(answer, OperatorError):
+            silent.append(name)
+        elif isinstance(answer, BaseException):
+            raise answer  # a bug of ours, never hidden
+        elif answer.get("node_id") == node_id:
+            return (name,), True
+    return tuple(silent), not silent
+
+
+async def _moving(
+    executor: Any, service_ids: list[str], on_host: dict[str, Any]
+) -> tuple[SwarmFacts, ...]:
+    """Return the facts of the services ``service_ids`` names (a drain would move them)."""
+    if not service_ids:
+        return ()
+    listing = await executor.list_services(**on_host)
+    wanted = set(service_ids)
+    return tuple(
+        _service_facts(entry, on_host.get("host"))
+        for entry in listing["services"]
+        if entry["service_id"] in wanted
+    )
+
+
+def _service_facts(data: dict[str, Any], host: str | None) -> SwarmFacts:
+    """Return the facts of a service as ``inspect_service`` or ``list_services`` gives it."""
+    return SwarmFacts(
         id=data["service_id"],
         name=data["name"],
         labels=dict(data.get("labels") or {}),
@@ -73,8 +117,44 @@ async def resolve(
         host=host,
         kind="service",
         replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
+        previous_replicas=data.get("previous_replicas"),
     )
-    return facts, state
+
+
+async def resolve(
+    executor: Any,
+    spec: ToolSpec,
+    reference: str,
+    host: str | None,
+    on_host: dict[str, Any],
+    *,
+    arguments: dict[str, Any] | None = None,
+    hosts: tuple[str, ...] = (),
+) -> tuple[SwarmFacts, dict[str, Any]]:
+    """Return the facts the policy judges a swarm target by, and its state for the audit.
+
+    A node's facts say which of the fleet's ``hosts`` it is, and, for a drain (in
+    ``arguments``), the services whose tasks it would move.
+    """
+    if spec.target_kind == "node":
+        data, state = await _node(executor, reference, on_host)
+        drain = (arguments or {}).get("availability") == "drain"
+        node_hosts, sure = await _node_hosts(executor, data["node_id"], hosts)
+        facts = SwarmFacts(
+            id=data["node_id"],
+            name=data["hostname"],
+            labels=dict(data.get("labels") or {}),
+            status=data["availability"],
+            host=host,
+            kind="node",
+            role=data["role"],
+            moving=await _moving(executor, data["service_ids"], on_host) if drain else (),
+            node_hosts=node_hosts,
+            node_host_sure=sure,
+        )
+        return facts, state
+    data, state = await _service(executor, reference, on_host)
+    return _service_facts(data, host), state
 
 
 async def read_state(
@@ -108,4 +188,8 @@ def describe(
         return f"set {what} ({facts.role}) from {facts.status} to {wanted}{moves}."
     tasks = state.get("replicas_running")
     verb = "roll back" if spec.method == "rollback_service" else "restart (rolling)"
-    return f"{verb} {what}: its {tasks} running task(s) would be replaced as its config says."
+    back = facts.previous_replicas if spec.method == "rollback_service" else facts.replicas
+    gives = f", leaving it {back} replica(s)" if back is not None else ""
+    return (
+        f"{verb} {what}: its {tasks} running task(s) would be replaced as its config says{gives}."
+    )

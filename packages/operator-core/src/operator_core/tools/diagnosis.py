@@ -20,8 +20,10 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
         "(die, oom, kill, health_status, restart, start, stop, ...), the actor's id and "
         "name, exit_code where the engine gives it, and attributes. Use it to learn when "
         "a container died, with which exit code, whether it was OOM-killed and how often "
-        "it restarted. Filter by container, swarm service, types and actions. Changes "
-        "nothing.",
+        "it restarted. Filter by container, swarm service, types and actions. The engine "
+        "keeps only its newest 256 events; where a watch records this engine, older ones "
+        "come from its history. `sources` says which span each source covers, "
+        "`may_be_missing` whether part of the window may lack events. Changes nothing.",
         EventsInput,
         "get_events",
         None,

@@ -1,41 +1,52 @@
-"""``Healer``: act on ``unhealthy`` incidents under the policy, with backoff and escalation.
+"""``Healer``: act on ``unhealthy`` incidents under the policy, safe to leave running.
 
 Every step is a tool call through a ``ToolRunner`` (so mode, protection, scope, approval,
 rate limits and the audit trail apply): a read to see the container is still unhealthy
-after the grace period, a restart, then a wait until it is healthy. A heal that does not
-bring the container back is tried again after a backoff that doubles; after
-``max_attempts`` failed heals within ``window_s`` the healer stops acting on it, writes
-an audit record saying why (rule ``heal.escalated``) and reports it for a person. A
-denial by the policy ends that heal at once and is reported, never retried in a loop.
+after the grace period, a restart, then a wait until it is healthy. What outlives one
+watch is kept in a ``HealStore`` (the watch's SQLite store, shared by every watch that
+names the same file), keyed by the engine's own ID and the container's ID:
 
-The engine says ``health_status: unhealthy`` once, when the status changes, so the
-healer keeps trying on its own until the container is healthy, the policy says no, or it
-escalates; a new incident for a container already being healed is ignored.
+* **a lease per container**, taken before the first step and renewed while the heal runs:
+  a second watch on the same store reports ``heal_skipped`` naming who holds it and since
+  when, and never restarts the container too;
+* **failed heals, restarts, backoff**: a heal that does not bring the container back, or
+  whose container is unhealthy again within ``flap_window_s`` of being healed (flapping),
+  is a failure; the next try waits a backoff that doubles. After ``max_attempts`` failures
+  within ``window_s``, or when ``max_restarts`` restarts within ``restart_window_s`` are
+  spent, the healer **escalates**: an audit record (rule ``heal.escalated``), a report,
+  and no watch acts on it again until a person runs ``operator heal clear``.
+
+A policy denial ends the heal at once, never retried. A Swarm task is never restarted in
+place (``heal_swarm``). Every report's message starts with the container's name.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from operator_core.audit import AuditRecord
-from operator_core.errors import AuditError
+from operator_core.errors import AuditError, OperatorError
 from operator_core.policy import HealRules, has_label
+from operator_core.watch.heal_state import Escalation, HealStore, watch_id
+from operator_core.watch.heal_swarm import SwarmChurn, is_swarm_task
 from operator_core.watch.incidents import Incident
-from operator_core.watch.stream import Notice, watch
 
-__all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer", "heal_watch"]
+__all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer"]
 
 HealReportKind = Literal[
     "heal_skipped", "heal_started", "healed", "heal_failed", "heal_denied", "escalated"
 ]
 #: Who the audit trail says acted.
 HEAL_ACTOR = "operator:watch-heal"
+#: The envelope types that mean the policy (or the call's shape) refused: never retried.
+_REFUSED = ("denied", "invalid_arguments")
+Key = tuple[str, str]
+#: The incident kinds that count as a Swarm task failing (not "stopped", "removed"...).
+_FAILING = ("unhealthy", "died", "oom_killed", "restart_loop")
 
 
 class HealReport(TypedDict):
@@ -49,10 +60,6 @@ class HealReport(TypedDict):
     message: str
     attempt: int | None
     audit_id: str | None
-
-
-#: The envelope types that mean the policy (or the call's shape) refused: never retried.
-_REFUSED = ("denied", "invalid_arguments")
 
 
 def _readable(check: dict[str, Any]) -> bool:
@@ -71,11 +78,27 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _label(incident: Incident) -> str:
+    return incident["name"] or incident["container_id"][:12]
+
+
+def _clear_command(incident: Incident, name: str | None = None) -> str:
+    """Return the command that clears the escalation of ``incident``'s container."""
+    where = f"{incident['host']}/" if incident["host"] else ""
+    return f"operator heal clear {where}{name or _label(incident)}"
+
+
+class _LostLease(Exception):
+    """Another watch took the lease while this heal ran (it stalled past the expiry)."""
+
+
 class Healer:
     """Heals unhealthy containers through ``runner``, by the ``rules`` of a ``[heal]`` section.
 
-    ``sleep`` and ``clock`` (monotonic seconds) are injectable for tests. Reports are put
-    on ``reports`` as they happen.
+    ``store`` holds leases, failures, backoff and escalations (default: in memory, this
+    watch alone). ``watch`` names this watch in leases (default ``watch_id()``). ``sleep``
+    and ``clock`` (wall-clock unix seconds) are injectable for tests. Reports are put on
+    ``reports`` as they happen.
     """
 
     def __init__(
@@ -83,30 +106,36 @@ class Healer:
         runner: Any,
         rules: HealRules,
         *,
+        store: HealStore | None = None,
+        watch: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.runner, self.rules, self.sleep, self.clock = runner, rules, sleep, clock
+        self.store = store or HealStore(":memory:")
+        self.watch = watch or watch_id()
         self.reports: asyncio.Queue[HealReport] = asyncio.Queue()
+        self.swarm = SwarmChurn(self)
         self._busy: dict[tuple[str | None, str], asyncio.Task[None]] = {}
-        self._failures: dict[tuple[str | None, str], deque[float]] = {}
-        self._escalated: dict[tuple[str | None, str], str] = {}
 
     def consider(self, incident: Incident) -> None:
         """Start healing ``incident``'s container if the rules say so (returns at once)."""
-        if incident["kind"] != "unhealthy" or not self.rules.restart_unhealthy:
+        if not self.rules.restart_unhealthy or incident.get("status", "firing") != "firing":
+            return  # a summary, a resolve or an info (someone asked for it): nothing to heal
+        swarm = is_swarm_task(incident["labels"])
+        if incident["kind"] not in (_FAILING if swarm else ("unhealthy",)):
             return
         key = (incident["host"], incident["container_id"])
         if key in self._busy and not self._busy[key].done():
             return
-        if key in self._escalated:
-            self._report("heal_skipped", incident, f"escalated earlier: {self._escalated[key]}")
-            return
         missing = [w for w in self.rules.require_labels if not has_label(incident["labels"], w)]
         if missing:
-            self._report("heal_skipped", incident, f"not opted in (needs {', '.join(missing)})")
+            if incident["kind"] == "unhealthy":
+                self.report("heal_skipped", incident, f"not opted in (needs {', '.join(missing)})")
             return
-        self._busy[key] = asyncio.create_task(self._heal(incident, key))
+        work = self.swarm.consider(incident) if swarm else self._heal(incident)
+        self._busy = {k: task for k, task in self._busy.items() if not task.done()}
+        self._busy[key] = asyncio.create_task(work)
 
     async def close(self) -> None:
         """Cancel the heals under way (each waits for its action as the runner does)."""
@@ -114,8 +143,82 @@ class Healer:
             task.cancel()
         await asyncio.gather(*self._busy.values(), return_exceptions=True)
 
-    async def _heal(self, incident: Incident, key: tuple[str | None, str]) -> None:
-        """Wait out the grace period, then restart and confirm until healthy or escalated."""
+    async def engine_id(self, incident: Incident) -> str | None:
+        """Return the incident's engine ID (asked of the engine when the incident has none)."""
+        known = incident.get("engine_id")
+        if isinstance(known, str) and known:
+            return known
+        identity = await self.identity(incident["host"])
+        return None if identity is None else identity["engine_id"]
+
+    async def identity(self, host: str | None) -> dict[str, Any] | None:
+        """Return the engine identity of ``host`` (None, after a heal_failed, if unreadable)."""
+        where = {"host": host} if host is not None else {}
+        try:
+            return dict(await self.runner.executor.engine_identity(**where))
+        except OperatorError:
+            return None
+
+    async def _heal(self, incident: Incident) -> None:
+        """Take the lease, then heal; always give the lease back."""
+        engine = await self.engine_id(incident)
+        if engine is None:
+            self.report("heal_failed", incident, "not healed: could not read its engine's ID")
+            return
+        key = (engine, incident["container_id"])
+        store = self.store
+        escalated = await store.run(store.escalation, *key)
+        if escalated is not None:
+            self._skip_escalated(incident, escalated)
+            return
+        holder = await store.run(
+            store.take_lease, *key, self.watch, self.clock(), self.rules.lease_s
+        )
+        if holder is not None:
+            said = f"being healed by another watch ({holder['holder']}) since {holder['since']}"
+            self.report("heal_skipped", incident, said)
+            return
+        try:
+            await self._leased(incident, key)
+        except _LostLease as exc:
+            self.report("heal_skipped", incident, f"stopped: {exc}")
+        finally:
+            await store.run(store.release_lease, *key, self.watch)
+
+    async def _leased(self, incident: Incident, key: Key) -> None:
+        """Run the heal while a renewer keeps the lease; stop if the lease is lost."""
+        body = asyncio.create_task(self._steps(incident, key))
+        renewer = asyncio.create_task(self._renew(key))
+        try:
+            await asyncio.wait({body, renewer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            renewer.cancel()
+            if not body.done():
+                body.cancel()
+            await asyncio.gather(body, renewer, return_exceptions=True)
+        if body.cancelled():
+            lost = renewer.result() if renewer.done() and not renewer.cancelled() else None
+            raise _LostLease(f"another watch took the lease ({lost})")
+        body.result()
+
+    async def _renew(self, key: Key) -> str:
+        """Renew the lease every third of its term (real time); return who took it, if lost."""
+        while True:
+            await asyncio.sleep(self.rules.lease_s / 3)
+            store = self.store
+            held = await store.run(
+                store.take_lease, *key, self.watch, self.clock(), self.rules.lease_s
+            )
+            if held is not None:
+                return f"{held['holder']} since {held['since']}"
+
+    async def _steps(self, incident: Incident, key: Key) -> None:
+        """Flap check, backoff, grace; then check, restart and confirm until healthy or done."""
+        if await self._flapped(incident, key):
+            return
+        until = await self.store.run(self.store.backoff_until, *key)
+        if until is not None and until > self.clock():
+            await self.sleep(until - self.clock())
         await self.sleep(self.rules.grace_s)
         attempt = 0
         while True:
@@ -124,27 +227,57 @@ class Healer:
                 health = _health(check)
                 if health != "unhealthy":
                     said = "recovered by itself" if attempt == 0 else "is no longer unhealthy"
-                    self._report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
+                    self.report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
+                    return
+                if await self._restart_bound(incident, key):
                     return
                 attempt += 1
-                outcome = await self._attempt(incident, attempt)
+                outcome = await self._attempt(incident, key, attempt)
             else:
                 outcome = self._unreadable(incident, check, attempt)
-            if outcome != "failed":
+            if outcome != "failed" or await self._failed(incident, key):
                 return
-            failures = self._count_failure(key)
-            if failures >= self.rules.max_attempts:
-                await self._escalate(incident, key, failures)
-                return
-            await self.sleep(
-                min(self.rules.backoff_s * 2 ** (failures - 1), self.rules.backoff_max_s)
-            )
 
-    async def _attempt(self, incident: Incident, attempt: int) -> str:
+    async def _flapped(self, incident: Incident, key: Key) -> bool:
+        """Count a heal whose container is unhealthy again this soon as failed; True: escalated."""
+        healed = await self.store.run(self.store.healed_at, *key)
+        if healed is None or self.clock() - healed > self.rules.flap_window_s:
+            return False
+        await self.store.run(self.store.set_healed, *key, None)
+        return await self._failed(incident, key, "unhealthy again soon after its heal (flapping)")
+
+    async def _failed(self, incident: Incident, key: Key, why: str | None = None) -> bool:
+        """Count a failed heal; escalate at the bound (True), else back off (persisted)."""
+        now, store = self.clock(), self.store
+        await store.run(store.mark, *key, "failure", now)
+        failures = await store.run(store.count, *key, "failure", now - self.rules.window_s)
+        if failures >= self.rules.max_attempts:
+            said = f"{failures} failed heals within {self.rules.window_s:g}s"
+            await self.escalate(incident, key, f"{why}; {said}" if why else said, failures)
+            return True
+        delay = min(self.rules.backoff_s * 2 ** (failures - 1), self.rules.backoff_max_s)
+        await store.run(store.set_backoff, *key, now + delay)
+        if why is not None:
+            self.report("heal_failed", incident, f"{why}; next try in {delay:g}s", failures)
+        await self.sleep(delay)
+        return False
+
+    async def _restart_bound(self, incident: Incident, key: Key) -> bool:
+        """Escalate (True) when ``max_restarts`` restarts within ``restart_window_s`` are spent."""
+        window = self.rules.restart_window_s
+        made = await self.store.run(self.store.count, *key, "restart", self.clock() - window)
+        if made < self.rules.max_restarts:
+            return False
+        said = f"{made} restarts within {window:g}s (max_restarts) did not keep it healthy"
+        await self.escalate(incident, key, said, made)
+        return True
+
+    async def _attempt(self, incident: Incident, key: Key, attempt: int) -> str:
         """Restart, then wait for healthy; return ``healed``, ``denied`` or ``failed``."""
-        name = incident["name"] or incident["container_id"][:12]
-        self._report("heal_started", incident, f"restarting {name} (attempt {attempt})", attempt)
-        reason = f"watch --heal: {name} unhealthy for more than {self.rules.grace_s:g}s"
+        self.report("heal_started", incident, f"restarting (attempt {attempt})", attempt)
+        reason = f"watch --heal: {_label(incident)} unhealthy for more than {self.rules.grace_s:g}s"
+        if self.rules.preapproved:
+            reason += " (restart pre-approved by [heal] preapproved)"
         restart = await self._call(
             "docker_restart_container", incident, reason, timeout=self.rules.stop_grace_s
         )
@@ -152,11 +285,12 @@ class Healer:
             error = restart.get("error") or {}
             if error.get("type") in _REFUSED:
                 why = f"the policy refused the restart ({error.get('rule') or error.get('type')})"
-                self._report("heal_denied", incident, why, attempt, restart.get("audit_id"))
+                self.report("heal_denied", incident, why, attempt, restart.get("audit_id"))
                 return "denied"
             message = f"restart failed: {error.get('message') or error.get('type')}"
-            self._report("heal_failed", incident, message, attempt, restart.get("audit_id"))
+            self.report("heal_failed", incident, message, attempt, restart.get("audit_id"))
             return "failed"
+        await self.store.run(self.store.mark, *key, "restart", self.clock())
         wait = await self._call(
             "docker_wait_for_container",
             incident,
@@ -165,12 +299,11 @@ class Healer:
             timeout=self.rules.confirm_timeout_s,
         )
         if wait.get("ok") and (wait.get("result") or {}).get("met"):
-            self._report(
-                "healed", incident, f"{name} is healthy again", attempt, wait.get("audit_id")
-            )
+            await self.store.run(self.store.set_healed, *key, self.clock())
+            self.report("healed", incident, "is healthy again", attempt, wait.get("audit_id"))
             return "healed"
-        message = f"{name} was restarted but not healthy within {self.rules.confirm_timeout_s:g}s"
-        self._report("heal_failed", incident, message, attempt, wait.get("audit_id"))
+        message = f"was restarted but not healthy within {self.rules.confirm_timeout_s:g}s"
+        self.report("heal_failed", incident, message, attempt, wait.get("audit_id"))
         return "failed"
 
     def _unreadable(self, incident: Incident, check: dict[str, Any], attempt: int) -> str:
@@ -178,17 +311,17 @@ class Healer:
         error = check.get("error") or {}
         if error.get("type") in _REFUSED:
             why = f"the policy refused reading its health ({error.get('rule') or error['type']})"
-            self._report("heal_denied", incident, why, attempt or None, check.get("audit_id"))
+            self.report("heal_denied", incident, why, attempt or None, check.get("audit_id"))
             return "denied"
         why = f"could not read its health: {error.get('message') or error.get('type')}"
-        self._report("heal_failed", incident, why, attempt or None, check.get("audit_id"))
+        self.report("heal_failed", incident, why, attempt or None, check.get("audit_id"))
         return "failed"
 
     async def _call(
         self, tool: str, incident: Incident, reason: str, **arguments: Any
     ) -> dict[str, Any]:
         """Run ``tool`` on the incident's container through the runner; return the envelope."""
-        arguments["container_id"] = incident["container_id"]
+        arguments.setdefault("container_id", incident["container_id"])
         if incident["host"] is not None:
             arguments["host"] = incident["host"]
         envelope: dict[str, Any] = await self.runner.execute_tool(
@@ -196,22 +329,33 @@ class Healer:
         )
         return envelope
 
-    def _count_failure(self, key: tuple[str | None, str]) -> int:
-        """Record a failed heal now; return how many fell within the window."""
-        now = self.clock()
-        failures = self._failures.setdefault(key, deque())
-        failures.append(now)
-        while now - failures[0] > self.rules.window_s:
-            failures.popleft()
-        return len(failures)
+    def _skip_escalated(self, incident: Incident, escalated: Escalation) -> None:
+        said = f"escalated since {escalated['since']} ({escalated['why']}); not acted on"
+        self.report("heal_skipped", incident, f"{said} until `{_clear_command(incident)}`")
 
-    async def _escalate(self, incident: Incident, key: tuple[str | None, str], count: int) -> None:
-        """Stop acting on the container, record why, and report it for a person."""
-        why = (
-            f"{count} heals within {self.rules.window_s:g}s did not make it healthy; "
-            "not acting on it again until the watch restarts: a person should look"
+    async def escalate(
+        self, incident: Incident, key: Key, why: str, count: int, name: str | None = None
+    ) -> None:
+        """Stop acting on the container (kept in the store), record why, and report it.
+
+        ``name`` is what the store calls it (default the container's name).
+        """
+        entry = Escalation(
+            engine_id=key[0],
+            container_id=key[1],
+            host=incident["host"],
+            name=name or incident["name"],
+            since="",
+            why=why,
         )
-        self._escalated[key] = why
+        await self.store.run(self.store.escalate, entry, self.clock())
+        audit_id, failure = await self._audit_escalation(incident, why)
+        clear = _clear_command(incident, name)
+        said = f"{why}{failure}; no watch acts on it again until a person runs `{clear}`"
+        self.report("escalated", incident, said, count, audit_id)
+
+    async def _audit_escalation(self, incident: Incident, why: str) -> tuple[str | None, str]:
+        """Write the ``heal.escalated`` record; return its id, or None and what failed."""
         now = datetime.now(UTC)
         record = AuditRecord(
             time=now.isoformat(),
@@ -227,14 +371,13 @@ class Healer:
             rule="heal.escalated",
             outcome="denied",
         )
-        audit_id: str | None = record.id
         try:
             await self.runner.audit.write(record)
         except AuditError as exc:  # the escalation stands, and the report says what failed
-            why, audit_id = f"{why} (not in the audit trail: {exc})", None
-        self._report("escalated", incident, why, count, audit_id)
+            return None, f" (not in the audit trail: {exc})"
+        return record.id, ""
 
-    def _report(
+    def report(
         self,
         kind: HealReportKind,
         incident: Incident,
@@ -242,6 +385,7 @@ class Healer:
         attempt: int | None = None,
         audit_id: str | None = None,
     ) -> None:
+        """Put a report on ``reports``; its message starts with the container's name."""
         self.reports.put_nowait(
             HealReport(
                 kind=kind,
@@ -249,48 +393,8 @@ class Healer:
                 container_id=incident["container_id"],
                 name=incident["name"],
                 time=_now_iso(),
-                message=message,
+                message=f"{_label(incident)}: {message}",
                 attempt=attempt,
                 audit_id=audit_id,
             )
         )
-
-
-async def heal_watch(
-    source: Any, healer: Healer, **options: Any
-) -> AsyncGenerator[Incident | Notice | HealReport, None]:
-    """Yield the watch's incidents and notices, and the healer's reports, as they happen.
-
-    ``options`` go to ``watch``. Each incident is handed to ``healer`` as it arrives.
-    """
-    items: asyncio.Queue[Incident | Notice | HealReport] = asyncio.Queue()
-
-    async def follow() -> None:
-        async with contextlib.aclosing(watch(source, **options)) as stream:
-            async for item in stream:
-                await items.put(item)
-                if item["kind"] == "unhealthy":
-                    healer.consider(item)
-
-    async def relay() -> None:
-        while True:
-            await items.put(await healer.reports.get())
-
-    tasks = [asyncio.create_task(follow()), asyncio.create_task(relay())]
-    try:
-        while True:
-            getter = asyncio.ensure_future(items.get())
-            done, _ = await asyncio.wait({getter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
-            if getter in done:
-                yield getter.result()
-                continue
-            getter.cancel()
-            for task in tasks:
-                if task.done():
-                    task.result()  # a watch that failed raises its error here
-            return
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await healer.close()

@@ -1,10 +1,13 @@
 """``watch``: follow every host's events and yield incidents as they happen.
 
 One long-lived ``docker events`` per host (``follow_events``). When a host's stream ends (the
-engine restarted or went away) the watch says so (a ``disconnected`` notice), waits with
-exponential backoff, checks the engine answers, says ``reconnected`` and follows again from
-the last event it saw (``--since``), so the incidents of the outage window are replayed,
-not lost; events it already had are skipped. A host that is down never delays the others.
+engine restarted or went away) the watch says so (a ``disconnected`` notice; deaths it was
+holding are ``engine_stopped``), waits with exponential backoff, checks the engine answers,
+reads its containers' current state (a container already unhealthy or looping is an incident
+then), says ``reconnected`` and follows again from the last event it saw (``--since``), so
+the incidents of the outage window are replayed, not lost; events it already had are
+skipped. While following, each engine is probed (``watch.probe``): a hung daemon is said
+``unresponsive``, then ``responsive``. A host that is down never delays the others.
 """
 
 from __future__ import annotations
@@ -16,22 +19,33 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
 from operator_core.errors import InvalidInput, OperatorError
-from operator_core.results import Event
+from operator_core.results import ContainerSummary, Event
 from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
+from operator_core.watch.probe import (
+    PROBE_EVERY_S,
+    UNRESPONSIVE_AFTER_S,
+    EngineProbe,
+    ProbeVerdict,
+)
+
+if TYPE_CHECKING:
+    from operator_core.watch.recorder import EventRecorder
 
 __all__ = ["DEFAULT_BACKOFF_MAX_S", "DEFAULT_BACKOFF_S", "Notice", "NoticeKind", "watch"]
 
-NoticeKind = Literal["connected", "disconnected", "reconnected"]
+NoticeKind = Literal["connected", "disconnected", "reconnected", "unresponsive", "responsive"]
 #: The first wait before following a host again.
 DEFAULT_BACKOFF_S = 1.0
 #: The longest wait between two attempts.
 DEFAULT_BACKOFF_MAX_S = 30.0
 #: Events remembered to skip what a replay sends again.
 _REMEMBERED = 2000
+#: How often held deaths and quiet loops are looked at, in seconds.
+TICK_S = 0.25
 
 
 class Notice(TypedDict):
@@ -39,10 +53,28 @@ class Notice(TypedDict):
 
     kind: NoticeKind
     host: str | None
+    #: The engine's own ID (``engine_identity``), once it answered.
+    engine_id: str | None
     time: str
     message: str
     #: Seconds until the next attempt (disconnected only).
     retry_in_s: float | None
+
+
+class _Ended(TypedDict):
+    """A host's stream ended (internal: the detector releases the deaths it held)."""
+
+    ended: bool
+
+
+class _State(TypedDict):
+    """A host's containers as read at (re)connect (internal: for ``detector.current``)."""
+
+    engine_id: str | None
+    containers: list[ContainerSummary]
+
+
+_Item = Event | Notice | _Ended | _State
 
 
 def _hosts(source: Any) -> list[tuple[str | None, Any]]:
@@ -107,6 +139,16 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+class _Timing(TypedDict):
+    """How a follower backs off and probes (injectable for tests)."""
+
+    backoff: tuple[float, float]
+    sleep: Callable[[float], Awaitable[None]]
+    probe_every_s: float
+    unresponsive_s: float
+    clock: Callable[[], float]
+
+
 class _HostFollower:
     """Follows one host's events forever, reconnecting, into a shared queue."""
 
@@ -114,17 +156,21 @@ class _HostFollower:
         self,
         host: str | None,
         executor: Any,
-        queue: asyncio.Queue[tuple[str | None, Event | Notice]],
+        queue: asyncio.Queue[tuple[str | None, _Item]],
         since: str | None,
-        backoff: tuple[float, float],
-        sleep: Callable[[float], Awaitable[None]],
+        timing: _Timing,
+        recorder: EventRecorder | None = None,
     ) -> None:
         self.host, self.executor, self.queue = host, executor, queue
         self.since = since
-        self.backoff, self.sleep = backoff, sleep
+        self.timing = timing
+        #: The history hook (see ``_resume``); the engine's own ID is learnt in ``_probe``.
+        self.recorder = recorder
+        self.resumed = since is not None
         self.keys: deque[tuple[str, ...]] = deque(maxlen=_REMEMBERED)
         self.known: set[tuple[str, ...]] = set()
         self.gap_lost = False
+        self.engine_id: str | None = None
 
     async def run(self) -> None:
         """Follow, and after each end wait, probe and follow again from the last event.
@@ -142,33 +188,103 @@ class _HostFollower:
                 message = "following the engine's events"
                 if self.gap_lost:
                     message += f"; {_GAP_LOST}"
+                message += await self._read_state()
                 await self._notice(kind, message)
                 connected_before, attempt = True, 0
-                reason = await self._follow()
-            delay = min(self.backoff[0] * 2**attempt, self.backoff[1])
+                await self._recording(start=True)
+                reason = await self._follow_probed()
+                await self._recording(start=False)
+                await self.queue.put((self.host, _Ended(ended=True)))
+            backoff_s, backoff_max_s = self.timing["backoff"]
+            delay = min(backoff_s * 2**attempt, backoff_max_s)
             await self._notice("disconnected", reason, retry_in_s=delay)
-            await self.sleep(delay)
+            await self.timing["sleep"](delay)
             attempt += 1
 
     async def _probe(self) -> str | None:
         """Return why the engine does not answer a short bounded read, or None if it does.
 
         The read starts where the follow will, so ``gap_lost`` says whether the engine's
-        memory (its newest 256 events, of every kind) still reaches back that far.
+        memory (its newest 256 events, of every kind) still reaches back that far. The
+        engine's identity is read too: every notice and incident carries its ID.
         """
-        start = min(float(self.since or time.time()), time.time() - 1)
         try:
+            self.engine_id = (await self.executor.engine_identity())["engine_id"]
+            await self._resume()
+            start = min(float(self.since or time.time()), time.time() - 1)
             read = await self.executor.get_events(_iso(start), limit=1)
         except OperatorError as exc:
             return str(exc)
         self.gap_lost = "engine_buffer" in (read.get("truncation") or [])
         return None
 
+    async def _resume(self) -> None:
+        """With a recorder, the first time: follow from the history's cursor of this engine.
+
+        Without a ``since`` of the caller's, a restarted watch follows from the newest
+        event the history holds of this engine (not from "now"), and skips that event.
+        """
+        if self.recorder is None or self.resumed or self.engine_id is None:
+            return
+        self.resumed = True
+        cursor = await self.recorder.resume(self.engine_id)
+        if cursor is not None:
+            self.since = cursor["since"]
+            for key in cursor["keys"]:
+                self._remember(tuple(key))
+
+    async def _recording(self, *, start: bool) -> None:
+        """Tell the recorder the stream started (from ``since``, unless the engine forgot)."""
+        if self.recorder is None or self.engine_id is None:
+            return
+        if not start:
+            await self.recorder.stopped(self.engine_id)
+            return
+        whole = not self.gap_lost and self.since is not None
+        begin = float(self.since) if whole and self.since else time.time()
+        await self.recorder.started(self.host, self.engine_id, begin)
+
+    async def _read_state(self) -> str:
+        """Queue the host's containers as they are now; return a note if they could not be read."""
+        try:
+            listed = await self.executor.list_containers(all=True)
+        except OperatorError as exc:
+            return f"; its containers' current state could not be read: {exc}"
+        state = _State(engine_id=self.engine_id, containers=listed["containers"])
+        await self.queue.put((self.host, state))
+        return ""
+
+    async def _follow_probed(self) -> str:
+        """Follow while probing the engine; return why the stream ended."""
+        probe = EngineProbe(
+            lambda: self.executor.engine_identity(refresh=True),
+            self._probe_notice,
+            every_s=self.timing["probe_every_s"],
+            silent_s=self.timing["unresponsive_s"],
+            clock=self.timing["clock"],
+        )
+        probing = asyncio.create_task(probe.run())
+        following = asyncio.create_task(self._follow())
+        try:
+            await asyncio.wait({probing, following}, return_when=asyncio.FIRST_COMPLETED)
+            if probing.done():
+                probing.result()  # the probe only ends by raising (its own bug): raise it
+            return following.result()
+        finally:
+            for task in (probing, following):
+                task.cancel()
+            await asyncio.gather(probing, following, return_exceptions=True)
+
+    async def _probe_notice(self, kind: ProbeVerdict, message: str) -> None:
+        await self._notice(kind, message)
+
     async def _follow(self) -> str:
         """Follow the events from ``self.since`` until the stream ends; return why it ended."""
-        stream = self.executor.follow_events(
-            self.since, types=["container"], actions=list(WATCHED_ACTIONS)
-        )
+        types, actions = ["container"], list(WATCHED_ACTIONS)
+        if self.recorder is not None:
+            types = sorted({*types, *self.recorder.types})
+            actions = sorted({*actions, *self.recorder.actions})
+        stream = self.executor.follow_events(self.since, types=types, actions=actions)
         try:
             async with contextlib.aclosing(stream):
                 async for event in stream:
@@ -184,6 +300,8 @@ class _HostFollower:
             return
         self._remember(key)
         self.since = _unix(event["time"])
+        if self.recorder is not None and self.engine_id is not None:
+            await self.recorder.record(self.host, self.engine_id, [event])
         await self.queue.put((self.host, event))
 
     def _remember(self, key: tuple[str, ...]) -> None:
@@ -196,7 +314,12 @@ class _HostFollower:
         self, kind: NoticeKind, message: str, retry_in_s: float | None = None
     ) -> None:
         notice = Notice(
-            kind=kind, host=self.host, time=_now_iso(), message=message, retry_in_s=retry_in_s
+            kind=kind,
+            host=self.host,
+            engine_id=self.engine_id,
+            time=_now_iso(),
+            message=message,
+            retry_in_s=retry_in_s,
         )
         await self.queue.put((self.host, notice))
 
@@ -210,41 +333,85 @@ async def watch(
     backoff_max_s: float = DEFAULT_BACKOFF_MAX_S,
     notices: bool = True,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    recorder: EventRecorder | None = None,
+    probe_every_s: float = PROBE_EVERY_S,
+    unresponsive_s: float = UNRESPONSIVE_AFTER_S,
+    clock: Callable[[], float] = time.monotonic,
+    tick_s: float = TICK_S,
 ) -> AsyncGenerator[Incident | Notice, None]:
-    """Yield incidents (and, unless ``notices`` is false, stream notices) as they happen.
+    """Yield incidents (and, unless ``notices`` is false, host notices) as they happen.
 
     ``source`` is a ``DockerActionExecutor`` or a ``Fleet`` (every host followed at once;
     each incident and notice names its ``host``). ``since`` replays from that moment
     (``10m``, an ISO time or a unix time; a bad one is InvalidInput at the first
     iteration, before any host is followed) before following. ``detector`` holds the rules
-    (default ``IncidentDetector()``). Stops when the caller stops iterating.
+    (default ``IncidentDetector()``); what its clock releases is looked at every
+    ``tick_s``. Each followed engine is probed every ``probe_every_s`` and said
+    ``unresponsive`` after ``unresponsive_s`` without an answer (``clock``: monotonic).
+    ``recorder`` (a ``HistoryRecorder``) records every event received, per engine ID, and
+    without ``since`` each host is followed from the recorder's cursor. Stops when the
+    caller stops iterating.
     """
     if not 0 < backoff_s <= backoff_max_s <= 3600:
         raise InvalidInput("backoff must satisfy 0 < backoff_s <= backoff_max_s <= 3600")
+    if not 0 < probe_every_s <= unresponsive_s <= 3600 or not 0 < tick_s <= 60:
+        raise InvalidInput("probe timing must satisfy 0 < probe_every_s <= unresponsive_s")
     rules = detector or IncidentDetector()
     since = _start(since, datetime.now(UTC))
-    queue: asyncio.Queue[tuple[str | None, Event | Notice]] = asyncio.Queue(maxsize=1000)
+    queue: asyncio.Queue[tuple[str | None, _Item]] = asyncio.Queue(maxsize=1000)
+    timing = _Timing(
+        backoff=(backoff_s, backoff_max_s),
+        sleep=sleep,
+        probe_every_s=probe_every_s,
+        unresponsive_s=unresponsive_s,
+        clock=clock,
+    )
     followers = [
-        _HostFollower(host, executor, queue, since, (backoff_s, backoff_max_s), sleep)
+        _HostFollower(host, executor, queue, since, timing, recorder)
         for host, executor in _hosts(source)
     ]
+    engines = {follower.host: follower for follower in followers}
     tasks = [asyncio.create_task(follower.run()) for follower in followers]
-    getter: asyncio.Future[tuple[str | None, Event | Notice]] | None = None
+    getter: asyncio.Future[tuple[str | None, _Item]] | None = None
+    loop, last_due = asyncio.get_running_loop(), 0.0
     try:
         while True:
-            getter = asyncio.ensure_future(queue.get())
-            done, _ = await asyncio.wait({getter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            if getter is None:
+                getter = asyncio.ensure_future(queue.get())
+            waiting: set[asyncio.Future[Any]] = {getter, *tasks}
+            done, _ = await asyncio.wait(
+                waiting, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if (moment := loop.time()) - last_due >= tick_s:  # not once per event in a flood
+                last_due = moment
+                for incident in rules.due():
+                    yield incident
+            if not done:
+                continue
             if getter not in done:
                 # A follower only ends by raising (its own bug): raise it, never go quiet.
                 next(task for task in tasks if task.done()).result()
-            host, item = await getter
-            if "actor_id" in item:
-                for incident in rules.feed(item, host):  # type: ignore[arg-type]
-                    yield incident
-            elif notices:
-                yield item
+            host, item = getter.result()
+            getter = None
+            for out in _judge(rules, host, engines[host].engine_id, item):
+                if notices or "incident_id" in out:
+                    yield out
     finally:
         for task in [*tasks, getter]:
             if task is not None:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _judge(
+    rules: IncidentDetector, host: str | None, engine_id: str | None, item: _Item
+) -> list[Incident | Notice]:
+    """Return what one queued item means: its incidents, or the notice itself."""
+    if "actor_id" in item:
+        return list(rules.feed(cast(Event, item), host, engine_id))
+    if "ended" in item:
+        return list(rules.ended(host))
+    if "containers" in item:
+        state = cast(_State, item)
+        return list(rules.current(host, state["engine_id"], state["containers"]))
+    return [item]
