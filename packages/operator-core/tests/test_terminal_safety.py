@@ -31,6 +31,9 @@ from operator_core.policy import Policy
 from operator_core.present import compact, make_console
 from operator_core.runner import ToolRunner
 from operator_core.terminal import UNSAFE, SafeConsole, safe_rich_text, safe_text
+from operator_core.watch import HealStore
+from operator_core.watch.heal_state import Escalation
+from operator_core.watch.history import HistoryStore
 from tool_fakes import FakeExecutor, container_id
 
 #: Window title, BEL, clear screen, one-byte CSI, right-to-left override, CR, backspace.
@@ -40,6 +43,7 @@ _KEEP = frozenset(
     {"id", "container_id", "status", "state", "health", "stream", "timestamp", "started_at"}
     | {"time", "finished_at", "created", "condition", "availability", "role", "desired_state"}
     | {"ended", "kind", "task_id", "service_id", "node_id", "engine_id"}
+    | {"since", "until", "engine_oldest"}  # an events window: our own validated times
 )
 
 
@@ -137,6 +141,7 @@ COMMANDS: dict[str, list[str] | str] = {
     "tools": ["tools"],
     "watch": ["watch"],
     "hosts": ["hosts"],
+    "health": "prints only its own words, nothing the engine or the MCP server sent",
     "docker ps": ["docker", "ps", "-a"],
     "docker inspect": ["docker", "inspect", "web"],
     "docker start": ["docker", "start", "web"],
@@ -156,6 +161,11 @@ COMMANDS: dict[str, list[str] | str] = {
     "docker net disconnect": ["docker", "net", "disconnect", "bridge", "web"],
     "audit list": ["audit", "list", "--wide"],
     "audit show": ["audit", "show", "RECORD"],
+    "audit prune": ["audit", "prune", "--older-than", f"30d{HOSTILE}"],
+    "history status": ["history", "status"],
+    "history prune": ["history", "prune", "--older-than", f"7d{HOSTILE}"],
+    "heal list": ["heal", "list"],
+    "heal clear": ["heal", "clear", f"web{HOSTILE}"],
     "policy check": ["policy", "check", "BAD_POLICY"],
     "policy show": ["policy", "show"],
     "swarm services": ["swarm", "services"],
@@ -204,6 +214,28 @@ async def _seed_audit(path: Path) -> str:
     return str(envelope["audit_id"])
 
 
+async def _seed_store(path: Path) -> None:
+    """An escalation and a recorded engine whose host and container names carry escapes."""
+    heal = HealStore(path)
+    try:
+        entry = Escalation(
+            engine_id="E1",
+            container_id=_ID,
+            host=f"h{HOSTILE}",
+            name=f"web{HOSTILE}",
+            since="2026-01-01T00:00:00+00:00",
+            why=f"kept failing{HOSTILE}",
+        )
+        await heal.run(heal.escalate, entry, 1.0)
+    finally:
+        heal.close()
+    history = HistoryStore(path)
+    try:
+        await history.open_interval(f"h{HOSTILE}", "E1", 1.0)
+    finally:
+        await history.close()
+
+
 async def _hostile_watch(source: Any, **options: Any) -> AsyncIterator[dict[str, Any]]:
     """Yield one incident about a container whose name and message carry escapes."""
     yield {
@@ -237,6 +269,7 @@ def hostile_cli(tmp_path, monkeypatch) -> Callable[[list[str]], Any]:
     """Run a command against the hostile executor; return the CliRunner result."""
     audit_db = tmp_path / "audit.sqlite3"
     record = asyncio.run(_seed_audit(audit_db))
+    asyncio.run(_seed_store(tmp_path / "history.sqlite3"))
     policy, bad = tmp_path / "policy.toml", tmp_path / "bad.toml"
     policy.write_text('mode = "execute"\n')
     escaped = json.dumps(f"db{HOSTILE}")  # a TOML basic string takes JSON's \u escapes

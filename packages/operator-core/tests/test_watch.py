@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from operator_core.cli.watch_cmds import format_item
 from operator_core.docker.events import EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
 from operator_core.results import Event
+from operator_core.terminal import SafeConsole
 from operator_core.watch import IncidentDetector, watch
 
 CID = "c" * 64
@@ -341,9 +343,10 @@ async def test_bad_probe_timing_is_refused():
 
 
 def test_every_human_line_names_its_host_and_container():
-    """A heal report whose message names neither gets both; an incident's message has them.
+    r"""A heal report whose message names neither gets both; an incident's message has them.
 
-    Control characters a container or engine put in a text never reach the terminal.
+    Control characters a container or engine put in a text reach the terminal only shown
+    (``\x1b``), never raw: the CLI's console makes them safe, as for every command.
     """
     report = {
         "kind": "heal_denied",
@@ -355,7 +358,11 @@ def test_every_human_line_names_its_host_and_container():
     }
     line = format_item(report)
     assert "eng2: web: the policy refused the restart" in line
-    assert "\x1b" not in line
+    console = SafeConsole(file=io.StringIO(), width=200, color_system=None)
+    console.print(line)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "\x1b" not in shown
+    assert "(approval.unavailable)\\x1b[2J" in shown
     incident = {
         "kind": "restart_loop",
         "status": "resolved",

@@ -38,6 +38,16 @@ def container_id(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+def _iso(value: str | datetime, fallback: str) -> str:
+    """Return ``value`` as an ISO time when it is one, else ``fallback`` (``10m`` and such)."""
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return fallback
+    return text
+
+
 class FakeClock:
     """A monotonic clock tests move by hand."""
 
@@ -479,9 +489,11 @@ class FakeExecutor(SwarmFakes):
         limit: int = 500,
     ) -> EventsResult:
         self.calls.append(("get_events", {"since": since, "container": container}))
+        # The real executor answers with the window as ISO times, whatever form it was given.
+        start = _iso(since, "2026-01-01T00:00:00+00:00")
         return {
-            "since": str(since),
-            "until": str(until or since),
+            "since": start,
+            "until": _iso(until, start) if until is not None else start,
             "until_clamped": until is None,
             "events": [],
             "count": 0,

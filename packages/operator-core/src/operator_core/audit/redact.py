@@ -61,7 +61,7 @@ MAX_STORED = 4096
 
 _WORD = re.compile(
     r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|credential|auth(?!or)|cookie|session|signature",
+    r"|credential|auth(?!or(?!iz))|cookie|session|signature",
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[\w.-]++")

@@ -60,6 +60,8 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "swarm": policy.swarm.model_dump(),
         "retention": policy.retention.model_dump(),
         "heal": policy.heal.model_dump(),
+        # URLs and tokens are secrets: only a sink's scheme and host are shown.
+        "alerts": {name: sink.describe() for name, sink in policy.alerts.items()},
         "tools": tools,
     }
 
@@ -149,6 +151,7 @@ def _head_table(summary: dict[str, Any]) -> Table:
     head.add_row("heal", escape(_heal_text(summary["heal"], restart["needs_approval"])))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
     head.add_row("retention", escape(_retention_text(summary["retention"])))
+    head.add_row("alerts", escape(_alerts_text(summary["alerts"])))
     return head
 
 
@@ -161,6 +164,19 @@ def _retention_text(kept: dict[str, Any]) -> str:
         return f"{store} {' or '.join(parts)}"
 
     return f"{bound('audit')}; {bound('history')}; pruned every {kept['prune_every_s']:g}s"
+
+
+def _alerts_text(alerts: dict[str, Any]) -> str:
+    """Return the alert sinks on one line: name, kind, where (host only), token source."""
+    return (
+        "; ".join(
+            f"{name}: {sink['kind']} to {sink['url']}"
+            + (f" (token from {sink['token']})" if sink["token"] else "")
+            + (f", kinds {', '.join(sink['kinds'])}" if sink["kinds"] else "")
+            for name, sink in alerts.items()
+        )
+        or "none (operator watch only prints)"
+    )
 
 
 def _runs_text(tool: dict[str, Any]) -> Text:

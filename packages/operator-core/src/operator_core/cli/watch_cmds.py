@@ -3,7 +3,8 @@
 Human lines by default, one JSON object per line with ``--json``. It runs until Ctrl-C
 (exit 130) and says when a host's event stream ends and when it is followed again. With
 ``--heal`` it also acts on incidents by the policy's ``[heal]`` section, through the same
-runner as every command (policy, approval, rate limits, audit trail).
+runner as every command (policy, approval, rate limits, audit trail). When the policy
+names ``[alerts.*]`` sinks, every item is also offered to them (``watch.alerts``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,7 +31,6 @@ from operator_core.cli.runtime import make_approver, open_runner
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import OperatorError
 from operator_core.fleet import Fleet
-from operator_core.mcp_payload import clean_text
 from operator_core.watch import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
@@ -41,6 +41,7 @@ from operator_core.watch import (
     heal_watch,
     watch,
 )
+from operator_core.watch.alerts import AlertDispatcher, build_dispatcher
 from operator_core.watch.intents import AuditIntents
 from operator_core.watch.recorder import HistoryRecorder
 
@@ -87,7 +88,8 @@ def format_item(item: dict[str, Any]) -> str:
             message = f"{who}: {message}"
         if item.get("host"):
             message = f"{item['host']}: {message}"
-    text = clean_text(f"{when} {kind:<12} {message}")
+    # What came from the engine is made safe (shown, not obeyed) by the console, once.
+    text = f"{when} {kind:<12} {message}"
     if item.get("retry_in_s") is not None:
         text += f"; retrying in {item['retry_in_s']:g}s"
     style = "green" if item.get("status") == "resolved" else _STYLE.get(str(item.get("kind")))
@@ -141,7 +143,7 @@ def watch_command(
                 else _watching(_trail(settings), source, since, detector, recorder)
             ),
         )
-        asyncio.run(_print_all(items, as_json))
+        asyncio.run(_print_all(items, as_json, _alerting(settings)))
     except OperatorError as exc:
         fail(exc, as_json=as_json)
     except KeyboardInterrupt:
@@ -206,15 +208,41 @@ async def _watching(
             await audit.close()
 
 
-async def _print_all(items: AsyncGenerator[Any, None], as_json: bool) -> None:
-    """Print every incident, notice and heal report, until cancelled."""
+def _alerting(settings: Any) -> AlertDispatcher | None:
+    """Return a dispatcher to the policy's [alerts.*] sinks (None without any).
+
+    Its warnings (a sink down, a full queue) go to stderr, never naming a URL or token.
+    """
+    sinks = settings.policy().alerts
+    if not sinks:
+        return None
+    return build_dispatcher(sinks, warn=lambda text: ERR.print(f"[yellow]{escape(text)}[/]"))
+
+
+@contextlib.asynccontextmanager
+async def _offering(
+    dispatcher: AlertDispatcher | None,
+) -> AsyncIterator[Callable[[Any], None]]:
+    """Yield how to offer an item to the alert sinks; flush them (bounded) at the end."""
+    if dispatcher is None:
+        yield lambda item: None
+        return
+    async with dispatcher:
+        yield dispatcher.offer
+
+
+async def _print_all(
+    items: AsyncGenerator[Any, None], as_json: bool, alerts: AlertDispatcher | None = None
+) -> None:
+    """Print every incident, notice and heal report (each offered to the alert sinks)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     if not as_json:
         ERR.print(f"[dim]watching since {started}; Ctrl-C to stop[/dim]")
-    async with contextlib.aclosing(items):
+    async with contextlib.aclosing(items), _offering(alerts) as offer:
         async for item in items:
             # Incidents carry the container's labels (heal matched on them as they are).
             item = redact_labels(item)
+            offer(item)
             if as_json:
                 OUT.print(
                     json.dumps(item, allow_nan=False), markup=False, highlight=False, soft_wrap=True

@@ -4,6 +4,7 @@
 ``Policy(...)`` builds one in code); ``Guard`` applies it to tool calls.
 """
 
+from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.heal_rules import DEFAULT_HEAL_LABEL
@@ -26,6 +27,7 @@ __all__ = [
     "AUTO",
     "DEFAULT_HEAL_LABEL",
     "ActionGate",
+    "AlertSink",
     "ApprovalRequest",
     "ApprovalRules",
     "Approver",

@@ -36,6 +36,9 @@ A policy file looks like this (every key optional; the defaults are the safe one
                                   # history_max_rows (1000000), prune_every_s (3600)
     [heal]                        # operator watch --heal (operator_core.policy.heal_rules)
     restart_unhealthy = true      # also preapproved, require_labels, max_restarts, ...
+    [alerts.oncall]               # where `operator watch` sends alerts (policy.alert_rules)
+    kind = "slack"                # or "webhook", "alertmanager"; url and token are secrets
+    url = "https://hooks.slack.com/services/..."
 
     [[rate_limits]]               # at most `max` actions per `window_s`, sliding window
     tools = ["docker_restart_container"]   # omitted: every mutating tool
@@ -61,6 +64,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
+from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.retention import RetentionRules
@@ -274,6 +278,7 @@ class Policy(_Strict):
     heal: HealRules = Field(default_factory=HealRules)
     #: How long the audit trail and the watch's history keep rows (``operator_core.retention``).
     retention: RetentionRules = Field(default_factory=RetentionRules)
+    alerts: dict[str, AlertSink] = Field(default_factory=dict)
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""
@@ -358,7 +363,11 @@ def _explain(exc: ValidationError, source: str) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
-        shown = error["type"] not in ("missing", "extra_forbidden") and _scalar(error["input"])
+        shown = (
+            error["type"] not in ("missing", "extra_forbidden")
+            and _scalar(error["input"])
+            and error["loc"][:1] != ("alerts",)  # a sink's url and token are secrets
+        )
         given = f" (got {redact_value(error['input'])!r})" if shown else ""
         lines.append(f"  - {where}: {_redacted(message, error['input'])}{given}")
     return "\n".join(lines)
