@@ -174,17 +174,34 @@ def _started(docker: list[str], container: str) -> datetime:
     return datetime.fromisoformat(done.stdout.strip().replace("Z", "+00:00")[:26] + "+00:00")
 
 
+def _died(swarm_lab: SwarmLab, host: str, watcher: str, name: str) -> list[dict[str, Any]]:
+    """Return the `died` incidents of container ``name`` in ``watcher``'s output."""
+    logs = swarm_lab.docker("logs", watcher, host=host)
+    items = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    return [i for i in items if i.get("kind") == "died" and i.get("name") == name]
+
+
 def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
     stack, swarm_lab, worker_containers
 ):
     """The watcher on a worker is killed; a container dies; Swarm's new watcher reports it.
 
     The death happened before the new watcher started (its start is after the death);
-    its output holds a `died` incident naming the container and the node.
+    its output holds a `died` incident naming the container and the node: it resumed
+    from the history its predecessor recorded on the node's volume.
     """
     host, names = worker_containers
     docker = ["docker", "-H", swarm_lab.sockets[host]]
     old = stack.wait_for_watcher(host)
+    # A watcher that has been running has a resume cursor (its newest recorded event):
+    # one death it reports first gives this young one a cursor as well.
+    primer = unique_name("opc-primer")
+    names.append(primer)
+    swarm_lab.docker(
+        "run", "-d", "--name", primer, "--label", f"{TEST_LABEL}=1", TEST_IMAGE,
+        "sh", "-c", "exit 4", host=host,
+    )  # fmt: skip
+    _poll("the primer's death", lambda: _died(swarm_lab, host, old, primer))
     name = unique_name("opc-dies")
     names.append(name)
     killed = time.monotonic()
@@ -204,12 +221,7 @@ def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
     ).stdout.strip()  # fmt: skip
     assert _started(docker, new).isoformat() > died_at[:26]
 
-    def reported() -> list[dict[str, Any]]:
-        logs = swarm_lab.docker("logs", new, host=host)
-        items = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
-        return [i for i in items if i.get("kind") == "died" and i.get("name") == name]
-
-    incidents = _poll("the replayed death", reported)
+    incidents = _poll("the replayed death", lambda: _died(swarm_lab, host, new, name))
     print(f"\nstack replay: watcher killed -> death reported in {time.monotonic() - killed:.1f} s")
     assert incidents[0]["host"] == swarm_lab.hostnames[host]
     assert incidents[0]["exit_code"] == 3
