@@ -20,6 +20,9 @@ __all__ = [
     "DEFAULT_UPDATE_WAIT_S",
     "DEFAULT_WAIT_S",
     "EXEC_OUTPUT_CAP",
+    "HTTP_MAX_SESSIONS",
+    "HTTP_READ_TIMEOUT_S",
+    "HTTP_SESSION_IDLE_S",
     "MAX_BATCH",
     "MAX_CALL_DEADLINE_S",
     "MAX_CONTEXT_LINES",
@@ -99,3 +102,10 @@ MAX_CONTEXT_LINES = 10
 MAX_PATTERN_LENGTH = 1000
 #: The most containers one log search names.
 MAX_SEARCH_CONTAINERS = 200
+
+#: The MCP server over HTTP: the most sessions open at once (the SDK alone: 10,000).
+HTTP_MAX_SESSIONS = 100
+#: Seconds without a request after which an HTTP MCP session is closed.
+HTTP_SESSION_IDLE_S = 600.0
+#: Seconds a client has for a request's headers, and again for its body.
+HTTP_READ_TIMEOUT_S = 10.0

@@ -51,8 +51,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SERVER_NAME = "operator-core"
-#: Streamable HTTP binds to the loopback interface only: anything that reaches the port
-#: can act on containers, so exposing it wider is a deliberate change, not an option.
+#: Streamable HTTP binds to the loopback interface unless told otherwise: anything that
+#: reaches the port can act on containers, so another address needs a bearer token
+#: (``operator_core.mcp_http``, ``operator_core.http_auth``).
 DEFAULT_HTTP_HOST = "127.0.0.1"
 
 _INSTRUCTIONS = (
@@ -240,11 +241,11 @@ async def serve_http(
 ) -> None:
     """Serve ``server`` over streamable HTTP at ``http://host:port/mcp`` until stopped.
 
-    ``sock``: a socket already bound to ``host:port`` (so a busy port is found, and said,
-    before anything starts); without it the server binds the port itself.
+    With the default bounds and no token; ``operator_core.mcp_http.serve_http`` takes
+    them all (token, TLS, session and read bounds). ``sock``: a socket already bound to
+    ``host:port``; without it the server binds the port itself.
     """
-    import uvicorn
+    from operator_core.mcp_http import HttpOptions
+    from operator_core.mcp_http import serve_http as serve_options
 
-    app = server.streamable_http_app(host=host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    await uvicorn.Server(config).serve(sockets=[sock] if sock is not None else None)
+    await serve_options(server, HttpOptions(host=host, port=port), sock=sock)
