@@ -34,6 +34,13 @@
 # swarm role (swarm = "manager" / "worker"). Every node has the test image (there is no
 # registry, so services must use it with --no-resolve-image).
 #
+# The engines share this machine's file system, so a swarm service that mounts
+# /var/run/docker.sock would get the host's engine on every node. Each engine's socket is
+# also reached by its node's hostname, $RUN/nodes/lab-engN/docker.sock (a link to engN), so a
+# service can mount its own node's socket with Swarm's node template:
+# source: /run/operator-lab/nodes/{{.Node.Hostname}}/docker.sock (deploy/stack.yaml's
+# OPERATOR_DOCKER_SOCKET).
+#
 # Environment: LAB_SUBNET (a /24, given as A.B.C.0/24), LAB_SSH_PORT, LAB_SSH (1/0),
 # OPERATOR_TEST_IMAGE (imported into every engine).
 set -euo pipefail
@@ -155,6 +162,15 @@ wait_engine() {
     say "eng$n did not answer within 90s; the end of its log:"
     tail -n 20 "$DATA/eng$n/dockerd.log" >&2 || true
     return 1
+}
+
+node_links() {
+    # $RUN/nodes/<the engine's hostname> -> $RUN/engN, for every engine up (see the top).
+    local n
+    mkdir -p "$RUN/nodes"
+    for n in $(engines_up); do
+        [ -L "$RUN/nodes/lab-eng$n" ] || ln -s "../eng$n" "$RUN/nodes/lab-eng$n"
+    done
 }
 
 load_image() {
@@ -331,6 +347,7 @@ cmd_up() {
         wait_engine "$n" || die "eng$n failed to start; 'lab.sh down' cleans up"
         load_image "$n"
     done
+    node_links
     [ "$WANT_SSH" = 1 ] && start_ssh "$count"
     [ -n "$swarm" ] && swarm_up "$count"
     inventory | tee "$RUN/inventory.toml"

@@ -141,6 +141,7 @@ COMMANDS: dict[str, list[str] | str] = {
     "tools": ["tools"],
     "watch": ["watch"],
     "hosts": ["hosts"],
+    "health": "prints only its own words, nothing the engine or the MCP server sent",
     "docker ps": ["docker", "ps", "-a"],
     "docker inspect": ["docker", "inspect", "web"],
     "docker start": ["docker", "start", "web"],

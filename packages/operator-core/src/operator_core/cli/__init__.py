@@ -13,6 +13,7 @@ from operator_core.cli.audit_cmds import audit_app
 from operator_core.cli.docker_cmds import docker_app
 from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
 from operator_core.cli.heal_cmds import heal_app
+from operator_core.cli.health_cmds import health
 from operator_core.cli.hosts_cmds import hosts
 from operator_core.cli.policy_cmds import policy_app
 from operator_core.cli.retention_cmds import history_app
@@ -33,6 +34,7 @@ app.add_typer(heal_app, name="heal")
 register(app)
 app.command("watch")(watch_command)
 app.command("hosts")(hosts)
+app.command("health")(health)
 
 
 def main() -> None:
