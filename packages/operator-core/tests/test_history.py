@@ -133,6 +133,22 @@ async def test_the_cursor_is_the_newest_event_with_its_keys(store):
     ]
 
 
+async def test_a_recording_with_no_event_still_gives_a_cursor(store, clock):
+    """A watch that recorded and saw nothing is resumed from its last alive moment, not now.
+
+    Its successor must still follow the time it was down; "now" would lose those events.
+    """
+    interval = await store.open_interval(None, "E1", T0)
+    clock.now = T0 + 30
+    await store.heartbeat([interval])
+    cursor = await store.cursor("E1")
+    assert cursor is not None
+    assert cursor["keys"] == []
+    assert T0 < float(cursor["since"]) <= T0 + 30
+    await store.close_interval(interval)
+    assert await store.cursor("E2") is None
+
+
 async def test_reads_filter_like_the_engine(store):
     """Container (name, id, 6+ prefix), service, types, actions; the newest `limit` kept."""
     service = {"com.docker.swarm.service.name": "api"}

@@ -174,7 +174,7 @@ class HistoryStore:
         await self._off(lambda: self._db.execute(sql.CLOSE, (end, end, interval)))
 
     async def cursor(self, engine_id: str) -> Cursor | None:
-        """Return where to follow ``engine_id`` again from: its newest stored event."""
+        """Return where to follow ``engine_id`` again from (None: it was never recorded)."""
         return await self._off(lambda: self._cursor(engine_id))
 
     # --- reading ------------------------------------------------------------------------
@@ -278,9 +278,18 @@ class HistoryStore:
                 self._db.execute(sql.ALIVE, (alive, interval))
 
     def _cursor(self, engine_id: str) -> Cursor | None:
+        """The newest stored event; with none, the last moment a recording vouches for.
+
+        A watch that recorded for a while and saw no event still knows that nothing
+        happened until then: its successor follows from there, not from "now".
+        """
         newest = self._db.execute(sql.NEWEST, (engine_id,)).fetchone()
         if newest is None or newest[0] is None:
-            return None
+            alive = self._db.execute(sql.NEWEST_ALIVE, (engine_id,)).fetchone()
+            if alive is None or alive[0] is None:
+                return None
+            at = int(alive[0])
+            return Cursor(since=f"{at // _NS}.{at % _NS:09d}", time=iso_ns(at), keys=[])
         at = int(newest[0])
         moment = iso_ns(at)
         keys = [

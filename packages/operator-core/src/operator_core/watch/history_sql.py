@@ -26,6 +26,7 @@ __all__ = [
     "ENGINE_HOST",
     "ENGINE_KEY",
     "NEWEST",
+    "NEWEST_ALIVE",
     "NEWEST_FIRST",
     "NTH_NEWEST",
     "OPEN",
@@ -97,6 +98,11 @@ CLOSE += "WHERE id = ?"
 
 _ENGINE = "(SELECT engine FROM history_engines WHERE engine_id = ?)"
 NEWEST = f"SELECT max(time_ns) FROM history_events WHERE engine = {_ENGINE}"  # noqa: S608
+#: The last moment any recording interval of the engine vouches for (its end, else alive).
+NEWEST_ALIVE = (
+    "SELECT max(coalesce(end_ns, alive_ns)) FROM history_intervals "  # noqa: S608
+    f"WHERE engine = {_ENGINE}"
+)
 AT_TIME = (
     "SELECT actor_id, action, coalesce(detail, '') FROM history_events "  # noqa: S608
     f"WHERE engine = {_ENGINE} AND time_ns = ?"
