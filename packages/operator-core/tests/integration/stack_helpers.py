@@ -6,6 +6,11 @@ node's socket through Swarm's node template: ``OPERATOR_DOCKER_SOCKET`` is
 makes for every engine. Every node gets the operator's image by ``docker save | docker load``
 (there is no registry). A stack has a unique name per run; ``remove`` takes it down and then
 its volumes on every node, and its MCP token secret.
+
+``alert_overlay`` adds an alert receiver to a stack (a second compose file): busybox
+``httpd`` on the stack's network whose CGI script appends each POST body to a file, and the
+watchers' policy with a webhook sink pointing at it (the watchers run in the lab engines'
+network namespaces and cannot reach the host's loopback).
 """
 
 from __future__ import annotations
@@ -23,7 +28,17 @@ from typing import Any
 from image_helpers import OPERATOR_IMAGE
 from swarm_helpers import SwarmLab
 
-__all__ = ["NODE_SOCKETS", "STACK_FILE", "Stack", "load_image_everywhere", "node_links_problem"]
+__all__ = [
+    "ALERT_SERVICE",
+    "ALERT_URL",
+    "NODE_SOCKETS",
+    "STACK_FILE",
+    "Stack",
+    "alert_overlay",
+    "load_image_everywhere",
+    "node_links_problem",
+    "received_alerts",
+]
 
 STACK_FILE = Path(__file__).resolve().parents[4] / "deploy" / "stack.yaml"
 #: Where ``scripts/lab.sh`` links each engine's socket by its node's hostname.
@@ -32,6 +47,61 @@ _SERVICE = "com.docker.swarm.service.name"
 #: Seconds a watcher is given to start and follow its engine (an image loaded, a slow node).
 WATCHER_BOUND_S = 180.0
 _NAMESPACE = "com.docker.stack.namespace"
+#: The alert receiver's service (and host) name on the stack's network.
+ALERT_SERVICE = "alerts"
+#: Where the receiver keeps what it was sent: a line per POST, ``<epoch seconds> <body>``.
+_RECEIVED = "/tmp/alerts.jsonl"
+# busybox httpd hands a CGI script the body on stdin and its size in CONTENT_LENGTH.
+_CGI = f"""#!/bin/sh
+{{ printf '%s ' "$(date +%s)"; head -c "${{CONTENT_LENGTH:-0}}"; echo; }} >> {_RECEIVED}
+printf 'Content-Type: text/plain\\r\\n\\r\\nok\\n'
+"""
+#: The sink's URL: the receiver's service name on the stack's network.
+ALERT_URL = f"http://{ALERT_SERVICE}:8080/cgi-bin/alert"
+_SINK = """
+[alerts.test]
+kind = "webhook"
+url = "{url}"
+kinds = ["died"]
+retry_for_s = 300
+"""
+
+
+def alert_overlay(directory: Path, node: str, test_image: str, *, url: str | None = None) -> Path:
+    """Write a compose file adding the alert receiver (on ``node``) and the sink's policy.
+
+    The watchers' policy is deploy/watch-policy.toml plus ``[alerts.test]``, a webhook to
+    the receiver's service name (``url`` replaces its URL). Returns the compose file.
+    """
+    cgi = directory / "alert.cgi"
+    cgi.write_text(_CGI)
+    sink = _SINK.replace("{url}", url or ALERT_URL)
+    policy = directory / "watch-policy.toml"
+    policy.write_text((STACK_FILE.parent / "watch-policy.toml").read_text() + sink)
+    start = (
+        "mkdir -p /www/cgi-bin && cp /etc/alert.cgi /www/cgi-bin/alert"
+        " && chmod 755 /www/cgi-bin/alert && exec httpd -f -p 8080 -h /www"
+    )
+    service = {
+        "image": test_image,
+        "command": ["sh", "-c", start],
+        "labels": {"org.operator-core.test": "1"},
+        "configs": [{"source": "alert_cgi", "target": "/etc/alert.cgi"}],
+        "deploy": {
+            "replicas": 1,
+            "endpoint_mode": "dnsrr",
+            "placement": {"constraints": [f"node.hostname == {node}"]},
+            "restart_policy": {"condition": "any", "delay": "2s"},
+        },
+    }
+    overlay = {
+        "version": "3.8",
+        "services": {ALERT_SERVICE: service},
+        "configs": {"watch_policy": {"file": str(policy)}, "alert_cgi": {"file": str(cgi)}},
+    }
+    path = directory / "alert-overlay.yaml"
+    path.write_text(json.dumps(overlay, indent=2))  # JSON is YAML
+    return path
 
 
 def _image_id(docker: list[str]) -> str | None:
@@ -83,6 +153,8 @@ class Stack:
     lab: SwarmLab
     name: str = field(default_factory=lambda: f"opc-stack-{uuid.uuid4().hex[:8]}")
     deployed_at: str = ""
+    #: More compose files deployed over deploy/stack.yaml (``alert_overlay``).
+    overlays: list[Path] = field(default_factory=list)
 
     @property
     def secret(self) -> str:
@@ -108,14 +180,15 @@ class Stack:
         }
         done = subprocess.run(
             ["docker", "-H", self.lab.manager_socket, "stack", "deploy", "--detach=true",
-             "--resolve-image", "never", "-c", str(STACK_FILE), self.name],
+             "--resolve-image", "never", "-c", str(STACK_FILE),
+             *(arg for path in self.overlays for arg in ("-c", str(path))), self.name],
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         if done.returncode != 0:
             raise AssertionError(f"stack deploy failed: {done.stderr.strip()[-500:]}")
 
     def containers(self, service: str, host: str, *, running: bool = True) -> list[dict[str, Any]]:
-        """Return the containers of ``service`` (watch, mcp) on ``host``, newest first."""
+        """Return the containers of ``service`` (watch, mcp, alerts) on ``host``, newest first."""
         out = self.lab.docker(
             "ps",
             *(() if running else ("-a",)),
@@ -181,3 +254,17 @@ class Stack:
         """Return the IDs of this stack's containers still on ``host``."""
         label = f"label={_NAMESPACE}={self.name}"
         return self.lab.docker("ps", "-aq", "--filter", label, host=host)
+
+
+def received_alerts(stack: Stack, host: str) -> list[tuple[float, dict[str, Any]]]:
+    """Return what the stack's alert receiver on ``host`` was sent: (epoch seconds, body)."""
+    got: list[tuple[float, dict[str, Any]]] = []
+    for container in stack.containers(ALERT_SERVICE, host):
+        done = subprocess.run(
+            ["docker", "-H", stack.lab.sockets[host], "exec", container["ID"], "cat", _RECEIVED],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        for line in done.stdout.splitlines():
+            when, _, body = line.partition(" ")
+            got.append((float(when), json.loads(body)))
+    return got

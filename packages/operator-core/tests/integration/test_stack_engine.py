@@ -3,7 +3,9 @@
 One stack per module run (a unique name), deployed once and removed in the end: a watcher
 on every node watching and healing its own engine through its node's socket, the MCP
 server on the manager. The lab's engines share this machine's file system; the stack
-mounts each node's own socket by the node's hostname (see stack_helpers).
+mounts each node's own socket by the node's hostname (see stack_helpers). A second compose
+file adds an alert receiver on the first worker, on the stack's network, and gives the
+watchers a webhook sink pointing at it (stack_helpers.alert_overlay).
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any
 
 import pytest
 from image_helpers import require_image, wait_for_health
-from stack_helpers import Stack, load_image_everywhere, node_links_problem
+from stack_helpers import (
+    Stack,
+    alert_overlay,
+    load_image_everywhere,
+    node_links_problem,
+    received_alerts,
+)
 from swarm_helpers import SwarmLab, find_swarm_lab
 
 from operator_core.testing import HANDLES_SIGTERM, TEST_IMAGE, TEST_LABEL, unique_name
@@ -41,9 +49,11 @@ def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
 
 
 @pytest.fixture(scope="module")
-def stack(swarm_lab: SwarmLab) -> Iterator[Stack]:
-    """deploy/stack.yaml, deployed once for this module, with a watcher running on every node."""
-    deployed = Stack(swarm_lab)
+def stack(swarm_lab: SwarmLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """deploy/stack.yaml and the alert receiver, deployed once, a watcher running on every node."""
+    node = swarm_lab.hostnames[swarm_lab.workers[0]]
+    overlay = alert_overlay(tmp_path_factory.mktemp("stack"), node, TEST_IMAGE)
+    deployed = Stack(swarm_lab, overlays=[overlay])
     try:
         deployed.deploy()
         for host in swarm_lab.sockets:
@@ -181,6 +191,11 @@ def _died(swarm_lab: SwarmLab, host: str, watcher: str, name: str) -> list[dict[
     return [i for i in items if i.get("kind") == "died" and i.get("name") == name]
 
 
+def _alerted(stack: Stack, host: str, name: str) -> list[tuple[float, dict[str, Any]]]:
+    """Return the alerts naming container ``name`` the receiver on ``host`` got, with when."""
+    return [(when, a) for when, a in received_alerts(stack, host) if a.get("name") == name]
+
+
 def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
     stack, swarm_lab, worker_containers
 ):
@@ -188,7 +203,9 @@ def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
 
     The death happened before the new watcher started (its start is after the death);
     its output holds a `died` incident naming the container and the node: it resumed
-    from the history its predecessor recorded on the node's volume.
+    from the history its predecessor recorded on the node's volume. The alert sink in the
+    stack (a webhook to a receiver on the stack's network) is sent that death exactly once,
+    after the new watcher started, naming the container, its ID and the node.
     """
     host, names = worker_containers
     docker = ["docker", "-H", swarm_lab.sockets[host]]
@@ -225,6 +242,25 @@ def test_a_death_while_the_watcher_is_down_is_reported_by_its_successor(
     print(f"\nstack replay: watcher killed -> death reported in {time.monotonic() - killed:.1f} s")
     assert incidents[0]["host"] == swarm_lab.hostnames[host]
     assert incidents[0]["exit_code"] == 3
+
+    _poll("the replayed death's alert", lambda: _alerted(stack, host, name))
+    print(f"stack replay: watcher killed -> alert received in {time.monotonic() - killed:.1f} s")
+    # The sink sends in order: once a later death's alert is in, a second post of the
+    # replayed one (a retry, a second replay) would be in too.
+    later = unique_name("opc-later")
+    names.append(later)
+    swarm_lab.docker(
+        "run", "-d", "--name", later, "--label", f"{TEST_LABEL}=1", TEST_IMAGE,
+        "sh", "-c", "exit 5", host=host,
+    )  # fmt: skip
+    _poll("a later death's alert", lambda: _alerted(stack, host, later))
+    sent = _alerted(stack, host, name)
+    assert len(sent) == 1, sent
+    when, alert = sent[0]
+    assert (alert["kind"], alert["status"], alert["exit_code"]) == ("died", "firing", 3)
+    assert alert["host"] == swarm_lab.hostnames[host]
+    assert alert["container_id"] == incidents[0]["container_id"]
+    assert when >= int(_started(docker, new).timestamp())  # the receiver's clock: whole seconds
 
 
 def test_the_mcp_server_runs_on_the_manager_and_its_token_check_passes(stack, swarm_lab):
