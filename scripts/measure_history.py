@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 from operator_core.audit import AuditRecord, SQLiteAuditSink
+from operator_core.audit.retention import DAY_S, RetentionRules
 from operator_core.results import Event
-from operator_core.retention import DAY_S, RetentionRules
 from operator_core.watch.history import HistoryStore, iso_ns
 
 ACTIONS = ["start", "health_status", "health_status", "die", "kill", "stop", "restart"]

@@ -2,7 +2,7 @@
 
 For inspect, stop (grace 1 and 10), exec and wait, prints the seconds a call took until
 it came back, next to the bound the docs state for it. Two kinds of hung engine
-(``operator_core.hung_engine.HungEngine``):
+(``operator_core.testing.hung_engine.HungEngine``):
 
 * ``wedged``: a socket that accepts and never answers, from the first request on;
 * ``mid-action``: the real engine until the action's own request (``/stop``, ``/exec``),
@@ -33,8 +33,8 @@ import mcp_types as types
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from operator_core.hung_engine import HungEngine
 from operator_core.testing import IGNORES_SIGTERM, TEST_IMAGE, TEST_LABEL, unique_name
+from operator_core.testing.hung_engine import HungEngine
 
 __all__ = ["main"]
 

@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import time
 
-from operator_core.cli.health_cmds import check_mcp
+from operator_core.cli.commands.health import check_mcp
 from operator_core.testing import TEST_LABEL, unique_name
 
 __all__ = ["main"]

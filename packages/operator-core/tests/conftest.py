@@ -98,7 +98,7 @@ def client() -> Iterator[MagicMock]:
     """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
     with (
         patch("operator_core.docker.actions.docker") as mock,
-        patch("operator_core.docker._engine.run") as cli,
+        patch("operator_core.docker._engine.cli.run") as cli,
     ):
         mock.client_config.docker_cmd = ["docker"]
         mock.cli = cli

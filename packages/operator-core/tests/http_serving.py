@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from operator_core.audit import MemoryAuditSink
-from operator_core.mcp_http import HttpOptions, http_server
-from operator_core.mcp_server import build_server
+from operator_core.mcp.http import HttpOptions, http_server
+from operator_core.mcp.server import build_server
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from tool_fakes import FakeExecutor

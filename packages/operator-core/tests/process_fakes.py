@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from operator_core.docker import _capture
+from operator_core.docker._engine import capture as _capture
 
 __all__ = ["REAL_SPAWN", "FakeDocker"]
 

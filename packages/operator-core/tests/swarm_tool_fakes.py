@@ -6,7 +6,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from operator_core.docker.swarm_results import (
+from operator_core.docker.swarm.results import (
     AvailabilityResult,
     NodeEntry,
     NodeList,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from alert_items import incident, notice
 from operator_core.cli import app
-from operator_core.cli.watch_cmds import _print_all
+from operator_core.cli.commands.watch import _print_all
 from operator_core.policy import policy_from_dict
 from operator_core.watch.alerts import AlertReceiver, build_dispatcher
 

@@ -57,7 +57,7 @@ def test_no_library_module_imports_the_command_line():
 
 
 def test_importing_the_demo_does_not_build_the_command_line():
-    """The demo shows results through operator_core.present: no typer, no CLI app."""
+    """The demo shows results through operator_core.present.views: no typer, no CLI app."""
     loaded = _loaded_by("import operator_core.demo")
     assert "operator_core.demo.show" in loaded
     assert not {"operator_core.cli", "operator_core.cli.app", "typer"} & loaded

@@ -12,8 +12,9 @@ from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
 
 from operator_core.audit import MemoryAuditSink
-from operator_core.docker import DockerActionExecutor, _engine
-from operator_core.docker._acting import act_and_confirm
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.acting import act_and_confirm
 from operator_core.errors import (
     EngineError,
     EngineUnreachable,

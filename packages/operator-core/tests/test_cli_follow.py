@@ -13,7 +13,7 @@ from rich.console import Console
 
 from operator_core.cli.follow import follow_logs, printable, read_capped_line
 from operator_core.cli.interrupts import Interrupt, handling_interrupts
-from operator_core.docker.logs import MAX_LINE_BYTES
+from operator_core.docker.containers.logs import MAX_LINE_BYTES
 
 
 def _reader(data: bytes) -> asyncio.StreamReader:

@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from operator_core.cli import app
-from operator_core.cli import docker_cmds as commands
 from operator_core.cli.advice import DOCKER_CLI_MISSING, for_person, nearest_names
+from operator_core.cli.commands import docker as commands
+from operator_core.cli.commands.serve import LOOPBACK
 from operator_core.cli.completion import complete_container, matching
 from operator_core.cli.exit_codes import ExitCode
 from operator_core.cli.preflight import check_engine_options
-from operator_core.cli.serve_cmds import LOOPBACK
 from operator_core.errors import EngineUnreachable, InvalidInput, OperationTimeout
 from operator_core.runner.envelope import error_envelope
 
@@ -173,7 +173,7 @@ def test_a_busy_port_is_said_first_and_exits_failed_not_denied(cli):
 
 def test_the_cli_listens_where_the_mcp_server_says():
     """The CLI's own loopback constant is the MCP server's default host."""
-    from operator_core.mcp_server import DEFAULT_HTTP_HOST
+    from operator_core.mcp.server import DEFAULT_HTTP_HOST
 
     assert LOOPBACK == DEFAULT_HTTP_HOST
 

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from operator_core.audit import AuditRecord
 from operator_core.cli import app
-from operator_core.cli.ps_view import age, containers_table, format_containers, status_word
-from operator_core.columns import Column, fit_table, print_table
-from operator_core.present import records_table
+from operator_core.cli.render.ps import age, containers_table, format_containers, status_word
+from operator_core.present.columns import Column, fit_table, print_table
+from operator_core.present.views import records_table
 
 app_module = importlib.import_module("operator_core.cli.app")
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 import typer
 from rich.console import Console
 
-from operator_core.cli.audit_cmds import parse_moment, tool_name
+from operator_core.cli.commands.audit import parse_moment, tool_name
 from operator_core.cli.env_options import collect_env, redact_env_words
 from operator_core.cli.exit_codes import (
     ExitCode,
@@ -19,7 +19,7 @@ from operator_core.cli.exit_codes import (
     exit_code_for_error,
     exit_code_for_exception,
 )
-from operator_core.cli.render import denial_hint, error_panel, print_envelope
+from operator_core.cli.render.common import denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import make_approver
 from operator_core.cli.settings import Settings, default_audit_db, default_policy_file
 from operator_core.errors import (
@@ -32,7 +32,7 @@ from operator_core.errors import (
     PolicyError,
 )
 from operator_core.policy import ApprovalRequest
-from operator_core.present import compact, log_lines, short_id
+from operator_core.present.views import compact, log_lines, short_id
 from operator_core.runner.envelope import ERROR_TYPES, error_envelope
 
 
@@ -376,7 +376,7 @@ def test_policy_show_describes_what_the_guard_enforces(data):
     For every tool, 'allowed' is the guard's mode check, 'needs_approval' the guard's
     approval rule (where the tool runs at all) and 'dry_run' the runner's.
     """
-    from operator_core.cli.policy_cmds import policy_summary
+    from operator_core.cli.commands.policy import policy_summary
     from operator_core.policy import Guard, policy_from_dict
     from operator_core.tools import TOOLS
 

@@ -14,8 +14,9 @@ from python_on_whales import DockerClient
 from python_on_whales.components.container.models import ContainerInspectResult
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
-from operator_core.docker import DockerActionExecutor, _engine
-from operator_core.docker._state import snapshot
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.state import snapshot
 from operator_core.errors import (
     ContainerNotFound,
     ContainerStateError,

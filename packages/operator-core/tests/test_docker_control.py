@@ -13,7 +13,7 @@ from python_on_whales.components.container.models import ContainerInspectResult
 from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
 
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker._state import snapshot
+from operator_core.docker._engine.state import snapshot
 from operator_core.errors import (
     ContainerNotFound,
     ContainerStateError,
@@ -664,7 +664,7 @@ class SleepClock:
 def sleepy(client: MagicMock) -> Iterator[tuple[DockerActionExecutor, SleepClock]]:
     """An executor whose clock only moves when the wait sleeps (no real time passes)."""
     clock = SleepClock()
-    with patch("operator_core.docker.waiting.asyncio.sleep", clock.sleep):
+    with patch("operator_core.docker.containers.waiting.asyncio.sleep", clock.sleep):
         yield DockerActionExecutor(clock=clock), clock
 
 

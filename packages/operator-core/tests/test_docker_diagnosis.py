@@ -14,10 +14,14 @@ from unittest.mock import MagicMock, patch
 import pytest
 import time_machine
 
-from operator_core.docker import events as events_module
-from operator_core.docker import search as search_module
-from operator_core.docker.events import ENGINE_BUFFER_MARGIN, ENGINE_EVENT_BUFFER, parse_event
-from operator_core.docker.stats import parse_size, parse_stats
+from operator_core.docker.diagnosis import events as events_module
+from operator_core.docker.diagnosis import search as search_module
+from operator_core.docker.diagnosis.events import (
+    ENGINE_BUFFER_MARGIN,
+    ENGINE_EVENT_BUFFER,
+    parse_event,
+)
+from operator_core.docker.diagnosis.stats import parse_size, parse_stats
 from operator_core.errors import ContainerNotFound, EngineError, InvalidInput
 from operator_core.testing import inspect_result
 from process_fakes import FakeDocker
@@ -32,7 +36,7 @@ NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 def fake(client: MagicMock) -> Iterator[FakeDocker]:
     """The docker processes replaced by scripted local ones."""
     double = FakeDocker()
-    with patch("operator_core.docker._capture._spawn", double):
+    with patch("operator_core.docker._engine.capture._spawn", double):
         yield double
 
 
@@ -545,7 +549,7 @@ async def test_search_ignore_case_folds_unicode(executor, fake, two_containers):
 
 def test_a_chunk_without_the_pattern_costs_no_step_per_line():
     """A piece of 1000 lines without the pattern is ruled out at once, never line by line."""
-    from operator_core.docker.search import LineSearch, _Budget, _Matcher
+    from operator_core.docker.diagnosis.search import LineSearch, _Budget, _Matcher
 
     tested: list[bytes] = []
 

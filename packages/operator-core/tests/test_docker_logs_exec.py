@@ -28,8 +28,10 @@ import time_machine
 from python_on_whales.exceptions import DockerException, NoSuchContainer
 
 from operator_core import limits, validate
-from operator_core.docker import DockerActionExecutor, _capture, execution, logs
-from operator_core.docker._capture import HeadTail, LineCollector
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import capture as _capture
+from operator_core.docker._engine.capture import HeadTail, LineCollector
+from operator_core.docker.containers import execution, logs
 from operator_core.errors import (
     ContainerNotFound,
     ContainerStateError,
@@ -59,7 +61,7 @@ def client(client: MagicMock) -> MagicMock:
 def fake(client: MagicMock) -> Iterator[FakeDocker]:
     """The docker processes replaced by scripted local ones."""
     double = FakeDocker()
-    with patch("operator_core.docker._capture._spawn", double):
+    with patch("operator_core.docker._engine.capture._spawn", double):
         yield double
 
 
@@ -647,7 +649,7 @@ async def test_exec_cancelled_kills_docker_exec_and_cleans_up(executor, fake, tm
     task = asyncio.create_task(executor.execute_command("web", ["sleep", "60"], timeout=40))
     pid = await _started(pid_file)
     began = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="operator_core.docker.execution"):
+    with caplog.at_level(logging.WARNING, logger="operator_core.docker.containers.execution"):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -10,7 +10,8 @@ import pytest
 from python_on_whales.exceptions import DockerException
 
 from operator_core.deadline import Deadline, within
-from operator_core.docker import DockerActionExecutor, _engine
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import cli as _engine
 from operator_core.errors import (
     EngineError,
     InvalidInput,
@@ -56,7 +57,7 @@ def swarm(client: MagicMock, clock: Clock) -> Iterator[FakeSwarm]:
     async def sleep(seconds: float) -> None:
         clock.now += seconds
 
-    with patch("operator_core.docker._swarm_wait.asyncio.sleep", sleep):
+    with patch("operator_core.docker.swarm._wait.asyncio.sleep", sleep):
         yield fake
 
 

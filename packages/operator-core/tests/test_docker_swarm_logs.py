@@ -10,7 +10,8 @@ from unittest.mock import MagicMock, patch
 import pytest
 import time_machine
 
-from operator_core.docker import DockerActionExecutor, _capture
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import capture as _capture
 from operator_core.errors import ServiceNotFound
 from swarm_fakes import FakeSwarm
 
@@ -49,7 +50,7 @@ def spawn(client: MagicMock) -> Iterator[Spawn]:
     swarm.add_service("web", 2)
     client.cli.side_effect = swarm
     double = Spawn()
-    with patch("operator_core.docker._capture._spawn", double):
+    with patch("operator_core.docker._engine.capture._spawn", double):
         yield double
 
 

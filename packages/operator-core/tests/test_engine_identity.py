@@ -71,7 +71,7 @@ async def test_the_identity_is_read_once_per_ttl() -> None:
     client = SimpleNamespace(system=SimpleNamespace(info=info))
     with (
         patch.object(executor, "_docker", client),
-        patch("operator_core.docker._engine.bounded_client", lambda client, limit: client),
+        patch("operator_core.docker._engine.cli.bounded_client", lambda client, limit: client),
     ):
         first = await executor.engine_identity()
         clock.advance(IDENTITY_TTL_S - 1)

@@ -9,12 +9,12 @@ from typer.testing import CliRunner
 
 from heal_fakes import CID
 from operator_core.cli import app
-from operator_core.cli.heal_cmds import check_heal_start, find_escalation
+from operator_core.cli.commands.heal import check_heal_start, find_escalation
 from operator_core.errors import ApprovalUnavailable, InvalidInput
 from operator_core.policy import ApprovalRequest, HealRules, policy_from_dict
 from operator_core.watch import HealStore, heal_approver
-from operator_core.watch.heal import HEAL_ACTOR
-from operator_core.watch.heal_state import Escalation
+from operator_core.watch.heal.healer import HEAL_ACTOR
+from operator_core.watch.heal.state import Escalation
 
 HEALING = 'mode = "execute"\n[heal]\nrestart_unhealthy = true\n'
 
@@ -85,7 +85,7 @@ def test_watch_heal_refuses_to_start_without_a_way_to_approve(cli, tmp_path, mon
     def started(items: object, as_json: bool) -> None:
         raise AssertionError("the watch started instead of refusing")
 
-    monkeypatch.setattr("operator_core.cli.watch_cmds._print_all", started)
+    monkeypatch.setattr("operator_core.cli.commands.watch._print_all", started)
     policy = tmp_path / "p.toml"
     policy.write_text(HEALING)
     result = cli("--policy", str(policy), "watch", "--heal", "--json")

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from operator_core.cli import app
-from operator_core.cli.health_cmds import check_engine
+from operator_core.cli.commands.health import check_engine
 
 SERVER_INFO = {"jsonrpc": "2.0", "id": 1, "result": {"serverInfo": {"name": "operator-core"}}}
 
@@ -80,7 +80,8 @@ def server() -> Iterator[StandIn]:
 def cli(monkeypatch, tmp_path):
     """Run ``operator health ARGS`` in-process with no token in the environment."""
     monkeypatch.delenv("OPERATOR_MCP_TOKEN", raising=False)
-    monkeypatch.setattr("operator_core.cli.health_cmds.DOCKER_SECRET_TOKEN", tmp_path / "no-secret")
+    target = "operator_core.cli.commands.health.DOCKER_SECRET_TOKEN"
+    monkeypatch.setattr(target, tmp_path / "no-secret")
 
     def run(*args: str):
         return CliRunner().invoke(app, ["health", *args], prog_name="operator")
@@ -144,7 +145,7 @@ def test_the_docker_secret_is_read_when_nothing_else_gives_a_token(
     """/run/secrets/operator_mcp_token (here a stand-in path) is the last source."""
     secret = tmp_path / "secret"
     secret.write_text("from-secret")
-    monkeypatch.setattr("operator_core.cli.health_cmds.DOCKER_SECRET_TOKEN", secret)
+    monkeypatch.setattr("operator_core.cli.commands.health.DOCKER_SECRET_TOKEN", secret)
     assert cli("--mcp", server.url).exit_code == 0
     assert server.requests[0]["headers"]["Authorization"] == "Bearer from-secret"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from operator_core.audit.redact import REDACTED
+from operator_core.audit.retention import Bound
 from operator_core.errors import HistoryError
 from operator_core.results import Event
-from operator_core.retention import Bound
 from operator_core.watch.history import ALIVE_MARGIN_S, HistoryStore, iso_ns, ns_of
 
 CID = "c" * 64

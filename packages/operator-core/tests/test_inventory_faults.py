@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from python_on_whales.exceptions import DockerException
 
-from operator_core.docker._engine import translate
+from operator_core.docker._engine.cli import translate
 from operator_core.errors import EngineUnreachable, InventoryError
 from operator_core.fleet import host_error, inventory_from_dict
 from operator_core.fleet.inventory import url_problem

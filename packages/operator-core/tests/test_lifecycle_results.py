@@ -15,7 +15,8 @@ from unittest.mock import MagicMock, call
 import pytest
 from python_on_whales.exceptions import NoSuchContainer
 
-from operator_core.docker import DockerActionExecutor, _engine
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine import cli as _engine
 from operator_core.errors import ContainerNotFound, OperationTimeout
 from operator_core.testing import inspect_result
 

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 
 from http_serving import INIT, MCP_HEADERS, TOKEN, self_signed, serving
 from operator_core.cli import app
-from operator_core.http_auth import BearerToken
-from operator_core.mcp_http import HttpLimits, HttpOptions, RefusalThrottle
+from operator_core.mcp.auth import BearerToken
+from operator_core.mcp.http import HttpLimits, HttpOptions, RefusalThrottle
 
 HANG_GUARD = 60  # seconds: far past every bound under test; only a broken rule reaches it
 WITH_TOKEN = HttpOptions(token=BearerToken(TOKEN, "test"))

@@ -17,14 +17,15 @@ import pytest
 from typer.testing import CliRunner
 
 from http_serving import INIT, MCP_HEADERS, TOKEN, self_signed
-from operator_core import http_auth
 from operator_core.audit.redact import redact_text
-from operator_core.cli import app, serve_cmds
+from operator_core.cli import app
+from operator_core.cli.commands import serve as serve_cmds
 from operator_core.cli.exit_codes import ExitCode
 from operator_core.cli.http_options import check_tls, http_options, parse_bind
 from operator_core.errors import InvalidInput
-from operator_core.http_auth import TOKEN_ENV, load_token
-from operator_core.mcp_http import HttpLimits, allowed_hosts
+from operator_core.mcp import auth as http_auth
+from operator_core.mcp.auth import TOKEN_ENV, load_token
+from operator_core.mcp.http import HttpLimits, allowed_hosts
 
 ANYWHERE = "0.0.0.0"  # noqa: S104 (the address under test, never bound here)
 

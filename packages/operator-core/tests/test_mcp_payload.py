@@ -9,8 +9,8 @@ import mcp_types as types
 from mcp import Client
 
 from operator_core.audit import MemoryAuditSink
-from operator_core.mcp_payload import BOTH_FORMS_MAX_BYTES, MAX_RESULT_BYTES, call_result
-from operator_core.mcp_server import build_server
+from operator_core.mcp.payload import BOTH_FORMS_MAX_BYTES, MAX_RESULT_BYTES, call_result
+from operator_core.mcp.server import build_server
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from tool_fakes import FakeExecutor

@@ -9,7 +9,7 @@ import mcp_types as types
 from mcp import Client
 
 from operator_core.audit import MemoryAuditSink
-from operator_core.mcp_server import (
+from operator_core.mcp.server import (
     build_server,
     call_result,
     client_actor,

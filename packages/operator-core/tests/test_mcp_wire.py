@@ -12,7 +12,7 @@ import mcp_types as types
 import pytest
 from pydantic import ValidationError
 
-from operator_core.mcp_wire import rejections
+from operator_core.mcp.wire import rejections
 
 #: How long to wait for one answer before calling the server silent (a hang guard only).
 _SILENCE_S = 30.0

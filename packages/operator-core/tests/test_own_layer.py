@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker.discovery import has_upper_dir
+from operator_core.docker.containers.discovery import has_upper_dir
 from operator_core.errors import EngineUnreachable, InvalidInput
 from operator_core.policy import AutoDetect, Policy
 from operator_core.policy.self_container import rootfs_upper_dirs

@@ -13,7 +13,7 @@ from operator_core.audit import REDACTED, MemoryAuditSink, redact_arguments, red
 from operator_core.audit.redact import redact_text
 from operator_core.cli.settings import Settings
 from operator_core.errors import PolicyError
-from operator_core.mcp_server import build_server, elicit_approval
+from operator_core.mcp.server import build_server, elicit_approval
 from operator_core.policy import ApprovalRequest, Policy, policy_from_dict
 from operator_core.runner import ToolRunner
 from operator_core.runner.envelope import error_envelope

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from operator_core.audit import AuditRecord, SQLiteAuditSink, read_audit
 from operator_core.audit.labels import redact_label_map
 from operator_core.audit.redact import REDACTED
+from operator_core.audit.retention import DAY_S, Bound, PruneResult, keep_pruning
 from operator_core.cli import app
 from operator_core.errors import AuditError, PolicyError
 from operator_core.policy import Policy
-from operator_core.retention import DAY_S, Bound, PruneResult, keep_pruning
 
 NOW = 1_795_946_400.0
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import operator_core.cli.watch_cmds as watch_cmds
+import operator_core.cli.commands.watch as watch_cmds
 from operator_core.audit import REDACTED, MemoryAuditSink
 from operator_core.audit.labels import redact_label, redact_labels
 from operator_core.cli import app

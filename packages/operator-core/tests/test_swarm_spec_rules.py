@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from operator_core.docker._swarm import service_snap
+from operator_core.docker.swarm._snapshot import service_snap
 from operator_core.policy import Policy
 from operator_core.policy.guard import ApprovalRequest
 from operator_core.runner import ToolRunner

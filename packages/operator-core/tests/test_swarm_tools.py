@@ -241,7 +241,7 @@ def test_policy_check_shows_the_swarm_rules():
     """`operator policy check` describes [swarm]: bounds, managers and what it protects."""
     from rich.console import Console
 
-    from operator_core.cli.policy_cmds import policy_summary, summary_panel
+    from operator_core.cli.commands.policy import policy_summary, summary_panel
 
     policy = policy_from_dict(
         {"swarm": {"max_replicas": 5, "protected_nodes": {"names": ["db-node-1"]}}}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from operator_core.audit import SQLiteAuditSink
-from operator_core.docker.swarm_results import UpdateResult
+from operator_core.docker.swarm.results import UpdateResult
 from operator_core.fleet import Fleet, FleetExecutor, inventory_from_dict
 from operator_core.policy import policy_from_dict
 from operator_core.policy.limits import RateLimiter

@@ -21,18 +21,18 @@ import typer.main
 from rich.text import Text
 from typer.testing import CliRunner
 
-import operator_core.cli.hosts_cmds as hosts_cmds
+import operator_core.cli.commands.hosts as hosts_cmds
+import operator_core.cli.commands.watch as watch_cmds
 import operator_core.cli.runtime as runtime
-import operator_core.cli.watch_cmds as watch_cmds
 from operator_core.audit import open_audit
 from operator_core.cli import app
-from operator_core.columns import Column, fit_table, print_table
 from operator_core.policy import Policy
-from operator_core.present import compact, make_console
+from operator_core.present.columns import Column, fit_table, print_table
+from operator_core.present.terminal import UNSAFE, SafeConsole, safe_rich_text, safe_text
+from operator_core.present.views import compact, make_console
 from operator_core.runner import ToolRunner
-from operator_core.terminal import UNSAFE, SafeConsole, safe_rich_text, safe_text
 from operator_core.watch import HealStore
-from operator_core.watch.heal_state import Escalation
+from operator_core.watch.heal.state import Escalation
 from operator_core.watch.history import HistoryStore
 from tool_fakes import FakeExecutor, container_id
 
@@ -403,8 +403,8 @@ def test_the_servers_log_lines_show_escapes(monkeypatch):
     """`operator mcp` logs through SafeFormatter: an agent's tool name cannot drive stderr."""
     import logging
 
-    import operator_core.cli.serve_cmds as serve_cmds
-    from operator_core.terminal import SafeFormatter
+    import operator_core.cli.commands.serve as serve_cmds
+    from operator_core.present.terminal import SafeFormatter
 
     async def no_server(*args: Any) -> None:
         return None

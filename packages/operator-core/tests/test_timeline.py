@@ -220,7 +220,7 @@ def _rendered(result: dict[str, Any]) -> str:
     """Return what `operator docker events` prints on stderr for ``result``."""
     from rich.console import Console
 
-    from operator_core.cli.render_diagnosis import DIAGNOSIS_RENDERERS
+    from operator_core.cli.render.diagnosis import DIAGNOSIS_RENDERERS
 
     out, err = Console(record=True, width=200), Console(record=True, width=200)
     DIAGNOSIS_RENDERERS["docker_get_events"](out, err, result)

@@ -313,7 +313,8 @@ def test_message_lists_every_problem_and_every_fix():
 
 def test_tool_enums_and_bounds_follow_the_executor():
     """Enums and caps in the schemas are the executor's own (no drift between the layers)."""
-    from operator_core import limits, types
+    from operator_core import limits
+    from operator_core import words as types
 
     props = {spec.name: spec.input_schema["properties"] for spec in TOOLS}
     listing = props["docker_list_containers"]
@@ -331,7 +332,8 @@ def test_tool_limits_and_defaults_are_the_executors_own():
     are the executor's; the grace, exec, wait and batch caps are the executor's limits
     (the tool layer neither tightens nor loosens them).
     """
-    from operator_core import limits, types
+    from operator_core import limits
+    from operator_core import words as types
     from operator_core.docker import DockerActionExecutor
     from operator_core.validate import REFERENCE_PATTERN
 

@@ -15,7 +15,7 @@ import pytest
 from operator_core import validate as v
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_REPLICAS
-from operator_core.types import AVAILABILITIES, DESIRED_STATES
+from operator_core.words import AVAILABILITIES, DESIRED_STATES
 
 KIB = 1024
 

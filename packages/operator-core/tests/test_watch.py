@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import time_machine
 
-from operator_core.cli.watch_cmds import format_item
-from operator_core.docker.events import EventStreamEnded
+from operator_core.cli.commands.watch import format_item
+from operator_core.docker.diagnosis.events import EventStreamEnded
 from operator_core.errors import EngineUnreachable, InvalidInput
+from operator_core.present.terminal import SafeConsole
 from operator_core.results import Event
-from operator_core.terminal import SafeConsole
 from operator_core.watch import IncidentDetector, watch
 
 CID = "c" * 64

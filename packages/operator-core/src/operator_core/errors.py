@@ -1,7 +1,7 @@
 """The exceptions operator-core raises, and nothing else.
 
 Every error that leaves the package is one of these; errors of python-on-whales and of
-the docker CLI are translated at one boundary (``operator_core.docker._engine``) with
+the docker CLI are translated at one boundary (``operator_core.docker._engine.cli``) with
 ``raise Ours(...) from exc`` so the original stays on ``__cause__``::
 
     OperatorError

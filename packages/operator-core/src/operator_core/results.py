@@ -7,7 +7,7 @@ status the engine reports once the action is done. ``inspect_container`` keeps `
 
 mypy checks every producer (the executor's methods) and every consumer against these, so
 a shape that drifts fails the type check. Swarm results are in
-``operator_core.docker.swarm_results``.
+``operator_core.docker.swarm.results``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_GRACE_S, MAX_REPLICAS
-from operator_core.types import AVAILABILITIES, DESIRED_STATES
+from operator_core.words import AVAILABILITIES, DESIRED_STATES
 
 __all__ = [
     "CONTROL_CHARACTERS",

@@ -18,12 +18,12 @@ from python_on_whales import DockerClient
 from operator_core.audit import MemoryAuditSink
 from operator_core.deadline import Deadline, within
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker.execution import CLEANUP_DEADLINE_S, ENGINE_PROBE_S
+from operator_core.docker.containers.execution import CLEANUP_DEADLINE_S, ENGINE_PROBE_S
 from operator_core.errors import OperationTimeout
-from operator_core.hung_engine import HungEngine
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from operator_core.runner.core import AFTER_TIMEOUT_READ_S
+from operator_core.testing.hung_engine import HungEngine
 
 #: The local engine's socket (DOCKER_HOST when it names one).
 ENGINE_SOCKET = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")

@@ -28,7 +28,7 @@ from image_helpers import (
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from operator_core.cli.health_cmds import check_mcp
+from operator_core.cli.commands.health import check_mcp
 from operator_core.testing import HANDLES_SIGTERM, unique_name
 
 

@@ -17,8 +17,9 @@ import pytest
 from python_on_whales import DockerClient
 
 from operator_core import limits
-from operator_core.docker import DockerActionExecutor, execution, logs
-from operator_core.docker._state import read
+from operator_core.docker import DockerActionExecutor
+from operator_core.docker._engine.state import read
+from operator_core.docker.containers import execution, logs
 from operator_core.errors import ContainerNotFound, ContainerStateError, InvalidInput
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, count_docker_processes, unique_name
 

@@ -1,4 +1,4 @@
-"""Prune the SQLite audit trail by the retention rule (``operator_core.retention``).
+"""Prune the SQLite audit trail by the retention rule (``operator_core.audit.retention``).
 
 Records past the bound go oldest first, ``PRUNE_CHUNK`` per ``BEGIN IMMEDIATE``
 transaction; a ``pending`` record never goes, nor one younger than ``AUDIT_FLOOR_S``.
@@ -14,8 +14,8 @@ import os
 import sqlite3
 from pathlib import Path
 
+from operator_core.audit.retention import AUDIT_FLOOR_S, CUTOFF_SQL, PRUNE_CHUNK, Bound, cutoffs
 from operator_core.errors import AuditError
-from operator_core.retention import AUDIT_FLOOR_S, CUTOFF_SQL, PRUNE_CHUNK, Bound, cutoffs
 
 __all__ = ["prune_audit"]
 

@@ -26,8 +26,8 @@ from typing import Any, Literal, TypeVar
 from operator_core.audit.base import AuditQuery, TrailEntry, is_container
 from operator_core.audit.prune import prune_audit
 from operator_core.audit.record import AuditRecord
+from operator_core.audit.retention import Bound, PruneResult
 from operator_core.errors import AuditError
-from operator_core.retention import Bound, PruneResult
 
 __all__ = ["SQLiteAuditSink"]
 
@@ -168,7 +168,7 @@ class SQLiteAuditSink:
     async def prune(
         self, bound: Bound, *, now: float | None = None, export: Path | None = None
     ) -> PruneResult:
-        """Remove the records past ``bound`` (see ``operator_core.retention``), off the loop.
+        """Remove the records past ``bound`` (see ``operator_core.audit.retention``), off the loop.
 
         One chunk per turn of the worker thread, so the trail's writes go between chunks.
         """

@@ -7,19 +7,19 @@ exactly as to an agent.
 
 from __future__ import annotations
 
-from operator_core.cli import diagnosis_cmds
 from operator_core.cli.app import app
-from operator_core.cli.audit_cmds import audit_app
-from operator_core.cli.docker_cmds import docker_app
+from operator_core.cli.commands import diagnosis as diagnosis_cmds
+from operator_core.cli.commands.audit import audit_app
+from operator_core.cli.commands.docker import docker_app
+from operator_core.cli.commands.heal import heal_app
+from operator_core.cli.commands.health import health
+from operator_core.cli.commands.hosts import hosts
+from operator_core.cli.commands.policy import policy_app
+from operator_core.cli.commands.retention import history_app
+from operator_core.cli.commands.serve import register
+from operator_core.cli.commands.swarm import swarm_app
+from operator_core.cli.commands.watch import watch_command
 from operator_core.cli.exit_codes import EXIT_CODES_HELP, ExitCode
-from operator_core.cli.heal_cmds import heal_app
-from operator_core.cli.health_cmds import health
-from operator_core.cli.hosts_cmds import hosts
-from operator_core.cli.policy_cmds import policy_app
-from operator_core.cli.retention_cmds import history_app
-from operator_core.cli.serve_cmds import register
-from operator_core.cli.swarm_cmds import swarm_app
-from operator_core.cli.watch_cmds import watch_command
 
 __all__ = ["EXIT_CODES_HELP", "ExitCode", "app", "main"]
 

@@ -27,11 +27,11 @@ from operator_core.cli.exit_codes import (
 )
 from operator_core.cli.interrupts import EXIT_INTERRUPTED, Interrupt
 from operator_core.cli.preflight import check_engine_options
-from operator_core.cli.render import Renderer, denial_hint, error_panel, print_envelope
+from operator_core.cli.render.common import Renderer, denial_hint, error_panel, print_envelope
 from operator_core.cli.runtime import call_tool, container_names
 from operator_core.cli.settings import Mode, Settings, default_audit_db, default_history_db
 from operator_core.errors import OperatorError
-from operator_core.present import make_console, print_json
+from operator_core.present.views import make_console, print_json
 from operator_core.runner.envelope import error_envelope
 
 __all__ = [

@@ -11,7 +11,7 @@ Three ways to give a variable to the command, as ``docker exec`` has:
   blank lines and lines starting with ``#`` are skipped. ``-e`` wins over a file.
 
 The values then reach the container through an in-memory env file, never a command line
-(``operator_core.docker.execution``). ``redact_env_words`` hides the values of ``-e``
+(``operator_core.docker.containers.execution``). ``redact_env_words`` hides the values of ``-e``
 options wherever ``operator`` shows its own command line back (the hint of a denial).
 """
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from operator_core.docker.logs import MAX_LINE_BYTES, split_stamp
+from operator_core.docker.containers.logs import MAX_LINE_BYTES, split_stamp
 
 __all__ = ["FollowingExecutor", "follow_logs", "read_capped_line"]
 

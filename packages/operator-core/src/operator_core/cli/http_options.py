@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from operator_core.errors import InvalidInput
-from operator_core.http_auth import BearerToken, load_token, token_advice
+from operator_core.mcp.auth import BearerToken, load_token, token_advice
 
 if TYPE_CHECKING:
-    from operator_core.mcp_http import HttpLimits, HttpOptions
+    from operator_core.mcp.http import HttpLimits, HttpOptions
 
 __all__ = ["DEFAULT_PORT", "check_tls", "http_options", "parse_bind", "refuse_http_only"]
 
@@ -117,7 +117,7 @@ def http_options(
     limits: HttpLimits,
 ) -> HttpOptions:
     """Return the server's HTTP options from the command line, every rule checked."""
-    from operator_core.mcp_http import HttpOptions
+    from operator_core.mcp.http import HttpOptions
 
     host, chosen_port = parse_bind(bind, port)
     extra = _hosts(allow_hosts)

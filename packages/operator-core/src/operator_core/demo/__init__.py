@@ -17,7 +17,7 @@ Run with ``operator demo`` (or ``python -m operator_core.demo``; the README's
 
 The rooms: ``story`` (the steps and the agent's tool calls), ``scene`` (the service and
 the incident, set up on the engine directly, each call bounded) and ``show`` (printing,
-through ``operator_core.present``, which the CLI uses too). Importing the demo never
+through ``operator_core.present.views``, which the CLI uses too). Importing the demo never
 builds the command line.
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from operator_core.demo.scene import DEMO_LABEL, SERVICE_SCRIPT, DemoFailed
 from operator_core.demo.story import run_demo, run_demo_cli
-from operator_core.present import make_console
+from operator_core.present.views import make_console
 
 __all__ = ["DEMO_LABEL", "SERVICE_SCRIPT", "DemoFailed", "main", "run_demo", "run_demo_cli"]
 

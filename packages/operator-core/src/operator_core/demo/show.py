@@ -1,7 +1,7 @@
 """How the demo shows itself to a person: numbered steps, each call, its result and time.
 
 ``operator_core.demo.story`` tells the story; this module only prints it, through the
-presentation the CLI uses too (``operator_core.present``).
+presentation the CLI uses too (``operator_core.present.views``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from operator_core.audit import AuditQuery, AuditRecord, SQLiteAuditSink
-from operator_core.present import HEALTH_STYLES, compact, log_lines, records_table
+from operator_core.present.views import HEALTH_STYLES, compact, log_lines, records_table
 from operator_core.results import LogsResult
 from operator_core.runner import ToolRunner
 

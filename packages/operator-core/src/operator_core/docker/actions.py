@@ -2,7 +2,7 @@
 
 Each action is an ``async`` method that validates its arguments before any docker
 process starts, runs the blocking python-on-whales calls in ``loop.run_in_executor(None,
-...)`` (see ``operator_core.docker._engine.run_bounded``), is bounded in time, raises only
+...)`` (see ``operator_core.docker._engine.cli.run_bounded``), is bounded in time, raises only
 ``operator_core.errors`` exceptions and returns a JSON-able dict.
 """
 
@@ -14,22 +14,22 @@ from typing import Any
 
 from python_on_whales import DockerClient, docker
 
-from operator_core.docker._swarm_wait import swarm_bound
-from operator_core.docker.control import SignalActions
-from operator_core.docker.discovery import DiscoveryActions
+from operator_core.docker.containers.control import SignalActions
+from operator_core.docker.containers.discovery import DiscoveryActions
+from operator_core.docker.containers.execution import ExecActions, exec_deadline
+from operator_core.docker.containers.lifecycle import STOP_MARGIN_S, LifecycleActions
+from operator_core.docker.containers.logs import LogActions
+from operator_core.docker.containers.networks import NetworkActions
+from operator_core.docker.containers.waiting import WaitActions
+from operator_core.docker.diagnosis.events import EventActions, FollowActions
+from operator_core.docker.diagnosis.search import SearchActions
+from operator_core.docker.diagnosis.stats import StatsActions
 from operator_core.docker.engine_identity import IdentityActions
-from operator_core.docker.events import EventActions, FollowActions
-from operator_core.docker.execution import ExecActions, exec_deadline
-from operator_core.docker.lifecycle import STOP_MARGIN_S, LifecycleActions
-from operator_core.docker.logs import LogActions
-from operator_core.docker.networks import NetworkActions
-from operator_core.docker.nodes import NodeActions
-from operator_core.docker.search import SearchActions
-from operator_core.docker.service_updates import ServiceUpdateActions
-from operator_core.docker.services import ServiceActions
-from operator_core.docker.stats import StatsActions
-from operator_core.docker.tasks import TaskActions
-from operator_core.docker.waiting import WaitActions
+from operator_core.docker.swarm import swarm_bound
+from operator_core.docker.swarm.nodes import NodeActions
+from operator_core.docker.swarm.services import ServiceActions
+from operator_core.docker.swarm.tasks import TaskActions
+from operator_core.docker.swarm.updates import ServiceUpdateActions
 from operator_core.errors import InvalidInput
 from operator_core.limits import (
     DEFAULT_CALL_DEADLINE_S,

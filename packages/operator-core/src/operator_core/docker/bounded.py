@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from operator_core.docker import _engine
+from operator_core.docker._engine import cli as _engine
 
 __all__ = ["run_on_client"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from operator_core.docker._core import ExecutorCore
+from operator_core.docker._engine.core import ExecutorCore
 from operator_core.errors import EngineError
 from operator_core.results import EngineIdentity
 

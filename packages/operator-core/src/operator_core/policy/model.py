@@ -31,7 +31,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
                                   # drain_protected = "deny" (or "approval"),
                                   # [swarm.protected_services], [swarm.protected_nodes]
 
-    [retention]                   # how long records are kept (operator_core.retention)
+    [retention]                   # how long records are kept (operator_core.audit.retention)
     audit_max_age_days = 30       # also audit_max_rows, history_max_age_days (7),
                                   # history_max_rows (1000000), prune_every_s (3600)
     [heal]                        # operator watch --heal (operator_core.policy.heal_rules)
@@ -63,11 +63,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
+from operator_core.audit.retention import RetentionRules
 from operator_core.errors import PolicyError
 from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
-from operator_core.retention import RetentionRules
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
@@ -276,7 +276,7 @@ class Policy(_Strict):
     swarm: SwarmRules = Field(default_factory=SwarmRules)
     hosts: dict[str, HostPolicy] = Field(default_factory=dict)
     heal: HealRules = Field(default_factory=HealRules)
-    #: How long the audit trail and the watch's history keep rows (``operator_core.retention``).
+    #: How long the audit trail and the history keep rows (``operator_core.audit.retention``).
     retention: RetentionRules = Field(default_factory=RetentionRules)
     alerts: dict[str, AlertSink] = Field(default_factory=dict)
 

@@ -26,7 +26,7 @@ from operator_core.limits import (
 )
 
 if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
-    from operator_core.docker.swarm_results import (
+    from operator_core.docker.swarm.results import (
         AvailabilityResult,
         NodeEntry,
         NodeList,

@@ -43,7 +43,6 @@ from operator_core.limits import (
     MAX_WAIT_S,
 )
 from operator_core.tools.bounds import loads
-from operator_core.types import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 from operator_core.validate import (
     REFERENCE_PATTERN,
     validate_command,
@@ -52,6 +51,7 @@ from operator_core.validate import (
     validate_user,
     validate_workdir,
 )
+from operator_core.words import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 
 __all__ = [
     "ConnectNetworkInput",

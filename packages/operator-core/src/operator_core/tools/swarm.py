@@ -22,8 +22,8 @@ from operator_core.limits import (
     MAX_TAIL,
 )
 from operator_core.tools.spec import Risk, ToolSpec, read_spec
-from operator_core.types import Availability, DesiredState, Stream
 from operator_core.validate import REFERENCE_PATTERN
+from operator_core.words import Availability, DesiredState, Stream
 
 __all__ = [
     "MAX_TOOL_SWARM_WAIT_S",

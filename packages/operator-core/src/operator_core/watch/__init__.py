@@ -7,9 +7,9 @@ stream connected, ended, reconnected; its engine unresponsive, responsive). ``He
 on incidents through a ``ToolRunner``.
 """
 
-from operator_core.watch.heal import Healer, HealReport
-from operator_core.watch.heal_state import HealStore
-from operator_core.watch.healing import heal_approver, heal_watch
+from operator_core.watch.heal.healer import Healer, HealReport
+from operator_core.watch.heal.state import HealStore
+from operator_core.watch.heal.watching import heal_approver, heal_watch
 from operator_core.watch.incidents import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,

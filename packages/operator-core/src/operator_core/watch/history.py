@@ -16,7 +16,7 @@ events: ``RECORDED_TYPES`` x ``RECORDED_ACTIONS``) into the SQLite file
 * attributes redacted like every stored string (labels that look secret included:
   ``redact_label_map``), each distinct set stored once.
 
-Retention (``operator_core.retention``): events past the age or row bound go, and the
+Retention (``operator_core.audit.retention``): events past the age or row bound go, and the
 intervals are cut to what is left. All I/O runs on the store's own worker thread.
 """
 
@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import Any, TypedDict, TypeVar
 
 from operator_core.audit.labels import redact_label_map
+from operator_core.audit.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneResult, cutoffs
 from operator_core.errors import HistoryError
 from operator_core.results import Event
-from operator_core.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneResult, cutoffs
 from operator_core.watch import history_sql as sql
 
 __all__ = [
@@ -205,7 +205,7 @@ class HistoryStore:
     # --- retention ----------------------------------------------------------------------
 
     async def prune(self, bound: Bound, *, now: float | None = None) -> PruneResult:
-        """Remove the events past ``bound`` (see ``operator_core.retention``), off the loop.
+        """Remove the events past ``bound`` (see ``operator_core.audit.retention``), off the loop.
 
         One chunk per turn of the worker thread, so the watch's writes go between chunks.
         """

@@ -1,7 +1,7 @@
 """``AlertBook``: turn the watch's items into alerts, each incident notified once.
 
 The watch yields incidents (``operator_core.watch.incidents``), heal reports
-(``operator_core.watch.heal``) and host notices (``operator_core.watch.stream``). Which of
+(``operator_core.watch.heal.healer``) and host notices (``operator_core.watch.stream``). Which of
 them is an alert, and in which status:
 
 * an incident's own ``status`` (``firing``, ``update``, ``resolved``, ``info``); one without

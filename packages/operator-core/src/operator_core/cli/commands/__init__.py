@@ -1,0 +1,3 @@
+"""The command groups of the ``operator`` CLI, one module per group."""
+
+__all__: list[str] = []

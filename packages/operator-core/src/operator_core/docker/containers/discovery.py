@@ -1,0 +1,272 @@
+"""Find containers: listings and batch reads in a constant number of processes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from operator_core.docker._engine import batch as _batch
+from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.state import (
+    COMPOSE_PROJECT_LABEL,
+    COMPOSE_SERVICE_LABEL,
+    Snapshot,
+    snapshot,
+)
+from operator_core.errors import InvalidInput
+from operator_core.limits import MAX_BATCH
+from operator_core.results import (
+    ContainerList,
+    ContainerSummary,
+    FoundContainer,
+    InspectManyResult,
+)
+from operator_core.validate import (
+    CONTROL_CHARACTERS,
+    NAME_PART_PATTERN,
+    validate_reference,
+)
+from operator_core.words import HEALTHS, STATUSES
+
+__all__ = [
+    "ContainerFilters",
+    "DiscoveryActions",
+    "container_filters",
+    "has_upper_dir",
+    "label_filters",
+    "summary",
+]
+
+_MAX_LABELS = 32
+_MAX_UPPER_DIRS = 8
+_MAX_TEXT = 1024
+_NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
+
+
+def summary(snap: Snapshot) -> ContainerSummary:
+    """Return what an agent needs to choose a container, from one read."""
+    return {
+        **snap.names(),
+        "id": snap.id,
+        "image": snap.image,
+        "status": snap.status,
+        "health": snap.health,
+        "exit_code": None if snap.active else snap.exit_code,
+        "started_at": snap.started_at,
+        "finished_at": snap.finished_at,
+        "restart_count": snap.restart_count,
+        "labels": snap.labels,
+        "compose_project": snap.compose_project,
+        "compose_service": snap.compose_service,
+        "networks": snap.networks,
+    }
+
+
+def _text(value: object, what: str) -> str:
+    """Return ``value`` if it is a non-empty one-line string, else raise InvalidInput."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a string, got {type(value).__name__}")
+    if value == "" or len(value) > _MAX_TEXT or CONTROL_CHARACTERS.search(value):
+        raise InvalidInput(f"{what} must be 1 to {_MAX_TEXT} characters without control characters")
+    return value
+
+
+def _choice(value: object, what: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise InvalidInput."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidInput(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _label(value: object) -> str:
+    """Return a label filter, ``key`` or ``key=value``, else raise InvalidInput."""
+    spec = _text(value, "label filter")
+    key = spec.split("=", 1)[0]
+    if key == "" or key != key.strip() or " " in key:
+        raise InvalidInput(
+            f"label filter {spec!r} needs a key without spaces: 'key' or 'key=value'"
+        )
+    return spec
+
+
+def label_filters(value: object) -> list[str]:
+    """Return the label filters given as one string or a list of them."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or len(items) > _MAX_LABELS:
+        raise InvalidInput(f"label must be a string or a list of at most {_MAX_LABELS} strings")
+    return [_label(item) for item in items]
+
+
+@dataclass(frozen=True)
+class ContainerFilters:
+    """Validated listing filters, as docker takes them and as a read is checked against."""
+
+    name: str | None
+    labels: tuple[str, ...]
+    status: str | None
+    health: str | None
+
+    def docker_args(self) -> list[str]:
+        """Return the ``--filter`` values for ``docker container ls``."""
+        specs = [f"label={spec}" for spec in self.labels]
+        specs += [f"{key}={value}" for key, value in self._single() if value is not None]
+        return specs
+
+    def _single(self) -> list[tuple[str, str | None]]:
+        """Return the filters that take one value.
+
+        ``health=none`` is left to ``keeps``: Podman's engine matches nothing with it.
+        """
+        health = None if self.health == "none" else self.health
+        return [("name", self.name), ("status", self.status), ("health", health)]
+
+    def keeps(self, snap: Snapshot) -> bool:
+        """Whether a container, as read after the listing, still matches.
+
+        docker treats ``name`` as a regular expression; here it is a literal substring.
+        """
+        if self.name is not None and self.name not in snap.name:
+            return False
+        if self.status is not None and snap.status != self.status:
+            return False
+        return self.health is None or (snap.health or "none") == self.health
+
+
+def container_filters(
+    name: object,
+    label: object,
+    status: object,
+    health: object,
+    compose_project: object,
+    compose_service: object,
+) -> ContainerFilters:
+    """Validate the listing filters; raise InvalidInput on the first bad one."""
+    if name is not None and (not isinstance(name, str) or _NAME_PART.fullmatch(name) is None):
+        raise InvalidInput(
+            f"name filter must be part of a container name (ASCII letters, digits, '_', '.', "
+            f"'-'), got {name!r}"
+        )
+    labels = label_filters(label)
+    for key, value in (
+        (COMPOSE_PROJECT_LABEL, compose_project),
+        (COMPOSE_SERVICE_LABEL, compose_service),
+    ):
+        if value is not None:
+            labels.append(f"{key}={_text(value, key.rsplit('.', 1)[-1])}")
+    return ContainerFilters(
+        name=name,
+        labels=tuple(labels),
+        status=None if status is None else _choice(status, "status", STATUSES),
+        health=None if health is None else _choice(health, "health", HEALTHS),
+    )
+
+
+def _upper_dirs(value: object) -> list[str]:
+    """Validate the writable-layer paths to look for; drop repeats, keep the order."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise InvalidInput("upper_dirs must be a list of paths")
+    if len(value) > _MAX_UPPER_DIRS:
+        raise InvalidInput(f"at most {_MAX_UPPER_DIRS} upper_dirs per call, got {len(value)}")
+    return list(dict.fromkeys(_text(item, "upper_dir") for item in value))
+
+
+def has_upper_dir(model: Any, upper_dirs: Sequence[str]) -> bool:
+    """Whether ``model``'s writable layer (``GraphDriver.Data.UpperDir``) is in ``upper_dirs``.
+
+    A relative path (``<layer>/diff``, as Docker mounts an overlay whose options would not
+    fit a page) matches the end of the engine's absolute one.
+    """
+    driver = model.graph_driver
+    data = driver.data if driver is not None else None
+    mine = data.get("UpperDir") if isinstance(data, dict) else None
+    if not isinstance(mine, str) or not mine:
+        return False
+    return any(mine == d or (not d.startswith("/") and mine.endswith("/" + d)) for d in upper_dirs)
+
+
+def _references(refs: object) -> list[str]:
+    """Validate a list of references; drop repeats, keep the order."""
+    if isinstance(refs, str) or not isinstance(refs, list | tuple):
+        raise InvalidInput("refs must be a list of container names or ids")
+    if len(refs) > MAX_BATCH:
+        raise InvalidInput(f"at most {MAX_BATCH} containers per call, got {len(refs)}")
+    return list(dict.fromkeys(validate_reference(ref) for ref in refs))
+
+
+class DiscoveryActions(ExecutorCore):
+    """Find containers: listings and batch reads in a constant number of processes."""
+
+    async def list_containers(
+        self,
+        all: bool = False,
+        name: str | None = None,
+        label: str | list[str] | None = None,
+        status: str | None = None,
+        health: str | None = None,
+        compose_project: str | None = None,
+        compose_service: str | None = None,
+    ) -> ContainerList:
+        """List containers (running ones unless ``all``) matching every filter given.
+
+        ``name`` matches part of the name; ``label`` is ``key`` or ``key=value`` (or a list,
+        all must match); ``status`` one of ``STATUSES`` (it lists stopped containers even
+        without ``all``); ``health`` one of ``HEALTHS``. Costs two docker processes
+        (one when nothing matches) whatever the number of containers. Each entry is read
+        after the listing and dropped if it no longer matches or is gone.
+        """
+        if not isinstance(all, bool):
+            raise InvalidInput(f"all must be true or false, got {type(all).__name__}")
+        chosen = container_filters(name, label, status, health, compose_project, compose_service)
+
+        def work(client: Any) -> list[ContainerSummary]:
+            ids = _batch.list_ids(client, include_stopped=all, filters=chosen.docker_args())
+            models, _ = _batch.inspect_many(client, ids)
+            snaps = [snapshot(model) for model in models]
+            return [summary(snap) for snap in snaps if chosen.keeps(snap)]
+
+        entries = await self._run("list containers", work)
+        return {"containers": entries, "count": len(entries)}
+
+    async def inspect_containers(self, refs: list[str]) -> InspectManyResult:
+        """Read several containers in one docker process.
+
+        Returns ``containers`` (one entry per reference found, in the order asked, with the
+        ``reference`` it answers) and ``missing`` (the references no container has).
+        Repeated references are read once; an empty list costs no process.
+        """
+        wanted = _references(refs)
+
+        def work(client: Any) -> InspectManyResult:
+            models, missing = _batch.inspect_many(client, wanted)
+            found: list[FoundContainer] = []
+            for ref in wanted:
+                model = None if ref in missing else _batch.match(ref, models)
+                if model is not None:
+                    found.append({"reference": ref, **summary(snapshot(model))})
+            return {"containers": found, "missing": missing}
+
+        if not wanted:
+            return {"containers": [], "missing": []}
+        return await self._run(f"inspect {len(wanted)} containers", work)
+
+    async def containers_with_upper_dirs(self, upper_dirs: list[str]) -> list[str]:
+        """Return the full ids of the running containers whose writable layer is listed.
+
+        The operator reads its root filesystem's ``upperdir`` from ``/proc/self/mountinfo``
+        (``policy.self_container``); only the engine knows which container owns it. Costs
+        two docker processes (one when nothing runs), within the call deadline.
+        """
+        wanted = _upper_dirs(upper_dirs)
+
+        def work(client: Any) -> list[str]:
+            running = _batch.list_ids(client, include_stopped=False, filters=[])
+            models, _ = _batch.inspect_many(client, running)
+            return [str(m.id) for m in models if has_upper_dir(m, wanted)]
+
+        if not wanted:
+            return []
+        return await self._run("find the container of a root filesystem layer", work)

@@ -1,0 +1,3 @@
+"""Find out what happened: events, log search, resource snapshots."""
+
+__all__: list[str] = []

@@ -1,0 +1,141 @@
+"""See swarm services: listings and one service's whole configuration.
+
+Every call goes to a swarm manager; any other engine answers ``NotSwarmManager``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker.containers.discovery import label_filters
+from operator_core.docker.swarm import _snapshot as _swarm
+from operator_core.docker.swarm._view import change_config, service_summary
+from operator_core.docker.swarm.results import ServiceDetails, ServiceList
+from operator_core.errors import InvalidInput
+from operator_core.validate import NAME_PART_PATTERN, validate_service
+
+__all__ = ["ServiceActions"]
+
+_NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
+
+
+def _name_filter(value: object) -> str | None:
+    """Return a service name filter (part of a name), else raise InvalidInput."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or _NAME_PART.fullmatch(value) is None:
+        raise InvalidInput(
+            "name filter must be part of a service name (ASCII letters, digits, '_', '.', "
+            f"'-'), got {value!r}"
+        )
+    return value
+
+
+def _health_check(container: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the health check a service sets, durations in seconds (None: it sets none)."""
+    check = container.get("Healthcheck") or {}
+    test = list(check.get("Test") or [])
+    if not test:
+        return None
+    if test[0] == "NONE":
+        return {"disabled": True}
+    return {
+        "test": test,
+        "interval_s": _seconds(check.get("Interval")),
+        "timeout_s": _seconds(check.get("Timeout")),
+        "retries": check.get("Retries"),
+        "start_period_s": _seconds(check.get("StartPeriod")),
+    }
+
+
+def _seconds(nanoseconds: object) -> float | None:
+    """Return nanoseconds as seconds, or None (the engine's default applies)."""
+    return round(nanoseconds / 1e9, 3) if isinstance(nanoseconds, int | float) else None
+
+
+def _ports(endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the ports a service publishes."""
+    ports = endpoint.get("Ports") or (endpoint.get("Spec") or {}).get("Ports") or []
+    return [
+        {
+            "protocol": port.get("Protocol"),
+            "target_port": port.get("TargetPort"),
+            "published_port": port.get("PublishedPort"),
+            "publish_mode": port.get("PublishMode"),
+        }
+        for port in ports
+    ]
+
+
+def _details(snap: _swarm.ServiceSnap, tasks: list[_swarm.TaskSnap]) -> ServiceDetails:
+    """Return ``inspect_service``'s result from one read of the service and its tasks."""
+    template = snap.spec.get("TaskTemplate") or {}
+    container = template.get("ContainerSpec") or {}
+    status = snap.update
+    return {
+        **service_summary(snap, tasks),
+        "update_status": None
+        if status.state is None
+        else {
+            "state": status.state,
+            "started_at": status.started_at,
+            "completed_at": status.completed_at,
+            "message": status.message,
+        },
+        "update_config": change_config(snap.spec.get("UpdateConfig")),
+        "rollback_config": change_config(snap.spec.get("RollbackConfig")),
+        "can_roll_back": snap.has_previous_spec,
+        "previous_replicas": snap.previous_replicas,
+        "health_check": _health_check(container),
+        "ports": _ports(snap.endpoint),
+        "networks": [
+            {"network_id": net.get("Target"), "aliases": list(net.get("Aliases") or [])}
+            for net in template.get("Networks") or []
+        ],
+        "constraints": list((template.get("Placement") or {}).get("Constraints") or []),
+    }
+
+
+class ServiceActions(ExecutorCore):
+    """List and inspect swarm services (on a manager)."""
+
+    async def list_services(
+        self, name: str | None = None, label: str | list[str] | None = None
+    ) -> ServiceList:
+        """List the swarm's services, by name, with their replicas desired and running.
+
+        ``name`` matches the start of a service name (docker's own rule), ``label`` is
+        ``key`` or ``key=value`` (or a list, all must match). ``replicas_running`` counts
+        the tasks the swarm wants running that run now. Four docker processes whatever the
+        number of services (list, inspect, their tasks, the tasks' inspect).
+        """
+        chosen = _name_filter(name)
+        filters = [f"label={spec}" for spec in label_filters(label)]
+        if chosen is not None:
+            filters.append(f"name={chosen}")
+
+        def work(client: Any) -> ServiceList:
+            snaps = _swarm.read_services(client, filters)
+            tasks = _swarm.read_tasks(client, [snap.id for snap in snaps], "running")
+            entries = [
+                service_summary(snap, [t for t in tasks if t.service_id == snap.id])
+                for snap in snaps
+            ]
+            return {"services": entries, "count": len(entries)}
+
+        return await self._run("list services", work)
+
+    async def inspect_service(self, service: str) -> ServiceDetails:
+        """Read one service's summary, update and rollback config, health check and more.
+
+        Also its ports, networks and placement constraints; changes nothing.
+        """
+        ref = validate_service(service)
+
+        def work(client: Any) -> ServiceDetails:
+            snap = _swarm.read_service(client, ref)
+            return _details(snap, _swarm.read_tasks(client, [snap.id], "running"))
+
+        return await self._run(f"inspect service {ref}", work, service=ref)

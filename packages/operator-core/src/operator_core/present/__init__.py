@@ -1,0 +1,3 @@
+"""How results look to a person: the shared presentation and fitting tables."""
+
+__all__: list[str] = []
