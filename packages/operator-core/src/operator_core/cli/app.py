@@ -224,8 +224,11 @@ def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:
     error = envelope.get("error") or {}
     if envelope.get("ok") or error.get("type") != "denied":
         return None
+    details = error.get("details")
+    section = details.get("section") if isinstance(details, dict) else None
     return denial_hint(
         error.get("rule"),
+        section=section if isinstance(section, str) else None,
         policy_source=settings.policy_source(),
         execute_command=_command_line_with(["--mode", "execute"], drop="--mode"),
         yes_command=_command_line_with(["--yes"]),
