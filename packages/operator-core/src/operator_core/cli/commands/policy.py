@@ -214,7 +214,7 @@ def _alerts_text(alerts: dict[str, Any]) -> str:
 def _runs_text(tool: dict[str, Any]) -> Text:
     """Return whether a tool runs under the policy: denied, dry run only, or yes."""
     if not tool["allowed"]:
-        why = "observe" if tool.get("denied_by", "mode") == "mode" else "host scope"
+        why = "observe" if tool.get("denied_by", "mode") == "mode" else "scope"
         return Text(f"denied ({why})", style="yellow")
     if tool["dry_run"]:
         return Text("dry run only", style="yellow")
@@ -234,8 +234,9 @@ def _tools_table(summary: dict[str, Any]) -> Table:
     )
     words = [tool_word(tool["tool"]) for tool in summary["tools"]]
     table.add_column("TOOL", no_wrap=True, min_width=max(map(len, words), default=4))
-    for column in ("RISK", "RUNS", "APPROVAL", "RATE LIMIT"):
-        table.add_column(column)
+    for column in ("RISK", "RUNS", "APPROVAL"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("RATE LIMIT", overflow="fold")
     for tool in summary["tools"]:
         table.add_row(
             escape(tool_word(tool["tool"])),

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 from operator_core.errors import InvalidInput
 from operator_core.fleet import Inventory
 from operator_core.policy import Policy, has_label
+from operator_core.tools import REGISTRY
 
 __all__ = [
     "HostSection",
@@ -104,14 +105,16 @@ def fleet_warnings(policy: Policy, inventory: Inventory | None, host: str | None
 def mark_denials(tools: list[dict[str, Any]], host: HostView | None) -> None:
     """Say in each tool row what denies it: ``denied_by`` is "mode", the host scope or None.
 
-    A mutating tool on a host without the scope's host labels runs nowhere there, as the
-    guard judges it (``scope.require_host_labels``): its row says so, approval and dry run
-    then moot.
+    On a host without the scope's host labels no tool changes a container, as the guard
+    judges it (``scope.require_host_labels``): those rows say so, approval and dry run
+    then moot. A service spans the swarm and a node is judged by its own host, so their
+    tools are not denied by the host they are reached through.
     """
     outside = host is not None and host["in_scope"] is False
     for tool in tools:
         tool["denied_by"] = None if tool["allowed"] else "mode"
-        if outside and tool["allowed"] and not tool["read_only"]:
+        on_containers = REGISTRY[tool["tool"]].target_kind == "container"
+        if outside and tool["allowed"] and not tool["read_only"] and on_containers:
             tool.update(allowed=False, dry_run=False, needs_approval=False)
             tool["denied_by"] = "scope.require_host_labels"
 
@@ -144,7 +147,7 @@ def scope_text(scope: Mapping[str, list[str]], host: HostView | None) -> str:
     if scope["require_host_labels"]:
         fit = ""
         if host is not None and host["in_scope"] is not None:
-            lacks = f"lacks {', '.join(host['missing_labels'])}: nothing changes there"
+            lacks = f"lacks {', '.join(host['missing_labels'])}: no container changes there"
             fit = f"; {host['name']} {'has them' if host['in_scope'] else lacks}"
         parts.append(f"only hosts labelled {', '.join(scope['require_host_labels'])}{fit}")
     return "; ".join(parts) or "any container not protected"
