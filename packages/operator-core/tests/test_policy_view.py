@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from operator_core.cli import app
 from operator_core.cli.app import ERR, OUT
-from operator_core.policy import Guard, policy_from_dict
+from operator_core.policy import Guard
 from operator_core.policy.matching import ContainerFacts
 from operator_core.tools import TOOLS
 
@@ -210,7 +210,7 @@ def test_host_outside_the_host_scope_shows_its_mutating_tools_denied(cli, files)
 @pytest.mark.parametrize("command", ["check", "show"])
 def test_a_section_for_a_host_the_inventory_lacks_is_an_error(cli, files, tmp_path, command):
     """[hosts.ghost] with an inventory that has no ghost: exit 2, named, as a runner says."""
-    policy, inventory = files
+    _, inventory = files
     bad = tmp_path / "ghost.toml"
     bad.write_text(POLICY + '[hosts.ghost]\nmode = "observe"\n')
     args = ["policy", "check", str(bad)] if command == "check" else ["policy", "show"]
