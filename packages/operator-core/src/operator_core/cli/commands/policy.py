@@ -28,6 +28,7 @@ from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, detect_own_container_ids, load_policy
+from operator_core.present.terminal import safe_text
 from operator_core.present.views import print_json, tool_word
 from operator_core.tools import TOOLS, ToolSpec
 
@@ -165,7 +166,9 @@ def _head_table(summary: dict[str, Any]) -> Table:
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold cyan")
     head.add_column()
-    head.add_row("mode", Text(mode_text, style="green" if execute else "yellow"))
+    # Made safe first: rich drops some controls (BEL) from a Text, hiding what a name holds.
+    shown = Text(safe_text(mode_text, one_line=True), style="green" if execute else "yellow")
+    head.add_row("mode", shown)
     head.add_row("dry run", "yes: changes are only described" if summary["dry_run"] else "no")
     head.add_row("protected", escape(_protected_text(summary)))
     head.add_row("hosts", escape(hosts_text(summary["hosts"])))
