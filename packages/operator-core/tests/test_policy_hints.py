@@ -169,3 +169,24 @@ def test_audit_tool_takes_the_short_words(cli, tmp_path, word, tool):
     cli("--inventory", str(inventory), "docker", "stop", "web")  # a record: the trail exists
     result = cli("audit", "list", "--tool", word)
     assert result.exit_code == 0, result.output
+
+
+def test_a_node_denied_by_its_hosts_mode_gets_no_mode_hint():
+    """A drain denied by the node's host section: the person reads that host, no --mode."""
+    from operator_core.cli.advice import for_person
+    from operator_core.cli.render.common import denial_hint
+
+    details = {"node_host": "n3", "section": '[hosts.n3] mode = "observe"'}
+    error = {"type": "denied", "rule": "mode.observe", "message": "m", "details": details}
+    shown, _ = for_person("docker_set_node_availability", {}, error)
+    assert "observe mode on host n3" in shown["message"]
+    hint = denial_hint(
+        "mode.observe",
+        policy_source="p.toml",
+        execute_command="operator --mode execute swarm drain wrk-1",
+        yes_command="operator --yes swarm drain wrk-1",
+        section=details["section"],
+    )
+    assert hint is not None
+    assert '[hosts.n3] mode = "observe"' in hint
+    assert "--mode execute swarm" not in hint
