@@ -242,3 +242,22 @@ def test_a_host_the_inventory_lacks_is_refused(cli, files):
     result = cli("--inventory", inventory, "policy", "check", policy, "--host", "ghost")
     assert result.exit_code == 2
     assert "use one of eng1, eng2, eng3" in _words(result.output)
+
+
+def test_policy_check_and_a_runner_refuse_an_unknown_host_alike(files):
+    """`policy check` says what a runner on that fleet says of [hosts.ghost], word for word."""
+    from pathlib import Path
+
+    from operator_core.errors import PolicyError
+    from operator_core.fleet import Fleet, FleetExecutor, load_inventory
+    from operator_core.policy import policy_from_dict
+    from operator_core.runner import ToolRunner
+
+    inventory = load_inventory(Path(files[1]))
+    policy = policy_from_dict({"hosts": {"ghost": {"mode": "observe"}, "eng1": {}}})
+    fleet = Fleet(inventory, client_factory=lambda entry: None)
+    with pytest.raises(PolicyError) as by_runner:
+        ToolRunner(FleetExecutor(fleet), policy=policy, own_container_id=None)
+    with pytest.raises(PolicyError) as by_check:
+        policy.check_hosts(inventory.names)
+    assert str(by_check.value) == str(by_runner.value)

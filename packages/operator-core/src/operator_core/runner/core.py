@@ -43,6 +43,7 @@ from operator_core.errors import (
     OperationTimeout,
     OperatorError,
     PolicyDenied,
+    PolicyError,
 )
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.matching import ContainerFacts, Verdict, target_key
@@ -661,8 +662,16 @@ def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
     Without a fleet the sections stay: every mutating call is then refused as
     ``hosts.no_inventory`` (``Guard.check_host_rules``), reads run.
     """
-    if fleet is not None:
-        policy.check_hosts(fleet.names)
+    if not policy.hosts or fleet is None:
+        return
+    names = fleet.names
+    unknown = [name for name in policy.hosts if name not in names]
+    if unknown:
+        where = f"the inventory's hosts are {', '.join(names)}"
+        raise PolicyError(
+            f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
+            + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
+        )
 
 
 def _paused(deadline: Deadline | None) -> contextlib.AbstractContextManager[None]:
