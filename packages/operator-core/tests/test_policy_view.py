@@ -157,6 +157,8 @@ def test_host_view_merges_that_hosts_section(cli, files):
     assert "observe: only read-only tools run on eng2 (set by [hosts.eng2] mode)" in text
     assert "protected names: db, gateway; patterns: edge-*" in text
     assert "but restarts are denied here (observe mode)" in text
+    globally = cli("--inventory", inventory, "--policy", policy, "--host", "eng2", "policy", "show")
+    assert _words(globally.stdout) == _words(cli(*args).stdout)
     other = json.loads(cli(*args[:-1], "eng1", "--json").stdout)["result"]
     assert other["mode"] == "execute"
     assert other["host"]["mode_set_by"] == "mode"

@@ -279,9 +279,11 @@ def _inventory(settings: Settings) -> Inventory | None:
 def _effective(policy: Policy, source: str, settings: Settings, host: str | None) -> dict[str, Any]:
     """Return the summary of ``policy`` as in force on ``host``, checked against the fleet.
 
+    ``host`` is the command's --host, else the global one when it names a host (no URL).
     Raises PolicyError for a ``[hosts.NAME]`` the inventory lacks, InvalidInput for a
     ``host`` it lacks, InventoryError for a malformed inventory.
     """
+    host = host or settings.fleet_host()  # `operator --host eng2 policy show` too
     inventory = _inventory(settings)
     warnings = fleet_warnings(policy, inventory, host)
     summary = policy_summary(policy.for_host(host), source)
