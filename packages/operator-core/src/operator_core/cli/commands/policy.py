@@ -237,8 +237,9 @@ def _tools_table(summary: dict[str, Any]) -> Table:
     )
     words = [tool_word(tool["tool"]) for tool in summary["tools"]]
     table.add_column("TOOL", no_wrap=True, min_width=max(map(len, words), default=4))
-    for column in ("RISK", "RUNS", "APPROVAL"):
+    for column in ("RISK", "RUNS"):
         table.add_column(column, no_wrap=True)
+    table.add_column("APPROVAL")
     table.add_column("RATE LIMIT", overflow="fold")
     for tool in summary["tools"]:
         table.add_row(

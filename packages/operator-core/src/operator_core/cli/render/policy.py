@@ -116,6 +116,8 @@ def mark_denials(tools: list[dict[str, Any]], host: HostView | None) -> None:
         on_containers = REGISTRY[tool["tool"]].target_kind == "container"
         if outside and tool["allowed"] and not tool["read_only"] and on_containers:
             tool.update(allowed=False, dry_run=False, needs_approval=False)
+            if "approval" in tool:  # which calls need approval: none, as none run
+                tool["approval"] = None
             tool["denied_by"] = "scope.require_host_labels"
 
 
