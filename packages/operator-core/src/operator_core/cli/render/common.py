@@ -180,10 +180,15 @@ def denial_hint(
             "policy file (or remove its mode line)."
         )
     if rule.startswith("mode"):
+        asked = (
+            " (--yes approves it in advance: it needs approval, and there is no terminal to ask on)"
+            if "--yes" in execute_command.split()
+            else ""
+        )
         return (
             f"The policy ({policy_source}) is in observe mode: only read-only commands run. "
-            f"To allow this one, run it in execute mode:\n  {execute_command}\nor use a "
-            'policy file with mode = "execute" (--policy FILE or $OPERATOR_POLICY).'
+            f"To allow this one, run it in execute mode{asked}:\n  {execute_command}\nor "
+            'use a policy file with mode = "execute" (--policy FILE or $OPERATOR_POLICY).'
         )
     if rule == "approval.rejected":
         return None
