@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from operator_core.audit.record import Decision, Outcome, new_record_id
-from operator_core.policy.matching import ContainerFacts
+from operator_core.policy.target import Target, TargetFacts
 from operator_core.tools.spec import ToolSpec
 
 __all__ = ["Call"]
@@ -28,7 +28,7 @@ class Call:
     admitted: float | None = None
     spec: ToolSpec | None = None
     args: dict[str, Any] | None = None
-    facts: ContainerFacts | None = None
+    facts: TargetFacts | None = None
     #: The fleet host the call acts on (None: not a fleet, or a list of every host).
     host: str | None = None
     decision: Decision = "invalid"
@@ -51,6 +51,13 @@ class Call:
         value = args.get(target) if isinstance(args, dict) and target else None
         # Only text is kept (cut short): anything else an agent sent may be of any depth.
         return value[:256] if isinstance(value, str) else None
+
+    def read_target(self) -> Target | None:
+        """Return the target a read result reported (``note_result``), or None."""
+        found_id = self.resolved.get("id")
+        if found_id is None or self.spec is None:
+            return None
+        return Target(self.spec.target_kind, found_id, self.resolved.get("name", ""), self.host)
 
     def note_result(self, result: Any) -> None:
         """Remember the container id and name a read result reports (inspect, logs, wait)."""

@@ -46,9 +46,9 @@ from operator_core.errors import (
     PolicyError,
 )
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
-from operator_core.policy.matching import ContainerFacts, Verdict, target_key
+from operator_core.policy.matching import Verdict
 from operator_core.policy.model import Policy
-from operator_core.policy.swarm import SwarmFacts
+from operator_core.policy.target import TargetFacts, target_key
 from operator_core.results import ContainerDetails
 from operator_core.runner import targets
 from operator_core.runner.call import Call
@@ -171,7 +171,10 @@ class ToolRunner:
 
         async def inspect(record: AuditRecord) -> dict[str, Any]:
             host = {"host": record.host} if self._fleet is not None and record.host else {}
-            return _state(await self.executor.inspect_container(str(record.container_id), **host))
+            target_id = str(record.target_id)
+            if record.target_kind in ("service", "node"):
+                return await targets.read_state(self.executor, record.target_kind, target_id, host)
+            return _state(await self.executor.inspect_container(target_id, **host))
 
         return await reconcile_interrupted(
             self.audit,
@@ -204,8 +207,8 @@ class ToolRunner:
             return
         for record in sorted(past, key=lambda r: r.ts):
             spec = REGISTRY.get(record.tool)
-            if spec is not None and spec.mutating and record.container_id:
-                key = record.target_key or target_key(record.container_id, record.host)
+            if spec is not None and spec.mutating and record.target_id:
+                key = record.target_key or target_key(record.target_id, record.host)
                 self.guard.limiter.remember(record.tool, key, now - record.ts)
 
     @property
@@ -359,7 +362,7 @@ class ToolRunner:
             return
         self.guard.protect_own(found)
 
-    async def _check_alias(self, call: Call, facts: ContainerFacts) -> None:
+    async def _check_alias(self, call: Call, facts: TargetFacts) -> None:
         """Refuse a network alias that another container on that network answers to."""
         args = call.args or {}
         alias, network = args.get("alias"), args.get("network")
@@ -368,7 +371,7 @@ class ToolRunner:
         found = await self.executor.network_members(network, **self._on_host(call))
         _deny(self.guard.check_alias(alias, facts, found["network"], found["containers"]))
 
-    async def _admit(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> None:
+    async def _admit(self, spec: ToolSpec, call: Call, facts: TargetFacts) -> None:
         """Count the action against the rate limits and write its ``pending`` record.
 
         With a sink that can (SQLite), both happen in one transaction that first reads the
@@ -491,10 +494,10 @@ class ToolRunner:
             arguments[spec.target] = target_id
         return await method(**arguments)
 
-    async def _resolve(self, call: Call, reference: str | None = None) -> ContainerFacts:
+    async def _resolve(self, call: Call, reference: str | None = None) -> TargetFacts:
         """Inspect the call's container: facts for the policy, state for the audit trail."""
         ref = reference or call.target_reference() or ""
-        facts: ContainerFacts
+        facts: TargetFacts
         swarm = call.spec is not None and call.spec.target_kind != "container"
         if call.spec is not None and swarm:
             facts, call.before = await targets.resolve(
@@ -508,7 +511,7 @@ class ToolRunner:
             )
         else:
             data = await self.executor.inspect_container(ref, **self._on_host(call))
-            facts, call.before = ContainerFacts.from_inspect(data, host=call.host), _state(data)
+            facts, call.before = TargetFacts.from_inspect(data, host=call.host), _state(data)
         holder = await targets.holder(self.executor, swarm, self._on_host(call))
         call.facts = facts = dataclasses.replace(facts, engine=holder)
         return facts
@@ -522,7 +525,7 @@ class ToolRunner:
         try:
             if call.spec is not None and call.spec.target_kind != "container":
                 return await targets.read_state(
-                    self.executor, call.spec, container_id, self._on_host(call)
+                    self.executor, call.spec.target_kind, container_id, self._on_host(call)
                 )
             data = await self.executor.inspect_container(container_id, **self._on_host(call))
             return _state(data)
@@ -535,20 +538,20 @@ class ToolRunner:
             tool=spec.name,
             risk=spec.risk.value,
             arguments=redact_arguments(call.args),
-            container=call.facts.summary() if call.facts else None,
+            summary=call.facts.summary() if call.facts else None,
             actor=call.actor,
             reason=redact_value(str(call.reason)) if call.reason else None,
         )
         _deny(await self.guard.approve(spec, request))
         call.rule = "approval.granted"
 
-    def _dry_run(self, spec: ToolSpec, call: Call, facts: ContainerFacts) -> dict[str, Any]:
+    def _dry_run(self, spec: ToolSpec, call: Call, facts: TargetFacts) -> dict[str, Any]:
         """Return what ``spec`` would do to ``facts``'s container, having done nothing."""
         call.decision = call.outcome = "dry_run"
         call.rule = "dry_run"
         state = (facts.status or "unknown") + (f", {facts.health}" if facts.health else "")
         would = f"{spec.title.lower()}: {facts.name!r} ({facts.id[:12]}), currently {state}."
-        if isinstance(facts, SwarmFacts):
+        if facts.kind != "container":
             would = targets.describe(spec, call.args or {}, facts, call.before or {})
         return ok_envelope(
             {
@@ -557,7 +560,7 @@ class ToolRunner:
                 "would": f"{would} Nothing was done (dry run).",
                 "tool": spec.name,
                 "arguments": redact_arguments(call.args),
-                "container": facts.summary(),
+                "target": facts.summary(),
                 "approval_required": self.guard.call_needs_approval(spec, call.args or {}, facts),
             }
         )
@@ -613,6 +616,7 @@ class ToolRunner:
         """Return the audit record of ``call`` as it stands."""
         spec, facts = call.spec, call.facts
         when = call.admitted if call.admitted is not None else call.wall
+        seen = facts.target if facts is not None else call.read_target()
         return AuditRecord(
             id=call.id,
             time=datetime.fromtimestamp(when, UTC).isoformat(),
@@ -623,8 +627,11 @@ class ToolRunner:
             risk=spec.risk.value if spec else None,
             arguments=_stored_arguments(call),
             container=call.target_reference(),
-            container_id=facts.id if facts else call.resolved.get("id"),
-            container_name=facts.name if facts else call.resolved.get("name"),
+            container_id=seen.id if seen and seen.kind == "container" else None,
+            container_name=seen.name if seen and seen.kind == "container" else None,
+            target_kind=seen.kind if seen else None,
+            target_id=seen.id if seen else None,
+            target_name=seen.name if seen else None,
             host=call.host,
             target_key=facts.key if facts is not None and facts.engine else None,
             decision=call.decision,
