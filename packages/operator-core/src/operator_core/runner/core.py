@@ -30,11 +30,10 @@ from operator_core.audit.quoted import redact_quoted
 from operator_core.audit.record import AuditRecord, Outcome
 from operator_core.audit.redact import redact_value, redacted_traceback
 from operator_core.deadline import Deadline, within
-from operator_core.errors import AuditError, OperatorError, PolicyDenied, PolicyError
+from operator_core.errors import AuditError, OperatorError, PolicyDenied
 from operator_core.policy.guard import AUTO, Approver, AutoDetect, Guard
 from operator_core.policy.model import Policy
-from operator_core.policy.target import Target, target_key
-from operator_core.runner import targets
+from operator_core.policy.target import Target
 from operator_core.runner.envelope import error_envelope, error_type, internal_envelope, ok_envelope
 from operator_core.runner.executor import ContainerExecutor, HostRouting
 from operator_core.runner.mutate import (
@@ -48,13 +47,10 @@ from operator_core.runner.mutate import (
     deny,
     dry_run,
     invoke,
-    recent_actions,
     resolve_target,
-    state,
     write_record,
 )
 from operator_core.runner.own_layer import containers_of_own_layer
-from operator_core.runner.reconcile import reconcile_interrupted, record_bound
 from operator_core.runner.record import (
     build_record,
     given_arguments,
@@ -71,6 +67,7 @@ from operator_core.runner.stages import (
     Resolved,
     Validated,
 )
+from operator_core.runner.startup import check_policy_hosts, close_interrupted, recall_rate_limits
 from operator_core.tools.formats import Shape, tool_list
 from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
 from operator_core.tools.registry import REGISTRY
@@ -128,7 +125,7 @@ class ToolRunner:
             if self._fleet is None
             else tools_with_host(self._fleet.names, self._fleet.default)
         )
-        _check_policy_hosts(self.policy, self._fleet)
+        check_policy_hosts(self.policy, self._fleet)
         self.audit: AuditSink = audit if audit is not None else MemoryAuditSink()
         self.guard = Guard(
             self.policy,
@@ -163,60 +160,12 @@ class ToolRunner:
     async def _start_all(self) -> None:
         """Run the blocking start-up steps in a worker thread, then close orphaned records."""
         await asyncio.to_thread(self._start_up)
-        self.interrupted = await self._reconcile()
-
-    async def _reconcile(self) -> list[AuditRecord]:
-        """Mark ``interrupted`` the records a dead process left pending (a durable trail only).
-
-        See ``runner.reconcile``: a record still pending once its call's whole bound has
-        passed gets the container's state now as ``after``. An executor that states no
-        bounds (a test double) has its records judged stale after an hour.
-        """
-        if isinstance(self.audit, MemoryAuditSink):
-            return []
-        call_bound = getattr(self.executor, "call_bound", None)
-
-        async def inspect(record: AuditRecord) -> dict[str, Any]:
-            host = {"host": record.host} if self._fleet is not None and record.host else {}
-            target_id = str(record.target_id)
-            if record.target_kind in ("service", "node"):
-                return await targets.read_state(self.executor, record.target_kind, target_id, host)
-            return state(await self.executor.inspect_container(target_id, **host))
-
-        return await reconcile_interrupted(
-            self.audit,
-            now=self._wall(),
-            bound=record_bound(call_bound) if callable(call_bound) else lambda record: None,
-            inspect=inspect,
-        )
+        self.interrupted = await close_interrupted(self._ctx)
 
     def _start_up(self) -> None:
         """The blocking start-up steps (run in a worker thread by ``start``)."""
         _ = self.guard.own_container_ids  # detects them now, off the event loop
-        self._recall_rate_limited_actions()
-
-    def _recall_rate_limited_actions(self) -> None:
-        """Count the actions the audit trail holds within the rate-limit windows.
-
-        So limits hold across processes sharing one trail run one after another (each
-        ``operator`` command is its own process) and across restarts of a long-lived one
-        (the MCP server). Processes running at the same time are kept within the limits
-        only by a SQLite trail, which decides and records each action in one transaction
-        (see ``mutate.admit``); with a JSONL trail each counts only what it saw at its start.
-        """
-        if not self.guard.limiter.longest_window_s:
-            return
-        now = self._wall()
-        try:
-            past = self.audit.query(recent_actions(self.guard, now))
-        except AuditError as exc:
-            log.warning("rate limits start empty: the audit trail could not be read: %s", exc)
-            return
-        for record in sorted(past, key=lambda r: r.ts):
-            spec = REGISTRY.get(record.tool)
-            if spec is not None and spec.mutating and record.target_id:
-                key = record.target_key or target_key(record.target_id, record.host)
-                self.guard.limiter.remember(record.tool, key, now - record.ts)
+        recall_rate_limits(self._ctx)
 
     @property
     def specs(self) -> tuple[ToolSpec, ...]:
@@ -474,24 +423,6 @@ async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
                 task.cancel()
             cancelled = True
     return cancelled
-
-
-def _check_policy_hosts(policy: Policy, fleet: Any) -> None:
-    """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have.
-
-    Without a fleet the sections stay: every mutating call is then refused as
-    ``hosts.no_inventory`` (``Guard.check_host_rules``), reads run.
-    """
-    if not policy.hosts or fleet is None:
-        return
-    names = fleet.names
-    unknown = [name for name in policy.hosts if name not in names]
-    if unknown:
-        where = f"the inventory's hosts are {', '.join(names)}"
-        raise PolicyError(
-            f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
-            + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
-        )
 
 
 def _paused(deadline: Deadline | None) -> contextlib.AbstractContextManager[None]:
