@@ -16,7 +16,9 @@ import pytest
 
 from operator_core.audit import AuditQuery, JSONLAuditSink, SQLiteAuditSink
 from operator_core.audit.record import AuditRecord
+from operator_core.errors import PolicyError
 from operator_core.policy import ApprovalRequest, Guard, Policy, TargetFacts
+from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.tools.registry import get_tool
 
 SID = "abcdef0123456789" * 4
@@ -166,3 +168,13 @@ async def test_an_old_jsonl_trail_reads_with_its_targets(tmp_path):
         await sink.close()
     assert (old.container_id, old.target_id, old.target_name) == (CID, CID, "web")
     assert (new.target_kind, new.target_name, new.container_name) == ("service", "web", None)
+
+
+def test_swarm_rules_built_in_code_raise_policy_error_like_a_policy():
+    """``SwarmRules(min_replicas=-1)`` raises PolicyError naming the fault (one strict base).
+
+    The swarm section had its own ``_Strict`` base without the policy's error translation,
+    so it raised pydantic's ValidationError.
+    """
+    with pytest.raises(PolicyError, match=r"min_replicas: Input should be greater than or equal"):
+        SwarmRules(min_replicas=-1)

@@ -22,7 +22,7 @@ from operator_core.policy.model import (
     policy_from_dict,
 )
 from operator_core.policy.self_container import detect_own_container_ids
-from operator_core.policy.target import Target, TargetFacts, TargetKind
+from operator_core.policy.target import Target, TargetFacts, TargetKind, TargetSummary
 
 __all__ = [
     "AUTO",
@@ -44,6 +44,7 @@ __all__ = [
     "Target",
     "TargetFacts",
     "TargetKind",
+    "TargetSummary",
     "Verdict",
     "detect_own_container_ids",
     "has_label",

@@ -32,7 +32,7 @@ from operator_core.policy.swarm import (
     swarm_call_verdict,
     swarm_protection,
 )
-from operator_core.policy.target import TargetFacts
+from operator_core.policy.target import TargetFacts, TargetSummary
 from operator_core.tools.spec import ToolSpec
 
 __all__ = ["AUTO", "ApprovalRequest", "Approver", "AutoDetect", "Guard"]
@@ -46,7 +46,7 @@ class ApprovalRequest:
     risk: str
     arguments: dict[str, Any]
     #: What it acts on (``TargetFacts.summary``: kind, id, name, status...), or None.
-    summary: dict[str, Any] | None
+    summary: TargetSummary | None
     actor: str | None
     reason: str | None
 

@@ -11,14 +11,33 @@ judge it by.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict, Unpack
 
 from operator_core.results import ContainerDetails
 
-__all__ = ["Target", "TargetFacts", "TargetKind", "target_key"]
+__all__ = ["Target", "TargetFacts", "TargetKind", "TargetSummary", "target_key"]
 
 #: What a tool acts on.
 TargetKind = Literal["container", "service", "node"]
+
+
+class TargetSummary(TypedDict):
+    """A target as denials, prompts, dry runs and the audit trail name it (``target.*``).
+
+    Every kind has ``kind``, ``id``, ``short_id``, ``name`` (and ``host`` in a fleet);
+    facts add ``status`` and a container's ``health``, a service's ``replicas`` or a
+    node's ``role``.
+    """
+
+    kind: TargetKind
+    id: str
+    short_id: str
+    name: str
+    host: NotRequired[str]
+    status: NotRequired[str | None]
+    health: NotRequired[str | None]
+    replicas: NotRequired[int | None]
+    role: NotRequired[str | None]
 
 
 @dataclass(frozen=True)
@@ -40,9 +59,9 @@ class Target:
         """Return ``service 'web' (abc123def456)`` for messages."""
         return f"{self.kind} {self.name!r} ({self.id[:12]})"
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> TargetSummary:
         """Return kind, id, short id, name (and host in a fleet): the ``target.*`` labels."""
-        summary: dict[str, Any] = {
+        summary: TargetSummary = {
             "kind": self.kind,
             "id": self.id,
             "short_id": self.id[:12],
@@ -63,6 +82,22 @@ def target_key(object_id: str, host: str | None, engine: str | None = None) -> s
     if engine:
         return f"{engine}/{object_id}"
     return object_id if host is None else f"{object_id}@{host}"
+
+
+class _Facts(TypedDict, total=False):
+    """The facts beside the target, as ``TargetFacts.of`` takes them."""
+
+    labels: dict[str, str]
+    status: str | None
+    health: str | None
+    image: str | None
+    engine: str | None
+    role: str | None
+    replicas: int | None
+    previous_replicas: int | None
+    moving: tuple[TargetFacts, ...]
+    node_hosts: tuple[str, ...]
+    node_host_sure: bool
 
 
 @dataclass(frozen=True)
@@ -99,7 +134,7 @@ class TargetFacts:
         id: str,
         name: str,
         host: str | None = None,
-        **facts: Any,
+        **facts: Unpack[_Facts],
     ) -> TargetFacts:
         """Return the facts of the ``kind`` target ``id``/``name`` (``facts``: the rest)."""
         return cls(Target(kind, id, name, host), **facts)
@@ -155,14 +190,15 @@ class TargetFacts:
         """What locks and rate limits count by: ``engine/id`` (``id@host`` before it is known)."""
         return target_key(self.id, self.host, self.engine)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> TargetSummary:
         """Return the target's labels and what the policy judged it by (no labels).
 
         A container's status and health; a service's status and replicas; a node's
         status and role. Every kind has ``kind``, ``id``, ``short_id``, ``name`` (and
         ``host`` in a fleet): one vocabulary in denials, prompts and results.
         """
-        summary = {**self.target.summary(), "status": self.status}
+        summary = self.target.summary()
+        summary["status"] = self.status
         if self.kind == "container":
             summary["health"] = self.health
         elif self.kind == "node":

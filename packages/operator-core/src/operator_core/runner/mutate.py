@@ -108,7 +108,7 @@ async def resolve_target(
     swarm = spec.target_kind != "container"
     if swarm:
         hosts = ctx.fleet.names if ctx.fleet is not None else ()
-        facts, before = await targets.resolve(
+        facts, before = await targets.read_swarm_target(
             ctx.executor, spec, reference, host, on_host, arguments=args, hosts=hosts
         )
     else:
@@ -130,14 +130,18 @@ async def check_alias(
 
 
 async def approve(
-    ctx: Context, spec: ToolSpec, args: dict[str, Any] | None, begun: Begun, facts: Any
+    ctx: Context,
+    spec: ToolSpec,
+    args: dict[str, Any] | None,
+    begun: Begun,
+    facts: TargetFacts | None,
 ) -> Approved:
     """Ask the approver about the call (on ``facts``'s target, if any); deny unless yes."""
     request = ApprovalRequest(
         tool=spec.name,
         risk=spec.risk.value,
         arguments=redact_arguments(args),
-        summary=facts.summary() if isinstance(facts, TargetFacts) else None,
+        summary=facts.summary() if facts is not None else None,
         actor=begun.actor,
         reason=redact_value(str(begun.reason)) if begun.reason else None,
     )

@@ -17,7 +17,7 @@ from operator_core.errors import OperatorError
 from operator_core.policy.target import TargetFacts, TargetKind
 from operator_core.tools.spec import ToolSpec
 
-__all__ = ["describe", "holder", "read_state", "resolve"]
+__all__ = ["describe", "holder", "read_state", "read_swarm_target"]
 
 
 async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
@@ -121,7 +121,7 @@ def _service_facts(data: dict[str, Any], host: str | None) -> TargetFacts:
     )
 
 
-async def resolve(
+async def read_swarm_target(
     executor: Any,
     spec: ToolSpec,
     reference: str,
