@@ -50,7 +50,8 @@ from operator_core.runner.mutate import (
     resolve_target,
     write_record,
 )
-from operator_core.runner.own_layer import containers_of_own_layer
+from operator_core.runner.outlast import outlast, paused
+from operator_core.runner.own_layer import OwnLayer
 from operator_core.runner.record import (
     build_record,
     given_arguments,
@@ -140,7 +141,7 @@ class ToolRunner:
             executor, self.policy, self.guard, self.audit, self._fleet, clock, wall_clock
         )
         self._started: asyncio.Future[None] | None = None
-        self._own_layer: asyncio.Future[frozenset[str] | None] | None = None
+        self._own_layer = OwnLayer()
         #: The records a dead process left pending that ``start`` marked interrupted.
         self.interrupted: list[AuditRecord] = []
 
@@ -265,7 +266,7 @@ class ToolRunner:
     ) -> dict[str, Any]:
         """Run a mutating tool on its resolved target, under every rule of the policy."""
         ctx, args, host = self._ctx, valid.args, valid.host
-        await self._protect_own_layer()
+        await self._own_layer.protect(self.guard, self.executor)
         reference = target_reference(ledger.begun, spec, args) or ""
         resolved = ledger.note(await resolve_target(ctx, spec, args, host, reference))
         self._judge(spec, args, resolved)
@@ -276,10 +277,10 @@ class ToolRunner:
             ledger.note(Ended("dry_run"))
             return envelope
         if self.guard.call_needs_approval(spec, args, resolved.facts):
-            with _paused(deadline):
+            with paused(deadline):
                 ledger.note(await approve(ctx, spec, args, ledger.begun, resolved.facts))
         async with contextlib.AsyncExitStack() as held:
-            with _paused(deadline):
+            with paused(deadline):
                 await held.enter_async_context(self.guard.gate.hold(resolved.facts.key))
             resolved = ledger.note(await self._judge_again(spec, valid, resolved))
             admitted = await admit(ctx, spec, resolved.facts, ledger)
@@ -290,7 +291,7 @@ class ToolRunner:
             # gets the cancel and kills its work; either way the lock and the slot are
             # held until the action has ended, and run_bounded waits for its worker.
             action = asyncio.create_task(act(ctx, spec, args, resolved, ledger))
-            if await _outlast(action, relay=spec.interruptible):
+            if await outlast(action, relay=spec.interruptible):
                 ledger.note(cancelled_end(spec, action))
                 await self._write_after_cancel(ledger)
                 raise asyncio.CancelledError
@@ -317,29 +318,10 @@ class ToolRunner:
         await check_alias(self._ctx, args, host, now.facts)
         return now
 
-    async def _protect_own_layer(self) -> None:
-        """Have the engine name the container of our root filesystem layer (``own_layer``).
-
-        Asked once, by the first mutating call (concurrent ones wait for that answer, at
-        most ``OWN_LAYER_LOOKUP_S``); an answer the engine did not give is asked again.
-        """
-        if self._own_layer is None:
-            upper_dirs = self.guard.own_upper_dirs
-            self._own_layer = asyncio.ensure_future(
-                containers_of_own_layer(self.executor, upper_dirs)
-            )
-        asked = self._own_layer
-        found = await asyncio.shield(asked)
-        if found is None:
-            if self._own_layer is asked:
-                self._own_layer = None
-            return
-        self.guard.protect_own(found)
-
     async def _write_after_cancel(self, ledger: Ledger) -> None:
         """Write the record of a cancelled call, through further cancels; log a failure."""
         write = asyncio.ensure_future(write_record(self._ctx, ledger.entries, {"ok": False}))
-        await _outlast(write)
+        await outlast(write)
         if not write.cancelled() and (failure := write.exception()) is not None:
             log.error(
                 "audit record %s for %s not written: %s",
@@ -375,7 +357,7 @@ class ToolRunner:
             envelope["result"] = redact_labels(envelope.get("result"))
         record = build_record(ledger.entries, envelope, self._clock())
         write = asyncio.ensure_future(self.audit.write(record))
-        cancelled = await _outlast(write)  # a cancel now must not lose the final record
+        cancelled = await outlast(write)  # a cancel now must not lose the final record
         failure = None if write.cancelled() else write.exception()
         if isinstance(failure, AuditError):
             log.error("audit record %s for %s not written: %s", record.id, record.tool, failure)
@@ -405,26 +387,3 @@ def _reported(spec: ToolSpec, host: str | None, result: Any) -> Target | None:
         return None
     name = result.get("name")
     return Target(spec.target_kind, found_id, name if isinstance(name, str) else "", host)
-
-
-async def _outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
-    """Wait until ``task`` is done, even through cancellations; return whether one came.
-
-    The caller re-raises ``CancelledError`` once it has dealt with the outcome. With
-    ``relay`` the first cancellation is passed on to ``task`` once (it must itself wait for
-    what it started, as run_bounded does); otherwise ``task`` is never cancelled here.
-    """
-    cancelled = False
-    while not task.done():
-        try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:
-            if relay and not cancelled:
-                task.cancel()
-            cancelled = True
-    return cancelled
-
-
-def _paused(deadline: Deadline | None) -> contextlib.AbstractContextManager[None]:
-    """Return a block whose time ``deadline`` leaves out (nothing to leave out: no-op)."""
-    return deadline.paused() if deadline is not None else contextlib.nullcontext()
