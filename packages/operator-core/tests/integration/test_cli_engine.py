@@ -117,8 +117,8 @@ def test_dry_run_reports_and_changes_nothing(containers, env):
     assert dry.returncode == 0, dry.stderr
     result = json_out(dry)["result"]
     assert result["dry_run"] is True
-    assert result["container"]["name"] == name
-    assert result["container"]["status"] == "running"
+    assert result["target"]["name"] == name
+    assert result["target"]["status"] == "running"
     state = _state(containers, name)
     assert (state.running, state.started_at) == (True, before)
     listed = run_operator(env, "audit", "list", "--outcome", "dry_run", "--json")
