@@ -54,14 +54,14 @@ def test_every_tool_takes_a_host_from_the_inventory():
     run, _ = fleet_runner()
     for tool in run.tools("anthropic"):
         host = tool["input_schema"]["properties"]["host"]
-        assert host["anyOf"][0]["enum"] == ["staging", "prod"], tool["name"]
+        assert host["enum"] == ["staging", "prod"], tool["name"]
     about = {
         t["name"]: t["input_schema"]["properties"]["host"]["description"]
         for t in run.tools("anthropic")
     }
     assert "every host" in about["docker_list_containers"]
-    assert "container is on" in about["docker_stop_container"]
-    assert "manager of the swarm" in about["docker_scale_service"]
+    assert "container's host" in about["docker_stop_container"]
+    assert "swarm manager" in about["docker_scale_service"]
     assert about["docker_get_events"] == "The host to ask (default 'staging')."
 
 

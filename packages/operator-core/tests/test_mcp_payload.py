@@ -85,8 +85,10 @@ def test_a_small_result_comes_in_both_forms_unchanged():
 
 
 def test_the_text_is_the_structured_json_compact_and_nothing_else():
-    """The text form is exactly the compact JSON of structuredContent: no indentation,
-    no spaces after separators, no second copy of anything (issue 21)."""
+    """The text form is exactly the compact JSON of structuredContent (issue 21).
+
+    No indentation, no spaces after separators, no second copy of anything.
+    """
     envelope = {"ok": True, "result": {"containers": [{"name": "web", "id": "3f2a"}], "n": 1}}
     result = call_result(envelope)
     (text,) = result.content

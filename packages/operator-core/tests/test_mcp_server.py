@@ -19,6 +19,7 @@ from operator_core.mcp.server import (
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from operator_core.tools import TOOLS
+from operator_core.tools.answers import COMPACT, option_schema
 from tool_fakes import FakeExecutor
 
 CLIENT = types.Implementation(name="test-client", version="1.2")
@@ -57,7 +58,9 @@ async def test_tools_list_serves_every_tool_with_schema_and_hints():
     assert list(listed) == [spec.name for spec in TOOLS]
     for spec in TOOLS:
         tool = listed[spec.name]
-        assert tool.input_schema == spec.input_schema
+        options = option_schema() if spec.name in COMPACT else {}
+        properties = {**spec.listed_schema["properties"], **options}
+        assert tool.input_schema == {**spec.listed_schema, "properties": properties}
         assert tool.description == spec.description
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is spec.read_only

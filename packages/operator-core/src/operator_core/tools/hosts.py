@@ -38,13 +38,11 @@ def tools_with_host(names: tuple[str, ...], default: str) -> Mapping[str, ToolSp
 def _with_host(spec: ToolSpec, names: tuple[str, ...], default: str) -> ToolSpec:
     """Return ``spec`` whose input model also takes ``host`` (one of ``names``, or null)."""
     if spec.method == LIST_METHOD:
-        about = "Only this host's containers (default: every host of the fleet, each entry "
-        about += "with its host; hosts that did not answer are in host_errors)."
+        about = "Only this host (default: every host; those not answering: host_errors)."
     elif spec.target == "container_id":
-        about = f"The host the container is on (default {default!r}). The same name on two "
-        about += "hosts is two containers."
+        about = f"The container's host (default {default!r})."
     elif spec.target_kind in ("service", "node") or "_service" in spec.name or "node" in spec.name:
-        about = f"The host to ask: a manager of the swarm (default {default!r})."
+        about = f"A swarm manager to ask (default {default!r})."
     else:
         about = f"The host to ask (default {default!r})."
     host_type = Literal[names]  # type: ignore[valid-type]

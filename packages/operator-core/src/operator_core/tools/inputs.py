@@ -54,6 +54,7 @@ from operator_core.validate import (
 from operator_core.words import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 
 __all__ = [
+    "AnswerOptions",
     "ConnectNetworkInput",
     "ContainerInput",
     "DisconnectNetworkInput",
@@ -126,8 +127,7 @@ ContainerRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The container's name (e.g. 'web') or id (full, or a unique prefix "
-        "such as '3f2a9c1d'), as docker_list_containers shows it.",
+        description="Container name or id (or a unique id prefix).",
     ),
 ]
 NetworkRef = Annotated[
@@ -148,7 +148,7 @@ GraceSeconds = Annotated[
     Field(
         ge=0,
         le=MAX_GRACE_S,
-        description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
+        description="Seconds after the stop signal until SIGKILL.",
     ),
     BeforeValidator(_no_bool),
 ]
@@ -441,3 +441,20 @@ class SearchLogsInput(_Input):
         Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_MAX_MATCHES
+
+
+# --- Lean answers (issue 21): how much of a listing comes back. Not an executor argument:
+# the MCP server takes these off a listing call (``operator_core.tools.answers``).
+
+
+class AnswerOptions(_Input):
+    """How much of each entry a listing tool returns."""
+
+    fields: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
+        Field(max_length=32, description="More fields per entry, e.g. ['labels']."),
+        _from_json(list, '["labels"]'),
+    ] = None
+    verbose: Annotated[
+        bool, Field(description="Every field, full ids (default: a compact entry).")
+    ] = False

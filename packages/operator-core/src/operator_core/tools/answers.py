@@ -1,0 +1,222 @@
+"""Lean tool answers: what an agent reads back from a tool, and nothing it pays for twice.
+
+An agent pays for every byte of a result. Three rules shape a tool's answer (the Python
+API, ``DockerActionExecutor``, keeps its full results):
+
+* **one id**: an object carrying both ``container_id`` and ``id`` (the same full id)
+  keeps ``id`` only;
+* **compact lists**: a listing's entries keep the fields an agent needs to choose its
+  next call (``COMPACT``), with short ids and no empty values; ``fields`` asks for more
+  of them, ``verbose`` for every field, full ids and empty values included;
+* **current tasks**: a service's task list keeps the tasks meant to run now; the
+  history of ended tasks becomes one ``ended`` summary (how many, how many failed, the
+  newest error and exit code). ``verbose`` or ``desired_state`` gives every task.
+
+``fields`` and ``verbose`` are taken off the arguments before the runner sees them
+(``split_options``), so validation, the policy and the audit trail see the call as ever.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from pydantic import ValidationError
+
+from operator_core.docker.swarm.results import NodeEntry, ServiceSummary, TaskEntry
+from operator_core.errors import InvalidArguments
+from operator_core.results import ContainerSummary
+from operator_core.tools.inputs import AnswerOptions
+
+__all__ = [
+    "COMPACT",
+    "SHORT_ID",
+    "Listing",
+    "lean_envelope",
+    "lean_result",
+    "option_schema",
+    "split_options",
+]
+
+#: How many characters of a 64-hex id a compact entry keeps (docker's own short id).
+SHORT_ID = 12
+
+
+class Listing(TypedDict):
+    """How a listing tool's answer is compacted: its list, default fields, all fields."""
+
+    key: str
+    compact: tuple[str, ...]
+    known: frozenset[str]
+
+
+def _listing(key: str, compact: tuple[str, ...], entry: type) -> Listing:
+    """Return a listing whose fields are those of the TypedDict ``entry`` (plus host)."""
+    known = frozenset(entry.__annotations__) | {"host", "id"}
+    return {"key": key, "compact": compact, "known": known}
+
+
+_CONTAINER_FIELDS: tuple[str, ...] = (
+    "name",
+    "id",
+    "host",
+    "image",
+    "status",
+    "health",
+    "exit_code",
+)
+_CONTAINER_FIELDS += ("compose_project", "compose_service")
+_SERVICE_FIELDS: tuple[str, ...] = ("name", "service_id", "mode", "image", "replicas_desired")
+_SERVICE_FIELDS += ("replicas_running", "update_state")
+_TASK_FIELDS: tuple[str, ...] = (
+    "task_id",
+    "slot",
+    "node",
+    "desired_state",
+    "state",
+    "error",
+    "exit_code",
+)
+_TASK_FIELDS += ("updated_at",)
+
+#: The listing tools: the fields each entry keeps by default.
+COMPACT: dict[str, Listing] = {
+    "docker_list_containers": _listing(
+        "containers",
+        _CONTAINER_FIELDS,
+        ContainerSummary,
+    ),
+    "docker_list_services": _listing(
+        "services",
+        _SERVICE_FIELDS,
+        ServiceSummary,
+    ),
+    "docker_list_service_tasks": _listing(
+        "tasks",
+        _TASK_FIELDS,
+        TaskEntry,
+    ),
+    "docker_list_nodes": _listing(
+        "nodes",
+        ("hostname", "node_id", "role", "availability", "status", "tasks_running"),
+        NodeEntry,
+    ),
+}
+
+_ID_KEYS = frozenset({"id", "service_id", "node_id", "task_id"})
+_SHUTDOWN = "shutdown"
+_FAILED = frozenset({"failed", "rejected", "orphaned"})
+
+
+def option_schema() -> dict[str, Any]:
+    """Return the JSON Schema properties ``fields`` and ``verbose`` add to a listing tool."""
+    from operator_core.tools.spec import clean_schema, lean_schema
+
+    return lean_schema(clean_schema(AnswerOptions.model_json_schema()))["properties"]  # type: ignore[no-any-return]
+
+
+def split_options(tool: str, arguments: Any) -> tuple[AnswerOptions | None, Any]:
+    """Return a listing call's answer options and the arguments without them.
+
+    Other tools (and arguments that are not an object) pass through untouched: the
+    runner judges them. Raises InvalidArguments for a bad ``fields`` or ``verbose``.
+    """
+    listing = COMPACT.get(tool)
+    if listing is None or not isinstance(arguments, dict):
+        return None, arguments
+    given = {key: arguments[key] for key in ("fields", "verbose") if key in arguments}
+    rest = {key: value for key, value in arguments.items() if key not in given}
+    try:
+        options = AnswerOptions.model_validate(given)
+    except ValidationError as exc:
+        problem = _first(exc)
+        message = f"Invalid arguments for {tool}: `{problem['field']}` {problem['problem']}"
+        raise InvalidArguments(message, [problem]) from None
+    unknown = sorted(set(options.fields or ()) - listing["known"])
+    if unknown:
+        choices = ", ".join(sorted(listing["known"]))
+        message = f"Invalid arguments for {tool}: `fields` has no {', '.join(unknown)}"
+        problem = {"field": "fields", "problem": f"unknown {unknown}", "fix": f"use {choices}"}
+        raise InvalidArguments(f"{message}. To fix: use some of {choices}", [problem])
+    return options, rest
+
+
+def _first(exc: ValidationError) -> dict[str, str]:
+    """Return pydantic's first complaint as a problem (field, problem, fix)."""
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "arguments"
+    fix = "give fields as a list of field names, verbose as true or false"
+    return {"field": where, "problem": str(error["msg"]).lower(), "fix": fix}
+
+
+def lean_envelope(
+    tool: str, envelope: dict[str, Any], options: AnswerOptions | None, arguments: Any = None
+) -> dict[str, Any]:
+    """Return ``envelope`` with its result made lean (an error envelope is unchanged)."""
+    if not envelope.get("ok") or "result" not in envelope:
+        return envelope
+    result = lean_result(tool, envelope["result"], options, arguments)
+    return {**envelope, "result": result}
+
+
+def lean_result(
+    tool: str, result: Any, options: AnswerOptions | None = None, arguments: Any = None
+) -> Any:
+    """Return a tool's result as an agent gets it: one id, compact lists, current tasks."""
+    result = _one_id(result)
+    listing = COMPACT.get(tool)
+    verbose = options is not None and options.verbose
+    if listing is None or verbose or not isinstance(result, dict):
+        return result
+    entries = result.get(listing["key"])
+    if not isinstance(entries, list):
+        return result
+    lean = dict(result)
+    if tool == "docker_list_service_tasks" and not _asked_state(arguments):
+        entries, lean["ended"] = _current(entries)
+        lean["count"] = len(entries)
+    wanted = (*listing["compact"], *((options.fields or []) if options is not None else []))
+    lean[listing["key"]] = [_compact(entry, wanted) for entry in entries]
+    return lean
+
+
+def _asked_state(arguments: Any) -> bool:
+    """Whether the call named a ``desired_state`` (then every task it asked for is shown)."""
+    return isinstance(arguments, dict) and arguments.get("desired_state") is not None
+
+
+def _one_id(value: Any) -> Any:
+    """Return ``value`` where no object carries its id twice (``container_id`` and ``id``)."""
+    if isinstance(value, list):
+        return [_one_id(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    twice = "id" in value and value.get("container_id") == value["id"]
+    return {
+        key: _one_id(item) for key, item in value.items() if not (twice and key == "container_id")
+    }
+
+
+def _compact(entry: Any, wanted: tuple[str, ...]) -> Any:
+    """Return ``entry`` with only ``wanted`` fields, short ids and no empty values."""
+    if not isinstance(entry, dict):
+        return entry
+    kept = {}
+    for key in dict.fromkeys(wanted):
+        value = entry.get(key)
+        if value is None or value == [] or value == {}:
+            continue
+        short = key in _ID_KEYS and isinstance(value, str) and len(value) > SHORT_ID
+        kept[key] = value[:SHORT_ID] if short else value
+    return kept
+
+
+def _current(tasks: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Return the tasks meant to run now, and a summary of the ended ones (newest first)."""
+    current = [t for t in tasks if not isinstance(t, dict) or t.get("desired_state") != _SHUTDOWN]
+    ended = [t for t in tasks if isinstance(t, dict) and t.get("desired_state") == _SHUTDOWN]
+    failed = [t for t in ended if t.get("state") in _FAILED or t.get("error")]
+    summary: dict[str, Any] = {"count": len(ended), "failed": len(failed)}
+    if failed:
+        summary["last_error"] = failed[0].get("error")
+        summary["last_exit_code"] = failed[0].get("exit_code")
+    return current, summary
