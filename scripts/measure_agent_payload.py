@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -51,6 +52,9 @@ MANAGER = "eng1"
 WORKER = "lab-eng2"
 CLIENT = types.Implementation(name="measure-agent-payload", version="1")
 FILLERS_PER_HOST = 2
+#: Set OPERATOR_PAYLOAD_DUMP=FILE to append every call's result to FILE (to see the bytes).
+DUMP = os.environ.get("OPERATOR_PAYLOAD_DUMP")
+DUMPED: list[str] = []
 
 
 def _docker(url: str, *args: str, check: bool = True) -> str:
@@ -153,6 +157,9 @@ class Agent:
     async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Call ``tool``; count it; return its envelope (raise if it failed)."""
         result = await self.client.call_tool(tool, arguments)
+        DUMPED.append(
+            f"{tool} {_size(result)}\n{result.model_dump_json(by_alias=True, exclude_none=True)}\n"
+        )
         self.calls += 1
         self.bytes += _size(result)
         body = _body(result)
@@ -224,17 +231,24 @@ def _runner(executor: FleetExecutor, mode: str = "execute", dry_run: bool = Fals
     return ToolRunner(executor, policy=policy, audit=MemoryAuditSink(), own_container_id=None)
 
 
-def _server(runner: ToolRunner) -> Any:
-    """Return the MCP server ``operator mcp`` would serve for ``runner``."""
+def _server(runner: ToolRunner, hosts: tuple[str, ...]) -> Any:
+    """Return the MCP server ``operator mcp`` would serve for ``runner`` (its tools offered)."""
     note = policy_note(runner.policy.mode, runner.policy.dry_run)
-    return build_server(runner, specs=runner.specs, policy_note=note)
+    try:
+        from operator_core.tools.offer import offer
+    except ImportError:  # before issue 21: every tool, whatever the policy
+        return build_server(runner, specs=runner.specs, policy_note=note)
+    offered = offer(runner.specs, runner.policy, hosts=hosts)
+    return build_server(runner, policy_note=note, offered=offered)
 
 
 async def tools_list_sizes(executor: FleetExecutor) -> dict[str, tuple[int, int]]:
     """Return ``tools/list`` bytes and tool count per mode."""
     sizes = {}
     for mode in ("execute", "observe"):
-        async with Client(_server(_runner(executor, mode)), client_info=CLIENT) as client:
+        async with Client(
+            _server(_runner(executor, mode), executor.names), client_info=CLIENT
+        ) as client:
             listed = await client.list_tools()
         sizes[mode] = (_size(listed), len(listed.tools))
     return sizes
@@ -242,7 +256,7 @@ async def tools_list_sizes(executor: FleetExecutor) -> dict[str, tuple[int, int]
 
 async def listing_per_container(executor: FleetExecutor, scene: Scene) -> tuple[int, int, int]:
     """Return a fleet listing's container count and bytes per container, text and structured."""
-    async with Client(_server(_runner(executor)), client_info=CLIENT) as client:
+    async with Client(_server(_runner(executor), executor.names), client_info=CLIENT) as client:
         result = await client.call_tool("docker_list_containers", {"label": scene.label})
     count = len(_rows(_body(result)["result"], "containers"))
     text = sum(len(c.text.encode()) for c in result.content if isinstance(c, types.TextContent))
@@ -256,7 +270,7 @@ async def measure(executor: FleetExecutor, scene: Scene) -> None:
     total = 0
     for title, task, dry_run in TASKS:
         runner = _runner(executor, dry_run=dry_run)
-        async with Client(_server(runner), client_info=CLIENT) as client:
+        async with Client(_server(runner, executor.names), client_info=CLIENT) as client:
             agent = Agent(client)
             await task(agent, scene)
         total += agent.bytes
@@ -294,6 +308,9 @@ def main() -> None:
         asyncio.run(measure(FleetExecutor(Fleet(inventory)), scene))
     finally:
         scene.close()
+    if DUMP:
+        with open(DUMP, "w", encoding="utf-8") as out:
+            out.writelines(DUMPED)
 
 
 if __name__ == "__main__":

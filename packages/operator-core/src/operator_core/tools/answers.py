@@ -4,7 +4,10 @@ An agent pays for every byte of a result. Three rules shape a tool's answer (the
 API, ``DockerActionExecutor``, keeps its full results):
 
 * **one id**: an object carrying both ``container_id`` and ``id`` (the same full id)
-  keeps ``id`` only;
+  keeps ``id`` only; in the entries of a list, ids are short (12 characters, as docker
+  shows them, which every tool takes); one object's own id stays full;
+* **no empty fields**: a field that is null, ``[]`` or ``{}`` is left out (absent means
+  none);
 * **compact lists**: a listing's entries keep the fields an agent needs to choose its
   next call (``COMPACT``), with short ids and no empty values; ``fields`` asks for more
   of them, ``verbose`` for every field, full ids and empty values included;
@@ -103,6 +106,8 @@ COMPACT: dict[str, Listing] = {
 }
 
 _ID_KEYS = frozenset({"id", "service_id", "node_id", "task_id"})
+#: Ids shortened in any list's entries (a log search's matches, say).
+_LONG_ID_KEYS = _ID_KEYS | {"container_id"}
 _SHUTDOWN = "shutdown"
 _FAILED = frozenset({"failed", "rejected", "orphaned"})
 
@@ -163,9 +168,12 @@ def lean_result(
 ) -> Any:
     """Return a tool's result as an agent gets it: one id, compact lists, current tasks."""
     result = _one_id(result)
-    listing = COMPACT.get(tool)
     verbose = options is not None and options.verbose
-    if listing is None or verbose or not isinstance(result, dict):
+    if verbose:
+        return result
+    result = _no_empties(result)
+    listing = COMPACT.get(tool)
+    if listing is None or not isinstance(result, dict):
         return result
     entries = result.get(listing["key"])
     if not isinstance(entries, list):
@@ -194,6 +202,21 @@ def _one_id(value: Any) -> Any:
     return {
         key: _one_id(item) for key, item in value.items() if not (twice and key == "container_id")
     }
+
+
+def _no_empties(value: Any, in_list: bool = False) -> Any:
+    """Return ``value`` without empty fields (null, [], {}); ids in list entries made short."""
+    if isinstance(value, list):
+        return [_no_empties(item, in_list=True) for item in value]
+    if not isinstance(value, dict):
+        return value
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None or item == [] or item == {}:
+            continue
+        short = in_list and key in _LONG_ID_KEYS and isinstance(item, str)
+        kept[key] = item[:SHORT_ID] if short else _no_empties(item)
+    return kept
 
 
 def _compact(entry: Any, wanted: tuple[str, ...]) -> Any:

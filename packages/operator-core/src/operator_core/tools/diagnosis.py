@@ -17,9 +17,8 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
         "docker_get_events",
         "Read engine events",
         "The engine's events in a window (never follows): time, type, action (die, oom, "
-        "kill, health_status, restart, ...), actor id and name, exit_code. Learn when and "
-        "how a container died. The engine keeps its newest 256; a watch's history adds "
-        "older ones (`sources`, `may_be_missing` say which). Changes nothing.",
+        "kill, health_status, ...), actor, exit_code. Learn when and how a container died. "
+        "`sources` and `may_be_missing` say what the window covers. Changes nothing.",
         EventsInput,
         "get_events",
         None,
@@ -44,9 +43,8 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
     read_spec(
         "docker_search_logs",
         "Search many containers' logs",
-        "Find lines matching a pattern (substring, or RE2 with regex=true) in many "
-        "containers' logs: refs, or by label or compose project/service. Returns each match "
-        "with container, time, stream, line, context; up to max_matches. Changes nothing.",
+        "Find lines matching a pattern in many containers' logs (refs, or by label or "
+        "compose project/service): container, time, stream, line, context. Changes nothing.",
         SearchLogsInput,
         "search_logs",
         None,

@@ -54,9 +54,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_containers",
         "List containers",
-        "Find containers: name, short id, host, image, status, health, compose project "
-        "and service (verbose or fields for more). Filter by name, label, status, health, "
-        "compose project/service; running only unless all=true. Changes nothing.",
+        "Find containers (compact: verbose or fields for more). Running ones unless "
+        "all=true. Changes nothing.",
         inputs.ListInput,
         "list_containers",
         None,
@@ -64,9 +63,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_inspect_container",
         "Inspect a container",
-        "Read one container: state (status, health, exit_code, oom_killed, started_at, "
-        "finished_at), restart count, networks, labels. Check before acting; confirm after. "
-        "Changes nothing.",
+        "Read one container: state (status, health, exit_code, oom_killed, times), "
+        "restarts, networks, labels. Check before acting; confirm after. Changes nothing.",
         inputs.ContainerInput,
         "inspect_container",
         "container_id",
@@ -145,8 +143,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_restart_container",
         "Restart a container",
-        "Stop (signal, SIGKILL after timeout s) and start a container; briefly down. For "
-        "an unhealthy or hung one whose logs say a restart helps; then "
+        "Stop (signal, SIGKILL after timeout s) and start a container; briefly down. Then "
         "docker_wait_for_container. Returns started_at before and after, how it ended.",
         inputs.StopInput,
         "restart_container",
@@ -157,8 +154,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_kill_container",
         "Send a signal to a container",
-        "Signal a container's main process: SIGKILL (default) ends it with no clean "
-        "shutdown, SIGHUP often reloads config. Returns the state after.",
+        "Signal a container's main process: SIGKILL (default) ends it at once, SIGHUP "
+        "often reloads config. Returns the state after.",
         inputs.KillInput,
         "kill_container",
         Risk.HIGH,
@@ -191,8 +188,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "docker_execute_command",
         "Run a command in a container",
         "Run a command (a list, not a shell line) in a running container, up to timeout s; "
-        "it can change anything the command can. Returns exit_code, stdout, stderr (capped, "
-        "truncated), timed_out.",
+        "it can change anything. Returns exit_code, stdout, stderr (capped), timed_out.",
         inputs.ExecInput,
         "execute_command",
         Risk.HIGH,

@@ -40,6 +40,10 @@ class Risk(StrEnum):
     HIGH = "high"
 
 
+#: How a read-only tool's description ends (the MCP list says it with readOnlyHint).
+_CHANGES_NOTHING = " Changes nothing."
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: its name, description, input model, executor method, risk and hints.
@@ -102,18 +106,24 @@ class ToolSpec:
         }
 
     def mcp(self) -> dict[str, Any]:
-        """Return the tool as an MCP server lists it in ``tools/list``."""
+        """Return the tool as an MCP server lists it in ``tools/list``.
+
+        A read-only tool's hints say it changes nothing, so its description need not,
+        and the destructive and idempotent hints (meaningful only for a tool that
+        changes something, the MCP specification says) are left out.
+        """
+        hints: dict[str, bool] = {"readOnlyHint": self.read_only}
+        if not self.read_only:
+            hints |= {"destructiveHint": self.destructive, "idempotentHint": self.idempotent}
+        description = self.description
+        if self.read_only:
+            description = description.removesuffix(_CHANGES_NOTHING)
         return {
             "name": self.name,
             "title": self.title,
-            "description": self.description,
+            "description": description,
             "inputSchema": self.listed_schema,
-            "annotations": {
-                "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": False,
-            },
+            "annotations": {**hints, "openWorldHint": False},
         }
 
 
@@ -138,14 +148,24 @@ def lean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Return ``schema`` as a model reads it: an optional field's null branch left out.
 
     ``anyOf: [X, {"type": "null"}]`` with ``default: null`` becomes ``X``: a field that is
-    not required may be left out, which is all null says. Every enum, bound, pattern,
+    not required may be left out, which is all null says. A list's items lose their own
+    description when the list has one (it said the same). Every enum, bound, pattern,
     default and required field stays; validation still uses the full ``input_schema``
     (null is still accepted).
     """
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return schema
-    return {**schema, "properties": {name: _not_null(sub) for name, sub in properties.items()}}
+    return {**schema, "properties": {name: _lean(sub) for name, sub in properties.items()}}
+
+
+def _lean(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return one property's schema without its null branch and its items' description."""
+    lean = _not_null(schema)
+    items = lean.get("items")
+    if isinstance(items, dict) and "description" in items and "description" in lean:
+        lean = {**lean, "items": {k: v for k, v in items.items() if k != "description"}}
+    return lean
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

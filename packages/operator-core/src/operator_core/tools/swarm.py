@@ -55,7 +55,7 @@ ServiceRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The service's name (e.g. 'web') or id, as docker_list_services shows it.",
+        description="Service name or id.",
     ),
 ]
 NodeRef = Annotated[
@@ -64,7 +64,7 @@ NodeRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The node's hostname or id, as docker_list_nodes shows it.",
+        description="Node hostname or id.",
     ),
 ]
 
@@ -74,7 +74,7 @@ WaitSeconds = Annotated[
     Field(
         gt=0,
         le=MAX_TOOL_SWARM_WAIT_S,
-        description="Seconds to wait for the cluster to converge; converged is false after.",
+        description="Seconds to converge (then converged is false).",
     ),
     BeforeValidator(_no_bool),
 ]
@@ -91,11 +91,11 @@ class ServiceListInput(_SwarmInput):
 
     name: Annotated[
         str | None,
-        Field(max_length=256, description="Only services whose name starts with this."),
+        Field(max_length=256, description="Name starts with this."),
     ] = None
     label: Annotated[
         str | list[Annotated[str, Field(max_length=256)]] | None,
-        Field(description="Only services with this label: 'key' or 'key=value', or a list."),
+        Field(description="Only this label: key or key=value, or a list."),
     ] = None
 
 
@@ -114,7 +114,7 @@ class ServiceTasksInput(ServiceInput):
 
     desired_state: Annotated[
         DesiredState | None,
-        Field(description="Only tasks the swarm wants in this state ('running': the live ones)."),
+        Field(description="Only tasks meant to be in this state."),
     ] = None
 
 
@@ -123,16 +123,16 @@ class ServiceLogsInput(ServiceInput):
 
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
+        Field(ge=1, le=MAX_TAIL, description="How many last lines."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_TAIL
     since: Annotated[
         str | None,
-        Field(max_length=256, description="Only lines after this: ISO 8601 or '10m', '2h'."),
+        Field(max_length=256, description="Only lines after: ISO 8601 or '10m'."),
     ] = None
     until: Annotated[
         str | None,
-        Field(max_length=256, description="Only lines before this: ISO 8601 or '5m'."),
+        Field(max_length=256, description="Only lines before: ISO 8601 or '5m'."),
     ] = None
     stream: Annotated[Stream, Field(description="Which output to read.")] = "both"
 
@@ -201,8 +201,7 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_services",
         "List swarm services",
-        "Find swarm services: name, short id, mode, image, replicas desired and running, "
-        "update state (verbose or fields for more). Needs a manager. Changes nothing.",
+        "Find swarm services (compact: verbose or fields for more). Changes nothing.",
         ServiceListInput,
         "list_services",
     ),
@@ -217,9 +216,8 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_service_tasks",
         "List a service's tasks",
-        "A service's current tasks, newest first: slot, node, desired and current state, "
-        "error, exit code; `ended` sums the history (verbose or desired_state for all). "
-        "Learn where it runs and why tasks fail. Changes nothing.",
+        "A service's current tasks, newest first (node, state, error, exit code); `ended` "
+        "sums the ended ones (verbose or desired_state: every task). Changes nothing.",
         ServiceTasksInput,
         "list_service_tasks",
     ),
@@ -234,8 +232,7 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_nodes",
         "List swarm nodes",
-        "Find swarm nodes: hostname, role, availability, status, manager status "
-        "(verbose or fields for more). Changes nothing.",
+        "Find swarm nodes (compact: verbose or fields for more). Changes nothing.",
         NodeListInput,
         "list_nodes",
     ),
@@ -275,8 +272,8 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
         "docker_set_node_availability",
         "Drain, pause or activate a node",
         "Drain (move its tasks away, waiting until they run elsewhere), pause (no new "
-        "tasks) or activate a swarm node. Returns before, after, tasks_moved, converged, "
-        "changed. Managers are protected from drain and pause by default.",
+        "tasks) or activate a swarm node. Returns before, after, tasks_moved, converged. "
+        "Managers are protected from drain and pause by default.",
         NodeAvailabilityInput,
         "set_node_availability",
         Risk.HIGH,
