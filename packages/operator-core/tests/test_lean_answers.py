@@ -14,7 +14,7 @@ from operator_core.errors import InvalidArguments
 from operator_core.mcp.server import build_server
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
-from operator_core.tools.answers import SHORT_ID, lean_result, split_options
+from operator_core.tools.answers import SHORT_ID, lean_envelope, lean_result, split_options
 from operator_core.tools.inputs import AnswerOptions
 from tool_fakes import FakeExecutor
 
@@ -50,6 +50,31 @@ def test_an_object_carries_its_full_id_once():
     result = {"container_id": FULL, "id": FULL, "name": "web", "inner": [{"container_id": FULL}]}
     lean = lean_result("docker_inspect_container", result)
     assert lean == {"id": FULL, "name": "web", "inner": [{"container_id": FULL[:SHORT_ID]}]}
+
+
+def test_nothing_the_agent_sent_or_cannot_use_comes_back():
+    """Nothing the agent sent or cannot use is in an answer.
+
+    A read has no audit_id (an action keeps it); a dry run does not echo the call;
+    short_id goes where id is; a log line's truncated=false goes; ids outside an inspect
+    are short.
+    """
+    read = {"ok": True, "result": {"name": "web"}, "audit_id": "A1"}
+    assert "audit_id" not in lean_envelope("docker_get_container_logs", read, None)
+    assert lean_envelope("docker_restart_container", read, None)["audit_id"] == "A1"
+    dry = {"dry_run": True, "tool": "docker_stop_container", "arguments": {"timeout": 3}}
+    dry |= {"would": "stop web", "container": {"id": FULL, "short_id": FULL[:SHORT_ID]}}
+    assert lean_result("docker_stop_container", dry) == {
+        "dry_run": True,
+        "would": "stop web",
+        "container": {"id": FULL[:SHORT_ID]},
+    }
+    logs = {"container_id": FULL, "truncated": False, "lines": [{"text": "a", "truncated": False}]}
+    assert lean_result("docker_get_container_logs", logs) == {
+        "container_id": FULL[:SHORT_ID],
+        "truncated": False,
+        "lines": [{"text": "a"}],
+    }
 
 
 def test_empty_fields_are_left_out_unless_verbose():
@@ -160,3 +185,38 @@ async def test_the_server_answers_a_listing_compact_and_refuses_bad_options_runn
     assert refused.is_error is True
     assert _body(refused)["error"]["type"] == "invalid_arguments"
     assert len(fake.calls) == calls_before
+
+
+_KEPT = ("enum", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength", "pattern")
+_KEPT += ("minItems", "maxItems", "default", "type", "additionalProperties")
+
+
+def _facts(schema: Any, path: str = "") -> set[tuple[str, str]]:
+    """Return every (path, keyword=value) a schema states, null branches and defaults aside."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(schema, list):
+        for item in schema:
+            found |= _facts(item, path)
+        return found
+    if not isinstance(schema, dict) or schema == {"type": "null"}:
+        return found
+    for key, value in schema.items():
+        if key in _KEPT and not (key == "default" and value is None):
+            found.add((path, f"{key}={json.dumps(value, sort_keys=True)}"))
+        elif key == "properties":
+            for name, sub in value.items():
+                found |= _facts(sub, f"{path}.{name}")
+        elif key in ("items", "anyOf"):
+            found |= _facts(value, path)
+    return found
+
+
+def test_listed_schemas_keep_every_enum_bound_default_and_required_field():
+    """A tool list's schema says all the input schema says but null: nothing is lost."""
+    from operator_core.tools import TOOLS
+
+    for spec in TOOLS:
+        full, listed = spec.input_schema, spec.listed_schema
+        assert listed.get("required") == full.get("required"), spec.name
+        assert _facts(listed) == _facts(full), spec.name
+        assert "null" not in json.dumps(listed), spec.name

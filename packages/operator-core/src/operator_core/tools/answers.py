@@ -4,8 +4,11 @@ An agent pays for every byte of a result. Three rules shape a tool's answer (the
 API, ``DockerActionExecutor``, keeps its full results):
 
 * **one id**: an object carrying both ``container_id`` and ``id`` (the same full id)
-  keeps ``id`` only; in the entries of a list, ids are short (12 characters, as docker
-  shows them, which every tool takes); one object's own id stays full;
+  keeps ``id`` only, and ``short_id`` goes where ``id`` is; ids are short (12
+  characters, as docker shows them, which every tool takes) except an inspect's own id;
+* **nothing the agent sent or cannot use**: a dry run does not echo the tool and its
+  arguments; a read-only tool's answer has no ``audit_id`` (the record is still
+  written); a list entry's ``truncated: false`` goes (the answer's ``truncated`` says);
 * **no empty fields**: a field that is null, ``[]`` or ``{}`` is left out (absent means
   none);
 * **compact lists**: a listing's entries keep the fields an agent needs to choose its
@@ -29,6 +32,7 @@ from operator_core.docker.swarm.results import NodeEntry, ServiceSummary, TaskEn
 from operator_core.errors import InvalidArguments
 from operator_core.results import ContainerSummary
 from operator_core.tools.inputs import AnswerOptions
+from operator_core.tools.registry import REGISTRY
 
 __all__ = [
     "COMPACT",
@@ -106,8 +110,11 @@ COMPACT: dict[str, Listing] = {
 }
 
 _ID_KEYS = frozenset({"id", "service_id", "node_id", "task_id"})
+#: The answers whose own id stays full (a listing with verbose keeps every id full).
+_FULL_IDS = frozenset({"docker_inspect_container", "docker_inspect_service"})
 #: Ids shortened in any list's entries (a log search's matches, say).
 _LONG_ID_KEYS = _ID_KEYS | {"container_id"}
+_READS = frozenset(name for name, spec in REGISTRY.items() if spec.read_only)
 _SHUTDOWN = "shutdown"
 _FAILED = frozenset({"failed", "rejected", "orphaned"})
 
@@ -160,7 +167,11 @@ def lean_envelope(
     if not envelope.get("ok") or "result" not in envelope:
         return envelope
     result = lean_result(tool, envelope["result"], options, arguments)
-    return {**envelope, "result": result}
+    verbose = options is not None and options.verbose
+    lean = {**envelope, "result": result}
+    if tool in _READS and not verbose:
+        lean.pop("audit_id", None)  # a read's record is found by time and tool; not by the agent
+    return lean
 
 
 def lean_result(
@@ -171,7 +182,10 @@ def lean_result(
     verbose = options is not None and options.verbose
     if verbose:
         return result
-    result = _no_empties(result)
+    result = _no_empties(result, full_id=tool in _FULL_IDS)
+    if isinstance(result, dict) and result.get("dry_run") is True:
+        # The agent sent the tool and its arguments: a dry run need not echo them.
+        result = {k: v for k, v in result.items() if k not in ("tool", "arguments")}
     listing = COMPACT.get(tool)
     if listing is None or not isinstance(result, dict):
         return result
@@ -204,19 +218,30 @@ def _one_id(value: Any) -> Any:
     }
 
 
-def _no_empties(value: Any, in_list: bool = False) -> Any:
-    """Return ``value`` without empty fields (null, [], {}); ids in list entries made short."""
+def _no_empties(value: Any, *, full_id: bool = False, in_list: bool = False) -> Any:
+    """Return ``value`` without empty fields (null, [], {}), its ids short.
+
+    ``full_id``: the answer's own top-level id stays full (an inspect's). In a list's
+    entries, ``truncated: false`` goes too (the answer's own ``truncated`` says it).
+    """
     if isinstance(value, list):
         return [_no_empties(item, in_list=True) for item in value]
     if not isinstance(value, dict):
         return value
     kept: dict[str, Any] = {}
     for key, item in value.items():
-        if item is None or item == [] or item == {}:
+        if item is None or item == [] or item == {} or (in_list and _unflagged(key, item)):
             continue
-        short = in_list and key in _LONG_ID_KEYS and isinstance(item, str)
+        if key == "short_id" and "id" in value:
+            continue
+        short = key in _LONG_ID_KEYS and isinstance(item, str) and not full_id
         kept[key] = item[:SHORT_ID] if short else _no_empties(item)
     return kept
+
+
+def _unflagged(key: str, value: Any) -> bool:
+    """Whether a list entry's field is a ``truncated`` flag that is false."""
+    return key == "truncated" and value is False
 
 
 def _compact(entry: Any, wanted: tuple[str, ...]) -> Any:
