@@ -235,8 +235,7 @@ async def _serve(
         )
         ERR.print(
             f"[dim]operator-core MCP server: mode {policy.mode}"
-            f"{', dry run' if policy.dry_run else ''}; {len(offered.specs)} tools offered; "
-            f"policy {settings.policy_source()}; "
+            f"{', dry run' if policy.dry_run else ''}; policy {settings.policy_source()}; "
             f"audit {escape(str(settings.audit_db))}[/dim]"
         )
         pruning = audit_retention(settings, runner.audit)  # the policy's [retention]
