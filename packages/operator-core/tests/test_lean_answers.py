@@ -77,6 +77,24 @@ def test_nothing_the_agent_sent_or_cannot_use_comes_back():
     }
 
 
+def test_an_answer_does_not_echo_the_call_or_say_a_thing_twice():
+    """An answer neither echoes the call nor says a thing twice.
+
+    A log read drops its echoed tail and stream; an inspect's restarts block drops what
+    the state already says, and restart_count (the block's count) goes.
+    """
+    logs = {"name": "web", "tail_limit": 20, "stream": "both", "line_count": 1}
+    assert lean_result("docker_get_container_logs", logs) == {"name": "web", "line_count": 1}
+    state = {"status": "running", "restarting": False, "started_at": "T1"}
+    restarts = {"count": 2, "policy": "always", "restarting": False, "last_started_at": "T1"}
+    inspect = {"id": FULL, "state": state, "restart_count": 2, "restarts": restarts}
+    assert lean_result("docker_inspect_container", inspect) == {
+        "id": FULL,
+        "state": state,
+        "restarts": {"count": 2, "policy": "always"},
+    }
+
+
 def test_empty_fields_are_left_out_unless_verbose():
     """Null, [] and {} fields are dropped from an answer; verbose keeps them all."""
     result = {"name": "web", "finished_at": None, "truncation": [], "labels": {}, "count": 0}

@@ -6,9 +6,11 @@ API, ``DockerActionExecutor``, keeps its full results):
 * **one id**: an object carrying both ``container_id`` and ``id`` (the same full id)
   keeps ``id`` only, and ``short_id`` goes where ``id`` is; ids are short (12
   characters, as docker shows them, which every tool takes) except an inspect's own id;
-* **nothing the agent sent or cannot use**: a dry run does not echo the tool and its
-  arguments; a read-only tool's answer has no ``audit_id`` (the record is still
-  written); a list entry's ``truncated: false`` goes (the answer's ``truncated`` says);
+* **nothing the agent sent, nothing said twice**: a dry run does not echo the tool and
+  its arguments, a log read its tail and stream; an inspect's ``restarts`` block does not
+  restate ``restart_count`` or the state's ``restarting`` and ``started_at``; a
+  read-only tool's answer has no ``audit_id`` (the record is still written); a list
+  entry's ``truncated: false`` goes (the answer's ``truncated`` says);
 * **no empty fields**: a field that is null, ``[]`` or ``{}`` is left out (absent means
   none);
 * **compact lists**: a listing's entries keep the fields an agent needs to choose its
@@ -183,9 +185,8 @@ def lean_result(
     if verbose:
         return result
     result = _no_empties(result, full_id=tool in _FULL_IDS)
-    if isinstance(result, dict) and result.get("dry_run") is True:
-        # The agent sent the tool and its arguments: a dry run need not echo them.
-        result = {k: v for k, v in result.items() if k not in ("tool", "arguments")}
+    if isinstance(result, dict):
+        result = _unrepeated(result)
     listing = COMPACT.get(tool)
     if listing is None or not isinstance(result, dict):
         return result
@@ -198,6 +199,35 @@ def lean_result(
         lean["count"] = len(entries)
     wanted = (*listing["compact"], *((options.fields or []) if options is not None else []))
     lean[listing["key"]] = [_compact(entry, wanted) for entry in entries]
+    return lean
+
+
+#: What an answer echoes of the call (the agent sent it): a dry run's tool and
+#: arguments, a log read's tail and stream.
+_ECHOES = {"dry_run": ("tool", "arguments"), "tail_limit": ("tail_limit", "stream")}
+
+
+def _unrepeated(result: dict[str, Any]) -> dict[str, Any]:
+    """Return ``result`` without what it echoes of the call or says twice.
+
+    An inspect's ``restarts`` block restates ``restart_count`` and the state's
+    ``restarting`` and ``started_at``: those copies go.
+    """
+    dropped: set[str] = set()
+    for marker, keys in _ECHOES.items():
+        if marker in result and (marker != "dry_run" or result[marker] is True):
+            dropped.update(keys)
+    lean = {key: value for key, value in result.items() if key not in dropped}
+    restarts, state = lean.get("restarts"), lean.get("state")
+    if isinstance(restarts, dict) and isinstance(state, dict):
+        if lean.get("restart_count") == restarts.get("count"):
+            lean.pop("restart_count", None)
+        said = {"restarting": "restarting", "last_started_at": "started_at"}
+        lean["restarts"] = {
+            key: value
+            for key, value in restarts.items()
+            if not (key in said and state.get(said[key]) == value)
+        }
     return lean
 
 
