@@ -63,6 +63,7 @@ def test_nothing_the_agent_sent_or_cannot_use_comes_back():
     assert "audit_id" not in lean_envelope("docker_get_container_logs", read, None)
     assert lean_envelope("docker_restart_container", read, None)["audit_id"] == "A1"
     dry = {"dry_run": True, "tool": "docker_stop_container", "arguments": {"timeout": 3}}
+    dry |= {"changed": False, "approval_required": False}
     dry |= {"would": "stop web", "container": {"id": FULL, "short_id": FULL[:SHORT_ID]}}
     assert lean_result("docker_stop_container", dry) == {
         "dry_run": True,

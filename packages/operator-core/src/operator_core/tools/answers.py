@@ -203,7 +203,8 @@ def lean_result(
 
 
 #: What an answer echoes of the call (the agent sent it): a dry run's tool and
-#: arguments, a log read's tail and stream.
+#: arguments (and its ``changed: false``, ``approval_required: false``), a log read's
+#: tail and stream.
 _ECHOES = {"dry_run": ("tool", "arguments"), "tail_limit": ("tail_limit", "stream")}
 
 
@@ -218,6 +219,10 @@ def _unrepeated(result: dict[str, Any]) -> dict[str, Any]:
         if marker in result and (marker != "dry_run" or result[marker] is True):
             dropped.update(keys)
     lean = {key: value for key, value in result.items() if key not in dropped}
+    if lean.get("dry_run") is True:  # nothing changed, and no approval: absent says it
+        for flag in ("changed", "approval_required"):
+            if lean.get(flag) is False:
+                lean.pop(flag)
     restarts, state = lean.get("restarts"), lean.get("state")
     if isinstance(restarts, dict) and isinstance(state, dict):
         if lean.get("restart_count") == restarts.get("count"):
