@@ -27,12 +27,14 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 
 from operator_core.audit.redact import redacted_traceback
-from operator_core.errors import ApprovalUnavailable
+from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.mcp.payload import call_result
 from operator_core.mcp.wire import AnsweringReadStream
 from operator_core.policy import ApprovalRequest
-from operator_core.runner.envelope import internal_envelope
+from operator_core.runner.envelope import error_envelope, internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
+from operator_core.tools.answers import COMPACT, lean_envelope, option_schema, split_options
+from operator_core.tools.offer import Offer
 
 __all__ = [
     "DEFAULT_HTTP_HOST",
@@ -142,8 +144,15 @@ def policy_note(mode: str, dry_run: bool) -> str:
 
 
 def mcp_tool(spec: ToolSpec) -> types.Tool:
-    """Return ``spec`` as an MCP ``Tool`` (schema and annotations from the one definition)."""
-    return types.Tool.model_validate(spec.mcp())
+    """Return ``spec`` as an MCP ``Tool`` (schema and annotations from the one definition).
+
+    A listing tool also takes ``fields`` and ``verbose`` (``operator_core.tools.answers``).
+    """
+    shape = spec.mcp()
+    if spec.name in COMPACT:
+        schema = shape["inputSchema"]
+        shape["inputSchema"] = {**schema, "properties": {**schema["properties"], **option_schema()}}
+    return types.Tool.model_validate(shape)
 
 
 def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
@@ -161,15 +170,26 @@ async def _run_call(
     runner: ToolCaller,
     ctx: ServerRequestContext[Any, Any],
     params: types.CallToolRequestParams,
+    offered: Offer,
 ) -> types.CallToolResult:
     """Run one tools/call through ``runner`` as the client's actor; never raise.
 
+    A tool not offered for its toolset is denied here, saying why; a listing's ``fields``
+    and ``verbose`` are taken off before the runner sees the call and shape its answer.
     The request context is available to ``elicit_approval`` while the call runs.
     """
+    denial = offered.denial(params.name)
+    if denial is not None:
+        return call_result(error_envelope(denial))
+    try:
+        options, arguments = split_options(params.name, params.arguments or {})
+    except OperatorError as exc:
+        return call_result(error_envelope(exc))
     actor = client_actor(ctx)
     token = _REQUEST.set(ctx)
     try:
-        envelope = await runner.execute_tool(params.name, params.arguments or {}, actor=actor)
+        envelope = await runner.execute_tool(params.name, arguments, actor=actor)
+        envelope = lean_envelope(params.name, envelope, options, arguments)
     except Exception as exc:  # the runner returns envelopes; this is a last resort
         logger.error(
             "tool %s raised instead of returning an envelope:\n%s",
@@ -188,8 +208,12 @@ def build_server(
     specs: Iterable[ToolSpec] = TOOLS,
     version: str = "",
     policy_note: str | None = None,
+    offered: Offer | None = None,
 ) -> Server[Any]:
     """Return an MCP server offering ``specs`` and running them through ``runner``.
+
+    ``offered``: the tools the policy allows (``operator_core.tools.offer``); given, it
+    replaces ``specs``, and a call to a tool it left out for its toolset is denied.
 
     ``policy_note`` is added to the server's instructions (e.g. which mode is in force),
     so an agent knows before its first call what it will be allowed to do.
@@ -197,7 +221,8 @@ def build_server(
     While a call runs, its request context is available to ``elicit_approval`` (give
     that to the runner as its approver to ask the client's user).
     """
-    tools = [mcp_tool(spec) for spec in specs]
+    offered = offered if offered is not None else Offer(tuple(specs))
+    tools = [mcp_tool(spec) for spec in offered.specs]
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -207,7 +232,7 @@ def build_server(
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        return await _run_call(runner, ctx, params)
+        return await _run_call(runner, ctx, params, offered)
 
     return Server(
         SERVER_NAME,

@@ -38,15 +38,11 @@ def tools_with_host(names: tuple[str, ...], default: str) -> Mapping[str, ToolSp
 def _with_host(spec: ToolSpec, names: tuple[str, ...], default: str) -> ToolSpec:
     """Return ``spec`` whose input model also takes ``host`` (one of ``names``, or null)."""
     if spec.method == LIST_METHOD:
-        about = "Only this host's containers (default: every host of the fleet, each entry "
-        about += "with its host; hosts that did not answer are in host_errors)."
-    elif spec.target == "container_id":
-        about = f"The host the container is on (default {default!r}). The same name on two "
-        about += "hosts is two containers."
+        about = "Default: every host."
     elif spec.target_kind in ("service", "node") or "_service" in spec.name or "node" in spec.name:
-        about = f"The host to ask: a manager of the swarm (default {default!r})."
+        about = f"A swarm manager; default {default!r}."
     else:
-        about = f"The host to ask (default {default!r})."
+        about = f"Default {default!r}."
     host_type = Literal[names]  # type: ignore[valid-type]
     model = create_model(
         spec.input_model.__name__,

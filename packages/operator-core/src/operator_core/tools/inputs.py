@@ -54,6 +54,7 @@ from operator_core.validate import (
 from operator_core.words import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 
 __all__ = [
+    "AnswerOptions",
     "ConnectNetworkInput",
     "ContainerInput",
     "DisconnectNetworkInput",
@@ -126,8 +127,7 @@ ContainerRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The container's name (e.g. 'web') or id (full, or a unique prefix "
-        "such as '3f2a9c1d'), as docker_list_containers shows it.",
+        description="Container name or id (or a unique id prefix).",
     ),
 ]
 NetworkRef = Annotated[
@@ -136,7 +136,7 @@ NetworkRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The network's name (e.g. 'backend') or id.",
+        description="Network name or id.",
     ),
 ]
 NameRef = Annotated[
@@ -148,7 +148,7 @@ GraceSeconds = Annotated[
     Field(
         ge=0,
         le=MAX_GRACE_S,
-        description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
+        description="Seconds after the stop signal until SIGKILL.",
     ),
     BeforeValidator(_no_bool),
 ]
@@ -193,22 +193,22 @@ class LogsInput(ContainerInput):
 
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
+        Field(ge=1, le=MAX_TAIL, description="How many last lines."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_TAIL
     since: Annotated[
         OptionalText,
-        Field(description="Only lines after this time: ISO 8601 or relative like '10m', '2h'."),
+        Field(description="Only lines after: ISO 8601 or '10m', '2h'."),
     ] = None
     until: Annotated[
         OptionalText,
-        Field(description="Only lines before this time: ISO 8601 or relative like '5m'."),
+        Field(description="Only lines before: ISO 8601 or '5m'."),
     ] = None
     stream: Annotated[
         Stream,
-        Field(description="Which output to read; 'both' keeps stdout and stderr apart."),
+        Field(description="'both' keeps stdout and stderr apart."),
     ] = "both"
-    timestamps: Annotated[bool, Field(description="Prefix each line with its time.")] = True
+    timestamps: Annotated[bool, Field(description="Each line's time.")] = True
 
 
 class ExecInput(ContainerInput):
@@ -228,17 +228,17 @@ class ExecInput(ContainerInput):
     ]
     user: Annotated[
         OptionalText,
-        Field(description="User (name or uid[:gid]) to run as; default the image's."),
+        Field(description="User (name or uid[:gid]); default the image's."),
         _executor_check(validate_user),
     ] = None
     workdir: Annotated[
         OptionalText,
-        Field(description="Working directory inside the container."),
+        Field(description="Working directory."),
         _executor_check(validate_workdir),
     ] = None
     env: Annotated[
         dict[str, str] | None,
-        Field(description="Extra environment variables; their values are never echoed or logged."),
+        Field(description="Extra environment; values never echoed or logged."),
         _from_json(dict, '{"LEVEL": "debug"}'),
         _executor_check(validate_env),
     ] = None
@@ -247,7 +247,7 @@ class ExecInput(ContainerInput):
         Field(
             gt=0,
             le=MAX_EXEC_TIMEOUT_S,
-            description="Seconds the command may run; past it the result says timed_out.",
+            description="Seconds it may run (then timed_out).",
         ),
         BeforeValidator(_no_bool),
     ] = DEFAULT_EXEC_TIMEOUT_S
@@ -270,41 +270,30 @@ class DisconnectNetworkInput(ContainerInput):
     """Disconnect a container from a network."""
 
     network: NetworkRef
-    force: Annotated[
-        bool, Field(description="Force the disconnect even if the engine objects.")
-    ] = False
+    force: Annotated[bool, Field(description="Even if the engine objects.")] = False
 
 
 class ListInput(_Input):
     """List containers, optionally filtered."""
 
-    all: Annotated[
-        bool, Field(description="Include stopped containers (default: running ones only).")
-    ] = False
-    name: Annotated[
-        OptionalText, Field(description="Only containers whose name contains this text.")
-    ] = None
+    all: Annotated[bool, Field(description="Include stopped containers.")] = False
+    name: Annotated[OptionalText, Field(description="Name contains this.")] = None
     label: Annotated[
         Text | list[Text] | None,
         Field(
-            description="Only containers with this label: 'key' or 'key=value'; or a list "
-            "of them, all of which must match.",
+            description="Only this label: key or key=value, or a list (all must match).",
         ),
     ] = None
     status: Annotated[
         Status | None,
-        Field(description="Only containers in this state (implies all=true for stopped ones)."),
+        Field(description="Only this state (stopped ones imply all=true)."),
     ] = None
     health: Annotated[
         HealthFilter | None,
-        Field(description="Only containers with this health status."),
+        Field(description="Only this health."),
     ] = None
-    compose_project: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose project.")
-    ] = None
-    compose_service: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose service.")
-    ] = None
+    compose_project: Annotated[OptionalText, Field(description="Only this Compose project.")] = None
+    compose_service: Annotated[OptionalText, Field(description="Only this Compose service.")] = None
 
 
 class InspectManyInput(_Input):
@@ -312,7 +301,7 @@ class InspectManyInput(_Input):
 
     refs: Annotated[
         list[ContainerRef],
-        Field(min_length=1, max_length=MAX_BATCH, description="Names or ids of the containers."),
+        Field(min_length=1, max_length=MAX_BATCH, description="Container names or ids."),
         _from_json(list, '["web", "db"]'),
     ]
 
@@ -329,7 +318,7 @@ class WaitInput(ContainerInput):
         Field(
             gt=0,
             le=MAX_WAIT_S,
-            description="Give up after this many seconds (met is then false).",
+            description="Seconds to wait (then met is false).",
         ),
         BeforeValidator(_no_bool),
     ] = DEFAULT_WAIT_S
@@ -340,8 +329,7 @@ _Moment = Annotated[
     Field(
         min_length=1,
         max_length=64,
-        description="ISO 8601 time (2026-11-29T10:00:00Z) or a duration before now "
-        "('30m', '2h', '1d').",
+        description="ISO 8601 or a duration ago ('30m', '2h', '1d').",
     ),
 ]
 
@@ -349,30 +337,26 @@ _Moment = Annotated[
 class EventsInput(_Input):
     """Read the engine's events in a window."""
 
-    since: Annotated[_Moment, Field(description="Events from this moment: '1h', '30m' or ISO.")]
-    until: Annotated[
-        _Moment | None, Field(description="Events up to this moment (default now).")
-    ] = None
+    since: Annotated[_Moment, Field(description="From this moment.")]
+    until: Annotated[_Moment | None, Field(description="Up to this moment (default now).")] = None
     container: Annotated[
         ContainerRef | None,
-        Field(description="Only events of this container (it may already be removed)."),
+        Field(description="Only this container (may be removed)."),
     ] = None
-    service: Annotated[
-        ContainerRef | None, Field(description="Only events of this swarm service's containers.")
-    ] = None
+    service: Annotated[ContainerRef | None, Field(description="Only this swarm service's.")] = None
     types: Annotated[
         list[EventType] | None,
-        Field(max_length=len(EVENT_TYPES), description="Only these kinds of object."),
+        Field(max_length=len(EVENT_TYPES), description="Only these object kinds."),
         _from_json(list, '["container"]'),
     ] = None
     actions: Annotated[
         list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
-        Field(max_length=32, description="Only these actions: die, oom, kill, health_status..."),
+        Field(max_length=32, description="Only these: die, oom, kill, health_status..."),
         _from_json(list, '["die", "oom"]'),
     ] = None
     limit: Annotated[
         int,
-        Field(ge=1, le=MAX_EVENT_LIMIT, description="Return at most this many, the newest."),
+        Field(ge=1, le=MAX_EVENT_LIMIT, description="At most this many, newest."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_EVENT_LIMIT
 
@@ -384,7 +368,7 @@ class StatsInput(_Input):
         list[ContainerRef] | None,
         Field(
             max_length=MAX_STATS_REFS,
-            description="Names or ids of the containers (default: every running one).",
+            description="Container names or ids (default: every running one).",
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
@@ -398,7 +382,7 @@ class SearchLogsInput(_Input):
         Field(
             min_length=1,
             max_length=MAX_PATTERN_LENGTH,
-            description="Text to find (a substring), or an RE2 regular expression if regex.",
+            description="A substring, or RE2 if regex.",
         ),
     ]
     refs: Annotated[
@@ -406,34 +390,24 @@ class SearchLogsInput(_Input):
         Field(
             min_length=1,
             max_length=MAX_SEARCH_CONTAINERS,
-            description="Names or ids of the containers (default: pick by the filters).",
+            description="Container names or ids (default: by the filters).",
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
-    label: Annotated[
-        OptionalText, Field(description="Only containers with this label, key or key=value.")
-    ] = None
-    compose_project: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose project.")
-    ] = None
-    service: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose service.")
-    ] = None
-    since: Annotated[
-        _Moment | None, Field(description="Only lines after this moment: '1h', '30m' or ISO.")
-    ] = None
+    label: Annotated[OptionalText, Field(description="Only this label: key or key=value.")] = None
+    compose_project: Annotated[OptionalText, Field(description="Only this Compose project.")] = None
+    service: Annotated[OptionalText, Field(description="Only this Compose service.")] = None
+    since: Annotated[_Moment | None, Field(description="Only lines after this moment.")] = None
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_SEARCH_TAIL, description="Search each container's last lines."),
+        Field(ge=1, le=MAX_SEARCH_TAIL, description="Last lines searched per container."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_SEARCH_TAIL
-    regex: Annotated[
-        bool, Field(description="Read pattern as an RE2 regular expression (no backrefs).")
-    ] = False
+    regex: Annotated[bool, Field(description="pattern is RE2 (no backrefs).")] = False
     ignore_case: Annotated[bool, Field(description="Match regardless of case.")] = False
     context: Annotated[
         int,
-        Field(ge=0, le=MAX_CONTEXT_LINES, description="Lines of context before and after."),
+        Field(ge=0, le=MAX_CONTEXT_LINES, description="Context lines around."),
         BeforeValidator(_no_bool),
     ] = 0
     max_matches: Annotated[
@@ -441,3 +415,18 @@ class SearchLogsInput(_Input):
         Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
         BeforeValidator(_no_bool),
     ] = DEFAULT_MAX_MATCHES
+
+
+# --- Lean answers (issue 21): how much of a listing comes back. Not an executor argument:
+# the MCP server takes these off a listing call (``operator_core.tools.answers``).
+
+
+class AnswerOptions(_Input):
+    """How much of each entry a listing tool returns."""
+
+    fields: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
+        Field(max_length=32, description="More fields, e.g. ['labels']."),
+        _from_json(list, '["labels"]'),
+    ] = None
+    verbose: Annotated[bool, Field(description="Every field, full ids.")] = False

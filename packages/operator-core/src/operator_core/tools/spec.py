@@ -15,7 +15,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-__all__ = ["Risk", "TargetKind", "ToolSpec", "clean_schema", "read_spec"]
+__all__ = [
+    "Risk",
+    "TargetKind",
+    "ToolSpec",
+    "ToolsetName",
+    "clean_schema",
+    "lean_schema",
+    "read_spec",
+]
+
+#: The toolsets an agent may be offered (``operator_core.tools.offer``).
+ToolsetName = Literal["containers", "diagnosis", "swarm"]
 
 #: What a tool's ``target`` field names.
 TargetKind = Literal["container", "service", "node"]
@@ -27,6 +38,10 @@ class Risk(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+#: How a read-only tool's description ends (the MCP list says it with readOnlyHint).
+_CHANGES_NOTHING = " Changes nothing."
 
 
 @dataclass(frozen=True)
@@ -66,12 +81,17 @@ class ToolSpec:
         schema.pop("description", None)  # the model's docstring; the tool has its own
         return schema
 
+    @cached_property
+    def listed_schema(self) -> dict[str, Any]:
+        """Return the input schema as tool lists give it to a model: ``lean_schema``'s."""
+        return lean_schema(self.input_schema)
+
     def anthropic(self) -> dict[str, Any]:
         """Return the tool as Anthropic's Messages API takes it in ``tools``."""
         return {
             "name": self.name,
             "description": self.description,
-            "input_schema": self.input_schema,
+            "input_schema": self.listed_schema,
         }
 
     def openai(self) -> dict[str, Any]:
@@ -81,24 +101,29 @@ class ToolSpec:
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.input_schema,
+                "parameters": self.listed_schema,
             },
         }
 
     def mcp(self) -> dict[str, Any]:
-        """Return the tool as an MCP server lists it in ``tools/list``."""
+        """Return the tool as an MCP server lists it in ``tools/list``.
+
+        A read-only tool's hints say it changes nothing, so its description need not,
+        and the destructive and idempotent hints (meaningful only for a tool that
+        changes something, the MCP specification says) are left out.
+        """
+        hints: dict[str, bool] = {"readOnlyHint": self.read_only}
+        if not self.read_only:
+            hints |= {"destructiveHint": self.destructive, "idempotentHint": self.idempotent}
+        description = self.description
+        if self.read_only:
+            description = description.removesuffix(_CHANGES_NOTHING)
         return {
             "name": self.name,
             "title": self.title,
-            "description": self.description,
-            "inputSchema": self.input_schema,
-            "annotations": {
-                "title": self.title,
-                "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": False,
-            },
+            "description": description,
+            "inputSchema": self.listed_schema,
+            "annotations": {**hints, "openWorldHint": False},
         }
 
 
@@ -117,6 +142,42 @@ def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     if "$defs" in cleaned:
         cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
     return cleaned
+
+
+def lean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return ``schema`` as a model reads it: an optional field's null branch left out.
+
+    ``anyOf: [X, {"type": "null"}]`` with ``default: null`` becomes ``X``: a field that is
+    not required may be left out, which is all null says. A list's items lose their own
+    description when the list has one (it said the same). Every enum, bound, pattern,
+    default and required field stays; validation still uses the full ``input_schema``
+    (null is still accepted).
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    return {**schema, "properties": {name: _lean(sub) for name, sub in properties.items()}}
+
+
+def _lean(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return one property's schema without its null branch and its items' description."""
+    lean = _not_null(schema)
+    items = lean.get("items")
+    if isinstance(items, dict) and "description" in items and "description" in lean:
+        lean = {**lean, "items": {k: v for k, v in items.items() if k != "description"}}
+    return lean
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return an optional property's schema without its null branch and null default."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or schema.get("default", 0) is not None:
+        return schema
+    kept = [option for option in options if option != {"type": "null"}]
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    if len(kept) == 1:
+        return {**kept[0], **rest}
+    return {"anyOf": kept, **rest}
 
 
 def read_spec(
