@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,6 +43,7 @@ from operator_core.limits import (
     MAX_WAIT_S,
 )
 from operator_core.tools.bounds import loads
+from operator_core.tools.params import NO_BOOL, LabelFilters
 from operator_core.validate import (
     REFERENCE_PATTERN,
     validate_command,
@@ -73,21 +74,14 @@ __all__ = [
 # looser copies: a call the executor would take is never refused here, and vice versa.
 
 
-def _no_bool(value: Any) -> Any:
-    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
-
-
-def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
+def _executor_check(check: Callable[[object], object]) -> AfterValidator:
     """Return a validator running the executor's ``check``; its InvalidInput is a ValueError.
 
     The value is kept as sent (the executor normalises it again); None passes unchecked.
     The executor's messages name a bad env key, never a value.
     """
 
-    def run(value: Any) -> Any:
+    def run(value: object) -> object:
         if value is None:
             return value
         try:
@@ -102,7 +96,7 @@ def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
 def _from_json(kind: type, example: str) -> BeforeValidator:
     """Return a validator that parses a JSON string into ``kind`` (a list or a dict)."""
 
-    def parse(value: Any) -> Any:
+    def parse(value: object) -> object:
         if not isinstance(value, str):
             return value
         try:
@@ -150,9 +144,8 @@ GraceSeconds = Annotated[
         le=MAX_GRACE_S,
         description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
     ),
-    BeforeValidator(_no_bool),
+    NO_BOOL,
 ]
-Text = Annotated[str, Field(max_length=256)]
 OptionalText = Annotated[str | None, Field(max_length=256)]
 
 
@@ -183,7 +176,7 @@ class KillInput(ContainerInput):
             description="Signal name ('SIGTERM', 'SIGHUP', 'HUP') or number (15). "
             "Default SIGKILL ends the container at once."
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
         _executor_check(validate_signal),
     ] = "SIGKILL"
 
@@ -194,7 +187,7 @@ class LogsInput(ContainerInput):
     tail: Annotated[
         int,
         Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_TAIL
     since: Annotated[
         OptionalText,
@@ -249,7 +242,7 @@ class ExecInput(ContainerInput):
             le=MAX_EXEC_TIMEOUT_S,
             description="Seconds the command may run; past it the result says timed_out.",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_EXEC_TIMEOUT_S
 
 
@@ -285,11 +278,7 @@ class ListInput(_Input):
         OptionalText, Field(description="Only containers whose name contains this text.")
     ] = None
     label: Annotated[
-        Text | list[Text] | None,
-        Field(
-            description="Only containers with this label: 'key' or 'key=value'; or a list "
-            "of them, all of which must match.",
-        ),
+        LabelFilters, Field(description="Only containers with every one of these labels.")
     ] = None
     status: Annotated[
         Status | None,
@@ -331,7 +320,7 @@ class WaitInput(ContainerInput):
             le=MAX_WAIT_S,
             description="Give up after this many seconds (met is then false).",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_WAIT_S
 
 
@@ -373,7 +362,7 @@ class EventsInput(_Input):
     limit: Annotated[
         int,
         Field(ge=1, le=MAX_EVENT_LIMIT, description="Return at most this many, the newest."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_EVENT_LIMIT
 
 
@@ -411,7 +400,7 @@ class SearchLogsInput(_Input):
         _from_json(list, '["web", "db"]'),
     ] = None
     label: Annotated[
-        OptionalText, Field(description="Only containers with this label, key or key=value.")
+        LabelFilters, Field(description="Only containers with every one of these labels.")
     ] = None
     compose_project: Annotated[
         OptionalText, Field(description="Only containers of this Docker Compose project.")
@@ -425,7 +414,7 @@ class SearchLogsInput(_Input):
     tail: Annotated[
         int,
         Field(ge=1, le=MAX_SEARCH_TAIL, description="Search each container's last lines."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_SEARCH_TAIL
     regex: Annotated[
         bool, Field(description="Read pattern as an RE2 regular expression (no backrefs).")
@@ -434,10 +423,10 @@ class SearchLogsInput(_Input):
     context: Annotated[
         int,
         Field(ge=0, le=MAX_CONTEXT_LINES, description="Lines of context before and after."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = 0
     max_matches: Annotated[
         int,
         Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_MAX_MATCHES
