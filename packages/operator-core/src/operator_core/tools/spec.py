@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
+
+from operator_core.words import JSONObject, JSONValue, json_list, json_object
 
 __all__ = ["Risk", "TargetKind", "ToolSpec", "clean_schema", "read_spec"]
 
@@ -60,13 +62,13 @@ class ToolSpec:
         return not self.read_only
 
     @cached_property
-    def input_schema(self) -> dict[str, Any]:
+    def input_schema(self) -> JSONObject:
         """Return the JSON Schema of the tool's input, derived from ``input_model``."""
         schema = clean_schema(self.input_model.model_json_schema())
         schema.pop("description", None)  # the model's docstring; the tool has its own
         return schema
 
-    def anthropic(self) -> dict[str, Any]:
+    def anthropic(self) -> JSONObject:
         """Return the tool as Anthropic's Messages API takes it in ``tools``."""
         return {
             "name": self.name,
@@ -74,7 +76,7 @@ class ToolSpec:
             "input_schema": self.input_schema,
         }
 
-    def openai(self) -> dict[str, Any]:
+    def openai(self) -> JSONObject:
         """Return the tool as OpenAI's function calling takes it in ``tools``."""
         return {
             "type": "function",
@@ -85,7 +87,7 @@ class ToolSpec:
             },
         }
 
-    def mcp(self) -> dict[str, Any]:
+    def mcp(self) -> JSONObject:
         """Return the tool as an MCP server lists it in ``tools/list``."""
         return {
             "name": self.name,
@@ -102,21 +104,24 @@ class ToolSpec:
         }
 
 
-def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def clean_schema(schema: JSONObject) -> JSONObject:
     """Return ``schema`` without pydantic's generated titles (noise to a model)."""
     cleaned = {key: value for key, value in schema.items() if key != "title"}
-    if "properties" in cleaned:
-        cleaned["properties"] = {
-            name: clean_schema(sub) for name, sub in cleaned["properties"].items()
-        }
+    for key in ("properties", "$defs"):
+        if key in cleaned:
+            named = json_object(cleaned[key]).items()
+            cleaned[key] = {name: _clean(sub) for name, sub in named}
     for key in ("items", "additionalProperties"):
-        if isinstance(cleaned.get(key), dict):
-            cleaned[key] = clean_schema(cleaned[key])
+        if key in cleaned:
+            cleaned[key] = _clean(cleaned[key])
     if "anyOf" in cleaned:
-        cleaned["anyOf"] = [clean_schema(sub) for sub in cleaned["anyOf"]]
-    if "$defs" in cleaned:
-        cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
+        cleaned["anyOf"] = [_clean(sub) for sub in json_list(cleaned["anyOf"])]
     return cleaned
+
+
+def _clean(value: JSONValue) -> JSONValue:
+    """Return a sub-schema cleaned (anything but an object as it is)."""
+    return clean_schema(value) if isinstance(value, dict) else value
 
 
 def read_spec(
