@@ -42,7 +42,7 @@ runner turns it into a denial under the rule ``approval.unavailable``.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from python_on_whales.exceptions import (
     DockerException,
@@ -52,7 +52,7 @@ from python_on_whales.exceptions import (
     NotASwarmManager,
 )
 
-from operator_core.words import JSONValue
+from operator_core.words import JSONObject, JSONValue
 
 __all__ = [
     "ApprovalUnavailable",
@@ -124,10 +124,10 @@ class InventoryError(OperatorError, ValueError):
 class PolicyDenied(OperatorError):
     """The policy refused a tool call; ``rule`` names the rule, ``details`` says more."""
 
-    def __init__(self, rule: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, rule: str, message: str, details: JSONObject | None = None) -> None:
         super().__init__(message)
         self.rule = rule
-        self.details: dict[str, Any] = details or {}
+        self.details: JSONObject = details or {}
 
 
 class ApprovalUnavailable(PolicyDenied):

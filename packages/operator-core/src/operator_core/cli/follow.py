@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from operator_core.docker.containers.logs import MAX_LINE_BYTES, split_stamp
+from operator_core.words import JSONObject
 
 __all__ = ["FollowingExecutor", "follow_logs", "read_capped_line"]
 
@@ -86,7 +87,7 @@ async def follow_logs(
     sink: LineSink,
     stop: asyncio.Event,
     clock: Callable[[], float] = time.monotonic,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Follow ``container``'s logs with ``command`` (the docker CLI and its engine options).
 
     Returns once the process ends (the container stopped, or the engine went away) or
@@ -169,7 +170,7 @@ class FollowingExecutor:
         until: str | None = None,
         stream: str = "both",
         timestamps: bool = True,
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """Follow the logs (``until`` is refused before this by the command)."""
         found = await self._inner.inspect_container(container_id)
         result = await follow_logs(

@@ -44,6 +44,7 @@ from operator_core.watch import (
 from operator_core.watch.alerts import AlertDispatcher, build_dispatcher
 from operator_core.watch.intents import AuditIntents
 from operator_core.watch.recorder import HistoryRecorder
+from operator_core.words import JSONObject
 
 __all__ = ["format_item", "watch_command"]
 
@@ -71,7 +72,7 @@ _STYLE = {
 }
 
 
-def format_item(item: dict[str, Any]) -> str:
+def format_item(item: JSONObject) -> str:
     """Return one incident, notice or heal report as a line for a person (rich markup).
 
     Every line names its host (when there is one) and its container: an incident's message
@@ -83,7 +84,7 @@ def format_item(item: dict[str, Any]) -> str:
         kind = f"{kind} {item['status']}"
     message = str(item.get("message"))
     if "incident_id" not in item:
-        who = item.get("name") or str(item.get("container_id") or "")[:12]
+        who = str(item.get("name") or "") or str(item.get("container_id") or "")[:12]
         if who and who not in message:
             message = f"{who}: {message}"
         if item.get("host"):
