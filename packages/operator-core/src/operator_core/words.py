@@ -27,6 +27,7 @@ __all__ = [
     "Stream",
     "json_list",
     "json_object",
+    "json_objects",
 ]
 
 #: The states ``docker container ls --filter status=`` knows.
@@ -72,3 +73,8 @@ def json_object(value: JSONValue) -> JSONObject:
 def json_list(value: JSONValue) -> list[JSONValue]:
     """Return ``value`` if it is a JSON list, else an empty one (a missing list)."""
     return value if isinstance(value, list) else []
+
+
+def json_objects(value: JSONValue) -> list[JSONObject]:
+    """Return the objects of a JSON list (rows of a result); anything else is left out."""
+    return [item for item in json_list(value) if isinstance(item, dict)]
