@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
+from mcp.shared.message import SessionMessage
 
 from operator_core.audit.redact import redacted_traceback
 from operator_core.errors import ApprovalUnavailable
@@ -82,7 +83,7 @@ class ToolCaller(Protocol):
 
 
 #: The MCP request being served in this task (for the approval callback).
-_REQUEST: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar(
+_REQUEST: ContextVar[ServerRequestContext[object, object] | None] = ContextVar(
     "operator_core_mcp_request", default=None
 )
 
@@ -99,7 +100,7 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
-def _can_elicit(ctx: ServerRequestContext[Any, Any]) -> bool:
+def _can_elicit(ctx: ServerRequestContext[object, object]) -> bool:
     """Whether the client declared elicitation and this request can carry a server request."""
     wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
     return ctx.session.can_send_request and ctx.session.check_client_capability(wanted)
@@ -146,7 +147,7 @@ def mcp_tool(spec: ToolSpec) -> types.Tool:
     return types.Tool.model_validate(spec.mcp())
 
 
-def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
+def client_actor(ctx: ServerRequestContext[object, object] | None) -> str:
     """Return the audit actor of the client behind ``ctx``: ``mcp:<name>/<version>``."""
     info = None
     if ctx is not None:
@@ -159,7 +160,7 @@ def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
 
 async def _run_call(
     runner: ToolCaller,
-    ctx: ServerRequestContext[Any, Any],
+    ctx: ServerRequestContext[object, object],
     params: types.CallToolRequestParams,
 ) -> types.CallToolResult:
     """Run one tools/call through ``runner`` as the client's actor; never raise.
@@ -188,7 +189,7 @@ def build_server(
     specs: Iterable[ToolSpec] = TOOLS,
     version: str = "",
     policy_note: str | None = None,
-) -> Server[Any]:
+) -> Server[object]:
     """Return an MCP server offering ``specs`` and running them through ``runner``.
 
     ``policy_note`` is added to the server's instructions (e.g. which mode is in force),
@@ -200,12 +201,12 @@ def build_server(
     tools = [mcp_tool(spec) for spec in specs]
 
     async def list_tools(
-        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(
-        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+        ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         return await _run_call(runner, ctx, params)
 
@@ -219,7 +220,7 @@ def build_server(
     )
 
 
-async def serve_stdio(server: Server[Any]) -> None:
+async def serve_stdio(server: Server[object]) -> None:
     """Serve ``server`` over this process's stdin and stdout until the client hangs up.
 
     A line that is not one JSON-RPC 2.0 message is answered with a JSON-RPC error
@@ -228,12 +229,12 @@ async def serve_stdio(server: Server[Any]) -> None:
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read_stream, write_stream):
-        answering = AnsweringReadStream[Any](read_stream, write_stream)
+        answering = AnsweringReadStream[SessionMessage | Exception](read_stream, write_stream)
         await server.run(answering, write_stream, server.create_initialization_options())
 
 
 async def serve_http(
-    server: Server[Any],
+    server: Server[object],
     *,
     port: int,
     host: str = DEFAULT_HTTP_HOST,
