@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from operator_core.docker.containers.logs import MAX_LINE_BYTES, split_stamp
+from operator_core.runner.executor import ContainerExecutor
 from operator_core.words import JSONObject
 
 __all__ = ["FollowingExecutor", "follow_logs", "read_capped_line"]
@@ -153,7 +154,13 @@ def printable(stream: str, text: str) -> str:
 class FollowingExecutor:
     """An executor whose ``get_container_logs`` follows; every other method is the inner one's."""
 
-    def __init__(self, inner: Any, command: list[str], sink: LineSink, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        inner: ContainerExecutor,
+        command: list[str],
+        sink: LineSink,
+        stop: asyncio.Event,
+    ) -> None:
         self._inner = inner
         self._command = command
         self._sink = sink

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Set
-from typing import Any
 
 from operator_core.deadline import Deadline, remaining, within
 from operator_core.errors import OperatorError
@@ -28,7 +27,7 @@ log = logging.getLogger("operator_core.runner")
 OWN_LAYER_LOOKUP_S = 10.0
 
 
-async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozenset[str] | None:
+async def containers_of_own_layer(executor: object, upper_dirs: Set[str]) -> frozenset[str] | None:
     """Return the ids of the containers whose writable layer is one of ``upper_dirs``.
 
     Empty when there is nothing to look up or the executor cannot; None when the engine
