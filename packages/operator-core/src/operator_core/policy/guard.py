@@ -225,7 +225,7 @@ class Guard:
         )
 
     def check_swarm_call(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts
+        self, spec: ToolSpec, arguments: Mapping[str, object], facts: ContainerFacts
     ) -> Verdict | None:
         """Refuse a scale outside ``[swarm]``'s replica bounds, or a manager drained or paused."""
         if not isinstance(facts, SwarmFacts):
@@ -234,7 +234,7 @@ class Guard:
         return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
 
     def call_needs_approval(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts | None = None
+        self, spec: ToolSpec, arguments: Mapping[str, object], facts: ContainerFacts | None = None
     ) -> bool:
         """Whether this call needs approval: as its tool does, or as a stop to 0 replicas.
 

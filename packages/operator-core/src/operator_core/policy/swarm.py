@@ -118,14 +118,17 @@ _CHANGES = {
 }
 
 
-def produced_replicas(method: str, arguments: dict[str, Any], facts: SwarmFacts) -> int | None:
+def produced_replicas(
+    method: str, arguments: Mapping[str, object], facts: SwarmFacts
+) -> int | None:
     """Return the replicas the service will have once the call is done (None: not told).
 
     A scale gives what it asks for; a rollback the previous spec's count (read from the
     engine before acting, never from the agent); a restart keeps the count it has now.
     """
     if method == "scale_service":
-        return int(arguments.get("replicas", 0))
+        replicas = arguments.get("replicas", 0)
+        return replicas if isinstance(replicas, int) else int(str(replicas))
     if method == "rollback_service":
         return facts.previous_replicas
     if method == "restart_service":
@@ -134,7 +137,7 @@ def produced_replicas(method: str, arguments: dict[str, Any], facts: SwarmFacts)
 
 
 def _replica_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: SwarmFacts
 ) -> Verdict | None:
     """Refuse a call whose resulting spec has replicas outside ``[swarm]``'s bounds."""
     wanted = produced_replicas(method, arguments, facts)
@@ -162,7 +165,7 @@ def _replica_verdict(
 
 
 def swarm_call_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: SwarmFacts
 ) -> Verdict | None:
     """Refuse a spec outside the replica bounds, or a manager drained or paused.
 
@@ -226,7 +229,7 @@ def node_host_verdict(
 
 
 def protected_moves(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: SwarmFacts
 ) -> list[tuple[SwarmFacts, Verdict]]:
     """Return the protected services a drain of ``facts``'s node would move, and why."""
     if method != "set_node_availability" or arguments.get("availability") != "drain":
@@ -236,7 +239,7 @@ def protected_moves(
 
 
 def scale_needs_approval(
-    method: str, arguments: dict[str, Any], facts: SwarmFacts | None = None
+    method: str, arguments: Mapping[str, object], facts: SwarmFacts | None = None
 ) -> bool:
     """Whether the call leaves a service with 0 replicas (it stops altogether): approval.
 
