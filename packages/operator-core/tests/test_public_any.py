@@ -22,7 +22,6 @@ KNOWN = {
     "audit.base:Filter.__init__",
     "audit.labels:redact_label",
     "audit.labels:redact_labels",
-    "audit.quoted:quoted_pairs",
     "audit.quoted:redact_quoted",
     "audit.record:AuditRecord",
     "audit.redact:redact_arguments",
