@@ -97,8 +97,6 @@ KNOWN = {
     "watch.alerts.book:AlertBook.alerts_of",
     "watch.alerts.dispatch:build_dispatcher",
     "watch.alerts.payloads:alertmanager_alert",
-    "watch.alerts.receiver:Received",
-    "watch.alerts.receiver:Received.__init__",
     "watch.heal.healer:Healer.__init__",
     "watch.heal.healer:Healer.identity",
     "watch.heal.watching:heal_watch",
