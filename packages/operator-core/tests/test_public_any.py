@@ -28,7 +28,6 @@ KNOWN = {
     "audit.redact:redact_value",
     "cli.advice:for_person",
     "cli.app:run_tool_command",
-    "cli.commands.audit:records_envelope",
     "cli.commands.policy:policy_summary",
     "cli.commands.retention:audit_retention",
     "cli.runtime:call_tool",
