@@ -29,7 +29,6 @@ KNOWN = {
     "cli.advice:for_person",
     "cli.app:run_tool_command",
     "cli.commands.policy:policy_summary",
-    "cli.commands.retention:audit_retention",
     "cli.runtime:call_tool",
     "cli.runtime:open_runner",
     "demo.show:Story.call",
