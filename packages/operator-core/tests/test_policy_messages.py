@@ -72,7 +72,7 @@ def test_observe_mode_denial_says_what_to_do_instead():
     """In observe mode the agent is told what ran, what did not, and what it may do."""
     verdict = Guard(Policy(), own_container_id=None).check_mode(RESTART)
     assert verdict is not None
-    assert (verdict.rule, verdict.details) == ("mode.observe", {})
+    assert (verdict.rule, verdict.details) == ("mode.observe", {"section": 'mode = "observe"'})
     assert verdict.message == (
         "the policy is in observe mode: only read-only tools run, and docker_restart_container "
         "changes containers, so it was not run. Use read-only tools (list, inspect, logs, "

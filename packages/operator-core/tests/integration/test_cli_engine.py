@@ -80,7 +80,8 @@ def test_observe_mode_denies_with_exit_3_and_the_exact_command_to_allow_it(conta
     name = containers.run(*HANDLES_SIGTERM)
     denied = run_operator(env, "docker", "stop", name)
     assert denied.returncode == 3
-    assert f"operator --mode execute docker stop {name}" in denied.stderr
+    # stop needs approval and no terminal can ask: the command carries --yes (else denied again)
+    assert f"operator --mode execute --yes docker stop {name}" in denied.stderr
     assert _state(containers, name).running is True
     as_json = run_operator(env, "docker", "stop", name, "--json")
     assert as_json.returncode == 3

@@ -170,13 +170,17 @@ class Guard:
         policy = self.policy.for_host(host)
         if policy.allows(spec):
             return None
-        where = f" on host {host!r}" if policy.mode != self.policy.mode else ""
+        section = self.policy.mode_section(host)
+        where = f" on host {host!r} ({section})" if host is not None and section != "mode" else ""
+        switch = "that host's section" if where else "the policy"
         return Verdict(
             "mode.observe",
             f"the policy is in observe mode{where}: only read-only tools run, and "
             f"{spec.name} changes containers, so it was not run. Use read-only tools (list, "
-            "inspect, logs, wait) and report what you would do; a person can switch the "
-            "policy to execute mode.",
+            f"inspect, logs, wait) and report what you would do; a person can switch {switch} "
+            "to execute mode.",
+            {"section": f'{section} = "{policy.mode}"'}
+            | ({"host": host} if host is not None else {}),
         )
 
     def check_host_rules(self, spec: ToolSpec, in_fleet: bool) -> Verdict | None:

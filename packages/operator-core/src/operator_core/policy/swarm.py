@@ -220,10 +220,13 @@ def node_host_verdict(
             rule = "scope.require_host_labels"
         if rule:
             which = "is" if facts.node_host_sure else "may be (it did not answer)"
+            # The key that set observe there, for a hint that does not suggest --mode.
+            section = {"section": f'{policy.mode_section(host)} = "observe"'}
             return Verdict(
                 rule,
                 f"{facts.what} {which} the engine of host {host!r}, and {why}",
-                {"node_host": host, "node_host_sure": facts.node_host_sure},
+                {"node_host": host, "node_host_sure": facts.node_host_sure}
+                | (section if rule == "mode.observe" else {}),
             )
     return None
 
