@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
+from mcp.shared.message import SessionMessage
 
 from operator_core.audit.redact import redacted_traceback
 from operator_core.errors import ApprovalUnavailable, OperatorError
@@ -35,6 +36,7 @@ from operator_core.runner.envelope import error_envelope, internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
 from operator_core.tools.answers import COMPACT, lean_envelope, option_schema, split_options
 from operator_core.tools.offer import Offer
+from operator_core.words import json_object
 
 __all__ = [
     "DEFAULT_HTTP_HOST",
@@ -84,7 +86,7 @@ class ToolCaller(Protocol):
 
 
 #: The MCP request being served in this task (for the approval callback).
-_REQUEST: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar(
+_REQUEST: ContextVar[ServerRequestContext[object, object] | None] = ContextVar(
     "operator_core_mcp_request", default=None
 )
 
@@ -101,7 +103,7 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
-def _can_elicit(ctx: ServerRequestContext[Any, Any]) -> bool:
+def _can_elicit(ctx: ServerRequestContext[object, object]) -> bool:
     """Whether the client declared elicitation and this request can carry a server request."""
     wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
     return ctx.session.can_send_request and ctx.session.check_client_capability(wanted)
@@ -150,12 +152,13 @@ def mcp_tool(spec: ToolSpec) -> types.Tool:
     """
     shape = spec.mcp()
     if spec.name in COMPACT:
-        schema = shape["inputSchema"]
-        shape["inputSchema"] = {**schema, "properties": {**schema["properties"], **option_schema()}}
+        schema = json_object(shape["inputSchema"])
+        properties = json_object(schema.get("properties"))
+        shape["inputSchema"] = {**schema, "properties": {**properties, **option_schema()}}
     return types.Tool.model_validate(shape)
 
 
-def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
+def client_actor(ctx: ServerRequestContext[object, object] | None) -> str:
     """Return the audit actor of the client behind ``ctx``: ``mcp:<name>/<version>``."""
     info = None
     if ctx is not None:
@@ -168,7 +171,7 @@ def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
 
 async def _run_call(
     runner: ToolCaller,
-    ctx: ServerRequestContext[Any, Any],
+    ctx: ServerRequestContext[object, object],
     params: types.CallToolRequestParams,
     offered: Offer,
 ) -> types.CallToolResult:
@@ -209,7 +212,7 @@ def build_server(
     version: str = "",
     policy_note: str | None = None,
     offered: Offer | None = None,
-) -> Server[Any]:
+) -> Server[object]:
     """Return an MCP server offering ``specs`` and running them through ``runner``.
 
     ``offered``: the tools the policy allows (``operator_core.tools.offer``); given, it
@@ -225,12 +228,12 @@ def build_server(
     tools = [mcp_tool(spec) for spec in offered.specs]
 
     async def list_tools(
-        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(
-        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+        ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         return await _run_call(runner, ctx, params, offered)
 
@@ -244,7 +247,7 @@ def build_server(
     )
 
 
-async def serve_stdio(server: Server[Any]) -> None:
+async def serve_stdio(server: Server[object]) -> None:
     """Serve ``server`` over this process's stdin and stdout until the client hangs up.
 
     A line that is not one JSON-RPC 2.0 message is answered with a JSON-RPC error
@@ -253,12 +256,12 @@ async def serve_stdio(server: Server[Any]) -> None:
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read_stream, write_stream):
-        answering = AnsweringReadStream[Any](read_stream, write_stream)
+        answering = AnsweringReadStream[SessionMessage | Exception](read_stream, write_stream)
         await server.run(answering, write_stream, server.create_initialization_options())
 
 
 async def serve_http(
-    server: Server[Any],
+    server: Server[object],
     *,
     port: int,
     host: str = DEFAULT_HTTP_HOST,

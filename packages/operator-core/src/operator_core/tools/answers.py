@@ -31,10 +31,11 @@ from typing import Any, TypedDict
 from pydantic import ValidationError
 
 from operator_core.docker.swarm.results import NodeEntry, ServiceSummary, TaskEntry
-from operator_core.errors import InvalidArguments
+from operator_core.errors import InvalidArguments, Problem
 from operator_core.results import ContainerSummary
 from operator_core.tools.inputs import AnswerOptions
 from operator_core.tools.registry import REGISTRY
+from operator_core.words import JSONObject, json_object
 
 __all__ = [
     "COMPACT",
@@ -121,11 +122,11 @@ _SHUTDOWN = "shutdown"
 _FAILED = frozenset({"failed", "rejected", "orphaned"})
 
 
-def option_schema() -> dict[str, Any]:
+def option_schema() -> JSONObject:
     """Return the JSON Schema properties ``fields`` and ``verbose`` add to a listing tool."""
     from operator_core.tools.spec import clean_schema, lean_schema
 
-    return lean_schema(clean_schema(AnswerOptions.model_json_schema()))["properties"]  # type: ignore[no-any-return]
+    return json_object(lean_schema(clean_schema(AnswerOptions.model_json_schema()))["properties"])
 
 
 def split_options(tool: str, arguments: Any) -> tuple[AnswerOptions | None, Any]:
@@ -149,12 +150,16 @@ def split_options(tool: str, arguments: Any) -> tuple[AnswerOptions | None, Any]
     if unknown:
         choices = ", ".join(sorted(listing["known"]))
         message = f"Invalid arguments for {tool}: `fields` has no {', '.join(unknown)}"
-        problem = {"field": "fields", "problem": f"unknown {unknown}", "fix": f"use {choices}"}
-        raise InvalidArguments(f"{message}. To fix: use some of {choices}", [problem])
+        unknown_field: Problem = {
+            "field": "fields",
+            "problem": f"unknown {unknown}",
+            "fix": f"use {choices}",
+        }
+        raise InvalidArguments(f"{message}. To fix: use some of {choices}", [unknown_field])
     return options, rest
 
 
-def _first(exc: ValidationError) -> dict[str, str]:
+def _first(exc: ValidationError) -> Problem:
     """Return pydantic's first complaint as a problem (field, problem, fix)."""
     error = exc.errors(include_url=False)[0]
     where = ".".join(str(part) for part in error["loc"]) or "arguments"

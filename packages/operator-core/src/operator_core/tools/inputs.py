@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,6 +43,7 @@ from operator_core.limits import (
     MAX_WAIT_S,
 )
 from operator_core.tools.bounds import loads
+from operator_core.tools.params import NO_BOOL, LabelFilters
 from operator_core.validate import (
     REFERENCE_PATTERN,
     validate_command,
@@ -74,21 +75,14 @@ __all__ = [
 # looser copies: a call the executor would take is never refused here, and vice versa.
 
 
-def _no_bool(value: Any) -> Any:
-    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
-
-
-def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
+def _executor_check(check: Callable[[object], object]) -> AfterValidator:
     """Return a validator running the executor's ``check``; its InvalidInput is a ValueError.
 
     The value is kept as sent (the executor normalises it again); None passes unchecked.
     The executor's messages name a bad env key, never a value.
     """
 
-    def run(value: Any) -> Any:
+    def run(value: object) -> object:
         if value is None:
             return value
         try:
@@ -103,7 +97,7 @@ def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
 def _from_json(kind: type, example: str) -> BeforeValidator:
     """Return a validator that parses a JSON string into ``kind`` (a list or a dict)."""
 
-    def parse(value: Any) -> Any:
+    def parse(value: object) -> object:
         if not isinstance(value, str):
             return value
         try:
@@ -150,9 +144,8 @@ GraceSeconds = Annotated[
         le=MAX_GRACE_S,
         description="Seconds after the stop signal until SIGKILL.",
     ),
-    BeforeValidator(_no_bool),
+    NO_BOOL,
 ]
-Text = Annotated[str, Field(max_length=256)]
 OptionalText = Annotated[str | None, Field(max_length=256)]
 
 
@@ -183,7 +176,7 @@ class KillInput(ContainerInput):
             description="Signal name ('SIGTERM', 'SIGHUP', 'HUP') or number (15). "
             "Default SIGKILL ends the container at once."
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
         _executor_check(validate_signal),
     ] = "SIGKILL"
 
@@ -194,7 +187,7 @@ class LogsInput(ContainerInput):
     tail: Annotated[
         int,
         Field(ge=1, le=MAX_TAIL, description="How many last lines."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_TAIL
     since: Annotated[
         OptionalText,
@@ -249,7 +242,7 @@ class ExecInput(ContainerInput):
             le=MAX_EXEC_TIMEOUT_S,
             description="Seconds it may run (then timed_out).",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_EXEC_TIMEOUT_S
 
 
@@ -278,12 +271,7 @@ class ListInput(_Input):
 
     all: Annotated[bool, Field(description="Include stopped containers.")] = False
     name: Annotated[OptionalText, Field(description="Name contains this.")] = None
-    label: Annotated[
-        Text | list[Text] | None,
-        Field(
-            description="Only this label: key or key=value, or a list (all must match).",
-        ),
-    ] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
     status: Annotated[
         Status | None,
         Field(description="Only this state (stopped ones imply all=true)."),
@@ -320,7 +308,7 @@ class WaitInput(ContainerInput):
             le=MAX_WAIT_S,
             description="Seconds to wait (then met is false).",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_WAIT_S
 
 
@@ -357,7 +345,7 @@ class EventsInput(_Input):
     limit: Annotated[
         int,
         Field(ge=1, le=MAX_EVENT_LIMIT, description="At most this many, newest."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_EVENT_LIMIT
 
 
@@ -394,26 +382,26 @@ class SearchLogsInput(_Input):
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
-    label: Annotated[OptionalText, Field(description="Only this label: key or key=value.")] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
     compose_project: Annotated[OptionalText, Field(description="Only this Compose project.")] = None
     service: Annotated[OptionalText, Field(description="Only this Compose service.")] = None
     since: Annotated[_Moment | None, Field(description="Only lines after this moment.")] = None
     tail: Annotated[
         int,
         Field(ge=1, le=MAX_SEARCH_TAIL, description="Last lines searched per container."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_SEARCH_TAIL
     regex: Annotated[bool, Field(description="pattern is RE2 (no backrefs).")] = False
     ignore_case: Annotated[bool, Field(description="Match regardless of case.")] = False
     context: Annotated[
         int,
         Field(ge=0, le=MAX_CONTEXT_LINES, description="Context lines around."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = 0
     max_matches: Annotated[
         int,
         Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_MAX_MATCHES
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
+
+from operator_core.words import JSONObject, JSONValue, json_list, json_object
 
 __all__ = [
     "Risk",
@@ -75,18 +77,18 @@ class ToolSpec:
         return not self.read_only
 
     @cached_property
-    def input_schema(self) -> dict[str, Any]:
+    def input_schema(self) -> JSONObject:
         """Return the JSON Schema of the tool's input, derived from ``input_model``."""
         schema = clean_schema(self.input_model.model_json_schema())
         schema.pop("description", None)  # the model's docstring; the tool has its own
         return schema
 
     @cached_property
-    def listed_schema(self) -> dict[str, Any]:
+    def listed_schema(self) -> JSONObject:
         """Return the input schema as tool lists give it to a model: ``lean_schema``'s."""
         return lean_schema(self.input_schema)
 
-    def anthropic(self) -> dict[str, Any]:
+    def anthropic(self) -> JSONObject:
         """Return the tool as Anthropic's Messages API takes it in ``tools``."""
         return {
             "name": self.name,
@@ -94,7 +96,7 @@ class ToolSpec:
             "input_schema": self.listed_schema,
         }
 
-    def openai(self) -> dict[str, Any]:
+    def openai(self) -> JSONObject:
         """Return the tool as OpenAI's function calling takes it in ``tools``."""
         return {
             "type": "function",
@@ -105,7 +107,7 @@ class ToolSpec:
             },
         }
 
-    def mcp(self) -> dict[str, Any]:
+    def mcp(self) -> JSONObject:
         """Return the tool as an MCP server lists it in ``tools/list``.
 
         A read-only tool's hints say it changes nothing, so its description need not,
@@ -127,24 +129,22 @@ class ToolSpec:
         }
 
 
-def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def clean_schema(schema: JSONObject) -> JSONObject:
     """Return ``schema`` without pydantic's generated titles (noise to a model)."""
     cleaned = {key: value for key, value in schema.items() if key != "title"}
-    if "properties" in cleaned:
-        cleaned["properties"] = {
-            name: clean_schema(sub) for name, sub in cleaned["properties"].items()
-        }
+    for key in ("properties", "$defs"):
+        if key in cleaned:
+            named = json_object(cleaned[key]).items()
+            cleaned[key] = {name: _clean(sub) for name, sub in named}
     for key in ("items", "additionalProperties"):
-        if isinstance(cleaned.get(key), dict):
-            cleaned[key] = clean_schema(cleaned[key])
+        if key in cleaned:
+            cleaned[key] = _clean(cleaned[key])
     if "anyOf" in cleaned:
-        cleaned["anyOf"] = [clean_schema(sub) for sub in cleaned["anyOf"]]
-    if "$defs" in cleaned:
-        cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
+        cleaned["anyOf"] = [_clean(sub) for sub in json_list(cleaned["anyOf"])]
     return cleaned
 
 
-def lean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def lean_schema(schema: JSONObject) -> JSONObject:
     """Return ``schema`` as a model reads it: an optional field's null branch left out.
 
     ``anyOf: [X, {"type": "null"}]`` with ``default: null`` becomes ``X``: a field that is
@@ -156,10 +156,11 @@ def lean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return schema
-    return {**schema, "properties": {name: _lean(sub) for name, sub in properties.items()}}
+    leaned: JSONObject = {name: _lean(json_object(sub)) for name, sub in properties.items()}
+    return {**schema, "properties": leaned}
 
 
-def _lean(schema: dict[str, Any]) -> dict[str, Any]:
+def _lean(schema: JSONObject) -> JSONObject:
     """Return one property's schema without its null branch and its items' description."""
     lean = _not_null(schema)
     items = lean.get("items")
@@ -168,7 +169,7 @@ def _lean(schema: dict[str, Any]) -> dict[str, Any]:
     return lean
 
 
-def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+def _not_null(schema: JSONObject) -> JSONObject:
     """Return an optional property's schema without its null branch and null default."""
     options = schema.get("anyOf")
     if not isinstance(options, list) or schema.get("default", 0) is not None:
@@ -176,8 +177,13 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     kept = [option for option in options if option != {"type": "null"}]
     rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
     if len(kept) == 1:
-        return {**kept[0], **rest}
+        return {**json_object(kept[0]), **rest}
     return {"anyOf": kept, **rest}
+
+
+def _clean(value: JSONValue) -> JSONValue:
+    """Return a sub-schema cleaned (anything but an object as it is)."""
+    return clean_schema(value) if isinstance(value, dict) else value
 
 
 def read_spec(

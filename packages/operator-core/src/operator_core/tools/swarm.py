@@ -9,9 +9,9 @@ input model checks what the executor would refuse, so a bad call starts no docke
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from operator_core.limits import (
     DEFAULT_DRAIN_WAIT_S,
@@ -21,6 +21,7 @@ from operator_core.limits import (
     MAX_REPLICAS,
     MAX_TAIL,
 )
+from operator_core.tools.params import NO_BOOL, LabelFilters
 from operator_core.tools.spec import Risk, ToolSpec, read_spec
 from operator_core.validate import REFERENCE_PATTERN
 from operator_core.words import Availability, DesiredState, Stream
@@ -40,13 +41,6 @@ __all__ = [
 
 #: The longest a swarm tool waits for the cluster: ten minutes of the executor's hour.
 MAX_TOOL_SWARM_WAIT_S = 600
-
-
-def _no_bool(value: Any) -> Any:
-    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
 
 
 ServiceRef = Annotated[
@@ -76,7 +70,7 @@ WaitSeconds = Annotated[
         le=MAX_TOOL_SWARM_WAIT_S,
         description="Seconds to converge (then converged is false).",
     ),
-    BeforeValidator(_no_bool),
+    NO_BOOL,
 ]
 
 
@@ -93,10 +87,7 @@ class ServiceListInput(_SwarmInput):
         str | None,
         Field(max_length=256, description="Name starts with this."),
     ] = None
-    label: Annotated[
-        str | list[Annotated[str, Field(max_length=256)]] | None,
-        Field(description="Only this label: key or key=value, or a list."),
-    ] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
 
 
 class NodeListInput(_SwarmInput):
@@ -124,7 +115,7 @@ class ServiceLogsInput(ServiceInput):
     tail: Annotated[
         int,
         Field(ge=1, le=MAX_TAIL, description="How many last lines."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_TAIL
     since: Annotated[
         str | None,
@@ -143,7 +134,7 @@ class ScaleInput(ServiceInput):
     replicas: Annotated[
         int,
         Field(ge=0, le=MAX_REPLICAS, description="The replica count wanted (0 stops it all)."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ]
     timeout: WaitSeconds = DEFAULT_SCALE_WAIT_S
 
