@@ -12,9 +12,8 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from operator_core.audit.base import AdmittingSink, AuditQuery, AuditSink
 from operator_core.audit.redact import (
@@ -84,7 +83,7 @@ class Context:
     clock: Callable[[], float]
     wall: Callable[[], float]
 
-    def on_host(self, host: str | None) -> dict[str, Any]:
+    def on_host(self, host: str | None) -> dict[str, str | None]:
         """Return the ``host`` argument of a call to ``host`` in a fleet, else nothing."""
         return {} if self.fleet is None else {"host": host}
 
@@ -95,13 +94,15 @@ def deny(verdict: Verdict | None) -> None:
         raise PolicyDenied(verdict.rule, verdict.message, verdict.details)
 
 
-async def write_record(ctx: Context, entries: tuple[Stage, ...], envelope: dict[str, Any]) -> None:
+async def write_record(
+    ctx: Context, entries: tuple[Stage, ...], envelope: Mapping[str, object]
+) -> None:
     """Write the audit record the stages ``entries`` make (pending or final)."""
     await ctx.audit.write(build_record(entries, envelope, ctx.clock()))
 
 
 async def resolve_target(
-    ctx: Context, spec: ToolSpec, args: dict[str, Any], host: str | None, reference: str
+    ctx: Context, spec: ToolSpec, args: Mapping[str, object], host: str | None, reference: str
 ) -> Resolved:
     """Read the call's target from the engine: facts for the policy, state for the trail."""
     on_host = ctx.on_host(host)
@@ -119,11 +120,11 @@ async def resolve_target(
 
 
 async def check_alias(
-    ctx: Context, args: dict[str, Any], host: str | None, facts: TargetFacts
+    ctx: Context, args: Mapping[str, object], host: str | None, facts: TargetFacts
 ) -> None:
     """Refuse a network alias that another container on that network answers to."""
     alias, network = args.get("alias"), args.get("network")
-    if not alias or not network:
+    if not isinstance(alias, str) or not isinstance(network, str) or not alias or not network:
         return
     found = await ctx.executor.network_members(network, **ctx.on_host(host))
     deny(ctx.guard.check_alias(alias, facts, found["network"], found["containers"]))
@@ -132,7 +133,7 @@ async def check_alias(
 async def approve(
     ctx: Context,
     spec: ToolSpec,
-    args: dict[str, Any] | None,
+    args: Mapping[str, object] | None,
     begun: Begun,
     facts: TargetFacts | None,
 ) -> Approved:
@@ -150,8 +151,8 @@ async def approve(
 
 
 def dry_run(
-    ctx: Context, spec: ToolSpec, args: dict[str, Any], resolved: Resolved
-) -> dict[str, Any]:
+    ctx: Context, spec: ToolSpec, args: Mapping[str, object], resolved: Resolved
+) -> dict[str, object]:
     """Return what ``spec`` would do to the resolved target, having done nothing."""
     facts = resolved.facts
     status = (facts.status or "unknown") + (f", {facts.health}" if facts.health else "")
@@ -211,8 +212,8 @@ async def admit(ctx: Context, spec: ToolSpec, facts: TargetFacts, ledger: Ledger
 
 
 async def invoke(
-    ctx: Context, spec: ToolSpec, args: dict[str, Any], target_id: str | None = None
-) -> Any:
+    ctx: Context, spec: ToolSpec, args: Mapping[str, object], target_id: str | None = None
+) -> object:
     """Call the executor method of ``spec`` with the validated arguments.
 
     A mutating tool is aimed at ``target_id``, the id the policy judged, never at the
@@ -228,8 +229,8 @@ async def invoke(
 
 
 async def act(
-    ctx: Context, spec: ToolSpec, args: dict[str, Any], resolved: Resolved, ledger: Ledger
-) -> Any:
+    ctx: Context, spec: ToolSpec, args: Mapping[str, object], resolved: Resolved, ledger: Ledger
+) -> object:
     """Run the action, then note the target's state after it (even if it failed).
 
     After a timeout the engine is likely not answering: the read then gets at most
@@ -248,7 +249,7 @@ async def act(
             ledger.note(Acted(await _state_after(ctx, spec, resolved.facts)))
 
 
-async def _state_after(ctx: Context, spec: ToolSpec, facts: TargetFacts) -> dict[str, Any]:
+async def _state_after(ctx: Context, spec: ToolSpec, facts: TargetFacts) -> dict[str, object]:
     """Read the target's state after an action; a failure is noted, not raised."""
     on_host = ctx.on_host(facts.host)
     try:
@@ -259,7 +260,7 @@ async def _state_after(ctx: Context, spec: ToolSpec, facts: TargetFacts) -> dict
         return {"unavailable": redact_text(str(exc))}
 
 
-def cancelled_end(spec: ToolSpec, action: asyncio.Task[Any]) -> Ended:
+def cancelled_end(spec: ToolSpec, action: asyncio.Task[object]) -> Ended:
     """Return the end of a call cancelled while its action was under way (now ended).
 
     By now the action has ended and ``after`` was read after it. That holds even when the
@@ -303,7 +304,7 @@ def _failure(spec: ToolSpec, exc: BaseException) -> str:
     return f"it failed inside operator-core ({type(exc).__name__})"
 
 
-def state(data: ContainerDetails) -> dict[str, Any]:
+def state(data: ContainerDetails) -> dict[str, object]:
     """Return the part of an inspect result the audit trail keeps as before/after state."""
     return {
         **(data.get("state") or {}),

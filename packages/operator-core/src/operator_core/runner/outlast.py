@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TypeVar
 
 from operator_core.deadline import Deadline
 
 __all__ = ["outlast", "paused"]
 
+T = TypeVar("T")
 
-async def outlast(task: asyncio.Future[Any], *, relay: bool = False) -> bool:
+
+async def outlast(task: asyncio.Future[T], *, relay: bool = False) -> bool:
     """Wait until ``task`` is done, even through cancellations; return whether one came.
 
     The caller re-raises ``CancelledError`` once it has dealt with the outcome. With

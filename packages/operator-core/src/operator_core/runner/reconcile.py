@@ -40,7 +40,7 @@ _MAX_RECORDS = 1000
 #: The bound assumed for a record whose tool the executor states none for.
 _FALLBACK_BOUND_S = 3600.0
 
-Inspect = Callable[[AuditRecord], Awaitable[JSONObject]]
+Inspect = Callable[[AuditRecord], Awaitable[dict[str, object]]]
 Bound = Callable[[AuditRecord], float | None]
 
 
@@ -79,7 +79,7 @@ async def reconcile_interrupted(
     return closed
 
 
-async def _state_now(record: AuditRecord, inspect: Inspect) -> JSONObject:
+async def _state_now(record: AuditRecord, inspect: Inspect) -> dict[str, object]:
     """Return the container's state now, or a note of why it could not be read."""
     if not record.target_id:
         return {"unavailable": "the record names no target"}
@@ -89,7 +89,7 @@ async def _state_now(record: AuditRecord, inspect: Inspect) -> JSONObject:
         return {"unavailable": redact_text(str(exc))}
 
 
-def _interrupted(record: AuditRecord, after: JSONObject, now: float) -> AuditRecord:
+def _interrupted(record: AuditRecord, after: dict[str, object], now: float) -> AuditRecord:
     """Return ``record`` closed as ``interrupted`` with ``after`` read at ``now``."""
     when = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
     return record.model_copy(

@@ -7,8 +7,9 @@ stored redacted (``stored_arguments``), including those that failed validation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import cast
 
 from operator_core.audit.record import AuditRecord
 from operator_core.audit.redact import REDACTED, redact_arguments, redact_value
@@ -30,11 +31,14 @@ from operator_core.runner.stages import (
 )
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.spec import ToolSpec
+from operator_core.words import JSONObject, JSONValue
 
 __all__ = ["build_record", "given_arguments", "stored_arguments", "target_reference"]
 
 
-def build_record(entries: tuple[Stage, ...], envelope: dict[str, Any], now: float) -> AuditRecord:
+def build_record(
+    entries: tuple[Stage, ...], envelope: Mapping[str, object], now: float
+) -> AuditRecord:
     """Return the audit record of a call whose stages decided ``entries`` (first: ``Begun``).
 
     ``envelope`` is what the call returns (its result is kept, as an excerpt, when it is
@@ -89,7 +93,7 @@ def _rule(entries: tuple[Stage, ...]) -> str | None:
     return approved.rule if approved is not None else None
 
 
-def _result(envelope: dict[str, Any], ended: Ended | None) -> dict[str, Any] | None:
+def _result(envelope: Mapping[str, object], ended: Ended | None) -> dict[str, object] | None:
     """Return the result excerpt to keep: the envelope's, else what the end noted."""
     if envelope.get("ok"):
         return result_excerpt(envelope.get("result"))
@@ -103,7 +107,7 @@ def _read(entries: tuple[Stage, ...]) -> Target | None:
 
 
 def target_reference(
-    begun: Begun, spec: ToolSpec | None, args: dict[str, Any] | None
+    begun: Begun, spec: ToolSpec | None, args: Mapping[str, object] | None
 ) -> str | None:
     """Return the reference to its target the agent gave (a name or id), if the tool takes one."""
     field = spec.target if spec else None
@@ -113,7 +117,9 @@ def target_reference(
     return value[:256] if isinstance(value, str) else None
 
 
-def stored_arguments(begun: Begun, spec: ToolSpec | None, args: dict[str, Any] | None) -> Any:
+def stored_arguments(
+    begun: Begun, spec: ToolSpec | None, args: Mapping[str, object] | None
+) -> object:
     """Return the call's arguments as the audit trail keeps them: redacted.
 
     Validated arguments are stored redacted. Arguments that failed validation (or went to
@@ -139,10 +145,11 @@ def stored_arguments(begun: Begun, spec: ToolSpec | None, args: dict[str, Any] |
         raw = {
             str(key): _json_value(value) if key in known else REDACTED for key, value in raw.items()
         }
-    return redact_arguments(finite(raw))
+    # Parsed JSON, or what a Python caller passed: ``finite`` leaves a non-JSON value as is.
+    return redact_arguments(finite(cast("JSONValue", raw)))
 
 
-def given_arguments(begun: Begun, args: dict[str, Any] | None) -> Any:
+def given_arguments(begun: Begun, args: Mapping[str, object] | None) -> object:
     """Return the call's arguments as given, read as ``stored_arguments`` reads them.
 
     Unknown keys' values are kept here (they are what an error may quote, and what the
@@ -160,7 +167,7 @@ def given_arguments(begun: Begun, args: dict[str, Any] | None) -> Any:
     return raw
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
+def _json_object(text: str) -> JSONObject | None:
     """Return the object a JSON string holds ("" is {}), as validation reads it, or None."""
     if not text.strip():
         return {}
@@ -171,7 +178,7 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return parsed if isinstance(parsed, dict) else None
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: object) -> object:
     """Return a JSON list or object sent as a string (``command``, ``env``) parsed, else as is.
 
     So a command list sent as a string is redacted word by word, as a list is.

@@ -10,7 +10,7 @@ after it is built, and no default stands in for a decision not yet made.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from operator_core.audit.record import Decision, Outcome, new_record_id
 from operator_core.policy.target import Target, TargetFacts
@@ -38,7 +38,8 @@ class Begun:
     """A call as it came in: its record id, what was asked, by whom, and when."""
 
     tool: str
-    raw: Any
+    #: The arguments as the caller sent them (anything: validation judges them).
+    raw: object
     actor: str | None
     reason: str | None
     #: The monotonic clock at the start (for the duration) and the wall clock (its time).
@@ -58,7 +59,7 @@ class Found:
 class Validated:
     """The call's arguments as validated, and the fleet host it goes to (None: no fleet)."""
 
-    args: dict[str, Any]
+    args: dict[str, object]
     host: str | None
 
 
@@ -67,7 +68,7 @@ class Resolved:
     """The target as the engine has it: facts for the policy, state for the audit trail."""
 
     facts: TargetFacts
-    before: dict[str, Any]
+    before: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class Admitted:
 class Acted:
     """The target's state read after the action (even when the action failed)."""
 
-    after: dict[str, Any]
+    after: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,8 @@ class Ended:
     """How the call ended; ``result`` is the excerpt to keep when the envelope has none."""
 
     outcome: Outcome
-    error: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None
+    error: dict[str, object] | None = None
+    result: dict[str, object] | None = None
 
 
 Stage = Begun | Found | Validated | Resolved | Judged | Approved | Admitted | Acted | Read | Ended

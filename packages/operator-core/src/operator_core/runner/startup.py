@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from operator_core.audit.base import MemoryAuditSink
 from operator_core.audit.record import AuditRecord
@@ -17,6 +16,7 @@ from operator_core.errors import AuditError
 from operator_core.policy.model import Policy
 from operator_core.policy.target import target_key
 from operator_core.runner import targets
+from operator_core.runner.executor import HostRouting
 from operator_core.runner.mutate import Context, recent_actions, state
 from operator_core.runner.reconcile import reconcile_interrupted, record_bound
 from operator_core.tools.registry import REGISTRY
@@ -63,7 +63,7 @@ async def close_interrupted(ctx: Context) -> list[AuditRecord]:
         return []
     call_bound = getattr(ctx.executor, "call_bound", None)
 
-    async def inspect(record: AuditRecord) -> dict[str, Any]:
+    async def inspect(record: AuditRecord) -> dict[str, object]:
         host = {"host": record.host} if ctx.fleet is not None and record.host else {}
         target_id = str(record.target_id)
         if record.target_kind in ("service", "node"):
@@ -78,7 +78,7 @@ async def close_interrupted(ctx: Context) -> list[AuditRecord]:
     )
 
 
-def check_policy_hosts(policy: Policy, fleet: Any) -> None:
+def check_policy_hosts(policy: Policy, fleet: HostRouting | None) -> None:
     """Refuse a policy whose ``[hosts.NAME]`` names a host the fleet does not have.
 
     Without a fleet the sections stay: every mutating call is then refused as

@@ -11,16 +11,32 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol, cast
 
 from operator_core.errors import OperatorError
 from operator_core.policy.target import TargetFacts, TargetKind
+from operator_core.runner.executor import ContainerExecutor
 from operator_core.tools.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from operator_core.docker.swarm.results import NodeEntry, ServiceDetails, ServiceSummary
+    from operator_core.results import EngineIdentity
 
 __all__ = ["describe", "holder", "read_state", "read_swarm_target"]
 
 
-async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
+class _Routed(Protocol):
+    """A fleet's executor: each call takes the inventory ``host`` it goes to."""
+
+    async def engine_identity(self, *, host: str) -> EngineIdentity:
+        """Return the identity of the engine at ``host``."""
+        ...
+
+
+async def holder(
+    executor: ContainerExecutor, swarm: bool, on_host: Mapping[str, str | None]
+) -> str:
     """Return who holds a call's target, as the engine names itself: the key's first part.
 
     ``swarm:<cluster ID>`` for a service or node (every manager of one swarm says the same,
@@ -41,8 +57,8 @@ async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
 
 
 async def _service(
-    executor: Any, reference: str, on_host: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    executor: ContainerExecutor, reference: str, on_host: Mapping[str, str | None]
+) -> tuple[ServiceDetails, dict[str, object]]:
     """Return a service's inspect result and its audit state (replicas, task states)."""
     data = await executor.inspect_service(reference, **on_host)
     tasks = await executor.list_service_tasks(data["service_id"], "running", **on_host)
@@ -61,16 +77,25 @@ async def _service(
 
 
 async def _node(
-    executor: Any, reference: str, on_host: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
+    executor: ContainerExecutor, reference: str, on_host: Mapping[str, str | None]
+) -> tuple[NodeEntry, dict[str, object]]:
     """Return a node's inspect result and its audit state (availability, tasks running)."""
     data = await executor.inspect_node(reference, **on_host)
-    keys = ("node_id", "hostname", "role", "availability", "status", "tasks_running")
-    return data, {"kind": "node", **{key: data[key] for key in keys}}
+    keys: tuple[str, ...] = (
+        "node_id",
+        "hostname",
+        "role",
+        "availability",
+        "status",
+        "tasks_running",
+    )
+    state: dict[str, object] = {"kind": "node"}
+    state.update((key, data.get(key)) for key in keys)
+    return data, state
 
 
 async def _node_hosts(
-    executor: Any, node_id: str, hosts: tuple[str, ...]
+    executor: ContainerExecutor, node_id: str, hosts: tuple[str, ...]
 ) -> tuple[tuple[str, ...], bool]:
     """Return the inventory host(s) a node is, by the node id each engine says it has.
 
@@ -78,7 +103,8 @@ async def _node_hosts(
     did not answer (it may be that node: not sure), else none. Never by name text.
     """
     answers = await asyncio.gather(
-        *(executor.engine_identity(host=name) for name in hosts), return_exceptions=True
+        *(cast("_Routed", executor).engine_identity(host=name) for name in hosts),
+        return_exceptions=True,
     )
     silent: list[str] = []
     for name, answer in zip(hosts, answers, strict=True):
@@ -92,12 +118,12 @@ async def _node_hosts(
 
 
 async def _moving(
-    executor: Any, service_ids: list[str], on_host: dict[str, Any]
+    executor: ContainerExecutor, service_ids: list[str], on_host: Mapping[str, str | None]
 ) -> tuple[TargetFacts, ...]:
     """Return the facts of the services ``service_ids`` names (a drain would move them)."""
     if not service_ids:
         return ()
-    listing = await executor.list_services(**on_host)
+    listing = await executor.list_services(None, None, **on_host)
     wanted = set(service_ids)
     return tuple(
         _service_facts(entry, on_host.get("host"))
@@ -106,8 +132,9 @@ async def _moving(
     )
 
 
-def _service_facts(data: dict[str, Any], host: str | None) -> TargetFacts:
+def _service_facts(data: ServiceSummary, host: str | None) -> TargetFacts:
     """Return the facts of a service as ``inspect_service`` or ``list_services`` gives it."""
+    previous = data.get("previous_replicas")
     return TargetFacts.of(
         "service",
         data["service_id"],
@@ -117,20 +144,20 @@ def _service_facts(data: dict[str, Any], host: str | None) -> TargetFacts:
         status=data["update_state"],
         image=data.get("image"),
         replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
-        previous_replicas=data.get("previous_replicas"),
+        previous_replicas=previous if isinstance(previous, int) else None,
     )
 
 
 async def read_swarm_target(
-    executor: Any,
+    executor: ContainerExecutor,
     spec: ToolSpec,
     reference: str,
     host: str | None,
-    on_host: dict[str, Any],
+    on_host: Mapping[str, str | None],
     *,
-    arguments: dict[str, Any] | None = None,
+    arguments: Mapping[str, object] | None = None,
     hosts: tuple[str, ...] = (),
-) -> tuple[TargetFacts, dict[str, Any]]:
+) -> tuple[TargetFacts, dict[str, object]]:
     """Return the facts the policy judges a swarm target by, and its state for the audit.
 
     A node's facts say which of the fleet's ``hosts`` it is, and, for a drain (in
@@ -153,20 +180,20 @@ async def read_swarm_target(
             node_host_sure=sure,
         )
         return facts, state
-    data, state = await _service(executor, reference, on_host)
-    return _service_facts(data, host), state
+    service, state = await _service(executor, reference, on_host)
+    return _service_facts(service, host), state
 
 
 async def read_state(
-    executor: Any, kind: TargetKind, target_id: str, on_host: dict[str, Any]
-) -> dict[str, Any]:
+    executor: ContainerExecutor, kind: TargetKind, target_id: str, on_host: Mapping[str, str | None]
+) -> dict[str, object]:
     """Return a swarm target's audit state, read again (after an action, or on reconcile)."""
     read = _node if kind == "node" else _service
     return (await read(executor, target_id, on_host))[1]
 
 
 def describe(
-    spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts, state: dict[str, Any]
+    spec: ToolSpec, arguments: Mapping[str, object], facts: TargetFacts, state: Mapping[str, object]
 ) -> str:
     """Say what a swarm tool would change, for a dry run (having changed nothing)."""
     what = facts.what

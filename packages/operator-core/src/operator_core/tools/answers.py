@@ -26,7 +26,7 @@ API, ``DockerActionExecutor``, keeps its full results):
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from pydantic import ValidationError
 
@@ -129,7 +129,7 @@ def option_schema() -> JSONObject:
     return json_object(lean_schema(clean_schema(AnswerOptions.model_json_schema()))["properties"])
 
 
-def split_options(tool: str, arguments: Any) -> tuple[AnswerOptions | None, Any]:
+def split_options(tool: str, arguments: object) -> tuple[AnswerOptions | None, object]:
     """Return a listing call's answer options and the arguments without them.
 
     Other tools (and arguments that are not an object) pass through untouched: the
@@ -168,8 +168,11 @@ def _first(exc: ValidationError) -> Problem:
 
 
 def lean_envelope(
-    tool: str, envelope: dict[str, Any], options: AnswerOptions | None, arguments: Any = None
-) -> dict[str, Any]:
+    tool: str,
+    envelope: dict[str, object],
+    options: AnswerOptions | None,
+    arguments: object = None,
+) -> dict[str, object]:
     """Return ``envelope`` with its result made lean (an error envelope is unchanged)."""
     if not envelope.get("ok") or "result" not in envelope:
         return envelope
@@ -182,8 +185,8 @@ def lean_envelope(
 
 
 def lean_result(
-    tool: str, result: Any, options: AnswerOptions | None = None, arguments: Any = None
-) -> Any:
+    tool: str, result: object, options: AnswerOptions | None = None, arguments: object = None
+) -> object:
     """Return a tool's result as an agent gets it: one id, compact lists, current tasks."""
     result = _one_id(result)
     verbose = options is not None and options.verbose
@@ -213,7 +216,7 @@ def lean_result(
 _ECHOES = {"dry_run": ("tool", "arguments"), "tail_limit": ("tail_limit", "stream")}
 
 
-def _unrepeated(result: dict[str, Any]) -> dict[str, Any]:
+def _unrepeated(result: dict[str, object]) -> dict[str, object]:
     """Return ``result`` without what it echoes of the call or says twice.
 
     An inspect's ``restarts`` block restates ``restart_count`` and the state's
@@ -241,12 +244,12 @@ def _unrepeated(result: dict[str, Any]) -> dict[str, Any]:
     return lean
 
 
-def _asked_state(arguments: Any) -> bool:
+def _asked_state(arguments: object) -> bool:
     """Whether the call named a ``desired_state`` (then every task it asked for is shown)."""
     return isinstance(arguments, dict) and arguments.get("desired_state") is not None
 
 
-def _one_id(value: Any) -> Any:
+def _one_id(value: object) -> object:
     """Return ``value`` where no object carries its id twice (``container_id`` and ``id``)."""
     if isinstance(value, list):
         return [_one_id(item) for item in value]
@@ -258,7 +261,7 @@ def _one_id(value: Any) -> Any:
     }
 
 
-def _no_empties(value: Any, *, full_id: bool = False, in_list: bool = False) -> Any:
+def _no_empties(value: object, *, full_id: bool = False, in_list: bool = False) -> object:
     """Return ``value`` without empty fields (null, [], {}), its ids short.
 
     ``full_id``: the answer's own top-level id stays full (an inspect's). In a list's
@@ -268,7 +271,7 @@ def _no_empties(value: Any, *, full_id: bool = False, in_list: bool = False) -> 
         return [_no_empties(item, in_list=True) for item in value]
     if not isinstance(value, dict):
         return value
-    kept: dict[str, Any] = {}
+    kept: dict[str, object] = {}
     for key, item in value.items():
         if item is None or item == [] or item == {} or (in_list and _unflagged(key, item)):
             continue
@@ -279,12 +282,12 @@ def _no_empties(value: Any, *, full_id: bool = False, in_list: bool = False) -> 
     return kept
 
 
-def _unflagged(key: str, value: Any) -> bool:
+def _unflagged(key: str, value: object) -> bool:
     """Whether a list entry's field is a ``truncated`` flag that is false."""
     return key == "truncated" and value is False
 
 
-def _compact(entry: Any, wanted: tuple[str, ...]) -> Any:
+def _compact(entry: object, wanted: tuple[str, ...]) -> object:
     """Return ``entry`` with only ``wanted`` fields, short ids and no empty values."""
     if not isinstance(entry, dict):
         return entry
@@ -298,12 +301,12 @@ def _compact(entry: Any, wanted: tuple[str, ...]) -> Any:
     return kept
 
 
-def _current(tasks: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+def _current(tasks: list[object]) -> tuple[list[object], dict[str, object]]:
     """Return the tasks meant to run now, and a summary of the ended ones (newest first)."""
     current = [t for t in tasks if not isinstance(t, dict) or t.get("desired_state") != _SHUTDOWN]
     ended = [t for t in tasks if isinstance(t, dict) and t.get("desired_state") == _SHUTDOWN]
     failed = [t for t in ended if t.get("state") in _FAILED or t.get("error")]
-    summary: dict[str, Any] = {"count": len(ended), "failed": len(failed)}
+    summary: dict[str, object] = {"count": len(ended), "failed": len(failed)}
     if failed:
         summary["last_error"] = failed[0].get("error")
         summary["last_exit_code"] = failed[0].get("exit_code")
