@@ -195,7 +195,7 @@ def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoRet
     if as_json:
         print_json(OUT, envelope)
     else:
-        error, person_hint = for_person("", {}, envelope["error"])
+        error, person_hint = for_person("", {}, dict(envelope["error"]))
         ERR.print(error_panel(error, hint=hint or person_hint))
     raise typer.Exit(int(exit_code_for_exception(exc)))
 

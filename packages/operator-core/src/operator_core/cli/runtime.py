@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -205,9 +205,11 @@ async def call_tool(
     async with open_runner(settings, approver=approver, wrap=wrap) as runner:
         with handling_interrupts(console, handling), spinner(console, progress) as current:
             shown[0] = current
-            return await runner.execute_tool(
+            envelope = await runner.execute_tool(
                 tool, arguments, actor=settings.actor, reason=settings.reason
             )
+    # Results are JSON (the executor's TypedDicts): read here as JSON values are.
+    return cast("JSONObject", envelope)
 
 
 #: The bound on reading the engine's container names for a hint or a completion.

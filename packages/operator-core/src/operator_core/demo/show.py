@@ -78,7 +78,9 @@ class Story:
         shown = escape(json.dumps(arguments, allow_nan=False))
         self.console.print(f"  [cyan]→ {tool}[/cyan] {shown}  [dim]({escape(reason)})[/dim]")
         began = time.monotonic()
-        envelope = await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)
+        envelope: dict[str, Any] = dict(
+            await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)
+        )
         self._outcome(envelope, show)
         self.took(began)
         return envelope

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import mcp_types as types
@@ -95,7 +95,9 @@ def _bounded(envelope: dict[str, Any], limit: int) -> tuple[dict[str, Any], bool
     return {**kept, "result": None}, True
 
 
-def call_result(envelope: dict[str, Any], *, limit: int = MAX_RESULT_BYTES) -> types.CallToolResult:
+def call_result(
+    envelope: Mapping[str, object], *, limit: int = MAX_RESULT_BYTES
+) -> types.CallToolResult:
     """Return a runner envelope as a tool result: cleaned, bounded, isError if not ok."""
     # JSON-safe (datetimes, sets... become text); a non-finite number is a bug, raised.
     safe = json.loads(json.dumps(envelope, default=str, allow_nan=False))

@@ -32,7 +32,7 @@ from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.mcp.payload import call_result
 from operator_core.mcp.wire import AnsweringReadStream
 from operator_core.policy import ApprovalRequest
-from operator_core.runner.envelope import error_envelope, internal_envelope
+from operator_core.runner.envelope import Envelope, error_envelope, internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
 from operator_core.tools.answers import COMPACT, lean_envelope, option_schema, split_options
 from operator_core.tools.offer import Offer
@@ -76,11 +76,11 @@ class ToolCaller(Protocol):
     async def execute_tool(
         self,
         name: str,
-        arguments: Any,
+        arguments: object,
         *,
         actor: str | None = None,
         reason: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Envelope:
         """Validate, apply the policy, run, audit; return ``{ok, result}`` or ``{ok, error}``."""
         ...
 

@@ -21,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from operator_core.audit.base import AuditSink, MemoryAuditSink
 from operator_core.audit.labels import redact_labels
@@ -34,7 +34,13 @@ from operator_core.errors import AuditError, OperatorError, PolicyDenied
 from operator_core.policy.guard import AUTO, Approver, AutoDetect, Guard
 from operator_core.policy.model import Policy
 from operator_core.policy.target import Target
-from operator_core.runner.envelope import error_envelope, error_type, internal_envelope, ok_envelope
+from operator_core.runner.envelope import (
+    Envelope,
+    error_envelope,
+    error_type,
+    internal_envelope,
+    ok_envelope,
+)
 from operator_core.runner.executor import ContainerExecutor, HostRouting
 from operator_core.runner.mutate import (
     AFTER_TIMEOUT_READ_S,
@@ -74,6 +80,7 @@ from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.tools.validation import lookup_tool, validate_arguments
+from operator_core.words import JSONObject
 
 __all__ = ["AFTER_TIMEOUT_READ_S", "ToolRunner"]
 
@@ -173,9 +180,7 @@ class ToolRunner:
         """The tools this runner runs (in a fleet, each with its ``host`` argument)."""
         return tuple(self._specs.values())
 
-    def tools(
-        self, shape: Shape = "anthropic", *, runnable_only: bool = False
-    ) -> list[dict[str, Any]]:
+    def tools(self, shape: Shape = "anthropic", *, runnable_only: bool = False) -> list[JSONObject]:
         """Return the tool list in ``shape``; ``runnable_only`` drops tools observe mode refuses."""
         specs = [
             s for s in self._specs.values() if not runnable_only or self.guard.check_mode(s) is None
@@ -185,11 +190,11 @@ class ToolRunner:
     async def execute_tool(
         self,
         name: str,
-        arguments: Any = None,
+        arguments: object = None,
         *,
         actor: str | None = None,
         reason: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Envelope:
         """Run tool ``name`` with ``arguments``; return the envelope once the call is audited."""
         await self.start()
         who = str(actor)[:200] if actor is not None else None
@@ -217,7 +222,7 @@ class ToolRunner:
             envelope = internal_envelope(exc)
         return await self._finish(ledger, envelope)
 
-    async def _execute(self, ledger: Ledger) -> dict[str, Any]:
+    async def _execute(self, ledger: Ledger) -> Envelope:
         """Find the tool, validate, check the mode and run; return the success envelope."""
         spec = ledger.note(Found(self._specs[lookup_tool(ledger.begun.tool).name])).spec
         valid = ledger.note(self._validate(spec, ledger.begun.raw))
@@ -229,7 +234,7 @@ class ToolRunner:
         with within(self._deadline(spec, valid)) as deadline:
             return await self._act(spec, valid, ledger, deadline)
 
-    def _validate(self, spec: ToolSpec, raw: Any) -> Validated:
+    def _validate(self, spec: ToolSpec, raw: object) -> Validated:
         """Return the validated arguments, and in a fleet the host (added to them)."""
         args = validate_arguments(spec, raw).model_dump()
         if self._fleet is None:
@@ -237,7 +242,7 @@ class ToolRunner:
         host = host_of(spec, args, self._fleet.default)
         return Validated({**args, "host": host}, host)
 
-    async def _read(self, spec: ToolSpec, valid: Validated, ledger: Ledger) -> dict[str, Any]:
+    async def _read(self, spec: ToolSpec, valid: Validated, ledger: Ledger) -> Envelope:
         """Run a read-only tool (after approval, in the rare policy that wants one)."""
         if self.guard.needs_approval(spec):
             ledger.note(await approve(self._ctx, spec, valid.args, ledger.begun, None))
@@ -263,7 +268,7 @@ class ToolRunner:
 
     async def _act(
         self, spec: ToolSpec, valid: Validated, ledger: Ledger, deadline: Deadline | None
-    ) -> dict[str, Any]:
+    ) -> Envelope:
         """Run a mutating tool on its resolved target, under every rule of the policy."""
         ctx, args, host = self._ctx, valid.args, valid.host
         await self._own_layer.protect(self.guard, self.executor)
@@ -299,7 +304,7 @@ class ToolRunner:
         ledger.note(Ended("ok"))
         return ok_envelope(result)
 
-    def _judge(self, spec: ToolSpec, args: dict[str, Any], resolved: Resolved) -> None:
+    def _judge(self, spec: ToolSpec, args: Mapping[str, object], resolved: Resolved) -> None:
         """Refuse a protected or out-of-scope target, no room in a rate limit, a swarm rule."""
         facts = resolved.facts
         deny(self.guard.check_target(facts) or self.guard.check_rate(spec, facts))
@@ -330,7 +335,7 @@ class ToolRunner:
                 failure,
             )
 
-    def _refused(self, ledger: Ledger, exc: OperatorError) -> dict[str, Any]:
+    def _refused(self, ledger: Ledger, exc: OperatorError) -> Envelope:
         """Return the envelope of a refused or failed call, noting its decision and end."""
         envelope = error_envelope(exc)
         # The one place a refusal is returned and recorded: a value the stored arguments
@@ -343,11 +348,11 @@ class ToolRunner:
         kind = error_type(exc)
         if isinstance(exc, PolicyDenied):
             ledger.note(Judged("denied", exc.rule))
-        error = {"type": kind, "message": envelope["error"]["message"]}
+        error: dict[str, object] = {"type": kind, "message": envelope["error"]["message"]}
         ledger.note(Ended(_OUTCOMES.get(kind, "failed"), error))
         return envelope
 
-    async def _finish(self, ledger: Ledger, envelope: dict[str, Any]) -> dict[str, Any]:
+    async def _finish(self, ledger: Ledger, envelope: Envelope) -> Envelope:
         """Write the final audit record, then return ``envelope`` with its audit id.
 
         A result's label values that look secret are hidden here, in what is returned and
@@ -378,7 +383,7 @@ class ToolRunner:
         return envelope
 
 
-def _reported(spec: ToolSpec, host: str | None, result: Any) -> Target | None:
+def _reported(spec: ToolSpec, host: str | None, result: object) -> Target | None:
     """Return the container a read result reports (its id and name), or None."""
     if not isinstance(result, dict):
         return None

@@ -8,7 +8,7 @@ Failure: ``{"ok": false, "error": {"type", "message", "details"[, "rule"]}, "aud
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from operator_core.audit.labels import redact_labels
 from operator_core.audit.redact import redact_text, redact_value
@@ -35,12 +35,35 @@ from operator_core.errors import (
 __all__ = [
     "AGENT_HINTS",
     "ERROR_TYPES",
+    "Envelope",
+    "ErrorBody",
     "error_envelope",
     "error_type",
     "internal_envelope",
     "ok_envelope",
     "result_excerpt",
 ]
+
+
+class ErrorBody(TypedDict):
+    """What went wrong with a call: its type, a message for the agent, the rule, details."""
+
+    type: str
+    message: str
+    rule: NotRequired[str]
+    details: NotRequired[dict[str, object]]
+
+
+class Envelope(TypedDict):
+    """What a tool call returns: ``ok`` and its result, or its error; the audit record's id."""
+
+    ok: bool
+    result: NotRequired[object]
+    error: NotRequired[ErrorBody]
+    #: The id of the call's audit record, and why it could not be written (if it could not).
+    audit_id: NotRequired[str]
+    audit_error: NotRequired[str]
+
 
 #: The envelope ``type`` of each error class (the nearest class in the MRO wins).
 ERROR_TYPES: dict[type[OperatorError], str] = {
@@ -95,23 +118,20 @@ def error_type(exc: OperatorError) -> str:
     return "error"
 
 
-def ok_envelope(result: Any) -> dict[str, Any]:
+def ok_envelope(result: object) -> Envelope:
     """Return the envelope of a call that worked."""
     return {"ok": True, "result": result}
 
 
-def error_envelope(exc: OperatorError) -> dict[str, Any]:
+def error_envelope(exc: OperatorError) -> Envelope:
     """Return the envelope of a call that failed or was refused with ``exc``."""
     kind = error_type(exc)
     hint = AGENT_HINTS.get(kind)
     # A policy's faults quote its values already redacted (see policy.model); redacting
     # the whole message again would hide our own help text ("write 'key=value'").
     message = str(exc) if isinstance(exc, PolicyError) else redact_text(str(exc))
-    error: dict[str, Any] = {
-        "type": kind,
-        "message": _join(message, hint),
-    }
-    details: dict[str, Any] = {}
+    error: ErrorBody = {"type": kind, "message": _join(message, hint)}
+    details: dict[str, object] = {}
     if isinstance(exc, PolicyDenied):
         error["rule"] = exc.rule
         details.update(exc.details)
@@ -130,7 +150,7 @@ def _join(message: str, hint: str | None) -> str:
     return f"{message if message.endswith(('.', '!', '?')) else message + '.'} {hint}"
 
 
-def internal_envelope(exc: BaseException) -> dict[str, Any]:
+def internal_envelope(exc: BaseException) -> Envelope:
     """Return the envelope of a bug: the call failed in operator-core itself."""
     return {
         "ok": False,
@@ -143,7 +163,7 @@ def internal_envelope(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def result_excerpt(result: Any) -> dict[str, Any] | None:
+def result_excerpt(result: object) -> dict[str, object] | None:
     """Return the small, redacted part of a result kept in the audit trail.
 
     Scalars and small mappings of scalars (``exit_code``, ``changed``, ``stop``...) stay;
@@ -151,7 +171,7 @@ def result_excerpt(result: Any) -> dict[str, Any] | None:
     """
     if not isinstance(result, dict):
         return None
-    excerpt: dict[str, Any] = {}
+    excerpt: dict[str, object] = {}
     for key, value in result.items():
         if key in _EXCERPT_SKIP:
             continue
@@ -162,11 +182,11 @@ def result_excerpt(result: Any) -> dict[str, Any] | None:
     return redact_value(redact_labels(excerpt))  # type: ignore[no-any-return]
 
 
-def _is_scalar(value: Any) -> bool:
+def _is_scalar(value: object) -> bool:
     """Whether ``value`` is a JSON scalar."""
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _short(value: Any) -> Any:
+def _short(value: object) -> object:
     """Return ``value``, cut to a few hundred characters if it is a string."""
     return value[:_EXCERPT_TEXT_MAX] if isinstance(value, str) else value

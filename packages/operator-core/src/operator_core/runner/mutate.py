@@ -30,7 +30,7 @@ from operator_core.policy.model import Policy
 from operator_core.policy.target import TargetFacts
 from operator_core.results import ContainerDetails
 from operator_core.runner import targets
-from operator_core.runner.envelope import error_type, ok_envelope, result_excerpt
+from operator_core.runner.envelope import Envelope, error_type, ok_envelope, result_excerpt
 from operator_core.runner.executor import ContainerExecutor, HostRouting
 from operator_core.runner.record import build_record
 from operator_core.runner.stages import (
@@ -152,7 +152,7 @@ async def approve(
 
 def dry_run(
     ctx: Context, spec: ToolSpec, args: Mapping[str, object], resolved: Resolved
-) -> dict[str, object]:
+) -> Envelope:
     """Return what ``spec`` would do to the resolved target, having done nothing."""
     facts = resolved.facts
     status = (facts.status or "unknown") + (f", {facts.health}" if facts.health else "")

@@ -26,7 +26,7 @@ API, ``DockerActionExecutor``, keeps its full results):
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from pydantic import ValidationError
 
@@ -36,6 +36,9 @@ from operator_core.results import ContainerSummary
 from operator_core.tools.inputs import AnswerOptions
 from operator_core.tools.registry import REGISTRY
 from operator_core.words import JSONObject, json_object
+
+if TYPE_CHECKING:  # the envelope's shape only: the tool layer does not load the runner
+    from operator_core.runner.envelope import Envelope
 
 __all__ = [
     "COMPACT",
@@ -168,17 +171,15 @@ def _first(exc: ValidationError) -> Problem:
 
 
 def lean_envelope(
-    tool: str,
-    envelope: dict[str, object],
-    options: AnswerOptions | None,
-    arguments: object = None,
-) -> dict[str, object]:
+    tool: str, envelope: Envelope, options: AnswerOptions | None, arguments: object = None
+) -> Envelope:
     """Return ``envelope`` with its result made lean (an error envelope is unchanged)."""
     if not envelope.get("ok") or "result" not in envelope:
         return envelope
     result = lean_result(tool, envelope["result"], options, arguments)
     verbose = options is not None and options.verbose
-    lean = {**envelope, "result": result}
+    lean = envelope.copy()
+    lean["result"] = result
     if tool in _READS and not verbose:
         lean.pop("audit_id", None)  # a read's record is found by time and tool; not by the agent
     return lean
