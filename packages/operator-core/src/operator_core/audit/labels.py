@@ -18,7 +18,7 @@ heal opt-in read the labels as the engine has them, before this runs.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TypeVar, cast
 
 from operator_core.audit.redact import REDACTED, is_secret_key, redact_text
 
@@ -29,8 +29,10 @@ LABEL_FIELDS = frozenset({"labels", "attributes"})
 #: Results are shallow; deeper than this nothing is a label mapping of ours.
 _MAX_DEPTH = 12
 
+V = TypeVar("V")
 
-def redact_label(key: str, value: Any) -> Any:
+
+def redact_label(key: str, value: V) -> V | str:
     """Return a label's value as it may be shown: hidden whole when key or value is secret."""
     if is_secret_key(key):
         return REDACTED
@@ -50,16 +52,17 @@ def _looks_secret(value: str) -> bool:
     return redact_text(value) != value
 
 
-def redact_labels(value: Any, depth: int = 0) -> Any:
+def redact_labels(value: V, depth: int = 0) -> V:
     """Return ``value`` (a result) with the values of every label mapping in it redacted.
 
     A new structure is returned only where something changed; the rest is ``value``'s own.
+    Its shape is ``value``'s: a label's value is text either way.
     """
     if depth > _MAX_DEPTH:
         return value
     if isinstance(value, dict):
         changed = False
-        out: dict[Any, Any] = {}
+        out: dict[object, object] = {}
         for key, item in value.items():
             if key in LABEL_FIELDS and isinstance(item, dict):
                 new = {k: redact_label(str(k), v) for k, v in item.items()}
@@ -67,8 +70,9 @@ def redact_labels(value: Any, depth: int = 0) -> Any:
                 new = redact_labels(item, depth + 1)
             changed = changed or (new is not item and new != item)
             out[key] = new
-        return out if changed else value
+        return cast("V", out) if changed else value
     if isinstance(value, list):
         items = [redact_labels(item, depth + 1) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+        fresh = any(a is not b for a, b in zip(items, value, strict=True))
+        return cast("V", items) if fresh else value
     return value

@@ -10,7 +10,7 @@ else said about the call, and replaced there by their stored form.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar, cast
 
 from operator_core.audit.redact import REDACTED
 
@@ -19,6 +19,8 @@ __all__ = ["MIN_BARE", "quoted_pairs", "redact_quoted"]
 #: A changed value shorter than this is replaced only where it is quoted ('x' or "x"):
 #: bare, a one-letter password would take every such letter out of the message.
 MIN_BARE = 4
+
+V = TypeVar("V")
 
 
 def quoted_pairs(raw: object, stored: object) -> list[tuple[str, str]]:
@@ -64,18 +66,18 @@ def _hide(text: str, pairs: list[tuple[str, str]]) -> str:
     return text
 
 
-def redact_quoted(value: Any, raw: object, stored: object) -> Any:
+def redact_quoted(value: V, raw: object, stored: object) -> V:
     """Return ``value`` (a message, an error's details...) with the call's secrets hidden.
 
     Every string in ``value`` loses what ``raw``'s redaction hid (see ``quoted_pairs``);
     what text alone shows to be secret is ``redact_text``'s job, done where the error's
-    envelope is made (``runner.envelope.error_envelope``).
+    envelope is made (``runner.envelope.error_envelope``). Its shape is ``value``'s.
     """
     pairs = quoted_pairs(raw, stored)
-    return _replace(value, pairs, depth=0) if pairs else value
+    return cast("V", _replace(value, pairs, depth=0)) if pairs else value
 
 
-def _replace(value: Any, pairs: list[tuple[str, str]], depth: int) -> Any:
+def _replace(value: object, pairs: list[tuple[str, str]], depth: int) -> object:
     """Return ``value`` with ``_hide`` applied to each of its strings."""
     if isinstance(value, str):
         return _hide(value, pairs) if pairs else value

@@ -39,11 +39,10 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TypeVar, overload
 
 from operator_core.audit._keyed import REDACTED, hide_keyed_values, is_secret_key
-from operator_core.words import JSONValue
 
 __all__ = [
     "MAX_SCANNED",
@@ -73,8 +72,11 @@ _NOT_A_FLAG = rf"(?!(?:phrase|in|out|s|file)?+{_END}|[-_])"
 #: ``-p`` followed by one of these is a flag (openssl's ``-pass``, ``-passin``...).
 _NOT_A_P_FLAG = rf"(?!(?:ass(?:word|wd|in|out|phrase)?+|wd){_END})"
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-_PATTERNS: list[tuple[re.Pattern[str], Any]] = [
+
+_PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (
         re.compile(
             r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----.*?"
@@ -262,9 +264,9 @@ def redacted_traceback(exc: BaseException) -> str:
     return redact_text("".join(traceback.format_exception(exc)).rstrip())
 
 
-def redact_command(command: Sequence[object]) -> list[JSONValue]:
+def redact_command(command: Sequence[object]) -> list[object]:
     """Return a command line with secrets out, including values given as the next word."""
-    out: list[JSONValue] = []
+    out: list[object] = []
     hide_next = user_next = False
     follow = _PasswordArgument()
     for word in command:
@@ -292,7 +294,13 @@ def redact_command(command: Sequence[object]) -> list[JSONValue]:
     return out
 
 
-def redact_value(value: Any) -> Any:
+@overload
+def redact_value(value: str) -> str: ...
+@overload
+def redact_value(value: dict[K, V]) -> dict[str, object]: ...
+@overload
+def redact_value(value: object) -> object: ...
+def redact_value(value: object) -> object:
     """Return a JSON-able value fit to store: every string redacted, lists read as commands."""
     if isinstance(value, str):
         return _store(value)
@@ -311,7 +319,7 @@ def _store(text: str) -> str:
     return cleaned if len(cleaned) <= MAX_STORED else cleaned[:MAX_STORED] + "...[cut]"
 
 
-def _redact_entry(key: str, value: Any) -> Any:
+def _redact_entry(key: str, value: object) -> object:
     """Return one mapping entry's value: hidden whole under a secret-ish key, else redacted.
 
     Under ``user``, what follows a colon is hidden (``name:password``; for exec's
@@ -328,11 +336,17 @@ def _redact_entry(key: str, value: Any) -> Any:
 _CRYPT_HASH = re.compile(r"\$(?:apr1|2[abxy]?|1|5|6|y|argon2i?d?)\$[^\s]{4,}+")
 
 
-def redact_arguments(arguments: Any) -> Any:
+@overload
+def redact_arguments(arguments: dict[K, V]) -> dict[str, object]: ...
+@overload
+def redact_arguments(arguments: object) -> object: ...
+def redact_arguments(arguments: object) -> object:
     """Return tool arguments fit to store: ``env`` values hidden, every string redacted."""
     if not isinstance(arguments, dict):
         return redact_value(arguments)
-    out = redact_value({key: value for key, value in arguments.items() if key != "env"})
+    out = {
+        str(key): _redact_entry(str(key), value) for key, value in arguments.items() if key != "env"
+    }
     if "env" in arguments:
         env = arguments["env"]
         if isinstance(env, dict):

@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import mcp_types as types
+
+from operator_core.words import JSONObject, JSONValue, json_object
 
 __all__ = ["BOTH_FORMS_MAX_BYTES", "MAX_RESULT_BYTES", "call_result", "clean_text"]
 
@@ -51,8 +52,10 @@ def clean_text(text: str) -> str:
 
 
 def _walk(
-    value: Any, on_str: Callable[[str], str], on_list: Callable[[list[Any]], list[Any]]
-) -> Any:
+    value: JSONValue,
+    on_str: Callable[[str], str],
+    on_list: Callable[[list[JSONValue]], list[JSONValue]],
+) -> JSONValue:
     """Return ``value`` rebuilt with ``on_str`` applied to strings and ``on_list`` to lists."""
     if isinstance(value, str):
         return on_str(value)
@@ -63,12 +66,12 @@ def _walk(
     return value
 
 
-def _size(value: Any) -> int:
+def _size(value: JSONValue) -> int:
     """Return the bytes ``value``'s JSON text takes once encoded again as a JSON string."""
     return len(json.dumps(json.dumps(value, ensure_ascii=False), ensure_ascii=False).encode())
 
 
-def _cut(value: Any, longest: int, most: int) -> Any:
+def _cut(value: JSONValue, longest: int, most: int) -> JSONValue:
     """Return ``value`` with strings cut to ``longest`` (head and tail) and lists to ``most``."""
 
     def cut_str(text: str) -> str:
@@ -77,21 +80,21 @@ def _cut(value: Any, longest: int, most: int) -> Any:
         half = longest // 2
         return f"{text[:half]}...[{len(text) - 2 * half} characters cut]...{text[-half:]}"
 
-    def cut_list(items: list[Any]) -> list[Any]:
+    def cut_list(items: list[JSONValue]) -> list[JSONValue]:
         return items if len(items) <= most else items[-most:]
 
     return _walk(value, cut_str, cut_list)
 
 
-def _bounded(envelope: dict[str, Any], limit: int) -> tuple[dict[str, Any], bool]:
+def _bounded(envelope: JSONObject, limit: int) -> tuple[JSONObject, bool]:
     """Return ``envelope`` cut until it fits ``limit`` bytes, and whether anything was cut."""
     if _size(envelope) <= limit:
         return envelope, False
     for longest, most in _CUTS:
-        cut = _cut(envelope, longest, most)
+        cut = json_object(_cut(envelope, longest, most))
         if _size(cut) <= limit:
             return cut, True
-    kept: dict[str, Any] = {key: envelope[key] for key in ("ok", "audit_id") if key in envelope}
+    kept: JSONObject = {key: envelope[key] for key in ("ok", "audit_id") if key in envelope}
     return {**kept, "result": None}, True
 
 
@@ -100,7 +103,7 @@ def call_result(
 ) -> types.CallToolResult:
     """Return a runner envelope as a tool result: cleaned, bounded, isError if not ok."""
     # JSON-safe (datetimes, sets... become text); a non-finite number is a bug, raised.
-    safe = json.loads(json.dumps(envelope, default=str, allow_nan=False))
+    safe = json_object(json.loads(json.dumps(envelope, default=str, allow_nan=False)))
     removed = 0
 
     def clean(text: str) -> str:
@@ -109,8 +112,8 @@ def call_result(
         removed += len(text) - len(cleaned)
         return cleaned
 
-    safe = _walk(safe, clean, lambda items: items)
-    delivery: dict[str, Any] = {}
+    safe = json_object(_walk(safe, clean, lambda items: items))
+    delivery: JSONObject = {}
     if removed:
         delivery["control_characters_removed"] = removed
     safe, cut = _bounded(safe, limit - 200)  # room for the delivery note

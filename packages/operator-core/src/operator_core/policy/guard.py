@@ -44,7 +44,7 @@ class ApprovalRequest:
 
     tool: str
     risk: str
-    arguments: dict[str, Any]
+    arguments: dict[str, object] | None
     #: What it acts on (``TargetFacts.summary``: kind, id, name, status...), or None.
     summary: TargetSummary | None
     actor: str | None

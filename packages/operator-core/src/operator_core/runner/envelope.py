@@ -179,7 +179,7 @@ def result_excerpt(result: object) -> dict[str, object] | None:
             excerpt[key] = {k: _short(v) for k, v in value.items()}
         elif _is_scalar(value):
             excerpt[key] = _short(value)
-    return redact_value(redact_labels(excerpt))  # type: ignore[no-any-return]
+    return redact_value(redact_labels(excerpt))
 
 
 def _is_scalar(value: object) -> bool:

@@ -141,7 +141,7 @@ async def approve(
     request = ApprovalRequest(
         tool=spec.name,
         risk=spec.risk.value,
-        arguments=redact_arguments(args),
+        arguments=redact_arguments(dict(args)) if args is not None else None,
         summary=facts.summary() if facts is not None else None,
         actor=begun.actor,
         reason=redact_value(str(begun.reason)) if begun.reason else None,
