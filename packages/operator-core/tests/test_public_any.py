@@ -70,8 +70,6 @@ KNOWN = {
     "policy.matching:Verdict.__init__",
     "present.terminal:SafeConsole.render_str",
     "runner.executor:ContainerExecutor.network_members",
-    "watch.alerts.book:Alert",
-    "watch.alerts.book:AlertBook.alerts_of",
     "watch.alerts.dispatch:build_dispatcher",
     "watch.alerts.payloads:alertmanager_alert",
     "watch.heal.healer:Healer.__init__",
@@ -79,9 +77,6 @@ KNOWN = {
     "watch.heal.watching:heal_watch",
     "watch.history:HistoryStore.read",
     "watch.stream:watch",
-    "watch.timeline:HistoryEvents.__init__",
-    "watch.timeline:HistoryEvents.get_events",
-    "watch.timeline:with_history",
 }
 
 

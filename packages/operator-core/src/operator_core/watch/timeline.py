@@ -19,11 +19,12 @@ Every answer says where its events came from and whether part of the window may 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, cast
 
 from operator_core.limits import DEFAULT_EVENT_LIMIT
-from operator_core.results import Event, EventsResult
+from operator_core.results import EngineIdentity, Event, EventsResult
 from operator_core.watch.history import (
     RECORDED_ACTIONS,
     RECORDED_TYPES,
@@ -33,6 +34,9 @@ from operator_core.watch.history import (
     iso_ns,
     ns_of,
 )
+
+if TYPE_CHECKING:  # the protocol only: the watch does not load the runner
+    from operator_core.runner.executor import ContainerExecutor
 
 __all__ = [
     "EventSource",
@@ -67,6 +71,14 @@ def open_history(path: Path) -> HistoryStore | None:
     return HistoryStore(path) if path.is_file() else None
 
 
+class _Identified(Protocol):
+    """An executor's ``engine_identity`` as a fleet's takes it too (``host=``)."""
+
+    async def engine_identity(self, **host: str) -> EngineIdentity:
+        """Return the identity of the engine (at ``host``, in a fleet)."""
+        ...
+
+
 class HistoryEvents:
     """An executor whose ``get_events`` merges the engine's window with the history.
 
@@ -75,7 +87,7 @@ class HistoryEvents:
     ``close_history`` closes it.
     """
 
-    def __init__(self, inner: Any, history: HistoryStore | Path | None) -> None:
+    def __init__(self, inner: ContainerExecutor, history: HistoryStore | Path | None) -> None:
         self._inner = inner
         self._path = history if isinstance(history, Path) else None
         self._store = history if isinstance(history, HistoryStore) else None
@@ -99,14 +111,14 @@ class HistoryEvents:
 
     async def get_events(
         self,
-        since: Any,
-        until: Any = None,
+        since: str | datetime,
+        until: str | datetime | None = None,
         container: str | None = None,
         service: str | None = None,
         types: list[str] | None = None,
         actions: list[str] | None = None,
         limit: int = DEFAULT_EVENT_LIMIT,
-        **host: Any,
+        **host: str,
     ) -> TimelineResult:
         """Return the engine's events of the window merged with the history's (see module)."""
         engine = await self._inner.get_events(
@@ -115,7 +127,7 @@ class HistoryEvents:
         read: HistoryRead | None = None
         store = self._history()
         if store is not None:
-            identity = await self._inner.engine_identity(**host)
+            identity = await cast("_Identified", self._inner).engine_identity(**host)
             read = await store.read(
                 identity["engine_id"],
                 engine["since"],
@@ -135,7 +147,7 @@ class FleetHistoryEvents(HistoryEvents):
     routes_hosts = True
 
 
-def with_history(executor: Any, history: HistoryStore | Path | None) -> HistoryEvents:
+def with_history(executor: ContainerExecutor, history: HistoryStore | Path | None) -> HistoryEvents:
     """Return ``executor`` with ``get_events`` answered from the engine and ``history``."""
     if getattr(type(executor), "routes_hosts", False) is True:
         return FleetHistoryEvents(executor, history)

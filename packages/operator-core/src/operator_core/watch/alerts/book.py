@@ -26,7 +26,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict, TypeVar
 
 from operator_core._time import utc_moment
 from operator_core.audit.redact import REDACTED, is_secret_key, redact_text, redact_value
@@ -34,6 +34,7 @@ from operator_core.audit.redact import REDACTED, is_secret_key, redact_text, red
 __all__ = ["Alert", "AlertBook", "AlertStatus", "Severity", "iso_ms"]
 
 AlertStatus = Literal["firing", "update", "resolved", "info"]
+T = TypeVar("T")
 Severity = Literal["critical", "warning", "info"]
 
 #: Incident kinds that alert when they do not say their status (the first watch's).
@@ -48,7 +49,9 @@ _RESOLVES = frozenset({"unhealthy", "restart_loop", *_EPISODES})
 _CRITICAL = frozenset({"oom_killed", "restart_loop", "escalated", "unresponsive"})
 #: How many alert ids (fired, open) the book keeps.
 _REMEMBERED = 10000
-_STATUSES = ("firing", "update", "resolved", "info")
+_STATUSES: dict[str, AlertStatus] = {
+    "firing": "firing", "update": "update", "resolved": "resolved", "info": "info"
+}  # fmt: skip
 #: Fields of a watch item that are ours (ids, times, kinds), not text from a container.
 _PLAIN = frozenset(
     {"kind", "status", "incident_id", "engine_id", "container_id", "time", "since", "audit_id"}
@@ -73,7 +76,7 @@ class Alert(TypedDict):
     count: int | None
     exit_code: int | None
     labels: dict[str, str]
-    item: dict[str, Any]
+    item: dict[str, object]
 
 
 def iso_ms(moment: object) -> str:
@@ -100,9 +103,9 @@ def _clean(text: object) -> str:
     return _clean_text(str(text))
 
 
-def _item(item: Mapping[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+def _item(item: Mapping[str, object], labels: dict[str, str]) -> dict[str, object]:
     """Return the watch item as a sink may see it: every text redacted, ids and times kept."""
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for key, value in item.items():
         if key == "labels":
             out[key] = labels
@@ -131,7 +134,7 @@ class AlertBook:
         """The alerts that fired and have not cleared, oldest first."""
         return list(self._open.values())
 
-    def alerts_of(self, item: Mapping[str, Any]) -> list[Alert]:
+    def alerts_of(self, item: Mapping[str, object]) -> list[Alert]:
         """Return the alerts ``item`` makes (none, one, or a heal's info and its resolve)."""
         kind = str(item.get("kind"))
         if kind in _NOTICE_KINDS and "container_id" not in item:
@@ -170,21 +173,21 @@ class AlertBook:
         sent["count"], sent["item"] = alert["count"], alert["item"]
         return sent
 
-    def _remember(self, book: OrderedDict[str, Any], key: str, value: Any) -> None:
+    def _remember(self, book: OrderedDict[str, T], key: str, value: T) -> None:
         book[key] = value
         while len(book) > self._remembered:
             book.popitem(last=False)
 
-    def _incident(self, item: Mapping[str, Any], kind: str) -> Alert:
+    def _incident(self, item: Mapping[str, object], kind: str) -> Alert:
         given = item.get("status")
-        status: AlertStatus = given if given in _STATUSES else _default_status(kind)
+        status = (_STATUSES.get(given) if isinstance(given, str) else None) or _default_status(kind)
         since = item.get("since") or item.get("time")
         key = item.get("incident_id") or _digest(
             item.get("engine_id") or item.get("host"), item.get("container_id"), kind, since
         )
         return self._alert(item, kind, status, str(key), since)
 
-    def _heal(self, item: Mapping[str, Any], kind: str) -> list[Alert]:
+    def _heal(self, item: Mapping[str, object], kind: str) -> list[Alert]:
         scope, when = item.get("engine_id") or item.get("host"), item.get("time")
         key = _digest(scope, item.get("container_id"), kind, when)
         if kind in _HEAL_FIRING:
@@ -200,7 +203,7 @@ class AlertBook:
             ]
         return made
 
-    def _notice(self, item: Mapping[str, Any], kind: str) -> Alert:
+    def _notice(self, item: Mapping[str, object], kind: str) -> Alert:
         scope = item.get("engine_id") or item.get("host")
         if kind == "connected":
             return self._alert(item, kind, "info", _digest(scope, kind, item.get("time")), None)
@@ -221,11 +224,11 @@ class AlertBook:
 
     @staticmethod
     def _alert(
-        item: Mapping[str, Any], kind: str, status: AlertStatus, key: str, since: object
+        item: Mapping[str, object], kind: str, status: AlertStatus, key: str, since: object
     ) -> Alert:
         host = None if item.get("host") is None else _clean(item["host"])
         name = None if item.get("name") is None else _clean(item["name"])
-        container_id = item.get("container_id")
+        container_id = _text(item.get("container_id"))
         where = ", ".join(str(x) for x in (host, name or (container_id or "")[:12] or None) if x)
         said = f"{kind} ({where})" if where else kind
         return Alert(
@@ -234,7 +237,7 @@ class AlertBook:
             kind=kind,
             severity=_severity(kind, status),
             host=host,
-            engine_id=item.get("engine_id"),
+            engine_id=_text(item.get("engine_id")),
             container_id=container_id,
             name=name,
             since=iso_ms(since or item.get("time")),
@@ -261,6 +264,11 @@ def _severity(kind: str, status: AlertStatus) -> Severity:
     if status == "info":
         return "info"
     return "critical" if kind in _CRITICAL else "warning"
+
+
+def _text(value: object) -> str | None:
+    """Return ``value`` if it is text (an id), else None."""
+    return value if isinstance(value, str) else None
 
 
 def _whole(value: object) -> int | None:
