@@ -72,8 +72,6 @@ KNOWN = {
     "runner.executor:ContainerExecutor.network_members",
     "watch.alerts.dispatch:build_dispatcher",
     "watch.alerts.payloads:alertmanager_alert",
-    "watch.heal.healer:Healer.__init__",
-    "watch.heal.healer:Healer.identity",
     "watch.heal.watching:heal_watch",
     "watch.history:HistoryStore.read",
     "watch.stream:watch",

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict, cast
 
 from operator_core._time import now_iso
 from operator_core.audit import AuditRecord
@@ -35,6 +35,11 @@ from operator_core.policy import HealRules, has_label
 from operator_core.watch.heal.state import Escalation, HealStore, watch_id
 from operator_core.watch.heal.swarm import SwarmChurn, is_swarm_task
 from operator_core.watch.incidents import Incident
+
+if TYPE_CHECKING:  # types only: the heal runs a runner it is given
+    from operator_core.results import EngineIdentity
+    from operator_core.runner import ToolRunner
+    from operator_core.runner.envelope import Envelope
 
 __all__ = ["HEAL_ACTOR", "HealReport", "HealReportKind", "Healer"]
 
@@ -63,15 +68,30 @@ class HealReport(TypedDict):
     audit_id: str | None
 
 
-def _readable(check: dict[str, Any]) -> bool:
+class _Identified(Protocol):
+    """An executor's ``engine_identity`` as a fleet's takes it too (``host=``)."""
+
+    async def engine_identity(self, **host: str) -> EngineIdentity:
+        """Return the identity of the engine (at ``host``, in a fleet)."""
+        ...
+
+
+def _result_field(envelope: Envelope, key: str) -> object:
+    """Return ``key`` of an envelope's result, if its result is an object (else None)."""
+    result = envelope.get("result")
+    return result.get(key) if isinstance(result, dict) else None
+
+
+def _readable(check: Envelope) -> bool:
     """Whether an inspect envelope says the container's health (or that it is gone)."""
-    return bool(check.get("ok")) or (check.get("error") or {}).get("type") == "container_not_found"
+    error = check.get("error")
+    return bool(check.get("ok")) or (error is not None and error["type"] == "container_not_found")
 
 
-def _health(check: dict[str, Any]) -> str | None:
+def _health(check: Envelope) -> str | None:
     """Return the health an inspect envelope read (None: gone, or no health check)."""
-    state = (check.get("result") or {}).get("state") or {}
-    health = state.get("health") if check.get("ok") else None
+    state = _result_field(check, "state")
+    health = state.get("health") if check.get("ok") and isinstance(state, dict) else None
     return health if isinstance(health, str) else None
 
 
@@ -100,7 +120,7 @@ class Healer:
 
     def __init__(
         self,
-        runner: Any,
+        runner: ToolRunner,
         rules: HealRules,
         *,
         store: HealStore | None = None,
@@ -148,11 +168,11 @@ class Healer:
         identity = await self.identity(incident["host"])
         return None if identity is None else identity["engine_id"]
 
-    async def identity(self, host: str | None) -> dict[str, Any] | None:
+    async def identity(self, host: str | None) -> EngineIdentity | None:
         """Return the engine identity of ``host`` (None, after a heal_failed, if unreadable)."""
         where = {"host": host} if host is not None else {}
         try:
-            return dict(await self.runner.executor.engine_identity(**where))
+            return await cast("_Identified", self.runner.executor).engine_identity(**where)
         except OperatorError:
             return None
 
@@ -279,7 +299,7 @@ class Healer:
             "docker_restart_container", incident, reason, timeout=self.rules.stop_grace_s
         )
         if not restart.get("ok"):
-            error = restart.get("error") or {}
+            error: Mapping[str, object] = restart.get("error") or {}
             if error.get("type") in _REFUSED:
                 why = f"the policy refused the restart ({error.get('rule') or error.get('type')})"
                 self.report("heal_denied", incident, why, attempt, restart.get("audit_id"))
@@ -295,7 +315,7 @@ class Healer:
             condition="healthy",
             timeout=self.rules.confirm_timeout_s,
         )
-        if wait.get("ok") and (wait.get("result") or {}).get("met"):
+        if wait.get("ok") and _result_field(wait, "met"):
             await self.store.run(self.store.set_healed, *key, self.clock())
             self.report("healed", incident, "is healthy again", attempt, wait.get("audit_id"))
             return "healed"
@@ -303,9 +323,9 @@ class Healer:
         self.report("heal_failed", incident, message, attempt, wait.get("audit_id"))
         return "failed"
 
-    def _unreadable(self, incident: Incident, check: dict[str, Any], attempt: int) -> str:
+    def _unreadable(self, incident: Incident, check: Envelope, attempt: int) -> str:
         """Report a health read that failed; return ``denied`` or ``failed`` as a restart would."""
-        error = check.get("error") or {}
+        error: Mapping[str, object] = check.get("error") or {}
         if error.get("type") in _REFUSED:
             why = f"the policy refused reading its health ({error.get('rule') or error['type']})"
             self.report("heal_denied", incident, why, attempt or None, check.get("audit_id"))
@@ -315,16 +335,13 @@ class Healer:
         return "failed"
 
     async def _call(
-        self, tool: str, incident: Incident, reason: str, **arguments: Any
-    ) -> dict[str, Any]:
+        self, tool: str, incident: Incident, reason: str, **arguments: object
+    ) -> Envelope:
         """Run ``tool`` on the incident's container through the runner; return the envelope."""
         arguments.setdefault("container_id", incident["container_id"])
         if incident["host"] is not None:
             arguments["host"] = incident["host"]
-        envelope: dict[str, Any] = await self.runner.execute_tool(
-            tool, arguments, actor=HEAL_ACTOR, reason=reason
-        )
-        return envelope
+        return await self.runner.execute_tool(tool, arguments, actor=HEAL_ACTOR, reason=reason)
 
     def _skip_escalated(self, incident: Incident, escalated: Escalation) -> None:
         said = f"escalated since {escalated['since']} ({escalated['why']}); not acted on"

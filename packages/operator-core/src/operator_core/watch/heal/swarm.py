@@ -15,7 +15,7 @@ incident of an opted-in task's container (unhealthy, died, OOM-killed, looping) 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from operator_core.watch.incidents import Incident
 
@@ -40,9 +40,10 @@ def is_swarm_task(labels: dict[str, str]) -> bool:
     return bool(labels.get(TASK_ID_LABEL) or labels.get(SERVICE_ID_LABEL))
 
 
-def _churn(result: dict[str, Any]) -> str:
+def _churn(result: object) -> str:
     """Return a task listing as 'N failed, M running of T tasks' (the swarm's history)."""
-    tasks = result.get("tasks") or []
+    listed = result.get("tasks") if isinstance(result, dict) else None
+    tasks = [t for t in listed if isinstance(t, dict)] if isinstance(listed, list) else []
     failed = sum(1 for t in tasks if t.get("state") in _FAILED or t.get("error"))
     running = sum(1 for t in tasks if t.get("state") == "running")
     return f"{failed} failed, {running} running of {len(tasks)} tasks in its history"
@@ -92,7 +93,7 @@ class SwarmChurn:
         if last is not None and now - last < CHURN_READ_S:
             return ""
         self._read_at[service_id] = now
-        arguments: dict[str, Any] = {"service": service_id}
+        arguments: dict[str, object] = {"service": service_id}
         if incident["host"] is not None:
             arguments["host"] = incident["host"]
         envelope = await self.healer.runner.execute_tool(
@@ -102,6 +103,6 @@ class SwarmChurn:
             reason="watch --heal: a Swarm task's service churn",
         )
         if not envelope.get("ok"):
-            error = envelope.get("error") or {}
-            return f"; its tasks unreadable here ({error.get('type')})"
-        return f"; engine: {_churn(envelope.get('result') or {})}"
+            error = envelope.get("error")
+            return f"; its tasks unreadable here ({error['type'] if error else None})"
+        return f"; engine: {_churn(envelope.get('result'))}"
