@@ -64,8 +64,6 @@ KNOWN = {
     "mcp.http:http_app",
     "mcp.wire:AnsweringReadStream.__init__",
     "mcp.wire:AnsweringReadStream.last_context",
-    "policy.aliases:alias_verdict",
-    "policy.guard:Guard.check_alias",
     "policy.matching:Verdict",
     "policy.matching:Verdict.__init__",
     "present.terminal:SafeConsole.render_str",

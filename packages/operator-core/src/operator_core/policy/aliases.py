@@ -15,8 +15,7 @@ is refused when it is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping
 
 from operator_core.policy.matching import Verdict, protection
 from operator_core.policy.model import Policy, ProtectedContainers
@@ -25,11 +24,19 @@ from operator_core.policy.target import TargetFacts
 __all__ = ["alias_verdict"]
 
 
-def _answers_to(member: dict[str, Any]) -> set[str]:
+def _answers_to(member: Mapping[str, object]) -> set[str]:
     """Return the names ``member`` answers to on its network, lower-cased as DNS compares."""
     names = {str(member.get("name") or ""), str(member.get("id") or "")[:12]}
-    names.update(str(alias) for alias in member.get("aliases") or ())
+    aliases = member.get("aliases")
+    if isinstance(aliases, list | tuple):
+        names.update(str(alias) for alias in aliases)
     return {name.lower() for name in names if name}
+
+
+def _labels(member: Mapping[str, object]) -> dict[str, str]:
+    """Return a member's labels (none, if it reports none)."""
+    labels = member.get("labels")
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
 def _lowered(policy: Policy) -> Policy:
@@ -53,7 +60,7 @@ def alias_verdict(
     alias: str,
     target: TargetFacts,
     network: str,
-    members: Iterable[dict[str, Any]],
+    members: Iterable[Mapping[str, object]],
 ) -> Verdict | None:
     """Return why ``target`` may not take ``alias`` on ``network``, or None when it may.
 
@@ -62,7 +69,7 @@ def alias_verdict(
     wanted = alias.lower()
     where = f"on network {network!r}"
     owners = [
-        TargetFacts.of("container", str(m["id"]), str(m.get("name") or ""), labels=m["labels"])
+        TargetFacts.of("container", str(m["id"]), str(m.get("name") or ""), labels=_labels(m))
         for m in members
         if m.get("id") != target.id and wanted in _answers_to(m)
     ]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from operator_core.audit.redact import redact_arguments, redact_value, redacted_traceback
 from operator_core.errors import ApprovalUnavailable
@@ -283,7 +283,7 @@ class Guard:
         return None
 
     def check_alias(
-        self, alias: str, target: TargetFacts, network: str, members: list[dict[str, Any]]
+        self, alias: str, target: TargetFacts, network: str, members: list[dict[str, object]]
     ) -> Verdict | None:
         """Refuse an alias that is a name another container answers to (see ``aliases``)."""
         policy = self.policy.for_host(target.host)
