@@ -24,7 +24,6 @@ KNOWN = {
     "audit.base:Filter",
     "audit.base:Filter.__init__",
     "audit.record:AuditRecord",
-    "cli.advice:for_person",
     "cli.app:run_tool_command",
     "cli.commands.policy:policy_summary",
     "cli.runtime:call_tool",

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 from operator_core.runner.envelope import AGENT_HINTS
+from operator_core.words import JSONObject
 
 __all__ = [
     "DOCKER_CLI_MISSING",
@@ -69,7 +69,7 @@ def _inspect_command(container: object) -> str:
     return "operator docker ps -a"
 
 
-def _denial(error: dict[str, Any], message: str) -> tuple[str, str | None] | None:
+def _denial(error: JSONObject, message: str) -> tuple[str, str | None] | None:
     """Return a person's message for the denials that need one, or None to keep the policy's."""
     rule = str(error.get("rule") or "")
     if rule == "approval.rejected":
@@ -96,11 +96,11 @@ def _denial(error: dict[str, Any], message: str) -> tuple[str, str | None] | Non
 
 def for_person(
     tool: str,
-    arguments: dict[str, Any],
-    error: dict[str, Any],
+    arguments: Mapping[str, object],
+    error: JSONObject,
     *,
     names: Iterable[str] | None = None,
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[JSONObject, str | None]:
     """Return ``error`` reworded for a person, and a hint saying what to run next (or None).
 
     ``names`` are the container names on the engine, for "did you mean" (None: not read).

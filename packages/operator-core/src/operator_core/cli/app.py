@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
@@ -34,6 +34,7 @@ from operator_core.errors import OperatorError
 from operator_core.present.views import make_console, print_json
 from operator_core.runner.envelope import error_envelope
 from operator_core.tools.registry import REGISTRY
+from operator_core.words import JSONObject, json_object
 
 __all__ = [
     "ERR",
@@ -195,7 +196,7 @@ def fail(exc: OperatorError, *, as_json: bool, hint: str | None = None) -> NoRet
     if as_json:
         print_json(OUT, envelope)
     else:
-        error, person_hint = for_person("", {}, dict(envelope["error"]))
+        error, person_hint = for_person("", {}, cast("JSONObject", envelope["error"]))
         ERR.print(error_panel(error, hint=hint or person_hint))
     raise typer.Exit(int(exit_code_for_exception(exc)))
 
@@ -235,15 +236,15 @@ def _execute_option(settings: Settings, tool: str) -> list[str]:
     return option
 
 
-def _hint_for(settings: Settings, envelope: dict[str, Any], tool: str = "") -> str | None:
+def _hint_for(settings: Settings, envelope: JSONObject, tool: str = "") -> str | None:
     """Return how to allow a denied call of ``tool``, or None for anything else."""
-    error = envelope.get("error") or {}
+    error = json_object(envelope.get("error"))
     if envelope.get("ok") or error.get("type") != "denied":
         return None
-    details = error.get("details")
-    section = details.get("section") if isinstance(details, dict) else None
+    section = json_object(error.get("details")).get("section")
+    rule = error.get("rule")
     return denial_hint(
-        error.get("rule"),
+        rule if isinstance(rule, str) else None,
         section=section if isinstance(section, str) else None,
         policy_source=settings.policy_source(),
         execute_command=_command_line_with(_execute_option(settings, tool), drop="--mode"),
@@ -252,7 +253,7 @@ def _hint_for(settings: Settings, envelope: dict[str, Any], tool: str = "") -> s
 
 
 def _show_failure(
-    settings: Settings, tool: str, arguments: dict[str, Any], envelope: dict[str, Any]
+    settings: Settings, tool: str, arguments: Mapping[str, object], envelope: JSONObject
 ) -> None:
     """Tell a person what failed and what to run next (agents' advice left out)."""
     error = envelope.get("error")
