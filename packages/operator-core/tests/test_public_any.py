@@ -62,7 +62,6 @@ KNOWN = {
     "mcp.http:ReadDeadlineProtocol",
     "mcp.http:http_app",
     "mcp.wire:AnsweringReadStream.__init__",
-    "mcp.wire:AnsweringReadStream.last_context",
     "policy.matching:Verdict",
     "policy.matching:Verdict.__init__",
     "present.terminal:SafeConsole.render_str",

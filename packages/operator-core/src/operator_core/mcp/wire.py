@@ -13,6 +13,7 @@ passes through untouched.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -61,7 +62,7 @@ def rejections(exc: Exception) -> list[types.JSONRPCError]:
     ]
 
 
-def _whole_message(errors: list[Any]) -> Any:
+def _whole_message(errors: Sequence[Mapping[str, object]]) -> object:
     """Return the decoded message a validation failure was about, as well as it can be found.
 
     Each error carries the value it concerns: a field's for a wrong field, the whole
@@ -80,7 +81,7 @@ def _error(request_id: str | int | None, code: int, message: str) -> types.JSONR
     )
 
 
-def _id_of(message: Any) -> str | int | None:
+def _id_of(message: object) -> str | int | None:
     """Return the id of a decoded message if it is one JSON-RPC allows and we can echo."""
     if not isinstance(message, dict):
         return None
@@ -96,7 +97,7 @@ def _id_of(message: Any) -> str | int | None:
     return found if -(2**63) <= found < 2**63 else None
 
 
-def _id_in_text(text: Any) -> str | int | None:
+def _id_in_text(text: object) -> str | int | None:
     """Return the id of a line the SDK's parser refused, read by the standard library's.
 
     Python's parser accepts what the SDK's refuses (lone surrogates) and nests deeper;
@@ -123,7 +124,7 @@ class AnsweringReadStream(Generic[T]):
         self._write = write_stream
 
     @property
-    def last_context(self) -> Any:
+    def last_context(self) -> object:
         """The sender's context of the last message received (from the wrapped stream)."""
         return getattr(self._inner, "last_context", None)
 
