@@ -13,7 +13,6 @@ and the stream is closed once ``MAX_EVENT_READ_BYTES`` came or the call's deadli
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 from collections import deque
@@ -25,7 +24,7 @@ from operator_core.audit.redact import redact_text
 from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import moment, window
-from operator_core.docker.diagnosis.reading import as_stdout, pump
+from operator_core.docker.diagnosis.reading import as_stdout, close_stream, pump
 from operator_core.docker.diagnosis.when import api_time
 from operator_core.errors import EngineError, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
@@ -341,9 +340,11 @@ class FollowActions(ExecutorCore):
         if filters:
             params = {**params, "filters": filters}
         chunks = self._api.stream("GET", "/events", params, deadline=_NO_DEADLINE)
-        async with contextlib.aclosing(chunks):
+        try:
             async for event in _read_follow(chunks):
                 yield event
+        finally:
+            await close_stream(chunks)
 
 
 #: A followed stream's bound: none (the client's own default would end it).

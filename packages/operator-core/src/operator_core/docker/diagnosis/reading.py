@@ -18,23 +18,44 @@ from dataclasses import dataclass
 from operator_core.docker._engine.capture import Sink
 from operator_core.errors import OperationTimeout
 
-__all__ = ["Pumped", "as_stdout", "pump"]
+__all__ = ["Pumped", "as_stdout", "close_stream", "pump"]
+
+
+@contextlib.asynccontextmanager
+async def _closing(stream: AsyncIterator[object]) -> AsyncIterator[None]:
+    """Close ``stream`` when the block is left, however it is left."""
+    try:
+        yield
+    finally:
+        await close_stream(stream)
 
 
 @dataclass(frozen=True)
 class Pumped:
-    """How a read ended: ``stopped`` None (the stream ended), ``deadline``, ``read_cap`` or
-    ``cancelled``; and the bytes read."""
+    """How a read ended, and the bytes read.
+
+    ``stopped`` is None when the stream ended, else ``deadline``, ``read_cap`` or
+    ``cancelled``.
+    """
 
     stopped: str | None
     bytes_read: int
 
 
+async def close_stream(stream: AsyncIterator[object]) -> None:
+    """Close a response stream (an async generator of ``EngineClient``) left before its end."""
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 async def as_stdout(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str, bytes]]:
     """Yield a plain byte stream's chunks as ``stdout`` pieces (closing it when left)."""
-    async with contextlib.aclosing(chunks):
+    try:
         async for chunk in chunks:
             yield "stdout", chunk
+    finally:
+        await close_stream(chunks)
 
 
 async def pump(
@@ -53,7 +74,7 @@ async def pump(
     """
     total, stopped = 0, None
     try:
-        async with asyncio.timeout_at(deadline_at), contextlib.aclosing(pieces):
+        async with asyncio.timeout_at(deadline_at), _closing(pieces):
             async for name, data in pieces:
                 if cancel is not None and cancel.is_set():
                     stopped = "cancelled"

@@ -78,8 +78,11 @@ def _finite(value: float) -> float | None:
 
 
 def _cpu_percent(raw: Mapping[str, object]) -> float | None:
-    """Return CPU use as the CLI computes it: the container's share of the host's CPU time
-    between two samples, times the number of CPUs online (200% is two CPUs busy)."""
+    """Return CPU use as the CLI computes it (200% is two CPUs busy).
+
+    The container's share of the host's CPU time between two samples, times the number of
+    CPUs online.
+    """
     now, before = _object(raw.get("cpu_stats")), _object(raw.get("precpu_stats"))
     total = _number(_object(now.get("cpu_usage")).get("total_usage"))
     system = _number(now.get("system_cpu_usage"))

@@ -17,8 +17,6 @@ from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.capture import LineCollector
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import window
-from operator_core.docker.diagnosis.reading import pump
-from operator_core.docker.diagnosis.when import api_time
 from operator_core.docker.containers.logs import (
     ENGINE_ENTRY_BYTES,
     LOG_MARGIN_S,
@@ -30,6 +28,8 @@ from operator_core.docker.containers.logs import (
     check_tail,
     split_stamp,
 )
+from operator_core.docker.diagnosis.reading import pump
+from operator_core.docker.diagnosis.when import api_time
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._view import node_names, task_entry
 from operator_core.docker.swarm.results import ServiceLogLine, ServiceLogs, TaskList
