@@ -3,8 +3,9 @@
 Each container's log is read by one streamed ``GET /containers/{id}/logs`` whose frames
 are matched line by line as they arrive; only the matches, their context lines and a few
 lines before are held, so memory does not grow with the size of a log. A pattern is a
-plain substring unless ``regex`` is set; regular expressions run on RE2, whose time is linear in the input, so a
-pattern an agent wrote cannot hang the process; its length is capped too.
+plain substring unless ``regex`` is set; regular expressions run on RE2, whose time is
+linear in the input, so a pattern an agent wrote cannot hang the process; its length is
+capped too.
 
 Bounds: ``tail`` lines per container (from the end of its log), ``max_matches`` matches in
 all (reading stops once they are found), ``MAX_SEARCH_READ_BYTES`` read in all, each kept
