@@ -367,7 +367,7 @@ def test_parse_stats_computes_every_figure_as_the_cli_does():
 
 
 def test_parse_stats_of_cgroup_v2_leaves_out_its_inactive_file_cache():
-    """cgroup v2 names the cache ``inactive_file``: it is left out of the memory in use too."""
+    """Cgroup v2 names the cache ``inactive_file``: it is left out of the memory in use too."""
     v2 = {**STATS, "memory_stats": {"usage": 8_000_000, "limit": 0, "stats": {"inactive_file": 1}}}
     parsed = parse_stats(v2)
     assert (parsed["memory_bytes"], parsed["memory_percent"]) == (7_999_999, None)
@@ -494,7 +494,7 @@ def log(out: bytes, err: bytes = b"") -> Reply:
 
 @pytest.fixture
 def two_containers(fake: Engine) -> Engine:
-    """web and db, their logs empty unless a test scripts them."""
+    """Web and db, their logs empty unless a test scripts them."""
     return fake
 
 
