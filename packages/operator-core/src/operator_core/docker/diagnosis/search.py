@@ -32,11 +32,12 @@ from typing import Any
 
 import re2
 
-from operator_core.docker._engine.api import EngineClient, Params, as_list
+from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import window
-from operator_core.docker.containers.discovery import ContainerFilters, container_filters
+from operator_core.docker.containers.discovery import container_filters
 from operator_core.docker.diagnosis.reading import pump
+from operator_core.docker.diagnosis.targets import Target, chosen_targets
 from operator_core.docker.diagnosis.when import api_time
 from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import (
@@ -280,17 +281,8 @@ class _Plan:
     since: str | None
 
 
-@dataclass(frozen=True)
-class _Target:
-    """A container to search: its id, name and whether its log is a TTY's (one stream)."""
-
-    id: str
-    name: str
-    tty: bool
-
-
 async def _read_one(
-    api: EngineClient, snap: _Target, plan: _Plan, budget: _Budget, until: float
+    api: EngineClient, snap: Target, plan: _Plan, budget: _Budget, until: float
 ) -> tuple[list[LogMatch], SearchedContainer]:
     """Search one container's log; return its matches and how its reading went."""
     out = _Matcher("stdout", plan.search, plan.context, budget)
@@ -330,7 +322,7 @@ async def _read_one(
 
 
 async def _search_all(
-    api: EngineClient, snaps: list[_Target], plan: _Plan, budget: _Budget, until: float
+    api: EngineClient, snaps: list[Target], plan: _Plan, budget: _Budget, until: float
 ) -> tuple[list[LogMatch], list[SearchedContainer], list[str], list[str]]:
     """Read the containers' logs, ``SEARCH_READERS`` at a time; keep the order of ``snaps``.
 
@@ -340,7 +332,7 @@ async def _search_all(
     """
     gate = asyncio.Semaphore(SEARCH_READERS)
 
-    async def one(snap: _Target) -> tuple[list[LogMatch], SearchedContainer] | str | None:
+    async def one(snap: Target) -> tuple[list[LogMatch], SearchedContainer] | str | None:
         async with gate:
             if budget.exhausted(until):
                 return None
@@ -366,47 +358,6 @@ async def _search_all(
         searched.append(report)
         budget.reasons.update(report["truncation"])
     return matches, searched, not_searched, gone
-
-
-async def _inspect(api: EngineClient, ref: str) -> _Target | None:
-    """Return the container ``ref`` names, None if there is none."""
-    try:
-        raw = await api.get_object(f"/containers/{ref}/json")
-    except ContainerNotFound:
-        return None
-    config = raw.get("Config")
-    tty = isinstance(config, dict) and bool(config.get("Tty"))
-    return _Target(str(raw.get("Id") or ""), str(raw.get("Name") or "").lstrip("/"), tty)
-
-
-def _filters(chosen: ContainerFilters) -> dict[str, list[str]]:
-    """Return a listing's ``filters`` from the ``key=value`` filters docker takes."""
-    found: dict[str, list[str]] = {}
-    for spec in chosen.docker_args():
-        key, _, value = spec.partition("=")
-        found.setdefault(key, []).append(value)
-    return found
-
-
-async def _chosen(
-    api: EngineClient, refs: list[str] | None, chosen: ContainerFilters
-) -> tuple[list[_Target], list[str]]:
-    """Return the containers to search and the refs that name none (an inspect each).
-
-    Without refs, the listing's filters are the search's labels and Compose project and
-    service (no name, status or health, which would need a re-check after the read).
-    """
-    if refs is None:
-        params: Params = {"all": True}
-        if filters := _filters(chosen):
-            params = {**params, "filters": filters}
-        listed = as_list(await api.get("/containers/json", params), "GET /containers/json")
-        refs = [str(item.get("Id")) for item in listed if isinstance(item, dict)]
-        found = await asyncio.gather(*(_inspect(api, ref) for ref in refs))
-        return [snap for snap in found if snap is not None], []
-    found = await asyncio.gather(*(_inspect(api, ref) for ref in refs))
-    missing = [ref for ref, snap in zip(refs, found, strict=True) if snap is None]
-    return [snap for snap in found if snap is not None], missing
 
 
 class SearchActions(ExecutorCore):
@@ -458,7 +409,7 @@ class SearchActions(ExecutorCore):
 
         async def work() -> SearchResult:
             until = time.monotonic() + limit - min(SEARCH_MARGIN_S, limit / 4)
-            snaps, missing = await _chosen(self._api, wanted, chosen)
+            snaps, missing = await chosen_targets(self._api, wanted, chosen)
             found = await _search_all(self._api, snaps, plan, budget, until)
             matches, searched, not_searched, gone = found
             missing += gone
