@@ -667,3 +667,19 @@ async def test_readers_together_never_read_past_the_search_read_cap(
     result = await executor.search_logs("nothing", refs=["web", "db"])
     assert [c["truncation"] for c in result["containers"]] == [["read_cap"], ["read_cap"]]
     assert result["truncation"] == ["read_cap"]
+
+
+async def test_stats_of_a_container_removed_before_its_sample_is_missing(executor, fake):
+    """A container listed but gone when sampled (404) is missing, not a failure."""
+    fake.stats = {CID: STATS}
+    answer = fake.__call__
+
+    def removing(method: str, path: str, params: dict[str, str], body: object) -> Reply:
+        if path == f"/containers/{DB}/stats":
+            raise refused(404, f"No such container: {DB}")
+        return answer(method, path, params, body)
+
+    api, _ = fake_client(removing)
+    result = await DockerActionExecutor(api=api).container_stats(["web", "db"])
+    assert [c["name"] for c in result["containers"]] == ["web"]
+    assert result["missing"] == ["db"]

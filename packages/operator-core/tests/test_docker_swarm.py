@@ -448,3 +448,27 @@ async def test_a_wait_cut_short_by_the_calls_shared_deadline_is_a_result(executo
         result = await executor.scale_service("web", 4, timeout=600)
     assert (result["converged"], result["running"]) == (False, 2)
     assert clock.now - 500 < 12
+
+
+async def test_a_change_made_since_the_read_is_refused_not_overwritten(executor, swarm):
+    """An update names the version it read: another client's change in between wins.
+
+    The engine refuses the stale update (``update out of sequence``): EngineError, and
+    the other client's spec stays as it made it.
+    """
+    swarm.add_service("web", 2)
+    answer = swarm.__call__
+
+    def racing(method, path, params, body):
+        reply = answer(method, path, params, body)
+        if (method, path) == ("GET", "/services/web"):  # someone scales to 5 meanwhile
+            raw = swarm.services["svcweb"]
+            raw["Spec"]["Mode"]["Replicated"]["Replicas"] = 5
+            raw["Version"]["Index"] += 1
+        return reply
+
+    api, _ = fake_client(racing)
+    racer = DockerActionExecutor(api=api, clock=executor._clock)
+    with pytest.raises(EngineError, match="out of sequence"):
+        await racer.scale_service("web", 3, timeout=5)
+    assert swarm.services["svcweb"]["Spec"]["Mode"]["Replicated"]["Replicas"] == 5

@@ -117,3 +117,26 @@ async def test_a_service_gone_before_the_logs_is_service_not_found(executor, spa
     with pytest.raises(ServiceNotFound) as caught:
         await executor.get_service_logs("web")
     assert caught.value.reference == "web"
+
+
+async def test_details_are_split_before_they_are_unquoted(executor, spawn):
+    """The engine sorts details by key and URL-quotes each: a comma in a value is ``%2C``.
+
+    So the pairs are split at commas first, then unquoted: a user's detail before the
+    swarm's, with a quoted comma, still leaves the task and node found.
+
+    A line whose first word is no details (an engine without them) keeps its whole text.
+    """
+    when = "2026-11-29T10:00:01.000000000Z"
+    details = f"app=a%2Cb,com.docker.swarm.node.id=n3,com.docker.swarm.service.id={SID}"
+    spawn.out = f"{when} {details},com.docker.swarm.task.id={T2} hello world\n".encode()
+    spawn.out += b"2026-11-29T10:00:02.000000000Z plain words\n"
+    result = await executor.get_service_logs("web")
+    first, second = result["lines"]
+    assert (first["text"], first["task_id"], first["slot"], first["node"]) == (
+        "hello world",
+        T2,
+        2,
+        "lab-eng3",
+    )
+    assert (second["text"], second["task_id"]) == ("plain words", None)
