@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import json
 import struct
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -256,7 +256,7 @@ class EngineClient:
         body: object | None = None,
         *,
         deadline: float | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield the response's body in chunks as they arrive; leaving closes it."""
         async with self._open(method, path, params, body, deadline) as response:
             async for chunk in response.content.iter_any():
@@ -271,7 +271,7 @@ class EngineClient:
         *,
         tty: bool = False,
         deadline: float | None = None,
-    ) -> AsyncIterator[tuple[StreamName, bytes]]:
+    ) -> AsyncGenerator[tuple[StreamName, bytes], None]:
         """Yield ``(stream, bytes)`` from a multiplexed body (8-byte headers), or raw if ``tty``.
 
         A TTY's output is one stream, given as ``stdout``.
@@ -302,7 +302,7 @@ class EngineClient:
         params: Params | None = None,
         *,
         deadline: float | None = None,
-    ) -> AsyncIterator[dict[str, object]]:
+    ) -> AsyncGenerator[dict[str, object], None]:
         """Yield each JSON object of a line-delimited stream (``/events``)."""
         async with self._open(method, path, params, None, deadline) as response:
             async for line in response.content:
