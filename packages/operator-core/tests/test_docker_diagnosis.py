@@ -23,7 +23,7 @@ from operator_core.docker.diagnosis.events import (
     ENGINE_EVENT_BUFFER,
     parse_event,
 )
-from operator_core.docker.diagnosis.stats import parse_size, parse_stats
+from operator_core.docker.diagnosis.stats import parse_stats
 from operator_core.errors import ContainerNotFound, ContainerStateError, EngineError, InvalidInput
 from operator_core.testing import record_requests
 
@@ -293,24 +293,6 @@ def test_parse_event_hides_secrets_in_an_exec_command():
 
 
 # --- stats -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0B", 0),
-        ("356KiB", 364_544),
-        ("1.5MiB", 1_572_864),
-        ("23.54GiB", round(23.54 * 1024**3)),
-        ("1.2kB", 1200),
-        ("3MB", 3_000_000),
-        ("--", None),
-        ("12 parsecs", None),
-    ],
-)
-def test_sizes_printed_by_the_cli_are_read_back_as_bytes(text, expected):
-    """Binary (KiB) and decimal (kB) units both come back as bytes; anything else is None."""
-    assert parse_size(text) == expected
 
 
 #: One sample as ``GET /containers/{id}/stats?stream=false`` gives it (cgroup v1).

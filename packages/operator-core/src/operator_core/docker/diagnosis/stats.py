@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from collections.abc import Mapping
 
 from operator_core.audit.redact import redact_text
@@ -27,39 +26,11 @@ from operator_core.validate import validate_reference
 __all__ = [
     "STATS_AT_ONCE",
     "StatsActions",
-    "parse_size",
     "parse_stats",
 ]
 
 #: How many containers are sampled at once (each sample takes the engine about a second).
 STATS_AT_ONCE = 8
-
-_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kKMGTPE]?i?B)", re.ASCII)
-_FACTORS = {
-    "B": 1,
-    "kB": 1000,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "PB": 1000**5,
-    "EB": 1000**6,
-    "KiB": 1024,
-    "kiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-    "TiB": 1024**4,
-    "PiB": 1024**5,
-    "EiB": 1024**6,
-}
-
-
-def parse_size(text: str) -> int | None:
-    """Return the bytes of a size as docker prints it (``1.5MiB``, ``12kB``), else None."""
-    found = _SIZE.fullmatch(text.strip())
-    if found is None or found.group(2) not in _FACTORS:
-        return None
-    return round(float(found.group(1)) * _FACTORS[found.group(2)])
 
 
 def _object(value: object) -> Mapping[str, object]:
