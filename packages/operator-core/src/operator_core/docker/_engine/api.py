@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import json
 import struct
+import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal
@@ -116,36 +117,34 @@ class EngineClient:
         self._deadline = deadline
         self._docker: aiodocker.Docker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._finalizer: weakref.finalize[..., EngineClient] = weakref.finalize(self, _nothing)
 
     def _client(self) -> aiodocker.Docker:
-        """Return the pool for the running loop, opening it on first use (or a new loop)."""
+        """Return the pool for the running loop, opening it on first use (or a new loop).
+
+        A client dropped without ``close`` closes its pool's sockets when it is collected.
+        """
         loop = asyncio.get_running_loop()
         if self._docker is None or self._loop is not loop:
             self._abandon()
             connector = self._connector() if self._connector is not None else None
             self._docker = aiodocker.Docker(url=self.url, connector=connector)
             self._loop = loop
+            self._finalizer = weakref.finalize(self, _drop, self._docker)
         return self._docker
 
     def _abandon(self) -> None:
-        """Drop a pool opened on another loop (a finished ``asyncio.run``), closing its sockets.
-
-        It cannot be awaited from here; its connector is closed synchronously, and a loop
-        already closed leaves the sockets to be reclaimed with the objects.
-        """
+        """Drop a pool opened on another loop (a finished ``asyncio.run``), closing its sockets."""
         old, self._docker = self._docker, None
-        if old is None:
-            return
-        connector = old.session.connector
-        old.session.detach()
-        if connector is not None and not connector.closed:
-            with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to schedule on
-                connector._close()
+        if old is not None:
+            self._finalizer.detach()
+            _drop(old)
 
     async def close(self) -> None:
         """Close the pool; a later request opens a new one."""
         docker, self._docker = self._docker, None
         if docker is not None and self._loop is asyncio.get_running_loop():
+            self._finalizer.detach()
             await docker.close()
         elif docker is not None:
             self._docker = docker
@@ -308,3 +307,20 @@ class EngineClient:
             async for line in response.content:
                 if line.strip():
                     yield as_object(json.loads(line), f"{method} {path}")
+
+
+def _nothing() -> None:
+    """The finalizer of a client that opened no pool."""
+
+
+def _drop(docker: aiodocker.Docker) -> None:
+    """Close ``docker``'s sockets without awaiting (its loop may be finished or closed).
+
+    The session is detached from its connector (nothing left to warn about) and the
+    connector closed synchronously; on a closed loop the sockets go with the objects.
+    """
+    connector = docker.session.connector
+    docker.session.detach()
+    if connector is not None and not connector.closed:
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to schedule on
+            connector._close()
