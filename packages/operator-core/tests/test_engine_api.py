@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.api import EngineClient, _Demux
 from operator_core.docker._engine.api_errors import translate_api
 from operator_core.errors import (
     ContainerNotFound,
@@ -174,3 +174,20 @@ def test_translate_refuses_what_is_not_engine_side() -> None:
     with pytest.raises(TypeError):
         translate_api(KeyError("x"), path="/containers/web/json")  # type: ignore[arg-type]
     assert isinstance(translate_api(OSError("broken pipe")), EngineError)
+
+
+def test_frames_split_anywhere_come_apart_the_same() -> None:
+    """Chunks cut inside a header or a payload give the same streams; a cut frame is an error."""
+    body = frame(1, b"out 1\n") + frame(2, b"err 1\n") + frame(1, b"out 2\n")
+    for size in (1, 3, 7, 8, 9, len(body)):
+        demux = _Demux("logs")
+        pieces = [p for at in range(0, len(body), size) for p in demux.feed(body[at : at + size])]
+        demux.close()
+        joined: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        for stream, data in pieces:
+            joined[stream] += data
+        assert joined == {"stdout": b"out 1\nout 2\n", "stderr": b"err 1\n"}, size
+    cut = _Demux("logs")
+    cut.feed(body[:-2])
+    with pytest.raises(EngineError, match="inside a frame"):
+        cut.close()
