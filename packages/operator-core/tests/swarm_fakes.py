@@ -3,7 +3,7 @@
 ``FakeSwarm`` answers the requests the swarm actions make (``GET /services``,
 ``/services/{id}``, ``/tasks``, ``/nodes``, ``/nodes/{id}``, ``POST
 /services/{id}/update`` and ``/nodes/{id}/update``) from raw JSON it holds, as the engine
-would, and records them. It is the ``answer`` of ``api_fakes.fake_client``: the real
+would, and records them. It is the ``answer`` of ``engine_fakes.fake_client``: the real
 ``EngineClient`` (recorder, deadline, error mapping) sits in front of it. Changes take
 effect step by step: each read of a service's tasks moves the cluster one step towards
 what was asked, unless ``stuck`` holds new tasks pending with an error. An update naming
@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from api_fakes import Reply, refused, reply_json
+from engine_fakes import Reply, refused, reply_json
 
 UNHEALTHY = "task: non-zero exit (137): dockerexec: unhealthy container"
 NODES = {"n1": ("lab-eng1", "manager"), "n2": ("lab-eng2", "worker"), "n3": ("lab-eng3", "worker")}

@@ -1,6 +1,6 @@
 """Unit tests of the diagnosis reads: get_events, container_stats, container_top, search.
 
-The engine is faked behind a real ``EngineClient`` (``api_fakes``): the client's door,
+The engine is faked behind a real ``EngineClient`` (``engine_fakes``): the client's door,
 frame demultiplexing and error mapping run, and the reads' own bounds and parsing.
 """
 
@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from aiodocker.exceptions import DockerError
 
-from api_fakes import Reply, fake_client, frame, refused, reply_json
+from engine_fakes import Reply, fake_client, frame, refused, reply_json
 from operator_core.docker import DockerActionExecutor
 from operator_core.docker.diagnosis import events as events_module
 from operator_core.docker.diagnosis import search as search_module

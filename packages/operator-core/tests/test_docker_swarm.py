@@ -1,6 +1,6 @@
 """Unit tests of the swarm actions (services, tasks, nodes) against a fake manager.
 
-The fake answers behind a real ``EngineClient`` (``api_fakes``): requests are recorded,
+The fake answers behind a real ``EngineClient`` (``engine_fakes``): requests are recorded,
 bounded and their failures mapped exactly as against an engine.
 """
 
@@ -13,7 +13,7 @@ from unittest.mock import patch
 
 import pytest
 
-from api_fakes import fake_client
+from engine_fakes import fake_client
 from operator_core.deadline import Deadline, within
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import (

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from api_fakes import Reply, fake_client, frame, refused
+from engine_fakes import Reply, fake_client, frame, refused
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ServiceNotFound
 from swarm_fakes import FakeSwarm

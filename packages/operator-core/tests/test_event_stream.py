@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from api_fakes import Reply, fake_client, refused
+from engine_fakes import Reply, fake_client, refused
 from operator_core.docker import DockerActionExecutor
 from operator_core.docker.diagnosis import events as events_module
 from operator_core.docker.diagnosis.events import EventStreamEnded

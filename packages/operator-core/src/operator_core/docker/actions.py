@@ -9,6 +9,7 @@ process starts, runs the blocking python-on-whales calls in ``loop.run_in_execut
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,12 +46,35 @@ from operator_core.validate import validate_grace, validate_seconds
 __all__ = ["DockerActionExecutor"]
 
 
-def _engine_url(host: str | None, client: DockerClient | None) -> str:
-    """Return the engine's URL: ``host``, else ``client``'s, else ``$DOCKER_HOST``, else local."""
+def _engine_client(host: str | None, client: DockerClient | None) -> EngineClient:
+    """Return the API client for ``host``, else ``client``'s engine, else the default one.
+
+    ``client``'s host, context (read from the docker context store, TLS included) and TLS
+    files carry over. One that runs another CLI (podman's) names no socket and is refused
+    rather than silently sent to another engine: pass ``host=`` with its API socket.
+    """
     if host:
-        return host
-    configured = client.client_config.host if client is not None else None
-    return str(configured or os.environ.get("DOCKER_HOST") or DEFAULT_URL)
+        return EngineClient(host)
+    if client is None:
+        return EngineClient(os.environ.get("DOCKER_HOST") or DEFAULT_URL)
+    config = client.client_config
+    if [str(word) for word in config.client_call] != ["docker"]:
+        raise InvalidInput(
+            "a DockerClient running another CLI cannot be reached over the Engine API; "
+            "pass DockerActionExecutor(host=URL) with the engine's API socket"
+        )
+    if config.context is not None and config.host is None:
+        return EngineClient(context=str(config.context))
+    url = str(config.host or os.environ.get("DOCKER_HOST") or DEFAULT_URL)
+    if not config.tls and config.tlscacert is None:
+        return EngineClient(url)
+    tls = ssl.create_default_context(cafile=str(config.tlscacert) if config.tlscacert else None)
+    if config.tlscert is not None and config.tlskey is not None:
+        tls.load_cert_chain(str(config.tlscert), str(config.tlskey))
+    if config.tlsverify is False:
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    return EngineClient(url.replace("tcp://", "https://", 1), ssl_context=tls)
 
 
 class DockerActionExecutor(
@@ -95,7 +119,7 @@ class DockerActionExecutor(
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._docker = client if client is not None else docker
-        self._api = api if api is not None else EngineClient(_engine_url(host, client))
+        self._api = api if api is not None else _engine_client(host, client)
         self._call_deadline = validate_seconds(
             call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True
         )
