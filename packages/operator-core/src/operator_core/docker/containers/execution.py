@@ -152,7 +152,7 @@ async def _running(api: EngineClient, ref: str) -> Snapshot:
 class _Ran:
     """How one exec's stream ended: ``stopped`` None (it ended), timeout or cancelled."""
 
-    exec_id: str
+    exec_id: str | None
     stopped: str | None
     elapsed_s: float
 
@@ -203,11 +203,14 @@ async def _run_exec(
 ) -> _Ran:
     """Run one exec within ``limit`` s; a timeout or a cancel closes its stream and is noted."""
     env, user, workdir = options
-    exec_id = await _create(api, container, words, env, user, workdir)
     began = time.monotonic()
     stopped: str | None = None
+    exec_id: str | None = None
     try:
+        # The create counts against the timeout too: an engine that never answers it is
+        # told apart by the clean-up and the probe, as a command that never ends is not.
         async with asyncio.timeout(limit):
+            exec_id = await _create(api, container, words, env, user, workdir)
             await _pump(api, exec_id, *sinks)
     except TimeoutError as exc:
         if isinstance(exc, OperationTimeout):
@@ -243,7 +246,7 @@ async def _cleanup(
     try:
         sinks = (out, err)
         ran = await _run_exec(api, container, words, ({}, user, None), sinks, CLEANUP_DEADLINE_S)
-        code = None if ran.stopped else await _exit_code(api, ran.exec_id)
+        code = None if ran.stopped or not ran.exec_id else await _exit_code(api, ran.exec_id)
     except OperatorError as exc:
         return {"killed": 0, "remaining": None, "error": str(exc)}
     report = _CLEANUP_REPORT.search(out.text())
@@ -318,7 +321,8 @@ class ExecActions(ExecutorCore):
             ran = await _run_exec(self._api, snap.id, words, options, (out, err), limit)
             cancelled = ran.stopped == "cancelled"
             timed_out = ran.stopped == "deadline"
-            code = None if ran.stopped else await _exit_code(self._api, ran.exec_id)
+            done = ran.exec_id if not ran.stopped else None
+            code = await _exit_code(self._api, done) if done else None
             cleanup = await _cleanup(self._api, snap.id, who, marker) if ran.stopped else None
             # No clean-up report either: was it the engine, rather than the command, that
             # did not answer? One inspect says.
