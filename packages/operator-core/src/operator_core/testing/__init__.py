@@ -4,6 +4,7 @@
   ``TEST_LABEL``, ``unique_name``, ``HANDLES_SIGTERM`` and ``IGNORES_SIGTERM``: defined in
   ``operator_core._local_image`` (the demo uses them too) and re-exported here unchanged.
 * ``count_docker_processes``: counts the docker processes started inside a block.
+* ``record_requests``: the Engine API requests made inside a block (``[]``: none made).
 * ``inspect_result``: a python-on-whales inspect result for fakes and mocks.
 """
 
@@ -26,6 +27,7 @@ from operator_core._local_image import (
     TEST_LABEL,
     unique_name,
 )
+from operator_core.docker import Request, record_requests
 
 __all__ = [
     "HANDLES_SIGTERM",
@@ -33,8 +35,10 @@ __all__ = [
     "TEST_IMAGE",
     "TEST_LABEL",
     "ProcessCount",
+    "Request",
     "count_docker_processes",
     "inspect_result",
+    "record_requests",
     "unique_name",
 ]
 
