@@ -167,8 +167,12 @@ async def main_async(host: str) -> None:
             return await loop.run_in_executor(None, pow_client.container.inspect, c)
 
         print(f"engine {host}; {ROUNDS} sequential inspects, then 5 x {CONCURRENT} concurrent")
-        print(f"idle event loop (no request): lag p99 {await _idle_lag():.2f} ms (the machine's floor)")
-        print(f"{'client':<22} {'median ms':>9} {'CPU ms':>9} {'20 conc ms':>10} {'lag p99 ms':>10}")
+        print(
+            f"idle event loop (no request): lag p99 {await _idle_lag():.2f} ms (the machine's floor)"
+        )
+        print(
+            f"{'client':<22} {'median ms':>9} {'CPU ms':>9} {'20 conc ms':>10} {'lag p99 ms':>10}"
+        )
         for name, fn, rounds in (
             ("raw API (aiohttp)", raw_inspect, ROUNDS),
             ("aiodocker", aiodocker_inspect, ROUNDS),
@@ -258,7 +262,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="unix:///var/run/docker.sock")
     args = parser.parse_args()
-    print(f"aiodocker {aiodocker.__version__}, docker {docker.__version__}, aiohttp {aiohttp.__version__}")
+    print(
+        f"aiodocker {aiodocker.__version__}, docker {docker.__version__}, aiohttp {aiohttp.__version__}"
+    )
     asyncio.run(main_async(args.host))
     os._exit(0)  # the SDK's and the CLI's blocked worker threads would hold the exit
 

@@ -160,7 +160,7 @@ async def open_runner(
     policy = settings.policy()
     inventory = settings.inventory()
     executor: Any = (
-        DockerActionExecutor(settings.docker_client())
+        DockerActionExecutor(endpoint=settings.endpoint())
         if inventory is None
         else FleetExecutor(Fleet(inventory))
     )
@@ -177,6 +177,7 @@ async def open_runner(
     finally:
         await audit.close()
         await merged.close_history()
+        await executor.aclose()
 
 
 async def call_tool(
@@ -222,13 +223,18 @@ async def container_names(settings: Settings) -> list[str]:
     """
     try:
         inventory = settings.inventory()
-        client = (
-            settings.docker_client()
+        endpoint = (
+            settings.endpoint()
             if inventory is None
-            else inventory.host(settings.fleet_host() or inventory.default).client()
+            else inventory.host(settings.fleet_host() or inventory.default).endpoint()
         )
-        executor = DockerActionExecutor(client, call_deadline=NAMES_DEADLINE_S)
+        executor = DockerActionExecutor(endpoint=endpoint, call_deadline=NAMES_DEADLINE_S)
+    except OperatorError:
+        return []
+    try:
         listing = await executor.list_containers(all=True)
     except OperatorError:
         return []
+    finally:
+        await executor.aclose()
     return [str(entry["name"]) for entry in listing["containers"] if entry.get("name")]

@@ -26,7 +26,7 @@ import os
 import re
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,6 +83,8 @@ class Endpoint:
     tls: TLSFiles | None = None
     ssh: str | None = None
     label: str = ""
+    #: The docker context it was read from, if any (for the CLI actions not on the API).
+    context: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -116,6 +118,10 @@ def api_target(endpoint: Endpoint) -> ApiTarget:
         tls = endpoint.tls
         address = endpoint.url.removeprefix("tcp://")
         return ApiTarget(f"https://{address}", lambda: aiohttp.TCPConnector(ssl=ssl_context(tls)))
+    if endpoint.scheme == "tcp":
+        # Plain HTTP, said so: aiodocker would otherwise read DOCKER_TLS_VERIFY for itself.
+        address = endpoint.url.removeprefix("tcp://")
+        return ApiTarget(f"http://{address}", aiohttp.TCPConnector)
     return ApiTarget(endpoint.url)
 
 
@@ -166,9 +172,8 @@ def _from_url(url: str, tls: TLSFiles | None, *, label: str) -> Endpoint:
     if scheme == "tcp":
         parts = urlsplit(url)
         port = parts.port or (2376 if tls is not None else 2375)
-        url = f"tcp://{parts.netloc.rsplit(':', 1)[0] if parts.port else parts.netloc}:{port}"
-    if scheme == "unix" and not urlsplit(url).path.startswith("/"):
-        raise InvalidInput(f"engine URL {shown}: a socket path must be absolute (unix:///...)")
+        address = parts.netloc.rsplit(":", 1)[0] if parts.port else parts.netloc
+        url = f"tcp://{address}:{port}{parts.path.rstrip('/')}"
     return Endpoint(
         url=url, tls=tls, ssh=url if scheme == "ssh" else None, label=redact_text(label)[:200]
     )
@@ -193,8 +198,8 @@ def url_problem(url: str) -> str | None:
         return "has a query or a fragment ('?', '#'); docker takes neither"
     parts = urlsplit(url)
     if parts.scheme in ("unix", "npipe"):
-        if parts.path in ("", "/"):
-            return f"names no socket; e.g. {_SOCKETS[parts.scheme]}"
+        if parts.path in ("", "/") or (parts.scheme == "unix" and parts.netloc):
+            return f"names no socket by its absolute path; e.g. {_SOCKETS[parts.scheme]}"
         return None
     try:
         port = parts.port
@@ -211,10 +216,8 @@ def url_problem(url: str) -> str | None:
         return "has a host or user that is not a plain name or address"
     if parts.scheme == "ssh" and (parts.password is not None or parts.path):
         return "ssh:// takes [user@]host[:port] only: no password, no path"
-    if parts.scheme == "tcp" and (
-        user or parts.password is not None or parts.path not in ("", "/")
-    ):
-        return "tcp:// takes host[:port] only: no user, password or path (use tls = { ... })"
+    if parts.scheme == "tcp" and (user or parts.password is not None):
+        return "tcp:// takes no user or password (use tls = { ... })"
     return None
 
 
@@ -281,13 +284,14 @@ def _from_context(name: str) -> Endpoint:
         raise InvalidInput(f"docker context {name!r}: {meta_file} has no docker endpoint")
     host = endpoint.get("Host") or DEFAULT_SOCKET
     tls = _context_tls(digest, host, endpoint.get("SkipTLSVerify") is True)
-    return _from_url(str(host), tls, label=label)
+    return replace(_from_url(str(host), tls, label=label), context=name)
 
 
 def _default_context(label: str) -> Endpoint:
     """The ``default`` context: DOCKER_HOST or the default socket."""
     named = os.environ.get("DOCKER_HOST")
-    return _from_url(named, None, label=label) if named else Endpoint(DEFAULT_SOCKET, label=label)
+    found = _from_url(named, None, label=label) if named else Endpoint(DEFAULT_SOCKET, label=label)
+    return replace(found, context="default")
 
 
 def _docker_endpoint(meta: object) -> dict[str, object] | None:

@@ -17,8 +17,11 @@ The system ``ssh`` is used, so the user's ssh configuration (keys, known hosts, 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Awaitable
 from pathlib import Path
@@ -87,6 +90,8 @@ class SSHBridge:
                 return self.socket_url
             await self._teardown()
             self._folder = Path(tempfile.mkdtemp(prefix="operator-ssh-"))
+            # A process that ends without closing its clients leaves no ssh master behind.
+            atexit.register(self._at_exit)
             try:
                 await self._start_master()
                 self._server = await asyncio.start_unix_server(
@@ -174,6 +179,15 @@ class SSHBridge:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
+    def _at_exit(self) -> None:
+        """At interpreter exit: end the master and remove the folder (no loop is left)."""
+        master, folder = self._master, self._folder
+        if master is not None and master.returncode is None:
+            with contextlib.suppress(OSError):
+                os.kill(master.pid, signal.SIGTERM)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def stop_now(self) -> None:
         """Stop at once, without waiting (a pool dropped from a finished loop).
 
@@ -210,6 +224,7 @@ class SSHBridge:
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
+        atexit.unregister(self._at_exit)
 
 
 async def _carry(
