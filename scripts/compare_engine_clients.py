@@ -167,9 +167,8 @@ async def main_async(host: str) -> None:
             return await loop.run_in_executor(None, pow_client.container.inspect, c)
 
         print(f"engine {host}; {ROUNDS} sequential inspects, then 5 x {CONCURRENT} concurrent")
-        print(
-            f"idle event loop (no request): lag p99 {await _idle_lag():.2f} ms (the machine's floor)"
-        )
+        idle = await _idle_lag()
+        print(f"idle event loop (no request): lag p99 {idle:.2f} ms (the machine's floor)")
         print(
             f"{'client':<22} {'median ms':>9} {'CPU ms':>9} {'20 conc ms':>10} {'lag p99 ms':>10}"
         )
@@ -213,7 +212,8 @@ async def _streams(adocker: aiodocker.Docker, sdk: docker.DockerClient, host: st
         gen.close()
     base = _tree_rss_kb(me)
     procs = [
-        subprocess.Popen(["docker", "-H", host, "events"], stdout=subprocess.DEVNULL)
+        # A measurement: the processes' own memory is what is measured.
+        subprocess.Popen(["docker", "-H", host, "events"], stdout=subprocess.DEVNULL)  # noqa: ASYNC220
         for _ in range(STREAMS)
     ]
     await asyncio.sleep(1.5)
@@ -228,7 +228,6 @@ async def _cancellation(
 ) -> None:
     """Cancel a request that blocks (wait on a running container) after 100 ms."""
     print("\ncancellation of a blocking request (POST /containers/ID/wait) after 100 ms")
-    loop = asyncio.get_running_loop()
     pool = concurrent.futures.ThreadPoolExecutor(4)
     held: list[concurrent.futures.Future[Any]] = []
 
@@ -247,10 +246,8 @@ async def _cancellation(
         await asyncio.sleep(0.1)
         t0 = time.perf_counter()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         back = (time.perf_counter() - t0) * 1000
         await asyncio.sleep(0.2)
         left = sum(1 for f in held if f.running())
@@ -259,12 +256,12 @@ async def _cancellation(
 
 
 def main() -> None:
+    """Run the comparison against ``--host`` and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="unix:///var/run/docker.sock")
     args = parser.parse_args()
-    print(
-        f"aiodocker {aiodocker.__version__}, docker {docker.__version__}, aiohttp {aiohttp.__version__}"
-    )
+    versions = (aiodocker.__version__, docker.__version__, aiohttp.__version__)
+    print("aiodocker {}, docker {}, aiohttp {}".format(*versions))
     asyncio.run(main_async(args.host))
     os._exit(0)  # the SDK's and the CLI's blocked worker threads would hold the exit
 

@@ -17,8 +17,9 @@ def write_context(
     tls: dict[str, str] | None = None,
     skip_verify: bool = False,
 ) -> Path:
-    """Write context ``name`` (endpoint ``host``) under the CLI folder ``config``; return its
-    meta.json. ``tls`` maps ca/cert/key to the PEM text kept in the context's TLS folder.
+    """Write context ``name`` (endpoint ``host``) under ``config``; return its meta.json.
+
+    ``tls`` maps ca/cert/key to the PEM text kept in the context's TLS folder.
     """
     digest = hashlib.sha256(name.encode()).hexdigest()
     meta = config / "contexts" / "meta" / digest / "meta.json"

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from docker_contexts import write_context
 from python_on_whales import DockerClient
 
+from docker_contexts import write_context
 from operator_core.docker import DockerActionExecutor, Endpoint, TLSFiles, resolve_endpoint
 from operator_core.docker._engine.endpoint import DEFAULT_SOCKET, api_target
 from operator_core.docker._engine.reach import endpoint_for, podman_socket
@@ -100,9 +100,12 @@ def test_the_default_context_is_the_environments_engine(monkeypatch):
 
 def test_an_unknown_context_is_refused_without_a_process_or_request():
     """A context not in the store: InvalidInput naming it; no docker process, no request."""
-    with count_docker_processes() as started, record_requests() as sent:
-        with pytest.raises(InvalidInput, match="no docker context named 'nowhere'"):
-            DockerActionExecutor(context="nowhere")
+    with (
+        count_docker_processes() as started,
+        record_requests() as sent,
+        pytest.raises(InvalidInput, match="no docker context named 'nowhere'"),
+    ):
+        DockerActionExecutor(context="nowhere")
     assert started.count == 0
     assert sent == []
 
@@ -143,9 +146,12 @@ def test_a_context_store_entry_without_a_docker_endpoint_is_refused(clean_enviro
 )
 def test_a_bad_url_is_invalid_input_before_any_connection(url, fault):
     """A URL docker could not use: InvalidInput saying why; nothing is started or sent."""
-    with count_docker_processes() as started, record_requests() as sent:
-        with pytest.raises(InvalidInput, match=fault):
-            DockerActionExecutor(host=url)
+    with (
+        count_docker_processes() as started,
+        record_requests() as sent,
+        pytest.raises(InvalidInput, match=fault),
+    ):
+        DockerActionExecutor(host=url)
     assert started.count == 0
     assert sent == []
 
@@ -167,7 +173,7 @@ def test_tls_goes_with_tcp_only():
 
 
 def test_at_most_one_way_of_naming_the_engine():
-    """host and context, or a client and a host, together are InvalidInput."""
+    """Host and context, or a client and a host, together are InvalidInput."""
     with pytest.raises(InvalidInput, match="not both"):
         resolve_endpoint("unix:///x.sock", "lab")
     with pytest.raises(InvalidInput, match="not client and host"):

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from docker_contexts import write_context
 from python_on_whales import DockerClient
 
+from docker_contexts import write_context
 from operator_core.errors import (
     EngineUnreachable,
     InvalidInput,

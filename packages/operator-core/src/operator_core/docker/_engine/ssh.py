@@ -71,6 +71,19 @@ class SSHBridge:
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        #: How many connections the bridge has carried (each one ``dial-stdio`` session).
+        self.sessions_started = 0
+
+    @property
+    def open_sessions(self) -> int:
+        """How many connections the bridge carries now."""
+        return len(self._sessions)
+
+    @property
+    def master_pid(self) -> int | None:
+        """The ssh master's process id while it runs, else None."""
+        master = self._master
+        return master.pid if master is not None and master.returncode is None else None
 
     @property
     def socket_url(self) -> str | None:
@@ -152,6 +165,7 @@ class SSHBridge:
         task = asyncio.current_task()
         if task is not None:
             self._sessions.add(task)
+        self.sessions_started += 1
         proc: asyncio.subprocess.Process | None = None
         try:
             proc = await asyncio.create_subprocess_exec(
