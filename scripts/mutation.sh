@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of the safety-critical modules (issue 8): policy/, audit/redact.py,
-# docker/containers/lifecycle.py, docker/_validate.py and runner/core.py, against the unit tests
-# (tests/ without tests/integration: an engine test per mutant would take hours).
+# docker/containers/lifecycle.py, docker/_validate.py and runner/ (core, mutate, record,
+# stages), against the unit tests (tests/ without tests/integration: an engine test per
+# mutant would take hours).
 # What is mutated and which tests run is set in [tool.mutmut] of
 # packages/operator-core/pyproject.toml; mutmut runs, for each mutant, only the tests
 # that call the mutated function. Not part of CI: a full run takes about 20 minutes on

@@ -54,17 +54,17 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
 # The metaclass every pydantic v2 model has; subclassed only to translate errors.
-from pydantic._internal._model_construction import ModelMetaclass
-
-from operator_core.audit.redact import redact_value
 from operator_core.audit.retention import RetentionRules
 from operator_core.errors import PolicyError
+from operator_core.policy._strict import Strict as _Strict
+from operator_core.policy._strict import explain as _explain
 from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
@@ -117,26 +117,6 @@ def _high_only() -> list[RiskName]:
 
 
 LabelList = Annotated[list[str], AfterValidator(_check_labels)]
-
-
-class _PolicyMeta(ModelMetaclass):
-    """Makes ``Policy(...)`` built in code raise PolicyError, as loading a file does.
-
-    Only direct construction passes here; nested models validated from a dict do not,
-    so their faults are reported once, at their full location.
-    """
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (a metaclass method)
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValidationError as exc:
-            raise PolicyError(_explain(exc, f"{cls.__name__}(...)")) from None
-
-
-class _Strict(BaseModel, metaclass=_PolicyMeta):
-    """Base of policy models: unknown keys and wrong types are errors; frozen once built."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 def _fix(value: str, allowed: re.Pattern[str]) -> str:
@@ -296,6 +276,29 @@ class Policy(_Strict):
             update["mode"] = section.mode
         return self.model_copy(update=update)
 
+    def mode_section(self, host: str | None) -> str:
+        """Return the key that sets the mode on ``host``: ``[hosts.NAME] mode``, else ``mode``.
+
+        A host's own ``mode`` is not changed by ``--mode`` (which sets the policy's), so a
+        denial names the key a person has to change.
+        """
+        section = self.hosts.get(host) if host is not None else None
+        return f"[hosts.{host}] mode" if section and section.mode is not None else "mode"
+
+    def check_hosts(self, names: Sequence[str]) -> None:
+        """Refuse ``[hosts.NAME]`` sections naming no host of the fleet (``names``).
+
+        Raises PolicyError naming the first unknown section, the others, and the fleet's
+        hosts: a section for a host that is not there would silently apply to nothing.
+        """
+        unknown = [name for name in self.hosts if name not in names]
+        if unknown:
+            raise PolicyError(
+                f"the policy has [hosts.{unknown[0]}] but the inventory's hosts are "
+                f"{', '.join(names)}; rename or remove the section"
+                + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
+            )
+
     def host_rules(self) -> list[str]:
         """Return the rules that judge a call by its fleet host (only an inventory names one).
 
@@ -353,49 +356,3 @@ def load_policy(path: str | Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{file}: not valid TOML: {exc}") from None
     return policy_from_dict(data, str(file))
-
-
-def _explain(exc: ValidationError, source: str) -> str:
-    """Return one line per fault: where, what is wrong, what was given."""
-    lines = [f"{source}: invalid policy ({exc.error_count()} problem(s)):"]
-    for error in exc.errors(include_url=False):
-        where = _location(error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling and section)"
-        shown = (
-            error["type"] not in ("missing", "extra_forbidden")
-            and _scalar(error["input"])
-            and error["loc"][:1] != ("alerts",)  # a sink's url and token are secrets
-        )
-        given = f" (got {redact_value(error['input'])!r})" if shown else ""
-        lines.append(f"  - {where}: {_redacted(message, error['input'])}{given}")
-    return "\n".join(lines)
-
-
-def _redacted(message: str, given: object) -> str:
-    """Return ``message`` with each value of ``given`` quoted in it replaced by its redaction.
-
-    Only the values are redacted, never the help text around them, so the message stays
-    readable ("write 'key' or 'key=value'" is ours, not a secret). PolicyError messages
-    are therefore stored and shown as they are.
-    """
-    for value in given if isinstance(given, list) else [given]:
-        if isinstance(value, str) and (clean := redact_value(value)) != value:
-            message = message.replace(repr(value), repr(clean))
-    return message
-
-
-def _scalar(value: object) -> bool:
-    """Whether ``value`` is short enough to quote in an error."""
-    return isinstance(value, str | int | float | bool) or (
-        isinstance(value, list) and len(repr(value)) <= 80
-    )
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    """Return ``("approval", "risks", 0)`` as ``approval.risks[0]``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from operator_core.limits import MAX_REPLICAS
+from operator_core.policy._strict import Strict as _Strict
 
 __all__ = ["ProtectedSwarmObjects", "SwarmRules"]
-
-
-class _Strict(BaseModel):
-    """Base of the swarm policy models: unknown keys and wrong types are errors; frozen."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class ProtectedSwarmObjects(_Strict):

@@ -25,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import struct
-from collections.abc import AsyncIterator, Callable, Mapping
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Literal
 
@@ -96,7 +98,8 @@ def _label(url: str) -> str:
 class EngineClient:
     """One engine's API client: a lazily opened, reused connection pool.
 
-    ``url`` is ``unix:///path``, ``tcp://host:port``, ``http(s)://host:port``;
+    ``url`` is ``unix:///path``, ``tcp://host:port``, ``http(s)://host:port`` (with
+    ``ssl_context`` for TLS); ``context`` names a docker context to read it from instead;
     ``connector`` (optional) builds the aiohttp connector to reach it (TLS, a forwarded
     ssh socket): the seam an ``Endpoint`` plugs into. ``deadline`` bounds each request
     that is given none (None: only the caller's bound).
@@ -109,43 +112,52 @@ class EngineClient:
         label: str | None = None,
         connector: Callable[[], aiohttp.BaseConnector] | None = None,
         deadline: float | None = None,
+        context: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url
         self.label = label if label is not None else _label(url)
+        if context is not None:
+            self.label = label if label is not None else f"context {context}"
+        self._context = context
+        self._ssl = ssl_context
         self._connector = connector
         self._deadline = deadline
         self._docker: aiodocker.Docker | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._finalizer: weakref.finalize[..., EngineClient] = weakref.finalize(self, _nothing)
 
     def _client(self) -> aiodocker.Docker:
-        """Return the pool for the running loop, opening it on first use (or a new loop)."""
+        """Return the pool for the running loop, opening it on first use (or a new loop).
+
+        A client dropped without ``close`` closes its pool's sockets when it is collected.
+        """
         loop = asyncio.get_running_loop()
         if self._docker is None or self._loop is not loop:
             self._abandon()
             connector = self._connector() if self._connector is not None else None
-            self._docker = aiodocker.Docker(url=self.url, connector=connector)
+            self._docker = aiodocker.Docker(
+                url=None if self._context else self.url,
+                connector=connector,
+                ssl_context=self._ssl,
+                context=self._context,
+            )
             self._loop = loop
+            self._finalizer = weakref.finalize(self, _drop, self._docker)
         return self._docker
 
     def _abandon(self) -> None:
-        """Drop a pool opened on another loop (a finished ``asyncio.run``), closing its sockets.
-
-        It cannot be awaited from here; its connector is closed synchronously, and a loop
-        already closed leaves the sockets to be reclaimed with the objects.
-        """
+        """Drop a pool opened on another loop (a finished ``asyncio.run``), closing its sockets."""
         old, self._docker = self._docker, None
-        if old is None:
-            return
-        connector = old.session.connector
-        old.session.detach()
-        if connector is not None and not connector.closed:
-            with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to schedule on
-                connector._close()
+        if old is not None:
+            self._finalizer.detach()
+            _drop(old)
 
     async def close(self) -> None:
         """Close the pool; a later request opens a new one."""
         docker, self._docker = self._docker, None
         if docker is not None and self._loop is asyncio.get_running_loop():
+            self._finalizer.detach()
             await docker.close()
             if self._connector is not None:
                 # aiodocker leaves a connector it was handed open (TLS, an ssh bridge).
@@ -259,7 +271,7 @@ class EngineClient:
         body: object | None = None,
         *,
         deadline: float | None = None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield the response's body in chunks as they arrive; leaving closes it."""
         async with self._open(method, path, params, body, deadline) as response:
             async for chunk in response.content.iter_any():
@@ -274,7 +286,7 @@ class EngineClient:
         *,
         tty: bool = False,
         deadline: float | None = None,
-    ) -> AsyncIterator[tuple[StreamName, bytes]]:
+    ) -> AsyncGenerator[tuple[StreamName, bytes], None]:
         """Yield ``(stream, bytes)`` from a multiplexed body (8-byte headers), or raw if ``tty``.
 
         A TTY's output is one stream, given as ``stdout``.
@@ -285,18 +297,11 @@ class EngineClient:
                 async for chunk in content.iter_any():
                     yield "stdout", chunk
                 return
-            while True:
-                try:
-                    header = await content.readexactly(_FRAME_HEADER.size)
-                except asyncio.IncompleteReadError as exc:
-                    if exc.partial:
-                        raise EngineError(f"{path}: the stream ended inside a frame") from exc
-                    return
-                kind, length = _FRAME_HEADER.unpack(header)
-                while length:
-                    piece = await content.readexactly(min(length, _CHUNK))
-                    length -= len(piece)
-                    yield _STREAMS.get(kind, "stdout"), piece
+            frames = _Demux(path)
+            async for chunk in content.iter_any():
+                for piece in frames.feed(chunk):
+                    yield piece
+            frames.close()
 
     async def json_stream(
         self,
@@ -305,9 +310,69 @@ class EngineClient:
         params: Params | None = None,
         *,
         deadline: float | None = None,
-    ) -> AsyncIterator[dict[str, object]]:
+    ) -> AsyncGenerator[dict[str, object], None]:
         """Yield each JSON object of a line-delimited stream (``/events``)."""
         async with self._open(method, path, params, None, deadline) as response:
             async for line in response.content:
                 if line.strip():
                     yield as_object(json.loads(line), f"{method} {path}")
+
+
+class _Demux:
+    """Split a multiplexed body (8-byte header: stream, 0, 0, 0, length) into its streams.
+
+    Works on the chunks as they arrive, whatever their size; consecutive frames of one
+    stream within a chunk come out joined, so a tail of ten thousand short lines costs a
+    few dozen pieces, not ten thousand.
+    """
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._header = bytearray()
+        self._left = 0
+        self._stream: StreamName = "stdout"
+
+    def feed(self, chunk: bytes) -> list[tuple[StreamName, bytes]]:
+        """Return the payload pieces ``chunk`` completes or continues, by stream."""
+        out: list[tuple[StreamName, bytes]] = []
+        view, at = memoryview(chunk), 0
+        while at < len(view):
+            if self._left == 0:
+                taken = view[at : at + _FRAME_HEADER.size - len(self._header)]
+                self._header += taken
+                at += len(taken)
+                if len(self._header) == _FRAME_HEADER.size:
+                    kind, self._left = _FRAME_HEADER.unpack(self._header)
+                    self._stream = _STREAMS.get(kind, "stdout")
+                    self._header.clear()
+                continue
+            piece = bytes(view[at : at + self._left])
+            at += len(piece)
+            self._left -= len(piece)
+            if out and out[-1][0] == self._stream:
+                out[-1] = (self._stream, out[-1][1] + piece)
+            else:
+                out.append((self._stream, piece))
+        return out
+
+    def close(self) -> None:
+        """Check the body did not end inside a frame."""
+        if self._header or self._left:
+            raise EngineError(f"{self._what}: the stream ended inside a frame")
+
+
+def _nothing() -> None:
+    """The finalizer of a client that opened no pool."""
+
+
+def _drop(docker: aiodocker.Docker) -> None:
+    """Close ``docker``'s sockets without awaiting (its loop may be finished or closed).
+
+    The session is detached from its connector (nothing left to warn about) and the
+    connector closed synchronously; on a closed loop the sockets go with the objects.
+    """
+    connector = docker.session.connector
+    docker.session.detach()
+    if connector is not None and not connector.closed:
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to schedule on
+            connector._close()
