@@ -9,10 +9,18 @@ import pytest
 from python_on_whales import DockerClient
 
 from docker_contexts import write_context
-from operator_core.docker import DockerActionExecutor, Endpoint, TLSFiles, resolve_endpoint
-from operator_core.docker._engine.endpoint import DEFAULT_SOCKET, api_target
-from operator_core.docker._engine.reach import endpoint_for, podman_socket
-from operator_core.docker._engine.ssh import BridgeConnector, ssh_arguments
+from operator_core.docker import (
+    DEFAULT_SOCKET,
+    BridgeConnector,
+    DockerActionExecutor,
+    Endpoint,
+    TLSFiles,
+    api_target,
+    endpoint_for,
+    podman_socket,
+    resolve_endpoint,
+    ssh_arguments,
+)
 from operator_core.errors import InvalidInput
 from operator_core.testing import count_docker_processes, record_requests
 

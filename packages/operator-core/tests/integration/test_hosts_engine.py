@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from operator_core.docker import DockerActionExecutor, TLSFiles, record_requests, resolve_endpoint
-from operator_core.docker._engine.reach import engine_client
+from operator_core.docker import (
+    DockerActionExecutor,
+    TLSFiles,
+    engine_client,
+    record_requests,
+    resolve_endpoint,
+)
 from operator_core.errors import EngineError, EngineUnreachable
 from operator_core.fleet import Inventory
 

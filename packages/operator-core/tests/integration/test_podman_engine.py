@@ -25,8 +25,7 @@ import pytest
 from python_on_whales import DockerClient
 
 from operator_core import ContainerNotFound, DockerActionExecutor, NetworkNotFound
-from operator_core.docker import record_requests
-from operator_core.docker._engine.reach import podman_socket
+from operator_core.docker import podman_socket, record_requests
 from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, TEST_IMAGE, unique_name
 
 #: What `podman run` needs in this kind of sandbox (the defaults exceed its hard limits).

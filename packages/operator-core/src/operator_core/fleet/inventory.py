@@ -40,13 +40,7 @@ from types import MappingProxyType
 
 from python_on_whales import DockerClient
 
-from operator_core.docker._engine.endpoint import (
-    Endpoint,
-    TLSFiles,
-    resolve_endpoint,
-    url_problem,
-)
-from operator_core.docker._engine.reach import cli_client
+from operator_core.docker import Endpoint, TLSFiles, cli_client, resolve_endpoint, url_problem
 from operator_core.errors import InvalidInput, InventoryError
 
 __all__ = [
