@@ -177,7 +177,7 @@ async def open_runner(
     finally:
         await audit.close()
         await merged.close_history()
-        await executor.aclose()
+        await _close(executor)
 
 
 async def call_tool(
@@ -210,6 +210,13 @@ async def call_tool(
             )
 
 
+async def _close(executor: object) -> None:
+    """Close an executor's connection pools (an executor handed in by a test may have none)."""
+    close = getattr(executor, "aclose", None)
+    if callable(close):
+        await close()
+
+
 #: The bound on reading the engine's container names for a hint or a completion.
 NAMES_DEADLINE_S = 5.0
 
@@ -236,5 +243,5 @@ async def container_names(settings: Settings) -> list[str]:
     except OperatorError:
         return []
     finally:
-        await executor.aclose()
+        await _close(executor)
     return [str(entry["name"]) for entry in listing["containers"] if entry.get("name")]
