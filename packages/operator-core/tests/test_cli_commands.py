@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from operator_core.audit import AuditRecord, SQLiteAuditSink
 from operator_core.cli import app
 from operator_core.tools import TOOLS
+from operator_core.tools.swarm import SWARM_TOOLS
 
 GOOD_POLICY = """
 mode = "execute"
@@ -221,13 +222,31 @@ def test_audit_show_finds_a_full_id_whatever_the_approval_wait(cli, tmp_path):
     assert cli("audit", "show", ids[0][:-1]).exit_code == 2
 
 
-def test_tools_prints_every_tool_in_the_shape_asked(cli):
-    """`operator tools --format mcp` prints all tools with schemas and hints."""
-    tools = json.loads(cli("tools", "--format", "mcp").stdout)
-    assert [t["name"] for t in tools] == [spec.name for spec in TOOLS]
-    assert all("inputSchema" in t and "readOnlyHint" in t["annotations"] for t in tools)
-    anthropic = json.loads(cli("tools").stdout)
-    assert "input_schema" in anthropic[0]
+def test_tools_prints_the_tools_the_policy_allows_in_the_shape_asked(cli):
+    """`operator tools` lists what the policy in force lets run (issue 21).
+
+    Observe mode: only the read-only tools; execute mode: every tool; --all-tools: every
+    tool anyway; --toolsets: only those toolsets.
+    """
+    observed = json.loads(cli("tools", "--format", "mcp").stdout)
+    assert [t["name"] for t in observed] == [spec.name for spec in TOOLS if spec.read_only]
+    assert all("inputSchema" in t and "readOnlyHint" in t["annotations"] for t in observed)
+    every = [spec.name for spec in TOOLS]
+    executing = json.loads(cli("--mode", "execute", "tools", "--format", "mcp").stdout)
+    assert [t["name"] for t in executing] == every
+    inspected = json.loads(cli("tools", "--all-tools").stdout)
+    assert [t["name"] for t in inspected] == every
+    assert "input_schema" in inspected[0]
+    swarm = json.loads(cli("--mode", "execute", "tools", "--toolsets", "swarm").stdout)
+    assert {t["name"] for t in swarm} == {spec.name for spec in SWARM_TOOLS}
+
+
+def test_tools_refuses_an_unknown_toolset(cli):
+    """An unknown toolset is invalid input naming the known ones, and prints no list."""
+    result = cli("tools", "--toolsets", "containers,nope")
+    assert result.exit_code == 2
+    assert "nope" in result.output
+    assert "diagnosis" in result.output
 
 
 def test_both_demo_entry_points_run_the_same_story(cli, monkeypatch):

@@ -54,15 +54,15 @@ def test_every_tool_takes_a_host_from_the_inventory():
     run, _ = fleet_runner()
     for tool in run.tools("anthropic"):
         host = tool["input_schema"]["properties"]["host"]
-        assert host["anyOf"][0]["enum"] == ["staging", "prod"], tool["name"]
+        assert host["enum"] == ["staging", "prod"], tool["name"]
     about = {
         t["name"]: t["input_schema"]["properties"]["host"]["description"]
         for t in run.tools("anthropic")
     }
     assert "every host" in about["docker_list_containers"]
-    assert "container is on" in about["docker_stop_container"]
-    assert "manager of the swarm" in about["docker_scale_service"]
-    assert about["docker_get_events"] == "The host to ask (default 'staging')."
+    assert about["docker_stop_container"] == "Default 'staging'."
+    assert "swarm manager" in about["docker_scale_service"]
+    assert about["docker_get_events"] == "Default 'staging'."
 
 
 async def test_a_host_outside_the_inventory_is_an_invalid_argument_and_runs_nothing():

@@ -82,3 +82,17 @@ def test_a_small_result_comes_in_both_forms_unchanged():
     assert isinstance(text, types.TextContent)
     assert json.loads(text.text) == envelope
     assert len(text.text) < BOTH_FORMS_MAX_BYTES
+
+
+def test_the_text_is_the_structured_json_compact_and_nothing_else():
+    """The text form is exactly the compact JSON of structuredContent (issue 21).
+
+    No indentation, no spaces after separators, no second copy of anything.
+    """
+    envelope = {"ok": True, "result": {"containers": [{"name": "web", "id": "3f2a"}], "n": 1}}
+    result = call_result(envelope)
+    (text,) = result.content
+    assert isinstance(text, types.TextContent)
+    assert text.text == json.dumps(result.structured_content, separators=(",", ":"))
+    assert "\n" not in text.text
+    assert ", " not in text.text

@@ -19,6 +19,7 @@ from operator_core.mcp.server import (
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 from operator_core.tools import TOOLS
+from operator_core.tools.answers import COMPACT, option_schema
 from tool_fakes import FakeExecutor
 
 CLIENT = types.Implementation(name="test-client", version="1.2")
@@ -57,12 +58,15 @@ async def test_tools_list_serves_every_tool_with_schema_and_hints():
     assert list(listed) == [spec.name for spec in TOOLS]
     for spec in TOOLS:
         tool = listed[spec.name]
-        assert tool.input_schema == spec.input_schema
-        assert tool.description == spec.description
+        options = option_schema() if spec.name in COMPACT else {}
+        properties = {**spec.listed_schema["properties"], **options}
+        assert tool.input_schema == {**spec.listed_schema, "properties": properties}
+        assert tool.description == spec.mcp()["description"]
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is spec.read_only
-        assert tool.annotations.destructive_hint is spec.destructive
-        assert tool.annotations.idempotent_hint is spec.idempotent
+        if spec.mutating:  # the other two hints mean something only for these
+            assert tool.annotations.destructive_hint is spec.destructive
+            assert tool.annotations.idempotent_hint is spec.idempotent
 
 
 async def test_a_result_is_structured_and_readable_as_text():

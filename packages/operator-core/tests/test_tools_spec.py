@@ -120,7 +120,7 @@ def test_stop_schema_carries_bounds_defaults_and_required():
     assert schema["required"] == ["container_id"]
     assert schema["properties"]["timeout"] == {
         "default": 10,
-        "description": "Seconds to wait after the stop signal before the engine sends SIGKILL.",
+        "description": "Seconds after the stop signal until SIGKILL.",
         "maximum": 3600,
         "minimum": 0,
         "type": "integer",
@@ -134,8 +134,8 @@ def test_anthropic_shape():
     assert [t["name"] for t in tools] == [s.name for s in TOOLS]
     for tool, spec in zip(tools, TOOLS, strict=True):
         assert set(tool) == {"name", "description", "input_schema"}
-        assert tool["input_schema"] == spec.input_schema
-        assert len(tool["description"]) > 80  # what, when, returns
+        assert tool["input_schema"] == spec.listed_schema
+        assert len(tool["description"]) > 60  # what, when, returns
 
 
 def test_openai_shape():
@@ -146,7 +146,7 @@ def test_openai_shape():
             "function": {
                 "name": spec.name,
                 "description": spec.description,
-                "parameters": spec.input_schema,
+                "parameters": spec.listed_schema,
             },
         }
 
@@ -155,9 +155,9 @@ def test_mcp_shape_with_annotations():
     """MCP tools carry inputSchema and the read-only/destructive/idempotent hints and title."""
     tools = {t["name"]: t for t in mcp_tools()}
     stop = tools["docker_stop_container"]
-    assert stop["inputSchema"] == get_tool("docker_stop_container").input_schema
+    assert stop["inputSchema"] == get_tool("docker_stop_container").listed_schema
+    assert stop["title"] == "Stop a container"
     assert stop["annotations"] == {
-        "title": "Stop a container",
         "readOnlyHint": False,
         "destructiveHint": True,
         "idempotentHint": True,

@@ -42,7 +42,7 @@ runner turns it into a denial under the rule ``approval.unavailable``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from python_on_whales.exceptions import (
     DockerException,
@@ -51,6 +51,8 @@ from python_on_whales.exceptions import (
     NoSuchService,
     NotASwarmManager,
 )
+
+from operator_core.words import JSONObject, JSONValue
 
 __all__ = [
     "ApprovalUnavailable",
@@ -71,6 +73,7 @@ __all__ = [
     "OperatorError",
     "PolicyDenied",
     "PolicyError",
+    "Problem",
     "ServiceNotFound",
     "UnknownTool",
 ]
@@ -92,10 +95,20 @@ class UnknownTool(InvalidInput):
         self.suggestions = suggestions
 
 
+class Problem(TypedDict):
+    """One fault of a tool call's arguments: the field, what is wrong, how to fix it."""
+
+    field: str
+    problem: str
+    fix: str
+    #: What was sent, for a scalar that is not a secret (a long text is cut).
+    got: NotRequired[JSONValue]
+
+
 class InvalidArguments(InvalidInput):
     """A tool call's arguments do not fit its schema; ``problems`` has one entry per fault."""
 
-    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+    def __init__(self, message: str, problems: list[Problem]) -> None:
         super().__init__(message)
         self.problems = problems
 
@@ -111,10 +124,10 @@ class InventoryError(OperatorError, ValueError):
 class PolicyDenied(OperatorError):
     """The policy refused a tool call; ``rule`` names the rule, ``details`` says more."""
 
-    def __init__(self, rule: str, message: str, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, rule: str, message: str, details: JSONObject | None = None) -> None:
         super().__init__(message)
         self.rule = rule
-        self.details: dict[str, Any] = details or {}
+        self.details: JSONObject = details or {}
 
 
 class ApprovalUnavailable(PolicyDenied):

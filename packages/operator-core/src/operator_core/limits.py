@@ -29,6 +29,8 @@ __all__ = [
     "MAX_EVENT_LIMIT",
     "MAX_EXEC_TIMEOUT_S",
     "MAX_GRACE_S",
+    "MAX_LABEL_FILTERS",
+    "MAX_LABEL_FILTER_LENGTH",
     "MAX_MATCHES",
     "MAX_PATTERN_LENGTH",
     "MAX_REPLICAS",
@@ -109,3 +111,8 @@ HTTP_MAX_SESSIONS = 100
 HTTP_SESSION_IDLE_S = 600.0
 #: Seconds a client has for a request's headers, and again for its body.
 HTTP_READ_TIMEOUT_S = 10.0
+
+#: How many label filters one listing or search may give (all must match).
+MAX_LABEL_FILTERS = 32
+#: The longest label filter, ``key`` or ``key=value``, in characters.
+MAX_LABEL_FILTER_LENGTH = 1024

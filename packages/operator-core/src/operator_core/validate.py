@@ -14,7 +14,12 @@ import signal as _signal
 from collections.abc import Mapping, Sequence
 
 from operator_core.errors import InvalidInput
-from operator_core.limits import MAX_GRACE_S, MAX_REPLICAS
+from operator_core.limits import (
+    MAX_GRACE_S,
+    MAX_LABEL_FILTER_LENGTH,
+    MAX_LABEL_FILTERS,
+    MAX_REPLICAS,
+)
 from operator_core.words import AVAILABILITIES, DESIRED_STATES
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "validate_env",
     "validate_env_key",
     "validate_grace",
+    "validate_label_filters",
     "validate_node",
     "validate_reference",
     "validate_replicas",
@@ -302,3 +308,37 @@ def validate_desired_state(value: object) -> str | None:
         allowed = ", ".join(DESIRED_STATES)
         raise InvalidInput(f"desired_state must be one of {allowed}; got {value!r}")
     return value
+
+
+def _label_filter(value: object) -> str:
+    """Return one label filter, ``key`` or ``key=value``, else raise InvalidInput."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"label filter must be a string, got {type(value).__name__}")
+    if value == "" or len(value) > MAX_LABEL_FILTER_LENGTH or CONTROL_CHARACTERS.search(value):
+        raise InvalidInput(
+            f"label filter must be 1 to {MAX_LABEL_FILTER_LENGTH} characters "
+            "without control characters"
+        )
+    key = value.split("=", 1)[0]
+    if key == "" or key != key.strip() or " " in key:
+        raise InvalidInput(
+            f"label filter {value!r} needs a key without spaces: 'key' or 'key=value'"
+        )
+    return value
+
+
+def validate_label_filters(value: object) -> list[str]:
+    """Return the label filters given as a list (or one string), all of which must match.
+
+    The rule of every listing and search that filters by label (containers, services,
+    the log search): at most ``MAX_LABEL_FILTERS`` filters, each ``key`` or ``key=value``
+    with a key free of spaces. None is no filter.
+    """
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or len(items) > MAX_LABEL_FILTERS:
+        raise InvalidInput(
+            f"label must be a list of at most {MAX_LABEL_FILTERS} filters (key or key=value)"
+        )
+    return [_label_filter(item) for item in items]

@@ -6,7 +6,7 @@ command line, without importing the docker layer.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeAlias, Union, get_args
 
 __all__ = [
     "AVAILABILITIES",
@@ -21,8 +21,13 @@ __all__ = [
     "DesiredState",
     "EventType",
     "HealthFilter",
+    "JSONObject",
+    "JSONValue",
     "Status",
     "Stream",
+    "json_list",
+    "json_object",
+    "json_objects",
 ]
 
 #: The states ``docker container ls --filter status=`` knows.
@@ -50,3 +55,26 @@ AVAILABILITIES: tuple[str, ...] = get_args(Availability)
 #: The desired states ``docker service ps --filter desired-state=`` knows.
 DesiredState = Literal["running", "shutdown", "accepted"]
 DESIRED_STATES: tuple[str, ...] = get_args(DesiredState)
+
+#: A value as JSON carries it (what ``json.loads`` returns): tool arguments, results on
+#: the wire, audit records, alert payloads. Code that reads one narrows it first.
+JSONValue: TypeAlias = Union[  # noqa: UP007 - a recursive alias needs the string form
+    str, int, float, bool, list["JSONValue"], dict[str, "JSONValue"], None
+]
+#: A JSON object: the arguments of a tool call, a result, a record.
+JSONObject: TypeAlias = dict[str, JSONValue]
+
+
+def json_object(value: JSONValue) -> JSONObject:
+    """Return ``value`` if it is a JSON object, else an empty one (a missing block)."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_list(value: JSONValue) -> list[JSONValue]:
+    """Return ``value`` if it is a JSON list, else an empty one (a missing list)."""
+    return value if isinstance(value, list) else []
+
+
+def json_objects(value: JSONValue) -> list[JSONObject]:
+    """Return the objects of a JSON list (rows of a result); anything else is left out."""
+    return [item for item in json_list(value) if isinstance(item, dict)]

@@ -178,3 +178,30 @@ async def test_search_anchors_at_line_ends_in_a_tty_log_of_many_reads(executor, 
         result = await executor.search_logs(pattern, refs=[name], regex=True)
         assert [m["line"] for m in result["matches"]] == ["db ready"], pattern
         assert result["containers"][0]["lines_read"] == 4002
+
+
+def test_cli_search_with_two_labels_reads_only_containers_with_both(containers, group, tmp_path):
+    """``search --label A --label B`` reaches the engine as two filters, both of which must hold.
+
+    Before issue 20 the search's ``--label`` took one value and the tool one string.
+    """
+    from cli_helpers import clean_env, json_out, run_operator
+
+    ((key, value),) = group.items()
+    tier = {f"{key}.tier": "web"}  # as unique to this run as the group
+    both = containers.run("sh", "-c", "echo boom; sleep 300", labels={**group, **tier})
+    only_group = containers.run("sh", "-c", "echo boom; sleep 300", labels=group)
+    only_tier = containers.run("sh", "-c", "echo boom; sleep 300", labels=tier)
+    for name in (both, only_group, only_tier):
+        asyncio.run(_wait_for_log(DockerActionExecutor(), name, "boom"))
+    env = clean_env(tmp_path)
+    found = run_operator(
+        env, "docker", "search", "boom", "--label", f"{key}={value}", "--label", f"{key}.tier=web",
+        "--json",
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    result = json_out(found)["result"]
+    assert [entry["name"] for entry in result["containers"]] == [both]
+    assert [match["name"] for match in result["matches"]] == [both]
+    assert only_group not in found.stdout
+    assert only_tier not in found.stdout

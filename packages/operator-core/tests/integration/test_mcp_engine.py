@@ -11,20 +11,22 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 from operator_core.audit import AuditQuery, read_audit
+from operator_core.mcp.server import mcp_tool
 from operator_core.testing import HANDLES_SIGTERM
 from operator_core.tools import TOOLS
+from operator_core.tools.swarm import SWARM_TOOLS
 
 CLIENT = types.Implementation(name="pytest-client", version="1.0")
 WAIVE_APPROVAL = 'mode = "execute"\n[approval]\nrisks = []\n'
 
 
-def _server(tmp_path, *options: str) -> StdioServerParameters:
-    """Return how to start `operator [OPTIONS] mcp` with a private audit file."""
+def _server(tmp_path, *options: str, mcp_options: tuple[str, ...] = ()) -> StdioServerParameters:
+    """Return how to start `operator [OPTIONS] mcp [MCP_OPTIONS]` with a private audit file."""
     env = clean_env(tmp_path)
     passed = {k: v for k, v in env.items() if k.startswith(("OPERATOR_", "XDG_", "DOCKER_"))}
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "operator_core.cli", *options, "mcp"],
+        args=["-m", "operator_core.cli", *options, "mcp", *mcp_options],
         env=passed,
     )
 
@@ -35,21 +37,35 @@ def _records(tmp_path):
 
 
 @pytest.mark.usefixtures("engine")
-async def test_tools_list_over_stdio_has_every_tool_with_schema_and_hints(tmp_path):
-    """The served list is the tool layer's: names, input schemas and hints."""
+async def test_tools_list_over_stdio_has_the_tools_the_policy_allows_with_schema_and_hints(
+    tmp_path,
+):
+    """The served list is the tool layer's, shaped by the policy in force (issue 21).
+
+    Observe mode (the default): the read-only tools only; execute mode: every tool, each
+    with its listed schema and its hints; --toolsets swarm: the swarm tools only.
+    """
     async with Client(_server(tmp_path), client_info=CLIENT) as client:
+        observed = [tool.name for tool in (await client.list_tools()).tools]
+    assert observed == [spec.name for spec in TOOLS if spec.read_only]
+    async with Client(_server(tmp_path, "--mode", "execute"), client_info=CLIENT) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == {spec.name for spec in TOOLS}
     for spec in TOOLS:
         served = tools[spec.name]
-        assert served.input_schema == spec.input_schema
+        assert served.input_schema == mcp_tool(spec).input_schema
         assert served.annotations is not None
         hints = served.annotations
-        assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (
-            spec.read_only,
-            spec.destructive,
-            spec.idempotent,
-        )
+        assert hints.read_only_hint is spec.read_only
+        if spec.mutating:
+            assert (hints.destructive_hint, hints.idempotent_hint) == (
+                spec.destructive,
+                spec.idempotent,
+            )
+    swarm_only = _server(tmp_path, "--mode", "execute", mcp_options=("--toolsets", "swarm"))
+    async with Client(swarm_only, client_info=CLIENT) as client:
+        listed = [tool.name for tool in (await client.list_tools()).tools]
+    assert listed == [spec.name for spec in SWARM_TOOLS]
 
 
 async def test_inspect_and_restart_a_real_container(containers, tmp_path):

@@ -21,7 +21,7 @@ __all__ = ["MIN_BARE", "quoted_pairs", "redact_quoted"]
 MIN_BARE = 4
 
 
-def quoted_pairs(raw: Any, stored: Any) -> list[tuple[str, str]]:
+def quoted_pairs(raw: object, stored: object) -> list[tuple[str, str]]:
     """Return (value as given, value as stored) for every leaf the redaction changed.
 
     ``raw`` is the arguments as the caller sent them, ``stored`` what the audit trail
@@ -34,7 +34,7 @@ def quoted_pairs(raw: Any, stored: Any) -> list[tuple[str, str]]:
     return sorted(set(pairs), key=lambda pair: -len(pair[0]))
 
 
-def _walk(raw: Any, stored: Any, pairs: list[tuple[str, str]], depth: int) -> None:
+def _walk(raw: object, stored: object, pairs: list[tuple[str, str]], depth: int) -> None:
     """Collect the changed leaves of ``raw`` (bounded in depth: arguments are shallow)."""
     if depth > 20:
         return
@@ -43,9 +43,9 @@ def _walk(raw: Any, stored: Any, pairs: list[tuple[str, str]], depth: int) -> No
             counterpart = stored.get(str(key), REDACTED) if isinstance(stored, dict) else REDACTED
             _walk(value, counterpart, pairs, depth + 1)
     elif isinstance(raw, list | tuple):
-        same = isinstance(stored, list) and len(stored) == len(raw)
+        twins = stored if isinstance(stored, list) and len(stored) == len(raw) else None
         for index, value in enumerate(raw):
-            _walk(value, stored[index] if same else REDACTED, pairs, depth + 1)
+            _walk(value, REDACTED if twins is None else twins[index], pairs, depth + 1)
     elif isinstance(raw, str | int | float) and not isinstance(raw, bool):
         text = str(raw)
         shown = stored if isinstance(stored, str) else str(stored)
@@ -64,7 +64,7 @@ def _hide(text: str, pairs: list[tuple[str, str]]) -> str:
     return text
 
 
-def redact_quoted(value: Any, raw: Any, stored: Any) -> Any:
+def redact_quoted(value: Any, raw: object, stored: object) -> Any:
     """Return ``value`` (a message, an error's details...) with the call's secrets hidden.
 
     Every string in ``value`` loses what ``raw``'s redaction hid (see ``quoted_pairs``);

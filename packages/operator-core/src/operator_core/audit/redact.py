@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from operator_core.audit._keyed import REDACTED, hide_keyed_values, is_secret_key
+from operator_core.words import JSONValue
 
 __all__ = [
     "MAX_SCANNED",
@@ -260,9 +262,9 @@ def redacted_traceback(exc: BaseException) -> str:
     return redact_text("".join(traceback.format_exception(exc)).rstrip())
 
 
-def redact_command(command: list[Any]) -> list[Any]:
+def redact_command(command: Sequence[object]) -> list[JSONValue]:
     """Return a command line with secrets out, including values given as the next word."""
-    out: list[Any] = []
+    out: list[JSONValue] = []
     hide_next = user_next = False
     follow = _PasswordArgument()
     for word in command:

@@ -28,6 +28,7 @@ from operator_core.audit.prune import prune_audit
 from operator_core.audit.record import AuditRecord
 from operator_core.audit.retention import Bound, PruneResult
 from operator_core.errors import AuditError
+from operator_core.words import JSONValue
 
 __all__ = ["SQLiteAuditSink"]
 
@@ -269,10 +270,10 @@ def _migrate(db: sqlite3.Connection) -> None:
     db.execute(_HOST_INDEX)
 
 
-def _where(query: AuditQuery) -> tuple[str, list[Any]]:
+def _where(query: AuditQuery) -> tuple[str, list[JSONValue]]:
     """Return the WHERE clause and its parameters for ``query``'s filters."""
     clauses: list[str] = []
-    params: list[Any] = []
+    params: list[JSONValue] = []
     for rule in query.filters():
         if rule.field not in _COLUMNS:  # never: the filters name columns of the table
             raise AssertionError(f"audit query filter on unknown column {rule.field!r}")

@@ -9,10 +9,10 @@ error tree: each type gets the code of the class it comes from.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
 
 from operator_core import errors
 from operator_core.runner.envelope import ERROR_TYPES
+from operator_core.words import JSONObject
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -82,7 +82,7 @@ def exit_code_for_error(error_type: str | None) -> ExitCode:
     return _BY_TYPE.get(error_type or "", ExitCode.FAILED)
 
 
-def exit_code_for(tool: str, envelope: dict[str, Any]) -> ExitCode:
+def exit_code_for(tool: str, envelope: JSONObject) -> ExitCode:
     """Return the exit code of a tool call's envelope.
 
     A successful call is 0, except where the result itself says the goal was missed:
@@ -92,7 +92,8 @@ def exit_code_for(tool: str, envelope: dict[str, Any]) -> ExitCode:
     """
     if not envelope.get("ok"):
         error = envelope.get("error") or {}
-        return exit_code_for_error(error.get("type") if isinstance(error, dict) else None)
+        kind = error.get("type") if isinstance(error, dict) else None
+        return exit_code_for_error(kind if isinstance(kind, str) else None)
     result = envelope.get("result")
     if not isinstance(result, dict) or result.get("dry_run"):
         return ExitCode.OK

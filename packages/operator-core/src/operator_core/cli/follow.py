@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from operator_core.docker.containers.logs import MAX_LINE_BYTES, split_stamp
+from operator_core.runner.executor import ContainerExecutor
+from operator_core.words import JSONObject
 
 __all__ = ["FollowingExecutor", "follow_logs", "read_capped_line"]
 
@@ -86,7 +88,7 @@ async def follow_logs(
     sink: LineSink,
     stop: asyncio.Event,
     clock: Callable[[], float] = time.monotonic,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Follow ``container``'s logs with ``command`` (the docker CLI and its engine options).
 
     Returns once the process ends (the container stopped, or the engine went away) or
@@ -152,7 +154,13 @@ def printable(stream: str, text: str) -> str:
 class FollowingExecutor:
     """An executor whose ``get_container_logs`` follows; every other method is the inner one's."""
 
-    def __init__(self, inner: Any, command: list[str], sink: LineSink, stop: asyncio.Event) -> None:
+    def __init__(
+        self,
+        inner: ContainerExecutor,
+        command: list[str],
+        sink: LineSink,
+        stop: asyncio.Event,
+    ) -> None:
         self._inner = inner
         self._command = command
         self._sink = sink
@@ -169,7 +177,7 @@ class FollowingExecutor:
         until: str | None = None,
         stream: str = "both",
         timestamps: bool = True,
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """Follow the logs (``until`` is refused before this by the command)."""
         found = await self._inner.inspect_container(container_id)
         result = await follow_logs(

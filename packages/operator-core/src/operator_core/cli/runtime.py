@@ -40,6 +40,7 @@ from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
 from operator_core.runner import ToolRunner
 from operator_core.watch.timeline import with_history
+from operator_core.words import JSONObject
 
 __all__ = [
     "Spinner",
@@ -183,13 +184,13 @@ async def open_runner(
 async def call_tool(
     settings: Settings,
     tool: str,
-    arguments: dict[str, Any],
+    arguments: JSONObject,
     *,
     console: Console,
     progress: str | None = None,
     interrupt: Interrupt | None = None,
     wrap: Callable[[DockerActionExecutor], Any] | None = None,
-) -> dict[str, Any]:
+) -> JSONObject:
     """Run ``tool`` through the policy and audit trail; return its envelope.
 
     ``progress`` is the spinner's message (None: no spinner), shown on ``console``

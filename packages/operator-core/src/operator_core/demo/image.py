@@ -16,7 +16,9 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from python_on_whales import DockerClient
 
 from operator_core._local_image import TEST_IMAGE
 from operator_core.docker import run_on_client
@@ -129,7 +131,7 @@ def build_instructions(image: str = TEST_IMAGE) -> str:
 
 
 async def build_image(
-    engine: Any, *, image: str = TEST_IMAGE, deadline: float = BUILD_DEADLINE_S
+    engine: DockerClient, *, image: str = TEST_IMAGE, deadline: float = BUILD_DEADLINE_S
 ) -> Path:
     """Build ``image`` on the engine from this machine's static busybox; return its path.
 
@@ -144,7 +146,7 @@ async def build_image(
         archive = Path(tmp) / "rootfs.tar"
         archive.write_bytes(rootfs)
 
-        def build(client: Any) -> None:
+        def build(client: DockerClient) -> None:
             client.image.import_(str(archive), tag=image, changes=list(IMAGE_CHANGES))
 
         await run_on_client(engine, build, deadline=deadline, what=f"docker import {image}")

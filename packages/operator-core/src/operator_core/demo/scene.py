@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from python_on_whales import DockerClient
 
 from operator_core._local_image import TEST_IMAGE, TEST_LABEL
 from operator_core.demo.image import BUILD_DEADLINE_S, build_image
@@ -60,7 +62,7 @@ class DemoFailed(Exception):
     """A step of the demo did not go as the story needs (the message says which)."""
 
 
-async def _on_engine(engine: Any, what: str, work: Callable[[Any], T]) -> T:
+async def _on_engine(engine: DockerClient, what: str, work: Callable[[DockerClient], T]) -> T:
     """Run ``work(client)`` within ``SCENE_DEADLINE_S``; a failure is a DemoFailed saying so.
 
     Only a call that found no engine, or got no answer in time, suggests checking the
@@ -76,7 +78,7 @@ async def _on_engine(engine: Any, what: str, work: Callable[[Any], T]) -> T:
         raise DemoFailed(f"{what} failed: {exc}") from exc
 
 
-async def start_service(engine: Any, name: str) -> str | None:
+async def start_service(engine: DockerClient, name: str) -> str | None:
     """Start the demo web service with its health check (detached; the local image only).
 
     When ``docker run`` fails because the image is missing, the image is built from this
@@ -85,7 +87,7 @@ async def start_service(engine: Any, name: str) -> str | None:
     it when it cannot be built here.
     """
 
-    def run(client: Any) -> None:
+    def run(client: DockerClient) -> None:
         client.run(
             TEST_IMAGE,
             ["sh", "-c", SERVICE_SCRIPT],
@@ -121,7 +123,7 @@ async def start_service(engine: Any, name: str) -> str | None:
     return None
 
 
-async def remove_service(engine: Any, name: str) -> None:
+async def remove_service(engine: DockerClient, name: str) -> None:
     """Remove the demo container whatever its state (quietly if it is already gone)."""
     await _on_engine(
         engine,

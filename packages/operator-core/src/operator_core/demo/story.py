@@ -107,7 +107,7 @@ async def run_demo(
         )
 
 
-async def _clean_up(console: Console, engine: Any, name: str, *, keep: bool) -> None:
+async def _clean_up(console: Console, engine: DockerClient, name: str, *, keep: bool) -> None:
     """Remove the demo container (unless kept), saying so; a failure is reported, not raised."""
     if keep:
         console.print(f"\n[yellow]kept[/yellow] {name} (remove: docker rm -f {name})")
@@ -142,7 +142,7 @@ def _runners(
 
 async def _tell(
     story: Story,
-    engine: Any,
+    engine: DockerClient,
     executor: DockerActionExecutor,
     audit: SQLiteAuditSink,
     name: str,
@@ -155,7 +155,7 @@ async def _tell(
     await _heal(story, observer, operator, name)
 
 
-async def _start(story: Story, engine: Any, observer: ToolRunner, name: str) -> None:
+async def _start(story: Story, engine: DockerClient, observer: ToolRunner, name: str) -> None:
     """Step 1: start the service and see it healthy (it must be, to be broken)."""
     story.step("Start a web service with a health check")
     began = time.monotonic()

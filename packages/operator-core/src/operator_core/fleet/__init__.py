@@ -20,14 +20,28 @@ from operator_core.fleet.inventory import (
     load_inventory,
     resolve_inventory_path,
 )
+from operator_core.fleet.results import (
+    FleetCheck,
+    FleetContainer,
+    FleetContainerList,
+    HostCheck,
+    HostError,
+    ListFilters,
+)
 
 __all__ = [
     "DEFAULT_HOST_DEADLINE_S",
     "HOST_NAME_PATTERN",
     "Fleet",
+    "FleetCheck",
+    "FleetContainer",
+    "FleetContainerList",
     "FleetExecutor",
+    "HostCheck",
     "HostEntry",
+    "HostError",
     "Inventory",
+    "ListFilters",
     "TLSFiles",
     "host_error",
     "inventory_from_dict",

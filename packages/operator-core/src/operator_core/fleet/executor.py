@@ -13,11 +13,12 @@ The runner recognises it by ``routes_hosts`` and gives each tool a ``host`` argu
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Unpack
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import EngineUnreachable
 from operator_core.fleet.fleet import Fleet
+from operator_core.fleet.results import FleetContainer, FleetContainerList, ListFilters
 
 __all__ = ["FleetExecutor"]
 
@@ -49,7 +50,9 @@ class FleetExecutor:
         """Return each host's labels (for the policy's ``scope.require_host_labels``)."""
         return {name: dict(host.labels) for name, host in self.fleet.inventory.hosts.items()}
 
-    async def list_containers(self, host: str | None = None, **filters: Any) -> dict[str, Any]:
+    async def list_containers(
+        self, host: str | None = None, **filters: Unpack[ListFilters]
+    ) -> FleetContainerList:
         """List one host's containers, or every host's when ``host`` is None.
 
         Every entry has its ``host``; ``host_errors`` lists the hosts that did not answer.
@@ -57,8 +60,8 @@ class FleetExecutor:
         """
         if host is not None:
             name = self.fleet.resolve(host)
-            result = await self.fleet.executor(name).list_containers(**filters)
-            entries = [{"host": name, **entry} for entry in result["containers"]]
+            one = await self.fleet.executor(name).list_containers(**filters)
+            entries: list[FleetContainer] = [{**entry, "host": name} for entry in one["containers"]]
             return {"containers": entries, "count": len(entries), "host_errors": []}
         result = await self.fleet.list_containers(**filters)
         errors = result["host_errors"]
@@ -67,24 +70,26 @@ class FleetExecutor:
             raise EngineUnreachable(f"no host of the fleet answered: {said}"[:1000])
         return result
 
-    def call_bound(self, method: str, arguments: Mapping[str, Any]) -> float | None:
+    def call_bound(self, method: str, arguments: Mapping[str, object]) -> float | None:
         """Return the bound of ``method`` on the host ``arguments["host"]`` names (or the default).
 
         See ``DockerActionExecutor.call_bound``; the tool layer runs a call within it.
         None when that host's executor states no bound.
         """
-        host = self.fleet.executor(self.fleet.resolve(arguments.get("host")))
+        named = arguments.get("host")
+        host = self.fleet.executor(self.fleet.resolve(None if named is None else str(named)))
         bound = getattr(host, "call_bound", None)
         return float(bound(method, arguments)) if callable(bound) else None
 
-    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[object]]:
         """Return executor method ``method`` bound to the host its ``host`` argument names."""
         if method.startswith("_") or not callable(getattr(DockerActionExecutor, method, None)):
             raise AttributeError(method)
 
-        async def on_host(*args: Any, host: str | None = None, **kwargs: Any) -> Any:
+        async def on_host(*args: object, host: str | None = None, **kwargs: object) -> object:
             name = self.fleet.resolve(host)
-            result = await getattr(self.fleet.executor(name), method)(*args, **kwargs)
+            call: Callable[..., Awaitable[object]] = getattr(self.fleet.executor(name), method)
+            result = await call(*args, **kwargs)
             return {"host": name, **result} if isinstance(result, dict) else result
 
         on_host.__name__ = method

@@ -21,20 +21,33 @@ import asyncio
 import difflib
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TypeVar, Unpack
+
+from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor, helper_reason, run_on_client
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.fleet.inventory import HostEntry, Inventory
+from operator_core.fleet.results import (
+    FleetCheck,
+    FleetContainer,
+    FleetContainerList,
+    HostCheck,
+    HostError,
+    ListFilters,
+)
 from operator_core.runner.envelope import error_type
+from operator_core.runner.executor import ContainerExecutor
 
 __all__ = ["Fleet", "host_error", "readable"]
+
+T = TypeVar("T")
 
 #: The longest a host's error message is kept in a fleet result.
 _MESSAGE_MAX = 300
 
 
-def host_error(host: str, exc: OperatorError) -> dict[str, str]:
+def host_error(host: str, exc: OperatorError) -> HostError:
     """Return the ``host_errors`` entry of a host that failed with ``exc``."""
     return {"host": host, "type": error_type(exc), "message": readable(str(exc))}
 
@@ -62,16 +75,16 @@ class Fleet:
         self,
         inventory: Inventory,
         *,
-        client_factory: Callable[[HostEntry], Any] | None = None,
-        executor_factory: Callable[[HostEntry, Any], Any] | None = None,
+        client_factory: Callable[[HostEntry], DockerClient] | None = None,
+        executor_factory: Callable[[HostEntry, DockerClient], ContainerExecutor] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inventory = inventory
         self._client_factory = client_factory or HostEntry.client
         self._executor_factory = executor_factory or _default_executor
         self._clock = clock
-        self._clients: dict[str, Any] = {}
-        self._executors: dict[str, Any] = {}
+        self._clients: dict[str, DockerClient] = {}
+        self._executors: dict[str, ContainerExecutor] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -96,7 +109,7 @@ class Fleet:
             f"Hosts: {', '.join(self.names)}."
         )
 
-    def executor(self, host: str | None = None) -> Any:
+    def executor(self, host: str | None = None) -> ContainerExecutor:
         """Return the executor of ``host`` (None: the default host), building it once."""
         name = self.resolve(host)
         if name not in self._executors:
@@ -113,13 +126,13 @@ class Fleet:
             if callable(close):
                 await close()
 
-    def _client(self, name: str) -> Any:
+    def _client(self, name: str) -> DockerClient:
         """Return the docker client of host ``name``, building it once."""
         if name not in self._clients:
             self._clients[name] = self._client_factory(self.inventory.host(name))
         return self._clients[name]
 
-    async def list_containers(self, **filters: Any) -> dict[str, Any]:
+    async def list_containers(self, **filters: Unpack[ListFilters]) -> FleetContainerList:
         """List containers on every host at once; ``filters`` as ``list_containers`` takes them.
 
         Returns ``containers`` (each entry with its ``host``, hosts in inventory order),
@@ -127,16 +140,16 @@ class Fleet:
         starts; a host that fails or passes its deadline is one entry of ``host_errors``.
         """
         answers = await self._each(self.names, lambda ex: ex.list_containers(**filters))
-        containers: list[dict[str, Any]] = []
-        errors: list[dict[str, str]] = []
+        containers: list[FleetContainer] = []
+        errors: list[HostError] = []
         for name, answer in answers:
             if isinstance(answer, OperatorError):
                 errors.append(host_error(name, answer))
             else:
-                containers += [{"host": name, **entry} for entry in answer["containers"]]
+                containers += [{**entry, "host": name} for entry in answer["containers"]]
         return {"containers": containers, "count": len(containers), "host_errors": errors}
 
-    async def check(self) -> dict[str, Any]:
+    async def check(self) -> FleetCheck:
         """Probe every host at once: reachable, engine version, containers, round trip.
 
         Returns ``hosts``: one entry per host, in inventory order, with ``host``,
@@ -148,10 +161,9 @@ class Fleet:
         entries = await asyncio.gather(*(self._probe(name) for name in self.names))
         return {"hosts": entries, "reachable": sum(1 for e in entries if e["reachable"])}
 
-    async def _probe(self, name: str) -> dict[str, Any]:
+    async def _probe(self, name: str) -> HostCheck:
         """Return one host's ``check`` entry."""
         entry = self.inventory.host(name)
-        base: dict[str, Any] = {"host": name, "address": entry.address}
         started = self._clock()
         try:
             info = await run_on_client(
@@ -163,7 +175,8 @@ class Fleet:
         except OperatorError as exc:
             problem = host_error(name, exc)
             return {
-                **base,
+                "host": name,
+                "address": entry.address,
                 "reachable": False,
                 "engine_version": None,
                 "containers_running": None,
@@ -172,7 +185,8 @@ class Fleet:
                 "error": {"type": problem["type"], "message": problem["message"]},
             }
         return {
-            **base,
+            "host": name,
+            "address": entry.address,
             "reachable": True,
             "engine_version": info.server_version,
             "containers_running": info.containers_running,
@@ -182,8 +196,8 @@ class Fleet:
         }
 
     async def _each(
-        self, names: Iterable[str], call: Callable[[Any], Awaitable[Any]]
-    ) -> list[tuple[str, Any]]:
+        self, names: Iterable[str], call: Callable[[ContainerExecutor], Awaitable[T]]
+    ) -> list[tuple[str, T | OperatorError]]:
         """Run ``call(executor)`` on each host at once; return each answer or OperatorError.
 
         Bad arguments are the caller's fault, not a host's: an executor checks them before
@@ -195,15 +209,18 @@ class Fleet:
         answers = await asyncio.gather(
             *(call(self.executor(name)) for name in ordered), return_exceptions=True
         )
-        for answer in answers:
-            if isinstance(answer, InvalidInput) or (
-                isinstance(answer, BaseException) and not isinstance(answer, OperatorError)
-            ):
+        found: list[tuple[str, T | OperatorError]] = []
+        for name, answer in zip(ordered, answers, strict=True):
+            if isinstance(answer, OperatorError) and not isinstance(answer, InvalidInput):
+                found.append((name, answer))
+            elif isinstance(answer, BaseException):
                 raise answer
-        return list(zip(ordered, answers, strict=True))
+            else:
+                found.append((name, answer))
+        return found
 
 
-def _default_executor(entry: HostEntry, client: Any) -> DockerActionExecutor:
+def _default_executor(entry: HostEntry, client: DockerClient) -> DockerActionExecutor:
     """Return the executor of a host: over the Engine API, bounded by its deadline.
 
     ``client`` (the docker CLI's) serves ``check`` only.

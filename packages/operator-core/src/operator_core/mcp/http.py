@@ -278,7 +278,7 @@ async def _health(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-def http_app(server: Server[Any], options: HttpOptions) -> ASGIApp:
+def http_app(server: Server[object], options: HttpOptions) -> ASGIApp:
     """Return the ASGI app serving ``server`` at ``/mcp`` with ``options``' bounds and token.
 
     ``GET /healthz`` answers ``{"ok": true}`` without the token, for a container's or an
@@ -296,7 +296,7 @@ def http_app(server: Server[Any], options: HttpOptions) -> ASGIApp:
     return BearerAuth(app, options.token, open_paths=frozenset({HEALTH_PATH}))
 
 
-def http_server(server: Server[Any], options: HttpOptions) -> uvicorn.Server:
+def http_server(server: Server[object], options: HttpOptions) -> uvicorn.Server:
     """Return the uvicorn server for ``server``: our protocol, TLS when asked, no access log.
 
     Stopping it waits at most ``_GRACE`` seconds for open streams (an SSE stream a client
@@ -321,7 +321,7 @@ def http_server(server: Server[Any], options: HttpOptions) -> uvicorn.Server:
 
 
 async def serve_http(
-    server: Server[Any], options: HttpOptions, *, sock: socket.socket | None = None
+    server: Server[object], options: HttpOptions, *, sock: socket.socket | None = None
 ) -> None:
     """Serve ``server`` at ``options.url`` until stopped.
 

@@ -9,6 +9,9 @@ JSON-RPC message:
 * the serialised result is bounded in bytes (``MAX_RESULT_BYTES``, as JSON-RPC encodes
   it, escapes included): past it, long strings keep their head and tail and long lists
   (log lines) their newest items, cut harder until it fits; ``delivery.cut`` says so;
+* the text is the envelope's JSON, compact (no indentation, no spaces after separators):
+  the same JSON as ``structuredContent``, as the MCP specification recommends, nothing
+  else repeated;
 * a large envelope is sent once: up to ``BOTH_FORMS_MAX_BYTES`` it is both
   ``structuredContent`` and the JSON text (for clients that read either); above that
   only as JSON text, which every client reads.
@@ -116,9 +119,9 @@ def call_result(envelope: dict[str, Any], *, limit: int = MAX_RESULT_BYTES) -> t
         )
     if delivery:
         safe["delivery"] = delivery
-    compact = json.dumps(safe, ensure_ascii=False, allow_nan=False)
-    both = len(compact.encode()) <= BOTH_FORMS_MAX_BYTES
-    text = json.dumps(safe, ensure_ascii=False, indent=2, allow_nan=False) if both else compact
+    # Compact: the text is for clients that read only text; every byte of it is paid for.
+    text = json.dumps(safe, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    both = len(text.encode()) <= BOTH_FORMS_MAX_BYTES
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)],
         structured_content=safe if both else None,

@@ -25,14 +25,18 @@ from typing import Any, Protocol
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
+from mcp.shared.message import SessionMessage
 
 from operator_core.audit.redact import redacted_traceback
-from operator_core.errors import ApprovalUnavailable
+from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.mcp.payload import call_result
 from operator_core.mcp.wire import AnsweringReadStream
 from operator_core.policy import ApprovalRequest
-from operator_core.runner.envelope import internal_envelope
+from operator_core.runner.envelope import error_envelope, internal_envelope
 from operator_core.tools import TOOLS, ToolSpec
+from operator_core.tools.answers import COMPACT, lean_envelope, option_schema, split_options
+from operator_core.tools.offer import Offer
+from operator_core.words import json_object
 
 __all__ = [
     "DEFAULT_HTTP_HOST",
@@ -82,7 +86,7 @@ class ToolCaller(Protocol):
 
 
 #: The MCP request being served in this task (for the approval callback).
-_REQUEST: ContextVar[ServerRequestContext[Any, Any] | None] = ContextVar(
+_REQUEST: ContextVar[ServerRequestContext[object, object] | None] = ContextVar(
     "operator_core_mcp_request", default=None
 )
 
@@ -99,7 +103,7 @@ _APPROVAL_SCHEMA: dict[str, Any] = {
 }
 
 
-def _can_elicit(ctx: ServerRequestContext[Any, Any]) -> bool:
+def _can_elicit(ctx: ServerRequestContext[object, object]) -> bool:
     """Whether the client declared elicitation and this request can carry a server request."""
     wanted = types.ClientCapabilities(elicitation=types.ElicitationCapability())
     return ctx.session.can_send_request and ctx.session.check_client_capability(wanted)
@@ -142,11 +146,19 @@ def policy_note(mode: str, dry_run: bool) -> str:
 
 
 def mcp_tool(spec: ToolSpec) -> types.Tool:
-    """Return ``spec`` as an MCP ``Tool`` (schema and annotations from the one definition)."""
-    return types.Tool.model_validate(spec.mcp())
+    """Return ``spec`` as an MCP ``Tool`` (schema and annotations from the one definition).
+
+    A listing tool also takes ``fields`` and ``verbose`` (``operator_core.tools.answers``).
+    """
+    shape = spec.mcp()
+    if spec.name in COMPACT:
+        schema = json_object(shape["inputSchema"])
+        properties = json_object(schema.get("properties"))
+        shape["inputSchema"] = {**schema, "properties": {**properties, **option_schema()}}
+    return types.Tool.model_validate(shape)
 
 
-def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
+def client_actor(ctx: ServerRequestContext[object, object] | None) -> str:
     """Return the audit actor of the client behind ``ctx``: ``mcp:<name>/<version>``."""
     info = None
     if ctx is not None:
@@ -159,17 +171,28 @@ def client_actor(ctx: ServerRequestContext[Any, Any] | None) -> str:
 
 async def _run_call(
     runner: ToolCaller,
-    ctx: ServerRequestContext[Any, Any],
+    ctx: ServerRequestContext[object, object],
     params: types.CallToolRequestParams,
+    offered: Offer,
 ) -> types.CallToolResult:
     """Run one tools/call through ``runner`` as the client's actor; never raise.
 
+    A tool not offered for its toolset is denied here, saying why; a listing's ``fields``
+    and ``verbose`` are taken off before the runner sees the call and shape its answer.
     The request context is available to ``elicit_approval`` while the call runs.
     """
+    denial = offered.denial(params.name)
+    if denial is not None:
+        return call_result(error_envelope(denial))
+    try:
+        options, arguments = split_options(params.name, params.arguments or {})
+    except OperatorError as exc:
+        return call_result(error_envelope(exc))
     actor = client_actor(ctx)
     token = _REQUEST.set(ctx)
     try:
-        envelope = await runner.execute_tool(params.name, params.arguments or {}, actor=actor)
+        envelope = await runner.execute_tool(params.name, arguments, actor=actor)
+        envelope = lean_envelope(params.name, envelope, options, arguments)
     except Exception as exc:  # the runner returns envelopes; this is a last resort
         logger.error(
             "tool %s raised instead of returning an envelope:\n%s",
@@ -188,8 +211,12 @@ def build_server(
     specs: Iterable[ToolSpec] = TOOLS,
     version: str = "",
     policy_note: str | None = None,
-) -> Server[Any]:
+    offered: Offer | None = None,
+) -> Server[object]:
     """Return an MCP server offering ``specs`` and running them through ``runner``.
+
+    ``offered``: the tools the policy allows (``operator_core.tools.offer``); given, it
+    replaces ``specs``, and a call to a tool it left out for its toolset is denied.
 
     ``policy_note`` is added to the server's instructions (e.g. which mode is in force),
     so an agent knows before its first call what it will be allowed to do.
@@ -197,17 +224,18 @@ def build_server(
     While a call runs, its request context is available to ``elicit_approval`` (give
     that to the runner as its approver to ask the client's user).
     """
-    tools = [mcp_tool(spec) for spec in specs]
+    offered = offered if offered is not None else Offer(tuple(specs))
+    tools = [mcp_tool(spec) for spec in offered.specs]
 
     async def list_tools(
-        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[object, object], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(
-        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+        ctx: ServerRequestContext[object, object], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
-        return await _run_call(runner, ctx, params)
+        return await _run_call(runner, ctx, params, offered)
 
     return Server(
         SERVER_NAME,
@@ -219,7 +247,7 @@ def build_server(
     )
 
 
-async def serve_stdio(server: Server[Any]) -> None:
+async def serve_stdio(server: Server[object]) -> None:
     """Serve ``server`` over this process's stdin and stdout until the client hangs up.
 
     A line that is not one JSON-RPC 2.0 message is answered with a JSON-RPC error
@@ -228,12 +256,12 @@ async def serve_stdio(server: Server[Any]) -> None:
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read_stream, write_stream):
-        answering = AnsweringReadStream[Any](read_stream, write_stream)
+        answering = AnsweringReadStream[SessionMessage | Exception](read_stream, write_stream)
         await server.run(answering, write_stream, server.create_initialization_options())
 
 
 async def serve_http(
-    server: Server[Any],
+    server: Server[object],
     *,
     port: int,
     host: str = DEFAULT_HTTP_HOST,

@@ -231,7 +231,7 @@ class Guard:
         )
 
     def check_swarm_call(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts
+        self, spec: ToolSpec, arguments: Mapping[str, object], facts: TargetFacts
     ) -> Verdict | None:
         """Refuse a scale outside ``[swarm]``'s replica bounds, or a manager drained or paused."""
         if facts.kind == "container":
@@ -240,7 +240,7 @@ class Guard:
         return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
 
     def call_needs_approval(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts | None = None
+        self, spec: ToolSpec, arguments: Mapping[str, object], facts: TargetFacts | None = None
     ) -> bool:
         """Whether this call needs approval: as its tool does, or as a stop to 0 replicas.
 

@@ -7,6 +7,7 @@ A policy file looks like this (every key optional; the defaults are the safe one
     protect_self = true           # the operator's own container is never acted on
     max_concurrent_actions = 4    # mutating actions running at once, overall
     allow_alias_sharing = false   # true: a network alias may be another container's name
+    toolsets = ["containers"]     # offer only these ("containers", "diagnosis", "swarm")
 
     [protected]                   # no mutating tool acts on these
     names = ["db", "3f2a9c1d4e5f"]        # exact names, or ids (full or a 12+ hex prefix)
@@ -69,7 +70,7 @@ from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.tools.registry import REGISTRY
-from operator_core.tools.spec import ToolSpec
+from operator_core.tools.spec import ToolsetName, ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
 
 __all__ = [
@@ -259,6 +260,8 @@ class Policy(_Strict):
     #: How long the audit trail and the history keep rows (``operator_core.audit.retention``).
     retention: RetentionRules = Field(default_factory=RetentionRules)
     alerts: dict[str, AlertSink] = Field(default_factory=dict)
+    #: The toolsets an agent is offered (``operator_core.tools.offer``); None: every one.
+    toolsets: list[ToolsetName] | None = None
 
     def for_host(self, host: str | None) -> Policy:
         """Return the policy in force on ``host``: its section's mode and added protections."""

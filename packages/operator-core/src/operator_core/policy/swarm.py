@@ -78,14 +78,17 @@ _CHANGES = {
 }
 
 
-def produced_replicas(method: str, arguments: dict[str, Any], facts: TargetFacts) -> int | None:
+def produced_replicas(
+    method: str, arguments: Mapping[str, object], facts: TargetFacts
+) -> int | None:
     """Return the replicas the service will have once the call is done (None: not told).
 
     A scale gives what it asks for; a rollback the previous spec's count (read from the
     engine before acting, never from the agent); a restart keeps the count it has now.
     """
     if method == "scale_service":
-        return int(arguments.get("replicas", 0))
+        replicas = arguments.get("replicas", 0)
+        return replicas if isinstance(replicas, int) else int(str(replicas))
     if method == "rollback_service":
         return facts.previous_replicas
     if method == "restart_service":
@@ -94,7 +97,7 @@ def produced_replicas(method: str, arguments: dict[str, Any], facts: TargetFacts
 
 
 def _replica_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: TargetFacts
 ) -> Verdict | None:
     """Refuse a call whose resulting spec has replicas outside ``[swarm]``'s bounds."""
     wanted = produced_replicas(method, arguments, facts)
@@ -122,7 +125,7 @@ def _replica_verdict(
 
 
 def swarm_call_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: TargetFacts
 ) -> Verdict | None:
     """Refuse a spec outside the replica bounds, or a manager drained or paused.
 
@@ -189,7 +192,7 @@ def node_host_verdict(
 
 
 def protected_moves(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
+    rules: SwarmRules, method: str, arguments: Mapping[str, object], facts: TargetFacts
 ) -> list[tuple[TargetFacts, Verdict]]:
     """Return the protected services a drain of ``facts``'s node would move, and why."""
     if method != "set_node_availability" or arguments.get("availability") != "drain":
@@ -199,7 +202,7 @@ def protected_moves(
 
 
 def scale_needs_approval(
-    method: str, arguments: dict[str, Any], facts: TargetFacts | None = None
+    method: str, arguments: Mapping[str, object], facts: TargetFacts | None = None
 ) -> bool:
     """Whether the call leaves a service with 0 replicas (it stops altogether): approval.
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -72,7 +71,7 @@ def make_console(*, stderr: bool) -> Console:
     return console
 
 
-def print_json(console: Console, data: Any) -> None:
+def print_json(console: Console, data: object) -> None:
     """Print ``data`` as indented JSON with no markup, colour or wrapping (safe for ``jq``)."""
     console.out(json.dumps(data, indent=2, default=str, allow_nan=False), highlight=False)
 
@@ -91,7 +90,7 @@ def status_text(value: object) -> Text:
     return Text(word, style=HEALTH_STYLES.get(word, ""))
 
 
-def compact(value: Any, limit: int = 120) -> str:
+def compact(value: object, limit: int = 120) -> str:
     r"""Return a one-line rendering of a value (lists joined, dicts as k=v, long text cut).
 
     Control characters and newlines are shown as escapes (``\x1b``, ``\n``): the value
@@ -111,7 +110,7 @@ def compact(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fields_table(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> Table:
+def fields_table(data: Mapping[str, object], *, skip: tuple[str, ...] = ()) -> Table:
     """Return a two-column key/value table of a result (nested dicts get their own rows)."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
@@ -127,7 +126,7 @@ def fields_table(data: dict[str, Any], *, skip: tuple[str, ...] = ()) -> Table:
     return table
 
 
-def _cell(key: str, value: Any) -> Text:
+def _cell(key: str, value: object) -> Text:
     """Return a table cell, coloured for statuses and health."""
     if key in ("status", "state", "health") and isinstance(value, str | None):
         return status_text(value)

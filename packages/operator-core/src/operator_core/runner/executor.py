@@ -96,7 +96,7 @@ class ContainerExecutor(Protocol):
         self,
         all: bool = False,
         name: str | None = None,
-        label: str | list[str] | None = None,
+        label: list[str] | None = None,
         status: str | None = None,
         health: str | None = None,
         compose_project: str | None = None,
@@ -206,7 +206,7 @@ class ContainerExecutor(Protocol):
         self,
         pattern: str,
         refs: list[str] | None = None,
-        label: str | list[str] | None = None,
+        label: list[str] | None = None,
         compose_project: str | None = None,
         service: str | None = None,
         since: str | datetime | None = None,
@@ -220,7 +220,7 @@ class ContainerExecutor(Protocol):
         ...
 
     async def list_services(
-        self, name: str | None = None, label: str | list[str] | None = None
+        self, name: str | None = None, label: list[str] | None = None
     ) -> ServiceList:
         """List the swarm's services."""
         ...

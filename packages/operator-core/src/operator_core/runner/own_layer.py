@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Set
-from typing import Any
 
 from operator_core.deadline import Deadline, remaining, within
 from operator_core.errors import OperatorError
@@ -30,7 +29,7 @@ log = logging.getLogger("operator_core.runner")
 OWN_LAYER_LOOKUP_S = 10.0
 
 
-async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozenset[str] | None:
+async def containers_of_own_layer(executor: object, upper_dirs: Set[str]) -> frozenset[str] | None:
     """Return the ids of the containers whose writable layer is one of ``upper_dirs``.
 
     Empty when there is nothing to look up or the executor cannot; None when the engine
@@ -67,7 +66,7 @@ class OwnLayer:
     def __init__(self) -> None:
         self._asked: asyncio.Future[frozenset[str] | None] | None = None
 
-    async def protect(self, guard: Guard, executor: Any) -> None:
+    async def protect(self, guard: Guard, executor: object) -> None:
         """Have the engine name the container of our root filesystem layer; protect it.
 
         Asked once (concurrent calls wait for that answer, at most ``OWN_LAYER_LOOKUP_S``);

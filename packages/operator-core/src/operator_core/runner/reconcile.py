@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from operator_core.audit.base import AuditQuery, AuditSink
 from operator_core.audit.record import AuditRecord
@@ -25,6 +24,7 @@ from operator_core.audit.redact import redact_text
 from operator_core.deadline import Deadline, within
 from operator_core.errors import AuditError, OperatorError
 from operator_core.tools.registry import REGISTRY
+from operator_core.words import JSONObject
 
 __all__ = ["RECONCILE_BUDGET_S", "STALE_MARGIN_S", "reconcile_interrupted", "record_bound"]
 
@@ -40,7 +40,7 @@ _MAX_RECORDS = 1000
 #: The bound assumed for a record whose tool the executor states none for.
 _FALLBACK_BOUND_S = 3600.0
 
-Inspect = Callable[[AuditRecord], Awaitable[dict[str, Any]]]
+Inspect = Callable[[AuditRecord], Awaitable[JSONObject]]
 Bound = Callable[[AuditRecord], float | None]
 
 
@@ -79,7 +79,7 @@ async def reconcile_interrupted(
     return closed
 
 
-async def _state_now(record: AuditRecord, inspect: Inspect) -> dict[str, Any]:
+async def _state_now(record: AuditRecord, inspect: Inspect) -> JSONObject:
     """Return the container's state now, or a note of why it could not be read."""
     if not record.target_id:
         return {"unavailable": "the record names no target"}
@@ -89,7 +89,7 @@ async def _state_now(record: AuditRecord, inspect: Inspect) -> dict[str, Any]:
         return {"unavailable": redact_text(str(exc))}
 
 
-def _interrupted(record: AuditRecord, after: dict[str, Any], now: float) -> AuditRecord:
+def _interrupted(record: AuditRecord, after: JSONObject, now: float) -> AuditRecord:
     """Return ``record`` closed as ``interrupted`` with ``after`` read at ``now``."""
     when = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
     return record.model_copy(
@@ -107,7 +107,7 @@ def _interrupted(record: AuditRecord, after: dict[str, Any], now: float) -> Audi
     )
 
 
-def record_bound(call_bound: Callable[[str, dict[str, Any]], float | None]) -> Bound:
+def record_bound(call_bound: Callable[[str, JSONObject], float | None]) -> Bound:
     """Return ``bound`` for ``reconcile_interrupted`` from an executor's ``call_bound``."""
 
     def bound(record: AuditRecord) -> float | None:

@@ -21,7 +21,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import NoReturn
+
+from operator_core.words import JSONValue
 
 __all__ = ["MAX_ARGUMENT_CHARS", "MAX_DEPTH", "finite", "loads", "shape_problem"]
 
@@ -82,12 +84,12 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     """Refuse ``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser would take."""
     raise ValueError(f"{name} is not a JSON number; send a finite number")
 
 
-def loads(text: str) -> Any:
+def loads(text: str) -> JSONValue:
     """Return the JSON value ``text`` holds, or raise ValueError saying what is wrong.
 
     The size and nesting are checked before parsing; a non-finite number is refused.
@@ -95,14 +97,14 @@ def loads(text: str) -> Any:
     problem = _text_problem(text)
     if problem is not None:
         raise ValueError(problem)
-    value = json.loads(text, parse_constant=_no_constant)
+    value: JSONValue = json.loads(text, parse_constant=_no_constant)
     problem = shape_problem(value)  # "\ud800" escapes decode to lone surrogates
     if problem is not None:
         raise ValueError(problem)
     return value
 
 
-def finite(value: Any) -> Any:
+def finite(value: JSONValue) -> JSONValue:
     """Return ``value`` with each non-finite float spelled as a string ("NaN", "Infinity").
 
     Lists and dicts are copied; call it only on a value within bounds (``shape_problem``).

@@ -16,14 +16,9 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
     read_spec(
         "docker_get_events",
         "Read engine events",
-        "Return the engine's events in a window (never follows): time, type, action "
-        "(die, oom, kill, health_status, restart, start, stop, ...), the actor's id and "
-        "name, exit_code where the engine gives it, and attributes. Use it to learn when "
-        "a container died, with which exit code, whether it was OOM-killed and how often "
-        "it restarted. Filter by container, swarm service, types and actions. The engine "
-        "keeps only its newest 256 events; where a watch records this engine, older ones "
-        "come from its history. `sources` says which span each source covers, "
-        "`may_be_missing` whether part of the window may lack events. Changes nothing.",
+        "The engine's events in a window (never follows): time, type, action (die, oom, "
+        "kill, health_status, ...), actor, exit_code. Learn when and how a container died. "
+        "`sources` and `may_be_missing` say what the window covers. Changes nothing.",
         EventsInput,
         "get_events",
         None,
@@ -31,10 +26,8 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
     read_spec(
         "docker_container_stats",
         "Read resource use",
-        "Return a one-shot snapshot of CPU %, memory (bytes, limit, %), network and block "
-        "I/O bytes and pids for the given containers, or every running one. Use it to "
-        "find what is eating memory or CPU. Sizes are as precise as docker's own rounding. "
-        "Changes nothing.",
+        "One-shot CPU %, memory (bytes, limit, %), network and block I/O, pids of the "
+        "given containers or every running one. Changes nothing.",
         StatsInput,
         "container_stats",
         None,
@@ -42,8 +35,7 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
     read_spec(
         "docker_container_top",
         "List a container's processes",
-        "Return the processes running in a container (pid, user, elapsed, command). Use "
-        "it to see what a container is doing. Changes nothing.",
+        "The processes in a container (pid, user, elapsed, command). Changes nothing.",
         ContainerInput,
         "container_top",
         "container_id",
@@ -51,11 +43,8 @@ DIAGNOSIS_TOOLS: tuple[ToolSpec, ...] = (
     read_spec(
         "docker_search_logs",
         "Search many containers' logs",
-        "Find the lines matching a pattern (a substring, or an RE2 regular expression with "
-        "regex=true) in the logs of many containers at once: the named refs, or those with "
-        "a label or of a Docker Compose project or service. Returns each match with its "
-        "container, time, stream, line and optional context lines, up to max_matches. Use "
-        "it to learn which containers logged an error. Changes nothing.",
+        "Find lines matching a pattern in many containers' logs (refs, or by label or "
+        "compose project/service): container, time, stream, line, context. Changes nothing.",
         SearchLogsInput,
         "search_logs",
         None,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, create_model
 
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
+from operator_core.words import JSONObject
 
 __all__ = ["LIST_METHOD", "host_of", "routes_hosts", "tools_with_host"]
 
@@ -24,7 +25,7 @@ __all__ = ["LIST_METHOD", "host_of", "routes_hosts", "tools_with_host"]
 LIST_METHOD = "list_containers"
 
 
-def routes_hosts(executor: Any) -> bool:
+def routes_hosts(executor: object) -> bool:
     """Whether ``executor`` takes a ``host`` on every call (its class says so)."""
     return getattr(type(executor), "routes_hosts", False) is True
 
@@ -38,15 +39,11 @@ def tools_with_host(names: tuple[str, ...], default: str) -> Mapping[str, ToolSp
 def _with_host(spec: ToolSpec, names: tuple[str, ...], default: str) -> ToolSpec:
     """Return ``spec`` whose input model also takes ``host`` (one of ``names``, or null)."""
     if spec.method == LIST_METHOD:
-        about = "Only this host's containers (default: every host of the fleet, each entry "
-        about += "with its host; hosts that did not answer are in host_errors)."
-    elif spec.target == "container_id":
-        about = f"The host the container is on (default {default!r}). The same name on two "
-        about += "hosts is two containers."
+        about = "Default: every host."
     elif spec.target_kind in ("service", "node") or "_service" in spec.name or "node" in spec.name:
-        about = f"The host to ask: a manager of the swarm (default {default!r})."
+        about = f"A swarm manager; default {default!r}."
     else:
-        about = f"The host to ask (default {default!r})."
+        about = f"Default {default!r}."
     host_type = Literal[names]  # type: ignore[valid-type]
     model = create_model(
         spec.input_model.__name__,
@@ -57,7 +54,7 @@ def _with_host(spec: ToolSpec, names: tuple[str, ...], default: str) -> ToolSpec
     return dataclasses.replace(spec, input_model=model)
 
 
-def host_of(spec: ToolSpec, arguments: dict[str, Any], default: str) -> str | None:
+def host_of(spec: ToolSpec, arguments: JSONObject, default: str) -> str | None:
     """Return the host a validated call acts on: its ``host``, else the default (None: all)."""
     chosen = arguments.get("host")
     if chosen is None and spec.method != LIST_METHOD:

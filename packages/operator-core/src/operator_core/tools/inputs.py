@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -43,6 +43,7 @@ from operator_core.limits import (
     MAX_WAIT_S,
 )
 from operator_core.tools.bounds import loads
+from operator_core.tools.params import NO_BOOL, LabelFilters
 from operator_core.validate import (
     REFERENCE_PATTERN,
     validate_command,
@@ -54,6 +55,7 @@ from operator_core.validate import (
 from operator_core.words import EVENT_TYPES, Condition, EventType, HealthFilter, Status, Stream
 
 __all__ = [
+    "AnswerOptions",
     "ConnectNetworkInput",
     "ContainerInput",
     "DisconnectNetworkInput",
@@ -73,21 +75,14 @@ __all__ = [
 # looser copies: a call the executor would take is never refused here, and vice versa.
 
 
-def _no_bool(value: Any) -> Any:
-    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
-
-
-def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
+def _executor_check(check: Callable[[object], object]) -> AfterValidator:
     """Return a validator running the executor's ``check``; its InvalidInput is a ValueError.
 
     The value is kept as sent (the executor normalises it again); None passes unchecked.
     The executor's messages name a bad env key, never a value.
     """
 
-    def run(value: Any) -> Any:
+    def run(value: object) -> object:
         if value is None:
             return value
         try:
@@ -102,7 +97,7 @@ def _executor_check(check: Callable[[Any], Any]) -> AfterValidator:
 def _from_json(kind: type, example: str) -> BeforeValidator:
     """Return a validator that parses a JSON string into ``kind`` (a list or a dict)."""
 
-    def parse(value: Any) -> Any:
+    def parse(value: object) -> object:
         if not isinstance(value, str):
             return value
         try:
@@ -126,8 +121,7 @@ ContainerRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The container's name (e.g. 'web') or id (full, or a unique prefix "
-        "such as '3f2a9c1d'), as docker_list_containers shows it.",
+        description="Container name or id (or a unique id prefix).",
     ),
 ]
 NetworkRef = Annotated[
@@ -136,7 +130,7 @@ NetworkRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The network's name (e.g. 'backend') or id.",
+        description="Network name or id.",
     ),
 ]
 NameRef = Annotated[
@@ -148,11 +142,10 @@ GraceSeconds = Annotated[
     Field(
         ge=0,
         le=MAX_GRACE_S,
-        description="Seconds to wait after the stop signal before the engine sends SIGKILL.",
+        description="Seconds after the stop signal until SIGKILL.",
     ),
-    BeforeValidator(_no_bool),
+    NO_BOOL,
 ]
-Text = Annotated[str, Field(max_length=256)]
 OptionalText = Annotated[str | None, Field(max_length=256)]
 
 
@@ -183,7 +176,7 @@ class KillInput(ContainerInput):
             description="Signal name ('SIGTERM', 'SIGHUP', 'HUP') or number (15). "
             "Default SIGKILL ends the container at once."
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
         _executor_check(validate_signal),
     ] = "SIGKILL"
 
@@ -193,22 +186,22 @@ class LogsInput(ContainerInput):
 
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
-        BeforeValidator(_no_bool),
+        Field(ge=1, le=MAX_TAIL, description="How many last lines."),
+        NO_BOOL,
     ] = DEFAULT_TAIL
     since: Annotated[
         OptionalText,
-        Field(description="Only lines after this time: ISO 8601 or relative like '10m', '2h'."),
+        Field(description="Only lines after: ISO 8601 or '10m', '2h'."),
     ] = None
     until: Annotated[
         OptionalText,
-        Field(description="Only lines before this time: ISO 8601 or relative like '5m'."),
+        Field(description="Only lines before: ISO 8601 or '5m'."),
     ] = None
     stream: Annotated[
         Stream,
-        Field(description="Which output to read; 'both' keeps stdout and stderr apart."),
+        Field(description="'both' keeps stdout and stderr apart."),
     ] = "both"
-    timestamps: Annotated[bool, Field(description="Prefix each line with its time.")] = True
+    timestamps: Annotated[bool, Field(description="Each line's time.")] = True
 
 
 class ExecInput(ContainerInput):
@@ -228,17 +221,17 @@ class ExecInput(ContainerInput):
     ]
     user: Annotated[
         OptionalText,
-        Field(description="User (name or uid[:gid]) to run as; default the image's."),
+        Field(description="User (name or uid[:gid]); default the image's."),
         _executor_check(validate_user),
     ] = None
     workdir: Annotated[
         OptionalText,
-        Field(description="Working directory inside the container."),
+        Field(description="Working directory."),
         _executor_check(validate_workdir),
     ] = None
     env: Annotated[
         dict[str, str] | None,
-        Field(description="Extra environment variables; their values are never echoed or logged."),
+        Field(description="Extra environment; values never echoed or logged."),
         _from_json(dict, '{"LEVEL": "debug"}'),
         _executor_check(validate_env),
     ] = None
@@ -247,9 +240,9 @@ class ExecInput(ContainerInput):
         Field(
             gt=0,
             le=MAX_EXEC_TIMEOUT_S,
-            description="Seconds the command may run; past it the result says timed_out.",
+            description="Seconds it may run (then timed_out).",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_EXEC_TIMEOUT_S
 
 
@@ -270,41 +263,25 @@ class DisconnectNetworkInput(ContainerInput):
     """Disconnect a container from a network."""
 
     network: NetworkRef
-    force: Annotated[
-        bool, Field(description="Force the disconnect even if the engine objects.")
-    ] = False
+    force: Annotated[bool, Field(description="Even if the engine objects.")] = False
 
 
 class ListInput(_Input):
     """List containers, optionally filtered."""
 
-    all: Annotated[
-        bool, Field(description="Include stopped containers (default: running ones only).")
-    ] = False
-    name: Annotated[
-        OptionalText, Field(description="Only containers whose name contains this text.")
-    ] = None
-    label: Annotated[
-        Text | list[Text] | None,
-        Field(
-            description="Only containers with this label: 'key' or 'key=value'; or a list "
-            "of them, all of which must match.",
-        ),
-    ] = None
+    all: Annotated[bool, Field(description="Include stopped containers.")] = False
+    name: Annotated[OptionalText, Field(description="Name contains this.")] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
     status: Annotated[
         Status | None,
-        Field(description="Only containers in this state (implies all=true for stopped ones)."),
+        Field(description="Only this state (stopped ones imply all=true)."),
     ] = None
     health: Annotated[
         HealthFilter | None,
-        Field(description="Only containers with this health status."),
+        Field(description="Only this health."),
     ] = None
-    compose_project: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose project.")
-    ] = None
-    compose_service: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose service.")
-    ] = None
+    compose_project: Annotated[OptionalText, Field(description="Only this Compose project.")] = None
+    compose_service: Annotated[OptionalText, Field(description="Only this Compose service.")] = None
 
 
 class InspectManyInput(_Input):
@@ -312,7 +289,7 @@ class InspectManyInput(_Input):
 
     refs: Annotated[
         list[ContainerRef],
-        Field(min_length=1, max_length=MAX_BATCH, description="Names or ids of the containers."),
+        Field(min_length=1, max_length=MAX_BATCH, description="Container names or ids."),
         _from_json(list, '["web", "db"]'),
     ]
 
@@ -329,9 +306,9 @@ class WaitInput(ContainerInput):
         Field(
             gt=0,
             le=MAX_WAIT_S,
-            description="Give up after this many seconds (met is then false).",
+            description="Seconds to wait (then met is false).",
         ),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_WAIT_S
 
 
@@ -340,8 +317,7 @@ _Moment = Annotated[
     Field(
         min_length=1,
         max_length=64,
-        description="ISO 8601 time (2026-11-29T10:00:00Z) or a duration before now "
-        "('30m', '2h', '1d').",
+        description="ISO 8601 or a duration ago ('30m', '2h', '1d').",
     ),
 ]
 
@@ -349,31 +325,27 @@ _Moment = Annotated[
 class EventsInput(_Input):
     """Read the engine's events in a window."""
 
-    since: Annotated[_Moment, Field(description="Events from this moment: '1h', '30m' or ISO.")]
-    until: Annotated[
-        _Moment | None, Field(description="Events up to this moment (default now).")
-    ] = None
+    since: Annotated[_Moment, Field(description="From this moment.")]
+    until: Annotated[_Moment | None, Field(description="Up to this moment (default now).")] = None
     container: Annotated[
         ContainerRef | None,
-        Field(description="Only events of this container (it may already be removed)."),
+        Field(description="Only this container (may be removed)."),
     ] = None
-    service: Annotated[
-        ContainerRef | None, Field(description="Only events of this swarm service's containers.")
-    ] = None
+    service: Annotated[ContainerRef | None, Field(description="Only this swarm service's.")] = None
     types: Annotated[
         list[EventType] | None,
-        Field(max_length=len(EVENT_TYPES), description="Only these kinds of object."),
+        Field(max_length=len(EVENT_TYPES), description="Only these object kinds."),
         _from_json(list, '["container"]'),
     ] = None
     actions: Annotated[
         list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
-        Field(max_length=32, description="Only these actions: die, oom, kill, health_status..."),
+        Field(max_length=32, description="Only these: die, oom, kill, health_status..."),
         _from_json(list, '["die", "oom"]'),
     ] = None
     limit: Annotated[
         int,
-        Field(ge=1, le=MAX_EVENT_LIMIT, description="Return at most this many, the newest."),
-        BeforeValidator(_no_bool),
+        Field(ge=1, le=MAX_EVENT_LIMIT, description="At most this many, newest."),
+        NO_BOOL,
     ] = DEFAULT_EVENT_LIMIT
 
 
@@ -384,7 +356,7 @@ class StatsInput(_Input):
         list[ContainerRef] | None,
         Field(
             max_length=MAX_STATS_REFS,
-            description="Names or ids of the containers (default: every running one).",
+            description="Container names or ids (default: every running one).",
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
@@ -398,7 +370,7 @@ class SearchLogsInput(_Input):
         Field(
             min_length=1,
             max_length=MAX_PATTERN_LENGTH,
-            description="Text to find (a substring), or an RE2 regular expression if regex.",
+            description="A substring, or RE2 if regex.",
         ),
     ]
     refs: Annotated[
@@ -406,38 +378,43 @@ class SearchLogsInput(_Input):
         Field(
             min_length=1,
             max_length=MAX_SEARCH_CONTAINERS,
-            description="Names or ids of the containers (default: pick by the filters).",
+            description="Container names or ids (default: by the filters).",
         ),
         _from_json(list, '["web", "db"]'),
     ] = None
-    label: Annotated[
-        OptionalText, Field(description="Only containers with this label, key or key=value.")
-    ] = None
-    compose_project: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose project.")
-    ] = None
-    service: Annotated[
-        OptionalText, Field(description="Only containers of this Docker Compose service.")
-    ] = None
-    since: Annotated[
-        _Moment | None, Field(description="Only lines after this moment: '1h', '30m' or ISO.")
-    ] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
+    compose_project: Annotated[OptionalText, Field(description="Only this Compose project.")] = None
+    service: Annotated[OptionalText, Field(description="Only this Compose service.")] = None
+    since: Annotated[_Moment | None, Field(description="Only lines after this moment.")] = None
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_SEARCH_TAIL, description="Search each container's last lines."),
-        BeforeValidator(_no_bool),
+        Field(ge=1, le=MAX_SEARCH_TAIL, description="Last lines searched per container."),
+        NO_BOOL,
     ] = DEFAULT_SEARCH_TAIL
-    regex: Annotated[
-        bool, Field(description="Read pattern as an RE2 regular expression (no backrefs).")
-    ] = False
+    regex: Annotated[bool, Field(description="pattern is RE2 (no backrefs).")] = False
     ignore_case: Annotated[bool, Field(description="Match regardless of case.")] = False
     context: Annotated[
         int,
-        Field(ge=0, le=MAX_CONTEXT_LINES, description="Lines of context before and after."),
-        BeforeValidator(_no_bool),
+        Field(ge=0, le=MAX_CONTEXT_LINES, description="Context lines around."),
+        NO_BOOL,
     ] = 0
     max_matches: Annotated[
         int,
         Field(ge=1, le=MAX_MATCHES, description="Stop after this many matches."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ] = DEFAULT_MAX_MATCHES
+
+
+# --- Lean answers (issue 21): how much of a listing comes back. Not an executor argument:
+# the MCP server takes these off a listing call (``operator_core.tools.answers``).
+
+
+class AnswerOptions(_Input):
+    """How much of each entry a listing tool returns."""
+
+    fields: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] | None,
+        Field(max_length=32, description="More fields, e.g. ['labels']."),
+        _from_json(list, '["labels"]'),
+    ] = None
+    verbose: Annotated[bool, Field(description="Every field, full ids.")] = False

@@ -54,10 +54,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_containers",
         "List containers",
-        "List containers with their id, name, image, status, health, labels, Docker Compose "
-        "project and service, networks and start time. Use it first to find the container "
-        "to look at (filter by name, label, status, health or compose project/service); "
-        "running containers only unless all=true. Changes nothing.",
+        "Find containers (compact: verbose or fields for more). Running ones unless "
+        "all=true. Changes nothing.",
         inputs.ListInput,
         "list_containers",
         None,
@@ -65,10 +63,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_inspect_container",
         "Inspect a container",
-        "Read one container's identity, state (status, running, paused, restarting, "
-        "oom_killed, exit_code, started_at, finished_at, health), restart count, networks "
-        "and labels. Use it to check a container before acting on it and to confirm what "
-        "an action did. Changes nothing.",
+        "Read one container: state (status, health, exit_code, oom_killed, times), "
+        "restarts, networks, labels. Check before acting; confirm after. Changes nothing.",
         inputs.ContainerInput,
         "inspect_container",
         "container_id",
@@ -76,9 +72,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_inspect_containers",
         "Inspect several containers",
-        "Read the same facts as docker_inspect_container for several containers in one "
-        "call. Use it when you need the state of a handful of known containers at once. "
-        "Changes nothing.",
+        "Inspect several containers in one call (as docker_inspect_container). Changes nothing.",
         inputs.InspectManyInput,
         "inspect_containers",
         None,
@@ -86,11 +80,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_get_container_logs",
         "Read container logs",
-        f"Return the last lines a container wrote (default {DEFAULT_TAIL}, at most {MAX_TAIL}), "
-        "optionally "
-        "only between since and until, from stdout, stderr or both kept apart. Use it to "
-        "learn why a container is failing. Returns the lines, line_count and truncated "
-        "(true when anything was cut). Never follows; changes nothing.",
+        f"A container's last lines (default {DEFAULT_TAIL}, at most {MAX_TAIL}), optionally "
+        "between since and until, stdout/stderr apart; truncated says if cut. Use it to learn "
+        "why it fails. Changes nothing.",
         inputs.LogsInput,
         "get_container_logs",
         "container_id",
@@ -98,10 +90,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_wait_for_container",
         "Wait for a container",
-        "Wait until a container is running, healthy, exited or removed, up to timeout "
-        "seconds. Use it after a start or restart to confirm the fix held. Returns met "
-        "(false when the timeout passed first), the final state and the time waited. "
-        "Changes nothing.",
+        "Wait until a container is running, healthy, exited or removed (up to timeout s); "
+        "confirm a start or restart held. Returns met, the state, the time waited. Changes "
+        "nothing.",
         inputs.WaitInput,
         "wait_for_container",
         "container_id",
@@ -109,9 +100,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_start_container",
         "Start a container",
-        "Start a stopped (exited or created) container. Use it when a container that "
-        "should run is down. A running container is left alone (changed=false); a paused "
-        "one must be unpaused instead. Returns the new state and whether anything changed.",
+        "Start a stopped container (running: changed=false; paused: unpause instead). "
+        "Returns the new state and changed.",
         inputs.ContainerInput,
         "start_container",
         Risk.MEDIUM,
@@ -121,9 +111,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_unpause_container",
         "Unpause a container",
-        "Resume a paused container's processes. Use it when a container is paused and "
-        "should serve again. An unpaused container is left alone (changed=false). "
-        "Returns the new state and whether anything changed.",
+        "Resume a paused container (not paused: changed=false). Returns the new state and changed.",
         inputs.ContainerInput,
         "unpause_container",
         Risk.MEDIUM,
@@ -133,9 +121,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_connect_container_to_network",
         "Connect to a network",
-        "Connect a container to a network, optionally with an extra DNS alias. Use it to "
-        "restore connectivity a container lost. Already connected is success with "
-        "changed=false. Returns the container's networks after the change.",
+        "Connect a container to a network, optionally with a DNS alias (connected already: "
+        "changed=false). Returns its networks after.",
         inputs.ConnectNetworkInput,
         "connect_container_to_network",
         Risk.MEDIUM,
@@ -145,11 +132,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_stop_container",
         "Stop a container",
-        "Stop a running container: the stop signal (usually SIGTERM), then SIGKILL after "
-        "timeout seconds. The service it runs goes down. Use it only to take a broken or "
-        "runaway container out of service. A stopped container is left alone "
-        "(changed=false). Returns exit_code and whether it shut down gracefully, was "
-        "killed or was OOM-killed.",
+        "Stop a container: stop signal, SIGKILL after timeout s; its service goes down "
+        "(stopped already: changed=false). Returns exit_code and how it ended.",
         inputs.StopInput,
         "stop_container",
         Risk.HIGH,
@@ -159,11 +143,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_restart_container",
         "Restart a container",
-        "Stop a container (stop signal, then SIGKILL after timeout seconds) and start it "
-        "again. The service is briefly down. Use it when a container is unhealthy or hung "
-        "and its logs suggest a restart will help; check with docker_wait_for_container "
-        "afterwards. Returns the new started_at, the previous one and how the old process "
-        "ended.",
+        "Stop (signal, SIGKILL after timeout s) and start a container; briefly down. Then "
+        "docker_wait_for_container. Returns started_at before and after, how it ended.",
         inputs.StopInput,
         "restart_container",
         Risk.HIGH,
@@ -173,9 +154,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_kill_container",
         "Send a signal to a container",
-        "Send a signal to a container's main process: SIGKILL (default) ends it at once "
-        "with no clean shutdown; SIGHUP often reloads configuration. Use docker_stop_container "
-        "for an ordinary stop. Returns the container's state after the signal.",
+        "Signal a container's main process: SIGKILL (default) ends it at once, SIGHUP "
+        "often reloads config. Returns the state after.",
         inputs.KillInput,
         "kill_container",
         Risk.HIGH,
@@ -185,9 +165,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_pause_container",
         "Pause a container",
-        "Freeze all processes of a container (they keep their memory but get no CPU), so "
-        "it stops serving until unpaused. Use it to halt a runaway container while keeping "
-        "its state for inspection. Already paused is success with changed=false.",
+        "Freeze a container's processes (memory kept, no CPU) until unpaused (paused "
+        "already: changed=false).",
         inputs.ContainerInput,
         "pause_container",
         Risk.HIGH,
@@ -197,9 +176,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_disconnect_container_from_network",
         "Disconnect from a network",
-        "Cut a container off a network, e.g. to isolate a misbehaving or compromised "
-        "container. Other containers lose contact with it there. Already disconnected is "
-        "success with changed=false. Returns the container's networks after the change.",
+        "Cut a container off a network, e.g. to isolate it (not connected: "
+        "changed=false). Returns its networks after.",
         inputs.DisconnectNetworkInput,
         "disconnect_container_from_network",
         Risk.HIGH,
@@ -209,11 +187,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_execute_command",
         "Run a command in a container",
-        "Run a command (a list of strings, not a shell line) inside a running container, "
-        "bounded by timeout seconds. Use it to look inside (ps, cat a config, query a "
-        "health endpoint) when logs and inspect are not enough; it can change anything "
-        "the command can. Returns exit_code, stdout, stderr (each capped, with truncated), "
-        "success, duration_s and timed_out.",
+        "Run a command (a list, not a shell line) in a running container, up to timeout s; "
+        "it can change anything. Returns exit_code, stdout, stderr (capped), timed_out.",
         inputs.ExecInput,
         "execute_command",
         Risk.HIGH,

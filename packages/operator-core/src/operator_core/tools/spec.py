@@ -11,11 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
-__all__ = ["Risk", "TargetKind", "ToolSpec", "clean_schema", "read_spec"]
+from operator_core.words import JSONObject, JSONValue, json_list, json_object
+
+__all__ = [
+    "Risk",
+    "TargetKind",
+    "ToolSpec",
+    "ToolsetName",
+    "clean_schema",
+    "lean_schema",
+    "read_spec",
+]
+
+#: The toolsets an agent may be offered (``operator_core.tools.offer``).
+ToolsetName = Literal["containers", "diagnosis", "swarm"]
 
 #: What a tool's ``target`` field names.
 TargetKind = Literal["container", "service", "node"]
@@ -27,6 +40,10 @@ class Risk(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+#: How a read-only tool's description ends (the MCP list says it with readOnlyHint).
+_CHANGES_NOTHING = " Changes nothing."
 
 
 @dataclass(frozen=True)
@@ -60,63 +77,113 @@ class ToolSpec:
         return not self.read_only
 
     @cached_property
-    def input_schema(self) -> dict[str, Any]:
+    def input_schema(self) -> JSONObject:
         """Return the JSON Schema of the tool's input, derived from ``input_model``."""
         schema = clean_schema(self.input_model.model_json_schema())
         schema.pop("description", None)  # the model's docstring; the tool has its own
         return schema
 
-    def anthropic(self) -> dict[str, Any]:
+    @cached_property
+    def listed_schema(self) -> JSONObject:
+        """Return the input schema as tool lists give it to a model: ``lean_schema``'s."""
+        return lean_schema(self.input_schema)
+
+    def anthropic(self) -> JSONObject:
         """Return the tool as Anthropic's Messages API takes it in ``tools``."""
         return {
             "name": self.name,
             "description": self.description,
-            "input_schema": self.input_schema,
+            "input_schema": self.listed_schema,
         }
 
-    def openai(self) -> dict[str, Any]:
+    def openai(self) -> JSONObject:
         """Return the tool as OpenAI's function calling takes it in ``tools``."""
         return {
             "type": "function",
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": self.input_schema,
+                "parameters": self.listed_schema,
             },
         }
 
-    def mcp(self) -> dict[str, Any]:
-        """Return the tool as an MCP server lists it in ``tools/list``."""
+    def mcp(self) -> JSONObject:
+        """Return the tool as an MCP server lists it in ``tools/list``.
+
+        A read-only tool's hints say it changes nothing, so its description need not,
+        and the destructive and idempotent hints (meaningful only for a tool that
+        changes something, the MCP specification says) are left out.
+        """
+        hints: dict[str, bool] = {"readOnlyHint": self.read_only}
+        if not self.read_only:
+            hints |= {"destructiveHint": self.destructive, "idempotentHint": self.idempotent}
+        description = self.description
+        if self.read_only:
+            description = description.removesuffix(_CHANGES_NOTHING)
         return {
             "name": self.name,
             "title": self.title,
-            "description": self.description,
-            "inputSchema": self.input_schema,
-            "annotations": {
-                "title": self.title,
-                "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": False,
-            },
+            "description": description,
+            "inputSchema": self.listed_schema,
+            "annotations": {**hints, "openWorldHint": False},
         }
 
 
-def clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
+def clean_schema(schema: JSONObject) -> JSONObject:
     """Return ``schema`` without pydantic's generated titles (noise to a model)."""
     cleaned = {key: value for key, value in schema.items() if key != "title"}
-    if "properties" in cleaned:
-        cleaned["properties"] = {
-            name: clean_schema(sub) for name, sub in cleaned["properties"].items()
-        }
+    for key in ("properties", "$defs"):
+        if key in cleaned:
+            named = json_object(cleaned[key]).items()
+            cleaned[key] = {name: _clean(sub) for name, sub in named}
     for key in ("items", "additionalProperties"):
-        if isinstance(cleaned.get(key), dict):
-            cleaned[key] = clean_schema(cleaned[key])
+        if key in cleaned:
+            cleaned[key] = _clean(cleaned[key])
     if "anyOf" in cleaned:
-        cleaned["anyOf"] = [clean_schema(sub) for sub in cleaned["anyOf"]]
-    if "$defs" in cleaned:
-        cleaned["$defs"] = {name: clean_schema(sub) for name, sub in cleaned["$defs"].items()}
+        cleaned["anyOf"] = [_clean(sub) for sub in json_list(cleaned["anyOf"])]
     return cleaned
+
+
+def lean_schema(schema: JSONObject) -> JSONObject:
+    """Return ``schema`` as a model reads it: an optional field's null branch left out.
+
+    ``anyOf: [X, {"type": "null"}]`` with ``default: null`` becomes ``X``: a field that is
+    not required may be left out, which is all null says. A list's items lose their own
+    description when the list has one (it said the same). Every enum, bound, pattern,
+    default and required field stays; validation still uses the full ``input_schema``
+    (null is still accepted).
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    leaned: JSONObject = {name: _lean(json_object(sub)) for name, sub in properties.items()}
+    return {**schema, "properties": leaned}
+
+
+def _lean(schema: JSONObject) -> JSONObject:
+    """Return one property's schema without its null branch and its items' description."""
+    lean = _not_null(schema)
+    items = lean.get("items")
+    if isinstance(items, dict) and "description" in items and "description" in lean:
+        lean = {**lean, "items": {k: v for k, v in items.items() if k != "description"}}
+    return lean
+
+
+def _not_null(schema: JSONObject) -> JSONObject:
+    """Return an optional property's schema without its null branch and null default."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list) or schema.get("default", 0) is not None:
+        return schema
+    kept = [option for option in options if option != {"type": "null"}]
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    if len(kept) == 1:
+        return {**json_object(kept[0]), **rest}
+    return {"anyOf": kept, **rest}
+
+
+def _clean(value: JSONValue) -> JSONValue:
+    """Return a sub-schema cleaned (anything but an object as it is)."""
+    return clean_schema(value) if isinstance(value, dict) else value
 
 
 def read_spec(

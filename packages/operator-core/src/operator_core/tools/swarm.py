@@ -9,9 +9,9 @@ input model checks what the executor would refuse, so a bad call starts no docke
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from operator_core.limits import (
     DEFAULT_DRAIN_WAIT_S,
@@ -21,6 +21,7 @@ from operator_core.limits import (
     MAX_REPLICAS,
     MAX_TAIL,
 )
+from operator_core.tools.params import NO_BOOL, LabelFilters
 from operator_core.tools.spec import Risk, ToolSpec, read_spec
 from operator_core.validate import REFERENCE_PATTERN
 from operator_core.words import Availability, DesiredState, Stream
@@ -42,20 +43,13 @@ __all__ = [
 MAX_TOOL_SWARM_WAIT_S = 600
 
 
-def _no_bool(value: Any) -> Any:
-    """Refuse a bool where a number belongs (pydantic would read ``true`` as 1)."""
-    if isinstance(value, bool):
-        raise ValueError("must be a number, not true/false")
-    return value
-
-
 ServiceRef = Annotated[
     str,
     Field(
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The service's name (e.g. 'web') or id, as docker_list_services shows it.",
+        description="Service name or id.",
     ),
 ]
 NodeRef = Annotated[
@@ -64,7 +58,7 @@ NodeRef = Annotated[
         min_length=1,
         max_length=256,
         pattern=REFERENCE_PATTERN,
-        description="The node's hostname or id, as docker_list_nodes shows it.",
+        description="Node hostname or id.",
     ),
 ]
 
@@ -74,9 +68,9 @@ WaitSeconds = Annotated[
     Field(
         gt=0,
         le=MAX_TOOL_SWARM_WAIT_S,
-        description="Seconds to wait for the cluster to converge; converged is false after.",
+        description="Seconds to converge (then converged is false).",
     ),
-    BeforeValidator(_no_bool),
+    NO_BOOL,
 ]
 
 
@@ -91,12 +85,9 @@ class ServiceListInput(_SwarmInput):
 
     name: Annotated[
         str | None,
-        Field(max_length=256, description="Only services whose name starts with this."),
+        Field(max_length=256, description="Name starts with this."),
     ] = None
-    label: Annotated[
-        str | list[Annotated[str, Field(max_length=256)]] | None,
-        Field(description="Only services with this label: 'key' or 'key=value', or a list."),
-    ] = None
+    label: Annotated[LabelFilters, Field(description="Only with every one of these labels.")] = None
 
 
 class NodeListInput(_SwarmInput):
@@ -114,7 +105,7 @@ class ServiceTasksInput(ServiceInput):
 
     desired_state: Annotated[
         DesiredState | None,
-        Field(description="Only tasks the swarm wants in this state ('running': the live ones)."),
+        Field(description="Only tasks meant to be in this state."),
     ] = None
 
 
@@ -123,16 +114,16 @@ class ServiceLogsInput(ServiceInput):
 
     tail: Annotated[
         int,
-        Field(ge=1, le=MAX_TAIL, description="How many of the last lines to return."),
-        BeforeValidator(_no_bool),
+        Field(ge=1, le=MAX_TAIL, description="How many last lines."),
+        NO_BOOL,
     ] = DEFAULT_TAIL
     since: Annotated[
         str | None,
-        Field(max_length=256, description="Only lines after this: ISO 8601 or '10m', '2h'."),
+        Field(max_length=256, description="Only lines after: ISO 8601 or '10m'."),
     ] = None
     until: Annotated[
         str | None,
-        Field(max_length=256, description="Only lines before this: ISO 8601 or '5m'."),
+        Field(max_length=256, description="Only lines before: ISO 8601 or '5m'."),
     ] = None
     stream: Annotated[Stream, Field(description="Which output to read.")] = "both"
 
@@ -143,7 +134,7 @@ class ScaleInput(ServiceInput):
     replicas: Annotated[
         int,
         Field(ge=0, le=MAX_REPLICAS, description="The replica count wanted (0 stops it all)."),
-        BeforeValidator(_no_bool),
+        NO_BOOL,
     ]
     timeout: WaitSeconds = DEFAULT_SCALE_WAIT_S
 
@@ -201,54 +192,47 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _read(
         "docker_list_services",
         "List swarm services",
-        "List the swarm's services with mode, image, replicas desired and running, update "
-        "state and labels. Use it first to find the service to look at. Needs a swarm "
-        "manager. Changes nothing.",
+        "Find swarm services (compact: verbose or fields for more). Changes nothing.",
         ServiceListInput,
         "list_services",
     ),
     _read(
         "docker_inspect_service",
         "Inspect a swarm service",
-        "Read one service: replicas, update and rollback config (parallelism, failure "
-        "action, monitor), health check, ports, networks, placement constraints and the "
-        "last update's state. Changes nothing.",
+        "Read one service: replicas, update and rollback config, health check, ports, "
+        "networks, placement, last update's state. Changes nothing.",
         ServiceInput,
         "inspect_service",
     ),
     _read(
         "docker_list_service_tasks",
         "List a service's tasks",
-        "List a service's tasks, newest first: slot, node, desired and current state, "
-        "error and exit code (history included unless desired_state is given). Use it to "
-        "see where a service runs and why tasks failed. Changes nothing.",
+        "A service's current tasks, newest first (node, state, error, exit code); `ended` "
+        "sums the ended ones (verbose or desired_state: every task). Changes nothing.",
         ServiceTasksInput,
         "list_service_tasks",
     ),
     _read(
         "docker_get_service_logs",
         "Read a service's logs",
-        f"Return the last lines a service's tasks wrote (default {DEFAULT_TAIL}, at most "
-        f"{MAX_TAIL}), in time order, each with the task and node it came from; truncated "
-        "says whether anything was cut. Never follows; changes nothing.",
+        f"A service's last lines (default {DEFAULT_TAIL}, at most {MAX_TAIL}) in time order, "
+        "each with its task and node; truncated says if cut. Changes nothing.",
         ServiceLogsInput,
         "get_service_logs",
     ),
     _read(
         "docker_list_nodes",
         "List swarm nodes",
-        "List the swarm's nodes: hostname, role, availability, status, manager status, "
-        "engine version, labels and tasks running. Changes nothing.",
+        "Find swarm nodes (compact: verbose or fields for more). Changes nothing.",
         NodeListInput,
         "list_nodes",
     ),
     _act(
         "docker_scale_service",
         "Scale a swarm service",
-        "Set a replicated service's replica count and wait until that many tasks run (up "
-        "to timeout seconds). Returns replicas_before, replicas_after, running, converged "
-        "and changed (false when it already had that count). Scaling to 0 stops the "
-        "service and needs approval.",
+        "Set a replicated service's replica count and wait (timeout s) until that many "
+        "run. Returns replicas before and after, running, converged, changed. Scaling to "
+        "0 stops it.",
         ScaleInput,
         "scale_service",
         Risk.MEDIUM,
@@ -257,10 +241,9 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_restart_service",
         "Restart a swarm service (rolling)",
-        "Replace every task of a service, rolling, as its update config says (parallelism, "
-        "delay, failure action), and wait for the update to end. Use it when a service's "
-        "tasks are unhealthy or stuck. Returns tasks_replaced, converged, update_state, "
-        "rolled_back and failed_tasks with their errors.",
+        "Replace every task of a service, rolling by its update config, and wait for the "
+        "end. For unhealthy or stuck tasks. Returns tasks_replaced, converged, "
+        "update_state, rolled_back, failed_tasks.",
         ServiceUpdateInput,
         "restart_service",
         Risk.HIGH,
@@ -269,9 +252,8 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_rollback_service",
         "Roll back a swarm service",
-        "Put a service back on its previous spec, rolling, and wait for it to end. Use it "
-        "after a bad update. Returns the same as docker_restart_service; changed is false "
-        "when there is no previous spec.",
+        "Put a service back on its previous spec, rolling, and wait. After a bad update. "
+        "Returns as docker_restart_service (no previous spec: changed=false).",
         ServiceUpdateInput,
         "rollback_service",
         Risk.HIGH,
@@ -280,10 +262,9 @@ SWARM_TOOLS: tuple[ToolSpec, ...] = (
     _act(
         "docker_set_node_availability",
         "Drain, pause or activate a node",
-        "Set a swarm node's availability: drain moves its tasks to other nodes (waiting "
-        "until they run there), pause schedules no new tasks on it, active lets it take "
-        "tasks again. Returns before, after, tasks_moved (each with where it went), "
-        "converged and changed. Managers are protected from drain and pause by default.",
+        "Drain (move its tasks away, waiting until they run elsewhere), pause (no new "
+        "tasks) or activate a swarm node. Returns before, after, tasks_moved, converged. "
+        "Managers are protected from drain and pause by default.",
         NodeAvailabilityInput,
         "set_node_availability",
         Risk.HIGH,

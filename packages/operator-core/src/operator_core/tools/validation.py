@@ -10,15 +10,17 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from operator_core.audit.redact import redact_value
-from operator_core.errors import InvalidArguments, UnknownTool
+from operator_core.errors import InvalidArguments, Problem, UnknownTool
 from operator_core.tools.bounds import finite, loads, shape_problem
 from operator_core.tools.registry import REGISTRY, get_tool, suggest_tools
 from operator_core.tools.spec import ToolSpec
+from operator_core.words import JSONObject, json_list, json_object
 
 __all__ = ["describe_expected", "lookup_tool", "validate_arguments"]
 
@@ -56,7 +58,7 @@ def validate_arguments(spec: ToolSpec, raw: object) -> BaseModel:
         raise InvalidArguments(_message(spec, problems), problems) from None
 
 
-def _more(count: int) -> dict[str, Any]:
+def _more(count: int) -> Problem:
     """Return the problem standing for the ``count`` problems not listed."""
     return {
         "field": _ROOT,
@@ -65,7 +67,7 @@ def _more(count: int) -> dict[str, Any]:
     }
 
 
-def _as_object(spec: ToolSpec, raw: object) -> dict[str, Any]:
+def _as_object(spec: ToolSpec, raw: object) -> JSONObject:
     """Return the arguments as a dict: None is {}, a JSON object string is parsed.
 
     Their nesting and size are bounded (``bounds``) before anything parses or walks them.
@@ -82,8 +84,8 @@ def _as_object(spec: ToolSpec, raw: object) -> dict[str, Any]:
     elif (too_big := shape_problem(raw)) is not None:
         _refuse_shape(spec, too_big)
     if isinstance(raw, dict):
-        return raw
-    problem = {
+        return json_object(raw)
+    problem: Problem = {
         "field": _ROOT,
         "problem": f"must be a JSON object, got {type(raw).__name__}",
         "fix": f"send an object such as {_example(spec)}",
@@ -93,7 +95,7 @@ def _as_object(spec: ToolSpec, raw: object) -> dict[str, Any]:
 
 def _refuse_shape(spec: ToolSpec, problem: str) -> NoReturn:
     """Raise InvalidArguments for arguments too deep, too large or with a non-finite number."""
-    fault = {
+    fault: Problem = {
         "field": _ROOT,
         "problem": problem,
         "fix": f"send a flat object such as {_example(spec)}",
@@ -103,26 +105,27 @@ def _refuse_shape(spec: ToolSpec, problem: str) -> NoReturn:
 
 def _example(spec: ToolSpec) -> str:
     """Return an example argument object holding the tool's required fields."""
-    required = spec.input_schema.get("required", [])
-    return json.dumps({name: "..." for name in required}, allow_nan=False)
+    required = json_list(spec.input_schema.get("required"))
+    return json.dumps({str(name): "..." for name in required}, allow_nan=False)
 
 
-def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
+def _problem(spec: ToolSpec, error: ErrorDetails) -> Problem:
     """Return one structured problem for one pydantic error."""
     loc = tuple(error["loc"])
     field = ".".join(str(part) for part in loc) or _ROOT
     top = str(loc[0]) if loc else ""
     kind = error["type"]
-    properties = spec.input_schema.get("properties", {})
+    properties = json_object(spec.input_schema.get("properties"))
+    schema = json_object(properties.get(top))
     if kind == "extra_forbidden":
         return {
             "field": field,
             "problem": f"is not a parameter of {spec.name}",
-            **_unknown(spec, top),
+            "fix": _unknown(spec, top),
         }
-    expected = describe_expected(properties.get(top, {}))
+    expected = describe_expected(schema)
     if kind == "missing":
-        about = properties.get(top, {}).get("description", "")
+        about = str(schema.get("description") or "")
         return {
             "field": field,
             "problem": "is required but missing",
@@ -130,7 +133,7 @@ def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
             if about
             else f"add `{field}`: {expected}",
         }
-    problem: dict[str, Any] = {"field": field, "problem": _reword(error["msg"])}
+    problem: Problem = {"field": field, "problem": _reword(error["msg"]), "fix": ""}
     got = error.get("input")
     if top not in _SECRET_FIELDS and isinstance(got, str | int | float | bool):
         problem["got"] = redact_value(got)[:_GOT_MAX] if isinstance(got, str) else finite(got)
@@ -138,12 +141,12 @@ def _problem(spec: ToolSpec, error: Any) -> dict[str, Any]:
     return problem
 
 
-def _unknown(spec: ToolSpec, key: str) -> dict[str, str]:
+def _unknown(spec: ToolSpec, key: str) -> str:
     """Return the fix for an unknown key: the closest real parameter, and the list of them."""
-    names = list(spec.input_schema.get("properties", {}))
+    names = list(json_object(spec.input_schema.get("properties")))
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
     hint = f"; did you mean `{close[0]}`?" if close else ""
-    return {"fix": f"remove `{key}`{hint} ({spec.name} takes: {', '.join(names)})"}
+    return f"remove `{key}`{hint} ({spec.name} takes: {', '.join(names)})"
 
 
 def _reword(message: str) -> str:
@@ -155,7 +158,7 @@ def _reword(message: str) -> str:
     return message[:1].lower() + message[1:]
 
 
-def _message(spec: ToolSpec, problems: list[dict[str, Any]]) -> str:
+def _message(spec: ToolSpec, problems: list[Problem]) -> str:
     """Return one sentence per problem, then how to fix them all."""
     count = len(problems)
     faults = "; ".join(f"`{p['field']}` {p['problem']}" for p in problems)
@@ -164,7 +167,7 @@ def _message(spec: ToolSpec, problems: list[dict[str, Any]]) -> str:
     return f"Invalid arguments for {spec.name} ({count} {noun}): {faults}. To fix: {fixes}."
 
 
-def describe_expected(schema: dict[str, Any]) -> str:
+def describe_expected(schema: JSONObject) -> str:
     """Return what a JSON Schema accepts, in words ("an integer from 0 to 3600 (default 10)")."""
     text = _describe(schema)
     if "default" in schema and schema["default"] is not None:
@@ -172,21 +175,24 @@ def describe_expected(schema: dict[str, Any]) -> str:
     return text
 
 
-def _describe(schema: dict[str, Any]) -> str:
+def _describe(schema: JSONObject) -> str:
     """Return the words for one schema, without its default."""
     if "anyOf" in schema:
-        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
-        nullable = len(options) < len(schema["anyOf"])
+        arms = [json_object(arm) for arm in json_list(schema["anyOf"])]
+        options = [arm for arm in arms if arm.get("type") != "null"]
+        nullable = len(options) < len(arms)
         text = " or ".join(_describe(s) for s in options)
         return f"{text}, or null" if nullable else text
     if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v, allow_nan=False) for v in schema["enum"])
+        return "one of " + ", ".join(
+            json.dumps(v, allow_nan=False) for v in json_list(schema["enum"])
+        )
     kind = schema.get("type")
     describe = _DESCRIBERS.get(kind) if isinstance(kind, str) else None
     return describe(schema) if describe else "a valid value"
 
 
-def _number(schema: dict[str, Any]) -> str:
+def _number(schema: JSONObject) -> str:
     """Return the words for an integer or number schema with its bounds."""
     noun = "an integer" if schema.get("type") == "integer" else "a number"
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
@@ -197,33 +203,33 @@ def _number(schema: dict[str, Any]) -> str:
     return noun
 
 
-def _string(schema: dict[str, Any]) -> str:
+def _string(schema: JSONObject) -> str:
     """Return the words for a string schema."""
     if "pattern" in schema:
         return "a name or id made of letters, digits, '_', '.', '-' (not starting with '-')"
     return "a string"
 
 
-def _array(schema: dict[str, Any]) -> str:
+def _array(schema: JSONObject) -> str:
     """Return the words for a list schema with its length bounds."""
-    kind = schema.get("items", {}).get("type")
+    kind = json_object(schema.get("items")).get("type")
     noun = f"a JSON list of {kind}s" if isinstance(kind, str) else "a JSON list"
     if "maxItems" in schema:
         return f"{noun} with {schema.get('minItems', 0)} to {schema['maxItems']} items"
     return noun
 
 
-def _boolean(_schema: dict[str, Any]) -> str:
+def _boolean(_schema: JSONObject) -> str:
     """Return the words for a boolean schema."""
     return "true or false"
 
 
-def _object(_schema: dict[str, Any]) -> str:
+def _object(_schema: JSONObject) -> str:
     """Return the words for an object schema (only ``env`` has one)."""
     return 'a JSON object of string values such as {"LEVEL": "debug"}'
 
 
-_DESCRIBERS: dict[str, Callable[[dict[str, Any]], str]] = {
+_DESCRIBERS: dict[str, Callable[[JSONObject], str]] = {
     "integer": _number,
     "number": _number,
     "string": _string,

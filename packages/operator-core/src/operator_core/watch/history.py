@@ -39,6 +39,7 @@ from operator_core.audit.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneR
 from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.watch import history_sql as sql
+from operator_core.words import JSONObject
 
 __all__ = [
     "ALIVE_MARGIN_S",
@@ -190,7 +191,7 @@ class HistoryStore:
         window = (ns_of(since), ns_of(until))
         return await self._off(lambda: self._read(engine_id, window, limit, filters))
 
-    def status(self) -> list[dict[str, Any]]:
+    def status(self) -> list[JSONObject]:
         """Return each engine's engine_id, host, events, oldest, newest and last interval."""
         rows = self._guarded(lambda: self._db.execute(sql.STATUS).fetchall())
         keys = ("engine_id", "host", "events", "oldest", "newest", "recording_since", "alive")
@@ -299,7 +300,7 @@ class HistoryStore:
         return Cursor(since=f"{at // _NS}.{at % _NS:09d}", time=moment, keys=keys)
 
     def _read(
-        self, engine_id: str, window: tuple[int, int], limit: int, filters: dict[str, Any]
+        self, engine_id: str, window: tuple[int, int], limit: int, filters: JSONObject
     ) -> HistoryRead:
         where, params = sql.event_filter(engine_id, window, filters)
         seen = int(self._db.execute(sql.COUNT + where, params).fetchone()[0])

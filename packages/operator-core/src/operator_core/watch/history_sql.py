@@ -9,7 +9,8 @@ events repeat its labels. Times are integer nanoseconds since the epoch (UTC).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+
+from operator_core.words import JSONObject, JSONValue, json_list
 
 __all__ = [
     "ADD_ATTRS",
@@ -147,11 +148,11 @@ DROP_ATTRS = "DELETE FROM history_attrs WHERE attrs NOT IN (SELECT attrs FROM hi
 
 
 def event_filter(
-    engine_id: str, window: tuple[int, int], filters: dict[str, Any]
-) -> tuple[str, list[Any]]:
+    engine_id: str, window: tuple[int, int], filters: JSONObject
+) -> tuple[str, list[JSONValue]]:
     """Return the WHERE clause (and parameters) of a read: engine, window and filters."""
     clauses = [f"e.engine = {_ENGINE}", "e.time_ns >= ?", "e.time_ns <= ?"]
-    params: list[Any] = [engine_id, *window]
+    params: list[JSONValue] = [engine_id, *window]
     container = filters.get("container")
     if container:
         clauses.append(
@@ -164,7 +165,7 @@ def event_filter(
         clauses.append("json_extract(a.json, '$.\"com.docker.swarm.service.name\"') = ?")
         params.append(service)
     for column, key in (("e.type", "types"), ("e.action", "actions")):
-        values = list(filters.get(key) or [])
+        values = json_list(filters.get(key))
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += values

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich import box
 from rich.columns import Columns
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 
@@ -29,6 +30,7 @@ from operator_core.present.views import (
     tool_word,
 )
 from operator_core.tools import REGISTRY
+from operator_core.words import JSONObject, JSONValue
 
 __all__ = ["audit_app", "parse_moment", "records_envelope", "tool_name"]
 
@@ -75,9 +77,9 @@ def tool_name(text: str) -> str:
     raise InvalidInput(f"no tool named {text!r}; give a word the audit table shows ({shown})")
 
 
-def _record_json(record: AuditRecord) -> dict[str, Any]:
+def _record_json(record: AuditRecord) -> JSONObject:
     """Return a record as a JSON-able dict."""
-    data: dict[str, Any] = record.model_dump(mode="json")
+    data: JSONObject = record.model_dump(mode="json")
     return data
 
 
@@ -150,12 +152,13 @@ def list_records(
     ERR.print(f"[dim]{note}[/dim]")
 
 
-def records_envelope(records: list[AuditRecord], audit_db: str) -> dict[str, Any]:
+def records_envelope(records: list[AuditRecord], audit_db: str) -> JSONObject:
     """Return ``audit list --json``'s envelope: every record whole, the count, the file."""
+    rows: list[JSONValue] = [_record_json(r) for r in records]
     return {
         "ok": True,
         "result": {
-            "records": [_record_json(r) for r in records],
+            "records": rows,
             "count": len(records),
             "audit_db": audit_db,
         },
@@ -190,7 +193,7 @@ def show(
     OUT.print(record_panel(record))
 
 
-def _find(path: Any, record_id: str | None) -> AuditRecord | None:
+def _find(path: str | Path, record_id: str | None) -> AuditRecord | None:
     """Return the record with ``record_id`` (or a unique prefix), or the newest one.
 
     A full id is looked up as it is, whenever the record was written (an approval may
@@ -226,7 +229,7 @@ def record_panel(record: AuditRecord) -> Panel:
         "error": (record.error or {}).get("message"),
         "result": record.result,
     }
-    parts: list[Any] = [fields_table({k: v for k, v in head.items() if v is not None})]
+    parts: list[RenderableType] = [fields_table({k: v for k, v in head.items() if v is not None})]
     states = [
         Panel(fields_table(state), title=title, title_align="left", expand=False, box=box.ROUNDED)
         for title, state in (("before", record.before), ("after", record.after))

@@ -114,7 +114,12 @@ def search(
     pattern: Annotated[str, typer.Argument(help="Text to find (a regex with -E).")],
     containers: Containers = None,
     label: Annotated[
-        str | None, typer.Option(help="Only containers with this label.", show_default=False)
+        list[str] | None,
+        typer.Option(
+            metavar="KEY[=VALUE]",
+            help="Only containers with this label (repeat: all must match).",
+            show_default=False,
+        ),
     ] = None,
     project: Annotated[
         str | None, typer.Option(help="Only this Compose project.", show_default=False)
@@ -148,7 +153,7 @@ def search(
         {
             "pattern": pattern,
             "refs": containers or None,
-            "label": label,
+            "label": label or None,
             "compose_project": project,
             "service": service,
             "since": since,

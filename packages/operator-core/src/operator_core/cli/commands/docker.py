@@ -122,7 +122,7 @@ def ps(
         {
             "all": all_,
             "name": name,
-            "label": label[0] if label and len(label) == 1 else label or None,
+            "label": label or None,
             "status": status,
             "health": health,
             "compose_project": compose_project,

@@ -24,7 +24,7 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -32,6 +32,7 @@ import typer
 from operator_core import __version__
 from operator_core.cli.app import ERR, OUT, fail, settings_of
 from operator_core.errors import InvalidInput, OperatorError
+from operator_core.words import JSONValue, json_object
 
 __all__ = [
     "DOCKER_SECRET_TOKEN",
@@ -104,7 +105,7 @@ def _initialize() -> bytes:
     ).encode()
 
 
-def _messages(body: str) -> list[Any]:
+def _messages(body: str) -> list[JSONValue]:
     """Return the JSON-RPC messages of an answer: plain JSON, or the SSE ``data:`` lines."""
     texts = [body] if body.lstrip().startswith("{") else []
     texts += [line[5:] for line in body.splitlines() if line.startswith("data:")]
@@ -120,7 +121,7 @@ def _messages(body: str) -> list[Any]:
 def _answered(body: str) -> bool:
     """Say whether ``body`` holds an initialize result that names the server."""
     return any(
-        isinstance(m, dict) and isinstance(m.get("result"), dict) and "serverInfo" in m["result"]
+        isinstance(m, dict) and "serverInfo" in json_object(m.get("result"))
         for m in _messages(body)
     )
 

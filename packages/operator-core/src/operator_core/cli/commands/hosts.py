@@ -9,7 +9,6 @@ error), 6 when none did, 2 without an inventory or with a malformed one.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import typer
 from rich.markup import escape
@@ -20,6 +19,7 @@ from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.cli.exit_codes import ExitCode
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.fleet import Fleet, Inventory
+from operator_core.fleet.results import FleetCheck
 from operator_core.present.columns import Cell, Column, fit_table, print_table
 from operator_core.present.views import print_json
 
@@ -35,7 +35,7 @@ HOST_COLUMNS = (
 )
 
 
-def hosts_table(report: dict[str, Any], width: int) -> Table:
+def hosts_table(report: FleetCheck, width: int) -> Table:
     """Return the table of a ``Fleet.check`` report, fitted to ``width``."""
     rows: list[list[Cell]] = []
     for entry in report["hosts"]:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -191,7 +191,7 @@ def history_prune(
     _report(result, as_json)
 
 
-def audit_retention(settings: Settings, audit: Any) -> asyncio.Task[None] | None:
+def audit_retention(settings: Settings, audit: object) -> asyncio.Task[None] | None:
     """Start pruning ``audit`` (a SQLite sink) by the policy every ``prune_every_s``."""
     if not isinstance(audit, SQLiteAuditSink):
         return None

@@ -26,6 +26,8 @@ from operator_core.present.terminal import SafeFormatter
 from operator_core.present.views import print_json
 from operator_core.tools import TOOLS, tool_list
 from operator_core.tools.hosts import tools_with_host
+from operator_core.tools.offer import offer, parse_toolsets
+from operator_core.tools.spec import ToolsetName
 
 if TYPE_CHECKING:
     from operator_core.mcp.http import HttpOptions
@@ -47,6 +49,16 @@ _BEARER_FILE_HELP = (
 _ALLOW_HOST_HELP = (
     "A name clients use for this server in its URL (repeatable), beyond loopback and the "
     "bind address: the Host and Origin checks refuse others."
+)
+
+
+_TOOLSETS_HELP = (
+    "Offer only these toolsets: containers, diagnosis, swarm (comma-separated or "
+    "repeated; the policy's `toolsets` narrows them further)."
+)
+_ALL_TOOLS_HELP = (
+    "List every tool, also those the policy denies (for inspection; calls are judged "
+    "as ever). By default observe mode lists only read-only tools."
 )
 
 
@@ -110,6 +122,8 @@ def mcp(
             "again its body, before it is cut off.",
         ),
     ] = HTTP_READ_TIMEOUT_S,
+    toolsets: Annotated[list[str], typer.Option(metavar="SETS", help=_TOOLSETS_HELP)] = [],  # noqa: B006
+    all_tools: Annotated[bool, typer.Option(help=_ALL_TOOLS_HELP)] = False,
 ) -> None:
     """Serve every tool over MCP, under the policy and mode given, writing the audit trail.
 
@@ -128,10 +142,14 @@ def mcp(
     given |= {"--tls-cert": tls_cert, "--tls-key": tls_key, "--allow-host": allow_host}
     limits = (max_sessions, session_idle_timeout, read_timeout)
     options = _http_or_refuse(transport, given, limits)
+    try:
+        chosen = parse_toolsets(toolsets)
+    except OperatorError as exc:
+        fail(exc, as_json=False)
     sock = bind_port(options.port, options.host) if options is not None else None
     try:
         check_engine_options(settings.context)
-        asyncio.run(_serve(settings, approve, options, sock))
+        asyncio.run(_serve(settings, approve, options, sock, (chosen, all_tools)))
     except OperatorError as exc:
         fail(exc, as_json=False)
     except KeyboardInterrupt:
@@ -189,7 +207,11 @@ def bind_port(port: int, host: str = LOOPBACK) -> socket.socket:
 
 
 async def _serve(
-    settings: Settings, approve: str, options: HttpOptions | None, sock: socket.socket | None
+    settings: Settings,
+    approve: str,
+    options: HttpOptions | None,
+    sock: socket.socket | None,
+    choice: tuple[frozenset[ToolsetName] | None, bool],
 ) -> None:
     """Build the runner and the server, then serve until the client goes away."""
     # The MCP SDK takes most of a second to import: only this command pays for it.
@@ -202,11 +224,14 @@ async def _serve(
         starting = asyncio.ensure_future(runner.start())
         starting.add_done_callback(lambda done: done.cancelled() or done.exception())
         policy = runner.policy
+        inventory = settings.inventory()
+        hosts = () if inventory is None else inventory.names
+        offered = offer(runner.specs, policy, hosts=hosts, toolsets=choice[0], everything=choice[1])
         server = build_server(
             runner,
             version=__version__,
             policy_note=policy_note(policy.mode, policy.dry_run),
-            specs=runner.specs,
+            offered=offered,
         )
         ERR.print(
             f"[dim]operator-core MCP server: mode {policy.mode}"
@@ -247,17 +272,26 @@ def tools(
         Literal["anthropic", "openai", "mcp"],
         typer.Option("--format", help="The shape a model API or MCP expects."),
     ] = "anthropic",
+    toolsets: Annotated[list[str], typer.Option(metavar="SETS", help=_TOOLSETS_HELP)] = [],  # noqa: B006
+    all_tools: Annotated[bool, typer.Option(help=_ALL_TOOLS_HELP)] = False,
 ) -> None:
-    """Print every tool's definition as JSON, in the shape a model API expects.
+    """Print the tools the policy in force allows as JSON, in the shape a model API expects.
 
-    With an inventory, each tool takes ``host`` (an enum of the inventory's names).
+    Observe mode lists only read-only tools (--all-tools: every tool). With an
+    inventory, each tool takes ``host`` (an enum of the inventory's names).
     """
+    settings = settings_of(ctx)
     try:
-        inventory = settings_of(ctx).inventory()
+        inventory = settings.inventory()
+        policy = settings.policy()
+        chosen = parse_toolsets(toolsets)
     except OperatorError as exc:
         fail(exc, as_json=True)
     specs = TOOLS if inventory is None else tools_with_host(inventory.names, inventory.default)
-    print_json(OUT, tool_list(shape, specs if isinstance(specs, tuple) else specs.values()))
+    every = specs if isinstance(specs, tuple) else tuple(specs.values())
+    hosts = () if inventory is None else inventory.names
+    offered = offer(every, policy, hosts=hosts, toolsets=chosen, everything=all_tools)
+    print_json(OUT, tool_list(shape, offered.specs))
 
 
 def demo(

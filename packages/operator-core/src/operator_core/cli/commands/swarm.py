@@ -53,12 +53,15 @@ def services(
         str | None, typer.Option(help="Only services whose name starts with this.")
     ] = None,
     label: Annotated[
-        str | None, typer.Option(help="Only services with this label (key or key=value).")
+        list[str] | None,
+        typer.Option(
+            metavar="KEY[=VALUE]", help="Only services with this label (repeat: all must match)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the swarm's services with their replicas running and desired."""
-    _run(ctx, "docker_list_services", {"name": name, "label": label}, as_json)
+    _run(ctx, "docker_list_services", {"name": name, "label": label or None}, as_json)
 
 
 @swarm_app.command("tasks")

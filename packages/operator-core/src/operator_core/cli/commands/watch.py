@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +28,7 @@ from operator_core.cli.commands.heal import check_heal_start
 from operator_core.cli.commands.retention import recording
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.runtime import make_approver, open_runner
+from operator_core.cli.settings import Settings
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import OperatorError
 from operator_core.fleet import Fleet
@@ -35,8 +36,11 @@ from operator_core.watch import (
     DEFAULT_LOOP_RESTARTS,
     DEFAULT_LOOP_WINDOW_S,
     Healer,
+    HealReport,
     HealStore,
+    Incident,
     IncidentDetector,
+    Notice,
     heal_approver,
     heal_watch,
     watch,
@@ -70,8 +74,11 @@ _STYLE = {
     "escalated": "bold red",
 }
 
+#: What a watch yields: an incident, a notice, or a heal report.
+_Item = Incident | Notice | HealReport
 
-def format_item(item: dict[str, Any]) -> str:
+
+def format_item(item: Mapping[str, object]) -> str:
     """Return one incident, notice or heal report as a line for a person (rich markup).
 
     Every line names its host (when there is one) and its container: an incident's message
@@ -83,7 +90,7 @@ def format_item(item: dict[str, Any]) -> str:
         kind = f"{kind} {item['status']}"
     message = str(item.get("message"))
     if "incident_id" not in item:
-        who = item.get("name") or str(item.get("container_id") or "")[:12]
+        who = str(item.get("name") or "") or str(item.get("container_id") or "")[:12]
         if who and who not in message:
             message = f"{who}: {message}"
         if item.get("host"):
@@ -152,8 +159,8 @@ def watch_command(
 
 
 async def _recorded(
-    settings: Any, build: Callable[[HistoryRecorder], AsyncGenerator[Any, None]]
-) -> AsyncGenerator[Any, None]:
+    settings: Settings, build: Callable[[HistoryRecorder], AsyncGenerator[_Item, None]]
+) -> AsyncGenerator[_Item, None]:
     """Yield ``build(recorder)``'s items while the history records (and retention runs)."""
     async with recording(settings) as recorder, contextlib.aclosing(build(recorder)) as items:
         async for item in items:
@@ -161,12 +168,12 @@ async def _recorded(
 
 
 async def _healing(
-    settings: Any,
+    settings: Settings,
     source: Any,
     since: str | None,
     detector: IncidentDetector,
     recorder: HistoryRecorder | None = None,
-) -> AsyncGenerator[Any, None]:
+) -> AsyncGenerator[_Item, None]:
     """Yield the watch's items and the healer's reports, healing through a runner."""
     rules = settings.policy().heal
     approver = heal_approver(make_approver(settings, ERR, [None]), rules)
@@ -182,7 +189,7 @@ async def _healing(
         store.close()
 
 
-def _trail(settings: Any) -> Path | None:
+def _trail(settings: Settings) -> Path | None:
     """Return the audit trail's path if there is one to read (a watch never creates it)."""
     path = Path(settings.audit_db)
     return path if path.exists() else None
@@ -194,7 +201,7 @@ async def _watching(
     since: str | None,
     detector: IncidentDetector,
     recorder: HistoryRecorder | None = None,
-) -> AsyncGenerator[Any, None]:
+) -> AsyncGenerator[_Item, None]:
     """Yield the watch's items; deaths operator calls asked for are told by the audit trail."""
     audit = None if trail is None else open_audit(trail)
     detector.intents = None if audit is None else AuditIntents(audit)
@@ -208,7 +215,7 @@ async def _watching(
             await audit.close()
 
 
-def _alerting(settings: Any) -> AlertDispatcher | None:
+def _alerting(settings: Settings) -> AlertDispatcher | None:
     """Return a dispatcher to the policy's [alerts.*] sinks (None without any).
 
     Its warnings (a sink down, a full queue) go to stderr, never naming a URL or token.
@@ -222,7 +229,7 @@ def _alerting(settings: Any) -> AlertDispatcher | None:
 @contextlib.asynccontextmanager
 async def _offering(
     dispatcher: AlertDispatcher | None,
-) -> AsyncIterator[Callable[[Any], None]]:
+) -> AsyncIterator[Callable[[_Item], None]]:
     """Yield how to offer an item to the alert sinks; flush them (bounded) at the end."""
     if dispatcher is None:
         yield lambda item: None
@@ -232,7 +239,7 @@ async def _offering(
 
 
 async def _print_all(
-    items: AsyncGenerator[Any, None], as_json: bool, alerts: AlertDispatcher | None = None
+    items: AsyncGenerator[_Item, None], as_json: bool, alerts: AlertDispatcher | None = None
 ) -> None:
     """Print every incident, notice and heal report (each offered to the alert sinks)."""
     started = datetime.now(UTC).isoformat(timespec="seconds")

@@ -8,7 +8,7 @@ gets a table, a panel or the raw output of the command, with messages on stderr 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -24,16 +24,17 @@ from operator_core.present.views import (
     short_id,
 )
 from operator_core.results import LogsResult
+from operator_core.words import JSONObject, json_list, json_object
 
 __all__ = ["Renderer", "denial_hint", "error_panel", "print_envelope", "print_host_errors"]
 
 #: Shows a successful result: (stdout console, stderr console, result).
-Renderer = Callable[[Console, Console, dict[str, Any]], None]
+Renderer = Callable[[Console, Console, JSONObject], None]
 
 
-def _title(data: dict[str, Any]) -> str:
+def _title(data: JSONObject) -> str:
     """Return 'name (short id)' for a result that names a container."""
-    name = data.get("name") or ""
+    name = str(data.get("name") or "")
     ident = short_id(data.get("container_id") or data.get("id") or "")
     return escape(f"{name} ({ident})" if name and ident else name or ident)
 
@@ -41,39 +42,39 @@ def _title(data: dict[str, Any]) -> str:
 # --- per-tool renderers --------------------------------------------------------------
 
 
-def _render_list(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_list(out: Console, err: Console, result: JSONObject) -> None:
     """Print the ``docker ps``-like table of containers, fitted to the terminal."""
-    rows = result.get("containers") or []
+    rows = [json_object(row) for row in json_list(result.get("containers"))]
     if rows:
         out.print(containers_table(rows, out.width))
     print_host_errors(err, result)
     err.print(f"[dim]{len(rows)} container(s)[/dim]")
 
 
-def print_host_errors(err: Console, result: dict[str, Any]) -> None:
+def print_host_errors(err: Console, result: JSONObject) -> None:
     """Say which hosts of a fleet did not answer, one line each, below the table."""
-    for problem in result.get("host_errors") or []:
+    for problem in map(json_object, json_list(result.get("host_errors"))):
         err.print(
             f"[yellow]unreachable[/yellow] {escape(str(problem.get('host')))}: "
             f"{escape(str(problem.get('message')))}"
         )
 
 
-def _render_inspect(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_inspect(out: Console, err: Console, result: JSONObject) -> None:
     """Print one container's facts in a panel."""
     out.print(Panel(fields_table(result), title=_title(result), title_align="left", expand=False))
 
 
-def _render_inspect_many(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_inspect_many(out: Console, err: Console, result: JSONObject) -> None:
     """Print a panel per container found, and the references not found."""
-    for entry in result.get("containers") or []:
-        _render_inspect(out, err, entry)
-    missing = result.get("missing") or []
+    for entry in json_list(result.get("containers")):
+        _render_inspect(out, err, json_object(entry))
+    missing = json_list(result.get("missing"))
     if missing:
         err.print(f"[yellow]not found:[/yellow] {escape(', '.join(map(str, missing)))}")
 
 
-def _render_logs(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_logs(out: Console, err: Console, result: JSONObject) -> None:
     """Print the log lines as they are (stderr lines marked), then a summary on stderr."""
     for line in log_lines(cast(LogsResult, result)):
         out.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -83,9 +84,9 @@ def _render_logs(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print(f"[dim]{escape('; '.join(notes))}[/dim]")
 
 
-def _render_exec(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_exec(out: Console, err: Console, result: JSONObject) -> None:
     """Print the command's stdout to stdout and its stderr to stderr, then its exit code."""
-    stdout, stderr = result.get("stdout") or "", result.get("stderr") or ""
+    stdout, stderr = str(result.get("stdout") or ""), str(result.get("stderr") or "")
     if stdout:
         out.print(stdout, markup=False, highlight=False, end="" if stdout.endswith("\n") else "\n")
     if stderr:
@@ -100,7 +101,7 @@ def _render_exec(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print("[dim]" + " · ".join(notes) + "[/dim]")
 
 
-def _render_wait(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_wait(out: Console, err: Console, result: JSONObject) -> None:
     """Print whether the condition was met, and in how long."""
     condition = escape(str(result.get("condition")))
     name = _title(result)
@@ -113,7 +114,7 @@ def _render_wait(out: Console, err: Console, result: dict[str, Any]) -> None:
     out.print(fields_table(result, skip=("condition", "met", "reason", "container_id", "name")))
 
 
-def _render_action(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_action(out: Console, err: Console, result: JSONObject) -> None:
     """Print a mutating action's result: changed or not, then its facts."""
     changed = result.get("changed")
     mark = "[green]✓ changed[/green]" if changed else "[yellow]· nothing to do[/yellow]"
@@ -129,7 +130,7 @@ def _render_action(out: Console, err: Console, result: dict[str, Any]) -> None:
     )
 
 
-def _render_dry_run(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_dry_run(out: Console, err: Console, result: JSONObject) -> None:
     """Print what a dry run says the tool would have done."""
     out.print(
         Panel(
@@ -211,7 +212,7 @@ def denial_hint(
     return None
 
 
-def error_panel(error: dict[str, Any], *, hint: str | None = None) -> Panel:
+def error_panel(error: JSONObject, *, hint: str | None = None) -> Panel:
     """Return a red panel with an envelope error: type, message, rule, problems, hint."""
     body: list[RenderableType] = [Text(str(error.get("message") or "failed"))]
     nested = error.get("details")
@@ -225,7 +226,7 @@ def error_panel(error: dict[str, Any], *, hint: str | None = None) -> Panel:
     }
     if details:
         body.append(fields_table(details))
-    for problem in merged.get("problems") or []:
+    for problem in json_list(merged.get("problems")):
         if isinstance(problem, dict):
             line = f"• {problem.get('field', '?')}: {problem.get('problem', '')}"
             if problem.get("fix"):
@@ -247,7 +248,7 @@ def print_envelope(
     out: Console,
     err: Console,
     tool: str,
-    envelope: dict[str, Any],
+    envelope: JSONObject,
     *,
     as_json: bool,
     hint: str | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from operator_core.present.views import short_id
+from operator_core.words import JSONObject, json_list, json_objects
 
 __all__ = ["DIAGNOSIS_RENDERERS", "human_bytes"]
 
@@ -38,11 +38,11 @@ def _table(*columns: str, wrap: tuple[str, ...] = ()) -> Table:
     return table
 
 
-def _render_events(out: Console, err: Console, result: dict[str, Any]) -> None:
-    rows = result.get("events") or []
+def _render_events(out: Console, err: Console, result: JSONObject) -> None:
+    rows = json_objects(result.get("events"))
     table = _table("TIME", "ACTION", "NAME", "EXIT", "TYPE", wrap=("NAME",))
     for event in rows:
-        action = event.get("action") or ""
+        action = str(event.get("action") or "")
         if event.get("detail"):
             action = f"{action}: {event['detail']}"
         code = event.get("exit_code")
@@ -63,32 +63,32 @@ def _render_events(out: Console, err: Console, result: dict[str, Any]) -> None:
     _render_sources(err, result)
 
 
-def _render_sources(err: Console, result: dict[str, Any]) -> None:
+def _render_sources(err: Console, result: JSONObject) -> None:
     """Say what the watch's history added and which parts of the window may lack events."""
-    for source in result.get("sources") or []:
+    for source in json_objects(result.get("sources")):
         if source.get("source") == "history":
-            spans = ", ".join(_span_text(span) for span in source.get("spans") or [])
+            spans = ", ".join(_span_text(span) for span in json_objects(source.get("spans")))
             err.print(
                 f"[dim]{source.get('count')} event(s) from the watch's history"
                 f"{escape(f' (recorded {spans})') if spans else ''}[/dim]"
             )
-    forgot = "engine_buffer" in (result.get("truncation") or [])
+    forgot = "engine_buffer" in (json_list(result.get("truncation")))
     if not result.get("may_be_missing", forgot):
         return
-    gaps = ", ".join(_span_text(gap) for gap in result.get("gaps") or [])
+    gaps = ", ".join(_span_text(gap) for gap in json_objects(result.get("gaps")))
     why = "the engine keeps only its newest 256 events" if forgot else "no source covers it"
     where = f" ({escape(gaps)})" if gaps else ""
     err.print(f"[yellow]events may be missing{where}: {why}[/yellow]")
 
 
-def _span_text(span: dict[str, Any]) -> str:
+def _span_text(span: JSONObject) -> str:
     """Return a span as 'MM-DD HH:MM:SS..HH:MM:SS'."""
     since, until = str(span.get("since") or ""), str(span.get("until") or "")
     return f"{since[5:19].replace('T', ' ')}..{until[11:19]}"
 
 
-def _render_stats(out: Console, err: Console, result: dict[str, Any]) -> None:
-    rows = result.get("containers") or []
+def _render_stats(out: Console, err: Console, result: JSONObject) -> None:
+    rows = json_objects(result.get("containers"))
     table = _table("NAME", "CPU", "MEM", "LIMIT", "MEM%", "NET RX/TX", "PIDS", wrap=("NAME",))
     for entry in rows:
         rx, tx = entry.get("network_rx_bytes"), entry.get("network_tx_bytes")
@@ -104,14 +104,14 @@ def _render_stats(out: Console, err: Console, result: dict[str, Any]) -> None:
         )
     if rows:
         out.print(table)
-    for ref in result.get("missing") or []:
+    for ref in json_list(result.get("missing")):
         err.print(f"[yellow]no container named {escape(str(ref))}[/yellow]")
     err.print(f"[dim]{len(rows)} container(s)[/dim]")
 
 
-def _render_top(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _render_top(out: Console, err: Console, result: JSONObject) -> None:
     table = _table("PID", "USER", "ELAPSED", "COMMAND", wrap=("COMMAND",))
-    for process in result.get("processes") or []:
+    for process in json_objects(result.get("processes")):
         table.add_row(
             str(process.get("pid")),
             escape(str(process.get("user") or "")),
@@ -124,25 +124,25 @@ def _render_top(out: Console, err: Console, result: dict[str, Any]) -> None:
     )
 
 
-def _render_search(out: Console, err: Console, result: dict[str, Any]) -> None:
-    for match in result.get("matches") or []:
+def _render_search(out: Console, err: Console, result: JSONObject) -> None:
+    for match in json_objects(result.get("matches")):
         where = f"{match.get('name')} {str(match.get('time') or '')[:19]} {match.get('stream')}"
-        for line in match.get("before") or []:
-            out.print(f"[dim]{escape(where)}-  {escape(line)}[/dim]", soft_wrap=True)
+        for line in json_list(match.get("before")):
+            out.print(f"[dim]{escape(where)}-  {escape(str(line))}[/dim]", soft_wrap=True)
         out.print(f"[bold]{escape(where)}:[/bold] {escape(str(match.get('line')))}", soft_wrap=True)
-        for line in match.get("after") or []:
-            out.print(f"[dim]{escape(where)}+  {escape(line)}[/dim]", soft_wrap=True)
-    searched = len(result.get("containers") or [])
+        for line in json_list(match.get("after")):
+            out.print(f"[dim]{escape(where)}+  {escape(str(line))}[/dim]", soft_wrap=True)
+    searched = len(json_list(result.get("containers")))
     err.print(f"[dim]{result.get('match_count', 0)} match(es) in {searched} container(s)[/dim]")
     if result.get("truncated"):
-        why = ", ".join(result.get("truncation") or [])
-        skipped = ", ".join(result.get("not_searched") or []) or "none"
+        why = ", ".join(map(str, json_list(result.get("truncation"))))
+        skipped = ", ".join(map(str, json_list(result.get("not_searched")))) or "none"
         err.print(f"[yellow]stopped early ({why}); not searched: {escape(skipped)}[/yellow]")
-    for ref in result.get("missing") or []:
+    for ref in json_list(result.get("missing")):
         err.print(f"[yellow]no container named {escape(str(ref))}[/yellow]")
 
 
-DIAGNOSIS_RENDERERS: dict[str, Callable[[Console, Console, dict[str, Any]], None]] = {
+DIAGNOSIS_RENDERERS: dict[str, Callable[[Console, Console, JSONObject], None]] = {
     "docker_get_events": _render_events,
     "docker_container_stats": _render_stats,
     "docker_container_top": _render_top,

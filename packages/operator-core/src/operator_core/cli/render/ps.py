@@ -16,7 +16,6 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -26,6 +25,7 @@ from operator_core._time import utc_moment
 from operator_core.errors import InvalidInput
 from operator_core.present.columns import Cell, Column, fit_table
 from operator_core.present.views import HEALTH_STYLES, short_id
+from operator_core.words import JSONObject, json_list, json_object
 
 __all__ = [
     "FORMAT_FIELDS",
@@ -64,7 +64,7 @@ def age(started_at: object, now: float) -> str:
     return f"{int(seconds)}s ago"
 
 
-def status_word(container: dict[str, Any]) -> str:
+def status_word(container: JSONObject) -> str:
     """Return 'running', 'running (healthy)', 'exited (137)'..., as docker ps says it."""
     status = str(container.get("status") or "-")
     if container.get("health") and status in ("running", "paused", "restarting"):
@@ -74,7 +74,7 @@ def status_word(container: dict[str, Any]) -> str:
     return status
 
 
-def _status_cell(container: dict[str, Any]) -> Text:
+def _status_cell(container: JSONObject) -> Text:
     """Return the status, coloured by health while it runs, else by state."""
     word = status_word(container)
     shown = container.get("health") if word.endswith(f"({container.get('health')})") else None
@@ -82,7 +82,7 @@ def _status_cell(container: dict[str, Any]) -> Text:
     return Text(word, style=style)
 
 
-def _compose(container: dict[str, Any]) -> str:
+def _compose(container: JSONObject) -> str:
     """Return 'project/service' of a compose container, or '-'."""
     project, service = container.get("compose_project"), container.get("compose_service")
     if not project:
@@ -90,13 +90,13 @@ def _compose(container: dict[str, Any]) -> str:
     return f"{project}/{service}" if service else str(project)
 
 
-def _networks(container: dict[str, Any]) -> str:
+def _networks(container: JSONObject) -> str:
     """Return the networks joined by commas, or '-'."""
-    return ",".join(str(n) for n in container.get("networks") or []) or "-"
+    return ",".join(str(n) for n in json_list(container.get("networks"))) or "-"
 
 
 def containers_table(
-    containers: list[dict[str, Any]],
+    containers: list[JSONObject],
     width: int,
     *,
     now: float | None = None,
@@ -120,19 +120,19 @@ def containers_table(
     return fit_table(PS_COLUMNS, rows, width, wide=no_trunc)
 
 
-def quiet_ids(containers: list[dict[str, Any]], *, no_trunc: bool = False) -> list[str]:
+def quiet_ids(containers: list[JSONObject], *, no_trunc: bool = False) -> list[str]:
     """Return the ids ``ps -q`` prints: short ones, or whole with ``no_trunc``."""
     return [str(c.get("id")) if no_trunc else short_id(c.get("id")) for c in containers]
 
 
-def _labels(container: dict[str, Any]) -> str:
+def _labels(container: JSONObject) -> str:
     """Return labels as docker's ``{{.Labels}}`` does: key=value joined by commas."""
-    labels = container.get("labels") or {}
+    labels = json_object(container.get("labels"))
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
 
 
 #: docker ps's ``--format`` placeholders this command knows, and how each is read.
-FORMAT_FIELDS: dict[str, Callable[[dict[str, Any], bool], str]] = {
+FORMAT_FIELDS: dict[str, Callable[[JSONObject, bool], str]] = {
     "ID": lambda c, whole: str(c.get("id")) if whole else short_id(c.get("id")),
     "Names": lambda c, whole: str(c.get("name") or ""),
     "Name": lambda c, whole: str(c.get("name") or ""),
@@ -166,7 +166,7 @@ def check_format(template: str) -> None:
 
 
 def format_containers(
-    template: str, containers: list[dict[str, Any]], *, no_trunc: bool = False
+    template: str, containers: list[JSONObject], *, no_trunc: bool = False
 ) -> list[str]:
     r"""Return one line per container from a docker-style template (``json``: JSON lines).
 
@@ -178,11 +178,11 @@ def format_containers(
     check_format(template)
     pattern = template.replace("\\t", "\t").replace("\\n", "\n")
 
-    def line(container: dict[str, Any]) -> str:
+    def line(container: JSONObject) -> str:
         def value(match: re.Match[str]) -> str:
             if match.group(1):
                 return FORMAT_FIELDS[match.group(1)](container, no_trunc)
-            return str((container.get("labels") or {}).get(match.group(2), ""))
+            return str(json_object(container.get("labels")).get(match.group(2), ""))
 
         return _PLACEHOLDER.sub(value, pattern)
 

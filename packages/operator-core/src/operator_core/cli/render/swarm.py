@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from operator_core.words import JSONObject, json_list, json_object, json_objects
+
 __all__ = ["SWARM_RENDERERS"]
 
-Render = Callable[[Console, Console, dict[str, Any]], None]
+Render = Callable[[Console, Console, JSONObject], None]
 
 
 def _table(*columns: str, wrap: tuple[str, ...] = ()) -> Table:
@@ -31,8 +32,8 @@ def _text(value: object) -> str:
     return escape("-" if value is None or value == "" else str(value))
 
 
-def _services(out: Console, err: Console, result: dict[str, Any]) -> None:
-    rows = result.get("services") or []
+def _services(out: Console, err: Console, result: JSONObject) -> None:
+    rows = json_objects(result.get("services"))
     table = _table("NAME", "MODE", "REPLICAS", "IMAGE", "UPDATE", "ID", wrap=("NAME", "IMAGE"))
     for s in rows:
         replicas = f"{s.get('replicas_running')}/{s.get('replicas_desired')}"
@@ -49,8 +50,8 @@ def _services(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print(f"[dim]{len(rows)} service(s)[/dim]")
 
 
-def _tasks(out: Console, err: Console, result: dict[str, Any]) -> None:
-    rows = result.get("tasks") or []
+def _tasks(out: Console, err: Console, result: JSONObject) -> None:
+    rows = json_objects(result.get("tasks"))
     table = _table("TASK", "SLOT", "NODE", "DESIRED", "STATE", "UPDATED", "ERROR", wrap=("ERROR",))
     for t in rows:
         table.add_row(
@@ -67,8 +68,8 @@ def _tasks(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print(f"[dim]{len(rows)} task(s) of service {_text(result.get('name'))}[/dim]")
 
 
-def _logs(out: Console, err: Console, result: dict[str, Any]) -> None:
-    for line in result.get("lines") or []:
+def _logs(out: Console, err: Console, result: JSONObject) -> None:
+    for line in json_objects(result.get("lines")):
         where = (
             f"{line.get('node') or short_id(line.get('node_id'))} {short_id(line.get('task_id'))}"
         )
@@ -76,11 +77,11 @@ def _logs(out: Console, err: Console, result: dict[str, Any]) -> None:
         style = "red" if line.get("stream") == "stderr" else "dim"
         out.print(f"[{style}]{escape(where)} |[/{style}] {text}", soft_wrap=True)
     if result.get("truncated"):
-        why = ", ".join(result.get("truncation") or [])
+        why = ", ".join(map(str, json_list(result.get("truncation"))))
         err.print(f"[yellow]some lines were left out ({why})[/yellow]")
 
 
-def _mark(result: dict[str, Any]) -> str:
+def _mark(result: JSONObject) -> str:
     if not result.get("changed"):
         return "[yellow]· nothing to change[/yellow]"
     if result.get("converged"):
@@ -88,12 +89,12 @@ def _mark(result: dict[str, Any]) -> str:
     return "[red]✗ not converged[/red]"
 
 
-def _reason(err: Console, result: dict[str, Any]) -> None:
+def _reason(err: Console, result: JSONObject) -> None:
     if result.get("reason"):
         err.print(f"[yellow]{escape(str(result['reason']))}[/yellow]")
 
 
-def _scale(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _scale(out: Console, err: Console, result: JSONObject) -> None:
     out.print(
         f"{_mark(result)} {_text(result.get('name'))}: {result.get('replicas_before')} → "
         f"{result.get('replicas_after')} replicas, {result.get('running')} running "
@@ -102,7 +103,7 @@ def _scale(out: Console, err: Console, result: dict[str, Any]) -> None:
     _reason(err, result)
 
 
-def _update(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _update(out: Console, err: Console, result: JSONObject) -> None:
     back = " [yellow](rolled back)[/yellow]" if result.get("rolled_back") else ""
     out.print(
         f"{_mark(result)} {_text(result.get('name'))}: {result.get('tasks_replaced')} task(s) "
@@ -110,7 +111,7 @@ def _update(out: Console, err: Console, result: dict[str, Any]) -> None:
         f"{result.get('replicas_running')}/{result.get('replicas_desired')} running "
         f"[dim]({result.get('waited_s')}s)[/dim]"
     )
-    for task in result.get("failed_tasks") or []:
+    for task in json_objects(result.get("failed_tasks")):
         out.print(
             f"  [red]failed[/red] {short_id(task.get('task_id'))} slot {_text(task.get('slot'))} "
             f"on {_text(task.get('node'))}: {_text(task.get('error'))}"
@@ -118,11 +119,11 @@ def _update(out: Console, err: Console, result: dict[str, Any]) -> None:
     _reason(err, result)
 
 
-def _nodes(out: Console, err: Console, result: dict[str, Any]) -> None:
-    rows = result.get("nodes") or []
+def _nodes(out: Console, err: Console, result: JSONObject) -> None:
+    rows = json_objects(result.get("nodes"))
     table = _table("HOSTNAME", "ROLE", "AVAILABILITY", "STATUS", "MANAGER", "TASKS", "ID")
     for n in rows:
-        manager = n.get("manager_status") or {}
+        manager = json_object(n.get("manager_status"))
         lead = "leader" if manager.get("leader") else (manager.get("reachability") or "")
         table.add_row(
             _text(n.get("hostname")),
@@ -138,8 +139,8 @@ def _nodes(out: Console, err: Console, result: dict[str, Any]) -> None:
     err.print(f"[dim]{len(rows)} node(s)[/dim]")
 
 
-def _availability(out: Console, err: Console, result: dict[str, Any]) -> None:
-    moved = result.get("tasks_moved") or []
+def _availability(out: Console, err: Console, result: JSONObject) -> None:
+    moved = json_objects(result.get("tasks_moved"))
     out.print(
         f"{_mark(result)} {_text(result.get('hostname'))}: {result.get('before')} → "
         f"{result.get('after')}, {len(moved)} task(s) moved [dim]({result.get('waited_s')}s)[/dim]"

@@ -143,7 +143,7 @@ class AlertDispatcher:
         self._closing = False
         self._closed = asyncio.Event()
 
-    def offer(self, item: Mapping[str, Any]) -> None:
+    def offer(self, item: Mapping[str, object]) -> None:
         """Queue the alerts ``item`` makes for every sink that wants them; return at once.
 
         A sending task that died of an error of ours raises it here, at the next offer,

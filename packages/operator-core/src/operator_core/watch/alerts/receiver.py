@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from operator_core.words import JSONValue
+
 __all__ = ["AlertReceiver", "Received"]
 
 
@@ -29,7 +31,7 @@ class Received:
     at: float
     path: str
     headers: dict[str, str]
-    body: Any
+    body: JSONValue
 
 
 class AlertReceiver:

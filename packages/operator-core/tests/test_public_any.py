@@ -1,0 +1,173 @@
+"""No ``Any`` in a new public signature (issue 20).
+
+Public: a name in ``__all__`` of a module whose dotted path has no ``_private`` part, and
+the public methods of such a class. The signatures below still say ``Any`` (the docker
+layer and the runner's pipeline are being rewritten elsewhere); the list only shrinks: a
+public function, method or ``TypedDict`` added with ``Any`` in it fails this test.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import typing
+from collections.abc import Callable, Iterator
+
+import operator_core
+
+# What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
+KNOWN = {
+    "cli.render.policy:limits_text",  # issue 21 landed at the same time
+    "cli.render.policy:mark_denials",
+    "audit.base:Filter",
+    "audit.base:Filter.__init__",
+    "audit.labels:redact_label",
+    "audit.labels:redact_labels",
+    "audit.quoted:redact_quoted",
+    "audit.record:AuditRecord",
+    "audit.redact:redact_arguments",
+    "audit.redact:redact_value",
+    "cli.advice:for_person",
+    "cli.app:run_tool_command",
+    "cli.commands.policy:policy_summary",
+    "cli.runtime:call_tool",
+    "cli.runtime:open_runner",
+    "demo.show:Story.call",
+    "demo.show:compact_result",
+    "demo.show:show_logs",
+    "demo.show:show_ps",
+    "docker.actions:DockerActionExecutor",
+    "docker.actions:DockerActionExecutor.call_bound",
+    "docker.bounded:run_on_client",
+    "docker.containers.control:SignalActions",
+    "docker.containers.discovery:DiscoveryActions",
+    "docker.containers.discovery:has_upper_dir",
+    "docker.containers.execution:ExecActions",
+    "docker.containers.lifecycle:LifecycleActions",
+    "docker.containers.logs:LogActions",
+    "docker.containers.networks:NetworkActions",
+    "docker.containers.networks:NetworkActions.network_members",
+    "docker.containers.waiting:WaitActions",
+    "docker.diagnosis.events:EventActions",
+    "docker.diagnosis.events:FollowActions",
+    "docker.diagnosis.events:parse_event",
+    "docker.diagnosis.search:SearchActions",
+    "docker.diagnosis.stats:StatsActions",
+    "docker.diagnosis.stats:parse_stats",
+    "docker.engine_identity:IdentityActions",
+    "docker.engine_identity:identity_of",
+    "docker.swarm.nodes:NodeActions",
+    "docker.swarm.results:NodeEntry",
+    "docker.swarm.results:ServiceDetails",
+    "docker.swarm.services:ServiceActions",
+    "docker.swarm.tasks:TaskActions",
+    "docker.swarm.updates:ServiceUpdateActions",
+    "mcp.auth:BearerAuth.__init__",
+    "mcp.http:ReadDeadlineProtocol",
+    "mcp.http:http_app",
+    "mcp.payload:call_result",
+    "mcp.server:ToolCaller.execute_tool",
+    "mcp.wire:AnsweringReadStream.__init__",
+    "mcp.wire:AnsweringReadStream.last_context",
+    "policy.aliases:alias_verdict",
+    "policy.guard:ApprovalRequest",
+    "policy.guard:ApprovalRequest.__init__",
+    "policy.guard:Guard.check_alias",
+    "policy.matching:ContainerFacts.summary",
+    "policy.matching:Verdict",
+    "policy.matching:Verdict.__init__",
+    "policy.swarm:SwarmFacts.summary",
+    "present.terminal:SafeConsole.render_str",
+    "runner.call:Call",
+    "runner.call:Call.__init__",
+    "runner.call:Call.note_result",
+    "runner.core:ToolRunner.execute_tool",
+    "runner.core:ToolRunner.tools",
+    "runner.envelope:error_envelope",
+    "runner.envelope:internal_envelope",
+    "runner.envelope:ok_envelope",
+    "runner.envelope:result_excerpt",
+    "runner.executor:ContainerExecutor.network_members",
+    "runner.targets:describe",
+    "runner.targets:holder",
+    "runner.targets:read_state",
+    "runner.targets:resolve",
+    "watch.alerts.book:Alert",
+    "watch.alerts.book:AlertBook.alerts_of",
+    "watch.alerts.dispatch:build_dispatcher",
+    "watch.alerts.payloads:alertmanager_alert",
+    "watch.heal.healer:Healer.__init__",
+    "watch.heal.healer:Healer.identity",
+    "watch.heal.watching:heal_watch",
+    "watch.history:HistoryStore.read",
+    "watch.stream:watch",
+    "watch.timeline:HistoryEvents.__init__",
+    "watch.timeline:HistoryEvents.get_events",
+    "watch.timeline:with_history",
+}
+
+
+def _public_modules() -> Iterator[str]:
+    """Yield every module of the package whose dotted path has no private part."""
+    for found in pkgutil.walk_packages(operator_core.__path__, "operator_core."):
+        parts = found.name.split(".")[1:]
+        if not any(part.startswith("_") for part in parts):
+            yield found.name
+
+
+def _hints(target: Callable[..., object] | type) -> dict[str, object]:
+    """Return the annotations of ``target`` (as text where a name cannot be resolved)."""
+    try:
+        return typing.get_type_hints(target)
+    except NameError:  # a name imported only for the type checker
+        return dict(getattr(target, "__annotations__", {}))
+
+
+def _mentions_any(target: Callable[..., object] | type) -> bool:
+    """Whether an annotation of ``target`` mentions ``Any``."""
+    return any("Any" in repr(hint) for hint in _hints(target).values())
+
+
+def _members(name: str, obj: object) -> Iterator[tuple[str, Callable[..., object] | type]]:
+    """Yield a public name and, for a class, its public methods (``__init__`` too)."""
+    if inspect.isfunction(obj) or inspect.isclass(obj):
+        yield name, obj
+    if inspect.isclass(obj):
+        for key, value in vars(obj).items():
+            if key.startswith("_") and key != "__init__":
+                continue
+            if isinstance(value, staticmethod | classmethod):
+                value = value.__func__
+            if isinstance(value, property):
+                value = value.fget
+            if inspect.isfunction(value):
+                yield f"{name}.{key}", value
+
+
+def public_signatures_with_any() -> set[str]:
+    """Return every public signature that mentions ``Any``, as ``module:name``."""
+    found = set()
+    for module_name in _public_modules():
+        if module_name.endswith("__main__"):
+            continue
+        module = importlib.import_module(module_name)
+        for public in getattr(module, "__all__", []):
+            obj = getattr(module, public, None)
+            if getattr(obj, "__module__", module_name) != module_name:
+                continue  # re-exported: checked where it is defined
+            for label, target in _members(public, obj):
+                if _mentions_any(target):
+                    found.add(f"{module_name.removeprefix('operator_core.')}:{label}")
+    return found
+
+
+def test_no_new_public_signature_says_any():
+    """A public function, method or TypedDict outside the known list never says ``Any``."""
+    new = public_signatures_with_any() - KNOWN
+    assert not new, f"public signatures with Any (use JSONObject, a TypedDict or object): {new}"
+
+
+def test_the_scan_sees_a_public_signature_with_any():
+    """The scan finds ``Any`` where it is (so the test above cannot pass by seeing nothing)."""
+    assert "runner.core:ToolRunner.execute_tool" in public_signatures_with_any()
