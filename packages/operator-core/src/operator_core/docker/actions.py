@@ -8,15 +8,15 @@ process starts, runs the blocking python-on-whales calls in ``loop.run_in_execut
 
 from __future__ import annotations
 
-import os
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from python_on_whales import DockerClient, docker
 
-from operator_core.docker._engine.api import DEFAULT_URL, EngineClient
+from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.endpoint import Endpoint
+from operator_core.docker._engine.reach import cli_client, endpoint_for, engine_client
 from operator_core.docker.containers.control import SignalActions
 from operator_core.docker.containers.discovery import DiscoveryActions
 from operator_core.docker.containers.execution import ExecActions, exec_deadline
@@ -46,37 +46,6 @@ from operator_core.validate import validate_grace, validate_seconds
 __all__ = ["DockerActionExecutor"]
 
 
-def _engine_client(host: str | None, client: DockerClient | None) -> EngineClient:
-    """Return the API client for ``host``, else ``client``'s engine, else the default one.
-
-    ``client``'s host, context (read from the docker context store, TLS included) and TLS
-    files carry over. One that runs another CLI (podman's) names no socket and is refused
-    rather than silently sent to another engine: pass ``host=`` with its API socket.
-    """
-    if host:
-        return EngineClient(host)
-    if client is None:
-        return EngineClient(os.environ.get("DOCKER_HOST") or DEFAULT_URL)
-    config = client.client_config
-    if [str(word) for word in config.client_call] != ["docker"]:
-        raise InvalidInput(
-            "a DockerClient running another CLI cannot be reached over the Engine API; "
-            "pass DockerActionExecutor(host=URL) with the engine's API socket"
-        )
-    if config.context is not None and config.host is None:
-        return EngineClient(context=str(config.context))
-    url = str(config.host or os.environ.get("DOCKER_HOST") or DEFAULT_URL)
-    if not config.tls and config.tlscacert is None:
-        return EngineClient(url)
-    tls = ssl.create_default_context(cafile=str(config.tlscacert) if config.tlscacert else None)
-    if config.tlscert is not None and config.tlskey is not None:
-        tls.load_cert_chain(str(config.tlscert), str(config.tlskey))
-    if config.tlsverify is False:
-        tls.check_hostname = False
-        tls.verify_mode = ssl.CERT_NONE
-    return EngineClient(url.replace("tcp://", "https://", 1), ssl_context=tls)
-
-
 class DockerActionExecutor(
     LifecycleActions,
     LogActions,
@@ -100,11 +69,16 @@ class DockerActionExecutor(
     The swarm actions (services, tasks, nodes) need a swarm manager's engine.
 
     The engine is reached over its API (``EngineClient``, one connection pool per
-    executor): ``host`` is its URL (``unix:///var/run/docker.sock``, ``tcp://h:2375``);
-    without one, ``client``'s host (a python-on-whales ``DockerClient``), else
-    ``$DOCKER_HOST``, else the local socket. ``api`` hands in a ready ``EngineClient``
-    (a fake in tests). ``client`` also serves the actions not yet on the API; the
-    default is python-on-whales' shared ``docker``. ``call_deadline`` bounds each call that
+    executor), named by at most one of: ``host``, its URL (``unix:///var/run/docker.sock``,
+    ``tcp://h:2376`` - TLS only through an ``endpoint`` or a context -, ``ssh://me@h``);
+    ``context``, a docker context's name (read from the context store, no ``docker``
+    process); ``endpoint``, an ``Endpoint`` (the fleet's, from its inventory); ``client``, a
+    python-on-whales ``DockerClient`` (its host, TLS files or context are read). With none,
+    the docker CLI's default: ``$DOCKER_HOST``, ``$DOCKER_CONTEXT``, the current context,
+    the local socket. A bad one is an InvalidInput, before any connection. ``api`` hands in
+    a ready ``EngineClient`` (a fake in tests). The docker CLI (python-on-whales) still
+    serves the actions not yet on the API, reaching the same engine. ``aclose()`` closes
+    the connection pool (and an ssh host's connection). ``call_deadline`` bounds each call that
     has no grace period of its own; stop and restart are bounded by their grace period
     plus a margin. ``clock`` measures how long a stop took (tests pass a fake one).
     """
@@ -114,12 +88,16 @@ class DockerActionExecutor(
         client: DockerClient | None = None,
         *,
         host: str | None = None,
+        context: str | None = None,
+        endpoint: Endpoint | None = None,
         api: EngineClient | None = None,
         call_deadline: float = DEFAULT_CALL_DEADLINE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._docker = client if client is not None else docker
-        self._api = api if api is not None else _engine_client(host, client)
+        self.endpoint = endpoint_for(client, host=host, context=context, endpoint=endpoint)
+        named = client is None and (host, context, endpoint) != (None, None, None)
+        self._docker = cli_client(self.endpoint) if named else (client or docker)
+        self._api = api if api is not None else engine_client(self.endpoint)
         self._call_deadline = validate_seconds(
             call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True
         )

@@ -159,6 +159,9 @@ class EngineClient:
         if docker is not None and self._loop is asyncio.get_running_loop():
             self._finalizer.detach()
             await docker.close()
+            if self._connector is not None:
+                # aiodocker leaves a connector it was handed open (TLS, an ssh bridge).
+                await docker.connector.close()
         elif docker is not None:
             self._docker = docker
             self._abandon()
