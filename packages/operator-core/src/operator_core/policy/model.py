@@ -55,22 +55,20 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 
-# The metaclass every pydantic v2 model has; subclassed only to translate errors.
-from pydantic._internal._model_construction import ModelMetaclass
-
-from operator_core.audit.redact import redact_value
 from operator_core.audit.retention import RetentionRules
 from operator_core.errors import PolicyError
+from operator_core.policy._strict import Strict, check_labels, explain, parse_label
 from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
-from operator_core.tools.registry import REGISTRY
-from operator_core.tools.spec import ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
+
+if TYPE_CHECKING:
+    from operator_core.tools.spec import ToolSpec
 
 __all__ = [
     "ApprovalRules",
@@ -88,23 +86,10 @@ __all__ = [
 RiskName = Literal["low", "medium", "high"]
 
 
-def parse_label(text: str) -> tuple[str, str | None]:
-    """Return ``(key, value)`` of ``key=value`` or ``(key, None)`` of ``key``."""
-    key, sep, value = text.partition("=")
-    if not key.strip() or key != key.strip():
-        raise ValueError(f"label {text!r} needs a key: write 'key' or 'key=value'")
-    return key, (value if sep else None)
-
-
-def _check_labels(values: list[str]) -> list[str]:
-    """Refuse labels that are not ``key`` or ``key=value``."""
-    for text in values:
-        parse_label(text)
-    return values
-
-
 def _check_tools(names: list[str] | dict[str, bool] | None) -> Any:
     """Refuse tool names that no tool has."""
+    from operator_core.tools.registry import REGISTRY  # tools/ loads only when names are given
+
     for name in names or ():
         if name not in REGISTRY:
             raise ValueError(f"no tool named {name!r}; tools: {', '.join(REGISTRY)}")
@@ -116,27 +101,7 @@ def _high_only() -> list[RiskName]:
     return ["high"]
 
 
-LabelList = Annotated[list[str], AfterValidator(_check_labels)]
-
-
-class _PolicyMeta(ModelMetaclass):
-    """Makes ``Policy(...)`` built in code raise PolicyError, as loading a file does.
-
-    Only direct construction passes here; nested models validated from a dict do not,
-    so their faults are reported once, at their full location.
-    """
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (a metaclass method)
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValidationError as exc:
-            raise PolicyError(_explain(exc, f"{cls.__name__}(...)")) from None
-
-
-class _Strict(BaseModel, metaclass=_PolicyMeta):
-    """Base of policy models: unknown keys and wrong types are errors; frozen once built."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+LabelList = Annotated[list[str], AfterValidator(check_labels)]
 
 
 def _fix(value: str, allowed: re.Pattern[str]) -> str:
@@ -185,7 +150,7 @@ NameList = list[Annotated[str, AfterValidator(_container_name)]]
 PatternList = list[Annotated[str, AfterValidator(_name_pattern)]]
 
 
-class ProtectedContainers(_Strict):
+class ProtectedContainers(Strict):
     """Containers no mutating tool may act on.
 
     Names and patterns are refused at load when no container name could match them
@@ -197,7 +162,7 @@ class ProtectedContainers(_Strict):
     labels: LabelList = Field(default_factory=list)
 
 
-class Scope(_Strict):
+class Scope(Strict):
     """When ``require_labels`` is set, only containers carrying all of them may change.
 
     In a fleet, ``require_host_labels`` limits mutating tools to hosts whose inventory
@@ -208,7 +173,7 @@ class Scope(_Strict):
     require_host_labels: LabelList = Field(default_factory=list)
 
 
-class HostPolicy(_Strict):
+class HostPolicy(Strict):
     """A ``[hosts.NAME]`` section: that host's mode, and containers protected there too.
 
     ``mode`` replaces the policy's own on that host (``observe`` for prod while staging
@@ -219,7 +184,7 @@ class HostPolicy(_Strict):
     protected: ProtectedContainers = Field(default_factory=ProtectedContainers)
 
 
-class ApprovalRules(_Strict):
+class ApprovalRules(Strict):
     """Which calls need approval: by risk, overridden per tool."""
 
     risks: list[RiskName] = Field(default_factory=_high_only)
@@ -227,7 +192,7 @@ class ApprovalRules(_Strict):
     timeout_s: float = Field(default=300.0, gt=0, le=86400)
 
 
-class RateLimit(_Strict):
+class RateLimit(Strict):
     """At most ``max`` mutating actions per ``window_s`` seconds, per container or overall.
 
     Every action that was let through counts, even one that then failed (a failing
@@ -251,6 +216,8 @@ class RateLimit(_Strict):
     def _mutating(cls, names: list[str] | None) -> list[str] | None:
         """Refuse unknown tools and read-only ones (reads are never rate limited)."""
         _check_tools(names)
+        from operator_core.tools.registry import REGISTRY  # tools/ loads only when names are given
+
         reads = [name for name in names or () if REGISTRY[name].read_only]
         if reads:
             raise ValueError(f"read-only tools are not rate limited: {', '.join(reads)}")
@@ -261,7 +228,7 @@ class RateLimit(_Strict):
         return self.tools is None or tool in self.tools
 
 
-class Policy(_Strict):
+class Policy(Strict):
     """The whole policy; ``Policy()`` is observe mode with the operator's container protected."""
 
     mode: Literal["observe", "execute"] = "observe"
@@ -338,7 +305,7 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(_explain(exc, source)) from None
+        raise PolicyError(explain(exc, source)) from None
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -353,49 +320,3 @@ def load_policy(path: str | Path) -> Policy:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{file}: not valid TOML: {exc}") from None
     return policy_from_dict(data, str(file))
-
-
-def _explain(exc: ValidationError, source: str) -> str:
-    """Return one line per fault: where, what is wrong, what was given."""
-    lines = [f"{source}: invalid policy ({exc.error_count()} problem(s)):"]
-    for error in exc.errors(include_url=False):
-        where = _location(error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key (check its spelling and section)"
-        shown = (
-            error["type"] not in ("missing", "extra_forbidden")
-            and _scalar(error["input"])
-            and error["loc"][:1] != ("alerts",)  # a sink's url and token are secrets
-        )
-        given = f" (got {redact_value(error['input'])!r})" if shown else ""
-        lines.append(f"  - {where}: {_redacted(message, error['input'])}{given}")
-    return "\n".join(lines)
-
-
-def _redacted(message: str, given: object) -> str:
-    """Return ``message`` with each value of ``given`` quoted in it replaced by its redaction.
-
-    Only the values are redacted, never the help text around them, so the message stays
-    readable ("write 'key' or 'key=value'" is ours, not a secret). PolicyError messages
-    are therefore stored and shown as they are.
-    """
-    for value in given if isinstance(given, list) else [given]:
-        if isinstance(value, str) and (clean := redact_value(value)) != value:
-            message = message.replace(repr(value), repr(clean))
-    return message
-
-
-def _scalar(value: object) -> bool:
-    """Whether ``value`` is short enough to quote in an error."""
-    return isinstance(value, str | int | float | bool) or (
-        isinstance(value, list) and len(repr(value)) <= 80
-    )
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    """Return ``("approval", "risks", 0)`` as ``approval.risks[0]``."""
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"

@@ -24,13 +24,13 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from operator_core.audit.redact import redact_text
 from operator_core.docker._engine import cli as _engine
 from operator_core.docker._engine.capture import HeadTail, capture, cli_failure, docker_command
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import moment, window
 from operator_core.errors import EngineError, EngineUnreachable, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
+from operator_core.redaction import redact_text
 from operator_core.results import Event, EventsResult
 from operator_core.validate import validate_reference
 from operator_core.words import EVENT_TYPES

@@ -14,11 +14,11 @@ import math
 import re
 from typing import Any
 
-from operator_core.audit.redact import redact_text
 from operator_core.docker._engine import cli as _engine
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_STATS_REFS
+from operator_core.redaction import redact_text
 from operator_core.results import ContainerStats, Process, StatsResult, TopResult
 from operator_core.validate import validate_reference
 
