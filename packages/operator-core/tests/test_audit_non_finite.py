@@ -62,7 +62,7 @@ def test_the_record_in_memory_is_the_record_stored():
 @pytest.mark.parametrize("field", ["ts", "duration_ms"])
 @pytest.mark.parametrize("value", [NAN, INF, -INF])
 def test_a_non_finite_time_or_duration_is_refused(field, value):
-    """ts and duration_ms are the record's own numbers: a non-finite one is a bug, refused."""
+    """The record's own ts and duration_ms refuse a non-finite value (it would be a bug)."""
     with pytest.raises(ValidationError):
         _record(**{field: value})
     assert math.isfinite(_record(**{field: 2.5}).model_dump()[field])

@@ -37,7 +37,7 @@ def pem(tmp_path: Path) -> Path:
     "tls", [{"cert": "cert.pem"}, {"key": "key.pem"}, {"ca": "ca.pem", "key": "key.pem"}]
 )
 def test_a_cert_without_its_key_or_a_key_without_its_cert_is_a_fault(pem, tls):
-    """cert and key go together: one alone is named, the pair (or neither) loads."""
+    """A cert and its key go together: one alone is named, the pair (or neither) loads."""
     assert _faults({"url": "tcp://b:2376", "tls": tls}, pem) == [
         "hosts.h.tls: give cert and key together"
     ]
@@ -92,14 +92,16 @@ def test_a_verify_that_is_not_a_bool_is_a_fault(pem, verify):
 
 
 def test_verify_false_is_kept(pem):
-    """verify = false loads and is kept false (the default is true)."""
+    """A verify = false loads and is kept false (the default is true)."""
     loaded = inventory_from_dict(
         {"hosts": {"h": {"url": "tcp://b:2376", "tls": {"ca": "ca.pem", "verify": False}}}},
         base=pem,
     )
     tls = loaded.host("h").tls
-    assert tls is not None and tls.verify is False
+    assert tls is not None
+    assert tls.verify is False
     default = inventory_from_dict(
         {"hosts": {"h": {"url": "tcp://b:2376", "tls": {"ca": "ca.pem"}}}}, base=pem
     ).host("h")
-    assert default.tls is not None and default.tls.verify is True
+    assert default.tls is not None
+    assert default.tls.verify is True
