@@ -1,4 +1,4 @@
-"""Rules a mutation run found untested (issue 20): each test fails when its rule is broken.
+r"""Rules a mutation run found untested (issue 20): each test fails when its rule is broken.
 
 Log search (after-context of N lines, ``\\z`` tested line by line, a long unfinished line
 searched in its first bytes only, cancel and max_matches told apart), the SQLite trail's
