@@ -31,7 +31,7 @@ from operator_core.docker.diagnosis.search import (
     compile_pattern,
 )
 from operator_core.policy import HealRules
-from operator_core.tools.bounds import MAX_ARGUMENT_CHARS, finite, shape_problem
+from operator_core.tools.bounds import MAX_ARGUMENT_CHARS, finite, loads, shape_problem
 from operator_core.watch import Healer, IncidentDetector
 from operator_core.watch.stream import _REMEMBERED, _HostFollower, _start
 
@@ -243,3 +243,31 @@ def test_keys_count_in_the_size_string_keys_by_length_others_as_one():
     ints = (MAX_ARGUMENT_CHARS - 1) // 3  # 1 + 3 per entry (entry, key, value)
     assert shape_problem(dict.fromkeys(range(ints), "")) is None
     assert shape_problem(dict.fromkeys(range(ints + 1), "")) is not None
+
+
+def test_json_text_of_exactly_the_size_bound_is_parsed():
+    """A JSON string of MAX_ARGUMENT_CHARS characters is within bounds; one more is not."""
+    text = '"' + "a" * (MAX_ARGUMENT_CHARS - 2) + '"'
+    assert len(loads(text)) == MAX_ARGUMENT_CHARS - 2
+    with pytest.raises(ValueError, match="larger than"):
+        loads('"' + "a" * (MAX_ARGUMENT_CHARS - 1) + '"')
+
+
+def test_closing_brackets_do_not_hide_a_deep_nesting_after_them():
+    """Many closed pairs, then 50,000 opens: refused before parsing (no RecursionError)."""
+    text = "[" + "[]," * 100_000 + "[" * 50_000 + "]" * 50_000 + "]"
+    with pytest.raises(ValueError, match="nests deeper than 16 levels"):
+        loads(text)
+
+
+@pytest.mark.parametrize("text", ["NaN", "[1, Infinity]", '{"a": -Infinity}'])
+def test_loads_refuses_non_finite_numbers_naming_them(text):
+    """NaN and Infinity are not JSON: refused with what to send instead."""
+    with pytest.raises(ValueError, match="is not a JSON number; send a finite number"):
+        loads(text)
+
+
+def test_loads_measures_the_parsed_value_too():
+    r"""A '\\ud800' escape is a lone surrogate only once parsed: refused, saying so."""
+    with pytest.raises(ValueError, match="lone surrogate"):
+        loads('["\\ud800"]')
