@@ -268,6 +268,6 @@ def test_loads_refuses_non_finite_numbers_naming_them(text):
 
 
 def test_loads_measures_the_parsed_value_too():
-    r"""A '\\ud800' escape is a lone surrogate only once parsed: refused, saying so."""
+    r"""A '\ud800' escape is a lone surrogate only once parsed: refused, saying so."""
     with pytest.raises(ValueError, match="lone surrogate"):
         loads('["\\ud800"]')
