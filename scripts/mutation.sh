@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Mutation testing of the safety-critical modules (issue 8): policy/, redaction/ (redact.py,
-# _keyed.py), docker/containers/lifecycle.py, validate.py and runner/core.py, and (issue 20)
-# fleet/, watch/ (heal/, alerts/), tools/bounds.py, docker/diagnosis/search.py and
-# audit/sqlite.py, against the unit tests
-# (tests/ without tests/integration: an engine test per mutant would take hours).
+# _keyed.py), docker/containers/lifecycle.py, validate.py and runner/ (core, mutate, record,
+# stages), and (issue 20) fleet/, watch/ (heal/, alerts/), tools/bounds.py,
+# docker/diagnosis/search.py and audit/sqlite.py, against the unit tests (tests/ without
+# tests/integration: an engine test per mutant would take hours).
 # What is mutated and which tests run is set in [tool.mutmut] of
 # packages/operator-core/pyproject.toml; mutmut runs, for each mutant, only the tests
 # that call the mutated function. Not part of CI: a full run takes about 20 minutes on

@@ -139,7 +139,7 @@ REQUEST = ApprovalRequest(
     tool="docker_restart_container",
     risk="high",
     arguments={"container_id": "web"},
-    container={"name": "web"},
+    summary={"name": "web"},
     actor="agent",
     reason="unhealthy",
 )

@@ -260,7 +260,7 @@ def test_a_denied_exec_hint_never_shows_an_env_value(cli, monkeypatch):
     assert "mode.observe" in result.stderr
     assert "s3cret" not in result.output
     text = " ".join(result.stderr.replace("│", " ").split())
-    assert "operator --mode execute docker exec web -e 'TOKEN=[REDACTED]'" in text
+    assert "operator --mode execute --yes docker exec web -e 'TOKEN=[REDACTED]'" in text
     assert "'--env=OTHER=[REDACTED]' -- env" in text
 
 
@@ -290,7 +290,7 @@ def test_a_denial_hint_never_echoes_a_secret_from_the_command_line(cli, monkeypa
     result = cli(*args)
     assert result.exit_code == 3
     text = " ".join(result.stderr.replace("│", " ").split())
-    assert "operator --mode execute --reason 'token=[REDACTED]' docker exec web" in text
+    assert "operator --mode execute --yes --reason 'token=[REDACTED]' docker exec web" in text
     for secret in ("abcSECRET1", "S3cretPass", "hunter2", "pw2SECRET"):
         assert secret not in result.output
     assert "mysql '-p[REDACTED]' '--password=[REDACTED]' '-ualice:[REDACTED]'" in text

@@ -37,7 +37,7 @@ def cli(tmp_path, monkeypatch):
 
 def _request(tool: str, actor: str) -> ApprovalRequest:
     return ApprovalRequest(
-        tool=tool, risk="high", arguments={}, container=None, actor=actor, reason=None
+        tool=tool, risk="high", arguments={}, summary=None, actor=actor, reason=None
     )
 
 

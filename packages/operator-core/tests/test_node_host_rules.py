@@ -76,6 +76,8 @@ async def test_draining_a_node_whose_host_is_observe_only_is_denied():
         f"node 'wrk-1' ({object_id('wrk-1')[:12]}) is the engine of host 'n3'" in (error["message"])
     )
     assert error["details"]["node_host"] == "n3"
+    # The key that denied, so a person's hint does not suggest --mode (denied again).
+    assert error["details"]["section"] == '[hosts.n3] mode = "observe"'
     assert drained(n1) == []
 
 

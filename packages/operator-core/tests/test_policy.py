@@ -12,12 +12,12 @@ from operator_core.errors import ApprovalUnavailable, PolicyError
 from operator_core.policy import (
     ActionGate,
     ApprovalRequest,
-    ContainerFacts,
     Guard,
     Policy,
     ProtectedContainers,
     RateLimit,
     RateLimiter,
+    TargetFacts,
     detect_own_container_ids,
     has_label,
     load_policy,
@@ -57,7 +57,7 @@ max = 20
 window_s = 60
 """
 
-WEB = ContainerFacts(id="ab" * 32, name="web", labels={"autoheal": "true"}, status="running")
+WEB = TargetFacts.of("container", "ab" * 32, "web", labels={"autoheal": "true"}, status="running")
 
 
 def _write(tmp_path, text):
@@ -190,7 +190,7 @@ def test_protection_by_name_id_glob_and_label(protected, facts, rule):
     assert verdict is not None
     assert verdict.rule == rule
     assert "nothing was done" in verdict.message
-    assert verdict.details["container"]["name"] == "web"
+    assert verdict.details["target"]["name"] == "web"
 
 
 @pytest.mark.parametrize(
@@ -221,7 +221,7 @@ def test_scope_requires_every_listed_label():
     """With scope labels, a container lacking one is out of scope; one with all is in."""
     guard = _guard(scope={"require_labels": ["autoheal=true"]})
     assert guard.check_target(WEB) is None
-    other = ContainerFacts(id="cd" * 32, name="api", labels={"autoheal": "false"})
+    other = TargetFacts.of("container", "cd" * 32, "api", labels={"autoheal": "false"})
     verdict = guard.check_target(other)
     assert verdict is not None
     assert verdict.rule == "scope.require_labels"
@@ -256,7 +256,7 @@ REQUEST = ApprovalRequest(
     tool="docker_restart_container",
     risk="high",
     arguments={"container_id": "web"},
-    container={"name": "web"},
+    summary={"name": "web"},
     actor="agent",
     reason="unhealthy",
 )

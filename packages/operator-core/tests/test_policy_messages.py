@@ -10,19 +10,22 @@ import pytest
 
 from operator_core.policy import (
     ApprovalRequest,
-    ContainerFacts,
     Guard,
     Policy,
     RateLimit,
     RateLimiter,
+    TargetFacts,
 )
 from operator_core.policy.guard import AUTO
 from operator_core.tools import get_tool
 from tool_fakes import FakeClock
 
 CID = "0123456789abcdef" * 4
-WEB = ContainerFacts(id=CID, name="web", labels={"tier": "db"}, status="running", health="healthy")
+WEB = TargetFacts.of(
+    "container", CID, "web", labels={"tier": "db"}, status="running", health="healthy"
+)
 WEB_SUMMARY = {
+    "kind": "container",
     "id": CID,
     "short_id": "0123456789ab",
     "name": "web",
@@ -38,7 +41,7 @@ def _request(container: dict[str, str] | None = None) -> ApprovalRequest:
         tool=RESTART.name,
         risk="high",
         arguments={"container_id": "web"},
-        container=container,
+        summary=container,
         actor="agent",
         reason="unhealthy",
     )
@@ -53,17 +56,18 @@ def test_facts_are_read_whole_from_an_inspect_result():
         "labels": {"tier": "db"},
         "state": {"status": "running", "health": "healthy"},
     }
-    facts = ContainerFacts.from_inspect(data)
-    assert facts == ContainerFacts(
-        id=CID,
-        name="web",
+    facts = TargetFacts.from_inspect(data)
+    assert facts == TargetFacts.of(
+        "container",
+        CID,
+        "web",
         labels={"tier": "db"},
         status="running",
         health="healthy",
         image="nginx:1",
     )
     assert facts.summary() == WEB_SUMMARY
-    bare = ContainerFacts.from_inspect({"id": CID})
+    bare = TargetFacts.from_inspect({"id": CID})
     assert (bare.name, bare.labels, bare.status) == ("", {}, None)
     assert (bare.health, bare.image) == (None, None)
 
@@ -72,7 +76,7 @@ def test_observe_mode_denial_says_what_to_do_instead():
     """In observe mode the agent is told what ran, what did not, and what it may do."""
     verdict = Guard(Policy(), own_container_id=None).check_mode(RESTART)
     assert verdict is not None
-    assert (verdict.rule, verdict.details) == ("mode.observe", {})
+    assert (verdict.rule, verdict.details) == ("mode.observe", {"section": 'mode = "observe"'})
     assert verdict.message == (
         "the policy is in observe mode: only read-only tools run, and docker_restart_container "
         "changes containers, so it was not run. Use read-only tools (list, inspect, logs, "
@@ -98,7 +102,7 @@ def test_protection_denial_names_the_container_the_rule_and_the_advice(protected
         f"container 'web' (0123456789ab) {why}; the policy lets no tool change it, so "
         "nothing was done. Leave this container alone or ask a person."
     )
-    assert verdict.details == {"container": WEB_SUMMARY}
+    assert verdict.details == {"target": WEB_SUMMARY}
 
 
 def test_own_container_and_scope_denials_say_why():
@@ -175,7 +179,7 @@ def test_guard_rate_denial_carries_the_container():
     assert guard.take_rate(RESTART, WEB) is None
     verdict = guard.check_rate(RESTART, WEB)
     assert verdict is not None
-    assert verdict.details["container"] == WEB_SUMMARY
+    assert verdict.details["target"] == WEB_SUMMARY
     assert verdict.details["retry_after_s"] == 60
     assert verdict.message.startswith("rate limit reached: at most 1 action(s)")
 
@@ -297,7 +301,7 @@ def test_an_approval_request_reads_as_one_sentence_with_secrets_hidden():
             "env": {"TOKEN": "s3cret"},
             "at": datetime(2026, 1, 2, tzinfo=UTC),
         },
-        container={"name": "web", "status": "running"},
+        summary={"name": "web", "status": "running"},
         actor=None,
         reason="flapping; password=hunter2",
     )
@@ -307,7 +311,7 @@ def test_an_approval_request_reads_as_one_sentence_with_secrets_hidden():
         '"env": {"TOKEN": "[REDACTED]"}}. Reason given: flapping; password=[REDACTED].'
     )
     bare = ApprovalRequest(
-        tool="t", risk="low", arguments={}, container=None, actor="bob", reason=None
+        tool="t", risk="low", arguments={}, summary=None, actor="bob", reason=None
     )
     assert bare.describe() == "bob wants to run t (low risk) with {}."
 
@@ -317,7 +321,7 @@ def test_an_approval_request_cuts_long_arguments_and_reasons_at_its_limit():
 
     def request(arguments, reason=None):
         return ApprovalRequest(
-            tool="t", risk="low", arguments=arguments, container=None, actor=None, reason=reason
+            tool="t", risk="low", arguments=arguments, summary=None, actor=None, reason=reason
         )
 
     assert request({"a": "x"}).shown(10) == ('{"a": "x"}', None)
@@ -364,7 +368,7 @@ def test_an_alias_another_container_answers_to_is_refused_with_why(members, poli
     verdict = guard.check_alias("Cache", WEB, "back", members)
     assert verdict is not None
     assert (verdict.rule, verdict.message) == (rule, message)
-    assert verdict.details["container"] == WEB_SUMMARY
+    assert verdict.details["target"] == WEB_SUMMARY
     if members:
         owner = members[0]
         assert verdict.details["owner"]["id"] == owner["id"]
@@ -450,7 +454,7 @@ def test_a_rate_denial_when_counting_carries_the_container():
     assert guard.take_rate(RESTART, WEB) is None
     verdict = guard.take_rate(RESTART, WEB)
     assert verdict is not None
-    assert verdict.details["container"] == WEB_SUMMARY
+    assert verdict.details["target"] == WEB_SUMMARY
 
 
 def test_an_action_remembered_now_or_from_the_future_counts_from_now():
@@ -532,9 +536,9 @@ def test_a_secret_in_a_policy_fault_is_redacted_where_it_is_quoted():
 
 def test_a_protected_swarm_service_is_refused_with_what_to_do():
     """check_target on a protected service: the rule's words, the advice, the service."""
-    from operator_core.policy.swarm import SwarmFacts
+    from operator_core.policy.target import TargetFacts
 
-    service = SwarmFacts(id=CID, name="db", replicas=1)
+    service = TargetFacts.of("service", CID, "db", replicas=1)
     policy = Policy(mode="execute", swarm={"protected_services": {"names": ["db"]}})
     verdict = Guard(policy, own_container_id=None).check_target(service)
     assert verdict is not None
@@ -543,7 +547,7 @@ def test_a_protected_swarm_service_is_refused_with_what_to_do():
         "service 'db' (0123456789ab) is protected by name ('db'); the policy lets no tool "
         "change it, so nothing was done. Leave this service alone or ask a person."
     )
-    assert verdict.details == {"service": service.summary()}
+    assert verdict.details == {"target": service.summary()}
 
 
 def test_an_alias_owner_protected_by_label_keeps_its_name():
@@ -582,7 +586,7 @@ def test_facts_in_a_fleet_carry_their_host_and_hosts_scope_is_explained():
     """A fleet container's summary names its host; a host outside the scope is told why."""
     from operator_core.policy.matching import scope_violation
 
-    facts = ContainerFacts.from_inspect({"id": CID, "name": "/Xweb"}, host="h1")
+    facts = TargetFacts.from_inspect({"id": CID, "name": "/Xweb"}, host="h1")
     assert facts.name == "Xweb"  # only the leading '/' goes
     assert facts.summary()["host"] == "h1"
     policy = Policy(scope={"require_host_labels": ["env=prod", "zone"]})

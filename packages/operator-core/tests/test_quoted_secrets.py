@@ -89,7 +89,7 @@ def test_the_approval_question_redacts_the_callers_own_name():
         tool="docker_restart_container",
         risk="high",
         arguments={"container_id": "web"},
-        container={"name": "web", "status": "running"},
+        summary={"name": "web", "status": "running"},
         actor=f"agent token={SECRET}",
         reason=None,
     )

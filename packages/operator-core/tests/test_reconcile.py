@@ -175,3 +175,38 @@ async def _closed_record(path: Path, record_id: str) -> AuditRecord:
             if record.id == record_id and record.outcome == "interrupted":
                 return record
         await asyncio.sleep(0.1)
+
+
+async def test_a_pending_service_action_is_reconciled_by_reading_the_service(tmp_path):
+    """A scale left pending is closed with the service's state now, read as a service.
+
+    Its record names the service as its target (``target_kind`` service); it was
+    inspected as a container before, which no engine has by a service's id.
+    """
+    trail = open_audit(tmp_path / "audit.sqlite3")
+    fake = _BoundedFake("web")
+    sid = fake.add_service("api", replicas=3)
+    stale = AuditRecord(
+        time="2030-03-17T17:46:40+00:00",
+        ts=NOW - 3600,
+        tool="docker_scale_service",
+        arguments={"service": "api", "replicas": 3},
+        container="api",
+        target_kind="service",
+        target_id=sid,
+        target_name="api",
+        decision="allowed",
+        outcome="pending",
+    )
+    await trail.write(stale)
+    runner = ToolRunner(
+        fake, policy=Policy(), audit=trail, own_container_id=None, wall_clock=lambda: NOW
+    )
+    await runner.start()
+    (closed,) = runner.interrupted
+    assert closed.outcome == "interrupted"
+    assert closed.after is not None
+    assert (closed.after["kind"], closed.after["service_id"]) == ("service", sid)
+    assert closed.after["replicas_desired"] == 3
+    assert ("inspect_container", {"container_id": sid}) not in fake.calls
+    await trail.close()

@@ -43,7 +43,7 @@ async def test_a_rename_into_a_protected_pattern_during_approval_is_denied():
     error = envelope["error"]
     assert error["rule"] == "changed.protection"
     assert error["details"]["now_refused_by"] == "protected.patterns"
-    assert error["details"]["container"]["name"] == "prod-web"
+    assert error["details"]["target"]["name"] == "prod-web"
     assert error["details"]["judged"]["name"] == "web"
     assert _ran(fake) == []
     (record,) = run.audit.query()

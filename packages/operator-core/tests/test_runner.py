@@ -186,7 +186,7 @@ async def test_protected_container_is_not_touched():
     run = runner(fake, protected={"names": ["db"]}, **EXECUTE)
     envelope = await run.execute_tool("docker_stop_container", {"container_id": container_id("db")})
     assert envelope["error"]["rule"] == "protected.names"
-    assert envelope["error"]["details"]["container"]["name"] == "db"
+    assert envelope["error"]["details"]["target"]["name"] == "db"
     assert mutations(fake) == []
     assert fake.find("db")["status"] == "running"
 
@@ -241,7 +241,7 @@ async def test_approval_granted_runs_and_is_recorded():
     )
     assert envelope["ok"] is True
     (request,) = asked
-    assert request.container["name"] == "web"
+    assert request.summary["name"] == "web"
     assert request.arguments["env"] == {"TOKEN": "[REDACTED]"}
     assert (request.actor, request.reason) == ("agent-1", "debug")
     assert only_record(run).rule == "approval.granted"
@@ -315,8 +315,8 @@ async def test_dry_run_reports_and_changes_nothing():
     result = envelope["result"]
     assert result["dry_run"] is True
     assert result["changed"] is False
-    assert result["container"]["id"] == container_id("web")
-    assert result["container"]["status"] == "running"
+    assert result["target"]["id"] == container_id("web")
+    assert result["target"]["status"] == "running"
     assert "'web'" in result["would"]
     assert result["approval_required"] is True
     assert mutations(fake) == []

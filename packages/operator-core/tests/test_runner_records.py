@@ -91,6 +91,9 @@ async def test_an_approved_action_is_recorded_whole(caplog):
         "container": "web",
         "container_id": WEB,
         "container_name": "web",
+        "target_kind": "container",
+        "target_id": WEB,
+        "target_name": "web",
         "host": None,
         "target_key": f"engine:FAKE:ENGINE:ID/{WEB}",
         "decision": "allowed",
@@ -116,7 +119,8 @@ async def test_an_approved_action_is_recorded_whole(caplog):
         {"container_id": "web", "timeout": 3},
         "unhealthy; token=[REDACTED]",
     )
-    assert request.container == {
+    assert request.summary == {
+        "kind": "container",
         "id": WEB,
         "short_id": WEB[:12],
         "name": "web",
@@ -169,7 +173,8 @@ async def test_a_dry_run_says_what_it_would_do_and_records_it():
         "Nothing was done (dry run).",
         "tool": "docker_stop_container",
         "arguments": {"container_id": "web", "timeout": 10},
-        "container": {
+        "target": {
+            "kind": "container",
             "id": WEB,
             "short_id": WEB[:12],
             "name": "web",
@@ -478,7 +483,7 @@ async def test_a_read_the_policy_gates_asks_the_approver_first():
     asked = []
 
     async def no(request):
-        asked.append((request.tool, request.container))
+        asked.append((request.tool, request.summary))
         return False
 
     policy = Policy(mode="execute", approval={"tools": {"docker_inspect_container": True}})

@@ -7,7 +7,7 @@ resolv.conf (and hostname) are A's, while its cgroup is its own (B).
 
 from __future__ import annotations
 
-from operator_core.policy import ContainerFacts, Guard, Policy
+from operator_core.policy import Guard, Policy, TargetFacts
 from operator_core.policy.self_container import own_container_ids
 
 A = "b6f697a6aef93c225fd19ae4dd954347577ab416987fe97861c12aa21b4b0dd6"
@@ -65,9 +65,9 @@ def test_the_guard_protects_every_candidate():
     """Given several own ids, the guard refuses each as protected.self, and no other."""
     guard = Guard(Policy(mode="execute"), own_container_id={A, B})
     for cid in (A, B):
-        verdict = guard.check_target(ContainerFacts(id=cid, name=cid[:4]))
+        verdict = guard.check_target(TargetFacts.of("container", cid, cid[:4]))
         assert verdict is not None
         assert verdict.rule == "protected.self"
-    assert guard.check_target(ContainerFacts(id="c" * 64, name="web")) is None
+    assert guard.check_target(TargetFacts.of("container", "c" * 64, "web")) is None
     lifted = Guard(Policy(mode="execute", protect_self=False), own_container_id={A, B})
-    assert lifted.check_target(ContainerFacts(id=A, name="a")) is None
+    assert lifted.check_target(TargetFacts.of("container", A, "a")) is None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from operator_core.policy.swarm import SwarmFacts, SwarmRules, swarm_call_verdict, swarm_protection
+from operator_core.policy.swarm import SwarmRules, swarm_call_verdict, swarm_protection
+from operator_core.policy.target import TargetFacts
 
 SID = "abcdef0123456789" * 4
-WEB = SwarmFacts(id=SID, name="web", labels={"tier": "db"}, status="completed", replicas=3)
-NODE = SwarmFacts(id=SID, name="eng1", status="active", kind="node", role="manager")
+WEB = TargetFacts.of("service", SID, "web", labels={"tier": "db"}, status="completed", replicas=3)
+NODE = TargetFacts.of("node", SID, "eng1", status="active", role="manager")
 
 
 def test_a_service_and_a_node_summarise_what_the_policy_judged():
@@ -69,7 +70,7 @@ def test_protection_by_pattern_and_label_says_which():
     )
     by_label = swarm_protection(SwarmRules(protected_nodes={"labels": ["keep"]}), NODE)
     assert by_label is None  # the node has no label 'keep'
-    node = SwarmFacts(id=SID, name="eng1", labels={"keep": ""}, kind="node", role="worker")
+    node = TargetFacts.of("node", SID, "eng1", labels={"keep": ""}, role="worker")
     verdict = swarm_protection(SwarmRules(protected_nodes={"labels": ["keep"]}), node)
     assert verdict is not None
     assert (verdict.rule, verdict.message) == (
@@ -139,7 +140,7 @@ def test_a_manager_is_not_drained_or_paused_under_protect_managers(availability)
 
 def test_a_worker_or_an_activation_or_protect_managers_off_is_not_refused():
     """Only taking capacity from a manager under protect_managers is refused."""
-    worker = SwarmFacts(id=SID, name="eng2", kind="node", role="worker")
+    worker = TargetFacts.of("node", SID, "eng2", role="worker")
     drain = {"availability": "drain"}
     assert swarm_call_verdict(SwarmRules(), "set_node_availability", drain, worker) is None
     active = {"availability": "active"}

@@ -55,7 +55,13 @@ async def test_a_scale_goes_to_the_resolved_service_id_and_is_audited(fake):
     assert done["ok"] is True
     assert changes(fake) == [("scale_service", {"service": object_id("web"), "replicas": 4})]
     (record,) = run.audit.query()
-    assert (record.container_id, record.container_name) == (object_id("web"), "web")
+    # The audit record names the service as its target; container_id is for containers only.
+    assert (record.target_kind, record.target_id, record.target_name) == (
+        "service",
+        object_id("web"),
+        "web",
+    )
+    assert (record.container_id, record.container_name) == (None, None)
     assert record.before["kind"] == "service"
     assert (record.before["replicas_desired"], record.after["replicas_desired"]) == (2, 4)
     assert record.after["task_states"] == {"running": 4}
@@ -97,8 +103,8 @@ async def test_scaling_to_zero_needs_approval_even_when_the_tool_needs_none(fake
         "docker_scale_service", {"service": "web", "replicas": 0}
     )
     assert done["ok"] is True
-    assert asked[0].container["kind"] == "service"
-    assert asked[0].container["name"] == "web"
+    assert asked[0].summary["kind"] == "service"
+    assert asked[0].summary["name"] == "web"
     three = await runner(fake).execute_tool(
         "docker_scale_service", {"service": "web", "replicas": 3}
     )

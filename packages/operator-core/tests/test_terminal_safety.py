@@ -134,7 +134,11 @@ def _fake() -> FakeExecutor:
     return fake
 
 
-#: Every command, with the arguments it is run with (None: not a person's output, why).
+#: A fleet host's name carrying escapes (a ``[hosts."..."]`` key, a ``--host NAME``).
+HOSTILE_HOST = f"eng{HOSTILE}"
+
+#: Every command, with the arguments it is run with (None: not a person's output, why);
+#: a key with ``--`` is a flag path of its command, run on its own.
 COMMANDS: dict[str, list[str] | str] = {
     "mcp": "speaks JSON-RPC on stdout, for a program; its strings are JSON-escaped",
     "demo": "runs its own container on the engine; its console is make_console's (see below)",
@@ -168,6 +172,8 @@ COMMANDS: dict[str, list[str] | str] = {
     "heal clear": ["heal", "clear", f"web{HOSTILE}"],
     "policy check": ["policy", "check", "BAD_POLICY"],
     "policy show": ["policy", "show"],
+    # A host named in the policy (and asked for) carrying escapes, with no inventory.
+    "policy show --host": ["--policy", "HOSTS_POLICY", "policy", "show", "--host", HOSTILE_HOST],
     "swarm services": ["swarm", "services"],
     "swarm tasks": ["swarm", "tasks", "api"],
     "swarm logs": ["swarm", "logs", "api"],
@@ -197,7 +203,10 @@ def _command_paths() -> list[str]:
 
 def test_every_command_is_run_with_hostile_data():
     """The table below names every command of the app (a new one must be added to it)."""
-    assert sorted(_command_paths()) == sorted(COMMANDS)
+    commands = [path for path in COMMANDS if " --" not in path]
+    assert sorted(_command_paths()) == sorted(commands)
+    for path in COMMANDS:
+        assert path.split(" --")[0] in commands, path
 
 
 async def _seed_audit(path: Path) -> str:
@@ -274,6 +283,8 @@ def hostile_cli(tmp_path, monkeypatch) -> Callable[[list[str]], Any]:
     policy.write_text('mode = "execute"\n')
     escaped = json.dumps(f"db{HOSTILE}")  # a TOML basic string takes JSON's \u escapes
     bad.write_text(f'mode = "execute"\n[protected]\nnames = [{escaped}]\n')
+    hosts = tmp_path / "hosts.toml"
+    hosts.write_text(f'[hosts.{json.dumps(HOSTILE_HOST)}]\nmode = "observe"\n')
     monkeypatch.setenv("OPERATOR_AUDIT_DB", str(audit_db))
     monkeypatch.setenv("OPERATOR_POLICY", str(policy))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -291,7 +302,8 @@ def hostile_cli(tmp_path, monkeypatch) -> Callable[[list[str]], Any]:
     monkeypatch.setattr(hosts_cmds, "_inventory", lambda ctx: None)
 
     def run(args: list[str]) -> Any:
-        args = [{"RECORD": record, "BAD_POLICY": str(bad)}.get(word, word) for word in args]
+        files = {"RECORD": record, "BAD_POLICY": str(bad), "HOSTS_POLICY": str(hosts)}
+        args = [files.get(word, word) for word in args]
         return CliRunner().invoke(
             app, ["--yes", *args], prog_name="operator", env={"COLUMNS": "100"}
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-__all__ = ["DURATION_UNITS_S", "GO_UNITS", "duration_parts", "utc_moment"]
+__all__ = ["DURATION_UNITS_S", "GO_UNITS", "duration_parts", "now_iso", "utc_moment"]
 
 #: Seconds per unit of a duration such as ``1h30m`` or ``2d``.
 DURATION_UNITS_S = {
@@ -40,3 +40,8 @@ def utc_moment(value: str | datetime) -> datetime:
     """
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value.strip())
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def now_iso() -> str:
+    """Return the wall clock as RFC 3339 UTC (``...Z``)."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from lab_helpers import LabContainers, lab_inventory_path, lab_problem
+from swarm_helpers import SwarmLab, find_swarm_lab
 
 from operator_core.fleet import Inventory, load_inventory
 
@@ -34,3 +35,14 @@ def made(lab: Inventory) -> Iterator[LabContainers]:
         yield factory
     finally:
         factory.cleanup()
+
+
+@pytest.fixture(scope="session")
+def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
+    """The lab as a swarm: one manager, two workers, all ready (a file may override it)."""
+    lab, problem = find_swarm_lab()
+    if lab is None:
+        if request.config.getoption("--require-engine"):
+            pytest.fail(f"swarm lab required: {problem}")
+        pytest.skip(problem)
+    return lab

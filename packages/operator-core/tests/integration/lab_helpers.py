@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from operator_core.fleet import HostEntry, Inventory, load_inventory
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
 
@@ -24,10 +26,13 @@ __all__ = [
     "lab_inventory_path",
     "lab_problem",
     "local_socket",
+    "spare_engine_url",
     "with_extra_hosts",
 ]
 
 _DEFAULT = "/run/operator-lab/inventory.toml"
+#: The lab script, which starts the spare engines.
+LAB_SCRIPT = Path(__file__).resolve().parents[4] / "scripts" / "lab.sh"
 
 
 def lab_inventory_path() -> Path:
@@ -157,3 +162,19 @@ def with_extra_hosts(inventory: Inventory, extra: dict[str, dict[str, Any]]) -> 
 def lab_inventory() -> Inventory:
     """Load the lab's inventory (InventoryError when the file is missing)."""
     return load_inventory(lab_inventory_path())
+
+
+def spare_engine_url(config: pytest.Config, number: int | str | None = None) -> str:
+    """Start the lab's spare engine ``number`` (``scripts/lab.sh spare N``); return its URL.
+
+    Without the engine the test is skipped locally and fails under ``--require-engine``
+    (CI). Each test file that stops, floods or restarts an engine has a spare of its own.
+    """
+    command = ["bash", str(LAB_SCRIPT), "spare", *([] if number is None else [str(number)])]
+    started = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    if started.returncode != 0:
+        problem = f"lab.sh spare {number or ''} failed: {started.stderr.strip()[-500:]}"
+        if config.getoption("--require-engine"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return str(started.stdout.strip().splitlines()[-1])

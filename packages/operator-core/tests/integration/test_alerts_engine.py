@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import OPERATOR, clean_env
+from lab_helpers import spare_engine_url
 from python_on_whales import DockerClient
 
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
@@ -30,15 +31,7 @@ WAIT_S = 60.0
 @pytest.fixture(scope="module")
 def spare(request: pytest.FixtureRequest) -> DockerClient:
     """Lab spare engine 95 (started if needed), which only this file uses."""
-    started = subprocess.run(
-        ["bash", str(LAB), "spare", SPARE], capture_output=True, text=True, timeout=300, check=False
-    )
-    if started.returncode != 0:
-        problem = f"lab.sh spare {SPARE} failed: {started.stderr.strip()[-500:]}"
-        if request.config.getoption("--require-engine"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return DockerClient(host=started.stdout.strip().splitlines()[-1])
+    return DockerClient(host=spare_engine_url(request.config, SPARE))
 
 
 @pytest.fixture

@@ -80,7 +80,8 @@ def test_observe_mode_denies_with_exit_3_and_the_exact_command_to_allow_it(conta
     name = containers.run(*HANDLES_SIGTERM)
     denied = run_operator(env, "docker", "stop", name)
     assert denied.returncode == 3
-    assert f"operator --mode execute docker stop {name}" in denied.stderr
+    # stop needs approval and no terminal can ask: the command carries --yes (else denied again)
+    assert f"operator --mode execute --yes docker stop {name}" in denied.stderr
     assert _state(containers, name).running is True
     as_json = run_operator(env, "docker", "stop", name, "--json")
     assert as_json.returncode == 3
@@ -116,8 +117,8 @@ def test_dry_run_reports_and_changes_nothing(containers, env):
     assert dry.returncode == 0, dry.stderr
     result = json_out(dry)["result"]
     assert result["dry_run"] is True
-    assert result["container"]["name"] == name
-    assert result["container"]["status"] == "running"
+    assert result["target"]["name"] == name
+    assert result["target"]["status"] == "running"
     state = _state(containers, name)
     assert (state.running, state.started_at) == (True, before)
     listed = run_operator(env, "audit", "list", "--outcome", "dry_run", "--json")

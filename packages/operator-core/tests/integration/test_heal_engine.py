@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 from cli_helpers import OPERATOR, clean_env, json_out, run_operator
+from lab_helpers import spare_engine_url
 from python_on_whales import DockerClient
-from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
+from swarm_helpers import ServiceFactory
 
 from operator_core.audit import AuditQuery, MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
@@ -47,15 +48,7 @@ HEALTH = {"health_cmd": "test -f /tmp/ok", "health_interval": 1, "health_retries
 @pytest.fixture(scope="module")
 def spare(request: pytest.FixtureRequest) -> DockerClient:
     """The lab's spare engine 94 (scripts/lab.sh spare 94)."""
-    started = subprocess.run(
-        ["bash", str(LAB), "spare", SPARE], capture_output=True, text=True, timeout=300, check=False
-    )
-    if started.returncode != 0:
-        problem = f"lab.sh spare {SPARE} failed: {started.stderr.strip()[-500:]}"
-        if request.config.getoption("--require-engine"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return DockerClient(host=started.stdout.strip().splitlines()[-1])
+    return DockerClient(host=spare_engine_url(request.config, SPARE))
 
 
 @pytest.fixture
@@ -241,17 +234,6 @@ async def test_a_flapping_container_escalates_and_a_restarted_watch_keeps_it(spa
             [second], lambda: any("escalated since" in i["message"] for i in second.items), 60
         )
     assert second.restarts() == 0
-
-
-@pytest.fixture(scope="module")
-def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
-    """The lab as a swarm: one manager, two workers, all ready."""
-    lab, problem = find_swarm_lab()
-    if lab is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"swarm lab required: {problem}")
-        pytest.skip(problem)
-    return lab
 
 
 async def test_a_swarm_task_is_never_restarted_and_its_failing_service_escalates(

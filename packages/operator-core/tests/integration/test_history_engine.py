@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from cli_helpers import OPERATOR, clean_env, json_out, run_operator
+from lab_helpers import spare_engine_url
 from python_on_whales import DockerClient
 from test_watch_engine import Lines
 
@@ -37,19 +38,7 @@ FLOODERS = 6
 @pytest.fixture(scope="module")
 def spare(request: pytest.FixtureRequest) -> DockerClient:
     """The lab's spare engine 96 (scripts/lab.sh spare 96), which only this file floods."""
-    started = subprocess.run(
-        ["bash", str(LAB), "spare", SPARE],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode != 0:
-        problem = f"lab.sh spare {SPARE} failed: {started.stderr.strip()[-500:]}"
-        if request.config.getoption("--require-engine"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return DockerClient(host=started.stdout.strip().splitlines()[-1])
+    return DockerClient(host=spare_engine_url(request.config, SPARE))
 
 
 def _run(client: DockerClient, *command: str, **options: Any) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_helpers import spare_engine_url
 from python_on_whales import DockerClient
 
 from operator_core.audit import MemoryAuditSink
@@ -37,19 +38,7 @@ Item = dict[str, Any]
 @pytest.fixture(scope="module")
 def spare(request: pytest.FixtureRequest) -> DockerClient:
     """The lab's spare engine 97 (scripts/lab.sh spare 97), this file's alone."""
-    started = subprocess.run(
-        ["bash", str(LAB), "spare", str(SPARE)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if started.returncode != 0:
-        problem = f"lab.sh spare {SPARE} failed: {started.stderr.strip()[-500:]}"
-        if request.config.getoption("--require-engine"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return DockerClient(host=started.stdout.strip().splitlines()[-1])
+    return DockerClient(host=spare_engine_url(request.config, SPARE))
 
 
 @pytest.fixture

@@ -48,7 +48,7 @@ async def test_a_container_renamed_into_protection_while_approval_is_pending_kee
     started_at = engine.container.inspect(name).state.started_at
 
     async def rename_then_approve(request: Any) -> bool:
-        assert request.container["name"] == name
+        assert request.summary["name"] == name
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, engine.container.rename, name, new_name)
         return True

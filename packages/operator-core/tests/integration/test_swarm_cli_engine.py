@@ -6,18 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from cli_helpers import clean_env, json_out, run_operator
-from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
-
-
-@pytest.fixture(scope="module")
-def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
-    """The lab as a swarm: one manager, two workers, all ready."""
-    lab, problem = find_swarm_lab()
-    if lab is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"swarm lab required: {problem}")
-        pytest.skip(problem)
-    return lab
+from swarm_helpers import ServiceFactory, SwarmLab
 
 
 @pytest.fixture

@@ -10,23 +10,12 @@ from pathlib import Path
 
 import pytest
 from python_on_whales import DockerClient
-from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
+from swarm_helpers import ServiceFactory, SwarmLab
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import NodeNotFound, NotSwarmManager, ServiceNotFound
 from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
-
-
-@pytest.fixture(scope="session")
-def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
-    """The lab as a swarm: one manager, two workers, all ready."""
-    lab, problem = find_swarm_lab()
-    if lab is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"swarm lab required: {problem}")
-        pytest.skip(problem)
-    return lab
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ async def test_a_services_rate_limit_through_one_manager_holds_through_the_other
     assert spy.events == [("enter", "m92"), ("exit", "m92")]
     (record,) = [r for r in run.audit.query() if r.outcome == "ok"]
     cluster = _docker(pair["m93"], "info", "--format", "{{.Swarm.Cluster.ID}}")
-    assert record.target_key == f"swarm:{cluster}/{record.container_id}"
+    assert record.target_key == f"swarm:{cluster}/{record.target_id}"
 
 
 async def test_two_restarts_through_two_managers_take_turns(pair, service):

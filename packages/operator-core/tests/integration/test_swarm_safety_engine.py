@@ -20,7 +20,7 @@ import pytest
 from cli_helpers import clean_env, json_out, run_operator
 from lab_helpers import LabContainers, lab_inventory_path, local_socket
 from python_on_whales import DockerClient
-from swarm_helpers import ServiceFactory, SwarmLab, find_swarm_lab
+from swarm_helpers import ServiceFactory, SwarmLab
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.fleet import Fleet, FleetExecutor, Inventory, inventory_from_dict
@@ -28,17 +28,6 @@ from operator_core.policy import Policy
 from operator_core.runner import ToolRunner
 
 NO_APPROVAL: dict[str, Any] = {"mode": "execute", "approval": {"risks": []}}
-
-
-@pytest.fixture(scope="session")
-def swarm_lab(request: pytest.FixtureRequest) -> SwarmLab:
-    """The lab as a swarm: one manager, two workers, all ready."""
-    found, problem = find_swarm_lab()
-    if found is None:
-        if request.config.getoption("--require-engine"):
-            pytest.fail(f"swarm lab required: {problem}")
-        pytest.skip(problem)
-    return found
 
 
 @pytest.fixture

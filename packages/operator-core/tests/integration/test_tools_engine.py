@@ -110,9 +110,9 @@ async def test_dry_run_changes_nothing(engine, containers, executor, audit_path,
     assert envelope["ok"] is True
     result = envelope["result"]
     assert result["dry_run"] is True
-    assert result["container"]["name"] == name
-    assert result["container"]["id"] == engine.container.inspect(name).id
-    assert result["container"]["status"] == "running"
+    assert result["target"]["name"] == name
+    assert result["target"]["id"] == engine.container.inspect(name).id
+    assert result["target"]["status"] == "running"
     assert state(engine, name) == before
     probe = engine.execute(name, ["sh", "-c", "test -e /tmp/dry && echo yes || echo no"])
     assert str(probe).strip() == "no"

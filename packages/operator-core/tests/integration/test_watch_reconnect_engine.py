@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lab_helpers import spare_engine_url
 from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor
@@ -23,15 +24,7 @@ BACKOFF_S = 6.0
 @pytest.fixture(scope="module")
 def spare(request: pytest.FixtureRequest) -> DockerClient:
     """The lab's spare engine (scripts/lab.sh spare), which this test alone restarts."""
-    started = subprocess.run(
-        ["bash", str(LAB), "spare"], capture_output=True, text=True, timeout=300, check=False
-    )
-    if started.returncode != 0:
-        problem = f"lab.sh spare failed: {started.stderr.strip()[-500:]}"
-        if request.config.getoption("--require-engine"):
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return DockerClient(host=started.stdout.strip().splitlines()[-1])
+    return DockerClient(host=spare_engine_url(request.config, 99))
 
 
 def _run(client: DockerClient, *command: str) -> str:

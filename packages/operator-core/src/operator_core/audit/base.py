@@ -147,13 +147,13 @@ class AuditSink(Protocol):
 class TrailEntry(NamedTuple):
     """One recorded call as ``AdmittingSink.admit`` hands it to its judge.
 
-    ``container_id`` is the key rate limits count by: the record's ``target_key`` (the
-    engine's or swarm's ID and the object's), else for an older record the id, or
-    ``id@host`` in a fleet (``policy.matching.target_key``).
+    ``key`` is the key rate limits count by: the record's ``target_key`` (the engine's or
+    swarm's ID and the object's), else for an older record the id, or ``id@host`` in a
+    fleet (``policy.target.target_key``).
     """
 
     tool: str
-    container_id: str | None
+    key: str | None
     ts: float
 
 

@@ -61,9 +61,16 @@ class AuditRecord(BaseModel):
     tool: str
     risk: str | None = None
     arguments: Any = None
+    #: The reference the agent gave (a container's, service's or node's name or id).
     container: str | None = None
+    #: The container acted on or read (None when the target is a service or node).
     container_id: str | None = None
     container_name: str | None = None
+    #: What the call acted on, of any kind (``policy.target.Target``): ``container``,
+    #: ``service`` or ``node`` (None: no target, or a record written before kinds were kept).
+    target_kind: Literal["container", "service", "node"] | None = None
+    target_id: str | None = None
+    target_name: str | None = None
     #: The fleet host the call went to (None: a single-engine runner, or a fleet-wide list).
     host: str | None = None
     #: What rate limits and locks counted the action by: ``engine:<ID>/<container id>`` or
@@ -87,7 +94,7 @@ class AuditRecord(BaseModel):
         A Python caller can pass them in ``reason``, ``actor`` or a reference; neither
         JSON nor SQLite can store them, and every call must keep its record.
         """
-        return _scrub(data)
+        return _older(_scrub(data))
 
     def to_json(self) -> str:
         """Return the record as one line of strict JSON (no NaN, no Infinity).
@@ -97,6 +104,17 @@ class AuditRecord(BaseModel):
         """
         data = self.model_dump(mode="json")
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _older(data: Any) -> Any:
+    """Read a record written before targets were kept: its container is its target.
+
+    Its ``target_id`` and ``target_name`` are its ``container_id`` and ``container_name``
+    (which then held a service's or node's id too); its kind was not kept and stays None.
+    """
+    if not isinstance(data, dict) or "target_id" in data or not data.get("container_id"):
+        return data
+    return {**data, "target_id": data["container_id"], "target_name": data.get("container_name")}
 
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS audit_records (
     container_name TEXT,
     host TEXT,
     target_key TEXT,
+    target_kind TEXT,
+    target_id TEXT,
+    target_name TEXT,
     decision TEXT NOT NULL,
     rule TEXT,
     outcome TEXT NOT NULL,
@@ -58,18 +61,24 @@ CREATE INDEX IF NOT EXISTS audit_outcome ON audit_records (outcome, ts);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit_records (actor, ts);
 """
 #: Columns a file made by an older version lacks, added on open (idempotent; see _migrate).
-_ADDED = {"host": "TEXT", "target_key": "TEXT"}
+_ADDED = {
+    "host": "TEXT",
+    "target_key": "TEXT",
+    "target_kind": "TEXT",
+    "target_id": "TEXT",
+    "target_name": "TEXT",
+}
 _HOST_INDEX = "CREATE INDEX IF NOT EXISTS audit_host ON audit_records (host, ts)"
 #: The rate-limit key of a row (``policy.matching.target_key``): the one it was counted
-#: by, else (an older row) its container id, with its host in a fleet.
+#: by, else (an older row) its target's (then: container) id, with its host in a fleet.
 _KEY = (
-    "COALESCE(target_key, CASE WHEN host IS NULL THEN container_id "
-    "ELSE container_id || '@' || host END)"
+    "COALESCE(target_key, CASE WHEN host IS NULL THEN COALESCE(target_id, container_id) "
+    "ELSE COALESCE(target_id, container_id) || '@' || host END)"
 )
 _INSERT = (
     "INSERT OR REPLACE INTO audit_records (id, ts, actor, tool, container, container_id, "
-    "container_name, host, target_key, decision, rule, outcome, record) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "container_name, host, target_key, target_kind, target_id, target_name, decision, rule, "
+    "outcome, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: Each filter of ``AuditQuery.filters`` as SQL ({field} is a column; ``in`` adds its marks).
 _SQL = {
@@ -236,6 +245,9 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
         record.container_name,
         record.host,
         record.target_key,
+        record.target_kind,
+        record.target_id,
+        record.target_name,
         record.decision,
         record.rule,
         record.outcome,
@@ -244,7 +256,7 @@ def _row(record: AuditRecord) -> tuple[Any, ...]:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Give an older file the columns it lacks (``host``, ``target_key``); others may race us."""
+    """Give an older file the columns it lacks (``host``, ``target_*``); others may race us."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(audit_records)")}
     for column, kind in _ADDED.items():
         if column in columns:

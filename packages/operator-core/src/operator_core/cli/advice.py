@@ -74,6 +74,15 @@ def _denial(error: dict[str, Any], message: str) -> tuple[str, str | None] | Non
     rule = str(error.get("rule") or "")
     if rule == "approval.rejected":
         return "not run: you declined", None
+    details = error.get("details")
+    # The host whose mode denied: the call's own, or the one a swarm node is the engine of.
+    host = (details.get("node_host") or details.get("host")) if isinstance(details, dict) else None
+    if rule.startswith("mode") and host is not None:
+        return (
+            f"not run: the policy is in observe mode on host {host}, where only read-only "
+            "commands run",
+            None,
+        )
     if rule.startswith("mode"):
         return "not run: the policy is in observe mode, where only read-only commands run", None
     if rule == "approval.unavailable":

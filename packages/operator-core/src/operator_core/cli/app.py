@@ -33,6 +33,7 @@ from operator_core.cli.settings import Mode, Settings, default_audit_db, default
 from operator_core.errors import OperatorError
 from operator_core.present.views import make_console, print_json
 from operator_core.runner.envelope import error_envelope
+from operator_core.tools.registry import REGISTRY
 
 __all__ = [
     "ERR",
@@ -219,15 +220,33 @@ def _command_line_with(option: list[str], *, drop: str | None = None) -> str:
     return shlex.join(["operator", *option, *shown])
 
 
-def _hint_for(settings: Settings, envelope: dict[str, Any]) -> str | None:
-    """Return how to allow a denied call, or None for anything else."""
+def _execute_option(settings: Settings, tool: str) -> list[str]:
+    """Return the options that let ``tool`` run in execute mode from this command line.
+
+    ``--mode execute``, and ``--yes`` too when the tool then needs approval and nobody
+    could be asked (no terminal): without it the suggested command is denied again.
+    """
+    option = ["--mode", "execute"]
+    spec = REGISTRY.get(tool)
+    if spec is None or settings.yes or (sys.stdin.isatty() and ERR.is_terminal):
+        return option
+    if settings.policy().model_copy(update={"mode": "execute"}).needs_approval(spec):
+        option.append("--yes")
+    return option
+
+
+def _hint_for(settings: Settings, envelope: dict[str, Any], tool: str = "") -> str | None:
+    """Return how to allow a denied call of ``tool``, or None for anything else."""
     error = envelope.get("error") or {}
     if envelope.get("ok") or error.get("type") != "denied":
         return None
+    details = error.get("details")
+    section = details.get("section") if isinstance(details, dict) else None
     return denial_hint(
         error.get("rule"),
+        section=section if isinstance(section, str) else None,
         policy_source=settings.policy_source(),
-        execute_command=_command_line_with(["--mode", "execute"], drop="--mode"),
+        execute_command=_command_line_with(_execute_option(settings, tool), drop="--mode"),
         yes_command=_command_line_with(["--yes"]),
     )
 
@@ -242,7 +261,7 @@ def _show_failure(
     if error.get("type") == "container_not_found":
         names = asyncio.run(container_names(settings))
     shown, hint = for_person(tool, arguments, error, names=names)
-    ERR.print(error_panel(shown, hint=_hint_for(settings, envelope) or hint))
+    ERR.print(error_panel(shown, hint=_hint_for(settings, envelope, tool) or hint))
 
 
 def run_tool_command(
@@ -294,7 +313,7 @@ def run_tool_command(
             tool,
             envelope,
             as_json=as_json,
-            hint=_hint_for(settings, envelope),
+            hint=_hint_for(settings, envelope, tool),
             render=render,
         )
     else:

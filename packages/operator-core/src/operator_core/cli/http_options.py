@@ -86,7 +86,7 @@ def check_tls(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
     return cert, key
 
 
-def _hosts(names: list[str]) -> tuple[str, ...]:
+def _allowed_hosts(names: list[str]) -> tuple[str, ...]:
     """Return the ``--allow-host`` names, refusing what is not a host name."""
     for name in names:
         if not _HOST_NAME.fullmatch(name):
@@ -120,7 +120,7 @@ def http_options(
     from operator_core.mcp.http import HttpOptions
 
     host, chosen_port = parse_bind(bind, port)
-    extra = _hosts(allow_hosts)
+    extra = _allowed_hosts(allow_hosts)
     token = _token_for(host, load_token(token_file))
     return HttpOptions(
         host=host,

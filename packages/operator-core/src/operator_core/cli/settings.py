@@ -37,6 +37,7 @@ from operator_core.fleet import Inventory, load_inventory, resolve_inventory_pat
 from operator_core.policy import Policy, load_policy
 
 __all__ = [
+    "NO_INVENTORY",
     "Mode",
     "Settings",
     "default_audit_db",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 Mode = Literal["observe", "execute"]
+
+#: Why ``--host NAME`` (no URL) is refused when there is no inventory to name a host of.
+NO_INVENTORY = "no inventory: --host takes a URL, or give --inventory FILE"
 
 
 def local_user() -> str:
@@ -121,7 +125,8 @@ class Settings:
         """Return the fleet's inventory, or None without one or when --host is a URL.
 
         Raises InventoryError for a malformed file, InvalidInput for --context with an
-        inventory, a --host that is neither an inventory name nor a URL, or a --host URL
+        inventory, a --host that is neither an inventory name nor a URL (``NO_INVENTORY``
+        when there is no inventory to name a host of), or a --host URL
         while an inventory or a policy rule about hosts is in force (``_refuse_url``).
         """
         path = resolve_inventory_path(self.inventory_file)
@@ -129,6 +134,8 @@ class Settings:
             self._refuse_url(path)
             return None  # one engine, named by URL, with no rule about hosts in force
         if path is None:
+            if self.host:
+                raise InvalidInput(NO_INVENTORY)
             return None
         inventory = load_inventory(path)
         if self.context:

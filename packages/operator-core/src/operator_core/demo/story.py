@@ -127,7 +127,7 @@ def _runners(
     """Return the agent's runners: under the default (observe) policy, and the demo's."""
 
     async def approve(request: ApprovalRequest) -> bool:
-        target = (request.container or {}).get("name")
+        target = request.summary["name"] if request.summary else None
         story.note(
             f"[magenta]approval[/magenta] asked for {request.tool} on {target} "
             f"({request.risk} risk, reason: {request.reason!r}) → approved by the on-call person"

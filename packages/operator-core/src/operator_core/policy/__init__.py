@@ -9,7 +9,7 @@ from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.guard import AUTO, ApprovalRequest, Approver, AutoDetect, Guard
 from operator_core.policy.heal_rules import DEFAULT_HEAL_LABEL
 from operator_core.policy.limits import RateLimiter
-from operator_core.policy.matching import ContainerFacts, Verdict, has_label
+from operator_core.policy.matching import Verdict, has_label
 from operator_core.policy.model import (
     ApprovalRules,
     HealRules,
@@ -22,6 +22,7 @@ from operator_core.policy.model import (
     policy_from_dict,
 )
 from operator_core.policy.self_container import detect_own_container_ids
+from operator_core.policy.target import Target, TargetFacts, TargetKind, TargetSummary
 
 __all__ = [
     "AUTO",
@@ -32,7 +33,6 @@ __all__ = [
     "ApprovalRules",
     "Approver",
     "AutoDetect",
-    "ContainerFacts",
     "Guard",
     "HealRules",
     "HostPolicy",
@@ -41,6 +41,10 @@ __all__ = [
     "RateLimit",
     "RateLimiter",
     "Scope",
+    "Target",
+    "TargetFacts",
+    "TargetKind",
+    "TargetSummary",
     "Verdict",
     "detect_own_container_ids",
     "has_label",

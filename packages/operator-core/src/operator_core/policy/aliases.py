@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from operator_core.policy.matching import ContainerFacts, Verdict, protection
+from operator_core.policy.matching import Verdict, protection
 from operator_core.policy.model import Policy, ProtectedContainers
+from operator_core.policy.target import TargetFacts
 
 __all__ = ["alias_verdict"]
 
@@ -50,7 +51,7 @@ def alias_verdict(
     policy: Policy,
     own_ids: Collection[str],
     alias: str,
-    target: ContainerFacts,
+    target: TargetFacts,
     network: str,
     members: Iterable[dict[str, Any]],
 ) -> Verdict | None:
@@ -61,7 +62,7 @@ def alias_verdict(
     wanted = alias.lower()
     where = f"on network {network!r}"
     owners = [
-        ContainerFacts(id=str(m["id"]), name=str(m.get("name") or ""), labels=m["labels"])
+        TargetFacts.of("container", str(m["id"]), str(m.get("name") or ""), labels=m["labels"])
         for m in members
         if m.get("id") != target.id and wanted in _answers_to(m)
     ]
@@ -75,7 +76,7 @@ def alias_verdict(
                 "that name over, so nothing was done. Choose another alias.",
                 {"owner": facts.summary()},
             )
-    protected_name = protection(_lowered(policy), ContainerFacts(id="", name=wanted), ())
+    protected_name = protection(_lowered(policy), TargetFacts.of("container", "", wanted), ())
     if protected_name is not None:
         return Verdict(
             "alias.protected",

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from operator_core.policy.matching import ContainerFacts
 from operator_core.policy.model import Policy
-from operator_core.policy.swarm import SwarmFacts, protected_moves, scale_needs_approval
+from operator_core.policy.swarm import protected_moves, scale_needs_approval
 from operator_core.policy.swarm_rules import SwarmRules
+from operator_core.policy.target import TargetFacts
 
 if TYPE_CHECKING:
     from operator_core.tools.spec import ToolSpec
@@ -27,18 +27,18 @@ __all__ = ["ALWAYS", "CONDITIONS", "approval_of", "call_needs_approval"]
 #: What ``approval_of`` says of a tool every call of which needs approval.
 ALWAYS: Final = "always"
 
-_Judge = Callable[[SwarmRules, str, dict[str, Any], SwarmFacts | None], bool]
+_Judge = Callable[[SwarmRules, str, dict[str, Any], TargetFacts | None], bool]
 
 
 def _stops(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts | None
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts | None
 ) -> bool:
     """Whether the call leaves its service with 0 replicas (see ``scale_needs_approval``)."""
     return scale_needs_approval(method, arguments, facts)
 
 
 def _moves_protected(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts | None
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts | None
 ) -> bool:
     """Whether a drain moves a protected service's tasks, which the policy wants asked."""
     asked = rules.drain_protected == "approval"
@@ -72,7 +72,7 @@ def call_needs_approval(
     policy: Policy,
     spec: ToolSpec,
     arguments: dict[str, Any],
-    facts: ContainerFacts | None = None,
+    facts: TargetFacts | None = None,
 ) -> bool:
     """Whether this call needs approval: as its tool does, or as a condition above says.
 
@@ -84,6 +84,6 @@ def call_needs_approval(
     condition = CONDITIONS.get(spec.method)
     if condition is None:
         return False
-    swarm = facts if isinstance(facts, SwarmFacts) else None
+    swarm = facts if facts is not None and facts.kind != "container" else None
     rules = policy.for_host(facts.host if facts else None).swarm
     return condition[1](rules, spec.method, arguments, swarm)

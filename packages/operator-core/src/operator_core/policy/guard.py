@@ -23,15 +23,15 @@ from operator_core.policy.aliases import alias_verdict
 from operator_core.policy.approval import approval_of, call_needs_approval
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
-from operator_core.policy.matching import ContainerFacts, Verdict, protection, scope_violation
+from operator_core.policy.matching import Verdict, protection, scope_violation
 from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
-    SwarmFacts,
     node_host_verdict,
     swarm_call_verdict,
     swarm_protection,
 )
+from operator_core.policy.target import TargetFacts, TargetSummary
 
 if TYPE_CHECKING:
     from operator_core.tools.spec import ToolSpec
@@ -46,7 +46,8 @@ class ApprovalRequest:
     tool: str
     risk: str
     arguments: dict[str, Any]
-    container: dict[str, Any] | None
+    #: What it acts on (``TargetFacts.summary``: kind, id, name, status...), or None.
+    summary: TargetSummary | None
     actor: str | None
     reason: str | None
 
@@ -62,10 +63,11 @@ class ApprovalRequest:
         )
 
     def target(self) -> str:
-        """Return " on container 'web' (now running)", or "" for a call without one."""
-        if not self.container:
+        """Return " on container 'web' (now running)" (or service, node), "" without one."""
+        if not self.summary:
             return ""
-        return f" on container {self.container.get('name')!r} (now {self.container.get('status')})"
+        kind = self.summary.get("kind", "container")
+        return f" on {kind} {self.summary.get('name')!r} (now {self.summary.get('status')})"
 
     def shown(self, limit: int = 600) -> tuple[str, str | None]:
         """Return the arguments (as JSON) and the reason as an approver may show them.
@@ -171,13 +173,17 @@ class Guard:
         policy = self.policy.for_host(host)
         if policy.allows(spec):
             return None
-        where = f" on host {host!r}" if policy.mode != self.policy.mode else ""
+        section = self.policy.mode_section(host)
+        where = f" on host {host!r} ({section})" if host is not None and section != "mode" else ""
+        switch = "that host's section" if where else "the policy"
         return Verdict(
             "mode.observe",
             f"the policy is in observe mode{where}: only read-only tools run, and "
             f"{spec.name} changes containers, so it was not run. Use read-only tools (list, "
-            "inspect, logs, wait) and report what you would do; a person can switch the "
-            "policy to execute mode.",
+            f"inspect, logs, wait) and report what you would do; a person can switch {switch} "
+            "to execute mode.",
+            {"section": f'{section} = "{policy.mode}"'}
+            | ({"host": host} if host is not None else {}),
         )
 
     def check_host_rules(self, spec: ToolSpec, in_fleet: bool) -> Verdict | None:
@@ -199,13 +205,13 @@ class Guard:
             {"host_rules": rules},
         )
 
-    def check_target(self, facts: ContainerFacts) -> Verdict | None:
+    def check_target(self, facts: TargetFacts) -> Verdict | None:
         """Refuse a protected container, or one outside the opt-in scope (on its host).
 
         A swarm service or node is judged by the ``[swarm]`` section's protections instead.
         """
         policy = self.policy.for_host(facts.host)
-        if isinstance(facts, SwarmFacts):
+        if facts.kind != "container":
             verdict = swarm_protection(policy.swarm, facts) or node_host_verdict(
                 self.policy, self.host_labels or {}, facts
             )
@@ -222,20 +228,20 @@ class Guard:
             verdict.rule,
             f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
             "Leave this container alone or ask a person.",
-            {"container": facts.summary()},
+            {"target": facts.summary()},
         )
 
     def check_swarm_call(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts
+        self, spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts
     ) -> Verdict | None:
         """Refuse a scale outside ``[swarm]``'s replica bounds, or a manager drained or paused."""
-        if not isinstance(facts, SwarmFacts):
+        if facts.kind == "container":
             return None
         rules = self.policy.for_host(facts.host).swarm
         return _about(swarm_call_verdict(rules, spec.method, arguments, facts), facts)
 
     def call_needs_approval(
-        self, spec: ToolSpec, arguments: dict[str, Any], facts: ContainerFacts | None = None
+        self, spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts | None = None
     ) -> bool:
         """Whether this call needs approval (``operator_core.policy.approval``'s one rule).
 
@@ -243,7 +249,7 @@ class Guard:
         """
         return call_needs_approval(self.policy, spec, arguments, facts)
 
-    def check_unchanged(self, judged: ContainerFacts, now: ContainerFacts) -> Verdict | None:
+    def check_unchanged(self, judged: TargetFacts, now: TargetFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.
 
         Between the first judgement and the action lie the approval and the wait for the
@@ -251,8 +257,8 @@ class Guard:
         is ``changed.protection``; one renamed is ``changed.identity`` (the person who
         approved saw the old name).
         """
-        who = f"container {judged.name!r} ({judged.id[:12]})"
-        details = {"container": now.summary(), "judged": judged.summary()}
+        who = judged.what
+        details = {"target": now.summary(), "judged": judged.summary()}
         verdict = self.check_target(now)
         if verdict is not None:
             return Verdict(
@@ -266,32 +272,32 @@ class Guard:
                 "changed.identity",
                 f"{who} was renamed to {now.name!r} while this call waited for approval or "
                 "for another action on it, so nothing was done: what was judged (and "
-                "approved) is not what is there now. Check which container you mean, then "
+                f"approved) is not what is there now. Check which {judged.kind} you mean, then "
                 "call again.",
                 details,
             )
         return None
 
     def check_alias(
-        self, alias: str, target: ContainerFacts, network: str, members: list[dict[str, Any]]
+        self, alias: str, target: TargetFacts, network: str, members: list[dict[str, Any]]
     ) -> Verdict | None:
         """Refuse an alias that is a name another container answers to (see ``aliases``)."""
         policy = self.policy.for_host(target.host)
         verdict = alias_verdict(policy, self.own_container_ids, alias, target, network, members)
         return _about(verdict, target)
 
-    def check_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
+    def check_rate(self, spec: ToolSpec, facts: TargetFacts) -> Verdict | None:
         """Refuse when a rate limit has no room (counts nothing)."""
         return _about(self.limiter.check(spec.name, facts.key), facts)
 
-    def take_rate(self, spec: ToolSpec, facts: ContainerFacts) -> Verdict | None:
+    def take_rate(self, spec: ToolSpec, facts: TargetFacts) -> Verdict | None:
         """Count the action against the rate limits, or refuse when one has no room."""
         return _about(self.limiter.acquire(spec.name, facts.key), facts)
 
     def judge_rate(
         self,
         spec: ToolSpec,
-        facts: ContainerFacts,
+        facts: TargetFacts,
         past: Iterable[tuple[str, str | None, float]],
         now: float,
     ) -> Verdict | None:
@@ -352,22 +358,22 @@ def _unavailable(spec: ToolSpec, target: str, why: str) -> Verdict:
     )
 
 
-def _about(verdict: Verdict | None, facts: ContainerFacts) -> Verdict | None:
+def _about(verdict: Verdict | None, facts: TargetFacts) -> Verdict | None:
     """Return ``verdict`` with the container it concerns added to its details."""
     if verdict is None:
         return None
-    return Verdict(verdict.rule, verdict.message, {**verdict.details, "container": facts.summary()})
+    return Verdict(verdict.rule, verdict.message, {**verdict.details, "target": facts.summary()})
 
 
 def _target(request: ApprovalRequest) -> str:
     """Return " on container 'web'" (or service, node) for messages; "" without a target."""
-    if request.container is None:
+    if request.summary is None:
         return ""
-    kind = request.container.get("kind", "container")
-    return f" on {kind} {request.container.get('name')!r}"
+    kind = request.summary.get("kind", "container")
+    return f" on {kind} {request.summary.get('name')!r}"
 
 
-def _leave_alone(verdict: Verdict | None, facts: SwarmFacts) -> Verdict | None:
+def _leave_alone(verdict: Verdict | None, facts: TargetFacts) -> Verdict | None:
     """Return a swarm protection's denial, telling the agent to leave the object alone."""
     if verdict is None:
         return None
@@ -375,5 +381,5 @@ def _leave_alone(verdict: Verdict | None, facts: SwarmFacts) -> Verdict | None:
         verdict.rule,
         f"{verdict.message}; the policy lets no tool change it, so nothing was done. "
         f"Leave this {facts.kind} alone or ask a person.",
-        {**verdict.details, facts.kind: facts.summary()},
+        {**verdict.details, "target": facts.summary()},
     )

@@ -9,86 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from operator_core.policy.model import Policy, parse_label
-from operator_core.results import ContainerDetails
+from operator_core.policy.target import TargetFacts
 
-__all__ = [
-    "ContainerFacts",
-    "Verdict",
-    "has_label",
-    "protection",
-    "scope_violation",
-    "target_key",
-]
+__all__ = ["Verdict", "has_label", "protection", "scope_violation"]
 
 _HEX_PREFIX = re.compile(r"[0-9a-f]{12,64}")
-
-
-@dataclass(frozen=True)
-class ContainerFacts:
-    """What the policy knows of a container: read from the engine, never from the agent."""
-
-    id: str
-    name: str
-    labels: dict[str, str] = field(default_factory=dict)
-    status: str | None = None
-    health: str | None = None
-    image: str | None = None
-    #: The fleet host the container is on (None: the one engine of a single-host runner).
-    host: str | None = None
-    #: Who holds it, as the engine says (never as it was named): the engine's ID for a
-    #: container, the swarm's cluster ID for a service or node (``engine_identity``).
-    engine: str | None = None
-
-    @property
-    def key(self) -> str:
-        """What locks and rate limits count by: ``engine/id`` (``id@host`` before it is known)."""
-        return target_key(self.id, self.host, self.engine)
-
-    @classmethod
-    def from_inspect(cls, data: ContainerDetails, host: str | None = None) -> ContainerFacts:
-        """Return the facts of an ``inspect_container`` result (from ``host`` in a fleet).
-
-        Read leniently (``.get``): an executor written to the seed's shape, with ``id``
-        and no ``container_id``, still gives the facts the policy needs.
-        """
-        state = data.get("state") or {}
-        return cls(
-            host=host,
-            id=str(data.get("container_id") or data["id"]),
-            name=str(data.get("name") or "").lstrip("/"),
-            labels=dict(data.get("labels") or {}),
-            status=state.get("status"),
-            health=state.get("health"),
-            image=data.get("image"),
-        )
-
-    def summary(self) -> dict[str, Any]:
-        """Return id, short id, name, status and health (no labels), for messages and audit.
-
-        In a fleet, ``host`` too.
-        """
-        summary: dict[str, Any] = {
-            "id": self.id,
-            "short_id": self.id[:12],
-            "name": self.name,
-            "status": self.status,
-            "health": self.health,
-        }
-        if self.host is not None:
-            summary["host"] = self.host
-        return summary
-
-
-def target_key(object_id: str, host: str | None, engine: str | None = None) -> str:
-    """Return the key a target is locked and rate limited by.
-
-    ``engine/id`` once the holder's identity is known (the engine's ID, or the swarm's
-    cluster ID): two names of one engine, or two managers of one swarm, share it. Records
-    written before identities were kept count by ``id`` or ``id@host``.
-    """
-    if engine:
-        return f"{engine}/{object_id}"
-    return object_id if host is None else f"{object_id}@{host}"
 
 
 @dataclass(frozen=True)
@@ -112,13 +37,13 @@ def _id_matches(container_id: str, reference: str) -> bool:
     return _HEX_PREFIX.fullmatch(ref) is not None and container_id.lower().startswith(ref)
 
 
-def protection(policy: Policy, facts: ContainerFacts, own_ids: Collection[str]) -> Verdict | None:
+def protection(policy: Policy, facts: TargetFacts, own_ids: Collection[str]) -> Verdict | None:
     """Return why ``facts`` is protected from mutating tools, or None when it is not.
 
     ``own_ids`` are the operator's own container's id(s): several when it could not be
     told which is ours (``detect_own_container_ids``), and each is protected.
     """
-    who = f"container {facts.name!r} ({facts.id[:12]})"
+    who = facts.what
     if any(own and _id_matches(facts.id, own) for own in own_ids):
         return Verdict(
             "protected.self", f"{who} is the operator's own container; it never acts on itself"
@@ -137,7 +62,7 @@ def protection(policy: Policy, facts: ContainerFacts, own_ids: Collection[str]) 
 
 
 def scope_violation(
-    policy: Policy, facts: ContainerFacts, host_labels: dict[str, str] | None = None
+    policy: Policy, facts: TargetFacts, host_labels: dict[str, str] | None = None
 ) -> Verdict | None:
     """Return why ``facts`` is outside the policy's opt-in scope, or None when inside.
 
@@ -160,6 +85,6 @@ def scope_violation(
         return None
     return Verdict(
         "scope.require_labels",
-        f"container {facts.name!r} ({facts.id[:12]}) is outside the policy's scope: it lacks "
+        f"{facts.what} is outside the policy's scope: it lacks "
         f"the label(s) {', '.join(repr(m) for m in missing)} that opt a container in",
     )

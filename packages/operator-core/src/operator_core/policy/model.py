@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -262,6 +263,29 @@ class Policy(Strict):
         if section.mode is not None:
             update["mode"] = section.mode
         return self.model_copy(update=update)
+
+    def mode_section(self, host: str | None) -> str:
+        """Return the key that sets the mode on ``host``: ``[hosts.NAME] mode``, else ``mode``.
+
+        A host's own ``mode`` is not changed by ``--mode`` (which sets the policy's), so a
+        denial names the key a person has to change.
+        """
+        section = self.hosts.get(host) if host is not None else None
+        return f"[hosts.{host}] mode" if section and section.mode is not None else "mode"
+
+    def check_hosts(self, names: Sequence[str]) -> None:
+        """Refuse ``[hosts.NAME]`` sections naming no host of the fleet (``names``).
+
+        Raises PolicyError naming the first unknown section, the others, and the fleet's
+        hosts: a section for a host that is not there would silently apply to nothing.
+        """
+        unknown = [name for name in self.hosts if name not in names]
+        if unknown:
+            raise PolicyError(
+                f"the policy has [hosts.{unknown[0]}] but the inventory's hosts are "
+                f"{', '.join(names)}; rename or remove the section"
+                + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
+            )
 
     def host_rules(self) -> list[str]:
         """Return the rules that judge a call by its fleet host (only an inventory names one).

@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from operator_core.policy.matching import ContainerFacts, Verdict, has_label
+from operator_core.policy.matching import Verdict, has_label
 from operator_core.policy.model import Policy
 from operator_core.policy.swarm_rules import ProtectedSwarmObjects, SwarmRules
+from operator_core.policy.target import TargetFacts
 
 __all__ = [
     "ProtectedSwarmObjects",
-    "SwarmFacts",
     "SwarmRules",
     "node_host_verdict",
     "produced_replicas",
@@ -48,45 +47,6 @@ __all__ = [
     "swarm_protection",
 ]
 
-TargetKind = Literal["service", "node"]
-
-
-@dataclass(frozen=True)
-class SwarmFacts(ContainerFacts):
-    """What the policy knows of a swarm service or node, read from the manager.
-
-    ``name`` is a service's name or a node's hostname; ``status`` a service's update state
-    or a node's availability; ``role`` a node's (manager, worker); ``replicas`` a
-    replicated service's desired count.
-    """
-
-    kind: TargetKind = "service"
-    role: str | None = None
-    replicas: int | None = None
-    #: The replicas a rollback would give (its previous spec's; None: none known).
-    previous_replicas: int | None = None
-    #: A node's services that a drain would move (read from the manager before acting).
-    moving: tuple[SwarmFacts, ...] = ()
-    #: The inventory hosts a node is (by the engine's node id), or may be (one that did
-    #: not answer, when ``node_host_sure`` is false); empty: no inventory host.
-    node_hosts: tuple[str, ...] = ()
-    node_host_sure: bool = True
-
-    @property
-    def what(self) -> str:
-        """Return ``service 'web' (abc123def456)`` for messages."""
-        return f"{self.kind} {self.name!r} ({self.id[:12]})"
-
-    def summary(self) -> dict[str, Any]:
-        """Return the kind, id, short id, name and what the policy judged it by."""
-        summary = {"kind": self.kind, **super().summary()}
-        summary.pop("health", None)
-        if self.kind == "node":
-            summary["role"] = self.role
-        else:
-            summary["replicas"] = self.replicas
-        return summary
-
 
 def _id_matches(target_id: str, reference: str) -> bool:
     """Whether ``reference`` is the id, or a prefix of it at least 12 characters long."""
@@ -94,7 +54,7 @@ def _id_matches(target_id: str, reference: str) -> bool:
     return len(ref) >= 12 and target_id.lower().startswith(ref)
 
 
-def swarm_protection(rules: SwarmRules, facts: SwarmFacts) -> Verdict | None:
+def swarm_protection(rules: SwarmRules, facts: TargetFacts) -> Verdict | None:
     """Return why the policy protects ``facts``'s service or node, or None."""
     protected = rules.protected_services if facts.kind == "service" else rules.protected_nodes
     rule = f"swarm.protected_{facts.kind}s"
@@ -118,7 +78,7 @@ _CHANGES = {
 }
 
 
-def produced_replicas(method: str, arguments: dict[str, Any], facts: SwarmFacts) -> int | None:
+def produced_replicas(method: str, arguments: dict[str, Any], facts: TargetFacts) -> int | None:
     """Return the replicas the service will have once the call is done (None: not told).
 
     A scale gives what it asks for; a rollback the previous spec's count (read from the
@@ -134,7 +94,7 @@ def produced_replicas(method: str, arguments: dict[str, Any], facts: SwarmFacts)
 
 
 def _replica_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
 ) -> Verdict | None:
     """Refuse a call whose resulting spec has replicas outside ``[swarm]``'s bounds."""
     wanted = produced_replicas(method, arguments, facts)
@@ -162,7 +122,7 @@ def _replica_verdict(
 
 
 def swarm_call_verdict(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
 ) -> Verdict | None:
     """Refuse a spec outside the replica bounds, or a manager drained or paused.
 
@@ -197,7 +157,7 @@ def swarm_call_verdict(
 
 
 def node_host_verdict(
-    policy: Policy, host_labels: Mapping[str, Mapping[str, str]], facts: SwarmFacts
+    policy: Policy, host_labels: Mapping[str, Mapping[str, str]], facts: TargetFacts
 ) -> Verdict | None:
     """Refuse a node whose inventory host's policy keeps it unchanged (mode, host scope).
 
@@ -217,17 +177,20 @@ def node_host_verdict(
             rule = "scope.require_host_labels"
         if rule:
             which = "is" if facts.node_host_sure else "may be (it did not answer)"
+            # The key that set observe there, for a hint that does not suggest --mode.
+            section = {"section": f'{policy.mode_section(host)} = "observe"'}
             return Verdict(
                 rule,
                 f"{facts.what} {which} the engine of host {host!r}, and {why}",
-                {"node_host": host, "node_host_sure": facts.node_host_sure},
+                {"node_host": host, "node_host_sure": facts.node_host_sure}
+                | (section if rule == "mode.observe" else {}),
             )
     return None
 
 
 def protected_moves(
-    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: SwarmFacts
-) -> list[tuple[SwarmFacts, Verdict]]:
+    rules: SwarmRules, method: str, arguments: dict[str, Any], facts: TargetFacts
+) -> list[tuple[TargetFacts, Verdict]]:
     """Return the protected services a drain of ``facts``'s node would move, and why."""
     if method != "set_node_availability" or arguments.get("availability") != "drain":
         return []
@@ -236,7 +199,7 @@ def protected_moves(
 
 
 def scale_needs_approval(
-    method: str, arguments: dict[str, Any], facts: SwarmFacts | None = None
+    method: str, arguments: dict[str, Any], facts: TargetFacts | None = None
 ) -> bool:
     """Whether the call leaves a service with 0 replicas (it stops altogether): approval.
 

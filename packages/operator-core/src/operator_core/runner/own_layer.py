@@ -13,14 +13,16 @@ protected and is logged, and a failed one is asked again by the next call.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Set
 from typing import Any
 
 from operator_core.deadline import Deadline, remaining, within
 from operator_core.errors import OperatorError
+from operator_core.policy.guard import Guard
 
-__all__ = ["OWN_LAYER_LOOKUP_S", "containers_of_own_layer"]
+__all__ = ["OWN_LAYER_LOOKUP_S", "OwnLayer", "containers_of_own_layer"]
 
 log = logging.getLogger("operator_core.runner")
 
@@ -57,3 +59,27 @@ async def containers_of_own_layer(executor: Any, upper_dirs: Set[str]) -> frozen
             ", ".join(sorted(upper_dirs)),
         )
     return found
+
+
+class OwnLayer:
+    """The one lookup of a runner's own layer: asked by the first mutating call, once."""
+
+    def __init__(self) -> None:
+        self._asked: asyncio.Future[frozenset[str] | None] | None = None
+
+    async def protect(self, guard: Guard, executor: Any) -> None:
+        """Have the engine name the container of our root filesystem layer; protect it.
+
+        Asked once (concurrent calls wait for that answer, at most ``OWN_LAYER_LOOKUP_S``);
+        an answer the engine did not give is asked again by the next call.
+        """
+        if self._asked is None:
+            upper_dirs = guard.own_upper_dirs
+            self._asked = asyncio.ensure_future(containers_of_own_layer(executor, upper_dirs))
+        asked = self._asked
+        found = await asyncio.shield(asked)
+        if found is None:
+            if self._asked is asked:
+                self._asked = None
+            return
+        guard.protect_own(found)

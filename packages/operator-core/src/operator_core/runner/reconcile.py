@@ -73,7 +73,7 @@ async def reconcile_interrupted(
                 "ended; marked interrupted",
                 record.id,
                 record.tool,
-                record.container_name or record.container_id,
+                record.target_name or record.target_id,
             )
             closed.append(final)
     return closed
@@ -81,8 +81,8 @@ async def reconcile_interrupted(
 
 async def _state_now(record: AuditRecord, inspect: Inspect) -> dict[str, Any]:
     """Return the container's state now, or a note of why it could not be read."""
-    if not record.container_id:
-        return {"unavailable": "the record names no container"}
+    if not record.target_id:
+        return {"unavailable": "the record names no target"}
     try:
         return await inspect(record)
     except OperatorError as exc:

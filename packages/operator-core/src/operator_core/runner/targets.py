@@ -2,7 +2,7 @@
 
 A container tool's target is resolved by ``inspect_container``; a swarm tool's (its spec's
 ``target_kind`` is ``service`` or ``node``) here, by ``inspect_service`` (and its running
-tasks) or ``inspect_node``. The facts feed the policy (``SwarmFacts``); the state is what
+tasks) or ``inspect_node``. The facts feed the policy (``TargetFacts``); the state is what
 the audit trail keeps before and after the action: the object's identity, its replicas or
 availability, and its tasks' states.
 """
@@ -14,10 +14,10 @@ from collections import Counter
 from typing import Any
 
 from operator_core.errors import OperatorError
-from operator_core.policy.swarm import SwarmFacts
+from operator_core.policy.target import TargetFacts, TargetKind
 from operator_core.tools.spec import ToolSpec
 
-__all__ = ["describe", "holder", "read_state", "resolve"]
+__all__ = ["describe", "holder", "read_state", "read_swarm_target"]
 
 
 async def holder(executor: Any, swarm: bool, on_host: dict[str, Any]) -> str:
@@ -93,7 +93,7 @@ async def _node_hosts(
 
 async def _moving(
     executor: Any, service_ids: list[str], on_host: dict[str, Any]
-) -> tuple[SwarmFacts, ...]:
+) -> tuple[TargetFacts, ...]:
     """Return the facts of the services ``service_ids`` names (a drain would move them)."""
     if not service_ids:
         return ()
@@ -106,22 +106,22 @@ async def _moving(
     )
 
 
-def _service_facts(data: dict[str, Any], host: str | None) -> SwarmFacts:
+def _service_facts(data: dict[str, Any], host: str | None) -> TargetFacts:
     """Return the facts of a service as ``inspect_service`` or ``list_services`` gives it."""
-    return SwarmFacts(
-        id=data["service_id"],
-        name=data["name"],
+    return TargetFacts.of(
+        "service",
+        data["service_id"],
+        data["name"],
+        host,
         labels=dict(data.get("labels") or {}),
         status=data["update_state"],
         image=data.get("image"),
-        host=host,
-        kind="service",
         replicas=data["replicas_desired"] if data["mode"] == "replicated" else None,
         previous_replicas=data.get("previous_replicas"),
     )
 
 
-async def resolve(
+async def read_swarm_target(
     executor: Any,
     spec: ToolSpec,
     reference: str,
@@ -130,7 +130,7 @@ async def resolve(
     *,
     arguments: dict[str, Any] | None = None,
     hosts: tuple[str, ...] = (),
-) -> tuple[SwarmFacts, dict[str, Any]]:
+) -> tuple[TargetFacts, dict[str, Any]]:
     """Return the facts the policy judges a swarm target by, and its state for the audit.
 
     A node's facts say which of the fleet's ``hosts`` it is, and, for a drain (in
@@ -140,13 +140,13 @@ async def resolve(
         data, state = await _node(executor, reference, on_host)
         drain = (arguments or {}).get("availability") == "drain"
         node_hosts, sure = await _node_hosts(executor, data["node_id"], hosts)
-        facts = SwarmFacts(
-            id=data["node_id"],
-            name=data["hostname"],
+        facts = TargetFacts.of(
+            "node",
+            data["node_id"],
+            data["hostname"],
+            host,
             labels=dict(data.get("labels") or {}),
             status=data["availability"],
-            host=host,
-            kind="node",
             role=data["role"],
             moving=await _moving(executor, data["service_ids"], on_host) if drain else (),
             node_hosts=node_hosts,
@@ -158,15 +158,15 @@ async def resolve(
 
 
 async def read_state(
-    executor: Any, spec: ToolSpec, target_id: str, on_host: dict[str, Any]
+    executor: Any, kind: TargetKind, target_id: str, on_host: dict[str, Any]
 ) -> dict[str, Any]:
-    """Return a swarm target's audit state, read again (after an action)."""
-    read = _node if spec.target_kind == "node" else _service
+    """Return a swarm target's audit state, read again (after an action, or on reconcile)."""
+    read = _node if kind == "node" else _service
     return (await read(executor, target_id, on_host))[1]
 
 
 def describe(
-    spec: ToolSpec, arguments: dict[str, Any], facts: SwarmFacts, state: dict[str, Any]
+    spec: ToolSpec, arguments: dict[str, Any], facts: TargetFacts, state: dict[str, Any]
 ) -> str:
     """Say what a swarm tool would change, for a dry run (having changed nothing)."""
     what = facts.what

@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
-from operator_core._time import DURATION_UNITS_S, duration_parts, utc_moment
+from operator_core._time import DURATION_UNITS_S, duration_parts, now_iso, utc_moment
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.results import ContainerSummary, Event
 from operator_core.watch.incidents import WATCHED_ACTIONS, Incident, IncidentDetector
@@ -77,7 +77,7 @@ class _State(TypedDict):
 _Item = Event | Notice | _Ended | _State
 
 
-def _hosts(source: Any) -> list[tuple[str | None, Any]]:
+def _executors_by_host(source: Any) -> list[tuple[str | None, Any]]:
     """Return (host name, executor) pairs: every host of a fleet, or the one executor."""
     if hasattr(source, "names") and hasattr(source, "executor"):
         return [(name, source.executor(name)) for name in source.names]
@@ -132,11 +132,6 @@ _GAP_LOST = (
 def _iso(unix: float) -> str:
     """Return a unix time as RFC 3339 UTC with microseconds."""
     return f"{datetime.fromtimestamp(unix, UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
-
-
-def _now_iso() -> str:
-    """Return the wall clock as RFC 3339 UTC."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Timing(TypedDict):
@@ -317,7 +312,7 @@ class _HostFollower:
             kind=kind,
             host=self.host,
             engine_id=self.engine_id,
-            time=_now_iso(),
+            time=now_iso(),
             message=message,
             retry_in_s=retry_in_s,
         )
@@ -368,7 +363,7 @@ async def watch(
     )
     followers = [
         _HostFollower(host, executor, queue, since, timing, recorder)
-        for host, executor in _hosts(source)
+        for host, executor in _executors_by_host(source)
     ]
     engines = {follower.host: follower for follower in followers}
     tasks = [asyncio.create_task(follower.run()) for follower in followers]

@@ -26,6 +26,7 @@ from operator_core.present.views import (
     print_json,
     records_table,
     short_id,
+    tool_word,
 )
 from operator_core.tools import REGISTRY
 
@@ -50,13 +51,28 @@ def parse_moment(text: str, *, now: float | None = None) -> float:
 
 
 def tool_name(text: str) -> str:
-    """Return the tool a short name means: 'restart' → 'docker_restart_container'."""
+    """Return the tool a name means: a tool's full name, or any word the audit table shows.
+
+    'ps' → docker_list_containers, 'restart' → docker_restart_container, 'scale_service'
+    → docker_scale_service; shorter still, 'scale' and 'rollback' (a service's), 'stats'
+    and 'top' (a container's), and a full name without ``docker_``.
+    """
+    words = {tool_word(name): name for name in REGISTRY}
     if text in REGISTRY:
         return text
-    for candidate in (f"docker_{text}", f"docker_{text}_container", f"docker_{text}_containers"):
+    if text in words:
+        return words[text]
+    for candidate in (
+        f"docker_{text}",
+        f"docker_{text}_container",
+        f"docker_{text}_containers",
+        f"docker_{text}_service",
+        f"docker_container_{text}",
+    ):
         if candidate in REGISTRY:
             return candidate
-    raise InvalidInput(f"no tool named {text!r}; tools: {', '.join(REGISTRY)}")
+    shown = ", ".join(sorted(words))
+    raise InvalidInput(f"no tool named {text!r}; give a word the audit table shows ({shown})")
 
 
 def _record_json(record: AuditRecord) -> dict[str, Any]:

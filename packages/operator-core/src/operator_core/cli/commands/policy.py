@@ -14,10 +14,23 @@ from rich.table import Table
 from rich.text import Text
 
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
+from operator_core.cli.render.policy import (
+    HostView,
+    fleet_warnings,
+    host_view,
+    hosts_summary,
+    hosts_text,
+    limits_text,
+    mark_denials,
+    scope_text,
+)
+from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
+from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, detect_own_container_ids, load_policy
 from operator_core.policy.approval import ALWAYS, approval_of
-from operator_core.present.views import print_json
+from operator_core.present.terminal import safe_text
+from operator_core.present.views import print_json, tool_word
 from operator_core.tools import TOOLS, ToolSpec
 
 __all__ = ["policy_app", "policy_summary"]
@@ -57,7 +70,9 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
         "dry_run": policy.dry_run,
         "protect_self": policy.protect_self,
         "max_concurrent_actions": policy.max_concurrent_actions,
+        "allow_alias_sharing": policy.allow_alias_sharing,
         "protected": policy.protected.model_dump(),
+        "hosts": hosts_summary(policy),
         "scope": policy.scope.model_dump(),
         "approval": policy.approval.model_dump(),
         "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
@@ -103,11 +118,18 @@ def _swarm_text(swarm: dict[str, Any]) -> str:
     return f"{bounds} (0 needs approval){managers}{protected}{drains}"
 
 
-def _heal_text(heal: dict[str, Any], restart_needs_approval: bool) -> str:
-    """Return the [heal] rules on one line: on or off, opt-in labels, approval, bounds."""
+def _heal_text(heal: dict[str, Any], restart: dict[str, Any]) -> str:
+    """Return the [heal] rules on one line: on or off, opt-in labels, approval, bounds.
+
+    ``restart`` is the restart tool's row: where it does not run, neither does a heal.
+    """
     if not heal["restart_unhealthy"]:
         return "off (restart_unhealthy = false)"
-    if heal["preapproved"]:
+    restart_needs_approval = restart["needs_approval"]
+    if not restart["allowed"]:
+        why = "observe mode" if restart.get("denied_by", "mode") == "mode" else "host scope"
+        approval = f"but restarts are denied here ({why})"
+    elif heal["preapproved"]:
         approval = "restarts pre-approved (preapproved = true)"
     elif restart_needs_approval:
         approval = "each restart needs approval (preapproved = false)"
@@ -125,7 +147,11 @@ def _approval_text(approval: dict[str, Any]) -> str:
     per_tool = ", ".join(
         f"{tool} {'needed' if needed else 'waived'}" for tool, needed in approval["tools"].items()
     )
-    return f"risks: {_words(approval['risks'])}" + (f"; per tool: {per_tool}" if per_tool else "")
+    return (
+        f"risks: {_words(approval['risks'])}"
+        + (f"; per tool: {per_tool}" if per_tool else "")
+        + f"; asked for up to {approval['timeout_s']:g}s"
+    )
 
 
 def _head_table(summary: dict[str, Any]) -> Table:
@@ -136,23 +162,32 @@ def _head_table(summary: dict[str, Any]) -> Table:
         if execute
         else "observe: only read-only tools run"
     )
-    required = summary["scope"]["require_labels"]
+    host: HostView | None = summary.get("host")
+    if host is not None:
+        key = host["mode_set_by"]
+        setter = "the policy's mode" if key == "mode" else key
+        mode_text += f" on {host['name']} (set by {setter})"
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold cyan")
     head.add_column()
-    head.add_row("mode", Text(mode_text, style="green" if execute else "yellow"))
+    # Made safe first: rich drops some controls (BEL) from a Text, hiding what a name holds.
+    shown = Text(safe_text(mode_text, one_line=True), style="green" if execute else "yellow")
+    head.add_row("mode", shown)
     head.add_row("dry run", "yes: changes are only described" if summary["dry_run"] else "no")
     head.add_row("protected", escape(_protected_text(summary)))
-    head.add_row(
-        "scope",
-        escape(f"only containers labelled {', '.join(required)}")
-        if required
-        else "any container not protected",
-    )
+    head.add_row("hosts", escape(hosts_text(summary["hosts"])))
+    head.add_row("scope", escape(scope_text(summary["scope"], host)))
     head.add_row("approval", escape(_approval_text(summary["approval"])))
+    head.add_row("rate limits", escape(limits_text(summary["rate_limits"])))
+    head.add_row(
+        "aliases",
+        "may be another container's name"
+        if summary["allow_alias_sharing"]
+        else "never another container's name",
+    )
     head.add_row("swarm", escape(_swarm_text(summary["swarm"])))
     restart = next(t for t in summary["tools"] if t["tool"] == "docker_restart_container")
-    head.add_row("heal", escape(_heal_text(summary["heal"], restart["needs_approval"])))
+    head.add_row("heal", escape(_heal_text(summary["heal"], restart)))
     head.add_row("max concurrent", str(summary["max_concurrent_actions"]))
     head.add_row("retention", escape(_retention_text(summary["retention"])))
     head.add_row("alerts", escape(_alerts_text(summary["alerts"])))
@@ -186,20 +221,33 @@ def _alerts_text(alerts: dict[str, Any]) -> str:
 def _runs_text(tool: dict[str, Any]) -> Text:
     """Return whether a tool runs under the policy: denied, dry run only, or yes."""
     if not tool["allowed"]:
-        return Text("denied (observe)", style="yellow")
+        why = "observe" if tool.get("denied_by", "mode") == "mode" else "scope"
+        return Text(f"denied ({why})", style="yellow")
     if tool["dry_run"]:
         return Text("dry run only", style="yellow")
     return Text("yes", style="green")
 
 
 def _tools_table(summary: dict[str, Any]) -> Table:
-    """Return one row per tool: risk, whether it runs, approval and rate limits."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("TOOL", "RISK", "RUNS", "APPROVAL", "RATE LIMIT"):
-        table.add_column(column)
+    """Return one row per tool: risk, whether it runs, approval and rate limits.
+
+    Tools go by the word the audit table shows (``--tool`` takes it; ``--json`` has the
+    full names), so 80 columns show every name whole.
+    """
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="tools as `operator audit list` names them; --json gives full names",
+    )
+    words = [tool_word(tool["tool"]) for tool in summary["tools"]]
+    table.add_column("TOOL", no_wrap=True, min_width=max(map(len, words), default=4))
+    for column in ("RISK", "RUNS"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("APPROVAL")
+    table.add_column("RATE LIMIT", overflow="fold")
     for tool in summary["tools"]:
         table.add_row(
-            tool["tool"],
+            escape(tool_word(tool["tool"])),
             tool["risk"],
             _runs_text(tool),
             _approval_cell(tool.get("approval")),
@@ -225,45 +273,86 @@ def summary_panel(summary: dict[str, Any]) -> Panel:
     )
 
 
-@policy_app.command("check")
-def check(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="The policy file (TOML) to check.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Validate a policy file; print what it allows and protects (exit 2 if malformed)."""
-    as_json = as_json or settings_of(ctx).json
-    try:
-        policy = load_policy(file)
-    except OperatorError as exc:
-        fail(exc, as_json=as_json)
-    summary = policy_summary(policy, str(file))
+HostOption = Annotated[
+    str | None,
+    typer.Option(
+        "--host",
+        help="Show the rules as they apply on this host: its [hosts.NAME] section merged in.",
+    ),
+]
+
+
+def _inventory(settings: Settings) -> Inventory | None:
+    """Return the inventory in force (--inventory, $OPERATOR_INVENTORY, the user's), if any."""
+    path = resolve_inventory_path(settings.inventory_file)
+    return load_inventory(path) if path is not None else None
+
+
+def _effective(policy: Policy, source: str, settings: Settings, host: str | None) -> dict[str, Any]:
+    """Return the summary of ``policy`` as in force on ``host``, checked against the fleet.
+
+    ``host`` is the command's --host, else the global one when it names a host (no URL).
+    Raises PolicyError for a ``[hosts.NAME]`` the inventory lacks, InvalidInput for a
+    ``host`` it lacks, InventoryError for a malformed inventory.
+    """
+    host = host or settings.fleet_host()  # `operator --host eng2 policy show` too
+    inventory = _inventory(settings)
+    warnings = fleet_warnings(policy, inventory, host)
+    summary = policy_summary(policy.for_host(host), source)
+    summary["host"] = host_view(policy, host, inventory) if host is not None else None
+    mark_denials(summary["tools"], summary["host"])
+    summary["inventory"] = inventory.source if inventory is not None else None
+    summary["warnings"] = warnings
+    return summary
+
+
+def _print(summary: dict[str, Any], *, as_json: bool) -> None:
+    """Print a summary: the JSON envelope, or the panel (and warnings on stderr)."""
     if as_json:
         print_json(OUT, {"ok": True, "result": summary})
         return
     OUT.print(summary_panel(summary))
-    ERR.print(f"[green]✓[/green] {escape(str(file))} is a valid policy")
+    for warning in summary["warnings"]:
+        ERR.print(f"[yellow]warning[/yellow]: {escape(warning)}")
 
 
-@policy_app.command("show")
-def show(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Show the policy in force: the file or default, with --mode and --dry-run applied."""
+@policy_app.command("check")
+def check(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The policy file (TOML) to check.")],
+    host: HostOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a policy file; print what it allows and protects (exit 2 if malformed).
+
+    With an inventory, a [hosts.NAME] naming none of its hosts is an error (exit 2).
+    """
     settings = settings_of(ctx)
     as_json = as_json or settings.json
     try:
-        policy = settings.policy()
+        summary = _effective(load_policy(file), str(file), settings, host)
     except OperatorError as exc:
         fail(exc, as_json=as_json)
+    _print(summary, as_json=as_json)
+    if not as_json:
+        ERR.print(f"[green]✓[/green] {escape(str(file))} is a valid policy")
+
+
+@policy_app.command("show")
+def show(ctx: typer.Context, host: HostOption = None, as_json: JsonOption = False) -> None:
+    """Show the policy in force: the file or default, with --mode and --dry-run applied."""
+    settings = settings_of(ctx)
+    as_json = as_json or settings.json
     overrides = []
     if settings.mode is not None:
         overrides.append(f"--mode {settings.mode}")
     if settings.dry_run is not None:
         overrides.append("--dry-run" if settings.dry_run else "--no-dry-run")
     source = settings.policy_source() + (f" with {', '.join(overrides)}" if overrides else "")
-    summary = policy_summary(policy, source)
-    if policy.protect_self:
+    try:
+        summary = _effective(settings.policy(), source, settings, host)
+    except OperatorError as exc:
+        fail(exc, as_json=as_json)
+    if summary["protect_self"]:
         summary["own_container"] = ", ".join(sorted(detect_own_container_ids())) or None
-    if as_json:
-        print_json(OUT, {"ok": True, "result": summary})
-        return
-    OUT.print(summary_panel(summary))
+    _print(summary, as_json=as_json)

@@ -157,19 +157,38 @@ _RENDERERS: dict[str, Renderer] = {
 
 
 def denial_hint(
-    rule: str | None, *, policy_source: str, execute_command: str, yes_command: str
+    rule: str | None,
+    *,
+    policy_source: str,
+    execute_command: str,
+    yes_command: str,
+    section: str | None = None,
 ) -> str | None:
     """Return how a person can allow what ``rule`` denied, or None when nothing applies.
 
     ``execute_command`` is the same command line with ``--mode execute``; ``yes_command``
-    the same with ``--yes`` (both ready to paste).
+    the same with ``--yes`` (both ready to paste). ``section`` is the policy key that
+    denied (the denial's ``details.section``): a host's own mode (``[hosts.eng2] mode =
+    "observe"``) is not changed by ``--mode``, so no command is suggested that would be
+    denied again.
     """
     rule = rule or ""
+    if rule.startswith("mode") and section and section.startswith("[hosts."):
+        return (
+            f"The policy ({policy_source}) sets {section}: only read-only commands run on "
+            "that host, whatever --mode says. To allow this one, change that section of the "
+            "policy file (or remove its mode line)."
+        )
     if rule.startswith("mode"):
+        asked = (
+            " (--yes approves it in advance: it needs approval, and there is no terminal to ask on)"
+            if "--yes" in execute_command.split()
+            else ""
+        )
         return (
             f"The policy ({policy_source}) is in observe mode: only read-only commands run. "
-            f"To allow this one, run it in execute mode:\n  {execute_command}\nor use a "
-            'policy file with mode = "execute" (--policy FILE or $OPERATOR_POLICY).'
+            f"To allow this one, run it in execute mode{asked}:\n  {execute_command}\nor "
+            'use a policy file with mode = "execute" (--policy FILE or $OPERATOR_POLICY).'
         )
     if rule == "approval.rejected":
         return None

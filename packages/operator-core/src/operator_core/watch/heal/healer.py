@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
+from operator_core._time import now_iso
 from operator_core.audit import AuditRecord
 from operator_core.errors import AuditError, OperatorError
 from operator_core.policy import HealRules, has_label
@@ -72,10 +73,6 @@ def _health(check: dict[str, Any]) -> str | None:
     state = (check.get("result") or {}).get("state") or {}
     health = state.get("health") if check.get("ok") else None
     return health if isinstance(health, str) else None
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _label(incident: Incident) -> str:
@@ -392,7 +389,7 @@ class Healer:
                 host=incident["host"],
                 container_id=incident["container_id"],
                 name=incident["name"],
-                time=_now_iso(),
+                time=now_iso(),
                 message=f"{_label(incident)}: {message}",
                 attempt=attempt,
                 audit_id=audit_id,
