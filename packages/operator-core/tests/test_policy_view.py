@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from operator_core.cli import app
 from operator_core.cli.app import ERR, OUT
 from operator_core.policy import Guard
-from operator_core.policy.matching import ContainerFacts
+from operator_core.policy.target import TargetFacts
 from operator_core.tools import TOOLS
 
 POLICY = """\
@@ -183,7 +183,7 @@ def test_host_view_agrees_with_the_guard_on_every_tool(files):
         view = host_view(policy, host, inventory)
         mark_denials(summary["tools"], view)
         rows = {row["tool"]: row for row in summary["tools"]}
-        facts = ContainerFacts(id="a" * 64, name="web", labels={}, host=host)
+        facts = TargetFacts.of("container", "a" * 64, "web", host, labels={})
         for spec in TOOLS:
             denied = guard.check_mode(spec, host) is not None or (
                 spec.mutating

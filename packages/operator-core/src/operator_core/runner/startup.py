@@ -13,7 +13,7 @@ from typing import Any
 
 from operator_core.audit.base import MemoryAuditSink
 from operator_core.audit.record import AuditRecord
-from operator_core.errors import AuditError, PolicyError
+from operator_core.errors import AuditError
 from operator_core.policy.model import Policy
 from operator_core.policy.target import target_key
 from operator_core.runner import targets
@@ -86,11 +86,4 @@ def check_policy_hosts(policy: Policy, fleet: Any) -> None:
     """
     if not policy.hosts or fleet is None:
         return
-    names = fleet.names
-    unknown = [name for name in policy.hosts if name not in names]
-    if unknown:
-        where = f"the inventory's hosts are {', '.join(names)}"
-        raise PolicyError(
-            f"the policy has [hosts.{unknown[0]}] but {where}; rename or remove the section"
-            + (f" (and {', '.join(unknown[1:])})" if unknown[1:] else "")
-        )
+    policy.check_hosts(fleet.names)
