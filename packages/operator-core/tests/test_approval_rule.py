@@ -14,7 +14,7 @@ from operator_core.cli.commands.policy import policy_summary
 from operator_core.errors import PolicyError
 from operator_core.policy import Guard, Policy, policy_from_dict
 from operator_core.policy.approval import ALWAYS, approval_of, call_needs_approval
-from operator_core.policy.swarm import SwarmFacts
+from operator_core.policy.target import TargetFacts
 from operator_core.policy.swarm_rules import SwarmRules
 from operator_core.tools import TOOLS, get_tool
 
@@ -40,7 +40,7 @@ def test_a_tool_shown_as_needing_no_approval_has_no_call_that_needs_it():
     """For each tool policy show says needs none of, no call (replicas 0 or not) is asked."""
     policy = policy_from_dict(EXECUTE_NO_RISK)
     shown = _shown(EXECUTE_NO_RISK)
-    service = SwarmFacts(id="s1", name="web", kind="service", replicas=3, previous_replicas=0)
+    service = TargetFacts.of("service", "s1", "web", None, replicas=3, previous_replicas=0)
     for spec in TOOLS:
         if shown[spec.name]["needs_approval"]:
             continue

@@ -131,7 +131,7 @@ def test_an_older_fleet_row_is_counted_by_id_at_host(tmp_path, host, key, counte
         await sink.close()
 
     asyncio.run(go())
-    assert [(entry.tool, entry.container_id) for entry in seen] == [
+    assert [(entry.tool, entry.key) for entry in seen] == [
         ("docker_restart_container", counted)
     ]
 
