@@ -14,8 +14,8 @@ from operator_core.cli.commands.policy import policy_summary
 from operator_core.errors import PolicyError
 from operator_core.policy import Guard, Policy, policy_from_dict
 from operator_core.policy.approval import ALWAYS, approval_of, call_needs_approval
-from operator_core.policy.target import TargetFacts
 from operator_core.policy.swarm_rules import SwarmRules
+from operator_core.policy.target import TargetFacts
 from operator_core.tools import TOOLS, get_tool
 
 EXECUTE_NO_RISK = {"mode": "execute", "approval": {"risks": []}}
