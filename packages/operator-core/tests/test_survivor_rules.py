@@ -131,9 +131,7 @@ def test_an_older_fleet_row_is_counted_by_id_at_host(tmp_path, host, key, counte
         await sink.close()
 
     asyncio.run(go())
-    assert [(entry.tool, entry.key) for entry in seen] == [
-        ("docker_restart_container", counted)
-    ]
+    assert [(entry.tool, entry.key) for entry in seen] == [("docker_restart_container", counted)]
 
 
 # --- the watch ----------------------------------------------------------------------------
@@ -271,3 +269,18 @@ def test_loads_measures_the_parsed_value_too():
     r"""A '\ud800' escape is a lone surrogate only once parsed: refused, saying so."""
     with pytest.raises(ValueError, match="lone surrogate"):
         loads('["\\ud800"]')
+
+
+def test_a_string_counts_its_characters_in_the_size():
+    """A string of MAX_ARGUMENT_CHARS - 1 characters is within bounds (1 + its length)."""
+    assert shape_problem("a" * (MAX_ARGUMENT_CHARS - 1)) is None
+    assert shape_problem(["a" * MAX_ARGUMENT_CHARS]) == (
+        f"is larger than {MAX_ARGUMENT_CHARS} characters in all"
+    )
+
+
+def test_a_lone_surrogate_is_named_as_not_unicode():
+    """Text with a lone surrogate is refused with the reason, word for word."""
+    assert shape_problem({"a": ["\ud800"]}) == (
+        "holds text that is not valid Unicode (a lone surrogate)"
+    )
