@@ -284,3 +284,11 @@ def test_a_lone_surrogate_is_named_as_not_unicode():
     assert shape_problem({"a": ["\ud800"]}) == (
         "holds text that is not valid Unicode (a lone surrogate)"
     )
+
+
+def test_a_list_at_or_past_the_bound_by_its_length_alone_is_refused():
+    """A list whose own length reaches the bound is refused, not cut short and passed."""
+    larger = f"is larger than {MAX_ARGUMENT_CHARS} characters in all"
+    assert shape_problem([""] * (MAX_ARGUMENT_CHARS - 1)) == larger  # 1 + n, then n items
+    assert shape_problem([""] * (MAX_ARGUMENT_CHARS + 1)) == larger
+    assert shape_problem([""] * ((MAX_ARGUMENT_CHARS - 1) // 2)) is None
