@@ -292,3 +292,16 @@ def test_a_list_at_or_past_the_bound_by_its_length_alone_is_refused():
     assert shape_problem([""] * (MAX_ARGUMENT_CHARS - 1)) == larger  # 1 + n, then n items
     assert shape_problem([""] * (MAX_ARGUMENT_CHARS + 1)) == larger
     assert shape_problem([""] * ((MAX_ARGUMENT_CHARS - 1) // 2)) is None
+
+
+def _nested_lists(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_lists_nested_past_the_depth_bound_are_refused():
+    """16 lists one in another pass; 17 nest too deep (lists count depth as dicts do)."""
+    assert shape_problem(_nested_lists(16)) is None
+    assert shape_problem(_nested_lists(17)) == "nests deeper than 16 levels"
