@@ -231,9 +231,10 @@ def _tls(where: str, raw: object, url: object, base: Path, faults: list[str]) ->
     """Return the TLS files of a host, resolved against ``base`` and checked to exist."""
     if raw is None:
         return None
+    # A tls beside a url that is not tcp:// is a fault, and its table is still read, so
+    # that its own faults (cert without key, a missing file) are named at once too.
     if not isinstance(url, str) or not url.startswith("tcp://"):
         faults.append(f"{where}.tls: TLS goes with a tcp:// url only; remove it or use tcp://")
-        return None
     if not isinstance(raw, dict):
         faults.append(f'{where}.tls: must be a table: {{ ca = "ca.pem", cert = ..., key = ... }}')
         return None

@@ -20,7 +20,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from operator_core.audit.redact import redact_text
 from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import moment, window
@@ -28,6 +27,7 @@ from operator_core.docker.diagnosis.reading import as_stdout, close_stream, pump
 from operator_core.docker.diagnosis.when import api_time
 from operator_core.errors import EngineError, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
+from operator_core.redaction import redact_text
 from operator_core.results import Event, EventsResult
 from operator_core.validate import validate_reference
 from operator_core.words import EVENT_TYPES

@@ -54,8 +54,8 @@ from operator_core.validate import validate_reference
 
 __all__ = ["LineSearch", "SearchActions", "compile_pattern"]
 
-#: The most bytes read from all the containers' logs of one search (each of the
-#: ``SEARCH_READERS`` takes at most its share of what is left when it starts).
+#: The most bytes read from all the containers' logs of one search (each reader draws
+#: its allowance from what is left before it reads: ``_Budget.reserve``).
 MAX_SEARCH_READ_BYTES = 512 * 1024 * 1024
 #: Bytes of a line that are matched; the rest of a longer line is not searched.
 MAX_SEARCH_LINE_BYTES = 16 * 1024
@@ -183,10 +183,25 @@ class _Budget:
                 self.stop.set()
             return True
 
-    def spend(self, read: int) -> None:
-        """Count ``read`` bytes against the read cap."""
+    def reserve(self) -> int:
+        """Draw a reader's allowance from the bytes left, before it reads; 0: none is left.
+
+        The share is a ``SEARCH_READERS``-th of what is left (all of it when that is under
+        one byte a reader), taken out at once: readers running together can never hold
+        more than the cap between them, and each gives back what it did not read.
+        """
         with self.lock:
-            self.bytes_left -= read
+            share = self.bytes_left // SEARCH_READERS or self.bytes_left
+            if share <= 0:
+                self.reasons.add("read_cap")
+                return 0
+            self.bytes_left -= share
+            return share
+
+    def settle(self, allowance: int, read: int) -> None:
+        """Give back what a reader drew and did not read."""
+        with self.lock:
+            self.bytes_left += allowance - read
 
     def exhausted(self, until: float) -> bool:
         """Whether no further container may be read: stopped, out of time or bytes."""
@@ -282,9 +297,12 @@ class _Plan:
 
 
 async def _read_one(
-    api: EngineClient, snap: Target, plan: _Plan, budget: _Budget, until: float
+    api: EngineClient, snap: Target, plan: _Plan, budget: _Budget, until: float, allowance: int
 ) -> tuple[list[LogMatch], SearchedContainer]:
-    """Search one container's log; return its matches and how its reading went."""
+    """Search one container's log, reading at most ``allowance`` bytes (drawn from ``budget``).
+
+    Returns its matches and how its reading went; what it did not read goes back.
+    """
     out = _Matcher("stdout", plan.search, plan.context, budget)
     err = _Matcher("stderr", plan.search, plan.context, budget)
     params: Params = {"stdout": True, "stderr": True, "timestamps": True, "tail": str(plan.tail)}
@@ -295,12 +313,12 @@ async def _read_one(
         pieces,
         {"stdout": out, "stderr": err},
         deadline_at=until,
-        # Each of the readers takes at most its share of what is left when it starts, so
-        # together they never pass MAX_SEARCH_READ_BYTES.
-        max_read=max(1, budget.bytes_left // SEARCH_READERS),
+        # pump takes at most max_read bytes: within the allowance drawn, so the readers
+        # together never pass the cap.
+        max_read=allowance,
         cancel=budget.stop,
     )
-    budget.spend(outcome.bytes_read)
+    budget.settle(allowance, outcome.bytes_read)
     reasons = set()
     if outcome.stopped == "cancelled" and budget.cancelled:
         reasons.add("cancelled")
@@ -336,8 +354,11 @@ async def _search_all(
         async with gate:
             if budget.exhausted(until):
                 return None
+            allowance = budget.reserve()
+            if not allowance:
+                return None
             try:
-                return await _read_one(api, snap, plan, budget, until)
+                return await _read_one(api, snap, plan, budget, until, allowance)
             except ContainerNotFound:  # removed since it was listed
                 return "gone"
 

@@ -15,11 +15,11 @@ import asyncio
 import math
 from collections.abc import Mapping
 
-from operator_core.audit.redact import redact_text
 from operator_core.docker._engine.api import EngineClient, as_list, as_object
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import MAX_STATS_REFS
+from operator_core.redaction import redact_text
 from operator_core.results import ContainerStats, Process, StatsResult, TopResult
 from operator_core.validate import validate_reference
 
