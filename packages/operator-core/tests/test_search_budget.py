@@ -8,15 +8,15 @@ containers read 3,248,500 bytes under a 3,000,000 cap.
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from operator_core.docker._engine.capture import CHUNK, Outcome
 from operator_core.docker.diagnosis import search as search_module
+from operator_core.docker.diagnosis.reading import Pumped
 from operator_core.docker.diagnosis.search import (
     SEARCH_READERS,
     _Budget,
@@ -26,46 +26,52 @@ from operator_core.docker.diagnosis.search import (
 )
 
 CAP = 3_000_000
+CHUNK = 65536
 
 
 class EndlessLogs:
-    """A stand-in for ``capture`` over logs longer than any cap: counts every byte read.
+    """A stand-in for ``pump`` over logs longer than any cap: counts every byte read.
 
-    It reads as the real one does (``CHUNK`` at a time, never past ``max_read + 1``) and
-    holds the first ``SEARCH_READERS`` readers until all have read, so that they overlap.
+    It reads as the real one does (``CHUNK`` at a time, never past ``max_read``) and holds
+    the first ``SEARCH_READERS`` readers until all have read, so that they overlap.
     """
 
     def __init__(self) -> None:
         self.read: list[int] = []
-        self.lock = threading.Lock()
-        self.together = threading.Barrier(SEARCH_READERS, timeout=30)
+        self.together = asyncio.Event()
 
-    def __call__(self, command: Any, *, max_read: int, **_: Any) -> Outcome:
+    async def __call__(self, pieces: Any, sinks: Any, *, max_read: int, **_: Any) -> Pumped:
         total = 0
-        while total <= max_read:
-            total += max(1, min(CHUNK, max_read + 1 - total))
-        with self.lock:
-            self.read.append(total)
-            first = len(self.read) <= SEARCH_READERS
-        if first:
-            self.together.wait()
-        return Outcome(None, "read_cap", 0.0, total, b"")
+        while total < max_read:
+            total += min(CHUNK, max_read - total)
+        self.read.append(total)
+        if len(self.read) >= SEARCH_READERS:
+            self.together.set()
+        if len(self.read) <= SEARCH_READERS:
+            await self.together.wait()
+        return Pumped("read_cap", total)
+
+
+class NoEngine:
+    """The client a reader asks for its log's frames (``pump`` is faked: never read)."""
+
+    def frames(self, *_: Any, **__: Any) -> object:
+        return object()
 
 
 def _plan() -> _Plan:
-    return _Plan(compile_pattern("x", regex=False, ignore_case=False), "x", False, 10, 0, 5, [])
+    return _Plan(compile_pattern("x", regex=False, ignore_case=False), "x", False, 10, 0, 5, None)
 
 
 @pytest.mark.parametrize("containers", [4, 7, 20])
-def test_readers_together_never_read_past_the_cap(monkeypatch, containers):
+async def test_readers_together_never_read_past_the_cap(monkeypatch, containers):
     """N containers with endless logs: the bytes read, added up, stay within the cap."""
     logs = EndlessLogs()
-    monkeypatch.setattr(search_module, "capture", logs)
-    monkeypatch.setattr(search_module, "docker_command", lambda client, args: args)
-    snaps = [SimpleNamespace(id=f"c{i}", name=f"c{i}") for i in range(containers)]
+    monkeypatch.setattr(search_module, "pump", logs)
+    snaps = [SimpleNamespace(id=f"c{i}", name=f"c{i}", tty=False) for i in range(containers)]
     budget = _Budget(5, bytes_left=CAP)
-    _, searched, not_searched, _ = _search_all(
-        None, snaps, _plan(), budget, time.monotonic() + 3600
+    _, searched, not_searched, _ = await _search_all(
+        NoEngine(), snaps, _plan(), budget, time.monotonic() + 3600
     )
     assert len(logs.read) >= SEARCH_READERS + 1  # a reader started while three held shares
     assert sum(logs.read) <= CAP

@@ -20,8 +20,8 @@ import pytest
 from heal_fakes import Clock as HealClock
 from heal_fakes import FakeRunner, settle, unhealthy
 from operator_core.audit import AuditQuery, AuditRecord, SQLiteAuditSink
-from operator_core.docker._engine.capture import Outcome
 from operator_core.docker.diagnosis import search as search_module
+from operator_core.docker.diagnosis.reading import Pumped
 from operator_core.docker.diagnosis.search import (
     MAX_SEARCH_LINE_BYTES,
     _Budget,
@@ -80,22 +80,25 @@ def test_a_long_unfinished_line_is_searched_in_its_first_bytes_only():
 
 
 @pytest.mark.parametrize(("cancelled", "reason"), [(True, "cancelled"), (False, "max_matches")])
-def test_a_stop_says_whether_the_call_was_cancelled_or_the_matches_found(
+async def test_a_stop_says_whether_the_call_was_cancelled_or_the_matches_found(
     monkeypatch, cancelled, reason
 ):
     """A reading stopped by the shared stop event says why: a cancel, or max_matches met."""
 
-    def stopped(*_: Any, **__: Any) -> Outcome:
-        return Outcome(None, "cancelled", 0.0, 10, b"")
+    async def stopped(*_: Any, **__: Any) -> Pumped:
+        return Pumped("cancelled", 10)
 
-    monkeypatch.setattr(search_module, "capture", stopped)
-    monkeypatch.setattr(search_module, "docker_command", lambda client, args: args)
+    class NoEngine:
+        def frames(self, *_: Any, **__: Any) -> object:
+            return object()
+
+    monkeypatch.setattr(search_module, "pump", stopped)
     budget = _Budget(5, bytes_left=1000)
     if cancelled:
         budget.cancel()
-    plan = _Plan(compile_pattern("x", regex=False, ignore_case=False), "x", False, 10, 0, 5, [])
-    snap = SimpleNamespace(id="c1", name="web")
-    _, searched = _read_one(None, snap, plan, budget, 0.0, budget.reserve())
+    plan = _Plan(compile_pattern("x", regex=False, ignore_case=False), "x", False, 10, 0, 5, None)
+    snap = SimpleNamespace(id="c1", name="web", tty=False)
+    _, searched = await _read_one(NoEngine(), snap, plan, budget, 0.0, budget.reserve())  # type: ignore[arg-type]
     assert searched["truncation"] == [reason]
 
 

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from operator_core.audit.redact import redact_text
 from operator_core.docker._engine.ssh import BridgeConnector, SSHBridge
 from operator_core.errors import InvalidInput
+from operator_core.redaction import redact_text
 
 __all__ = [
     "DEFAULT_SOCKET",

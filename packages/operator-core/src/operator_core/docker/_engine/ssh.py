@@ -32,8 +32,8 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.client_reqrep import ClientRequest
 from aiohttp.tracing import Trace
 
-from operator_core.audit.redact import redact_text
 from operator_core.errors import EngineUnreachable, InvalidInput
+from operator_core.redaction import redact_text
 
 __all__ = ["SSH_CONNECT_TIMEOUT_S", "BridgeConnector", "SSHBridge", "ssh_arguments"]
 
