@@ -7,10 +7,12 @@
 #   scripts/lab.sh status    one line per engine; exit 0 when every engine answers, 3 when no lab
 #   scripts/lab.sh inventory print the inventory TOML of the engines that are up
 #   scripts/lab.sh down      stop every engine and remove every trace of the lab
-#   scripts/lab.sh spare [N] start spare engine engN (N from 90 to 99, default 99; in no swarm
-#                            and no inventory) and print its socket URL: for tests that
-#                            restart, stop or flood an engine, so that no other test's engine
-#                            goes away under it. Each such test file owns one spare number.
+#   scripts/lab.sh spare [N] [--tls]  start spare engine engN (N from 90 to 99, default 99; in
+#                            no swarm and no inventory) and print its socket URL: for tests
+#                            that restart, stop or flood an engine, so that no other test's
+#                            engine goes away under it. Each such test file owns one spare
+#                            number. --tls also gives it a TLS listener (see below) and prints
+#                            its tcp:// URL on the line before the socket's.
 #   scripts/lab.sh restart N stop engine N's dockerd (its containers stop) and start it again
 #
 # Each engine lives in a network namespace of its own (oplab-engN) with its own data root,
@@ -30,6 +32,15 @@
 # system ssh): key, known hosts and ControlMaster/ControlPersist so that repeated calls reuse
 # one connection. LAB_SSH=0 leaves SSH out.
 #
+# One engine is reached over TCP with TLS (LAB_TLS=0 leaves it out): `lab.sh up N` (N >= 3)
+# gives eng2 a `tcp://ADDR:2376` listener with --tlsverify (the lab's own CA, made with
+# openssl in $RUN/tls: ca.pem, and the client's cert.pem/key.pem; the server's certificate
+# names 127.0.0.1, localhost, lab-engN and its lab address). The engine's namespace is not
+# reachable from the host's, so a forwarder (socat, two processes: one in the engine's
+# namespace serving $RUN/engN/tls.sock, one on 127.0.0.1:(23760+N) in the host's) carries
+# the TLS stream unchanged: the client talks TLS with dockerd itself. The inventory lists
+# eng2 by that tcp:// URL with tls = { ca, cert, key } (its socket is in its labels).
+#
 # A swarm's manager advertises eng1's lab address; the inventory labels each engine with its
 # swarm role (swarm = "manager" / "worker"). Every node has the test image (there is no
 # registry, so services must use it with --no-resolve-image).
@@ -41,7 +52,7 @@
 # source: /run/operator-lab/nodes/{{.Node.Hostname}}/docker.sock (deploy/stack.yaml's
 # OPERATOR_DOCKER_SOCKET).
 #
-# Environment: LAB_SUBNET (a /24, given as A.B.C.0/24), LAB_SSH_PORT, LAB_SSH (1/0),
+# Environment: LAB_SUBNET (a /24, given as A.B.C.0/24), LAB_SSH_PORT, LAB_SSH (1/0), LAB_TLS (1/0),
 # OPERATOR_TEST_IMAGE (imported into every engine).
 set -euo pipefail
 
@@ -56,6 +67,8 @@ WANT_SSH="${LAB_SSH:-1}"
 SSH_CLIENT_CONF=/etc/ssh/ssh_config.d/operator-lab.conf
 SSH_USER=operator-lab
 SSH_ENGINE=0
+WANT_TLS="${LAB_TLS:-1}"
+TLS_ENGINE=0
 IMAGE="${OPERATOR_TEST_IMAGE:-operator-core/busybox:test}"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 
@@ -64,6 +77,7 @@ die() { say "$*"; exit 1; }
 ns_of() { echo "oplab-eng$1"; }
 sock_of() { echo "$RUN/eng$1/docker.sock"; }
 addr_of() { echo "$PREFIX.$((10 + $1))"; }
+tls_port_of() { echo "$((23760 + $1))"; }
 dk() { local n=$1; shift; timeout 30 docker -H "unix://$(sock_of "$n")" "$@"; }
 answers() { [ -S "$(sock_of "$1")" ] && timeout 10 docker -H "unix://$(sock_of "$1")" info >/dev/null 2>&1; }
 engines_up() {
@@ -137,11 +151,17 @@ start_engine() {
     # to /etc/docker/key.json, so every lab engine would otherwise share the host's ID.
     printf '{"deprecated-key-path": "%s"}\n' "$data/key.json" >"$data/daemon.json"
     say "eng$n: starting dockerd in netns $(ns_of "$n") (log: $data/dockerd.log)"
-    local group=()
+    local group=() tls=()
     [ "$n" = "$SSH_ENGINE" ] && group=(--group "$SSH_USER")
+    if [ "$n" = "$TLS_ENGINE" ]; then
+        tls_certs "$n"
+        tls=(--tlsverify --tlscacert "$RUN/tls/ca.pem" --tlscert "$run/tls/server-cert.pem"
+            --tlskey "$run/tls/server-key.pem" --host "tcp://$(addr_of "$n"):2376")
+        touch "$run/tls-engine"
+    fi
     # A UTS namespace of its own too, so that each engine (a swarm node) has its own hostname.
     setsid nohup nsenter --net="/var/run/netns/$(ns_of "$n")" \
-        unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "lab-eng$n" dockerd "${group[@]}" \
+        unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "lab-eng$n" dockerd "${group[@]}" "${tls[@]}" \
         --config-file "$data/daemon.json" \
         --data-root "$data/root" \
         --exec-root "$run/exec" \
@@ -162,6 +182,54 @@ wait_engine() {
     say "eng$n did not answer within 90s; the end of its log:"
     tail -n 20 "$DATA/eng$n/dockerd.log" >&2 || true
     return 1
+}
+
+tls_certs() {
+    # The lab's CA and client certificate (once), and engine n's server certificate.
+    local n=$1 dir="$RUN/tls" own="$RUN/eng$1/tls"
+    command -v openssl >/dev/null || apt_install openssl
+    mkdir -p "$dir" "$own"
+    chmod 755 "$dir"
+    if [ ! -f "$dir/ca.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=operator-lab CA" \
+            -keyout "$dir/ca-key.pem" -out "$dir/ca.pem" 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=operator-lab client" \
+            -keyout "$dir/key.pem" -out "$dir/client.csr" 2>/dev/null
+        printf 'extendedKeyUsage = clientAuth\n' >"$dir/client.ext"
+        openssl x509 -req -days 3650 -in "$dir/client.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+            -CAcreateserial -extfile "$dir/client.ext" -out "$dir/cert.pem" 2>/dev/null
+        chmod 644 "$dir/key.pem"  # a test fixture's key, read by the tests as any user
+    fi
+    [ -f "$own/server-cert.pem" ] && return 0
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=lab-eng$n" \
+        -keyout "$own/server-key.pem" -out "$own/server.csr" 2>/dev/null
+    printf 'subjectAltName = IP:127.0.0.1,DNS:localhost,DNS:lab-eng%s,IP:%s\nextendedKeyUsage = serverAuth\n' \
+        "$n" "$(addr_of "$n")" >"$own/server.ext"
+    openssl x509 -req -days 3650 -in "$own/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+        -CAcreateserial -extfile "$own/server.ext" -out "$own/server-cert.pem" 2>/dev/null
+}
+
+tls_forward() {
+    # 127.0.0.1:(23760+n) in the host's namespace -> engine n's TLS listener (see the top).
+    local n=$1 run="$RUN/eng$1" port
+    port="$(tls_port_of "$n")"
+    command -v socat >/dev/null || apt_install socat
+    if ! pgrep -f -- "UNIX-LISTEN:$run/tls.sock" >/dev/null; then
+        rm -f "$run/tls.sock"
+        setsid nohup nsenter --net="/var/run/netns/$(ns_of "$n")" \
+            socat "UNIX-LISTEN:$run/tls.sock,fork,mode=600" "TCP:$(addr_of "$n"):2376" \
+            >/dev/null 2>&1 </dev/null &
+    fi
+    if ! pgrep -f -- "TCP-LISTEN:$port,bind=127.0.0.1" >/dev/null; then
+        setsid nohup socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" \
+            "UNIX-CONNECT:$run/tls.sock" >/dev/null 2>&1 </dev/null &
+    fi
+    for _ in $(seq 1 50); do
+        timeout 10 docker --tlsverify --tlscacert "$RUN/tls/ca.pem" --tlscert "$RUN/tls/cert.pem" \
+            --tlskey "$RUN/tls/key.pem" -H "tcp://127.0.0.1:$port" version >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    die "eng$n's TLS listener does not answer on 127.0.0.1:$port"
 }
 
 node_links() {
@@ -311,7 +379,12 @@ inventory() {
         echo
         echo "[hosts.eng$n]"
         role="$(swarm_role "$n")"
-        if [ "$n" = "$ssh_engine" ]; then
+        if [ -f "$RUN/eng$n/tls-engine" ]; then
+            echo "url = \"tcp://127.0.0.1:$(tls_port_of "$n")\""
+            echo "tls = { ca = \"$RUN/tls/ca.pem\", cert = \"$RUN/tls/cert.pem\", key = \"$RUN/tls/key.pem\" }"
+            echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\", via = \"tls\"," \
+                "socket = \"unix://$(sock_of "$n")\"${role:+, swarm = \"$role\"} }"
+        elif [ "$n" = "$ssh_engine" ]; then
             echo "url = \"ssh://operator-lab-eng$n\""
             echo "labels = { lab = \"operator-lab\", addr = \"$(addr_of "$n")\", via = \"ssh\"," \
                 "socket = \"unix://$(sock_of "$n")\"${role:+, swarm = \"$role\"} }"
@@ -339,6 +412,8 @@ cmd_up() {
     lab_net
     local n
     [ "$WANT_SSH" = 1 ] && { SSH_ENGINE="$count"; ssh_user; }
+    # TLS on eng2 when there is an eng2 that is not the SSH engine.
+    [ "$WANT_TLS" = 1 ] && [ "$count" -ge 2 ] && [ "$SSH_ENGINE" != 2 ] && TLS_ENGINE=2
     for n in $(seq 1 "$count"); do
         engine_net "$n"
         start_engine "$n"
@@ -348,6 +423,7 @@ cmd_up() {
         load_image "$n"
     done
     node_links
+    [ "$TLS_ENGINE" != 0 ] && tls_forward "$TLS_ENGINE"
     [ "$WANT_SSH" = 1 ] && start_ssh "$count"
     [ -n "$swarm" ] && swarm_up "$count"
     inventory | tee "$RUN/inventory.toml"
@@ -473,8 +549,10 @@ cmd_down() {
 }
 
 cmd_spare() {
-    local SPARE="${1:-99}"
-    [[ "$SPARE" =~ ^9[0-9]$ ]] || die "usage: lab.sh spare [N] (N from 90 to 99)"
+    local SPARE="${1:-99}" with_tls="${2:-}"
+    [[ "$SPARE" =~ ^9[0-9]$ ]] || die "usage: lab.sh spare [N] [--tls] (N from 90 to 99)"
+    [ -z "$with_tls" ] || [ "$with_tls" = --tls ] || die "usage: lab.sh spare [N] [--tls]; not '$with_tls'"
+    [ -n "$with_tls" ] && TLS_ENGINE="$SPARE"
     [ "$(id -u)" = 0 ] || die "the lab needs root"
     command -v dockerd >/dev/null || die "dockerd is not installed; run scripts/setup-engine.sh first"
     timeout 10 docker image inspect "$IMAGE" >/dev/null 2>&1 || bash "$HERE/setup-engine.sh" >&2
@@ -487,6 +565,11 @@ cmd_spare() {
     start_engine "$SPARE"
     wait_engine "$SPARE" || die "eng$SPARE failed to start; 'lab.sh down' cleans up"
     load_image "$SPARE"
+    if [ -n "$with_tls" ]; then
+        [ -f "$RUN/eng$SPARE/tls-engine" ] || die "eng$SPARE runs without TLS; it was started without --tls"
+        tls_forward "$SPARE"
+        echo "tcp://127.0.0.1:$(tls_port_of "$SPARE")"
+    fi
     echo "unix://$(sock_of "$SPARE")"
 }
 
@@ -507,5 +590,5 @@ case "${1:-}" in
     status) cmd_status ;;
     inventory) inventory ;;
     down) cmd_down ;;
-    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | spare [N] | restart N | down" >&2; exit 2 ;;
+    *) echo "usage: scripts/lab.sh up N [--swarm] | status | inventory | spare [N] [--tls] | restart N | down" >&2; exit 2 ;;
 esac

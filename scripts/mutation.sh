@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Mutation testing of the safety-critical modules (issue 8): policy/, audit/redact.py,
-# docker/containers/lifecycle.py, docker/_validate.py and runner/ (core, mutate, record,
-# stages), against the unit tests (tests/ without tests/integration: an engine test per
-# mutant would take hours).
+# Mutation testing of the safety-critical modules (issue 8): policy/, redaction/ (redact.py,
+# _keyed.py), docker/containers/lifecycle.py, validate.py and runner/ (core, mutate, record,
+# stages), and (issue 20) fleet/, watch/ (heal/, alerts/), tools/bounds.py,
+# docker/diagnosis/search.py and audit/sqlite.py, against the unit tests (tests/ without
+# tests/integration: an engine test per mutant would take hours).
 # What is mutated and which tests run is set in [tool.mutmut] of
 # packages/operator-core/pyproject.toml; mutmut runs, for each mutant, only the tests
 # that call the mutated function. Not part of CI: a full run takes about 20 minutes on
@@ -16,7 +17,9 @@
 #                                       retest only the survivors, after adding tests
 #   mutmut show NAME                    (in packages/operator-core) a mutant's diff
 #
-# MUTATION_JOBS sets the number of parallel workers (default 2); they run under nice.
+# MUTATION_JOBS sets the number of parallel workers (default 2); they run under nice. On a
+# shared machine run one module at a time with MUTATION_JOBS=1: a fresh run generates the
+# mutants of the whole scope first (minutes on two busy cores), a glob then tests only its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"

@@ -32,7 +32,13 @@ _MUTANT_NAME = re.compile(r"`(operator_core\.[^`\s]+__mutmut_\d+)`")
 _KILLED = {1, 3, 24, -24, 36, 152, 255}  # a failing test, or the time limit (a hang)
 _SURVIVED = {0}
 #: Packages mutated whole, whose modules are also scored together.
-_POOLED = ("operator_core/policy",)
+_POOLED = (
+    "operator_core/policy",
+    "operator_core/fleet",
+    "operator_core/watch",
+    "operator_core/watch/heal",
+    "operator_core/watch/alerts",
+)
 _NO_TESTS = {5, 33}
 
 

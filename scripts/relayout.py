@@ -100,6 +100,11 @@ SUFFIXES = {".py", ".md", ".toml", ".cfg", ".txt", ".yml", ".yaml", ".sh", ".ini
 def _children(new_prefix: str) -> set[str]:
     """Leaf names that live under ``new_prefix`` after the move (for idempotence)."""
     out = set()
+    folder = SRC / new_prefix.removeprefix("operator_core.").replace(".", "/")
+    if folder.is_dir():  # modules added to the package after the move count too
+        out |= {p.stem for p in folder.glob("*.py")} | {
+            p.name for p in folder.iterdir() if (p / "__init__.py").is_file()
+        }
     for new in MOVES.values():
         if new.startswith(new_prefix + "."):
             out.add(new[len(new_prefix) + 1 :].split(".")[0])

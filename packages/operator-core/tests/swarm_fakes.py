@@ -1,19 +1,23 @@
-"""A fake swarm manager behind the docker CLI, for unit tests of the swarm actions.
+"""A fake swarm manager behind the Engine API, for unit tests of the swarm actions.
 
-``FakeSwarm`` answers the commands the swarm actions run through ``_engine.run_cli``
-(``service ls/inspect/ps/scale/update/rollback``, ``inspect --type task``, ``node
-ls/inspect/ps/update``) from raw JSON it holds, as the engine would, and records them.
-Changes take effect step by step: each ``service ps`` moves the cluster one step towards
-what was asked, unless ``stuck`` holds new tasks pending with an error.
+``FakeSwarm`` answers the requests the swarm actions make (``GET /services``,
+``/services/{id}``, ``/tasks``, ``/nodes``, ``/nodes/{id}``, ``POST
+/services/{id}/update`` and ``/nodes/{id}/update``) from raw JSON it holds, as the engine
+would, and records them. It is the ``answer`` of ``engine_fakes.fake_client``: the real
+``EngineClient`` (recorder, deadline, error mapping) sits in front of it. Changes take
+effect step by step: each read of a service's tasks moves the cluster one step towards
+what was asked, unless ``stuck`` holds new tasks pending with an error. An update naming
+another version than the service's is refused, as the engine refuses it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_on_whales.exceptions import DockerException
+from engine_fakes import Reply, refused, reply_json
 
 UNHEALTHY = "task: non-zero exit (137): dockerexec: unhealthy container"
 NODES = {"n1": ("lab-eng1", "manager"), "n2": ("lab-eng2", "worker"), "n3": ("lab-eng3", "worker")}
@@ -24,9 +28,8 @@ def stamp(second: int) -> str:
     return f"2026-11-29T10:{second // 60:02d}:{second % 60:02d}.000000000Z"
 
 
-def fail(stderr: str) -> DockerException:
-    """Return what python-on-whales raises when the docker CLI prints ``stderr`` and exits 1."""
-    return DockerException(["docker"], 1, None, stderr.encode())
+#: A request as the fake received it: method, path, query parameters, JSON body.
+Call = tuple[str, str, dict[str, str], Any]
 
 
 @dataclass
@@ -36,7 +39,7 @@ class FakeSwarm:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     availability: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NODES, "active"))
-    commands: list[list[str]] = field(default_factory=list)
+    commands: list[Call] = field(default_factory=list)
     #: New tasks stay pending with this error (a scale that cannot converge).
     stuck: str | None = None
     #: How an update of a service ends: "completed", or "rollback" (new tasks fail).
@@ -44,8 +47,9 @@ class FakeSwarm:
     #: New tasks start as ``starting`` and run one step later; stopped ones keep running
     #: one step after the swarm wants them shut down (as a real engine's do).
     slow: bool = False
-    #: Set to make every command fail with this stderr (a worker, a dead engine...).
+    #: Set to make every request fail with this message (a worker: 503, ...).
     refuse: str | None = None
+    versions: dict[str, int] = field(default_factory=dict)
     clock: int = 100
     _ids: int = 0
     _pending_update: dict[str, int] = field(default_factory=dict)
@@ -60,6 +64,7 @@ class FakeSwarm:
         mode = {"Replicated": {"Replicas": replicas}} if replicas is not None else {"Global": {}}
         self.services[sid] = {
             "ID": sid,
+            "Version": {"Index": 10},
             "CreatedAt": stamp(1),
             "UpdatedAt": stamp(2),
             "Spec": {
@@ -103,40 +108,45 @@ class FakeSwarm:
         """Return the tasks of ``sid`` the swarm wants running."""
         return [t for t in self.tasks if t["ServiceID"] == sid and t["DesiredState"] == "running"]
 
-    # --- the CLI ------------------------------------------------------------------------
+    # --- the API ------------------------------------------------------------------------
 
-    def __call__(self, command: list[str]) -> str:
-        """Answer ``docker <args>`` as a manager would."""
-        args = command[1:]
-        self.commands.append(args)
+    def __call__(self, method: str, path: str, params: dict[str, str], body: Any) -> Reply:
+        """Answer one request as a manager would."""
+        self.commands.append((method, path, params, body))
         if self.refuse is not None:
-            raise fail(self.refuse)
-        verb = " ".join(args[:2])
-        handler = getattr(self, "_" + verb.replace(" ", "_").replace("-", ""), None)
-        if handler is None:
-            raise AssertionError(f"the fake swarm does not know docker {verb}")
-        return str(handler(args[2:]))
+            raise refused(503, self.refuse)
+        parts = path.strip("/").split("/")
+        filters = json.loads(params.get("filters", "{}"))
+        if method == "GET" and parts == ["services"]:
+            return reply_json(self._services(filters))
+        if method == "GET" and parts[0] == "services" and len(parts) == 2:
+            return reply_json(self._service(parts[1]))
+        if method == "POST" and parts[0] == "services" and parts[2:] == ["update"]:
+            return reply_json(self._update(parts[1], params, body))
+        if method == "GET" and parts == ["tasks"]:
+            return reply_json(self._tasks(filters))
+        if method == "GET" and parts == ["nodes"]:
+            return reply_json([self._node(nid) for nid in NODES])
+        if method == "GET" and parts[0] == "nodes" and len(parts) == 2:
+            return reply_json(self._node(parts[1]))
+        if method == "POST" and parts[0] == "nodes" and parts[2:] == ["update"]:
+            self._node_update(parts[1], params, body)
+            return Reply([])  # the engine answers a node update with no body
+        raise AssertionError(f"the fake swarm does not know {method} {path}")
 
-    def _service_ls(self, args: list[str]) -> str:
-        filters = [args[i + 1] for i, a in enumerate(args) if a == "--filter"]
+    def _services(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
         found = []
         for sid, raw in self.services.items():
             spec = raw["Spec"]
-            ok = True
-            for f in filters:
-                key, _, value = f.partition("=")
-                if key == "name":
-                    ok &= spec["Name"].startswith(value)
-                elif key == "id":
-                    ok &= any(
-                        sid.startswith(v.partition("=")[2]) for v in filters if v.startswith("id=")
-                    )
-                elif key == "label":
-                    lk, eq, lv = value.partition("=")
-                    ok &= lk in spec["Labels"] and (not eq or spec["Labels"][lk] == lv)
+            ok = all(spec["Name"].startswith(v) for v in filters.get("name", []))
+            ids = filters.get("id")
+            ok &= ids is None or any(sid.startswith(v) for v in ids)
+            for value in filters.get("label", []):
+                lk, eq, lv = value.partition("=")
+                ok &= lk in spec["Labels"] and (not eq or spec["Labels"][lk] == lv)
             if ok:
-                found.append(sid)
-        return "\n".join(found)
+                found.append(raw)
+        return found
 
     def _lookup(self, ref: str) -> dict[str, Any] | None:
         for sid, raw in self.services.items():
@@ -144,60 +154,45 @@ class FakeSwarm:
                 return raw
         return None
 
-    def _service_inspect(self, refs: list[str]) -> str:
-        found = [raw for ref in refs if (raw := self._lookup(ref)) is not None]
-        if len(found) < len(refs):
-            missing = next(r for r in refs if self._lookup(r) is None)
-            raise DockerException(
-                ["docker"], 1, json.dumps(found).encode(), f"no such service: {missing}".encode()
-            )
-        return json.dumps(found)
+    def _service(self, ref: str) -> dict[str, Any]:
+        raw = self._lookup(ref)
+        if raw is None:
+            raise refused(404, f"service {ref} not found")
+        return raw
 
-    def _service_ps(self, args: list[str]) -> str:
-        refs = [a for a in args if not a.startswith("-") and "=" not in a]
-        desired = next((a.split("=")[1] for a in args if a.startswith("desired-state=")), None)
-        ids = []
-        for ref in refs:
-            raw = self._lookup(ref)
-            if raw is None:
-                raise fail(f"no such service: {ref}")
+    def _tasks(self, filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+        desired = filters.get("desired-state", [None])[0]
+        if "node" in filters:
+            for sid in list(self.services):
+                self._step(sid)
+            nodes = filters["node"]
+            return [t for t in self.tasks if t["NodeID"] in nodes and t["DesiredState"] == desired]
+        found = []
+        for ref in filters["service"]:
+            raw = self._service(ref)
             self._step(raw["ID"])
-            ids += [
-                t["ID"]
+            found += [
+                t
                 for t in self.tasks
                 if t["ServiceID"] == raw["ID"] and desired in (None, t["DesiredState"])
             ]
-        return "\n".join(ids)
+        return found
 
-    def _inspect_type(self, args: list[str]) -> str:  # docker inspect --type task IDS
-        ids = args[1:]
-        return json.dumps([t for t in self.tasks if t["ID"] in ids])
-
-    def _service_scale(self, args: list[str]) -> str:
-        ref, _, count = args[-1].partition("=")
-        raw = self._lookup(ref)
-        if raw is None:
-            raise fail(f"{ref}: Error response from daemon: service {ref} not found")
-        raw["Spec"]["Mode"]["Replicated"]["Replicas"] = int(count)
-        return f"{ref} scaled to {count}"
-
-    def _service_update(self, args: list[str]) -> str:
-        raw = self._lookup(args[-1])
-        if raw is None:
-            raise fail(f"Error response from daemon: service {args[-1]} not found")
+    def _update(self, ref: str, params: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+        raw = self._service(ref)
+        if int(params["version"]) != raw["Version"]["Index"]:
+            raise refused(500, "rpc error: code = Unknown desc = update out of sequence")
+        raw["Version"]["Index"] += 1
         self.clock += 10
-        raw["PreviousSpec"] = dict(raw["Spec"])
-        raw["UpdateStatus"] = {"State": "updating", "StartedAt": stamp(self.clock)}
-        self._pending_update[raw["ID"]] = 0
-        return raw["ID"]
-
-    def _service_rollback(self, args: list[str]) -> str:
-        raw = self._lookup(args[-1])
-        assert raw is not None
-        self.clock += 10
-        raw["UpdateStatus"] = {"State": "rollback_started", "StartedAt": stamp(self.clock)}
-        self._pending_update[raw["ID"]] = 0
-        return raw["ID"]
+        if params.get("rollback") == "previous":
+            raw["UpdateStatus"] = {"State": "rollback_started", "StartedAt": stamp(self.clock)}
+            self._pending_update[raw["ID"]] = 0
+        elif spec["TaskTemplate"] != raw["Spec"]["TaskTemplate"]:
+            raw["PreviousSpec"] = copy.deepcopy(raw["Spec"])
+            raw["UpdateStatus"] = {"State": "updating", "StartedAt": stamp(self.clock)}
+            self._pending_update[raw["ID"]] = 0
+        raw["Spec"] = spec
+        return {"Warnings": None}
 
     def _step(self, sid: str) -> None:
         """Move ``sid`` one step towards its spec: one task started, stopped or replaced."""
@@ -268,39 +263,31 @@ class FakeSwarm:
         )
         del self._pending_update[sid]
 
-    def _node_ls(self, args: list[str]) -> str:
-        return "\n".join(NODES)
+    def _node(self, ref: str) -> dict[str, Any]:
+        nid = next((n for n, (host, _) in NODES.items() if ref in (n, host)), None)
+        if nid is None:
+            raise refused(404, f"node {ref} not found")
+        host, role = NODES[nid]
+        return {
+            "ID": nid,
+            "Version": {"Index": self.versions.setdefault(nid, 5)},
+            "Spec": {"Role": role, "Availability": self.availability[nid], "Labels": {}},
+            "Description": {"Hostname": host, "Engine": {"EngineVersion": "20.10.24"}},
+            "Status": {"State": "ready", "Addr": f"198.18.77.{10 + int(nid[1])}"},
+            **(
+                {"ManagerStatus": {"Leader": True, "Reachability": "reachable"}}
+                if role == "manager"
+                else {}
+            ),
+        }
 
-    def _node_inspect(self, refs: list[str]) -> str:
-        found = []
-        for ref in refs:
-            nid = next((n for n, (host, _) in NODES.items() if ref in (n, host)), None)
-            if nid is None:
-                raise fail(f"Error response from daemon: node {ref} not found")
-            host, role = NODES[nid]
-            found.append(
-                {
-                    "ID": nid,
-                    "Spec": {"Role": role, "Availability": self.availability[nid], "Labels": {}},
-                    "Description": {"Hostname": host, "Engine": {"EngineVersion": "20.10.24"}},
-                    "Status": {"State": "ready", "Addr": f"198.18.77.{10 + int(nid[1])}"},
-                    **(
-                        {"ManagerStatus": {"Leader": True, "Reachability": "reachable"}}
-                        if role == "manager"
-                        else {}
-                    ),
-                }
-            )
-        return json.dumps(found)
+    def _node_update(self, ref: str, params: dict[str, str], spec: dict[str, Any]) -> None:
+        node = self._node(ref)
+        if int(params["version"]) != node["Version"]["Index"]:
+            raise refused(500, "rpc error: code = Unknown desc = update out of sequence")
+        self.versions[node["ID"]] += 1
+        self.availability[node["ID"]] = spec["Availability"]
 
-    def _node_ps(self, args: list[str]) -> str:
-        nodes = [a for a in args if a in NODES]
-        for sid in list(self.services):
-            self._step(sid)
-        return "\n".join(
-            t["ID"] for t in self.tasks if t["NodeID"] in nodes and t["DesiredState"] == "running"
-        )
-
-    def _node_update(self, args: list[str]) -> str:
-        self.availability[args[-1]] = args[args.index("--availability") + 1]
-        return args[-1]
+    def paths(self) -> list[str]:
+        """Return each request as ``METHOD /path``."""
+        return [f"{method} {path}" for method, path, _, _ in self.commands]

@@ -108,3 +108,98 @@ def test_every_tool_method_is_on_the_executor_protocol():
 
     assert [s.method for s in TOOLS if not hasattr(ContainerExecutor, s.method)] == []
     assert [s.method for s in TOOLS if not hasattr(DockerActionExecutor, s.method)] == []
+
+
+AGENT_ROOMS = ("audit", "policy", "tools", "runner", "cli", "mcp")
+
+
+def _rooms_imported_by(prefix: str, rooms: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Return (module, name) for each import of a room in ``rooms`` by a module under ``prefix``."""
+    return [
+        (module, name)
+        for module, tree in _modules().items()
+        if module == prefix or module.startswith(f"{prefix}.")
+        for name in _imports(tree)
+        if any(
+            name == f"operator_core.{r}" or name.startswith(f"operator_core.{r}.") for r in rooms
+        )
+    ]
+
+
+def test_the_executor_depends_on_none_of_the_agent_rooms():
+    """docker/ imports nothing of audit/, policy/, tools/, runner/, cli/ or mcp/ (even lazily).
+
+    It redacts with the neutral operator_core.redaction, as the audit trail does.
+    """
+    assert _rooms_imported_by("operator_core.docker", AGENT_ROOMS) == []
+
+
+def test_redaction_is_a_neutral_room():
+    """operator_core.redaction imports no other room (only itself), so any room may use it."""
+    others = (*AGENT_ROOMS, "docker", "fleet", "watch", "present", "testing")
+    assert _rooms_imported_by("operator_core.redaction", others) == []
+
+
+def test_the_audit_paths_still_give_the_redaction_rules():
+    """operator_core.audit.redact and .labels re-export the rules, the very same functions."""
+    from operator_core import redaction
+    from operator_core.audit import labels, redact
+
+    assert redact.redact_text is redaction.redact_text
+    assert redact.redact_arguments is redaction.redact_arguments
+    assert labels.redact_label_map is redaction.redact_label_map
+
+
+def test_importing_the_policy_loads_neither_tools_nor_python_on_whales():
+    """`import operator_core.policy` loads no module of tools/ and none of python-on-whales."""
+    loaded = _loaded_by("import operator_core.policy")
+    assert "operator_core.policy.guard" in loaded
+    assert sorted(m for m in loaded if m.startswith("operator_core.tools")) == []
+    assert sorted(m for m in loaded if m.startswith("python_on_whales")) == []
+
+
+def test_the_errors_that_are_python_on_whales_still_are():
+    """ContainerNotFound & co. load lazily and still subclass python-on-whales' errors."""
+    from python_on_whales.exceptions import NoSuchContainer, NotASwarmManager
+
+    import operator_core
+    from operator_core.errors import ContainerNotFound, EngineError, NotSwarmManager
+
+    assert issubclass(ContainerNotFound, NoSuchContainer)
+    assert issubclass(ContainerNotFound, EngineError)
+    assert issubclass(NotSwarmManager, NotASwarmManager)
+    assert operator_core.ContainerNotFound is ContainerNotFound
+    assert str(ContainerNotFound("web")) == "no such container: 'web'"
+
+
+def test_the_policy_models_and_the_swarm_rules_do_not_import_each_other():
+    """policy/swarm_rules.py builds on policy/_strict.py, never on policy/model.py."""
+    modules = _modules()
+    model = _imports(modules["operator_core.policy.model"])
+    rules = _imports(modules["operator_core.policy.swarm_rules"])
+    assert "operator_core.policy.swarm_rules" in model  # the one direction
+    assert [n for n in rules if n.startswith("operator_core.policy.model")] == []
+    assert "operator_core.policy._strict" in rules
+
+
+def test_no_module_subclasses_pydantic_private_machinery():
+    """No module imports from pydantic._internal (a private API that may change any release)."""
+    offenders = [
+        (module, name)
+        for module, tree in _modules().items()
+        for name in _imports(tree)
+        if name.startswith("pydantic._internal")
+    ]
+    assert offenders == []
+
+
+def test_the_hung_engine_is_reachable_from_operator_core_testing():
+    """HungEngine is exported by operator_core.testing, the room that ships test helpers.
+
+    No library module imports it (tests and scripts do); it stays reachable from there.
+    """
+    from operator_core import testing
+    from operator_core.testing.hung_engine import HungEngine
+
+    assert testing.HungEngine is HungEngine
+    assert "HungEngine" in testing.__all__

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 from typing import Any
-from unittest.mock import MagicMock
 
 import pytest
-from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
 
-from operator_core.audit import MemoryAuditSink
 from operator_core.docker import DockerActionExecutor
 from operator_core.docker._engine import cli as _engine
 from operator_core.docker._engine.acting import act_and_confirm
 from operator_core.errors import (
-    EngineError,
-    EngineUnreachable,
     InvalidInput,
-    OperationTimeout,
-    OperatorError,
 )
 from operator_core.policy import ApprovalRequest, Guard, Policy
-from operator_core.runner import ToolRunner
-from operator_core.testing import inspect_result
 from operator_core.tools import get_tool
 
 REFUSED = DockerException(
@@ -34,62 +24,6 @@ REFUSED = DockerException(
 
 class Unparsable:
     """What a python-on-whales update might hand back: an inspect result missing its fields."""
-
-
-async def test_a_bug_in_our_parsing_propagates_as_itself(client: MagicMock) -> None:
-    """An AttributeError raised while we read the engine's answer is not an EngineError.
-
-    It used to come back as ``EngineError("unexpected failure talking to the engine")``,
-    which told the agent to blame the engine for our bug.
-    """
-    client.container.inspect.return_value = Unparsable()
-    executor = DockerActionExecutor()
-    with pytest.raises(AttributeError):
-        await executor.inspect_container("web")
-
-
-async def test_the_runner_reports_our_bug_as_internal_and_logs_its_traceback(
-    client: MagicMock, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Through the tool layer the bug is an ``internal`` envelope, logged with its traceback."""
-    client.container.inspect.return_value = Unparsable()
-    run = ToolRunner(
-        DockerActionExecutor(),
-        policy=Policy(mode="execute"),
-        audit=MemoryAuditSink(),
-        own_container_id=None,
-    )
-    with caplog.at_level(logging.ERROR, logger="operator_core.runner"):
-        envelope = await run.execute_tool("docker_inspect_container", {"container_id": "web"})
-    assert envelope["ok"] is False
-    assert envelope["error"]["type"] == "internal"
-    assert "AttributeError" in envelope["error"]["message"]
-    logged = [r.getMessage() for r in caplog.records if r.name == "operator_core.runner"]
-    assert len(logged) == 1, logged
-    assert "Traceback (most recent call last)" in logged[0]
-    assert "operator_core/docker/" in logged[0]  # the frames say where the bug is
-    assert "AttributeError" in logged[0]
-
-
-@pytest.mark.parametrize(
-    ("raised", "expected", "words"),
-    [
-        (REFUSED, EngineError, "container is paused"),
-        (ClientNotFoundError(), EngineUnreachable, "not found on PATH"),
-        (FileNotFoundError(2, "No such file or directory", "docker"), EngineUnreachable, "run"),
-        (PermissionError(13, "Permission denied", "docker"), EngineError, "Permission denied"),
-        (subprocess.TimeoutExpired(["docker", "ps"], 5.0), OperationTimeout, "5s"),
-    ],
-    ids=["docker-error", "no-cli", "cli-missing", "cli-not-executable", "process-timeout"],
-)
-async def test_engine_side_failures_are_still_translated(
-    client: MagicMock, raised: Exception, expected: type[OperatorError], words: str
-) -> None:
-    """Docker's errors, a missing or unrunnable CLI and a process timeout become ours."""
-    client.container.inspect.side_effect = raised
-    with pytest.raises(expected, match=words) as caught:
-        await DockerActionExecutor().inspect_container("web")
-    assert caught.value.__cause__ is raised
 
 
 def test_translate_refuses_what_is_not_from_the_engine() -> None:
@@ -124,15 +58,6 @@ def test_act_and_confirm_lets_a_bug_through_without_reading_again() -> None:
     with pytest.raises(KeyError):
         act_and_confirm(act, reread, lambda s: s == "paused")
     assert reads == []
-
-
-async def test_a_bug_in_an_action_is_not_hidden_by_the_state_after(client: MagicMock) -> None:
-    """A kill whose own code fails is not reported as 'someone else already stopped it'."""
-    running, exited = inspect_result(status="running"), inspect_result(status="exited")
-    client.container.inspect.side_effect = [running, exited, exited]
-    client.container.kill.side_effect = TypeError("kill() got an unexpected keyword argument")
-    with pytest.raises(TypeError):
-        await DockerActionExecutor().kill_container("web")
 
 
 REQUEST = ApprovalRequest(

@@ -1,7 +1,7 @@
-"""Unit tests of the diagnosis reads: get_events, container_stats and container_top.
+"""Unit tests of the diagnosis reads: get_events, container_stats, container_top, search.
 
-``docker events`` is replaced by a local process printing what the engine would (so the
-real pipe reading, limits and kills run); ``docker stats``/``top`` by the mocked CLI.
+The engine is faked behind a real ``EngineClient`` (``engine_fakes``): the client's door,
+frame demultiplexing and error mapping run, and the reads' own bounds and parsing.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from unittest.mock import MagicMock, patch
 
 import pytest
 import time_machine
+from aiodocker.exceptions import DockerError
 
+from engine_fakes import Reply, fake_client, frame, refused, reply_json
+from operator_core.docker import DockerActionExecutor
 from operator_core.docker.diagnosis import events as events_module
 from operator_core.docker.diagnosis import search as search_module
 from operator_core.docker.diagnosis.events import (
@@ -21,23 +23,79 @@ from operator_core.docker.diagnosis.events import (
     ENGINE_EVENT_BUFFER,
     parse_event,
 )
-from operator_core.docker.diagnosis.stats import parse_size, parse_stats
-from operator_core.errors import ContainerNotFound, EngineError, InvalidInput
-from operator_core.testing import inspect_result
-from process_fakes import FakeDocker
+from operator_core.docker.diagnosis.stats import parse_stats
+from operator_core.errors import ContainerNotFound, ContainerStateError, EngineError, InvalidInput
+from operator_core.testing import record_requests
 
 CID = "0123456789ab" * 5 + "cdef"
+DB = "f" * 64
 #: As many events as make the engine's memory full (less the margin of the rule).
 FULL = ENGINE_EVENT_BUFFER - ENGINE_BUFFER_MARGIN
 NOW = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
 
 
+#: NOW as the engine takes a time (unix seconds and nanoseconds), and an hour before.
+NOW_UNIX = "1795946400.000000000"
+HOUR_AGO = "1795942800.000000000"
+
+
+class Engine:
+    """A scripted engine: ``events`` answers ``GET /events`` in turn, ``logs`` by container."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str, dict[str, str]]] = []
+        self.events: list[Reply | DockerError] = []
+        self.logs: dict[str, Reply | DockerError] = {}
+        self.containers = {"web": {"Id": CID, "Name": "/web", "Config": {"Tty": False}}}
+        self.containers["db"] = {"Id": DB, "Name": "/db", "Config": {"Tty": False}}
+        self.stats: dict[str, dict[str, object]] = {}
+        self.top: dict[str, object] | DockerError = {"Titles": [], "Processes": []}
+
+    def __call__(self, method: str, path: str, params: dict[str, str], body: object) -> Reply:
+        self.commands.append((method, path, params))
+        parts = path.strip("/").split("/")
+        found: Reply | DockerError
+        if path == "/events":
+            found = self.events.pop(0) if self.events else Reply([])
+        elif path == "/containers/json":
+            every = [
+                c for c in self.containers.values() if params.get("all") == "1" or c.get("running")
+            ]
+            found = reply_json([{"Id": c["Id"], "Names": [c["Name"]]} for c in every])
+        elif parts[-1] == "logs":
+            found = self.logs.get(parts[1], Reply([]))
+        elif parts[-1] == "stats":
+            found = reply_json(self.stats[parts[1]])
+        elif parts[-1] == "top":
+            found = self.top if isinstance(self.top, DockerError) else reply_json(self.top)
+        else:
+            found = self._inspect(parts[1])
+        if isinstance(found, DockerError):
+            raise found
+        return found
+
+    def _inspect(self, ref: str) -> Reply:
+        for name, raw in self.containers.items():
+            if ref in (name, raw["Id"]):
+                return reply_json(raw)
+        raise refused(404, f"No such container: {ref}")
+
+    def paths(self, path: str) -> list[dict[str, str]]:
+        """Return the parameters of each request of ``path``."""
+        return [params for _, seen, params in self.commands if seen == path]
+
+
 @pytest.fixture
-def fake(client: MagicMock) -> Iterator[FakeDocker]:
-    """The docker processes replaced by scripted local ones."""
-    double = FakeDocker()
-    with patch("operator_core.docker._engine.capture._spawn", double):
-        yield double
+def fake() -> Engine:
+    """The scripted engine."""
+    return Engine()
+
+
+@pytest.fixture
+def executor(fake: Engine) -> DockerActionExecutor:
+    """An executor whose engine is the scripted one."""
+    api, _ = fake_client(fake)
+    return DockerActionExecutor(api=api)
 
 
 @pytest.fixture
@@ -60,45 +118,36 @@ def event(action: str, name: str = "web", nanos: int = 0, **attributes: str) -> 
     }
 
 
-def printed(*items: dict[str, object]) -> bytes:
-    """Return the stream ``docker events`` prints for ``items``."""
-    return b"".join(json.dumps(item).encode() + b"\n" for item in items)
+def printed(*items: dict[str, object]) -> Reply:
+    """Return the stream ``GET /events`` sends for ``items`` (JSON lines)."""
+    return Reply([json.dumps(item).encode() + b"\n" for item in items])
 
 
-def option_values(command: list[str], name: str) -> list[str]:
-    """Return every value following ``name`` in ``command``."""
-    return [command[i + 1] for i, word in enumerate(command) if word == name]
+def filters(params: dict[str, str]) -> dict[str, list[str]]:
+    """Return a request's ``filters``."""
+    return json.loads(params.get("filters", "{}"))
 
 
 # --- events ------------------------------------------------------------------------------
 
 
 async def test_events_ask_the_engine_for_a_closed_window_with_filters(executor, fake, frozen):
-    """The window always has an until (now by default), so docker events never follows."""
-    fake.scripts.append((b"", b"", 0))
+    """The window always has an until (now by default), so the event stream never follows."""
     result = await executor.get_events(
         "1h", container="web", types=["container"], actions=["die", "oom"]
     )
-    command = fake.commands[0]
-    assert command[1:4] == ["system", "events", "--format"]
-    assert option_values(command, "--since") == ["1h"]
-    assert option_values(command, "--until") == ["2026-11-29T10:00:00.000000000Z"]
-    assert option_values(command, "--filter") == [
-        "container=web",
-        "type=container",
-        "event=die",
-        "event=oom",
-    ]
+    params = fake.paths("/events")[0]
+    assert (params["since"], params["until"]) == (HOUR_AGO, NOW_UNIX)
+    assert filters(params) == {"container": ["web"], "type": ["container"], "event": ["die", "oom"]}
     assert result["until"] == "2026-11-29T10:00:00Z"
     assert result["until_clamped"] is False
     assert result["events"] == []
 
 
 async def test_events_an_until_in_the_future_is_cut_to_now(executor, fake, frozen):
-    """A later until would make docker events wait for it; it is cut to now, and said."""
-    fake.scripts.append((b"", b"", 0))
+    """A later until would make the engine wait for it; it is cut to now, and said."""
     result = await executor.get_events("10m", until="2026-11-29T12:00:00Z")
-    assert option_values(fake.commands[0], "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert fake.paths("/events")[0]["until"] == NOW_UNIX
     assert result["until_clamped"] is True
 
 
@@ -119,24 +168,17 @@ async def test_events_an_until_in_the_future_is_cut_to_now(executor, fake, froze
         {"since": "1h", "service": "a b"},
     ],
 )
-async def test_events_bad_arguments_start_no_process(executor, fake, frozen, kwargs):
-    """Every malformed argument is InvalidInput before any docker process starts."""
-    with pytest.raises(InvalidInput):
+async def test_events_bad_arguments_make_no_request(executor, fake, frozen, kwargs):
+    """Every malformed argument is InvalidInput before any request is made."""
+    with record_requests() as requests, pytest.raises(InvalidInput):
         await executor.get_events(**kwargs)
-    assert fake.commands == []
+    assert requests == []
 
 
 async def test_events_report_exit_codes_and_health_details(executor, fake, frozen):
     """A die event has its exit code; health_status: unhealthy is split in action and detail."""
-    fake.scripts.append(
-        (
-            printed(
-                event("die", exitCode="3"),
-                event("health_status: unhealthy", nanos=5),
-            ),
-            b"",
-            0,
-        )
+    fake.events.append(
+        printed(event("die", exitCode="3"), event("health_status: unhealthy", nanos=5))
     )
     result = await executor.get_events("1h")
     died, health = result["events"]
@@ -153,7 +195,7 @@ async def test_events_report_exit_codes_and_health_details(executor, fake, froze
 
 async def test_events_over_the_limit_keep_the_newest_and_say_so(executor, fake, frozen):
     """With more events than limit, the newest limit are kept, seen counts all of them."""
-    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(10))), b"", 0))
+    fake.events.append(printed(*(event("start", nanos=i) for i in range(10))))
     result = await executor.get_events("1h", limit=3)
     assert [e["time"][-3:] for e in result["events"]] == ["07Z", "08Z", "09Z"]
     assert (result["count"], result["seen"]) == (3, 10)
@@ -169,18 +211,17 @@ async def test_events_as_many_as_the_engine_keeps_say_older_ones_may_be_gone(
     after the read's end, so they are not in the answer.
     """
     assert FULL == 224
-    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(FULL))), b"", 0))
+    fake.events.append(printed(*(event("start", nanos=i) for i in range(FULL))))
     result = await executor.get_events("1h", limit=1000)
     assert (result["count"], result["truncated"]) == (FULL, True)
     assert result["truncation"] == ["engine_buffer"]
-    fake.scripts.append((printed(*(event("start", nanos=i) for i in range(FULL - 1))), b"", 0))
+    fake.events.append(printed(*(event("start", nanos=i) for i in range(FULL - 1))))
     assert (await executor.get_events("1h", limit=1000))["truncated"] is False
 
 
-def stamps(count: int, first_nanos: int = 0) -> bytes:
-    """Return what the buffer probe (``--format {{.TimeNano}}``) prints for ``count`` events."""
-    base = 1_764_410_400_000_000_000
-    return b"".join(b"%d\n" % (base + first_nanos + i) for i in range(count))
+def stamps(count: int, first_nanos: int = 0) -> Reply:
+    """Return what the buffer probe (unfiltered, up to now) gets: ``count`` events."""
+    return printed(*(event("start", nanos=first_nanos + i) for i in range(count)))
 
 
 async def test_events_a_filtered_query_warns_exactly_as_an_unfiltered_one(executor, fake, frozen):
@@ -189,33 +230,31 @@ async def test_events_a_filtered_query_warns_exactly_as_an_unfiltered_one(execut
     The filtered read finds nothing; the probe (times only, no filter, until now) finds the
     engine's memory full: the answer says older events may be gone, and from when the engine knows.
     """
-    fake.scripts += [(b"", b"", 0), (stamps(FULL, first_nanos=7), b"", 0)]
+    fake.events += [Reply([]), stamps(FULL, first_nanos=7)]
     result = await executor.get_events("5m", container="web", actions=["oom"])
-    main, probe = fake.commands
-    assert option_values(main, "--filter") == ["container=web", "event=oom"]
-    assert option_values(probe, "--filter") == []
-    assert option_values(probe, "--format") == ["{{.TimeNano}}"]
-    assert option_values(probe, "--since") == ["5m"]
-    assert option_values(probe, "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    main, probe = fake.paths("/events")
+    assert filters(main) == {"container": ["web"], "event": ["oom"]}
+    assert "filters" not in probe
+    assert (probe["since"], probe["until"]) == ("1795946100.000000000", NOW_UNIX)
     assert result["events"] == []
     assert result["truncation"] == ["engine_buffer"]
     assert result["engine_oldest"] == "2025-11-29T10:00:00.000000007Z"
-    fake.scripts += [(b"", b"", 0), (stamps(FULL - 1), b"", 0)]
+    fake.events += [Reply([]), stamps(FULL - 1)]
     assert (await executor.get_events("5m", container="web"))["truncated"] is False
 
 
 async def test_events_a_window_that_ended_counts_the_buffer_up_to_now(executor, fake, frozen):
     """The engine's 256 include the events after until: those push the window out too."""
-    fake.scripts += [(printed(event("die", exitCode="1")), b"", 0), (stamps(FULL), b"", 0)]
+    fake.events += [printed(event("die", exitCode="1")), stamps(FULL)]
     result = await executor.get_events("1h", until="30m")
-    assert option_values(fake.commands[1], "--until") == ["2026-11-29T10:00:00.000000000Z"]
+    assert fake.paths("/events")[1]["until"] == NOW_UNIX
     assert result["truncation"] == ["engine_buffer"]
     assert result["count"] == 1
 
 
 async def test_events_an_unfiltered_query_up_to_now_needs_no_probe(executor, fake, frozen):
-    """Without filters and until, the read itself counts the buffer: one docker process."""
-    fake.scripts.append((printed(event("start")), b"", 0))
+    """Without filters and until, the read itself counts the buffer: one request."""
+    fake.events.append(printed(event("start")))
     result = await executor.get_events("1h")
     assert len(fake.commands) == 1
     assert result["engine_oldest"] == "2025-11-29T10:00:00.000000000Z"
@@ -225,15 +264,15 @@ async def test_events_an_overlong_line_is_dropped_and_counted(executor, monkeypa
     """A line past MAX_EVENT_LINE_BYTES is skipped whole; the lines around it survive."""
     monkeypatch.setattr(events_module, "MAX_EVENT_LINE_BYTES", 400)
     big = event("start", nanos=1, **{"label": "x" * 1000})
-    fake.scripts.append((printed(event("create"), big, event("die", nanos=2)), b"", 0))
+    fake.events.append(printed(event("create"), big, event("die", nanos=2)))
     result = await executor.get_events("1h")
     assert [e["action"] for e in result["events"]] == ["create", "die"]
     assert result["truncation"] == ["long_line"]
 
 
 async def test_events_engine_refusal_is_an_engine_error(executor, fake, frozen):
-    """A docker events that fails says the daemon's reason as an EngineError."""
-    fake.scripts.append((b"", b"Error response from daemon: bad filter\n", 1))
+    """An events read the engine refuses says the engine's reason as an EngineError."""
+    fake.events.append(refused(400, "bad filter"))
     with pytest.raises(EngineError, match="bad filter"):
         await executor.get_events("1h")
 
@@ -256,106 +295,130 @@ def test_parse_event_hides_secrets_in_an_exec_command():
 # --- stats -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("0B", 0),
-        ("356KiB", 364_544),
-        ("1.5MiB", 1_572_864),
-        ("23.54GiB", round(23.54 * 1024**3)),
-        ("1.2kB", 1200),
-        ("3MB", 3_000_000),
-        ("--", None),
-        ("12 parsecs", None),
-    ],
-)
-def test_sizes_printed_by_the_cli_are_read_back_as_bytes(text, expected):
-    """Binary (KiB) and decimal (kB) units both come back as bytes; anything else is None."""
-    assert parse_size(text) == expected
-
-
-STATS_LINE = {
-    "BlockIO": "4.1kB / 0B",
-    "CPUPerc": "12.50%",
-    "Container": "web",
-    "ID": CID,
-    "MemPerc": "1.52%",
-    "MemUsage": "356KiB / 23.54GiB",
-    "Name": "web",
-    "NetIO": "266B / 1.2kB",
-    "PIDs": "3",
+#: One sample as ``GET /containers/{id}/stats?stream=false`` gives it (cgroup v1).
+STATS = {
+    "id": CID,
+    "name": "/web",
+    "read": "2026-11-29T10:00:01.000000000Z",
+    "cpu_stats": {
+        "cpu_usage": {"total_usage": 2_250_000_000, "percpu_usage": [1, 2, 3, 4]},
+        "system_cpu_usage": 1_000_000_000_000,
+        "online_cpus": 2,
+    },
+    "precpu_stats": {
+        "cpu_usage": {"total_usage": 2_000_000_000},
+        "system_cpu_usage": 998_000_000_000,
+    },
+    "memory_stats": {
+        "usage": 8_000_000,
+        "limit": 100_000_000,
+        "stats": {"total_inactive_file": 3_000_000},
+    },
+    "networks": {"eth0": {"rx_bytes": 200, "tx_bytes": 1000}, "eth1": {"rx_bytes": 66}},
+    "blkio_stats": {
+        "io_service_bytes_recursive": [
+            {"major": 8, "minor": 0, "op": "Read", "value": 4100},
+            {"major": 8, "minor": 0, "op": "Write", "value": 0},
+            {"major": 8, "minor": 0, "op": "Total", "value": 4100},
+        ]
+    },
+    "pids_stats": {"current": 3},
 }
 
 
-def test_parse_stats_reads_every_figure():
-    """Every figure of a docker stats line lands in its field, as a number."""
-    assert parse_stats(STATS_LINE) == {
+def test_parse_stats_computes_every_figure_as_the_cli_does():
+    """CPU is the share of host CPU time times the CPUs online; memory leaves out the cache.
+
+    0.25 s of the container's CPU over 2 s of the host's, on 2 CPUs: 25%. 8 MB in use
+    less 3 MB of inactive file cache: 5 MB, 5% of the limit. Network and block I/O are
+    summed over networks and devices.
+    """
+    assert parse_stats(STATS) == {
         "container_id": CID,
         "name": "web",
-        "cpu_percent": 12.5,
-        "memory_bytes": 364_544,
-        "memory_limit_bytes": round(23.54 * 1024**3),
-        "memory_percent": 1.52,
+        "cpu_percent": 25.0,
+        "memory_bytes": 5_000_000,
+        "memory_limit_bytes": 100_000_000,
+        "memory_percent": 5.0,
         "network_rx_bytes": 266,
-        "network_tx_bytes": 1200,
+        "network_tx_bytes": 1000,
         "block_read_bytes": 4100,
         "block_write_bytes": 0,
         "pids": 3,
     }
 
 
-def test_parse_stats_never_yields_a_non_finite_number():
-    """'--', 'NaN%' and 'inf%' become None, so the result stays valid JSON."""
-    line = {**STATS_LINE, "CPUPerc": "NaN%", "MemPerc": "inf%", "PIDs": "--"}
-    parsed = parse_stats(line)
-    assert (parsed["cpu_percent"], parsed["memory_percent"], parsed["pids"]) == (None, None, None)
+def test_parse_stats_of_cgroup_v2_leaves_out_its_inactive_file_cache():
+    """Cgroup v2 names the cache ``inactive_file``: it is left out of the memory in use too."""
+    v2 = {**STATS, "memory_stats": {"usage": 8_000_000, "limit": 0, "stats": {"inactive_file": 1}}}
+    parsed = parse_stats(v2)
+    assert (parsed["memory_bytes"], parsed["memory_percent"]) == (7_999_999, None)
+
+
+def test_parse_stats_of_a_stopped_container_has_no_figures():
+    """A stopped container's sample is empty: every figure is None, the result valid JSON."""
+    stopped = {
+        "id": CID,
+        "name": "/web",
+        "read": "0001-01-01T00:00:00Z",
+        "cpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
+        "precpu_stats": {"cpu_usage": {"total_usage": 0}},
+        "memory_stats": {},
+        "blkio_stats": {"io_service_bytes_recursive": None},
+        "pids_stats": {},
+    }
+    parsed = parse_stats(stopped)
+    assert {key for key, value in parsed.items() if value is not None} == {"container_id", "name"}
     json.dumps(parsed, allow_nan=False)
 
 
-async def test_stats_of_named_containers_is_one_process_and_lists_the_missing(executor, client):
-    """Refs resolve by full id, name or unique id prefix from one docker stats --all."""
-    other = {**STATS_LINE, "ID": "ffff" + CID[4:], "Name": "db", "Container": "db"}
-    client.cli.return_value = "\n".join(json.dumps(x) for x in (STATS_LINE, other))
-    result = await executor.container_stats(["db", CID[:8], "ghost", "web"])
-    assert client.cli.call_count == 1
-    command = client.cli.call_args.args[0]
-    assert command[:4] == ["docker", "container", "stats", "--no-stream"]
-    assert "--all" in command
+async def test_stats_of_named_containers_lists_once_and_lists_the_missing(executor, fake):
+    """Refs resolve by full id, name or unique id prefix from one listing; one sample each."""
+    fake.stats = {CID: STATS, DB: {**STATS, "id": DB, "name": "/db"}}
+    with record_requests() as requests:
+        result = await executor.container_stats(["db", CID[:8], "ghost", "web"])
     assert [c["name"] for c in result["containers"]] == ["db", "web"]
     assert result["missing"] == ["ghost"]
+    assert [(r.path, r.params) for r in requests] == [
+        ("/containers/json", {"all": "1"}),
+        (f"/containers/{DB}/stats", {"stream": "0"}),
+        (f"/containers/{CID}/stats", {"stream": "0"}),
+    ]
 
 
-async def test_stats_without_refs_covers_every_running_container(executor, client):
-    """No refs: docker stats without --all, every entry kept."""
-    client.cli.return_value = json.dumps(STATS_LINE) + "\n"
+async def test_stats_without_refs_covers_every_running_container(executor, fake):
+    """No refs: the listing of running containers only, every one sampled."""
+    fake.containers["web"]["running"] = True
+    fake.stats = {CID: STATS, DB: STATS}
     result = await executor.container_stats()
-    assert "--all" not in client.cli.call_args.args[0]
-    assert result["count"] == 1
+    assert fake.commands[0][2] == {"all": "0"}
+    assert [c["name"] for c in result["containers"]] == ["web"]
 
 
 @pytest.mark.parametrize("refs", ["web", ["-x"], ["ok"] * 201])
-async def test_stats_bad_refs_start_no_process(executor, client, refs):
-    """Malformed refs are InvalidInput before docker stats runs."""
-    with pytest.raises(InvalidInput):
+async def test_stats_bad_refs_make_no_request(executor, fake, refs):
+    """Malformed refs are InvalidInput before any request."""
+    with record_requests() as requests, pytest.raises(InvalidInput):
         await executor.container_stats(refs)
-    client.cli.assert_not_called()
+    assert requests == []
 
 
 # --- top ---------------------------------------------------------------------------------
 
-TOP = (
-    "PID                 USER                ELAPSED             COMMAND\n"
-    "5403                root                01:02:03            sh -c trap 'exit 0' TERM\n"
-    "5501                nobody              00:03               sleep 100\n"
-)
+TOP = {
+    "Titles": ["PID", "USER", "ELAPSED", "COMMAND"],
+    "Processes": [
+        ["5403", "root", "01:02:03", "sh -c trap 'exit 0' TERM"],
+        ["5501", "nobody", "00:03", "sleep 100"],
+    ],
+}
 
 
-async def test_top_lists_processes_with_their_whole_command(executor, client):
+async def test_top_lists_processes_with_their_whole_command(executor, fake):
     """Each process has pid, user, elapsed and its command with spaces kept."""
-    client.container.inspect.return_value = inspect_result(id=CID, name="web")
-    client.cli.return_value = TOP
+    fake.top = TOP
     result = await executor.container_top("web")
-    assert client.cli.call_args.args[0][-2:] == ["-o", "pid,user,etime,args"]
+    assert fake.paths(f"/containers/{CID}/top") == [{"ps_args": "-o pid,user,etime,args"}]
     assert result["container_id"] == CID
     assert result["processes"] == [
         {"pid": 5403, "user": "root", "elapsed": "01:02:03", "command": "sh -c trap 'exit 0' TERM"},
@@ -364,14 +427,15 @@ async def test_top_lists_processes_with_their_whole_command(executor, client):
     assert result["count"] == 2
 
 
-async def test_top_hides_secrets_in_command_lines(executor, client):
+async def test_top_hides_secrets_in_command_lines(executor, fake):
     """A password on a process's command line reaches the agent as [REDACTED]."""
-    client.container.inspect.return_value = inspect_result(id=CID, name="db")
-    client.cli.return_value = (
-        "PID   USER   ELAPSED   COMMAND\n"
-        "7     root   00:10     mysqld --password S3cretPw --port 3306\n"
-        "8     root   00:09     sh -c PGPASSWORD=hunter22 psql -h db\n"
-    )
+    fake.top = {
+        "Titles": ["PID", "USER", "ELAPSED", "COMMAND"],
+        "Processes": [
+            ["7", "root", "00:10", "mysqld --password S3cretPw --port 3306"],
+            ["8", "root", "00:09", "sh -c PGPASSWORD=hunter22 psql -h db"],
+        ],
+    }
     result = await executor.container_top("db")
     assert [p["command"] for p in result["processes"]] == [
         "mysqld --password [REDACTED] --port 3306",
@@ -379,61 +443,68 @@ async def test_top_hides_secrets_in_command_lines(executor, client):
     ]
 
 
-async def test_top_of_a_missing_container_raises_container_not_found(executor, client):
-    """The inspect fails first; docker top never runs."""
-    from python_on_whales.exceptions import NoSuchContainer
-
-    client.container.inspect.side_effect = NoSuchContainer(
-        ["docker"], 1, b"", b"Error: No such container: ghost"
-    )
-    with pytest.raises(ContainerNotFound):
+async def test_top_of_a_missing_container_raises_container_not_found(executor, fake):
+    """The inspect fails first; no top is asked for."""
+    with pytest.raises(ContainerNotFound) as caught:
         await executor.container_top("ghost")
-    client.cli.assert_not_called()
+    assert caught.value.reference == "ghost"
+    assert [path for _, path, _ in fake.commands] == ["/containers/ghost/json"]
+
+
+async def test_top_of_a_stopped_container_is_a_state_error(executor, fake):
+    """The engine's 409 for a container that is not running is ContainerStateError."""
+    fake.top = refused(409, f"Container {CID} is not running")
+    with pytest.raises(ContainerStateError, match="not running"):
+        await executor.container_top("web")
 
 
 # --- search_logs ---------------------------------------------------------------------------
 
 
 def logs_of(*lines: str, second: int = 0) -> bytes:
-    """Return ``docker logs --timestamps`` output, one second apart from ``second``."""
+    """Return a log with timestamps, one second apart from ``second``."""
     return b"".join(
         f"2026-11-29T10:00:{second + i:02d}.000000000Z {text}\n".encode()
         for i, text in enumerate(lines)
     )
 
 
+def log(out: bytes, err: bytes = b"") -> Reply:
+    """Return a container's log as the engine streams it: stdout and stderr frames."""
+    return Reply([frame(1, out)] + ([frame(2, err)] if err else []))
+
+
 @pytest.fixture
-def two_containers(client: MagicMock) -> MagicMock:
-    """Docker container inspect of web and db, as one process prints both."""
-    web = inspect_result(id=CID, name="web").model_dump(by_alias=True, mode="json")
-    db = inspect_result(id="f" * 64, name="db").model_dump(by_alias=True, mode="json")
-    client.cli.return_value = json.dumps([web, db])
-    return client
+def two_containers(fake: Engine) -> Engine:
+    """Web and db, their logs empty unless a test scripts them."""
+    return fake
 
 
 async def test_search_finds_matches_with_context_in_time_order(executor, fake, two_containers):
     """Matches from every container come back in time order, each with its context lines."""
-    fake.scripts += [
-        (logs_of("a", "ERROR one", "c", second=5), b"", 0),
-        (logs_of("x", "fine", "error two", second=1), b"", 0),
-    ]
+    fake.logs[CID] = log(logs_of("a", "ERROR one", "c", second=5))
+    fake.logs[DB] = log(logs_of("x", "fine", second=1), logs_of("error two", second=3))
     result = await executor.search_logs("error", refs=["web", "db"], ignore_case=True, context=1)
     assert [(m["name"], m["line"], m["before"], m["after"]) for m in result["matches"]] == [
-        ("db", "error two", ["fine"], []),
+        ("db", "error two", [], []),
         ("web", "ERROR one", ["a"], ["c"]),
     ]
     assert result["matches"][0]["time"] == "2026-11-29T10:00:03.000000000Z"
+    assert result["matches"][0]["stream"] == "stderr"  # context comes from the same stream
     assert [c["lines_read"] for c in result["containers"]] == [3, 3]
-    assert len(fake.commands) == 2
+    assert [path for _, path, _ in fake.commands if path.endswith("/logs")] == [
+        f"/containers/{CID}/logs",
+        f"/containers/{DB}/logs",
+    ]
     assert result["truncated"] is False
 
 
 async def test_search_goes_on_when_a_container_is_removed_before_its_log_is_read(
     executor, fake, two_containers
 ):
-    """A container gone between the listing and its docker logs is missing, not a failure."""
-    gone = b"Error response from daemon: No such container: " + CID.encode() + b"\n"
-    fake.scripts += [(b"", gone, 1), (logs_of("boom"), b"", 0)]
+    """A container gone between the listing and its log's read is missing, not a failure."""
+    fake.logs[CID] = refused(404, f"No such container: {CID}")
+    fake.logs[DB] = log(logs_of("boom"))
     result = await executor.search_logs("boom", refs=["web", "db"])
     assert [(m["name"], m["line"]) for m in result["matches"]] == [("db", "boom")]
     assert result["missing"] == ["web"]
@@ -442,7 +513,7 @@ async def test_search_goes_on_when_a_container_is_removed_before_its_log_is_read
 
 async def test_search_is_case_sensitive_unless_asked(executor, fake, two_containers):
     """Without ignore_case, 'error' does not match 'ERROR'."""
-    fake.scripts += [(logs_of("ERROR one"), b"", 0), (logs_of("error two"), b"", 0)]
+    fake.logs[CID], fake.logs[DB] = log(logs_of("ERROR one")), log(logs_of("error two"))
     result = await executor.search_logs("error", refs=["web", "db"])
     assert [m["line"] for m in result["matches"]] == ["error two"]
 
@@ -454,7 +525,7 @@ async def test_search_stops_reading_at_max_matches(executor, fake, two_container
     db may already be under way, and is then cut short instead).
     """
     monkeypatch.setattr(search_module, "SEARCH_READERS", 1)
-    fake.scripts.append((logs_of("hit 1", "hit 2", "hit 3"), b"", 0))
+    fake.logs[CID] = log(logs_of("hit 1", "hit 2", "hit 3"))
     result = await executor.search_logs("hit", refs=["web", "db"], max_matches=2)
     assert [m["line"] for m in result["matches"]] == ["hit 1", "hit 2"]
     assert result["not_searched"] == ["db"]
@@ -463,7 +534,7 @@ async def test_search_stops_reading_at_max_matches(executor, fake, two_container
 
 async def test_search_regex_runs_on_re2(executor, fake, two_containers):
     """A regex matches as RE2 does; the plain pattern of the same text would not."""
-    fake.scripts += [(logs_of("took 1500ms"), b"", 0), (logs_of("took 15ms"), b"", 0)]
+    fake.logs[CID], fake.logs[DB] = log(logs_of("took 1500ms")), log(logs_of("took 15ms"))
     result = await executor.search_logs(r"took \d{4,}ms", refs=["web", "db"], regex=True)
     assert [m["line"] for m in result["matches"]] == ["took 1500ms"]
 
@@ -485,23 +556,19 @@ async def test_search_regex_runs_on_re2(executor, fake, two_containers):
         {"pattern": "x", "label": "a b"},
     ],
 )
-async def test_search_bad_arguments_start_no_process(executor, fake, client, kwargs):
-    """A bad pattern (a backreference RE2 refuses, too long) or bound: InvalidInput, no process."""
-    with pytest.raises(InvalidInput):
+async def test_search_bad_arguments_make_no_request(executor, fake, kwargs):
+    """A bad pattern (a backreference RE2 refuses, too long) or bound: InvalidInput, no request."""
+    with record_requests() as requests, pytest.raises(InvalidInput):
         await executor.search_logs(**kwargs)
-    assert fake.commands == []
-    client.cli.assert_not_called()
+    assert requests == []
 
 
 async def test_search_holds_only_the_matches_of_a_long_log(executor, fake, two_containers):
     """100,000 lines stream through the matcher; the one match keeps its two lines before."""
-    script = (
-        "import sys\n"
-        "w = sys.stdout.buffer.write\n"
-        "for i in range(100000):\n"
-        "    w(b'2026-11-29T10:00:00.000000000Z line %d\\n' % i)\n"
+    lines = [b"2026-11-29T10:00:00.000000000Z line %d\n" % i for i in range(100_000)]
+    fake.logs[CID] = Reply(
+        [frame(1, b"".join(lines[i : i + 1000])) for i in range(0, 100_000, 1000)]
     )
-    fake.scripts += [script, (b"", b"", 0)]
     result = await executor.search_logs("line 99999", refs=["web", "db"], context=2)
     (match,) = result["matches"]
     assert match["before"] == ["line 99997", "line 99998"]
@@ -510,10 +577,8 @@ async def test_search_holds_only_the_matches_of_a_long_log(executor, fake, two_c
 
 async def test_search_anchors_mean_the_line_without_its_timestamp(executor, fake, two_containers):
     """'^ERROR' and 'timeout$' match a line's own text, not the engine's timestamp before it."""
-    fake.scripts += [
-        (logs_of("ERROR at start", "an ERROR inside", "read timeout"), b"", 0),
-        (logs_of("timeout later"), b"", 0),
-    ]
+    fake.logs[CID] = log(logs_of("ERROR at start", "an ERROR inside", "read timeout"))
+    fake.logs[DB] = log(logs_of("timeout later"))
     result = await executor.search_logs("^ERROR|timeout$", refs=["web", "db"], regex=True)
     assert [m["line"] for m in result["matches"]] == ["ERROR at start", "read timeout"]
 
@@ -524,25 +589,24 @@ async def test_search_end_of_text_means_the_end_of_each_line(executor, fake, two
     The log comes in one piece, so a search over many lines at once must not take
     ``\z`` for the end of the whole piece.
     """
-    fake.scripts += [
-        (logs_of("disk full", "retrying", "failed: timeout", "later"), b"", 0),
-        (b"", b"", 0),
-    ]
+    fake.logs[CID] = log(logs_of("disk full", "retrying", "failed: timeout", "later"))
     result = await executor.search_logs(r"(?s-m:full$)|timeout\z", refs=["web", "db"], regex=True)
     assert [m["line"] for m in result["matches"]] == ["disk full", "failed: timeout"]
 
 
 async def test_search_a_tty_line_ends_before_its_carriage_return(executor, fake, two_containers):
-    """A TTY container logs CRLF lines: 'ready$' matches 'ready', shown without the CR."""
+    """A TTY container's log is raw (no frames), in CRLF lines: 'ready$' matches 'ready'."""
+    fake.containers["web"]["Config"] = {"Tty": True}
     tty = logs_of("starting", "ready", "serving").replace(b"\n", b"\r\n")
-    fake.scripts += [(tty, b"", 0), (b"", b"", 0)]
+    fake.logs[CID] = Reply([tty[:40], tty[40:]])
     result = await executor.search_logs("ready$|^serving$", refs=["web", "db"], regex=True)
     assert [m["line"] for m in result["matches"]] == ["ready", "serving"]
+    assert {m["stream"] for m in result["matches"]} == {"stdout"}
 
 
 async def test_search_ignore_case_folds_unicode(executor, fake, two_containers):
     """ignore_case matches 'ÉCHEC' for 'échec' (not only ASCII letters)."""
-    fake.scripts += [(logs_of("ÉCHEC du service"), b"", 0), (b"", b"", 0)]
+    fake.logs[CID] = log(logs_of("ÉCHEC du service"))
     result = await executor.search_logs("échec", refs=["web", "db"], ignore_case=True)
     assert [m["line"] for m in result["matches"]] == ["ÉCHEC du service"]
 
@@ -580,7 +644,24 @@ async def test_readers_together_never_read_past_the_search_read_cap(
     """
     monkeypatch.setattr(search_module, "MAX_SEARCH_READ_BYTES", 3000)
     line = b"2026-11-29T10:00:00.000000000Z " + b"x" * 68 + b"\n"  # 100 bytes
-    fake.scripts += [(line * 25, b"", 0), (line * 25, b"", 0)]
+    fake.logs[CID] = Reply([frame(1, line * 5)] * 5)
+    fake.logs[DB] = Reply([frame(1, line * 5)] * 5)
     result = await executor.search_logs("nothing", refs=["web", "db"])
     assert [c["truncation"] for c in result["containers"]] == [["read_cap"], ["read_cap"]]
     assert result["truncation"] == ["read_cap"]
+
+
+async def test_stats_of_a_container_removed_before_its_sample_is_missing(executor, fake):
+    """A container listed but gone when sampled (404) is missing, not a failure."""
+    fake.stats = {CID: STATS}
+    answer = fake.__call__
+
+    def removing(method: str, path: str, params: dict[str, str], body: object) -> Reply:
+        if path == f"/containers/{DB}/stats":
+            raise refused(404, f"No such container: {DB}")
+        return answer(method, path, params, body)
+
+    api, _ = fake_client(removing)
+    result = await DockerActionExecutor(api=api).container_stats(["web", "db"])
+    assert [c["name"] for c in result["containers"]] == ["web"]
+    assert result["missing"] == ["db"]

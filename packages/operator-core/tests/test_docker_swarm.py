@@ -1,17 +1,21 @@
-"""Unit tests of the swarm actions (services, tasks, nodes) against a fake manager."""
+"""Unit tests of the swarm actions (services, tasks, nodes) against a fake manager.
+
+The fake answers behind a real ``EngineClient`` (``engine_fakes``): requests are recorded,
+bounded and their failures mapped exactly as against an engine.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
-from unittest.mock import MagicMock, patch
+from unittest.mock import patch
 
 import pytest
-from python_on_whales.exceptions import DockerException
 
+from engine_fakes import fake_client
 from operator_core.deadline import Deadline, within
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker._engine import cli as _engine
 from operator_core.errors import (
     EngineError,
     InvalidInput,
@@ -19,16 +23,17 @@ from operator_core.errors import (
     NotSwarmManager,
     ServiceNotFound,
 )
-from swarm_fakes import UNHEALTHY, FakeSwarm, fail, stamp
+from operator_core.testing import record_requests
+from swarm_fakes import UNHEALTHY, FakeSwarm, stamp
 
 WORKER = (
-    "Error response from daemon: This node is not a swarm manager. Worker nodes can't be "
-    "used to view or modify cluster state. Please run this command on a manager node or "
-    "promote the current node to a manager."
+    "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster "
+    "state. Please run this command on a manager node or promote the current node to a "
+    "manager."
 )
 NO_SWARM = (
-    'Error response from daemon: This node is not a swarm manager. Use "docker swarm init" '
-    'or "docker swarm join" to connect this node to swarm and try again.'
+    'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to '
+    "connect this node to swarm and try again."
 )
 
 
@@ -49,10 +54,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def swarm(client: MagicMock, clock: Clock) -> Iterator[FakeSwarm]:
-    """A fake manager answering the mocked CLI; the polling loop's sleeps move ``clock``."""
+def swarm(clock: Clock) -> Iterator[FakeSwarm]:
+    """A fake manager behind the API; the polling loop's sleeps move ``clock``."""
     fake = FakeSwarm()
-    client.cli.side_effect = fake
 
     async def sleep(seconds: float) -> None:
         clock.now += seconds
@@ -62,14 +66,22 @@ def swarm(client: MagicMock, clock: Clock) -> Iterator[FakeSwarm]:
 
 
 @pytest.fixture
-def executor(client: MagicMock, clock: Clock) -> DockerActionExecutor:
-    """An executor over the mocked client and the clock."""
-    return DockerActionExecutor(clock=clock)
+def executor(swarm: FakeSwarm, clock: Clock) -> DockerActionExecutor:
+    """An executor whose engine is the fake manager, on the clock."""
+    api, _ = fake_client(swarm)
+    return DockerActionExecutor(api=api, clock=clock)
 
 
 def verbs(swarm: FakeSwarm) -> list[str]:
-    """Return the first two words of every command the fake received."""
-    return [" ".join(c[:2]) for c in swarm.commands]
+    """Return ``METHOD /path`` of every request the fake received."""
+    return swarm.paths()
+
+
+def updates(swarm: FakeSwarm) -> list[tuple[str, dict[str, str], dict]]:
+    """Return the path, parameters and spec of every update sent."""
+    return [
+        (path, params, body) for method, path, params, body in swarm.commands if method == "POST"
+    ]
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -100,10 +112,11 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize(("method", "kwargs"), BAD_CALLS)
-async def test_bad_arguments_are_refused_before_any_process(executor, swarm, method, kwargs):
-    """Every malformed argument is InvalidInput and no docker process starts."""
-    with pytest.raises(InvalidInput):
+async def test_bad_arguments_are_refused_before_any_request(executor, swarm, method, kwargs):
+    """Every malformed argument is InvalidInput and no request is made."""
+    with record_requests() as requests, pytest.raises(InvalidInput):
         await getattr(executor, method)(**kwargs)
+    assert requests == []
     assert swarm.commands == []
 
 
@@ -129,7 +142,7 @@ async def test_a_missing_node_is_node_not_found(executor, swarm):
     with pytest.raises(NodeNotFound) as caught:
         await executor.set_node_availability("ghost", "drain")
     assert caught.value.reference == "ghost"
-    assert "node update" not in verbs(swarm)
+    assert updates(swarm) == []
 
 
 @pytest.mark.parametrize(("stderr", "worker"), [(WORKER, True), (NO_SWARM, False)])
@@ -143,21 +156,11 @@ async def test_an_engine_that_is_not_a_manager_says_so(executor, swarm, stderr, 
     assert ("worker" in str(caught.value)) is worker
 
 
-def test_translation_needs_a_subject_for_not_found():
-    """'service x not found' is ServiceNotFound only for a call about a service."""
-    exc = fail("Error response from daemon: service web not found")
-    assert isinstance(_engine.translate(exc, service="web"), ServiceNotFound)
-    assert type(_engine.translate(exc)) is EngineError
-    node = fail("Error response from daemon: node n9 not found")
-    assert isinstance(_engine.translate(node, node="n9"), NodeNotFound)
-    assert not isinstance(_engine.translate(node, service="n9"), ServiceNotFound)
-
-
 # --- reads -------------------------------------------------------------------------------
 
 
 async def test_list_services_counts_running_tasks_and_passes_filters(executor, swarm):
-    """A listing reads replicas from the spec and running from tasks, in four processes."""
+    """A listing reads replicas from the spec and running from tasks, in two requests."""
     swarm.add_service("web", 3, labels={"tier": "front"})
     sid = swarm.add_service("api", 2)
     swarm.live(sid)[0]["Status"]["State"] = "starting"
@@ -167,11 +170,11 @@ async def test_list_services_counts_running_tasks_and_passes_filters(executor, s
     assert (by_name["web"]["replicas_desired"], by_name["web"]["replicas_running"]) == (3, 3)
     assert (by_name["api"]["replicas_desired"], by_name["api"]["replicas_running"]) == (2, 1)
     assert by_name["web"]["labels"] == {"tier": "front"}
-    assert len(swarm.commands) == 4
+    assert verbs(swarm) == ["GET /services", "GET /tasks"]
     swarm.commands.clear()
     only = await executor.list_services(name="we", label="tier=front")
     assert [s["name"] for s in only["services"]] == ["web"]
-    assert swarm.commands[0][3:5] == ["--filter", "label=tier=front"]
+    assert json.loads(swarm.commands[0][2]["filters"]) == {"label": ["tier=front"], "name": ["we"]}
 
 
 async def test_a_global_service_wants_one_task_per_node(executor, swarm):
@@ -240,7 +243,9 @@ async def test_scale_waits_until_every_new_task_runs(executor, swarm):
     """Scaling 2 to 6 sends one scale and reports 6 running once the fake has converged."""
     swarm.add_service("web", 2)
     result = await executor.scale_service("web", 6, timeout=60)
-    assert ["service", "scale", "--detach", "svcweb=6"] in swarm.commands
+    ((path, params, spec),) = updates(swarm)
+    assert (path, params) == ("/services/svcweb/update", {"version": "10"})
+    assert spec["Mode"] == {"Replicated": {"Replicas": 6}}
     assert (result["replicas_before"], result["replicas_after"], result["running"]) == (2, 6, 6)
     assert (result["converged"], result["changed"], result["reason"]) == (True, True, None)
     assert len(swarm.live("svcweb")) == 6
@@ -250,7 +255,7 @@ async def test_scale_to_the_same_count_changes_nothing(executor, swarm):
     """A service already at the count is not scaled again: changed false, still converged."""
     swarm.add_service("web", 3)
     result = await executor.scale_service("web", 3)
-    assert "service scale" not in verbs(swarm)
+    assert updates(swarm) == []
     assert (result["changed"], result["converged"], result["running"]) == (False, True, 3)
 
 
@@ -306,7 +311,7 @@ async def test_a_global_service_cannot_be_scaled(executor, swarm):
     swarm.add_service("agent", None)
     with pytest.raises(EngineError, match="global"):
         await executor.scale_service("agent", 2)
-    assert "service scale" not in verbs(swarm)
+    assert updates(swarm) == []
 
 
 # --- restart and rollback ----------------------------------------------------------------
@@ -316,9 +321,9 @@ async def test_restart_replaces_every_task_as_the_update_config_says(executor, s
     """A forced update (image not re-resolved) replaces all 4 tasks and ends completed."""
     swarm.add_service("web", 4)
     result = await executor.restart_service("web", timeout=60)
-    assert ["service", "update", "--force", "--detach", "--no-resolve-image", "svcweb"] in (
-        swarm.commands
-    )
+    ((path, params, spec),) = updates(swarm)
+    assert (path, params) == ("/services/svcweb/update", {"version": "10"})
+    assert spec["TaskTemplate"]["ForceUpdate"] == 1  # the force counter moved on: new tasks
     assert result["tasks_replaced"] == 4
     assert (result["update_state"], result["converged"], result["rolled_back"]) == (
         "completed",
@@ -358,7 +363,9 @@ async def test_rollback_puts_the_previous_spec_back(executor, swarm):
     """A rollback is sent detached and reported rolled_back once it completed."""
     swarm.add_service("web", 2)
     result = await executor.rollback_service("web")
-    assert ["service", "rollback", "--detach", "svcweb"] in swarm.commands
+    ((_path, params, spec),) = updates(swarm)
+    assert params == {"version": "10", "rollback": "previous"}
+    assert spec == swarm.services["svcweb"]["Spec"]  # the current spec, as the CLI sends it
     assert (result["rolled_back"], result["update_state"], result["changed"]) == (
         True,
         "rollback_completed",
@@ -370,7 +377,7 @@ async def test_rollback_without_a_previous_spec_changes_nothing(executor, swarm)
     """A service never updated has nothing to roll back to: changed false, reason given."""
     swarm.add_service("web", 2, previous=False)
     result = await executor.rollback_service("web")
-    assert "service rollback" not in verbs(swarm)
+    assert updates(swarm) == []
     assert (result["changed"], result["rolled_back"]) == (False, False)
     assert "no previous spec" in result["reason"]
 
@@ -382,7 +389,9 @@ async def test_drain_moves_the_nodes_tasks_and_says_where(executor, swarm):
     """Draining a worker stops its tasks, and each moved task names its replacement's node."""
     swarm.add_service("web", 4)
     result = await executor.set_node_availability("lab-eng2", "drain")
-    assert ["node", "update", "--availability", "drain", "n2"] in swarm.commands
+    ((path, params, spec),) = updates(swarm)
+    assert (path, params, spec["Availability"]) == ("/nodes/n2/update", {"version": "5"}, "drain")
+    assert spec["Role"] == "worker"  # the rest of the node's spec is sent back unchanged
     assert (result["before"], result["after"], result["changed"]) == ("active", "drain", True)
     assert result["converged"] is True
     assert len(result["tasks_moved"]) == 2
@@ -394,7 +403,7 @@ async def test_drain_moves_the_nodes_tasks_and_says_where(executor, swarm):
 async def test_setting_the_same_availability_changes_nothing(executor, swarm):
     """An active node made active again is not updated: changed false, nothing moved."""
     result = await executor.set_node_availability("n3", "active")
-    assert "node update" not in verbs(swarm)
+    assert updates(swarm) == []
     assert (result["changed"], result["tasks_moved"], result["converged"]) == (False, [], True)
 
 
@@ -403,7 +412,7 @@ async def test_pause_moves_nothing_and_does_not_wait(executor, swarm):
     swarm.add_service("web", 3)
     result = await executor.set_node_availability("n2", "pause")
     assert (result["after"], result["tasks_moved"], result["converged"]) == ("pause", [], True)
-    assert "node ps" not in verbs(swarm)
+    assert "GET /tasks" not in verbs(swarm)
 
 
 async def test_a_stuck_drain_is_a_result(executor, swarm, clock):
@@ -423,13 +432,6 @@ async def test_a_stuck_drain_is_a_result(executor, swarm, clock):
     assert result["tasks_moved"][0]["replacement_task_id"] is None
 
 
-def test_fake_failures_look_like_the_cli():
-    """The fake's failures are python-on-whales' exceptions with the CLI's stderr."""
-    exc = fail("no such service: x")
-    assert isinstance(exc, DockerException)
-    assert exc.stderr == "no such service: x"
-
-
 def test_a_swarm_change_is_bounded_by_its_timeout_and_two_call_deadlines(executor):
     """call_bound: a scale's timeout plus two call deadlines; a read, the call deadline."""
     assert executor.call_bound("scale_service", {"timeout": 60}) == 60 + 2 * 30
@@ -446,3 +448,27 @@ async def test_a_wait_cut_short_by_the_calls_shared_deadline_is_a_result(executo
         result = await executor.scale_service("web", 4, timeout=600)
     assert (result["converged"], result["running"]) == (False, 2)
     assert clock.now - 500 < 12
+
+
+async def test_a_change_made_since_the_read_is_refused_not_overwritten(executor, swarm):
+    """An update names the version it read: another client's change in between wins.
+
+    The engine refuses the stale update (``update out of sequence``): EngineError, and
+    the other client's spec stays as it made it.
+    """
+    swarm.add_service("web", 2)
+    answer = swarm.__call__
+
+    def racing(method, path, params, body):
+        reply = answer(method, path, params, body)
+        if (method, path) == ("GET", "/services/web"):  # someone scales to 5 meanwhile
+            raw = swarm.services["svcweb"]
+            raw["Spec"]["Mode"]["Replicated"]["Replicas"] = 5
+            raw["Version"]["Index"] += 1
+        return reply
+
+    api, _ = fake_client(racing)
+    racer = DockerActionExecutor(api=api, clock=executor._clock)
+    with pytest.raises(EngineError, match="out of sequence"):
+        await racer.scale_service("web", 3, timeout=5)
+    assert swarm.services["svcweb"]["Spec"]["Mode"]["Replicated"]["Replicas"] == 5

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 
-from operator_core.docker import DockerActionExecutor
-from operator_core.docker.engine_identity import IDENTITY_TTL_S, identity_of
+from operator_core.docker.engine_identity import identity_of
 from operator_core.errors import EngineError
-from tool_fakes import FakeClock
 
 
 def _info(state: str = "inactive", manager: bool = False, engine_id: str = "AAAA:BBBB") -> Any:
@@ -56,27 +53,3 @@ def test_an_engine_without_an_id_is_an_engine_error() -> None:
     """No ID is never keyed as the empty string: it is an engine error."""
     with pytest.raises(EngineError, match="no ID"):
         identity_of(_info(engine_id=""))
-
-
-async def test_the_identity_is_read_once_per_ttl() -> None:
-    """A second call within the TTL asks no engine; after it, or with refresh, it asks again."""
-    clock = FakeClock()
-    executor = DockerActionExecutor(clock=clock)
-    reads: list[int] = []
-
-    def info() -> Any:
-        reads.append(1)
-        return _info(engine_id=f"ID{len(reads)}")
-
-    client = SimpleNamespace(system=SimpleNamespace(info=info))
-    with (
-        patch.object(executor, "_docker", client),
-        patch("operator_core.docker._engine.cli.bounded_client", lambda client, limit: client),
-    ):
-        first = await executor.engine_identity()
-        clock.advance(IDENTITY_TTL_S - 1)
-        assert await executor.engine_identity() == first
-        assert len(reads) == 1
-        clock.advance(2)
-        assert (await executor.engine_identity())["engine_id"] == "ID2"
-        assert (await executor.engine_identity(refresh=True))["engine_id"] == "ID3"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from python_on_whales import DockerClient
 
+from docker_contexts import write_context
 from operator_core.errors import (
     EngineUnreachable,
     InvalidInput,
@@ -251,8 +252,10 @@ def test_executors_are_built_once_per_host_and_unknown_hosts_are_refused():
     assert "Hosts: a, b, c" in str(caught.value)
 
 
-async def test_a_default_executor_is_bounded_by_its_hosts_deadline():
+async def test_a_default_executor_is_bounded_by_its_hosts_deadline(tmp_path, monkeypatch):
     """Each host's executor carries the host's deadline_s as its call deadline."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    write_context(tmp_path, "staging", "tcp://staging.example:2375")
     fleet = Fleet(inventory_from_dict(THREE))
     assert fleet.executor("c")._call_deadline == 5.0
     assert fleet.executor("a")._call_deadline == 30.0

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker.containers.discovery import has_upper_dir
 from operator_core.errors import EngineUnreachable, InvalidInput
 from operator_core.policy import AutoDetect, Policy
 from operator_core.policy.self_container import rootfs_upper_dirs
@@ -68,21 +66,6 @@ def test_escaped_paths_are_read_as_the_kernel_meant_them():
         r"workdir=/data/my\040docker/x\054y/work"
     )
     assert rootfs_upper_dirs(line) == {"/data/my docker/x,y/diff"}
-
-
-def test_the_engine_layer_matches_absolute_and_relative_paths():
-    """A relative upperdir (options too long for a page) matches the end of the engine's."""
-
-    def model(upper: object) -> Any:
-        data = None if upper is None else {"UpperDir": upper}
-        return SimpleNamespace(graph_driver=SimpleNamespace(data=data))
-
-    assert has_upper_dir(model(f"{LAYER}/diff"), [f"{LAYER}/diff"])
-    assert has_upper_dir(model(f"{LAYER}/diff"), [f"{LAYER[-64:]}/diff"])
-    assert not has_upper_dir(model(f"{LAYER}/diff"), [f"/elsewhere/{LAYER[-64:]}/diff"])
-    assert not has_upper_dir(model(f"{LAYER}0/diff"), [f"{LAYER}/diff"])
-    assert not has_upper_dir(model(None), [f"{LAYER}/diff"])
-    assert not has_upper_dir(SimpleNamespace(graph_driver=None), [f"{LAYER}/diff"])
 
 
 async def test_bad_upper_dirs_start_no_docker_process():

@@ -322,7 +322,7 @@ class EventsResult(TypedDict):
 
 
 class ContainerStats(TypedDict):
-    """One container's resource use at one moment (sizes as precise as the CLI's rounding)."""
+    """One container's resource use at one moment (exact bytes, from the engine's counters)."""
 
     container_id: str
     name: str

@@ -25,6 +25,7 @@ __all__ = [
     "JSONValue",
     "Status",
     "Stream",
+    "ToolsetName",
     "json_list",
     "json_object",
     "json_objects",
@@ -78,3 +79,7 @@ def json_list(value: JSONValue) -> list[JSONValue]:
 def json_objects(value: JSONValue) -> list[JSONObject]:
     """Return the objects of a JSON list (rows of a result); anything else is left out."""
     return [item for item in json_list(value) if isinstance(item, dict)]
+
+
+#: The toolsets an agent may be offered (``operator_core.tools.offer``).
+ToolsetName = Literal["containers", "diagnosis", "swarm"]

@@ -22,6 +22,7 @@ from operator_core.testing import (
     TEST_IMAGE,
     TEST_LABEL,
     count_docker_processes,
+    record_requests,
     unique_name,
 )
 
@@ -290,7 +291,7 @@ async def test_list_entry_fields(containers, executor, group) -> None:
 
 
 async def test_list_costs_the_same_for_1_and_50_containers(containers, executor, group) -> None:
-    """A listing is two docker processes whether it finds 1 container or 50 (none: one)."""
+    """A listing is one list request whatever it finds, then one inspect per container."""
     one, fifty = {"opc.size": "1"}, {"opc.size": "50"}
     containers.run(*IGNORES_SIGTERM, labels={**group, **one})
     with ThreadPoolExecutor(8) as pool:
@@ -302,23 +303,29 @@ async def test_list_costs_the_same_for_1_and_50_containers(containers, executor,
     measured = {}
     for size, label in (("0", "opc.size=none"), ("1", "opc.size=1"), ("50", "opc.size=50")):
         began = time.monotonic()
-        with count_docker_processes() as processes:
+        with count_docker_processes() as processes, record_requests() as requests:
             listed = await executor.list_containers(label=[_label(group), label])
-        measured[size] = (listed["count"], processes.count, processes.verbs())
-        print(f"list of {size}: {processes.count} processes, {time.monotonic() - began:.2f}s")
-    assert measured["0"] == (0, 1, ["container ls"])
-    assert measured["1"] == (1, 2, ["container ls", "container inspect"])
-    assert measured["50"] == (50, 2, ["container ls", "container inspect"])
+        assert processes.count == 0
+        lists = sum(r.path == "/containers/json" for r in requests)
+        measured[size] = (listed["count"], lists, len(requests) - lists)
+        print(f"list of {size}: {len(requests)} requests, {time.monotonic() - began:.2f}s")
+    # One listing; then the inspects, sent together over the pool.
+    assert measured["0"] == (0, 1, 0)
+    assert measured["1"] == (1, 1, 1)
+    assert measured["50"] == (50, 1, 50)
 
 
 async def test_inspect_containers_with_a_missing_one(containers, executor) -> None:
-    """One process reads every container; a missing reference is listed, not an error."""
+    """One inspect per reference, no process; a missing reference is listed, not an error."""
     first = containers.run(*IGNORES_SIGTERM)
     second = containers.run("sh", "-c", "exit 3")
     ghost = unique_name("opc-no-ctr")
-    with count_docker_processes() as processes:
+    with count_docker_processes() as processes, record_requests() as requests:
         result = await executor.inspect_containers([first, ghost, second])
-    assert processes.verbs() == ["container inspect"]
+    assert processes.count == 0
+    assert sorted(r.path for r in requests) == sorted(
+        f"/containers/{ref}/json" for ref in (first, ghost, second)
+    )
     assert [entry["reference"] for entry in result["containers"]] == [first, second]
     assert result["containers"][0]["status"] == "running"
     assert result["missing"] == [ghost]
@@ -414,13 +421,13 @@ async def test_wait_timeout_is_a_result(containers, executor) -> None:
     """A wait that runs out of time returns met false after about the timeout, no exception."""
     name = containers.run(*IGNORES_SIGTERM)
     began = time.monotonic()
-    with count_docker_processes() as processes:
+    with record_requests() as processes:
         result = await executor.wait_for_container(name, "exited", timeout=1.5)
     took = time.monotonic() - began
     assert (result["met"], result["state"]) == (False, "running")
     assert 1.5 <= took < 1.5 + 8  # its timeout, plus slack for a loaded engine
-    assert processes.count == result["polls"]
-    assert set(processes.verbs()) == {"container inspect"}
+    assert len(processes) == result["polls"]
+    assert {r.path for r in processes} == {f"/containers/{name}/json"}
 
 
 async def test_wait_removed(containers, executor, engine) -> None:
@@ -452,7 +459,7 @@ async def test_wait_on_missing_container_is_not_found(engine, executor) -> None:
 
 
 async def test_process_counts_per_method(containers, executor, group) -> None:
-    """Each method starts a fixed, small number of docker processes, as the note reports."""
+    """Each method makes a fixed, small number of API requests and no process."""
     network = containers.network()
     name = containers.run(*IGNORES_SIGTERM, labels=group)
     counts = {}
@@ -471,9 +478,10 @@ async def test_process_counts_per_method(containers, executor, group) -> None:
         ("kill", lambda: executor.kill_container(name)),
         ("kill (stopped)", lambda: executor.kill_container(name)),
     ]:
-        with count_docker_processes() as processes:
+        with count_docker_processes() as processes, record_requests() as requests:
             await call()
-        counts[label] = processes.count
+        assert processes.count == 0, label
+        counts[label] = len(requests)
     print(counts)
     assert counts == {
         "connect": 4,
@@ -485,7 +493,7 @@ async def test_process_counts_per_method(containers, executor, group) -> None:
         "unpause": 3,
         "unpause (not)": 1,
         "list": 2,
-        "inspect_containers": 1,
+        "inspect_containers": 2,
         "wait (met at once)": 1,
         "kill": 3,
         "kill (stopped)": 1,

@@ -9,7 +9,7 @@ from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ContainerStateError
-from operator_core.testing import count_docker_processes
+from operator_core.testing import count_docker_processes, record_requests
 
 
 @pytest.fixture
@@ -78,9 +78,11 @@ async def test_stats_of_a_memory_hungry_container_show_its_usage(executor, conta
     )
     idle = containers.run("sleep", "300")
     await _wait_for_log(executor, hungry, "filled")
-    with count_docker_processes() as processes:
+    with count_docker_processes() as processes, record_requests() as requests:
         result = await executor.container_stats([hungry, idle, "opc-no-such-container"])
-    assert processes.count == 1
+    assert processes.count == 0
+    # One listing, then one sample of each container found: none for the missing one.
+    assert sorted(path.rsplit("/", 1)[-1] for _, path, _ in requests) == ["json", "stats", "stats"]
     by_name = {entry["name"]: entry for entry in result["containers"]}
     assert by_name[hungry]["memory_bytes"] >= 35 * 1024 * 1024
     assert by_name[idle]["memory_bytes"] < 10 * 1024 * 1024

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,13 @@ from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ContainerNotFound, EngineUnreachable, OperationTimeout
-from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, count_docker_processes
+from operator_core.testing import (
+    HANDLES_SIGTERM,
+    IGNORES_SIGTERM,
+    Request,
+    count_docker_processes,
+    record_requests,
+)
 
 
 @pytest.fixture
@@ -257,8 +263,8 @@ async def test_concurrent_restarts_both_succeed(containers, executor) -> None:
     assert state["running"] is True
 
 
-async def test_process_counts_per_action(containers, executor) -> None:
-    """Each action starts a fixed, small number of docker processes."""
+async def test_request_counts_per_action(containers, executor) -> None:
+    """Each action makes a fixed, small number of Engine API requests (and no process)."""
     name = containers.run(*HANDLES_SIGTERM)
     counts = {}
     for label, call in [
@@ -269,17 +275,38 @@ async def test_process_counts_per_action(containers, executor) -> None:
         ("start", lambda: executor.start_container(name)),
         ("restart", lambda: executor.restart_container(name, timeout=5)),
     ]:
-        with count_docker_processes() as processes:
+        with count_docker_processes() as processes, record_requests() as requests:
             await call()
-        counts[label] = processes.count
+        assert processes.count == 0, label
+        counts[label] = [f"{r.method} {r.path.replace(_id(requests), 'ID')}" for r in requests]
     assert counts == {
-        "inspect": 1,
-        "start (running)": 1,
-        "stop": 3,
-        "stop (stopped)": 1,
-        "start": 3,
-        "restart": 5,
+        "inspect": [f"GET /containers/{name}/json"],
+        "start (running)": [f"GET /containers/{name}/json"],
+        "stop": [
+            f"GET /containers/{name}/json",
+            "POST /containers/ID/stop",
+            "GET /containers/ID/json",
+        ],
+        "stop (stopped)": [f"GET /containers/{name}/json"],
+        "start": [
+            f"GET /containers/{name}/json",
+            "POST /containers/ID/start",
+            "GET /containers/ID/json",
+        ],
+        "restart": [
+            f"GET /containers/{name}/json",
+            "POST /containers/ID/stop",
+            "GET /containers/ID/json",
+            "POST /containers/ID/start",
+            "GET /containers/ID/json",
+        ],
     }
+
+
+def _id(requests: list[Request]) -> str:
+    """Return the full container id the requests after the first name (or a never-seen text)."""
+    ids = [r.path.split("/")[2] for r in requests[1:]]
+    return ids[0] if ids else "\0"
 
 
 @pytest.mark.parametrize("host", ["unix:///tmp/opc-no-such-engine.sock", "tcp://127.0.0.1:1"])
@@ -292,66 +319,68 @@ async def test_unreachable_engine(engine, host) -> None:
     assert time.monotonic() - began < 15  # not the 30 s call deadline: told, not timed out
 
 
+@dataclass
+class SilentEngine:
+    """A unix socket that accepts connections and never answers; ``held``: its connections."""
+
+    url: str
+    held: list[socket.socket] = field(default_factory=list)
+
+
 @pytest.fixture
-def silent_engine(tmp_path: Path) -> Iterator[str]:
+def silent_engine(tmp_path: Path) -> Iterator[SilentEngine]:
     """A unix socket that accepts connections and never answers, like a wedged daemon."""
     path = tmp_path / "silent.sock"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(path))
     server.listen(16)
-    held: list[socket.socket] = []
+    silent = SilentEngine(f"unix://{path}")
     stop = threading.Event()
 
     def accept() -> None:
         server.settimeout(0.2)
         while not stop.is_set():
             try:
-                held.append(server.accept()[0])
+                silent.held.append(server.accept()[0])
             except TimeoutError:
                 continue
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"unix://{path}"
+    yield silent
     stop.set()
     thread.join()
-    for connection in held:
+    for connection in silent.held:
         connection.close()
     server.close()
 
 
-def _docker_processes_for(marker: str) -> list[str]:
-    """Return the command lines of live processes mentioning ``marker``."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and "docker" in cmdline:
-            found.append(cmdline)
-    return found
+def _closed_by_client(connection: socket.socket, seconds: float) -> bool:
+    """Whether the client closed ``connection`` (read to its end) within ``seconds``."""
+    connection.settimeout(seconds)
+    try:
+        while connection.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    return True
 
 
-async def test_hanging_engine_times_out_and_leaves_no_process(engine, silent_engine) -> None:
-    """A never-answering engine gives OperationTimeout at the deadline; its process is reaped."""
-    executor = DockerActionExecutor(DockerClient(host=silent_engine), call_deadline=1.0)
-    began = time.monotonic()
-    with pytest.raises(OperationTimeout, match="deadline of 1s"):
+async def test_hanging_engine_times_out_and_closes_its_connection(engine, silent_engine) -> None:
+    """A never-answering engine: OperationTimeout at the deadline, the connection closed.
+
+    The engine sees the timed-out request's connection end; no docker process is started.
+    """
+    executor = DockerActionExecutor(host=silent_engine.url, call_deadline=1.0)
+    with (
+        count_docker_processes() as processes,
+        pytest.raises(OperationTimeout, match="deadline of 1s"),
+    ):
         await executor.inspect_container("web")
-    # OperationTimeout (not an EngineError from a killed process) says the call's own
-    # deadline ended it, before the reaper's kill at about 4 s; the process is still there.
-    socket_path = silent_engine.removeprefix("unix://")
-    assert _docker_processes_for(socket_path), "the hung docker process should still be there"
-    # The reaper kills it at deadline + margin + kill-after (about 4 s after the call
-    # began); a loaded machine may take longer to show it gone, so poll for a while.
-    left = _docker_processes_for(socket_path)
-    while left and time.monotonic() < began + 30.0:
-        await asyncio.sleep(0.25)
-        left = _docker_processes_for(socket_path)
-    assert left == []
+    assert processes.count == 0
+    assert len(silent_engine.held) == 1
+    closed = await asyncio.to_thread(_closed_by_client, silent_engine.held[0], 10.0)
+    assert closed, "the timed-out request's connection was left open"
 
 
 def test_setup_script_is_idempotent(engine) -> None:

@@ -18,10 +18,17 @@ from python_on_whales import DockerClient
 
 from operator_core import limits
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker._engine.state import read
+from operator_core.docker._engine.state import fetch
 from operator_core.docker.containers import execution, logs
 from operator_core.errors import ContainerNotFound, ContainerStateError, InvalidInput
-from operator_core.testing import TEST_IMAGE, TEST_LABEL, count_docker_processes, unique_name
+from operator_core.testing import (
+    TEST_IMAGE,
+    TEST_LABEL,
+    Request,
+    count_docker_processes,
+    record_requests,
+    unique_name,
+)
 
 #: Writes "out N" to stdout and "err N" to stderr every 50 ms.
 LOOP = (
@@ -93,6 +100,19 @@ async def _measure(call) -> tuple[dict, int]:
         tracemalloc.stop()
 
 
+def _verbs(requests: list[Request]) -> list[str]:
+    """Name each request by what it does: inspect, exec create/start/inspect, logs."""
+    names = []
+    for r in requests:
+        if r.path.startswith("/exec/"):
+            names.append("exec " + {"start": "start", "json": "inspect"}[r.path.rsplit("/", 1)[-1]])
+        elif r.path.endswith("/exec"):
+            names.append("exec create")
+        else:
+            names.append({"json": "inspect", "logs": "logs"}[r.path.rsplit("/", 1)[-1]])
+    return names
+
+
 def _host_processes_mentioning(word: str) -> list[str]:
     """Return the command lines of host processes that contain ``word``."""
     found = []
@@ -130,9 +150,10 @@ async def test_logs_keep_the_streams_apart_and_in_time_order(executor, container
     """A loop writing to both streams: tail, tags, time order and one-stream reads hold."""
     name = containers.run(*LOOP)
     await _wait_for_lines(executor, name, 20)
-    with count_docker_processes() as seen:
+    with count_docker_processes() as seen, record_requests() as requests:
         both = await executor.get_container_logs(name, tail=6)
-    assert seen.verbs() == ["container inspect", "container logs"]
+    assert seen.count == 0
+    assert [r.path.rsplit("/", 1)[-1] for r in requests] == ["json", "logs"]
     assert both["line_count"] == 6
     assert {line["stream"] for line in both["lines"]} == {"stdout", "stderr"}
     for line in both["lines"]:
@@ -240,13 +261,14 @@ async def test_logs_of_a_missing_container_raise_container_not_found(executor):
 
 
 async def test_exec_exit_3_with_stderr_comes_back_as_a_result(executor, containers):
-    """A command that exits 3 writing to stderr: exit_code 3, streams apart, two processes."""
+    """A command that exits 3 writing to stderr: exit_code 3, streams apart, no process."""
     name = containers.run("sleep", "1000")
-    with count_docker_processes() as seen:
+    with count_docker_processes() as seen, record_requests() as requests:
         result = await executor.execute_command(
             name, ["sh", "-c", "echo to-out; echo to-err >&2; exit 3"]
         )
-    assert seen.verbs() == ["container inspect", "exec"]
+    assert seen.count == 0
+    assert _verbs(requests) == ["inspect", "exec create", "exec start", "exec inspect"]
     assert result["exit_code"] == 3
     assert result["success"] is False
     assert result["stdout"] == "to-out\n"
@@ -261,10 +283,11 @@ async def test_exec_env_secret_reaches_the_command_and_nothing_else(executor, co
     caplog.set_level(logging.DEBUG)
     name = containers.run("sleep", "1000")
     script = 'printf %s "$TOKEN" | md5sum; cat /proc/*/cmdline | tr "\\0" " "'
-    with count_docker_processes() as seen:
+    with count_docker_processes() as seen, record_requests() as requests:
         result = await executor.execute_command(
             name, ["sh", "-c", script], env={"TOKEN": SECRET, "PATH": "/bin"}
         )
+    assert SECRET not in repr(requests)
     assert result["stdout"].split()[0] == hashlib.md5(SECRET.encode()).hexdigest()  # noqa: S324
     assert SECRET not in json.dumps(result)
     assert not any(SECRET in word for command in seen.commands for word in command)
@@ -276,10 +299,18 @@ async def test_exec_past_its_timeout_returns_promptly_and_leaves_no_process(exec
     name = containers.run("sleep", "1000")
     command = ["sh", "-c", "sleep 301 & sleep 302 & wait"]
     began = time.monotonic()
-    with count_docker_processes() as seen:
+    with count_docker_processes() as seen, record_requests() as requests:
         result = await executor.execute_command(name, command, timeout=2)
     elapsed = time.monotonic() - began
-    assert seen.verbs() == ["container inspect", "exec", "exec"]
+    assert seen.count == 0
+    assert _verbs(requests) == [
+        "inspect",
+        "exec create",
+        "exec start",
+        "exec create",
+        "exec start",
+        "exec inspect",
+    ]
     assert result["timed_out"] is True
     assert result["exit_code"] is None
     # Stopped at its 2 s timeout; broken, it sleeps 301 s. The upper bounds are slack for a
@@ -359,9 +390,9 @@ async def test_exec_in_a_stopped_or_missing_container_is_a_clear_error(executor,
     """A stopped container raises ContainerStateError; a missing one ContainerNotFound."""
     name = containers.run("true")
     await _docker("wait", name)
-    with count_docker_processes() as seen, pytest.raises(ContainerStateError, match="not running"):
+    with record_requests() as seen, pytest.raises(ContainerStateError, match="not running"):
         await executor.execute_command(name, ["true"])
-    assert seen.verbs() == ["container inspect"]
+    assert _verbs(seen) == ["inspect"]
     with pytest.raises(ContainerNotFound):
         await executor.execute_command("opc-no-such-container-y", ["true"])
 
@@ -371,25 +402,25 @@ async def test_exec_output_that_mimics_the_engine_is_the_commands_result(
 ):
     """A command printing the engine's refusal text to stderr and exiting 1 is a result.
 
-    The container is read again (inspect, exec, inspect) and still runs, so the output is
-    the command's own. A real refusal still raises: with the first check skipped, an exec
-    in a stopped container reaches the engine, and the second read confirms it stopped.
+    Over the API the engine's refusals are statuses, never text in the output, so no second
+    read is needed. A real refusal still raises: with the first check skipped, an exec in
+    a stopped container is refused by the engine (409) as ContainerStateError.
     """
     name = containers.run("sleep", "1000")
     mimic = "Error response from daemon: No such container: X"
-    with count_docker_processes() as seen:
+    with record_requests() as seen:
         result = await executor.execute_command(name, ["sh", "-c", f"echo '{mimic}' >&2; exit 1"])
-    assert seen.verbs() == ["container inspect", "exec", "container inspect"]
+    assert _verbs(seen) == ["inspect", "exec create", "exec start", "exec inspect"]
     assert (result["exit_code"], result["success"], result["timed_out"]) == (1, False, False)
     assert result["stderr"] == mimic + "\n"
 
     stopped = containers.run("true")
     await _docker("wait", stopped)
-    monkeypatch.setattr(execution, "_running", lambda client, ref: read(client, ref))
-    with count_docker_processes() as refused, pytest.raises(ContainerStateError) as raised:
+    monkeypatch.setattr(execution, "_running", fetch)
+    with record_requests() as refused, pytest.raises(ContainerStateError) as raised:
         await executor.execute_command(stopped, ["true"])
-    assert refused.verbs() == ["container inspect", "exec", "container inspect"]
-    assert "is not running" in str(raised.value.__cause__)
+    assert _verbs(refused) == ["inspect", "exec create"]
+    assert "is not running" in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -409,6 +440,11 @@ async def test_exec_output_that_mimics_the_engine_is_the_commands_result(
 async def test_bad_inputs_start_no_docker_process(executor, containers, method, kwargs):
     """Bad arguments raise InvalidInput before any docker process starts."""
     name = containers.run("sleep", "1000")
-    with count_docker_processes() as seen, pytest.raises(InvalidInput):
+    with (
+        count_docker_processes() as seen,
+        record_requests() as requests,
+        pytest.raises(InvalidInput),
+    ):
         await getattr(executor, method)(name, **kwargs)
     assert seen.count == 0
+    assert requests == []

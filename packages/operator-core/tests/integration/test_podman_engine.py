@@ -1,5 +1,9 @@
 """The executor against Podman (``DockerClient(client_call=["podman"])``), where it is installed.
 
+The executor reaches Podman's Docker-compatible API (``podman system service``, started by
+``scripts/setup-podman.sh``) for every action on the Engine API; the fixtures make their
+containers with the podman CLI.
+
 Podman differs from Docker where it matters to us: ``network inspect`` writes ``id`` and
 ``name`` in lower case (and lists no containers), a container without a health check has
 health ``""``, and ``--filter health=none`` matches nothing. Each test here pins one of
@@ -15,11 +19,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from python_on_whales import DockerClient
 
 from operator_core import ContainerNotFound, DockerActionExecutor, NetworkNotFound
+from operator_core.docker import podman_socket, record_requests
 from operator_core.testing import HANDLES_SIGTERM, IGNORES_SIGTERM, TEST_IMAGE, unique_name
 
 #: What `podman run` needs in this kind of sandbox (the defaults exceed its hard limits).
@@ -35,6 +41,9 @@ def _podman_problem() -> str | None:
     )
     if image.returncode != 0:
         return f"{TEST_IMAGE} is not in podman's store (scripts/setup-podman.sh imports it)"
+    socket = Path(podman_socket().removeprefix("unix://"))
+    if not socket.is_socket():
+        return f"podman system service is not serving {socket} (scripts/setup-podman.sh starts it)"
     return None
 
 
@@ -164,3 +173,15 @@ async def test_logs_exec_pause_and_kill_on_podman(pods, executor):
     assert (hup["signal_sent"], hup["running"]) == (True, True)
     with pytest.raises(ContainerNotFound):
         await executor.inspect_container(unique_name("opc-nopod"))
+
+
+async def test_the_executor_speaks_to_podmans_api_socket(pods, executor):
+    """A podman client's executor reaches `podman system service` over the Engine API."""
+    with record_requests() as sent:
+        version = await executor._api.get("/version")
+    assert isinstance(version, dict)
+    components = version.get("Components")
+    assert isinstance(components, list)
+    assert "Podman Engine" in [c.get("Name") for c in components if isinstance(c, dict)]
+    assert [request[:2] for request in sent] == [("GET", "/version")]
+    await executor.aclose()

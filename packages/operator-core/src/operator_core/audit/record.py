@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import uuid
 from datetime import UTC, datetime
@@ -46,11 +48,14 @@ class AuditRecord(BaseModel):
     through, when it was admitted (after any approval): rate limits count from then.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # A non-finite number in a free-form field (arguments, result...) is kept as the
+    # string "NaN", "Infinity" or "-Infinity": JSON has no such number, and pydantic's own
+    # default writes null, which would say the value was absent.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="strings")
 
     id: str = Field(default_factory=new_record_id)
     time: str
-    ts: float
+    ts: float = Field(allow_inf_nan=False)
     actor: str | None = None
     reason: str | None = None
     tool: str
@@ -76,7 +81,7 @@ class AuditRecord(BaseModel):
     rule: str | None = None
     outcome: Outcome
     error: dict[str, Any] | None = None
-    duration_ms: float | None = None
+    duration_ms: float | None = Field(default=None, allow_inf_nan=False)
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
@@ -92,8 +97,13 @@ class AuditRecord(BaseModel):
         return _older(_scrub(data))
 
     def to_json(self) -> str:
-        """Return the record as one line of JSON."""
-        return self.model_dump_json()
+        """Return the record as one line of strict JSON (no NaN, no Infinity).
+
+        A non-finite number is a string by then (``_scrub``); ``allow_nan=False`` makes
+        sure no invalid JSON is ever written to the trail, whatever slips through.
+        """
+        data = self.model_dump(mode="json")
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 def _older(data: Any) -> Any:
@@ -107,11 +117,18 @@ def _older(data: Any) -> Any:
     return {**data, "target_id": data["container_id"], "target_name": data.get("container_name")}
 
 
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _scrub(value: Any) -> Any:
-    """Return ``value`` with every lone surrogate in its strings replaced by U+FFFD."""
+    """Return ``value`` with every lone surrogate in its strings replaced by U+FFFD.
+
+    A non-finite float becomes its name as a string ("NaN", "Infinity", "-Infinity"),
+    so the record in memory is the record stored, and never null.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
     if isinstance(value, dict):

@@ -161,7 +161,7 @@ async def open_runner(
     policy = settings.policy()
     inventory = settings.inventory()
     executor: Any = (
-        DockerActionExecutor(settings.docker_client())
+        DockerActionExecutor(endpoint=settings.endpoint())
         if inventory is None
         else FleetExecutor(Fleet(inventory))
     )
@@ -178,6 +178,7 @@ async def open_runner(
     finally:
         await audit.close()
         await merged.close_history()
+        await _close(executor)
 
 
 async def call_tool(
@@ -212,6 +213,13 @@ async def call_tool(
     return cast("JSONObject", envelope)
 
 
+async def _close(executor: object) -> None:
+    """Close an executor's connection pools (an executor handed in by a test may have none)."""
+    close = getattr(executor, "aclose", None)
+    if callable(close):
+        await close()
+
+
 #: The bound on reading the engine's container names for a hint or a completion.
 NAMES_DEADLINE_S = 5.0
 
@@ -225,13 +233,18 @@ async def container_names(settings: Settings) -> list[str]:
     """
     try:
         inventory = settings.inventory()
-        client = (
-            settings.docker_client()
+        endpoint = (
+            settings.endpoint()
             if inventory is None
-            else inventory.host(settings.fleet_host() or inventory.default).client()
+            else inventory.host(settings.fleet_host() or inventory.default).endpoint()
         )
-        executor = DockerActionExecutor(client, call_deadline=NAMES_DEADLINE_S)
+        executor = DockerActionExecutor(endpoint=endpoint, call_deadline=NAMES_DEADLINE_S)
+    except OperatorError:
+        return []
+    try:
         listing = await executor.list_containers(all=True)
     except OperatorError:
         return []
+    finally:
+        await _close(executor)
     return [str(entry["name"]) for entry in listing["containers"] if entry.get("name")]

@@ -12,7 +12,9 @@ Where each setting comes from, first match wins:
 * watch store (the event history, and the healer's leases and state): ``--history-db
   PATH``, else ``$OPERATOR_HISTORY_DB``, else ``history.sqlite3`` beside the audit trail
   when that is given by option or environment, else under ``$XDG_STATE_HOME/operator-core``;
-* engine: ``--host`` or ``--context`` (one of them), else the docker CLI's own default;
+* engine: ``--host`` URL or ``--context`` (one of them, resolved to an ``Endpoint`` without
+  running ``docker``), else the docker CLI's own default ($DOCKER_HOST, $DOCKER_CONTEXT,
+  the current context, the local socket);
 * fleet: ``--inventory FILE``, else ``$OPERATOR_INVENTORY``, else
   ``$XDG_CONFIG_HOME/operator-core/inventory.toml`` when it exists. With an inventory every
   command goes to the fleet: ``--host NAME`` names an inventory host (``docker ps`` without
@@ -32,6 +34,7 @@ from typing import Literal
 from python_on_whales import DockerClient
 
 from operator_core.audit.redact import redact_value
+from operator_core.docker import Endpoint, resolve_endpoint
 from operator_core.errors import InvalidInput
 from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, load_policy
@@ -182,6 +185,15 @@ class Settings:
         if self.context:
             return ["docker", "--context", self.context]
         return ["docker"]
+
+    def endpoint(self) -> Endpoint:
+        """Return the engine --host or --context names (else the environment's default).
+
+        InvalidInput for both, a malformed URL or an unknown context; nothing connects.
+        """
+        if self.host and self.context:
+            raise InvalidInput("give --host or --context, not both")
+        return resolve_endpoint(self.host or None, self.context or None)
 
     def docker_client(self) -> DockerClient | None:
         """Return a client for --host or --context, or None for the default engine."""

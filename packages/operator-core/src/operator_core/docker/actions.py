@@ -14,6 +14,9 @@ from typing import Any
 
 from python_on_whales import DockerClient, docker
 
+from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.endpoint import Endpoint
+from operator_core.docker._engine.reach import cli_client, endpoint_for, engine_client
 from operator_core.docker.containers.control import SignalActions
 from operator_core.docker.containers.discovery import DiscoveryActions
 from operator_core.docker.containers.execution import ExecActions, exec_deadline
@@ -65,8 +68,17 @@ class DockerActionExecutor(
 
     The swarm actions (services, tasks, nodes) need a swarm manager's engine.
 
-    ``client`` is a python-on-whales ``DockerClient`` for another host or context; the
-    default is python-on-whales' shared ``docker``. ``call_deadline`` bounds each call that
+    The engine is reached over its API (``EngineClient``, one connection pool per
+    executor), named by at most one of: ``host``, its URL (``unix:///var/run/docker.sock``,
+    ``tcp://h:2376`` - TLS only through an ``endpoint`` or a context -, ``ssh://me@h``);
+    ``context``, a docker context's name (read from the context store, no ``docker``
+    process); ``endpoint``, an ``Endpoint`` (the fleet's, from its inventory); ``client``, a
+    python-on-whales ``DockerClient`` (its host, TLS files or context are read). With none,
+    the docker CLI's default: ``$DOCKER_HOST``, ``$DOCKER_CONTEXT``, the current context,
+    the local socket. A bad one is an InvalidInput, before any connection. ``api`` hands in
+    a ready ``EngineClient`` (a fake in tests). The docker CLI (python-on-whales) still
+    serves the actions not yet on the API, reaching the same engine. ``aclose()`` closes
+    the connection pool (and an ssh host's connection). ``call_deadline`` bounds each call that
     has no grace period of its own; stop and restart are bounded by their grace period
     plus a margin. ``clock`` measures how long a stop took (tests pass a fake one).
     """
@@ -75,10 +87,17 @@ class DockerActionExecutor(
         self,
         client: DockerClient | None = None,
         *,
+        host: str | None = None,
+        context: str | None = None,
+        endpoint: Endpoint | None = None,
+        api: EngineClient | None = None,
         call_deadline: float = DEFAULT_CALL_DEADLINE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._docker = client if client is not None else docker
+        self.endpoint = endpoint_for(client, host=host, context=context, endpoint=endpoint)
+        named = client is None and (host, context, endpoint) != (None, None, None)
+        self._docker = cli_client(self.endpoint) if named else (client or docker)
+        self._api = api if api is not None else engine_client(self.endpoint)
         self._call_deadline = validate_seconds(
             call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True
         )

@@ -6,7 +6,7 @@ is a key. What the engine itself says is: its ``ID`` in ``docker info``, and, wh
 a swarm, the cluster's ID. Rate limits, locks, history cursors and heal leases are keyed on
 these, never on how the engine was reached.
 
-The identity is read once (one ``docker info``) and kept for ``IDENTITY_TTL_S`` seconds of
+The identity is read once (one ``GET /info``) and kept for ``IDENTITY_TTL_S`` seconds of
 the executor's clock, so keying a call costs no engine round trip after the first; a swarm
 joined or left is seen within that time.
 """
@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import Any
 
 from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.fields import obj, text
 from operator_core.errors import EngineError
 from operator_core.results import EngineIdentity
 
-__all__ = ["IDENTITY_TTL_S", "IdentityActions", "identity_of"]
+__all__ = ["IDENTITY_TTL_S", "IdentityActions", "identity_from_json", "identity_of"]
 
 #: How long a read identity is reused before ``docker info`` is asked again.
 IDENTITY_TTL_S = 60.0
@@ -45,6 +46,24 @@ def identity_of(info: Any) -> EngineIdentity:
     }
 
 
+def identity_from_json(info: dict[str, object]) -> EngineIdentity:
+    """Return the identity in the engine's ``GET /info`` answer."""
+    engine_id = text(info.get("ID")) or ""
+    if not engine_id:
+        raise EngineError("the engine's GET /info gave no ID")
+    swarm = obj(info.get("Swarm"))
+    node_id = text(swarm.get("NodeID")) or None
+    cluster_id = text(obj(swarm.get("Cluster")).get("ID")) or None
+    in_swarm = text(swarm.get("LocalNodeState")) == "active" and node_id is not None
+    return {
+        "engine_id": engine_id,
+        "engine_name": text(info.get("Name")) or None,
+        "cluster_id": cluster_id if in_swarm else None,
+        "node_id": node_id if in_swarm else None,
+        "manager": in_swarm and swarm.get("ControlAvailable") is True,
+    }
+
+
 class IdentityActions(ExecutorCore):
     """``engine_identity``: the engine's own ID and swarm membership, cached briefly."""
 
@@ -61,7 +80,7 @@ class IdentityActions(ExecutorCore):
         cached = self._identity
         if cached is not None and not refresh and now - cached[0] < IDENTITY_TTL_S:
             return cached[1].copy()
-        info = await self._run("docker info", lambda client: client.system.info())
-        identity = identity_of(info)
+        info = await self._call("GET /info", lambda: self._api.get_object("/info"))
+        identity = identity_from_json(info)
         self._identity = (now, identity)
         return identity.copy()

@@ -42,6 +42,10 @@ class FleetExecutor:
         """The host a call that names none goes to."""
         return self.fleet.default
 
+    async def aclose(self) -> None:
+        """Close every host's connection pool (``Fleet.aclose``)."""
+        await self.fleet.aclose()
+
     def host_labels(self) -> dict[str, dict[str, str]]:
         """Return each host's labels (for the policy's ``scope.require_host_labels``)."""
         return {name: dict(host.labels) for name, host in self.fleet.inventory.hosts.items()}

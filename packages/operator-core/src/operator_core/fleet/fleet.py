@@ -1,16 +1,18 @@
 """``Fleet``: many Docker hosts as one, each reached through its own executor.
 
 A fleet holds one ``DockerActionExecutor`` per inventory host, built the first time it is
-needed, each over a python-on-whales ``DockerClient`` that reaches the host as the docker
-CLI does (socket, ``tcp://`` with TLS, ``ssh://`` through the system ssh, or a context).
+needed, each over the Engine API with one connection pool to its host's ``Endpoint``
+(socket, ``tcp://`` with TLS, ``ssh://`` through one ssh connection, or a context).
 Calls on several hosts run concurrently, each bounded by its host's ``deadline_s``: a dead
 host answers at once with its error, a hung one costs at most its own deadline, and
 neither delays or fails the others. A host that failed is reported in ``host_errors``
 (``{host, type, message}``), never silently dropped.
 
-Over SSH every docker call is a new ``ssh`` process; let it reuse one connection with
-``ControlMaster auto``, ``ControlPath`` and ``ControlPersist`` for that host in your ssh
-configuration (``scripts/lab.sh`` writes such an entry for its SSH host).
+Over SSH the executor keeps one ssh connection per host (``_engine.ssh.SSHBridge``);
+``check`` and the actions still on the docker CLI start an ``ssh`` process per call, so
+let them reuse one connection with ``ControlMaster auto``, ``ControlPath`` and
+``ControlPersist`` for that host in your ssh configuration (``scripts/lab.sh`` writes such
+an entry for its SSH host).
 """
 
 from __future__ import annotations
@@ -116,6 +118,14 @@ class Fleet:
             )
         return self._executors[name]
 
+    async def aclose(self) -> None:
+        """Close every host's connection pool (and ssh connection) built so far."""
+        built, self._executors = list(self._executors.values()), {}
+        for executor in built:
+            close = getattr(executor, "aclose", None)
+            if callable(close):
+                await close()
+
     def _client(self, name: str) -> DockerClient:
         """Return the docker client of host ``name``, building it once."""
         if name not in self._clients:
@@ -211,5 +221,8 @@ class Fleet:
 
 
 def _default_executor(entry: HostEntry, client: DockerClient) -> DockerActionExecutor:
-    """Return the executor of a host: its client, bounded by its deadline."""
-    return DockerActionExecutor(client, call_deadline=entry.deadline_s)
+    """Return the executor of a host: over the Engine API, bounded by its deadline.
+
+    ``client`` (the docker CLI's) serves ``check`` only.
+    """
+    return DockerActionExecutor(endpoint=entry.endpoint(), call_deadline=entry.deadline_s)

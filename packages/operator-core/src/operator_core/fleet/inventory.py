@@ -34,14 +34,14 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
 from python_on_whales import DockerClient
 
-from operator_core.errors import InventoryError
+from operator_core.docker import Endpoint, TLSFiles, cli_client, resolve_endpoint, url_problem
+from operator_core.errors import InvalidInput, InventoryError
 
 __all__ = [
     "DEFAULT_HOST_DEADLINE_S",
@@ -65,20 +65,6 @@ _TOP_KEYS = frozenset({"default", "hosts"})
 _HOST_KEYS = frozenset({"url", "context", "tls", "labels", "deadline_s"})
 _TLS_KEYS = frozenset({"ca", "cert", "key", "verify"})
 _EXAMPLE = '[hosts.local]\nurl = "unix:///var/run/docker.sock"'
-#: A host as a URL names it: a DNS name or an IPv4 or IPv6 address (brackets removed).
-_HOST_CHARS = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+", re.ASCII)
-_USER_CHARS = re.compile(r"[A-Za-z0-9._-]+", re.ASCII)
-_SOCKETS = {"unix": "unix:///var/run/docker.sock", "npipe": "npipe:////./pipe/docker_engine"}
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """The TLS files of a ``tcp://`` host (absolute paths) and whether to verify the server."""
-
-    ca: Path | None = None
-    cert: Path | None = None
-    key: Path | None = None
-    verify: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,20 +83,22 @@ class HostEntry:
         """How the host is reached, for people: its URL or ``context NAME``."""
         return self.url if self.url is not None else f"context {self.context}"
 
+    def endpoint(self) -> Endpoint:
+        """Return how the Engine API client reaches this host (InventoryError: a bad context).
+
+        Its label is the host's name, so that errors name the host as the inventory does.
+        """
+        try:
+            found = resolve_endpoint(self.url, self.context, self.tls)
+        except InvalidInput as exc:
+            raise InventoryError(f"hosts.{self.name}: {exc}") from None
+        return replace(found, label=f"{self.name} ({found.label})")
+
     def client(self) -> DockerClient:
         """Return a python-on-whales client that reaches this host as the docker CLI would."""
         if self.context is not None:
             return DockerClient(context=self.context)
-        if self.tls is None:
-            return DockerClient(host=self.url)
-        return DockerClient(
-            host=self.url,
-            tls=True,
-            tlsverify=self.tls.verify,
-            tlscacert=self.tls.ca,
-            tlscert=self.tls.cert,
-            tlskey=self.tls.key,
-        )
+        return cli_client(resolve_endpoint(self.url, tls=self.tls))
 
 
 @dataclass(frozen=True)
@@ -243,9 +231,10 @@ def _tls(where: str, raw: object, url: object, base: Path, faults: list[str]) ->
     """Return the TLS files of a host, resolved against ``base`` and checked to exist."""
     if raw is None:
         return None
+    # A tls beside a url that is not tcp:// is a fault, and its table is still read, so
+    # that its own faults (cert without key, a missing file) are named at once too.
     if not isinstance(url, str) or not url.startswith("tcp://"):
         faults.append(f"{where}.tls: TLS goes with a tcp:// url only; remove it or use tcp://")
-        return None
     if not isinstance(raw, dict):
         faults.append(f'{where}.tls: must be a table: {{ ca = "ca.pem", cert = ..., key = ... }}')
         return None
@@ -270,43 +259,6 @@ def _tls(where: str, raw: object, url: object, base: Path, faults: list[str]) ->
     if (raw.get("cert") is None) != (raw.get("key") is None):
         faults.append(f"{where}.tls: give cert and key together")
     return TLSFiles(paths["ca"], paths["cert"], paths["key"], verify)
-
-
-def url_problem(url: str) -> str | None:
-    """Return what makes ``url`` (of a known scheme) one docker cannot use, or None.
-
-    Refused at load, so that it never fails at call time with a stranger's words: blanks
-    and control characters (options trailing a URL), a query or a fragment, a port
-    outside 1-65535, a host or user starting with ``-`` (ssh would read an option), an
-    ``ssh://`` path or password, a ``unix://`` or ``npipe://`` URL without a path.
-    """
-    if any(char.isspace() or not char.isprintable() for char in url):
-        return "holds a blank or a control character (nothing may follow the URL)"
-    if "?" in url or "#" in url:
-        return "has a query or a fragment ('?', '#'); docker takes neither"
-    parts = urlsplit(url)
-    if parts.scheme in ("unix", "npipe"):
-        if parts.path in ("", "/"):
-            return f"names no socket; e.g. {_SOCKETS[parts.scheme]}"
-        return None
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0 or (parts.netloc.endswith(":") and port is None):
-        return "has a port that is not a number from 1 to 65535"
-    host, user = parts.hostname or "", parts.username or ""
-    if not host:
-        return "names no host"
-    if host.startswith("-") or user.startswith("-"):
-        return "has a host or user starting with '-' (ssh would read it as an option)"
-    if _HOST_CHARS.fullmatch(host) is None or (user and _USER_CHARS.fullmatch(user) is None):
-        return "has a host or user that is not a plain name or address"
-    if parts.scheme == "ssh" and (parts.password is not None or parts.path):
-        return "ssh:// takes [user@]host[:port] only: no password, no path"
-    if parts.scheme == "tcp" and (user or parts.password is not None):
-        return "tcp:// takes no user or password (use tls = { ... })"
-    return None
 
 
 def _labels(where: str, raw: object, faults: list[str]) -> dict[str, str]:

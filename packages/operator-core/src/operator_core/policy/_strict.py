@@ -1,8 +1,9 @@
-"""The one base of the policy's models: strict, frozen, and faults raised as PolicyError.
+"""The base of every policy model, and how a policy's faults are explained.
 
-``Strict`` refuses unknown keys and wrong types and is frozen once built; building one in
-code (``Policy(...)``, ``SwarmRules(...)``) raises ``PolicyError`` naming every fault, as
-loading a file does (``explain``).
+``Strict`` models refuse unknown keys and wrong types and are frozen once built; building
+one in code (``SwarmRules(min_replicas=-1)``) raises ``PolicyError`` naming each fault, as
+loading a file does (``policy_from_dict``). This module imports no other policy module, so
+``model`` and ``swarm_rules`` both build on it without importing each other.
 """
 
 from __future__ import annotations
@@ -10,36 +11,53 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic._internal._model_construction import ModelMetaclass
 
 from operator_core.audit.redact import redact_value
 from operator_core.errors import PolicyError
 
-__all__ = ["Strict", "explain"]
+__all__ = ["Strict", "check_labels", "explain", "parse_label"]
 
 
-class _PolicyMeta(ModelMetaclass):
-    """Makes ``Policy(...)`` built in code raise PolicyError, as loading a file does.
+def parse_label(text: str) -> tuple[str, str | None]:
+    """Return ``(key, value)`` of ``key=value`` or ``(key, None)`` of ``key``."""
+    key, sep, value = text.partition("=")
+    if not key.strip() or key != key.strip():
+        raise ValueError(f"label {text!r} needs a key: write 'key' or 'key=value'")
+    return key, (value if sep else None)
 
-    Only direct construction passes here; nested models validated from a dict do not,
-    so their faults are reported once, at their full location.
+
+def check_labels(values: list[str]) -> list[str]:
+    """Refuse labels that are not ``key`` or ``key=value``."""
+    for text in values:
+        parse_label(text)
+    return values
+
+
+class Strict(BaseModel):
+    """Base of policy models: unknown keys and wrong types are errors; frozen once built.
+
+    Built in code, a model raises PolicyError (not pydantic's ValidationError). Nested
+    models validated from a dict do not pass through ``__init__`` (it is marked as the
+    base one, so pydantic validates them in place), so their faults are reported once,
+    at their full location, by the outermost model.
     """
-
-    def __call__(cls, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 (a metaclass method)
-        try:
-            return super().__call__(*args, **kwargs)
-        except ValidationError as exc:
-            raise PolicyError(explain(exc, f"{cls.__name__}(...)")) from None
-
-
-class Strict(BaseModel, metaclass=_PolicyMeta):
-    """Base of policy models: unknown keys and wrong types are errors; frozen once built."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            hide = bool(self.model_config.get("hide_input_in_errors"))  # a sink's secrets
+            raise PolicyError(explain(exc, f"{type(self).__name__}(...)", hide)) from None
 
-def explain(exc: ValidationError, source: str) -> str:
-    """Return one line per fault: where, what is wrong, what was given."""
+    # pydantic calls a model's own __init__ for nested values unless it is marked as one
+    # that only validates (as BaseModel.__init__ is): ours only translates the error.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+def explain(exc: ValidationError, source: str, hide_inputs: bool = False) -> str:
+    """Return one line per fault: where, what is wrong, what was given (unless hidden)."""
     lines = [f"{source}: invalid policy ({exc.error_count()} problem(s)):"]
     for error in exc.errors(include_url=False):
         where = _location(error["loc"])
@@ -47,7 +65,8 @@ def explain(exc: ValidationError, source: str) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling and section)"
         shown = (
-            error["type"] not in ("missing", "extra_forbidden")
+            not hide_inputs
+            and error["type"] not in ("missing", "extra_forbidden")
             and _scalar(error["input"])
             and error["loc"][:1] != ("alerts",)  # a sink's url and token are secrets
         )

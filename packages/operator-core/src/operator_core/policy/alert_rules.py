@@ -24,7 +24,9 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from operator_core.policy._strict import Strict
 
 __all__ = ["ALERT_KINDS", "AlertSink", "SinkKind", "shown_url"]
 
@@ -71,7 +73,7 @@ def _port(url: str) -> int | None:
         return None
 
 
-class AlertSink(BaseModel):
+class AlertSink(Strict):
     """One ``[alerts.NAME]`` section: a receiver of the watch's alerts.
 
     Built in code with a bad value it raises pydantic's ValidationError without the

@@ -15,11 +15,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from operator_core.audit.redact import redact_arguments, redact_value, redacted_traceback
 from operator_core.errors import ApprovalUnavailable
 from operator_core.policy.aliases import alias_verdict
+from operator_core.policy.approval import approval_of, call_needs_approval
 from operator_core.policy.concurrency import ActionGate
 from operator_core.policy.limits import RateLimiter
 from operator_core.policy.matching import Verdict, protection, scope_violation
@@ -27,13 +28,13 @@ from operator_core.policy.model import Policy
 from operator_core.policy.self_container import detect_own_container_ids, detect_own_upper_dirs
 from operator_core.policy.swarm import (
     node_host_verdict,
-    protected_moves,
-    scale_needs_approval,
     swarm_call_verdict,
     swarm_protection,
 )
 from operator_core.policy.target import TargetFacts, TargetSummary
-from operator_core.tools.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from operator_core.tools.spec import ToolSpec
 
 __all__ = ["AUTO", "ApprovalRequest", "Approver", "AutoDetect", "Guard"]
 
@@ -242,16 +243,11 @@ class Guard:
     def call_needs_approval(
         self, spec: ToolSpec, arguments: Mapping[str, object], facts: TargetFacts | None = None
     ) -> bool:
-        """Whether this call needs approval: as its tool does, or as a stop to 0 replicas.
+        """Whether this call needs approval (``operator_core.policy.approval``'s one rule).
 
         ``facts`` (the resolved target) tells what a rollback would give back.
         """
-        swarm = facts if facts is not None and facts.kind != "container" else None
-        if self.needs_approval(spec) or scale_needs_approval(spec.method, arguments, swarm):
-            return True
-        rules = self.policy.for_host(facts.host if facts else None).swarm
-        moved = swarm is not None and protected_moves(rules, spec.method, arguments, swarm)
-        return bool(moved) and rules.drain_protected == "approval"
+        return call_needs_approval(self.policy, spec, arguments, facts)
 
     def check_unchanged(self, judged: TargetFacts, now: TargetFacts) -> Verdict | None:
         """Refuse a container that changed since it was judged: ``now`` is it read again.
@@ -309,8 +305,11 @@ class Guard:
         return _about(self.limiter.judge(spec.name, facts.key, past, now), facts)
 
     def needs_approval(self, spec: ToolSpec) -> bool:
-        """Whether ``spec`` needs approval (``Policy.needs_approval``)."""
-        return self.policy.needs_approval(spec)
+        """Whether some call of ``spec`` needs approval (``approval_of``, as policy show says).
+
+        For a read-only tool that is every call of it: conditions apply to swarm actions.
+        """
+        return approval_of(self.policy, spec) is not None
 
     async def approve(self, spec: ToolSpec, request: ApprovalRequest) -> Verdict | None:
         """Ask the approver; return None when it said yes, else the denial."""

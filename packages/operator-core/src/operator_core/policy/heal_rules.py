@@ -17,7 +17,9 @@ A section looks like this (every key optional; the defaults are the safe ones)::
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from operator_core.policy._strict import Strict
 
 __all__ = ["DEFAULT_HEAL_LABEL", "HealRules"]
 
@@ -30,7 +32,7 @@ def _default_labels() -> list[str]:
     return [DEFAULT_HEAL_LABEL]
 
 
-class HealRules(BaseModel):
+class HealRules(Strict):
     """The ``[heal]`` section: what ``operator watch --heal`` may do about incidents.
 
     With ``restart_unhealthy`` a container that carries every ``require_labels`` label

@@ -57,21 +57,21 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 
-# The metaclass every pydantic v2 model has; subclassed only to translate errors.
 from operator_core.audit.retention import RetentionRules
 from operator_core.errors import PolicyError
-from operator_core.policy._strict import Strict as _Strict
-from operator_core.policy._strict import explain as _explain
+from operator_core.policy._strict import Strict, check_labels, explain, parse_label
 from operator_core.policy.alert_rules import AlertSink
 from operator_core.policy.heal_rules import HealRules
 from operator_core.policy.swarm_rules import SwarmRules
-from operator_core.tools.registry import REGISTRY
-from operator_core.tools.spec import ToolsetName, ToolSpec
 from operator_core.validate import REFERENCE_PATTERN
+from operator_core.words import ToolsetName
+
+if TYPE_CHECKING:
+    from operator_core.tools.spec import ToolSpec
 
 __all__ = [
     "ApprovalRules",
@@ -89,23 +89,10 @@ __all__ = [
 RiskName = Literal["low", "medium", "high"]
 
 
-def parse_label(text: str) -> tuple[str, str | None]:
-    """Return ``(key, value)`` of ``key=value`` or ``(key, None)`` of ``key``."""
-    key, sep, value = text.partition("=")
-    if not key.strip() or key != key.strip():
-        raise ValueError(f"label {text!r} needs a key: write 'key' or 'key=value'")
-    return key, (value if sep else None)
-
-
-def _check_labels(values: list[str]) -> list[str]:
-    """Refuse labels that are not ``key`` or ``key=value``."""
-    for text in values:
-        parse_label(text)
-    return values
-
-
 def _check_tools(names: list[str] | dict[str, bool] | None) -> Any:
     """Refuse tool names that no tool has."""
+    from operator_core.tools.registry import REGISTRY  # tools/ loads only when names are given
+
     for name in names or ():
         if name not in REGISTRY:
             raise ValueError(f"no tool named {name!r}; tools: {', '.join(REGISTRY)}")
@@ -117,7 +104,7 @@ def _high_only() -> list[RiskName]:
     return ["high"]
 
 
-LabelList = Annotated[list[str], AfterValidator(_check_labels)]
+LabelList = Annotated[list[str], AfterValidator(check_labels)]
 
 
 def _fix(value: str, allowed: re.Pattern[str]) -> str:
@@ -166,7 +153,7 @@ NameList = list[Annotated[str, AfterValidator(_container_name)]]
 PatternList = list[Annotated[str, AfterValidator(_name_pattern)]]
 
 
-class ProtectedContainers(_Strict):
+class ProtectedContainers(Strict):
     """Containers no mutating tool may act on.
 
     Names and patterns are refused at load when no container name could match them
@@ -178,7 +165,7 @@ class ProtectedContainers(_Strict):
     labels: LabelList = Field(default_factory=list)
 
 
-class Scope(_Strict):
+class Scope(Strict):
     """When ``require_labels`` is set, only containers carrying all of them may change.
 
     In a fleet, ``require_host_labels`` limits mutating tools to hosts whose inventory
@@ -189,7 +176,7 @@ class Scope(_Strict):
     require_host_labels: LabelList = Field(default_factory=list)
 
 
-class HostPolicy(_Strict):
+class HostPolicy(Strict):
     """A ``[hosts.NAME]`` section: that host's mode, and containers protected there too.
 
     ``mode`` replaces the policy's own on that host (``observe`` for prod while staging
@@ -200,7 +187,7 @@ class HostPolicy(_Strict):
     protected: ProtectedContainers = Field(default_factory=ProtectedContainers)
 
 
-class ApprovalRules(_Strict):
+class ApprovalRules(Strict):
     """Which calls need approval: by risk, overridden per tool."""
 
     risks: list[RiskName] = Field(default_factory=_high_only)
@@ -208,7 +195,7 @@ class ApprovalRules(_Strict):
     timeout_s: float = Field(default=300.0, gt=0, le=86400)
 
 
-class RateLimit(_Strict):
+class RateLimit(Strict):
     """At most ``max`` mutating actions per ``window_s`` seconds, per container or overall.
 
     Every action that was let through counts, even one that then failed (a failing
@@ -232,6 +219,8 @@ class RateLimit(_Strict):
     def _mutating(cls, names: list[str] | None) -> list[str] | None:
         """Refuse unknown tools and read-only ones (reads are never rate limited)."""
         _check_tools(names)
+        from operator_core.tools.registry import REGISTRY  # tools/ loads only when names are given
+
         reads = [name for name in names or () if REGISTRY[name].read_only]
         if reads:
             raise ValueError(f"read-only tools are not rate limited: {', '.join(reads)}")
@@ -242,7 +231,7 @@ class RateLimit(_Strict):
         return self.tools is None or tool in self.tools
 
 
-class Policy(_Strict):
+class Policy(Strict):
     """The whole policy; ``Policy()`` is observe mode with the operator's container protected."""
 
     mode: Literal["observe", "execute"] = "observe"
@@ -344,7 +333,7 @@ def policy_from_dict(data: object, source: str = "<policy>") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(_explain(exc, source)) from None
+        raise PolicyError(explain(exc, source)) from None
 
 
 def load_policy(path: str | Path) -> Policy:

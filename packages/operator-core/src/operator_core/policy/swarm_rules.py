@@ -7,12 +7,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from operator_core.limits import MAX_REPLICAS
-from operator_core.policy._strict import Strict as _Strict
+from operator_core.policy._strict import Strict, parse_label
 
 __all__ = ["ProtectedSwarmObjects", "SwarmRules"]
 
 
-class ProtectedSwarmObjects(_Strict):
+class ProtectedSwarmObjects(Strict):
     """Services (or nodes) no mutating tool may act on: by name or id, pattern or label."""
 
     names: list[str] = Field(default_factory=list)
@@ -31,14 +31,12 @@ class ProtectedSwarmObjects(_Strict):
     @classmethod
     def _labels(cls, values: list[str]) -> list[str]:
         """Refuse labels that are not ``key`` or ``key=value``."""
-        from operator_core.policy.model import parse_label  # model imports this module
-
         for text in values:
             parse_label(text)
         return values
 
 
-class SwarmRules(_Strict):
+class SwarmRules(Strict):
     """The ``[swarm]`` section: protected services and nodes, replica bounds, managers."""
 
     min_replicas: int = Field(default=0, ge=0, le=MAX_REPLICAS)

@@ -4,7 +4,10 @@
   ``TEST_LABEL``, ``unique_name``, ``HANDLES_SIGTERM`` and ``IGNORES_SIGTERM``: defined in
   ``operator_core._local_image`` (the demo uses them too) and re-exported here unchanged.
 * ``count_docker_processes``: counts the docker processes started inside a block.
+* ``record_requests``: the Engine API requests made inside a block (``[]``: none made).
 * ``inspect_result``: a python-on-whales inspect result for fakes and mocks.
+* ``HungEngine``: a Docker API socket that accepts and never answers
+  (``operator_core.testing.hung_engine``), for tests of what a hung engine does.
 """
 
 from __future__ import annotations
@@ -26,15 +29,20 @@ from operator_core._local_image import (
     TEST_LABEL,
     unique_name,
 )
+from operator_core.docker import Request, record_requests
+from operator_core.testing.hung_engine import HungEngine
 
 __all__ = [
     "HANDLES_SIGTERM",
     "IGNORES_SIGTERM",
     "TEST_IMAGE",
     "TEST_LABEL",
+    "HungEngine",
     "ProcessCount",
+    "Request",
     "count_docker_processes",
     "inspect_result",
+    "record_requests",
     "unique_name",
 ]
 

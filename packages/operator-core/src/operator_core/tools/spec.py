@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from operator_core.words import JSONObject, JSONValue, json_list, json_object
+from operator_core.words import JSONObject, JSONValue, ToolsetName, json_list, json_object
 
 __all__ = [
     "Risk",
@@ -27,8 +27,6 @@ __all__ = [
     "read_spec",
 ]
 
-#: The toolsets an agent may be offered (``operator_core.tools.offer``).
-ToolsetName = Literal["containers", "diagnosis", "swarm"]
 
 #: What a tool's ``target`` field names.
 TargetKind = Literal["container", "service", "node"]

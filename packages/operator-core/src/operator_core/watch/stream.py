@@ -1,10 +1,11 @@
 """``watch``: follow every host's events and yield incidents as they happen.
 
-One long-lived ``docker events`` per host (``follow_events``). When a host's stream ends (the
+One streamed ``GET /events`` per host on its API connection (``follow_events``; no
+process, and leaving the watch closes each stream). When a host's stream ends (the
 engine restarted or went away) the watch says so (a ``disconnected`` notice; deaths it was
 holding are ``engine_stopped``), waits with exponential backoff, checks the engine answers,
 reads its containers' current state (a container already unhealthy or looping is an incident
-then), says ``reconnected`` and follows again from the last event it saw (``--since``), so
+then), says ``reconnected`` and follows again from the last event it saw (``since``), so
 the incidents of the outage window are replayed, not lost; events it already had are
 skipped. While following, each engine is probed (``watch.probe``): a hung daemon is said
 ``unresponsive``, then ``responsive``. A host that is down never delays the others.

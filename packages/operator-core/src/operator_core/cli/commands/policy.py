@@ -28,6 +28,7 @@ from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, detect_own_container_ids, load_policy
+from operator_core.policy.approval import ALWAYS, approval_of
 from operator_core.present.terminal import safe_text
 from operator_core.present.views import print_json, tool_word
 from operator_core.tools import TOOLS, ToolSpec
@@ -49,6 +50,7 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
     tools = []
     for spec in TOOLS:
         runs = policy.allows(spec)
+        approval = approval_of(policy, spec) if runs else None
         tools.append(
             {
                 "tool": spec.name,
@@ -56,7 +58,9 @@ def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
                 "read_only": spec.read_only,
                 "allowed": runs,
                 "dry_run": runs and policy.dry_runs(spec),
-                "needs_approval": runs and policy.needs_approval(spec),
+                # the runner's own rule: "always", or the calls that need it (a scale to 0)
+                "needs_approval": approval is not None,
+                "approval": approval,
                 "rate_limits": _limits_of(policy, spec),
             }
         )
@@ -246,10 +250,17 @@ def _tools_table(summary: dict[str, Any]) -> Table:
             escape(tool_word(tool["tool"])),
             tool["risk"],
             _runs_text(tool),
-            "needed" if tool["needs_approval"] else "-",
+            _approval_cell(tool.get("approval")),
             escape(_words(tool["rate_limits"])) if tool["rate_limits"] else "-",
         )
     return table
+
+
+def _approval_cell(approval: str | None) -> str:
+    """Return a tool's approval cell: needed, needed for some calls, or '-'."""
+    if approval is None:
+        return "-"
+    return "needed" if approval == ALWAYS else f"for {approval}"
 
 
 def summary_panel(summary: dict[str, Any]) -> Panel:

@@ -130,7 +130,7 @@ def watch_command(
         detector = IncidentDetector(loop_restarts=loop_restarts, loop_window_s=loop_window)
         inventory = settings.inventory()
         source: Any = (
-            DockerActionExecutor(settings.docker_client())
+            DockerActionExecutor(endpoint=settings.endpoint())
             if inventory is None
             else Fleet(inventory)
         )

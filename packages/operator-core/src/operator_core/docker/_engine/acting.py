@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from operator_core.docker._engine.cli import ENGINE_SIDE
 from operator_core.errors import OperatorError
 
-__all__ = ["act_and_confirm"]
+__all__ = ["act_and_confirm", "act_then_read"]
 
 S = TypeVar("S")
 
@@ -32,3 +32,23 @@ def act_and_confirm(
             raise
         return again, False
     return reread(), True
+
+
+async def act_then_read(
+    act: Callable[[], Awaitable[object]],
+    reread: Callable[[], Awaitable[S]],
+    done: Callable[[S], bool],
+) -> tuple[S, bool]:
+    """``act_and_confirm`` over the Engine API: ``act`` and ``reread`` are requests.
+
+    Only an engine's refusal (an ``OperatorError``, which ``translate_api`` made of it)
+    is looked past; any other exception propagates at once, unread.
+    """
+    try:
+        await act()
+    except OperatorError:
+        again = await reread()
+        if not done(again):
+            raise
+        return again, False
+    return await reread(), True

@@ -244,7 +244,10 @@ def _pump(
                 return "deadline", total, bytes(tail)
             for key, _ in selector.select(min(remaining, POLL_S)):
                 sink, is_err = key.data
-                data = os.read(key.fd, CHUNK)
+                # Never past max_read + 1 (the byte that shows there was more): a bound
+                # the caller can add up across readers (the log search's read cap).
+                ask = CHUNK if max_read is None else max(1, min(CHUNK, max_read + 1 - total))
+                data = os.read(key.fd, ask)
                 if not data:
                     selector.unregister(key.fd)
                     sink.close()
@@ -288,7 +291,8 @@ def capture(
 ) -> Outcome:
     """Run ``command``, feeding its output to the sinks; kill it at ``deadline_at`` (monotonic).
 
-    More than ``max_read`` bytes on both pipes together also kills it, and so does
+    More than ``max_read`` bytes on both pipes together also kills it (it reads at most
+    ``max_read + 1``: the byte past it shows the output was cut), and so does
     ``cancel`` being set (seen within ``POLL_S``; set before the start, the process is
     killed as soon as it started). Errors starting it leave as operator-core errors.
     """

@@ -1,28 +1,116 @@
-"""The base every group of executor actions builds on: the client and bounded calls."""
+"""The base every group of executor actions builds on: the engine client and bounded calls.
+
+``_call`` runs an action's engine work (requests through ``self._api``, an
+``EngineClient``) on the event loop, bounded by the call's deadline and the shared one
+(``operator_core.deadline``): past it the work is cancelled, which closes its open
+request or stream, and the call raises ``OperationTimeout``. ``_run`` is the former
+python-on-whales path, kept for the actions not yet ported to the API.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from operator_core import deadline as shared_deadline
 from operator_core.docker._engine import cli as _engine
-from operator_core.errors import OperationTimeout
+from operator_core.docker._engine.api import EngineClient
+from operator_core.errors import (
+    ContainerNotFound,
+    NetworkNotFound,
+    NodeNotFound,
+    OperationTimeout,
+    OperatorError,
+    ServiceNotFound,
+)
 
-__all__ = ["ExecutorCore"]
+__all__ = ["ExecutorCore", "renamed"]
 
 T = TypeVar("T")
 
 
+def renamed(
+    error: OperatorError,
+    *,
+    container: str | None = None,
+    network: str | None = None,
+    service: str | None = None,
+    node: str | None = None,
+) -> OperatorError:
+    """Return ``error`` naming what the caller asked for (``web``), not the id it used.
+
+    An action reads ``web`` and then acts on its full id; when the container is gone by
+    then, the error still names ``web``, as the caller wrote it.
+    """
+    if isinstance(error, ContainerNotFound) and container is not None:
+        return ContainerNotFound(container)
+    if isinstance(error, NetworkNotFound) and network is not None:
+        return NetworkNotFound(network)
+    if isinstance(error, ServiceNotFound) and service is not None:
+        return ServiceNotFound(service)
+    if isinstance(error, NodeNotFound) and node is not None:
+        return NodeNotFound(node)
+    return error
+
+
 class ExecutorCore:
-    """Holds the docker client and runs blocking work off the event loop, bounded in time.
+    """Holds the engine client and runs each call's work bounded in time.
 
     Attributes are set by ``DockerActionExecutor.__init__``.
     """
 
+    _api: EngineClient
     _docker: Any
     _call_deadline: float
     _clock: Callable[[], float]
+
+    def _limit(self, what: str, deadline: float | None) -> float:
+        """Return the seconds ``what`` may take: its deadline within the shared one."""
+        limit = self._call_deadline if deadline is None else deadline
+        left = shared_deadline.remaining()
+        if left is not None:
+            if left <= 0:
+                raise OperationTimeout(f"{what}: the call's deadline had passed; nothing was run")
+            limit = min(limit, left)
+        return limit
+
+    async def _call(
+        self,
+        what: str,
+        work: Callable[[], Awaitable[T]],
+        *,
+        deadline: float | None = None,
+        container: str | None = None,
+        network: str | None = None,
+        service: str | None = None,
+        node: str | None = None,
+    ) -> T:
+        """Await ``work()`` within ``deadline`` s (default: the call's) and the shared deadline.
+
+        Past it, ``work`` is cancelled (closing its request or stream) and the call raises
+        OperationTimeout; a not-found error names the reference given here. Anything that
+        is not an ``operator_core`` error propagates as it is.
+        """
+        limit = self._limit(what, deadline)
+        bound = asyncio.timeout(limit)
+        try:
+            async with bound:
+                return await work()
+        except OperationTimeout:
+            raise
+        except TimeoutError as exc:
+            if not bound.expired():
+                raise
+            raise OperationTimeout(
+                f"{what} did not finish within its deadline of {limit:g}s; "
+                "the engine may still complete it"
+            ) from exc
+        except OperatorError as exc:
+            error = renamed(exc, container=container, network=network, service=service, node=node)
+            if error is exc:
+                raise
+            raise error from exc
 
     async def _run(
         self,
@@ -36,19 +124,11 @@ class ExecutorCore:
         node: str | None = None,
         on_cancel: Callable[[], None] | None = None,
     ) -> T:
-        """Run ``work(client)`` in a worker thread within ``deadline`` s (default: the call's).
+        """Run ``work(client)`` (python-on-whales) in a worker thread within ``deadline`` s.
 
-        ``on_cancel`` tells ``work`` to stop early when the call is cancelled (see
-        ``_engine.run_bounded``, which then waits for ``work`` to end). Under a shared
-        deadline (``operator_core.deadline``) it ends by then too, and does not start
-        once that has passed.
+        The path of the actions not yet on the API; see ``_engine.run_bounded``.
         """
-        limit = self._call_deadline if deadline is None else deadline
-        left = shared_deadline.remaining()
-        if left is not None:
-            if left <= 0:
-                raise OperationTimeout(f"{what}: the call's deadline had passed; nothing was run")
-            limit = min(limit, left)
+        limit = self._limit(what, deadline)
         client = _engine.bounded_client(self._docker, limit)
         return await _engine.run_bounded(
             lambda: work(client),
@@ -60,3 +140,7 @@ class ExecutorCore:
             node=node,
             on_cancel=on_cancel,
         )
+
+    async def aclose(self) -> None:
+        """Close the engine client's connection pool (a later call opens a new one)."""
+        await self._api.close()

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.fields import engine_time, flag, number, obj, strings, text
 from operator_core.errors import InvalidInput
 from operator_core.results import (
     ActionIdentity,
@@ -16,7 +18,16 @@ from operator_core.results import (
 )
 from operator_core.validate import validate_signal
 
-__all__ = ["COMPOSE_PROJECT_LABEL", "COMPOSE_SERVICE_LABEL", "Snapshot", "iso", "read", "snapshot"]
+__all__ = [
+    "COMPOSE_PROJECT_LABEL",
+    "COMPOSE_SERVICE_LABEL",
+    "Snapshot",
+    "fetch",
+    "from_json",
+    "iso",
+    "read",
+    "snapshot",
+]
 
 #: The labels docker compose puts on every container it makes.
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
@@ -176,3 +187,49 @@ def _stop_signal(config: Any) -> str | None:
 def read(client: Any, reference: str) -> Snapshot:
     """Return a fresh snapshot of ``reference`` (one ``docker inspect``)."""
     return snapshot(_engine.inspect_model(client, reference))
+
+
+def from_json(data: dict[str, object]) -> Snapshot:
+    """Return a Snapshot of the engine's ``GET /containers/{id}/json`` answer."""
+    state, config = obj(data.get("State")), obj(data.get("Config"))
+    # Podman reports "" for a container without a health check; Docker has no Health.
+    health = text(obj(state.get("Health")).get("Status")) or None
+    check = config.get("Healthcheck")
+    test = obj(check).get("Test")
+    configured = isinstance(test, list) and bool(test) and test[0] != "NONE"
+    policy = text(obj(obj(data.get("HostConfig")).get("RestartPolicy")).get("Name"))
+    return Snapshot(
+        id=text(data.get("Id")) or "",
+        name=(text(data.get("Name")) or "").lstrip("/"),
+        image=text(config.get("Image")),
+        status=text(state.get("Status")) or "",
+        running=flag(state.get("Running")),
+        paused=flag(state.get("Paused")),
+        restarting=flag(state.get("Restarting")),
+        oom_killed=flag(state.get("OOMKilled")),
+        exit_code=number(state.get("ExitCode")),
+        started_at=iso(engine_time(state.get("StartedAt"))),
+        finished_at=iso(engine_time(state.get("FinishedAt"))),
+        health=health,
+        restart_count=number(data.get("RestartCount")) or 0,
+        networks=sorted(obj(obj(data.get("NetworkSettings")).get("Networks"))),
+        labels=strings(config.get("Labels")),
+        has_healthcheck=health is not None or configured,
+        restart_policy=policy or None,
+        stop_signal=_signal_name(text(config.get("StopSignal"))),
+    )
+
+
+def _signal_name(raw: str | None) -> str | None:
+    """Return a stop signal as the engine names it (``SIGKILL``), None when there is none."""
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return validate_signal(raw)
+    except InvalidInput:
+        return raw
+
+
+async def fetch(api: EngineClient, reference: str) -> Snapshot:
+    """Return a fresh snapshot of ``reference`` (one ``GET /containers/{ref}/json``)."""
+    return from_json(await api.get_object(f"/containers/{reference}/json"))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from operator_core.docker._engine.acting import act_and_confirm
+from operator_core.docker._engine.acting import act_then_read
+from operator_core.docker._engine.api import EngineClient
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, read
+from operator_core.docker._engine.state import Snapshot, fetch
 from operator_core.errors import ContainerStateError
 from operator_core.results import KillResult, PauseResult
 from operator_core.validate import validate_reference, validate_signal
@@ -15,11 +15,26 @@ from operator_core.validate import validate_reference, validate_signal
 __all__ = ["SignalActions"]
 
 
-def _act(
-    client: Any, before: Snapshot, act: Callable[[], None], done: Callable[[Snapshot], bool]
+async def _act(
+    api: EngineClient, before: Snapshot, verb: str, done: Callable[[Snapshot], bool]
 ) -> tuple[Snapshot, bool]:
-    """Run ``act`` on the container ``before`` describes; see ``act_and_confirm``."""
-    return act_and_confirm(act, lambda: read(client, before.id), done)
+    """POST ``verb`` to the container ``before`` describes; see ``act_then_read``."""
+    return await _act_with(api, before, f"/containers/{before.id}/{verb}", None, done)
+
+
+async def _act_with(
+    api: EngineClient,
+    before: Snapshot,
+    path: str,
+    params: dict[str, str] | None,
+    done: Callable[[Snapshot], bool],
+) -> tuple[Snapshot, bool]:
+    """POST ``path`` and read the container back; see ``act_then_read``."""
+
+    def act() -> Awaitable[object]:
+        return api.post(path, params)
+
+    return await act_then_read(act, lambda: fetch(api, before.id), done)
 
 
 def _not_running(snap: Snapshot) -> bool:
@@ -27,14 +42,13 @@ def _not_running(snap: Snapshot) -> bool:
     return not snap.active
 
 
-def _kill(client: Any, ref: str, signal: str) -> KillResult:
+async def _kill(api: EngineClient, ref: str, signal: str) -> KillResult:
     """Send ``signal`` to ``ref`` if it runs; return what was sent and the state after."""
-    before = read(client, ref)
+    before = await fetch(api, ref)
     after, sent = before, False
     if before.active:
-        after, sent = _act(
-            client, before, lambda: client.container.kill(before.id, signal=signal), _not_running
-        )
+        path = f"/containers/{before.id}/kill"
+        after, sent = await _act_with(api, before, path, {"signal": signal}, _not_running)
     reason = None if sent else f"container is {after.status}; it has no process to signal"
     return {
         **after.identity(),
@@ -48,9 +62,9 @@ def _kill(client: Any, ref: str, signal: str) -> KillResult:
     }
 
 
-def _pause(client: Any, ref: str) -> PauseResult:
+async def _pause(api: EngineClient, ref: str) -> PauseResult:
     """Pause ``ref`` unless it is paused; refuse a container that is not running."""
-    before = read(client, ref)
+    before = await fetch(api, ref)
     after, changed = before, False
     if not before.paused:
         if before.status != "running":
@@ -58,20 +72,16 @@ def _pause(client: Any, ref: str) -> PauseResult:
                 f"container {before.name!r} is {before.status}; only a running container "
                 "can be paused"
             )
-        after, changed = _act(
-            client, before, lambda: client.container.pause(before.id), lambda s: s.paused
-        )
+        after, changed = await _act(api, before, "pause", lambda s: s.paused)
     return {**after.identity(), "paused": after.paused, "changed": changed}
 
 
-def _unpause(client: Any, ref: str) -> PauseResult:
+async def _unpause(api: EngineClient, ref: str) -> PauseResult:
     """Unpause ``ref`` if it is paused; any other state is left alone."""
-    before = read(client, ref)
+    before = await fetch(api, ref)
     after, changed = before, False
     if before.paused:
-        after, changed = _act(
-            client, before, lambda: client.container.unpause(before.id), lambda s: not s.paused
-        )
+        after, changed = await _act(api, before, "unpause", lambda s: not s.paused)
     return {**after.identity(), "paused": after.paused, "changed": changed}
 
 
@@ -91,7 +101,7 @@ class SignalActions(ExecutorCore):
         """
         ref = validate_reference(container_id)
         name = validate_signal(signal)
-        return await self._run(f"kill {ref}", lambda c: _kill(c, ref, name), container=ref)
+        return await self._call(f"kill {ref}", lambda: _kill(self._api, ref, name), container=ref)
 
     async def pause_container(self, container_id: str) -> PauseResult:
         """Freeze a running container's processes; one already paused is left alone.
@@ -99,9 +109,9 @@ class SignalActions(ExecutorCore):
         A container that is not running raises ContainerStateError.
         """
         ref = validate_reference(container_id)
-        return await self._run(f"pause {ref}", lambda c: _pause(c, ref), container=ref)
+        return await self._call(f"pause {ref}", lambda: _pause(self._api, ref), container=ref)
 
     async def unpause_container(self, container_id: str) -> PauseResult:
         """Resume a paused container; one not paused (in any state) is left alone."""
         ref = validate_reference(container_id)
-        return await self._run(f"unpause {ref}", lambda c: _unpause(c, ref), container=ref)
+        return await self._call(f"unpause {ref}", lambda: _unpause(self._api, ref), container=ref)

@@ -1,19 +1,19 @@
-"""Find containers: listings and batch reads in a constant number of processes."""
+"""Find containers: listings and batch reads, the inspects sent together over the pool."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from operator_core.docker._engine import batch as _batch
+from operator_core.docker._engine import reads as _reads
 from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.fields import obj, text
 from operator_core.docker._engine.state import (
     COMPOSE_PROJECT_LABEL,
     COMPOSE_SERVICE_LABEL,
     Snapshot,
-    snapshot,
+    from_json,
 )
 from operator_core.errors import InvalidInput
 from operator_core.limits import MAX_BATCH
@@ -116,6 +116,14 @@ class ContainerFilters:
         specs += [f"{key}={value}" for key, value in self._single() if value is not None]
         return specs
 
+    def api_filters(self) -> dict[str, list[str]]:
+        """Return the ``filters`` of ``GET /containers/json`` (each key: values, all must hold)."""
+        found: dict[str, list[str]] = {"label": list(self.labels)} if self.labels else {}
+        for key, value in self._single():
+            if value is not None:
+                found[key] = [value]
+        return found
+
     def _single(self) -> list[tuple[str, str | None]]:
         """Return the filters that take one value.
 
@@ -174,16 +182,14 @@ def _upper_dirs(value: object) -> list[str]:
     return list(dict.fromkeys(_text(item, "upper_dir") for item in value))
 
 
-def has_upper_dir(model: Any, upper_dirs: Sequence[str]) -> bool:
-    """Whether ``model``'s writable layer (``GraphDriver.Data.UpperDir``) is in ``upper_dirs``.
+def has_upper_dir(data: dict[str, object], upper_dirs: Sequence[str]) -> bool:
+    """Whether an inspect's writable layer (``GraphDriver.Data.UpperDir``) is in ``upper_dirs``.
 
     A relative path (``<layer>/diff``, as Docker mounts an overlay whose options would not
     fit a page) matches the end of the engine's absolute one.
     """
-    driver = model.graph_driver
-    data = driver.data if driver is not None else None
-    mine = data.get("UpperDir") if isinstance(data, dict) else None
-    if not isinstance(mine, str) or not mine:
+    mine = text(obj(obj(data.get("GraphDriver")).get("Data")).get("UpperDir"))
+    if not mine:
         return False
     return any(mine == d or (not d.startswith("/") and mine.endswith("/" + d)) for d in upper_dirs)
 
@@ -198,7 +204,7 @@ def _references(refs: object) -> list[str]:
 
 
 class DiscoveryActions(ExecutorCore):
-    """Find containers: listings and batch reads in a constant number of processes."""
+    """Find containers: listings and batch reads, the inspects sent together over the pool."""
 
     async def list_containers(
         self,
@@ -214,59 +220,60 @@ class DiscoveryActions(ExecutorCore):
 
         ``name`` matches part of the name; ``label`` is ``key`` or ``key=value`` (or a list,
         all must match); ``status`` one of ``STATUSES`` (it lists stopped containers even
-        without ``all``); ``health`` one of ``HEALTHS``. Costs two docker processes
-        (one when nothing matches) whatever the number of containers. Each entry is read
+        without ``all``); ``health`` one of ``HEALTHS``. Costs one listing request and
+        one inspect per container, sent together over the pool. Each entry is read
         after the listing and dropped if it no longer matches or is gone.
         """
         if not isinstance(all, bool):
             raise InvalidInput(f"all must be true or false, got {type(all).__name__}")
         chosen = container_filters(name, label, status, health, compose_project, compose_service)
 
-        def work(client: Any) -> list[ContainerSummary]:
-            ids = _batch.list_ids(client, include_stopped=all, filters=chosen.docker_args())
-            models, _ = _batch.inspect_many(client, ids)
-            snaps = [snapshot(model) for model in models]
+        async def work() -> list[ContainerSummary]:
+            filters = chosen.api_filters()
+            ids = await _reads.list_ids(self._api, include_stopped=all, filters=filters)
+            found, _ = await _reads.inspect_many(self._api, ids)
+            snaps = [from_json(found[ref]) for ref in ids if ref in found]
             return [summary(snap) for snap in snaps if chosen.keeps(snap)]
 
-        entries = await self._run("list containers", work)
+        entries = await self._call("list containers", work)
         return {"containers": entries, "count": len(entries)}
 
     async def inspect_containers(self, refs: list[str]) -> InspectManyResult:
-        """Read several containers in one docker process.
+        """Read several containers, their inspects sent together over the pool.
 
         Returns ``containers`` (one entry per reference found, in the order asked, with the
         ``reference`` it answers) and ``missing`` (the references no container has).
-        Repeated references are read once; an empty list costs no process.
+        Repeated references are read once; an empty list makes no request.
         """
         wanted = _references(refs)
 
-        def work(client: Any) -> InspectManyResult:
-            models, missing = _batch.inspect_many(client, wanted)
-            found: list[FoundContainer] = []
-            for ref in wanted:
-                model = None if ref in missing else _batch.match(ref, models)
-                if model is not None:
-                    found.append({"reference": ref, **summary(snapshot(model))})
+        async def work() -> InspectManyResult:
+            answers, missing = await _reads.inspect_many(self._api, wanted)
+            found: list[FoundContainer] = [
+                {"reference": ref, **summary(from_json(answers[ref]))}
+                for ref in wanted
+                if ref in answers
+            ]
             return {"containers": found, "missing": missing}
 
         if not wanted:
             return {"containers": [], "missing": []}
-        return await self._run(f"inspect {len(wanted)} containers", work)
+        return await self._call(f"inspect {len(wanted)} containers", work)
 
     async def containers_with_upper_dirs(self, upper_dirs: list[str]) -> list[str]:
         """Return the full ids of the running containers whose writable layer is listed.
 
         The operator reads its root filesystem's ``upperdir`` from ``/proc/self/mountinfo``
         (``policy.self_container``); only the engine knows which container owns it. Costs
-        two docker processes (one when nothing runs), within the call deadline.
+        one listing and one inspect per running container, within the call deadline.
         """
         wanted = _upper_dirs(upper_dirs)
 
-        def work(client: Any) -> list[str]:
-            running = _batch.list_ids(client, include_stopped=False, filters=[])
-            models, _ = _batch.inspect_many(client, running)
-            return [str(m.id) for m in models if has_upper_dir(m, wanted)]
+        async def work() -> list[str]:
+            running = await _reads.list_ids(self._api, include_stopped=False, filters={})
+            found, _ = await _reads.inspect_many(self._api, running)
+            return [ref for ref in running if ref in found and has_upper_dir(found[ref], wanted)]
 
         if not wanted:
             return []
-        return await self._run("find the container of a root filesystem layer", work)
+        return await self._call("find the container of a root filesystem layer", work)

@@ -1,52 +1,49 @@
 """Run a command inside a running container, bounded in time and output.
 
-The command is a list of arguments handed to ``docker exec`` as they are (no shell), in
-the container found by one inspect (so a stopped or paused container is refused clearly).
-Its words are on the docker command line, visible in the host's process table like any
-``docker exec``: a secret belongs in ``env``.
+The command is a list of arguments sent to the Engine API as they are (no shell), in the
+container found by one inspect (so a stopped or paused container is refused clearly):
+``POST /containers/{id}/exec`` creates the exec, ``POST /exec/{id}/start`` streams its
+output, demultiplexed into stdout and stderr, and ``GET /exec/{id}/json`` gives its exit
+code. No process is started on the host, so the command's words and ``env`` values are on
+no host command line; ``env`` values travel in the request's body and appear in no result,
+log, error message or recorded request.
 
-``env`` values reach the container through ``--env-file /dev/fd/N``, an in-memory file
-(``_capture.env_file``): they appear on no command line, in no host process's environment
-(where ``DOCKER_HOST`` or ``LD_PRELOAD`` would change what the docker CLI itself does), in
-no result, log or error message. The file format allows no newline in a value.
-
-A command that outlives ``timeout``: the ``docker exec`` process is killed (that alone
-would leave the command running in the container), then one more exec runs a small
-``sh`` script, as the same user, that finds every process carrying this call's marker
-variable ``OPERATOR_CORE_EXEC_ID`` (set for the command, inherited by its children) in
+A command that outlives ``timeout``: its stream is closed (that alone would leave the
+command running in the container), then one more exec runs a small ``sh`` script, as the
+same user, that finds every process carrying this call's marker variable
+``OPERATOR_CORE_EXEC_ID`` (set for the command, inherited by its children) in
 ``/proc/<pid>/environ``, stops and SIGKILLs them, repeats until none is left, and says how
 many it killed and how many remain. The result's ``cleanup`` reports that; it needs
 ``sh``, ``tr`` and ``grep`` in the container (a busybox, Debian or Alpine image has them)
 and misses a process that dropped the variable or changed user.
 
 A call that is cancelled (an MCP cancel, Ctrl-C) while its command runs is dealt with the
-same way: ``docker exec`` is killed within ``_capture.POLL_S`` and the clean-up runs; the
-call then raises CancelledError (its result, with ``cancelled`` true and ``cleanup``, is
-logged as a warning, since no caller is left to receive it).
+same way: the stream is closed at once and the clean-up runs; the call then raises
+CancelledError (its result, with ``cancelled`` true and ``cleanup``, is logged as a
+warning, since no caller is left to receive it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
-import threading
 import time
 import uuid
-from typing import Any
+from dataclasses import dataclass
 
-from operator_core.docker._engine import cli as _engine
-from operator_core.docker._engine.capture import (
-    HeadTail,
-    Outcome,
-    capture,
-    cli_failure,
-    daemon_error,
-    docker_command,
-    env_file,
-)
+from operator_core.docker._engine.api import EngineClient, as_object
+from operator_core.docker._engine.capture import HeadTail
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, read
-from operator_core.errors import ContainerStateError, InvalidInput, OperationTimeout
+from operator_core.docker._engine.fields import flag, number, text
+from operator_core.docker._engine.state import Snapshot, fetch
+from operator_core.errors import (
+    ContainerStateError,
+    InvalidInput,
+    OperationTimeout,
+    OperatorError,
+)
 from operator_core.limits import DEFAULT_EXEC_TIMEOUT_S, EXEC_OUTPUT_CAP, MAX_EXEC_TIMEOUT_S
 from operator_core.results import CleanupReport, ExecOutput, ExecResult
 from operator_core.validate import (
@@ -79,16 +76,14 @@ def exec_deadline(limit: float, call_deadline: float) -> float:
     return limit + CLEANUP_DEADLINE_S + ENGINE_PROBE_S + call_deadline
 
 
-def _engine_answers(client: Any, container_id: str) -> bool:
+async def _engine_answers(api: EngineClient, container_id: str) -> bool:
     """Whether the engine answers one inspect of ``container_id`` within ``ENGINE_PROBE_S``."""
-    out, err = HeadTail(4096), HeadTail(4096)
-    outcome = capture(
-        docker_command(client, ["container", "inspect", "--format", "{{.Id}}", container_id]),
-        stdout=out,
-        stderr=err,
-        deadline_at=time.monotonic() + ENGINE_PROBE_S,
-    )
-    return outcome.stopped is None and _engine.unreachable_line(err.text()) is None
+    try:
+        async with asyncio.timeout(ENGINE_PROBE_S):
+            await api.get_object(f"/containers/{container_id}/json")
+    except (OperatorError, TimeoutError):
+        return False
+    return True
 
 
 def _engine_silent(ref: str, limit: float) -> OperationTimeout:
@@ -144,70 +139,125 @@ def _not_runnable(snap: Snapshot) -> ContainerStateError | None:
     return None
 
 
-def _running(client: Any, ref: str) -> Snapshot:
+async def _running(api: EngineClient, ref: str) -> Snapshot:
     """Return the container's snapshot if it can run a command, else raise ContainerStateError."""
-    snap = read(client, ref)
+    snap = await fetch(api, ref)
     refused = _not_runnable(snap)
     if refused is not None:
         raise refused
     return snap
 
 
-def _unreachable(outcome: Outcome) -> str | None:
-    """Return the last stderr line if it is the docker CLI saying it reached no engine."""
-    if outcome.returncode in (None, 0):
-        return None
-    lines = outcome.error_tail.decode("utf-8", errors="replace").strip().splitlines()
-    return _engine.unreachable_line(lines[-1]) if lines else None
+@dataclass(frozen=True)
+class _Ran:
+    """How one exec's stream ended: ``stopped`` None (it ended), timeout or cancelled."""
+
+    exec_id: str | None
+    stopped: str | None
+    elapsed_s: float
 
 
-def _check_refusal(client: Any, snap: Snapshot, outcome: Outcome, ref: str) -> None:
-    """Raise the engine's refusal of an exec; return if the command itself ran.
-
-    ``docker exec`` shares its stderr with the command, so a last line starting ``Error
-    response from daemon:``, or one where the CLI says it reached no engine (``Cannot
-    connect to the Docker daemon ...``, ``error during connect ...``), may be the
-    command's own (a docker CLI run inside the container writes the same). Only then is
-    the container read again (one more docker process): the engine not answering raises
-    EngineUnreachable; gone, ContainerNotFound; no longer able to run a command
-    (stopped, paused, restarting), ContainerStateError with the CLI's error as the cause;
-    still running, the output was the command's, and its result stands.
-    """
-    unreachable = _unreachable(outcome)
-    if daemon_error(outcome) is None and unreachable is None:
-        return
-    refusal = cli_failure(outcome, "exec", container=ref)
-    # An engine that does not answer raises EngineUnreachable here, a removed container
-    # ContainerNotFound(ref) (run_bounded translates).
-    now = read(client, snap.id)
-    stopped = _not_runnable(now)
-    if stopped is not None:
-        raise stopped from refusal
-
-
-def _options(user: str | None, workdir: str | None) -> list[str]:
-    """Return the ``docker exec`` options for ``user`` and ``workdir``."""
-    return [*(["--user", user] if user else []), *(["--workdir", workdir] if workdir else [])]
+async def _create(
+    api: EngineClient,
+    container: str,
+    words: list[str],
+    env: dict[str, str],
+    user: str | None,
+    workdir: str | None,
+) -> str:
+    """Create an exec of ``words`` in ``container``; return its id."""
+    body: dict[str, object] = {
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "Tty": False,
+        "Cmd": words,
+        "Env": [f"{key}={value}" for key, value in env.items()],
+    }
+    if user:
+        body["User"] = user
+    if workdir:
+        body["WorkingDir"] = workdir
+    created = as_object(await api.post(f"/containers/{container}/exec", body=body), "exec")
+    exec_id = text(created.get("Id"))
+    if not exec_id:
+        raise OperatorError(f"the engine created an exec in {container} without an id")
+    return exec_id
 
 
-def _cleanup(client: Any, container: str, user: str | None, marker: str) -> CleanupReport:
+async def _pump(api: EngineClient, exec_id: str, out: HeadTail, err: HeadTail) -> None:
+    """Start the exec and feed its demultiplexed output to ``out`` and ``err`` until it ends."""
+    body = {"Detach": False, "Tty": False}
+    frames = api.frames("POST", f"/exec/{exec_id}/start", body=body)
+    async with contextlib.aclosing(frames):
+        async for stream, data in frames:
+            (out if stream == "stdout" else err).feed(data)
+
+
+async def _run_exec(
+    api: EngineClient,
+    container: str,
+    words: list[str],
+    options: tuple[dict[str, str], str | None, str | None],
+    sinks: tuple[HeadTail, HeadTail],
+    limit: float,
+) -> _Ran:
+    """Run one exec within ``limit`` s; a timeout or a cancel closes its stream and is noted."""
+    env, user, workdir = options
+    began = time.monotonic()
+    stopped: str | None = None
+    exec_id: str | None = None
+    try:
+        # The create counts against the timeout too: an engine that never answers it is
+        # told apart by the clean-up and the probe, as a command that never ends is not.
+        async with asyncio.timeout(limit):
+            exec_id = await _create(api, container, words, env, user, workdir)
+            await _pump(api, exec_id, *sinks)
+    except TimeoutError as exc:
+        if isinstance(exc, OperationTimeout):
+            raise
+        stopped = "deadline"
+    except asyncio.CancelledError:
+        stopped = "cancelled"
+    return _Ran(exec_id, stopped, time.monotonic() - began)
+
+
+#: How often, and how many times, an exec whose stream ended is asked for its exit code
+#: while the engine still reports it running (the stream can end a moment before).
+_EXIT_POLL_S = 0.05
+_EXIT_POLLS = 40
+
+
+async def _exit_code(api: EngineClient, exec_id: str) -> int | None:
+    """Return the exit code the exec's inspect reports, once it reports it stopped."""
+    for _ in range(_EXIT_POLLS):
+        found = await api.get_object(f"/exec/{exec_id}/json")
+        if not flag(found.get("Running")):
+            return number(found.get("ExitCode"))
+        await asyncio.sleep(_EXIT_POLL_S)
+    return None
+
+
+async def _cleanup(
+    api: EngineClient, container: str, user: str | None, marker: str
+) -> CleanupReport:
     """Kill every process of the container that carries ``marker``; report what happened."""
-    args = ["exec", *_options(user, None), container, "sh", "-c", _CLEANUP_SCRIPT]
+    words = ["sh", "-c", _CLEANUP_SCRIPT, "operator-core-cleanup", marker]
     out, err = HeadTail(4096), HeadTail(4096)
-    outcome = capture(
-        docker_command(client, [*args, "operator-core-cleanup", marker]),
-        stdout=out,
-        stderr=err,
-        deadline_at=time.monotonic() + CLEANUP_DEADLINE_S,
-    )
+    try:
+        sinks = (out, err)
+        ran = await _run_exec(api, container, words, ({}, user, None), sinks, CLEANUP_DEADLINE_S)
+        code = None if ran.stopped or not ran.exec_id else await _exit_code(api, ran.exec_id)
+    except OperatorError as exc:
+        return {"killed": 0, "remaining": None, "error": str(exc)}
     report = _CLEANUP_REPORT.search(out.text())
-    if outcome.stopped is None and outcome.returncode == 0 and report:
+    if ran.stopped is None and code == 0 and report:
         return {"killed": int(report[1]), "remaining": int(report[2]), "error": None}
-    if outcome.stopped:
+    if ran.stopped:
         why = f"the clean-up did not finish within {CLEANUP_DEADLINE_S:g}s"
     else:
-        why = cli_failure(outcome, "exec").args[0]
-    return {"killed": 0, "remaining": None, "error": str(why)}
+        said = (err.text() or out.text()).strip().splitlines()
+        why = f"the clean-up exited {code}: {said[-1] if said else 'no message'}"
+    return {"killed": 0, "remaining": None, "error": why}
 
 
 def _outputs(out: HeadTail, err: HeadTail) -> ExecOutput:
@@ -246,17 +296,14 @@ class ExecActions(ExecutorCore):
         code 126 and docker's reason in ``stdout`` or ``stderr``. A missing container raises
         ContainerNotFound; a stopped or paused one ContainerStateError. A command whose
         own last line of stderr reads like the engine's refusal (``Error response from
-        daemon: ...``) is told apart by reading the container again (see
-        ``_check_refusal``).
+        daemon: ...``) is the command's: the engine's refusals come as API errors.
 
         After ``timeout`` seconds the command is stopped and killed in the container (see
         the module's docstring): ``timed_out`` true, ``exit_code`` None and ``cleanup``
         ``{"killed", "remaining", "error"}`` (None when there was no timeout). A cancelled
         call is dealt with the same way, then raises CancelledError (the result it would
-        have had, ``cancelled`` true, is logged). A last line of stderr where the docker
-        CLI says it reached no engine raises EngineUnreachable once the re-read fails too.
-        Docker processes: an inspect and the exec, plus the clean-up exec after a timeout
-        or a cancel, or one more inspect after output that looks like the engine's refusal.
+        have had, ``cancelled`` true, is logged). Requests: an inspect, the exec's create,
+        start and inspect, plus the clean-up exec's after a timeout or a cancel.
         """
         ref = validate_reference(container_id)
         words, who, where = (
@@ -265,48 +312,38 @@ class ExecActions(ExecutorCore):
             validate_workdir(workdir),
         )
         values, limit = validate_env(env), _timeout(timeout)
-        stop = threading.Event()
 
-        def work(client: Any) -> ExecResult:
-            snap = _running(client, ref)
+        async def work() -> ExecResult:
+            snap = await _running(self._api, ref)
             marker = uuid.uuid4().hex
             out, err = HeadTail(EXEC_OUTPUT_CAP), HeadTail(EXEC_OUTPUT_CAP)
-            with env_file({**values, MARKER_KEY: marker}) as fd:
-                args = ["exec", "--env-file", f"/dev/fd/{fd}", *_options(who, where), snap.id]
-                outcome = capture(
-                    docker_command(client, [*args, *words]),
-                    stdout=out,
-                    stderr=err,
-                    deadline_at=time.monotonic() + limit,
-                    pass_fds=(fd,),
-                    cancel=stop,
-                )
-            _check_refusal(client, snap, outcome, ref)
-            cancelled = outcome.stopped == "cancelled"
-            timed_out = outcome.stopped is not None and not cancelled
-            cleanup = _cleanup(client, snap.id, who, marker) if outcome.stopped else None
+            options = ({**values, MARKER_KEY: marker}, who, where)
+            ran = await _run_exec(self._api, snap.id, words, options, (out, err), limit)
+            cancelled = ran.stopped == "cancelled"
+            timed_out = ran.stopped == "deadline"
+            done = ran.exec_id if not ran.stopped else None
+            code = await _exit_code(self._api, done) if done else None
+            cleanup = await _cleanup(self._api, snap.id, who, marker) if ran.stopped else None
             # No clean-up report either: was it the engine, rather than the command, that
             # did not answer? One inspect says.
             unreported = timed_out and cleanup is not None and cleanup["remaining"] is None
-            if unreported and not _engine_answers(client, snap.id):
+            if unreported and not await _engine_answers(self._api, snap.id):
                 raise _engine_silent(ref, limit)
-            if cancelled:
-                log.warning(
-                    "exec in %s was cancelled: docker exec killed; clean-up %s", ref, cleanup
-                )
-            return {
+            result: ExecResult = {
                 **snap.names(),
-                "exit_code": outcome.returncode,
-                "success": outcome.returncode == 0,
+                "exit_code": code,
+                "success": code == 0,
                 **_outputs(out, err),
-                "duration_s": round(outcome.elapsed_s, 3),
+                "duration_s": round(ran.elapsed_s, 3),
                 "timed_out": timed_out,
                 "cancelled": cancelled,
                 "timeout_s": limit,
                 "cleanup": cleanup,
             }
+            if cancelled:
+                log.warning("exec in %s was cancelled: stream closed; clean-up %s", ref, cleanup)
+                raise asyncio.CancelledError
+            return result
 
         deadline = exec_deadline(limit, self._call_deadline)
-        return await self._run(
-            f"exec in {ref}", work, deadline=deadline, container=ref, on_cancel=stop.set
-        )
+        return await self._call(f"exec in {ref}", work, deadline=deadline, container=ref)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, read
+from operator_core.docker._engine.state import Snapshot, fetch
 from operator_core.errors import ContainerStateError
 from operator_core.limits import DEFAULT_GRACE_S
 from operator_core.results import (
@@ -76,7 +75,7 @@ def stop_verdict(before: Snapshot, after: Snapshot, grace_s: int, elapsed_s: flo
     return {"graceful_shutdown": graceful, "killed": killed, "oom_killed": oom, "reason": None}
 
 
-def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
+async def _start(api: EngineClient, before: Snapshot) -> tuple[Snapshot, bool]:
     """Start the container ``before`` describes unless it runs; return its state, changed."""
     if before.paused:
         raise ContainerStateError(
@@ -84,12 +83,12 @@ def _start(client: Any, before: Snapshot) -> tuple[Snapshot, bool]:
         )
     if before.running or before.restarting:
         return before, False
-    client.container.start(before.id)
-    return read(client, before.id), True
+    await api.post(f"/containers/{before.id}/start")
+    return await fetch(api, before.id), True
 
 
-def _stop(
-    client: Any, before: Snapshot, grace_s: int, clock: Callable[[], float]
+async def _stop(
+    api: EngineClient, before: Snapshot, grace_s: int, clock: Callable[[], float]
 ) -> tuple[Snapshot, StopFacts]:
     """Stop the container ``before`` describes unless it is stopped; return it and the facts."""
     if not before.active:
@@ -103,9 +102,10 @@ def _stop(
             "stop_duration_s": 0.0,
         }
     began = clock()
-    _engine.stop(client, before.id, grace_s)
+    # The engine answers once the container has stopped: SIGKILL after ``t`` seconds.
+    await api.post(f"/containers/{before.id}/stop", {"t": grace_s})
     elapsed = clock() - began
-    after = read(client, before.id)
+    after = await fetch(api, before.id)
     verdict = stop_verdict(before, after, grace_s, elapsed)
     return after, {
         **verdict,
@@ -122,11 +122,11 @@ class LifecycleActions(ExecutorCore):
         """Start a stopped container; one already running is left alone (``changed`` false)."""
         ref = validate_reference(container_id)
 
-        def work(client: Any) -> StartResult:
-            after, changed = _start(client, read(client, ref))
+        async def work() -> StartResult:
+            after, changed = await _start(self._api, await fetch(self._api, ref))
             return {**after.identity(), "running": after.running, "changed": changed}
 
-        return await self._run(f"start {ref}", work, container=ref)
+        return await self._call(f"start {ref}", work, container=ref)
 
     async def stop_container(self, container_id: str, timeout: int = DEFAULT_GRACE_S) -> StopResult:
         """Stop a container: SIGTERM (or its stop signal), then SIGKILL after ``timeout`` seconds.
@@ -141,11 +141,11 @@ class LifecycleActions(ExecutorCore):
         grace = validate_grace(timeout)
         clock = self._clock
 
-        def work(client: Any) -> StopResult:
-            after, facts = _stop(client, read(client, ref), grace, clock)
+        async def work() -> StopResult:
+            after, facts = await _stop(self._api, await fetch(self._api, ref), grace, clock)
             return {**after.identity(), **facts}
 
-        return await self._run(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
+        return await self._call(f"stop {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref)
 
     async def restart_container(
         self, container_id: str, timeout: int = DEFAULT_GRACE_S
@@ -160,10 +160,10 @@ class LifecycleActions(ExecutorCore):
         grace = validate_grace(timeout)
         clock = self._clock
 
-        def work(client: Any) -> RestartResult:
-            before = read(client, ref)
-            stopped, facts = _stop(client, before, grace, clock)
-            after, _ = _start(client, stopped)
+        async def work() -> RestartResult:
+            before = await fetch(self._api, ref)
+            stopped, facts = await _stop(self._api, before, grace, clock)
+            after, _ = await _start(self._api, stopped)
             return {
                 **after.identity(),
                 "running": after.running,
@@ -173,7 +173,7 @@ class LifecycleActions(ExecutorCore):
                 "changed": True,
             }
 
-        return await self._run(
+        return await self._call(
             f"restart {ref}", work, deadline=grace + STOP_MARGIN_S, container=ref
         )
 
@@ -187,8 +187,8 @@ class LifecycleActions(ExecutorCore):
         """
         ref = validate_reference(container_id)
 
-        def work(client: Any) -> ContainerDetails:
-            snap = read(client, ref)
+        async def work() -> ContainerDetails:
+            snap = await fetch(self._api, ref)
             return {
                 **snap.names(),
                 "id": snap.id,
@@ -200,4 +200,4 @@ class LifecycleActions(ExecutorCore):
                 "labels": snap.labels,
             }
 
-        return await self._run(f"inspect {ref}", work, container=ref)
+        return await self._call(f"inspect {ref}", work, container=ref)

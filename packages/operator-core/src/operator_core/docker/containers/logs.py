@@ -2,36 +2,32 @@
 
 How the bounds work (constants below):
 
-* the engine itself tails (``docker logs --tail N``), so it never sends more than ``N`` log
-  entries; it never follows;
+* the engine itself tails (``GET /containers/{id}/logs?tail=N``), so it never sends more
+  than ``N`` log entries; it never follows;
 * every line keeps its first ``MAX_LINE_BYTES`` bytes; the rest is counted, never held;
 * the lines kept hold at most ``MAX_LOG_BYTES`` (timestamps included), the newest kept;
-* the docker process is killed once ``MAX_READ_BYTES`` came through its pipes or the call's
-  deadline is near, and what was read so far is returned with the reason.
+* the stream is closed once ``MAX_READ_BYTES`` came through it or the call's deadline is
+  near, and what was read so far is returned with the reason.
 
 So memory stays bounded for a container that wrote gigabytes or one enormous line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-import threading
 import time
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from operator_core.docker._engine import cli as _engine
-from operator_core.docker._engine.capture import (
-    LineCollector,
-    capture,
-    cli_failure,
-    docker_command,
-)
+from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.capture import LineCollector
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, snapshot
+from operator_core.docker._engine.fields import flag, obj
+from operator_core.docker._engine.state import Snapshot, from_json
 from operator_core.docker._engine.window import window
-from operator_core.errors import InvalidInput
+from operator_core.errors import InvalidInput, OperationTimeout
 from operator_core.limits import DEFAULT_TAIL, MAX_TAIL
 from operator_core.results import LogLine, LogsResult
 from operator_core.validate import validate_reference
@@ -54,7 +50,7 @@ __all__ = [
 MAX_LOG_BYTES = 2 * 1024 * 1024
 #: The most bytes kept of one line; a longer line is cut and flagged.
 MAX_LINE_BYTES = 8 * 1024
-#: The most bytes read from the docker process before it is killed.
+#: The most bytes read from the engine's stream before it is closed.
 MAX_READ_BYTES = 64 * 1024 * 1024
 #: Time kept back from the call's deadline to return what was read.
 LOG_MARGIN_S = 2.0
@@ -74,7 +70,7 @@ class _Plan:
     tail_limit: int
     engine_tail: int
     stream: str
-    window: list[str]
+    window: dict[str, str]
     timestamps: bool
 
 
@@ -95,9 +91,20 @@ def check_stream(value: object) -> str:
     return name
 
 
-def _window(since: object, until: object) -> list[str]:
-    """Return the ``--since``/``--until`` arguments, checking that since is before until."""
-    return window(since, until, datetime.now(UTC)).args
+def _window(since: object, until: object) -> dict[str, str]:
+    """Return the ``since``/``until`` query (UNIX seconds), checking since is before until."""
+    checked = window(since, until, datetime.now(UTC))
+    found: dict[str, str] = {}
+    for key, moment in (("since", checked.since), ("until", checked.until)):
+        if moment is not None:
+            found[key] = _unix(moment)
+    return found
+
+
+def _unix(moment: datetime) -> str:
+    """Return ``moment`` as the API's ``seconds.nanoseconds`` UNIX time."""
+    whole = int(moment.replace(microsecond=0).timestamp())
+    return f"{whole}.{moment.microsecond:06d}000"
 
 
 def _plan(tail: object, since: object, until: object, stream: object, stamps: object) -> _Plan:
@@ -176,36 +183,63 @@ def _reasons(out: LineCollector, err: LineCollector, plan: _Plan, found: int) ->
     return reasons
 
 
-def _read_logs(
-    client: Any,
-    ref: str,
+@dataclass
+class _Tally:
+    """The bytes read from a stream so far (kept when the read is cut short)."""
+
+    bytes: int = 0
+
+
+async def _pump(
+    api: EngineClient,
     snap: Snapshot,
     plan: _Plan,
-    until_at: float,
-    cancel: threading.Event | None = None,
+    tty: bool,
+    sinks: tuple[dict[str, LineCollector], _Tally],
+) -> str | None:
+    """Feed the engine's log stream to the collectors; return why it was cut, or None."""
+    params: dict[str, str | bool] = {
+        "stdout": True,
+        "stderr": True,
+        "timestamps": True,
+        "tail": str(plan.engine_tail),
+        **plan.window,
+    }
+    collectors, tally = sinks
+    frames = api.frames("GET", f"/containers/{snap.id}/logs", params, tty=tty)
+    async with aclosing(frames):  # leaving early closes the stream at once
+        async for name, data in frames:
+            tally.bytes += len(data)
+            collectors[name].feed(data)
+            if tally.bytes > MAX_READ_BYTES:
+                return "read_cap"
+    return None
+
+
+async def _read_logs(
+    api: EngineClient, snap: Snapshot, plan: _Plan, tty: bool, seconds: float
 ) -> tuple[list[_Line], set[str], int]:
-    """Run ``docker logs`` for ``snap``; return the kept lines, what was cut, bytes read."""
-    args = ["container", "logs", "--timestamps", "--tail", str(plan.engine_tail)]
+    """Read the logs of ``snap`` within ``seconds``; return the kept lines, what was cut, bytes."""
     out = _collector(plan.stream in ("stdout", "both"), plan)
     err = _collector(plan.stream in ("stderr", "both"), plan)
-    outcome = capture(
-        docker_command(client, [*args, *plan.window, snap.id]),
-        stdout=out,
-        stderr=err,
-        deadline_at=until_at,
-        max_read=MAX_READ_BYTES,
-        cancel=cancel,
-    )
-    if outcome.stopped is None and outcome.returncode != 0:
-        raise cli_failure(outcome, "logs", container=ref)
+    tally = _Tally()
+    try:
+        async with asyncio.timeout(seconds):
+            stopped = await _pump(api, snap, plan, tty, ({"stdout": out, "stderr": err}, tally))
+    except OperationTimeout:
+        raise
+    except TimeoutError:
+        stopped = "deadline"
+    out.close()
+    err.close()
     merged = _merge(out, err)
     reasons = _reasons(out, err, plan, len(merged))
-    if outcome.stopped:
-        reasons.add(outcome.stopped)
+    if stopped:
+        reasons.add(stopped)
     kept = _select(merged, plan.tail_limit, reasons)
     if any(line[4] for line in kept):
         reasons.add("long_line")
-    return kept, reasons, outcome.bytes_read
+    return kept, reasons, tally.bytes
 
 
 def _result(
@@ -263,23 +297,21 @@ class LogActions(ExecutorCore):
         with the reasons in ``truncation``: ``tail_cap`` (older lines beyond the cap),
         ``byte_cap`` (older lines beyond ``MAX_LOG_BYTES``), ``long_line``, ``read_cap`` or
         ``deadline`` (the read was stopped: the newest lines are missing). ``bytes`` is
-        the size of the returned text, ``bytes_read`` what the engine sent. Two docker
-        processes: an inspect and the logs. Cancelled, the call kills ``docker logs`` at
-        once and raises CancelledError.
+        the size of the returned text, ``bytes_read`` what the engine sent. Two requests:
+        an inspect and the logs. Cancelled, the call closes the logs stream at once and
+        raises CancelledError.
         """
         ref = validate_reference(container_id)
         plan = _plan(tail, since, until, stream, timestamps)
-        limit = self._call_deadline
-        stop = threading.Event()
+        limit = self._limit(f"logs of {ref}", None)
 
-        def work(client: Any) -> LogsResult:
+        async def work() -> LogsResult:
             began = time.monotonic()
-            model = _engine.inspect_model(client, ref)
-            config = getattr(model, "config", None)
-            tty = bool(getattr(config, "tty", False))
-            until_at = began + limit - min(LOG_MARGIN_S, limit / 4)
-            snap = snapshot(model)
-            read = _read_logs(client, ref, snap, plan, until_at, stop)
+            data = await self._api.get_object(f"/containers/{ref}/json")
+            tty = flag(obj(data.get("Config")).get("Tty"))
+            left = began + limit - min(LOG_MARGIN_S, limit / 4) - time.monotonic()
+            snap = from_json(data)
+            read = await _read_logs(self._api, snap, plan, tty, left)
             return _result(snap, tty, plan, read)
 
-        return await self._run(f"logs of {ref}", work, container=ref, on_cancel=stop.set)
+        return await self._call(f"logs of {ref}", work, container=ref)

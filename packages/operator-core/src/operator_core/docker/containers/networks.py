@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from operator_core.docker._engine import cli as _engine
-from operator_core.docker._engine.acting import act_and_confirm
+from operator_core.docker._engine import reads as _reads
+from operator_core.docker._engine.acting import act_then_read
+from operator_core.docker._engine.api import EngineClient
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, snapshot
+from operator_core.docker._engine.fields import obj, text
+from operator_core.docker._engine.state import Snapshot, from_json
 from operator_core.errors import ContainerStateError, InvalidInput
 from operator_core.results import NetworkResult
 from operator_core.validate import validate_reference
@@ -32,68 +32,67 @@ class _Member:
     """A container read once, and its endpoint on one network (None when not attached)."""
 
     snap: Snapshot
-    endpoint: Any
+    endpoint: dict[str, object] | None
 
     @property
     def aliases(self) -> list[str]:
         """The container's network-scoped aliases on that network."""
-        return list(getattr(self.endpoint, "aliases", None) or [])
+        found = (self.endpoint or {}).get("Aliases")
+        return [str(alias) for alias in found] if isinstance(found, list) else []
 
 
-def _identity(found: dict[str, Any]) -> _Network:
+def _identity(found: dict[str, object]) -> _Network:
     """Return a network's id and name from ``network inspect`` output.
 
     Docker writes ``Id``/``Name``; Podman writes ``id``/``name`` (and lists no
     ``Containers``).
     """
     return _Network(
-        id=str(found.get("Id") or found.get("id") or ""),
-        name=str(found.get("Name") or found.get("name") or ""),
+        id=text(found.get("Id") or found.get("id")) or "",
+        name=text(found.get("Name") or found.get("name")) or "",
     )
 
 
-def _network(client: Any, reference: str) -> _Network:
-    """Return the network ``reference`` names (NoSuchNetwork, translated, when none)."""
-    found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))
-    return _identity(found[0])
+async def _network(api: EngineClient, reference: str) -> _Network:
+    """Return the network ``reference`` names (NetworkNotFound when none)."""
+    return _identity(await api.get_object(f"/networks/{reference}"))
 
 
-def _member(model: Any, network: _Network) -> _Member:
-    """Return the container ``model`` describes and its endpoint on ``network``."""
-    settings = model.network_settings
-    endpoints = (getattr(settings, "networks", None) if settings is not None else None) or {}
+def _member(data: dict[str, object], network: _Network) -> _Member:
+    """Return the container ``data`` (an inspect) describes and its endpoint on ``network``."""
+    endpoints = obj(obj(data.get("NetworkSettings")).get("Networks"))
     endpoint = next(
         (
-            ep
+            obj(ep)
             for name, ep in endpoints.items()
-            if name == network.name or getattr(ep, "network_id", None) == network.id
+            if name == network.name or obj(ep).get("NetworkID") == network.id
         ),
         None,
     )
-    return _Member(snap=snapshot(model), endpoint=endpoint)
+    return _Member(snap=from_json(data), endpoint=endpoint)
 
 
-def _read(client: Any, reference: str, network: _Network) -> _Member:
+async def _read(api: EngineClient, reference: str, network: _Network) -> _Member:
     """Read container ``reference`` once and find its endpoint on ``network``."""
-    return _member(_engine.inspect_model(client, reference), network)
+    return _member(await api.get_object(f"/containers/{reference}/json"), network)
 
 
-def _resolve(client: Any, reference: str, network_ref: str) -> tuple[_Member, _Network]:
+async def _resolve(api: EngineClient, reference: str, network_ref: str) -> tuple[_Member, _Network]:
     """Read both, the container first, so that the error names whichever is missing."""
-    model = _engine.inspect_model(client, reference)
-    network = _network(client, network_ref)
-    return _member(model, network), network
+    data = await api.get_object(f"/containers/{reference}/json")
+    network = await _network(api, network_ref)
+    return _member(data, network), network
 
 
-def _change(
-    client: Any,
+async def _change(
+    api: EngineClient,
     member: _Member,
     network: _Network,
-    act: Callable[[], None],
+    act: Callable[[], Awaitable[object]],
     done: Callable[[_Member], bool],
 ) -> tuple[_Member, bool]:
-    """Run ``act`` on ``member`` and ``network``; see ``act_and_confirm``."""
-    return act_and_confirm(act, lambda: _read(client, member.snap.id, network), done)
+    """Run ``act`` on ``member`` and ``network``; see ``act_then_read``."""
+    return await act_then_read(act, lambda: _read(api, member.snap.id, network), done)
 
 
 def _check_alias(member: _Member, network: _Network, alias: str | None) -> None:
@@ -128,7 +127,7 @@ def _detached(member: _Member) -> bool:
     return member.endpoint is None
 
 
-def _members(client: Any, reference: str) -> dict[str, Any]:
+async def _members(api: EngineClient, reference: str) -> dict[str, object]:
     """Return the network and every container attached to it, with its names on it.
 
     ``docker network inspect`` lists the attached containers (running ones: a stopped
@@ -137,30 +136,29 @@ def _members(client: Any, reference: str) -> dict[str, Any]:
     engines). Swarm's load-balancer endpoints (``lb-...``) are not containers and are left
     out.
     """
-    found = json.loads(_engine.run_cli(client, ["network", "inspect", reference]))[0]
+    found = await api.get_object(f"/networks/{reference}")
     net = _identity(found)
-    ids = sorted(key for key in (found.get("Containers") or {}) if _CONTAINER_ID.fullmatch(key))
-    inspected = json.loads(_engine.run_cli(client, ["container", "inspect", *ids])) if ids else []
+    ids = sorted(key for key in obj(found.get("Containers")) if _CONTAINER_ID.fullmatch(key))
+    inspected, _ = await _reads.inspect_many(api, ids)
     return {
         "network": net.name,
         "network_id": net.id,
-        "containers": [_names_on(data, net) for data in inspected],
+        "containers": [_names_on(inspected[ref], net) for ref in ids if ref in inspected],
     }
 
 
-def _names_on(data: dict[str, Any], net: _Network) -> dict[str, Any]:
+def _names_on(data: dict[str, object], net: _Network) -> dict[str, object]:
     """Return one container's id, name, labels and its aliases on ``net``."""
-    endpoints = (data.get("NetworkSettings") or {}).get("Networks") or {}
-    endpoint = endpoints.get(net.name) or next(
-        (ep for ep in endpoints.values() if (ep or {}).get("NetworkID") == net.id), None
+    endpoints = obj(obj(data.get("NetworkSettings")).get("Networks"))
+    endpoint = obj(endpoints.get(net.name)) or next(
+        (obj(ep) for ep in endpoints.values() if obj(ep).get("NetworkID") == net.id), {}
     )
-    names = [*((endpoint or {}).get("Aliases") or ()), *((endpoint or {}).get("DNSNames") or ())]
-    return {
-        "id": str(data["Id"]),
-        "name": str(data.get("Name") or "").lstrip("/"),
-        "labels": dict((data.get("Config") or {}).get("Labels") or {}),
-        "aliases": sorted(set(names)),
-    }
+    names: list[str] = []
+    for key in ("Aliases", "DNSNames"):
+        listed = endpoint.get(key)
+        names += [str(item) for item in listed] if isinstance(listed, list) else []
+    snap = from_json(data)
+    return {"id": snap.id, "name": snap.name, "labels": snap.labels, "aliases": sorted(set(names))}
 
 
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
@@ -169,16 +167,16 @@ _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 class NetworkActions(ExecutorCore):
     """Connect containers to networks and cut them off."""
 
-    async def network_members(self, network: str) -> dict[str, Any]:
+    async def network_members(self, network: str) -> dict[str, object]:
         """Return the containers attached to ``network``: id, name, labels, aliases on it.
 
         The policy reads it before a connect with an alias, so that no container takes
         over a name another one answers to on that network.
         """
         net_ref = validate_reference(network, what="network")
-        return await self._run(
+        return await self._call(
             f"list the containers on network {net_ref}",
-            lambda client: _members(client, net_ref),
+            lambda: _members(self._api, net_ref),
             network=net_ref,
         )
 
@@ -194,21 +192,24 @@ class NetworkActions(ExecutorCore):
         net_ref = validate_reference(network, what="network")
         name = None if alias is None else validate_reference(alias, what="alias")
 
-        def work(client: Any) -> NetworkResult:
-            member, net = _resolve(client, ref, net_ref)
+        async def work() -> NetworkResult:
+            member, net = await _resolve(self._api, ref, net_ref)
             if _attached(member):
                 _check_alias(member, net, name)
                 return _result(member, net, changed=False)
+            body: dict[str, object] = {"Container": member.snap.id}
+            if name is not None:
+                body["EndpointConfig"] = {"Aliases": [name]}
 
-            def act() -> None:
-                client.network.connect(net.id, member.snap.id, alias=name)
+            def act() -> Awaitable[object]:
+                return self._api.post(f"/networks/{net.id}/connect", body=body)
 
-            after, changed = _change(client, member, net, act, _attached)
+            after, changed = await _change(self._api, member, net, act, _attached)
             if not changed:
                 _check_alias(after, net, name)
             return _result(after, net, changed=changed)
 
-        return await self._run(f"connect {ref} to {net_ref}", work, container=ref, network=net_ref)
+        return await self._call(f"connect {ref} to {net_ref}", work, container=ref, network=net_ref)
 
     async def disconnect_container_from_network(
         self, container_id: str, network: str, force: bool = False
@@ -222,17 +223,18 @@ class NetworkActions(ExecutorCore):
         if not isinstance(force, bool):
             raise InvalidInput(f"force must be true or false, got {type(force).__name__}")
 
-        def work(client: Any) -> NetworkResult:
-            member, net = _resolve(client, ref, net_ref)
+        async def work() -> NetworkResult:
+            member, net = await _resolve(self._api, ref, net_ref)
             if _detached(member):
                 return _result(member, net, changed=False)
+            body = {"Container": member.snap.id, "Force": force}
 
-            def act() -> None:
-                client.network.disconnect(net.id, member.snap.id, force=force)
+            def act() -> Awaitable[object]:
+                return self._api.post(f"/networks/{net.id}/disconnect", body=body)
 
-            after, changed = _change(client, member, net, act, _detached)
+            after, changed = await _change(self._api, member, net, act, _detached)
             return _result(after, net, changed=changed)
 
-        return await self._run(
+        return await self._call(
             f"disconnect {ref} from {net_ref}", work, container=ref, network=net_ref
         )

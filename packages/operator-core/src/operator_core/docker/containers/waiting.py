@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import Snapshot, read
+from operator_core.docker._engine.state import Snapshot, fetch
 from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import DEFAULT_WAIT_S, MAX_WAIT_S
 from operator_core.results import WaitResult
@@ -159,9 +159,9 @@ class WaitActions(ExecutorCore):
         """Read ``ref`` once, bounded; None if gone and ``missing_ok``, else ContainerNotFound."""
         deadline = min(self._call_deadline, max(remaining, _MIN_READ_DEADLINE_S))
         try:
-            return await self._run(
+            return await self._call(
                 f"wait for {ref}",
-                lambda c: read(c, ref),
+                lambda: fetch(self._api, ref),
                 deadline=deadline,
                 container=ref,
             )

@@ -1,36 +1,33 @@
 """Read the engine's events in a window: what died, with which code, was OOM-killed, ...
 
-``docker events`` follows forever unless it has an ``--until`` in the past, so a read here
+``GET /events`` follows forever unless it has an ``until`` in the past, so a read here
 always has one: the caller's, or now when none is given (a later ``until`` is cut to now,
-and the result says so). One docker process per call (two for a filtered one: see
+and the result says so). One request per call (two for a filtered one: see
 ``EventActions.get_events`` for how it knows the engine may have forgotten events). The
 engine sends the events oldest first; at most ``limit`` of the newest are kept
 (``truncated`` says when more came), each JSON line is cut off at ``MAX_EVENT_LINE_BYTES``
-and the process is killed once ``MAX_EVENT_READ_BYTES`` came or the call's deadline is near.
+and the stream is closed once ``MAX_EVENT_READ_BYTES`` came or the call's deadline is near.
+``follow_events`` is one streamed ``GET /events`` per followed engine: no process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import re
-import signal
-import threading
-import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from operator_core.audit.redact import redact_text
-from operator_core.docker._engine import cli as _engine
-from operator_core.docker._engine.capture import HeadTail, capture, cli_failure, docker_command
+from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import moment, window
-from operator_core.errors import EngineError, EngineUnreachable, InvalidInput
+from operator_core.docker.diagnosis.reading import as_stdout, close_stream, pump
+from operator_core.docker.diagnosis.when import api_time
+from operator_core.errors import EngineError, InvalidInput
 from operator_core.limits import DEFAULT_EVENT_LIMIT, MAX_EVENT_LIMIT
+from operator_core.redaction import redact_text
 from operator_core.results import Event, EventsResult
 from operator_core.validate import validate_reference
 from operator_core.words import EVENT_TYPES
@@ -42,7 +39,7 @@ __all__ = [
     "parse_event",
 ]
 
-#: The most bytes read from ``docker events`` before it is killed.
+#: The most bytes read from ``GET /events`` before the stream is closed.
 MAX_EVENT_READ_BYTES = 32 * 1024 * 1024
 #: An event line longer than this (labels can be long) is dropped and counted.
 MAX_EVENT_LINE_BYTES = 64 * 1024
@@ -62,11 +59,11 @@ _ACTION = re.compile(r"[a-z_]{1,40}", re.ASCII)
 
 
 class EventStreamEnded(EngineError):
-    """A followed ``docker events`` ended: the engine went away or the CLI failed."""
+    """A followed event stream ended: the engine closed it or sent what is not an event."""
 
 
 class _Events:
-    """A sink that splits ``docker events`` output into lines and keeps the newest ones."""
+    """A sink that splits ``GET /events``' JSON lines and keeps the newest ones."""
 
     def __init__(self, limit: int) -> None:
         self.kept: deque[bytes] = deque(maxlen=limit)
@@ -124,7 +121,7 @@ def _exit_code(attributes: dict[str, str]) -> int | None:
 
 
 def parse_event(raw: dict[str, Any]) -> Event:
-    """Return the event ``docker events --format '{{json .}}'`` printed as ``raw``.
+    """Return the event the engine sent as ``raw`` (one JSON object of ``GET /events``).
 
     The ``detail`` after an action's colon is redacted as the audit trail redacts text:
     an ``exec_start``'s is the command run (``mysql -pS3cret``).
@@ -176,13 +173,18 @@ def _choices(value: object, what: str, allowed: Sequence[str] | None) -> list[st
 
 def _filters(
     container: str | None, service: str | None, types: list[str], actions: list[str]
-) -> list[str]:
-    """Return the ``--filter`` arguments for a read."""
-    specs = [f"container={container}"] if container else []
+) -> dict[str, list[str]]:
+    """Return the ``filters`` of a read (a key's values: any of them; keys: all)."""
+    found: dict[str, list[str]] = {}
+    if container:
+        found["container"] = [container]
     if service:
-        specs.append(f"label=com.docker.swarm.service.name={service}")
-    specs += [f"type={kind}" for kind in types] + [f"event={action}" for action in actions]
-    return [word for spec in specs for word in ("--filter", spec)]
+        found["label"] = [f"com.docker.swarm.service.name={service}"]
+    if types:
+        found["type"] = list(types)
+    if actions:
+        found["event"] = list(actions)
+    return found
 
 
 def _service_filter(service: str | None) -> str | None:
@@ -223,8 +225,8 @@ class EventActions(ExecutorCore):
         A filtered query, or one that ends before now, cannot tell from its own answer (a
         filter shows fewer events though many were lost; the buffer also holds the events
         after ``until``), so it makes a second, unfiltered read from ``since`` to now that
-        prints only each event's time. ``exit_code`` is set where the engine gives one.
-        One docker process; two for a filtered query or one with an ``until``.
+        keeps only the first event and counts the rest. ``exit_code`` is set where the
+        engine gives one. One request; two for a filtered query or one with an ``until``.
         """
         now = datetime.now(UTC)
         if since is None:
@@ -240,20 +242,25 @@ class EventActions(ExecutorCore):
         if clamped or until is None:
             until_text, until_at = now_text, now
         span = window(since, until_text, now)
-        args = ["system", "events", "--format", "{{json .}}", *span.args]
-        args += _filters(ref, named, kinds, wanted)
-        probe = None
-        if ref or named or kinds or wanted or until_text != now_text:
-            probe = ["system", "events", "--format", "{{.TimeNano}}", *span.args[:2]]
-            probe += ["--until", now_text]
+        begin = api_time(span.args[1], span.since) if span.since is not None else ""
+        end = api_time(until_text, until_at)
+        filters = _filters(ref, named, kinds, wanted)
+        params: Params = {"since": begin, "until": end}
+        if filters:
+            params = {**params, "filters": filters}
+        probe: Params | None = None
+        if filters or until_text != now_text:
+            probe = {"since": begin, "until": api_time(now_text, now)}
         limit_s = self._call_deadline
-        stop = threading.Event()
 
-        def work(client: Any) -> EventsResult:
-            until_mono = time.monotonic() + limit_s - min(EVENT_MARGIN_S, limit_s / 4)
+        async def work() -> EventsResult:
+            loop = asyncio.get_running_loop()
+            until_mono = loop.time() + limit_s - min(EVENT_MARGIN_S, limit_s / 4)
             reasons: set[str] = set()
-            sink = _read(client, args, keep, until_mono, stop, reasons)
-            buffer = sink if probe is None else _read(client, probe, 1, until_mono, stop, reasons)
+            sink = await _read(self._api, params, keep, until_mono, reasons)
+            buffer = sink
+            if probe is not None:
+                buffer = await _read(self._api, probe, 1, until_mono, reasons)
             if sink.seen > keep:
                 reasons.add("limit")
             if sink.too_long:
@@ -273,42 +280,28 @@ class EventActions(ExecutorCore):
                 engine_oldest=_oldest(buffer.first),
             )
 
-        return await self._run("events", work, on_cancel=stop.set)
+        return await self._call("events", work)
 
 
-def _read(
-    client: Any,
-    args: list[str],
-    keep: int,
-    until_mono: float,
-    stop: threading.Event,
-    reasons: set[str],
+async def _read(
+    api: EngineClient, params: Params, keep: int, until_mono: float, reasons: set[str]
 ) -> _Events:
-    """Run one bounded ``docker events`` read; add why it stopped early to ``reasons``."""
-    sink, errors = _Events(keep), HeadTail(4096)
-    outcome = capture(
-        docker_command(client, args),
-        stdout=sink,
-        stderr=errors,
-        deadline_at=until_mono,
-        max_read=MAX_EVENT_READ_BYTES,
-        cancel=stop,
+    """Make one bounded ``GET /events`` read; add why it stopped early to ``reasons``."""
+    sink = _Events(keep)
+    chunks = as_stdout(api.stream("GET", "/events", params))
+    outcome = await pump(
+        chunks, {"stdout": sink}, deadline_at=until_mono, max_read=MAX_EVENT_READ_BYTES
     )
-    if outcome.stopped is None and outcome.returncode != 0:
-        raise cli_failure(outcome, "events")
     if outcome.stopped:
         reasons.add(outcome.stopped)
     return sink
 
 
 def _oldest(line: bytes | None) -> str | None:
-    """Return the time of an event line (its JSON, or only its TimeNano), or None."""
+    """Return the time of an event line, or None."""
     if line is None:
         return None
-    text = line.strip()
-    if text.isdigit():
-        return _iso_nano(int(text))
-    return parse_event(json.loads(text))["time"]
+    return parse_event(json.loads(line.strip()))["time"]
 
 
 def _iso(value: datetime | None) -> str:
@@ -333,63 +326,52 @@ class FollowActions(ExecutorCore):
         """Yield the engine's events as they happen, from ``since`` (a docker time) on.
 
         Unlike every other read this one has no deadline: it lasts until the caller stops
-        iterating (the docker process is then killed) or the stream ends, which raises
-        EventStreamEnded (EngineUnreachable when the CLI said it reached no engine).
-        ``since`` is passed to ``docker events --since`` as given (validated like a
-        window bound when it is not a unix time such as ``1764410400.123456789``).
+        iterating (the stream is then closed: its connection, no process) or the engine
+        ends the stream, which raises EventStreamEnded (EngineUnreachable when the engine
+        cannot be reached). ``since`` is a unix time such as ``1764410400.123456789``,
+        passed as is, or a window bound (``10m``, an ISO time), validated.
         """
         kinds = _choices(types, "types", EVENT_TYPES)
         wanted = _choices(actions, "actions", None)
-        args = ["system", "events", "--format", "{{json .}}"]
+        params: Params = {}
         if since is not None:
-            args += ["--since", _since_arg(since)]
-        args += _filters(None, None, kinds, wanted)
-        command = [str(word) for word in self._docker.client_config.docker_cmd] + args
-        proc = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=_FOLLOW_LINE_LIMIT,
-            start_new_session=True,
-        )
+            params = {"since": _since_arg(since)}
+        filters = _filters(None, None, kinds, wanted)
+        if filters:
+            params = {**params, "filters": filters}
+        chunks = self._api.stream("GET", "/events", params, deadline=_NO_DEADLINE)
         try:
-            async for event in _read_follow(proc):
+            async for event in _read_follow(chunks):
                 yield event
         finally:
-            await _end(proc)
+            await close_stream(chunks)
+
+
+#: A followed stream's bound: none (the client's own default would end it).
+_NO_DEADLINE = float("inf")
 
 
 def _since_arg(since: str) -> str:
-    """Return ``since`` for ``docker events --since``: a unix time as is, else a window bound."""
+    """Return ``since`` as the engine takes it: a unix time as is, else a checked bound."""
     if re.fullmatch(r"\d{1,12}(?:\.\d{1,9})?", since, re.ASCII):
         return since
-    return moment(since, "since", datetime.now(UTC))[0]
+    now = datetime.now(UTC)
+    text, at = moment(since, "since", now)
+    return api_time(text, at)
 
 
-async def _read_follow(proc: asyncio.subprocess.Process) -> AsyncIterator[Event]:
-    """Yield each event ``proc`` prints; raise EventStreamEnded when its output ends."""
-    out, err = cast(asyncio.StreamReader, proc.stdout), cast(asyncio.StreamReader, proc.stderr)
-    try:
-        while line := await out.readline():
+async def _read_follow(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
+    """Yield each event of the stream's JSON lines; raise EventStreamEnded at its end."""
+    partial = bytearray()
+    async for chunk in chunks:
+        partial += chunk
+        while (end := partial.find(b"\n")) >= 0:
+            line = bytes(partial[:end])
+            del partial[: end + 1]
             if line.strip():
                 yield parse_event(json.loads(line))
-    except ValueError as exc:  # a line past the limit
-        raise EventStreamEnded(f"an event line was over {_FOLLOW_LINE_LIMIT} bytes") from exc
-    code = await proc.wait()
-    tail = (await err.read(4096)).decode("utf-8", errors="replace").strip()
-    reason = tail.splitlines()[-1] if tail else f"docker events exited with code {code}"
-    if _engine.unreachable_line(tail) is not None:
-        raise EngineUnreachable(f"the event stream ended: {reason}")
-    raise EventStreamEnded(f"the event stream ended: {reason}")
-
-
-async def _end(proc: asyncio.subprocess.Process) -> None:
-    """Kill ``proc``'s process group if it still runs, and reap it."""
-    if proc.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(proc.wait(), 5)
+        if len(partial) > _FOLLOW_LINE_LIMIT:
+            raise EventStreamEnded(f"an event line was over {_FOLLOW_LINE_LIMIT} bytes")
+    if partial.strip():
+        yield parse_event(json.loads(bytes(partial)))
+    raise EventStreamEnded("the event stream ended: the engine closed it")

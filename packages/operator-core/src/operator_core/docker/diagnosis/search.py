@@ -1,10 +1,11 @@
 """Search many containers' logs at once, streaming, to find which of them logged a line.
 
-Each container's log is read by one ``docker logs`` whose output is matched line by line
-as it arrives; only the matches, their context lines and a few lines before are held, so
-memory does not grow with the size of a log. A pattern is a plain substring unless
-``regex`` is set; regular expressions run on RE2, whose time is linear in the input, so a
-pattern an agent wrote cannot hang the process; its length is capped too.
+Each container's log is read by one streamed ``GET /containers/{id}/logs`` whose frames
+are matched line by line as they arrive; only the matches, their context lines and a few
+lines before are held, so memory does not grow with the size of a log. A pattern is a
+plain substring unless ``regex`` is set; regular expressions run on RE2, whose time is
+linear in the input, so a pattern an agent wrote cannot hang the process; its length is
+capped too.
 
 Bounds: ``tail`` lines per container (from the end of its log), ``max_matches`` matches in
 all (reading stops once they are found), ``MAX_SEARCH_READ_BYTES`` read in all, each kept
@@ -19,24 +20,25 @@ is not found (seen on Docker 20.10 with a 36 KB line).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import re2
 
-from operator_core.docker._engine import batch as _batch
-from operator_core.docker._engine.capture import capture, cli_failure, docker_command
+from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker._engine.state import snapshot
 from operator_core.docker._engine.window import window
 from operator_core.docker.containers.discovery import container_filters
+from operator_core.docker.diagnosis.reading import pump
+from operator_core.docker.diagnosis.targets import Target, chosen_targets
+from operator_core.docker.diagnosis.when import api_time
 from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import (
     DEFAULT_MAX_MATCHES,
@@ -52,8 +54,8 @@ from operator_core.validate import validate_reference
 
 __all__ = ["LineSearch", "SearchActions", "compile_pattern"]
 
-#: The most bytes read from all the containers' logs of one search (each of the
-#: ``SEARCH_READERS`` takes at most its share of what is left when it starts).
+#: The most bytes read from all the containers' logs of one search (each reader draws
+#: its allowance from what is left before it reads: ``_Budget.reserve``).
 MAX_SEARCH_READ_BYTES = 512 * 1024 * 1024
 #: Bytes of a line that are matched; the rest of a longer line is not searched.
 MAX_SEARCH_LINE_BYTES = 16 * 1024
@@ -181,10 +183,25 @@ class _Budget:
                 self.stop.set()
             return True
 
-    def spend(self, read: int) -> None:
-        """Count ``read`` bytes against the read cap."""
+    def reserve(self) -> int:
+        """Draw a reader's allowance from the bytes left, before it reads; 0: none is left.
+
+        The share is a ``SEARCH_READERS``-th of what is left (all of it when that is under
+        one byte a reader), taken out at once: readers running together can never hold
+        more than the cap between them, and each gives back what it did not read.
+        """
         with self.lock:
-            self.bytes_left -= read
+            share = self.bytes_left // SEARCH_READERS or self.bytes_left
+            if share <= 0:
+                self.reasons.add("read_cap")
+                return 0
+            self.bytes_left -= share
+            return share
+
+    def settle(self, allowance: int, read: int) -> None:
+        """Give back what a reader drew and did not read."""
+        with self.lock:
+            self.bytes_left += allowance - read
 
     def exhausted(self, until: float) -> bool:
         """Whether no further container may be read: stopped, out of time or bytes."""
@@ -275,29 +292,33 @@ class _Plan:
     tail: int
     context: int
     max_matches: int
-    window: list[str]
+    #: The engine's ``since`` (a unix time), None for the whole log.
+    since: str | None
 
 
-def _read_one(
-    client: Any, snap: Any, plan: _Plan, budget: _Budget, until: float
+async def _read_one(
+    api: EngineClient, snap: Target, plan: _Plan, budget: _Budget, until: float, allowance: int
 ) -> tuple[list[LogMatch], SearchedContainer]:
-    """Search one container's log; return its matches and how its reading went."""
+    """Search one container's log, reading at most ``allowance`` bytes (drawn from ``budget``).
+
+    Returns its matches and how its reading went; what it did not read goes back.
+    """
     out = _Matcher("stdout", plan.search, plan.context, budget)
     err = _Matcher("stderr", plan.search, plan.context, budget)
-    args = ["container", "logs", "--timestamps", "--tail", str(plan.tail), *plan.window, snap.id]
-    outcome = capture(
-        docker_command(client, args),
-        stdout=out,
-        stderr=err,
+    params: Params = {"stdout": True, "stderr": True, "timestamps": True, "tail": str(plan.tail)}
+    if plan.since is not None:
+        params = {**params, "since": plan.since}
+    pieces = api.frames("GET", f"/containers/{snap.id}/logs", params, tty=snap.tty)
+    outcome = await pump(
+        pieces,
+        {"stdout": out, "stderr": err},
         deadline_at=until,
-        # Each of the readers takes at most its share of what is left when it starts, so
-        # together they never pass MAX_SEARCH_READ_BYTES.
-        max_read=max(1, budget.bytes_left // SEARCH_READERS),
+        # pump takes at most max_read bytes: within the allowance drawn, so the readers
+        # together never pass the cap.
+        max_read=allowance,
         cancel=budget.stop,
     )
-    budget.spend(outcome.bytes_read)
-    if outcome.stopped is None and outcome.returncode != 0:
-        raise cli_failure(outcome, "logs", container=snap.id)
+    budget.settle(allowance, outcome.bytes_read)
     reasons = set()
     if outcome.stopped == "cancelled" and budget.cancelled:
         reasons.add("cancelled")
@@ -318,8 +339,8 @@ def _read_one(
     return matches, searched
 
 
-def _search_all(
-    client: Any, snaps: list[Any], plan: _Plan, budget: _Budget, until: float
+async def _search_all(
+    api: EngineClient, snaps: list[Target], plan: _Plan, budget: _Budget, until: float
 ) -> tuple[list[LogMatch], list[SearchedContainer], list[str], list[str]]:
     """Read the containers' logs, ``SEARCH_READERS`` at a time; keep the order of ``snaps``.
 
@@ -327,43 +348,37 @@ def _search_all(
     turn came when the search had stopped: matches found, cancelled, out of time or
     bytes) and those removed before their log was read (the others go on).
     """
+    gate = asyncio.Semaphore(SEARCH_READERS)
 
-    def one(snap: Any) -> tuple[list[LogMatch], SearchedContainer] | str | None:
-        if budget.exhausted(until):
-            return None
-        try:
-            return _read_one(client, snap, plan, budget, until)
-        except ContainerNotFound:  # removed since it was listed
-            return "gone"
+    async def one(snap: Target) -> tuple[list[LogMatch], SearchedContainer] | str | None:
+        async with gate:
+            if budget.exhausted(until):
+                return None
+            allowance = budget.reserve()
+            if not allowance:
+                return None
+            try:
+                return await _read_one(api, snap, plan, budget, until, allowance)
+            except ContainerNotFound:  # removed since it was listed
+                return "gone"
 
+    outcomes = await asyncio.gather(*(one(snap) for snap in snaps))
     matches: list[LogMatch] = []
     searched: list[SearchedContainer] = []
     not_searched: list[str] = []
     gone: list[str] = []
-    with ThreadPoolExecutor(SEARCH_READERS, thread_name_prefix="operator-search") as pool:
-        for snap, outcome in zip(snaps, pool.map(one, snaps), strict=True):
-            if outcome is None:
-                not_searched.append(snap.name)
-                continue
-            if isinstance(outcome, str):
-                gone.append(snap.name)
-                continue
-            found, report = outcome
-            matches += found
-            searched.append(report)
-            budget.reasons.update(report["truncation"])
+    for snap, outcome in zip(snaps, outcomes, strict=True):
+        if outcome is None:
+            not_searched.append(snap.name)
+            continue
+        if isinstance(outcome, str):
+            gone.append(snap.name)
+            continue
+        found, report = outcome
+        matches += found
+        searched.append(report)
+        budget.reasons.update(report["truncation"])
     return matches, searched, not_searched, gone
-
-
-def _chosen(client: Any, refs: list[str] | None, filters: Any) -> tuple[list[Any], list[str]]:
-    """Return the snapshots of the containers to search and the refs that name none."""
-    if refs is not None:
-        models, missing = _batch.inspect_many(client, refs)
-        return [snapshot(model) for model in models], missing
-    ids = _batch.list_ids(client, include_stopped=True, filters=filters.docker_args())
-    models, _ = _batch.inspect_many(client, ids)
-    snaps = [snapshot(model) for model in models]
-    return [snap for snap in snaps if filters.keeps(snap)], []
 
 
 class SearchActions(ExecutorCore):
@@ -395,8 +410,8 @@ class SearchActions(ExecutorCore):
         ``truncated``/``truncation`` say when the search stopped early (``max_matches``,
         ``read_cap``, ``deadline``), and ``not_searched`` lists containers it did not
         reach; ``missing`` the refs no container answers to and the containers removed
-        before their log was read. Docker processes: one listing (or one inspect), then
-        one ``docker logs`` per container, ``SEARCH_READERS`` at a time.
+        before their log was read. Requests: one listing, an inspect and a streamed log
+        per container, ``SEARCH_READERS`` logs at a time.
         """
         search = compile_pattern(pattern, regex=regex, ignore_case=ignore_case)
         wanted = None if refs is None else _references(refs)
@@ -408,15 +423,16 @@ class SearchActions(ExecutorCore):
             tail=_bounded_int(tail, "tail", 1, MAX_SEARCH_TAIL),
             context=_bounded_int(context, "context", 0, MAX_CONTEXT_LINES),
             max_matches=_bounded_int(max_matches, "max_matches", 1, MAX_MATCHES),
-            window=window(since, None, datetime.now(UTC)).args,
+            since=_since(since),
         )
         limit = self._call_deadline
         budget = _Budget(plan.max_matches)
 
-        def work(client: Any) -> SearchResult:
+        async def work() -> SearchResult:
             until = time.monotonic() + limit - min(SEARCH_MARGIN_S, limit / 4)
-            snaps, missing = _chosen(client, wanted, chosen)
-            matches, searched, not_searched, gone = _search_all(client, snaps, plan, budget, until)
+            snaps, missing = await chosen_targets(self._api, wanted, chosen)
+            found = await _search_all(self._api, snaps, plan, budget, until)
+            matches, searched, not_searched, gone = found
             missing += gone
             budget.stop.set()
             matches.sort(key=lambda match: match["time"] or "")
@@ -434,7 +450,7 @@ class SearchActions(ExecutorCore):
                 truncation=sorted(budget.reasons),
             )
 
-        return await self._run("search logs", work, on_cancel=budget.cancel)
+        return await self._call("search logs", work)
 
 
 def _references(refs: object) -> list[str]:
@@ -444,3 +460,9 @@ def _references(refs: object) -> list[str]:
     if not 1 <= len(refs) <= MAX_SEARCH_CONTAINERS:
         raise InvalidInput(f"refs takes 1 to {MAX_SEARCH_CONTAINERS} containers, got {len(refs)}")
     return list(dict.fromkeys(validate_reference(ref) for ref in refs))
+
+
+def _since(since: object) -> str | None:
+    """Return the engine's ``since`` for the logs (a unix time), None without one."""
+    bounds = window(since, None, datetime.now(UTC))
+    return None if bounds.since is None else api_time(bounds.args[1], bounds.since)

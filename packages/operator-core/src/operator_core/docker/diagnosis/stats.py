@@ -1,99 +1,135 @@
 """What is eating a container: a one-shot resource snapshot, and its processes.
 
-``container_stats`` is one ``docker stats --no-stream`` however many containers it
-covers. The docker CLI prints sizes rounded for people (``356KiB / 23.54GiB``, ``1.2kB``);
-they are turned back into bytes here, so a figure is as precise as the CLI's rounding
-(three or four significant digits), which the docstrings say. ``container_top`` is one
-``docker top``, read with ``ps`` columns that every engine's host ``ps`` knows.
+``container_stats`` lists the containers once (``GET /containers/json``), then asks each
+for one sample (``GET /containers/{id}/stats?stream=false``, a few at a time; the engine
+waits for a second sample to compute CPU use, about a second). Figures are computed from
+the engine's raw counters as the docker CLI computes them (memory without the inactive
+file cache, CPU as a share of the host's CPUs times their count), so they are exact bytes,
+not the CLI's rounded ``356KiB``. ``container_top`` is ``GET /containers/{id}/top`` with
+``ps`` columns that every engine's host ``ps`` knows.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import math
-import re
-from typing import Any
+from collections.abc import Mapping
 
-from operator_core.audit.redact import redact_text
-from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient, as_list, as_object
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.errors import InvalidInput
+from operator_core.errors import ContainerNotFound, InvalidInput
 from operator_core.limits import MAX_STATS_REFS
+from operator_core.redaction import redact_text
 from operator_core.results import ContainerStats, Process, StatsResult, TopResult
 from operator_core.validate import validate_reference
 
 __all__ = [
+    "STATS_AT_ONCE",
     "StatsActions",
-    "parse_size",
     "parse_stats",
 ]
 
-_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([kKMGTPE]?i?B)", re.ASCII)
-_FACTORS = {
-    "B": 1,
-    "kB": 1000,
-    "KB": 1000,
-    "MB": 1000**2,
-    "GB": 1000**3,
-    "TB": 1000**4,
-    "PB": 1000**5,
-    "EB": 1000**6,
-    "KiB": 1024,
-    "kiB": 1024,
-    "MiB": 1024**2,
-    "GiB": 1024**3,
-    "TiB": 1024**4,
-    "PiB": 1024**5,
-    "EiB": 1024**6,
-}
+#: How many containers are sampled at once (each sample takes the engine about a second).
+STATS_AT_ONCE = 8
 
 
-def parse_size(text: str) -> int | None:
-    """Return the bytes of a size the docker CLI printed (``1.5MiB``, ``12kB``), else None."""
-    found = _SIZE.fullmatch(text.strip())
-    if found is None or found.group(2) not in _FACTORS:
+def _object(value: object) -> Mapping[str, object]:
+    """Return ``value`` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: object) -> int | None:
+    """Return a whole counter the engine gave, None when it gave none."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _finite(value: float) -> float | None:
+    """Return a percentage rounded to two places, None if it is not a finite number."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def _cpu_percent(raw: Mapping[str, object]) -> float | None:
+    """Return CPU use as the CLI computes it (200% is two CPUs busy).
+
+    The container's share of the host's CPU time between two samples, times the number of
+    CPUs online.
+    """
+    now, before = _object(raw.get("cpu_stats")), _object(raw.get("precpu_stats"))
+    total = _number(_object(now.get("cpu_usage")).get("total_usage"))
+    system = _number(now.get("system_cpu_usage"))
+    if total is None or system is None:
         return None
-    return round(float(found.group(1)) * _FACTORS[found.group(2)])
+    cpu_delta = total - (_number(_object(before.get("cpu_usage")).get("total_usage")) or 0)
+    system_delta = system - (_number(before.get("system_cpu_usage")) or 0)
+    online = _number(now.get("online_cpus")) or len(
+        _object(now.get("cpu_usage")).get("percpu_usage") or []  # type: ignore[arg-type]
+    )
+    if system_delta <= 0 or cpu_delta <= 0:
+        return 0.0
+    return _finite(cpu_delta / system_delta * online * 100.0)
 
 
-def _pair(text: object) -> tuple[int | None, int | None]:
-    """Return both sizes of ``a / b`` (``--`` or anything unreadable gives None)."""
-    left, _, right = str(text or "").partition("/")
-    return parse_size(left), parse_size(right)
+def _memory(raw: Mapping[str, object]) -> tuple[int | None, int | None, float | None]:
+    """Return memory in use (less the inactive file cache, as the CLI), its limit, percent."""
+    memory = _object(raw.get("memory_stats"))
+    usage, limit = _number(memory.get("usage")), _number(memory.get("limit"))
+    if usage is None:
+        return None, limit, None
+    details = _object(memory.get("stats"))
+    for key in ("total_inactive_file", "inactive_file"):  # cgroup v1, then v2
+        cache = _number(details.get(key))
+        if cache is not None and cache < usage:
+            usage -= cache
+            break
+    percent = _finite(usage / limit * 100.0) if limit else None
+    return usage, limit, percent
 
 
-def _percent(text: object) -> float | None:
-    """Return ``12.5`` for ``12.50%``; None for ``--`` or a non-finite figure."""
-    try:
-        value = float(str(text or "").strip().rstrip("%"))
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+def _network(raw: Mapping[str, object]) -> tuple[int | None, int | None]:
+    """Return the bytes received and sent over every network of the container."""
+    networks = _object(raw.get("networks"))
+    if not networks:
+        return None, None
+    rx = sum(_number(_object(net).get("rx_bytes")) or 0 for net in networks.values())
+    tx = sum(_number(_object(net).get("tx_bytes")) or 0 for net in networks.values())
+    return rx, tx
 
 
-def _count(text: object) -> int | None:
-    """Return a whole number the CLI printed, None for ``--``."""
-    word = str(text or "").strip()
-    return int(word) if word.isdigit() else None
+def _block(raw: Mapping[str, object]) -> tuple[int | None, int | None]:
+    """Return the bytes read from and written to block devices (cgroup v1 and v2 op names)."""
+    entries = _object(raw.get("blkio_stats")).get("io_service_bytes_recursive")
+    if not isinstance(entries, list):
+        return None, None
+    read = written = 0
+    for entry in entries:
+        op, value = str(_object(entry).get("op") or ""), _number(_object(entry).get("value")) or 0
+        if op[:1] in ("r", "R"):
+            read += value
+        elif op[:1] in ("w", "W"):
+            written += value
+    return read, written
 
 
-def parse_stats(raw: dict[str, Any]) -> ContainerStats:
-    """Return the stats ``docker stats --format '{{json .}}'`` printed as ``raw``."""
-    used, limit = _pair(raw.get("MemUsage"))
-    rx, tx = _pair(raw.get("NetIO"))
-    read, written = _pair(raw.get("BlockIO"))
+def parse_stats(raw: Mapping[str, object]) -> ContainerStats:
+    """Return one sample of ``GET /containers/{id}/stats?stream=false`` as a result entry.
+
+    A figure the engine has not got (a stopped container has no samples) is None.
+    """
+    used, limit, percent = _memory(raw)
+    rx, tx = _network(raw)
+    read, written = _block(raw)
     return ContainerStats(
-        container_id=str(raw.get("ID") or ""),
-        name=str(raw.get("Name") or "").lstrip("/"),
-        cpu_percent=_percent(raw.get("CPUPerc")),
+        container_id=str(raw.get("id") or ""),
+        name=str(raw.get("name") or "").lstrip("/"),
+        cpu_percent=_cpu_percent(raw),
         memory_bytes=used,
         memory_limit_bytes=limit,
-        memory_percent=_percent(raw.get("MemPerc")),
+        memory_percent=percent,
         network_rx_bytes=rx,
         network_tx_bytes=tx,
         block_read_bytes=read,
         block_write_bytes=written,
-        pids=_count(raw.get("PIDs")),
+        pids=_number(_object(raw.get("pids_stats")).get("current")),
     )
 
 
@@ -108,40 +144,73 @@ def _references(refs: object) -> list[str] | None:
     return list(dict.fromkeys(validate_reference(ref) for ref in refs))
 
 
-def _stats_of(client: Any, refs: list[str] | None) -> StatsResult:
-    """Run one ``docker stats``; keep the containers ``refs`` name (all running for None)."""
-    args = ["container", "stats", "--no-stream", "--no-trunc", "--format", "{{json .}}"]
-    if refs is not None:
-        args.append("--all")
-    output = _engine.run_cli(client, args)
-    entries = [parse_stats(json.loads(line)) for line in output.splitlines() if line.strip()]
-    if refs is None:
-        return StatsResult(containers=entries, count=len(entries), missing=[])
-    chosen: list[ContainerStats] = []
+#: A listed container: its full id and its name.
+_Listed = tuple[str, str]
+
+
+async def _listing(api: EngineClient, every: bool) -> list[_Listed]:
+    """Return the id and name of every container (``every``) or every running one."""
+    found = as_list(await api.get("/containers/json", {"all": every}), "GET /containers/json")
+    listed: list[_Listed] = []
+    for item in found:
+        entry = _object(item)
+        names = entry.get("Names")
+        first = names[0] if isinstance(names, list) and names else ""
+        listed.append((str(entry.get("Id") or ""), str(first).lstrip("/")))
+    return listed
+
+
+def _pick(ref: str, listed: list[_Listed]) -> _Listed | None:
+    """Return the container ``ref`` names as docker resolves it: full id, name, unique prefix."""
+    for entry in listed:
+        if entry[0] == ref:
+            return entry
+    for entry in listed:
+        if entry[1] == ref:
+            return entry
+    prefixed = [entry for entry in listed if entry[0].startswith(ref)]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+async def _sample(api: EngineClient, cid: str, gate: asyncio.Semaphore) -> ContainerStats | None:
+    """Return one sample of a container's stats, None if it was removed since it was listed."""
+    async with gate:
+        try:
+            raw = as_object(
+                await api.get(f"/containers/{cid}/stats", {"stream": False}), "GET stats"
+            )
+        except ContainerNotFound:
+            return None
+    return parse_stats(raw)
+
+
+async def _stats_of(api: EngineClient, refs: list[str] | None) -> StatsResult:
+    """Sample the containers ``refs`` name (every running one for None)."""
+    listed = await _listing(api, every=refs is not None)
     missing: list[str] = []
-    for ref in refs:
-        found = _pick(ref, entries)
+    chosen: list[_Listed] = []
+    for ref in refs if refs is not None else []:
+        found = _pick(ref, listed)
         if found is None:
             missing.append(ref)
         elif found not in chosen:
             chosen.append(found)
-    return StatsResult(containers=chosen, count=len(chosen), missing=missing)
-
-
-def _pick(ref: str, entries: list[ContainerStats]) -> ContainerStats | None:
-    """Return the entry ``ref`` names as docker resolves it: full id, name, unique id prefix."""
-    for entry in entries:
-        if entry["container_id"] == ref:
-            return entry
-    for entry in entries:
-        if entry["name"] == ref:
-            return entry
-    prefixed = [entry for entry in entries if entry["container_id"].startswith(ref)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    if refs is None:
+        chosen = listed
+    gate = asyncio.Semaphore(STATS_AT_ONCE)
+    samples = await asyncio.gather(*(_sample(api, cid, gate) for cid, _ in chosen))
+    entries: list[ContainerStats] = []
+    for (cid, name), sample in zip(chosen, samples, strict=True):
+        if sample is None:
+            if refs is not None:
+                missing.append(name)
+            continue
+        entries.append({**sample, "container_id": cid, "name": name})
+    return StatsResult(containers=entries, count=len(entries), missing=missing)
 
 
 def _processes(titles: list[str], rows: list[list[str]]) -> list[Process]:
-    """Return the processes of a ``docker top`` table with PID, USER, ELAPSED, COMMAND."""
+    """Return the processes of a top table with PID, USER, ELAPSED, COMMAND columns."""
     column = {title.upper(): index for index, title in enumerate(titles)}
     processes: list[Process] = []
     for row in rows:
@@ -158,14 +227,14 @@ def _processes(titles: list[str], rows: list[list[str]]) -> list[Process]:
     return processes
 
 
-def _top_table(output: str) -> tuple[list[str], list[list[str]]]:
-    """Split ``docker top`` output: the title row, then rows whose last column keeps spaces."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    if not lines:
+def _top_table(raw: Mapping[str, object]) -> tuple[list[str], list[list[str]]]:
+    """Return the titles and rows of ``GET /containers/{id}/top`` (the engine splits them)."""
+    titles = raw.get("Titles")
+    rows = raw.get("Processes")
+    if not isinstance(titles, list) or not isinstance(rows, list):
         return [], []
-    titles = lines[0].split()
-    rows = [line.split(None, len(titles) - 1) for line in lines[1:]]
-    return titles, rows
+    table = [[str(cell) for cell in row] for row in rows if isinstance(row, list)]
+    return [str(title) for title in titles], table
 
 
 class StatsActions(ExecutorCore):
@@ -177,13 +246,13 @@ class StatsActions(ExecutorCore):
         Each entry has ``container_id``, ``name``, ``cpu_percent``, ``memory_bytes``,
         ``memory_limit_bytes``, ``memory_percent``, network rx/tx and block read/write
         bytes and ``pids``; a figure the engine has not got (a stopped container) is
-        None. Sizes are read back from the CLI's rounded figures (``1.5MiB``), so they
-        are as precise as that rounding. ``missing`` lists the refs no container
-        answers to. One docker process however many containers (the engine samples
-        them for about two seconds to compute CPU use).
+        None. Sizes are exact bytes from the engine's counters. ``missing`` lists the
+        refs no container answers to (and a container removed before its sample).
+        Requests: one listing, then one sample per container, ``STATS_AT_ONCE`` at a
+        time (the engine takes about a second for each, to compute CPU use).
         """
         wanted = _references(refs)
-        return await self._run("stats", lambda client: _stats_of(client, wanted))
+        return await self._call("stats", lambda: _stats_of(self._api, wanted))
 
     async def container_top(self, container_id: str) -> TopResult:
         """Return the processes running in a container: ``pid``, ``user``, ``elapsed``, ``command``.
@@ -191,21 +260,21 @@ class StatsActions(ExecutorCore):
         ``pid`` is the host's pid, ``elapsed`` ``ps``'s ``[[dd-]hh:]mm:ss``, ``command``
         the command line with secret-shaped words (``--password x``, ``TOKEN=x``) replaced
         by ``[REDACTED]``, as the audit trail stores them. A stopped
-        container raises ContainerStateError. Two docker processes: an inspect and the top.
+        container raises ContainerStateError. Two requests: an inspect and the top.
         """
         ref = validate_reference(container_id)
 
-        def work(client: Any) -> TopResult:
-            model = _engine.inspect_model(client, ref)
-            output = _engine.run_cli(
-                client, ["container", "top", str(model.id), "-o", "pid,user,etime,args"]
-            )
-            processes = _processes(*_top_table(output))
+        async def work() -> TopResult:
+            model = await self._api.get_object(f"/containers/{ref}/json")
+            cid = str(model.get("Id") or "")
+            params = {"ps_args": "-o pid,user,etime,args"}
+            table = await self._api.get_object(f"/containers/{cid}/top", params)
+            processes = _processes(*_top_table(table))
             return TopResult(
-                container_id=str(model.id),
-                name=str(model.name or "").lstrip("/"),
+                container_id=cid,
+                name=str(model.get("Name") or "").lstrip("/"),
                 processes=processes,
                 count=len(processes),
             )
 
-        return await self._run(f"top of {ref}", work, container=ref)
+        return await self._call(f"top of {ref}", work, container=ref)

@@ -1,10 +1,9 @@
 """Swarm services, tasks and nodes as read once from a manager, in JSON-able form.
 
-Reads go through ``_engine.run_cli`` (python-on-whales' ``run``, so its exception types
-and ``_engine.translate`` apply) as raw JSON: python-on-whales' service and task models
-drop what an operator needs (the health check, networks, a task's error), and its
-``Service``/``Node``/``Task`` objects re-inspect on every attribute read. A listing costs
-a fixed number of processes: ``ls -q`` and one ``inspect`` of every id found.
+Reads are Engine API requests (``EngineClient``; errors mapped at its one boundary) whose
+raw JSON is kept: an operator needs what a model would drop (the health check, networks,
+a task's error). A listing costs a fixed number of requests: ``GET /services`` (or
+``/nodes``) answers with every object in full, ``GET /tasks`` with every task asked for.
 
 Times are ISO 8601 strings as the engine wrote them; durations, which the engine keeps in
 nanoseconds, are seconds here.
@@ -12,14 +11,11 @@ nanoseconds, are seconds here.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from python_on_whales.exceptions import DockerException
-
-from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient
 
 __all__ = [
     "NodeSnap",
@@ -81,6 +77,8 @@ class ServiceSnap:
     previous_replicas: int | None
     spec: dict[str, Any] = field(repr=False)
     endpoint: dict[str, Any] = field(repr=False)
+    #: The service object's version: an update names it, so a concurrent one is refused.
+    version: int = 0
 
 
 def _mode(mode: dict[str, Any]) -> tuple[str, int | None]:
@@ -121,6 +119,7 @@ def service_snap(raw: dict[str, Any]) -> ServiceSnap:
         previous_replicas=previous_replicas if previous_mode == "replicated" else None,
         spec=spec,
         endpoint=raw.get("Endpoint") or {},
+        version=_version(raw),
     )
 
 
@@ -189,6 +188,8 @@ class NodeSnap:
     reachability: str | None
     engine_version: str | None
     labels: dict[str, str]
+    spec: dict[str, Any] = field(default_factory=dict, repr=False)
+    version: int = 0
 
     @property
     def manager(self) -> bool:
@@ -219,88 +220,75 @@ def node_snap(raw: dict[str, Any]) -> NodeSnap:
         reachability=manager.get("Reachability"),
         engine_version=(description.get("Engine") or {}).get("EngineVersion"),
         labels=dict(spec.get("Labels") or {}),
+        spec=dict(spec),
+        version=_version(raw),
     )
 
 
-def _json_list(output: str) -> list[dict[str, Any]]:
-    """Return the list of objects an ``inspect`` printed."""
-    parsed = json.loads(output or "[]")
-    return [item for item in parsed if isinstance(item, dict)] if isinstance(parsed, list) else []
+def _version(raw: Mapping[str, Any]) -> int:
+    """Return a swarm object's version index (0 when the engine gave none)."""
+    index = (raw.get("Version") or {}).get("Index")
+    return index if isinstance(index, int) else 0
 
 
-def _ids(output: str) -> list[str]:
-    """Return the ids a ``-q`` listing printed, each once, in order."""
-    return list(dict.fromkeys(line.strip() for line in output.splitlines() if line.strip()))
+def _objects(found: object) -> list[dict[str, Any]]:
+    """Return the objects of a listing (anything else in it is skipped)."""
+    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
-def _inspect(client: Any, args: Sequence[str], ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Inspect ``ids`` in one process; objects that vanished since the listing are left out.
-
-    ``docker inspect`` prints what it found and exits 1 when some ids are gone (a task
-    pruned from the history, a service removed): that part is kept.
-    """
-    if not ids:
-        return []
-    try:
-        return _json_list(_engine.run_cli(client, [*args, *ids]))
-    except DockerException as exc:
-        found = _json_list(exc.stdout or "[]") if (exc.stdout or "").strip() else []
-        gone = any(word in (exc.stderr or "").lower() for word in ("not found", "no such"))
-        if not found or not gone:
-            raise
-        return found
+async def read_service(api: EngineClient, reference: str) -> ServiceSnap:
+    """Return a fresh snapshot of one service by name, id or id prefix (ServiceNotFound)."""
+    return service_snap(await api.get_object(f"/services/{reference}"))
 
 
-def read_service(client: Any, reference: str) -> ServiceSnap:
-    """Return a fresh snapshot of one service (NoSuchService, translated, when none)."""
-    found = _json_list(_engine.run_cli(client, ["service", "inspect", reference]))
-    if not found:  # the CLI prints [] and a "no such service" line for a missing one
-        raise DockerException(["docker", "service", "inspect"], 1, None, b"no such service")
-    return service_snap(found[0])
-
-
-def read_services(client: Any, filters: Iterable[str] = ()) -> list[ServiceSnap]:
-    """Return every service ``docker service ls`` lists with ``filters``, sorted by name."""
-    args = ["service", "ls", "--quiet"]
-    for spec in filters:
-        args += ["--filter", spec]
-    ids = _ids(_engine.run_cli(client, args))
-    snaps = [service_snap(raw) for raw in _inspect(client, ["service", "inspect"], ids)]
+async def read_services(
+    api: EngineClient, filters: Mapping[str, list[str]] | None = None
+) -> list[ServiceSnap]:
+    """Return every service ``GET /services`` lists with ``filters``, sorted by name."""
+    params = {"filters": dict(filters)} if filters else None
+    snaps = [service_snap(raw) for raw in _objects(await api.get("/services", params))]
     return sorted(snaps, key=lambda snap: snap.name)
 
 
-def read_tasks(
-    client: Any, service_ids: Sequence[str], desired_state: str | None = None
+async def _tasks(api: EngineClient, filters: dict[str, list[str]]) -> list[TaskSnap]:
+    """Return the tasks ``GET /tasks`` lists with ``filters``."""
+    found = await api.get("/tasks", {"filters": filters})
+    return [task_snap(raw) for raw in _objects(found)]
+
+
+async def read_tasks(
+    api: EngineClient, service_ids: Sequence[str], desired_state: str | None = None
 ) -> list[TaskSnap]:
     """Return the tasks of ``service_ids`` (history included unless ``desired_state``)."""
     if not service_ids:
         return []
-    args = ["service", "ps", "--quiet", "--no-trunc"]
+    filters = {"service": list(service_ids)}
     if desired_state is not None:
-        args += ["--filter", f"desired-state={desired_state}"]
-    ids = _ids(_engine.run_cli(client, [*args, *service_ids]))
-    return [task_snap(raw) for raw in _inspect(client, ["inspect", "--type", "task"], ids)]
+        filters["desired-state"] = [desired_state]
+    return await _tasks(api, filters)
 
 
-def tasks_on_nodes(client: Any, node_ids: Sequence[str]) -> list[TaskSnap]:
-    """Return the tasks the swarm wants running on ``node_ids`` (``docker node ps``)."""
+async def tasks_on_nodes(api: EngineClient, node_ids: Sequence[str]) -> list[TaskSnap]:
+    """Return the tasks the swarm wants running on ``node_ids``."""
     if not node_ids:
         return []
-    args = ["node", "ps", "--quiet", "--no-trunc", "--filter", "desired-state=running"]
-    ids = _ids(_engine.run_cli(client, [*args, *node_ids]))
-    return [task_snap(raw) for raw in _inspect(client, ["inspect", "--type", "task"], ids)]
+    return await _tasks(api, {"node": list(node_ids), "desired-state": ["running"]})
 
 
-def read_nodes(client: Any, ids: Sequence[str] | None = None) -> list[NodeSnap]:
-    """Return the nodes ``ids`` name (default: every node of the swarm), by hostname."""
-    wanted = _ids(_engine.run_cli(client, ["node", "ls", "--quiet"])) if ids is None else ids
-    snaps = [node_snap(raw) for raw in _inspect(client, ["node", "inspect"], list(wanted))]
+async def read_nodes(api: EngineClient, ids: Sequence[str] | None = None) -> list[NodeSnap]:
+    """Return the nodes ``ids`` name (default: every node of the swarm), by hostname.
+
+    One ``GET /nodes``; a node named but gone since is left out.
+    """
+    if ids is not None and not ids:
+        return []
+    snaps = [node_snap(raw) for raw in _objects(await api.get("/nodes"))]
+    if ids is not None:
+        wanted = set(ids)
+        snaps = [snap for snap in snaps if snap.id in wanted]
     return sorted(snaps, key=lambda snap: (snap.hostname, snap.id))
 
 
-def read_node(client: Any, reference: str) -> NodeSnap:
+async def read_node(api: EngineClient, reference: str) -> NodeSnap:
     """Return a fresh snapshot of one node, named by id, id prefix or hostname."""
-    found = _json_list(_engine.run_cli(client, ["node", "inspect", reference]))
-    if not found:
-        raise DockerException(["docker", "node", "inspect"], 1, None, b"no such node")
-    return node_snap(found[0])
+    return node_snap(await api.get_object(f"/nodes/{reference}"))

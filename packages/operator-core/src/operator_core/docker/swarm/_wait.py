@@ -10,7 +10,7 @@ more than the executor's call deadline; between reads the call sleeps on the eve
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from operator_core import deadline as shared_deadline
@@ -76,7 +76,7 @@ class SwarmWaiting(ExecutorCore):
     async def _settle(
         self,
         what: str,
-        read: Callable[[Any], S],
+        read: Callable[[], Awaitable[S]],
         settled: Callable[[S], bool],
         limit: float,
         began: float,
@@ -93,7 +93,7 @@ class SwarmWaiting(ExecutorCore):
         while True:
             left = limit - (self._clock() - began)
             deadline = min(self._call_deadline, max(left, _MIN_READ_DEADLINE_S))
-            state = await self._run(what, read, deadline=deadline, service=service, node=node)
+            state = await self._call(what, read, deadline=deadline, service=service, node=node)
             waited = self._clock() - began
             if settled(state):
                 return state, True, waited

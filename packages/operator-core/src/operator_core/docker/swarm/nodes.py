@@ -7,10 +7,11 @@ and reports each task that moved and where to.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
-from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._snapshot import NodeSnap, ServiceSnap, TaskSnap
 from operator_core.docker.swarm._view import node_names
@@ -68,15 +69,23 @@ class _Moves:
         return True
 
 
-def _read_moves(node_id: str, left: list[TaskSnap]) -> Any:
+def _read_moves(api: EngineClient, left: list[TaskSnap]) -> Callable[[], Awaitable[_Moves]]:
     """Return a read of the services of the tasks that were on the node, for polling."""
 
-    def read(client: Any) -> _Moves:
+    async def read() -> _Moves:
         service_ids = sorted({t.service_id for t in left})
-        services = {s.id: s for s in _swarm.read_services(client, [f"id={i}" for i in service_ids])}
-        return _Moves(left, services, _swarm.read_tasks(client, service_ids))
+        found = await _swarm.read_services(api, {"id": service_ids})
+        services = {s.id: s for s in found}
+        return _Moves(left, services, await _swarm.read_tasks(api, service_ids))
 
     return read
+
+
+async def _set_availability(api: EngineClient, node: NodeSnap, availability: str) -> None:
+    """Send the node's spec with ``availability``, naming the version read."""
+    spec = copy.deepcopy(node.spec)
+    spec["Availability"] = availability
+    await api.post(f"/nodes/{node.id}/update", {"version": node.version}, spec)
 
 
 def _moved(moves: _Moves, node_id: str, names: dict[str, str]) -> list[MovedTask]:
@@ -105,30 +114,30 @@ class NodeActions(SwarmWaiting):
     async def list_nodes(self) -> NodeList:
         """List the swarm's nodes, by hostname, with how many tasks each runs now.
 
-        Four docker processes whatever the number of nodes (list, inspect, the tasks meant
-        to run on them, the tasks' inspect).
+        Two requests whatever the number of nodes (the nodes, the tasks meant to run on
+        them).
         """
 
-        def work(client: Any) -> NodeList:
-            nodes = _swarm.read_nodes(client)
-            tasks = _swarm.tasks_on_nodes(client, [node.id for node in nodes])
+        async def work() -> NodeList:
+            nodes = await _swarm.read_nodes(self._api)
+            tasks = await _swarm.tasks_on_nodes(self._api, [node.id for node in nodes])
             entries = [_entry(node, tasks) for node in nodes]
             return {"nodes": entries, "count": len(entries)}
 
-        return await self._run("list nodes", work)
+        return await self._call("list nodes", work)
 
     async def inspect_node(self, node: str) -> NodeEntry:
         """Read one node (by hostname, id or id prefix) as ``list_nodes`` shows it.
 
-        Three docker processes (the node, the tasks meant to run on it, their inspect).
+        Two requests (the node, the tasks meant to run on it).
         """
         ref = validate_node(node)
 
-        def work(client: Any) -> NodeEntry:
-            snap = _swarm.read_node(client, ref)
-            return _entry(snap, _swarm.tasks_on_nodes(client, [snap.id]))
+        async def work() -> NodeEntry:
+            snap = await _swarm.read_node(self._api, ref)
+            return _entry(snap, await _swarm.tasks_on_nodes(self._api, [snap.id]))
 
-        return await self._run(f"inspect node {ref}", work, node=ref)
+        return await self._call(f"inspect node {ref}", work, node=ref)
 
     async def set_node_availability(
         self, node: str, availability: str, timeout: float = DEFAULT_DRAIN_WAIT_S
@@ -148,30 +157,31 @@ class NodeActions(SwarmWaiting):
         limit = validate_timeout(timeout)
         began = self._clock()
 
-        def act(client: Any) -> tuple[NodeSnap, NodeSnap, list[TaskSnap], bool]:
-            before = _swarm.read_node(client, ref)
+        async def act() -> tuple[NodeSnap, NodeSnap, list[TaskSnap], bool]:
+            before = await _swarm.read_node(self._api, ref)
             if before.availability == wanted:
                 return before, before, [], False
             draining = wanted == "drain"
-            left = _swarm.tasks_on_nodes(client, [before.id]) if draining else []
-            _engine.run_cli(client, ["node", "update", "--availability", wanted, before.id])
-            return before, _swarm.read_node(client, before.id), left, True
+            left = await _swarm.tasks_on_nodes(self._api, [before.id]) if draining else []
+            await _set_availability(self._api, before, wanted)
+            return before, await _swarm.read_node(self._api, before.id), left, True
 
-        before, after, left, changed = await self._run(
+        before, after, left, changed = await self._call(
             f"set availability of node {ref}", act, node=ref
         )
         moves, settled, waited = _Moves([], {}, []), True, self._clock() - began
         if left:
             moves, settled, waited = await self._settle(
                 f"drain node {ref}",
-                _read_moves(after.id, left),
+                _read_moves(self._api, left),
                 lambda m: m.settled(after.id),
                 limit,
                 began,
                 node=ref,
             )
         ids = sorted({t.node_id for t in moves.tasks if t.node_id})
-        names = node_names(await self._run("read nodes", lambda c: _swarm.read_nodes(c, ids)))
+        nodes = await self._call("read nodes", lambda: _swarm.read_nodes(self._api, ids))
+        names = node_names(nodes)
         still = sum(1 for t in moves.tasks if t.node_id == after.id and t.running)
         return {
             "node_id": after.id,

@@ -108,24 +108,25 @@ class ServiceActions(ExecutorCore):
 
         ``name`` matches the start of a service name (docker's own rule), ``label`` is
         ``key`` or ``key=value`` (or a list, all must match). ``replicas_running`` counts
-        the tasks the swarm wants running that run now. Four docker processes whatever the
-        number of services (list, inspect, their tasks, the tasks' inspect).
+        the tasks the swarm wants running that run now. Two requests whatever the number of
+        services (the services, their tasks).
         """
         chosen = _name_filter(name)
-        filters = [f"label={spec}" for spec in label_filters(label)]
+        labels = label_filters(label)
+        filters: dict[str, list[str]] = {"label": labels} if labels else {}
         if chosen is not None:
-            filters.append(f"name={chosen}")
+            filters["name"] = [chosen]
 
-        def work(client: Any) -> ServiceList:
-            snaps = _swarm.read_services(client, filters)
-            tasks = _swarm.read_tasks(client, [snap.id for snap in snaps], "running")
+        async def work() -> ServiceList:
+            snaps = await _swarm.read_services(self._api, filters)
+            tasks = await _swarm.read_tasks(self._api, [snap.id for snap in snaps], "running")
             entries = [
                 service_summary(snap, [t for t in tasks if t.service_id == snap.id])
                 for snap in snaps
             ]
             return {"services": entries, "count": len(entries)}
 
-        return await self._run("list services", work)
+        return await self._call("list services", work)
 
     async def inspect_service(self, service: str) -> ServiceDetails:
         """Read one service's summary, update and rollback config, health check and more.
@@ -134,8 +135,8 @@ class ServiceActions(ExecutorCore):
         """
         ref = validate_service(service)
 
-        def work(client: Any) -> ServiceDetails:
-            snap = _swarm.read_service(client, ref)
-            return _details(snap, _swarm.read_tasks(client, [snap.id], "running"))
+        async def work() -> ServiceDetails:
+            snap = await _swarm.read_service(self._api, ref)
+            return _details(snap, await _swarm.read_tasks(self._api, [snap.id], "running"))
 
-        return await self._run(f"inspect service {ref}", work, service=ref)
+        return await self._call(f"inspect service {ref}", work, service=ref)

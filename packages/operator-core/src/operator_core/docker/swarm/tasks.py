@@ -7,14 +7,14 @@ and every line says which task and node wrote it.
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from urllib.parse import unquote_plus
 
 from operator_core._time import utc_moment
-from operator_core.docker._engine.capture import LineCollector, capture, cli_failure, docker_command
+from operator_core.docker._engine.api import EngineClient, Params
+from operator_core.docker._engine.capture import LineCollector
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.window import window
 from operator_core.docker.containers.logs import (
@@ -28,6 +28,8 @@ from operator_core.docker.containers.logs import (
     check_tail,
     split_stamp,
 )
+from operator_core.docker.diagnosis.reading import pump
+from operator_core.docker.diagnosis.when import api_time
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._view import node_names, task_entry
 from operator_core.docker.swarm.results import ServiceLogLine, ServiceLogs, TaskList
@@ -36,8 +38,11 @@ from operator_core.validate import validate_desired_state, validate_service
 
 __all__ = ["TaskActions"]
 
-#: Room for the ``service.slot.task@node    | `` the CLI puts before each line (ids in full).
-_CONTEXT_WIDTH = 160
+#: Room for the details the engine puts before each line (``com.docker.swarm.node.id=...,``
+#: ``...service.id=...,...task.id=...``: about 155 bytes with ids in full).
+_CONTEXT_WIDTH = 256
+_NODE_KEY = "com.docker.swarm.node.id"
+_TASK_KEY = "com.docker.swarm.task.id"
 #: Lines held before the final selection: the engine tails each task, so a service sends up
 #: to ``tail`` lines per task; memory stays bounded by ``MAX_LOG_BYTES`` whatever the count.
 _MAX_HELD_LINES = 10 * MAX_TAIL
@@ -50,7 +55,8 @@ class _Plan:
     limit: int
     requested: int
     stream: str
-    window: list[str]
+    #: The engine's ``since`` (a unix time), None for the whole log.
+    since: str | None
 
 
 @dataclass(frozen=True)
@@ -67,20 +73,28 @@ class _Line:
     cut: bool
 
 
-def _parse(raw: bytes, stream: str, cut: bool) -> _Line:
-    """Return one raw line of ``docker service logs`` with its task and node.
+def _details(word: str) -> dict[str, str] | None:
+    """Return the ``key=value,...`` details the engine put before a line, None if none."""
+    pairs = [part.partition("=") for part in word.split(",")]
+    if not word or not all(eq for _, eq, _ in pairs):
+        return None
+    return {unquote_plus(key): unquote_plus(value) for key, _, value in pairs}
 
-    The CLI (``--timestamps --no-resolve --no-trunc``) writes ``<time>
-    <service>.<slot>.<task>@<node>    | <text>``; a global service's slot is a node id.
+
+def _parse(raw: bytes, stream: str, cut: bool, slots: dict[str, int]) -> _Line:
+    """Return one raw line of a service's log with its task, slot and node.
+
+    The engine (``timestamps`` and ``details``) writes ``<time> <details> <text>``, the
+    details being URL-quoted ``key=value`` pairs, sorted, joined with commas, among them
+    the node and task ids; ``slots`` gives each task's slot (a global service's has none).
     """
     stamp, rest = split_stamp(raw)
-    context, sep, text = rest.partition("| ")
+    word, space, text = rest.partition(" ")
+    details = _details(word) if space or word else None
     task_id = slot = node_id = None
-    task, at, node = context.strip().rpartition("@")
-    parts = task.rsplit(".", 2)
-    if sep and at and len(parts) == 3:
-        task_id, node_id = parts[2], node
-        slot = int(parts[1]) if parts[1].isdigit() else None
+    if details is not None and _TASK_KEY in details:
+        task_id, node_id = details[_TASK_KEY] or None, details.get(_NODE_KEY) or None
+        slot = slots.get(task_id) if task_id else None
     else:
         text = rest
     return _Line(stamp, stream, task_id, slot, node_id, text, len(raw), cut)
@@ -97,31 +111,26 @@ def _collector(keep: bool) -> LineCollector:
     )
 
 
-def _read(
-    client: Any, service_id: str, plan: _Plan, ends: float, cancel: threading.Event
+async def _read(
+    api: EngineClient, snap: _swarm.ServiceSnap, plan: _Plan, ends: float, slots: dict[str, int]
 ) -> tuple[list[_Line], set[str], int]:
-    """Run ``docker service logs``; return its lines in time order, what was cut, bytes read."""
-    args = ["service", "logs", "--timestamps", "--no-resolve", "--no-trunc"]
-    args += ["--tail", str(plan.limit), *plan.window, service_id]
+    """Read the service's log; return its lines in time order, what was cut, bytes read."""
+    params: Params = {"stdout": True, "stderr": True, "timestamps": True, "details": True}
+    params = {**params, "tail": str(plan.limit), **({"since": plan.since} if plan.since else {})}
     out = _collector(plan.stream in ("stdout", "both"))
     err = _collector(plan.stream in ("stderr", "both"))
-    outcome = capture(
-        docker_command(client, args),
-        stdout=out,
-        stderr=err,
-        deadline_at=ends,
-        max_read=MAX_READ_BYTES,
-        cancel=cancel,
+    container = (snap.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    pieces = api.frames("GET", f"/services/{snap.id}/logs", params, tty=bool(container.get("TTY")))
+    outcome = await pump(
+        pieces, {"stdout": out, "stderr": err}, deadline_at=ends, max_read=MAX_READ_BYTES
     )
-    if outcome.stopped is None and outcome.returncode != 0:
-        raise cli_failure(outcome, "service logs", service=service_id)
     reasons = {"byte_cap"} if out.dropped_for_bytes or err.dropped_for_bytes else set()
     if plan.requested > plan.limit:
         reasons.add("tail_cap")
     if outcome.stopped:
         reasons.add(outcome.stopped)
     lines = [
-        _parse(raw, name, cut)
+        _parse(raw, name, cut, slots)
         for name, collector in (("stdout", out), ("stderr", err))
         for raw, cut in collector.lines
     ]
@@ -204,17 +213,18 @@ class TaskActions(ExecutorCore):
         ref = validate_service(service)
         wanted = validate_desired_state(desired_state)
 
-        def work(client: Any) -> TaskList:
-            snap = _swarm.read_service(client, ref)
-            tasks = _swarm.read_tasks(client, [snap.id], wanted)
-            nodes = _swarm.read_nodes(client, sorted({t.node_id for t in tasks if t.node_id}))
+        async def work() -> TaskList:
+            snap = await _swarm.read_service(self._api, ref)
+            tasks = await _swarm.read_tasks(self._api, [snap.id], wanted)
+            ids = sorted({t.node_id for t in tasks if t.node_id})
+            nodes = await _swarm.read_nodes(self._api, ids)
             names = node_names(nodes)
             tasks.sort(key=lambda t: t.updated_at or "", reverse=True)
             entries = [task_entry(task, names) for task in tasks]
             count = len(entries)
             return {"service_id": snap.id, "name": snap.name, "tasks": entries, "count": count}
 
-        return await self._run(f"tasks of service {ref}", work, service=ref)
+        return await self._call(f"tasks of service {ref}", work, service=ref)
 
     async def get_service_logs(
         self,
@@ -230,32 +240,34 @@ class TaskActions(ExecutorCore):
         ``MAX_LINE_BYTES``, all at ``MAX_LOG_BYTES``, the read at ``MAX_READ_BYTES`` and the
         call's deadline), with ``truncated`` and the reasons in ``truncation``. Each line has
         ``task_id``, ``slot``, ``node_id`` and ``node`` (hostname). The engine tails every
-        task, so the newest ``tail`` lines of all tasks together are kept. The docker CLI
-        has no ``--until`` for services: lines after ``until`` are dropped here, and when
-        some were, ``truncation`` holds ``until_window`` (fewer lines than asked may come
-        back although older ones exist). Three docker processes (service and node inspect,
-        the logs).
+        task, so the newest ``tail`` lines of all tasks together are kept. The engine takes
+        no ``until`` for services: lines after ``until`` are dropped here, and when some
+        were, ``truncation`` holds ``until_window`` (fewer lines than asked may come back
+        although older ones exist). Four requests (the service, its tasks for their slots,
+        the logs, the nodes).
         """
         ref = validate_service(service)
         want = check_tail(tail)
         bounds = window(since, until, datetime.now(UTC))
-        engine_window = bounds.args[:2] if bounds.since is not None else []
-        plan = _Plan(min(want, MAX_TAIL), want, check_stream(stream), engine_window)
+        since = api_time(bounds.args[1], bounds.since) if bounds.since is not None else None
+        plan = _Plan(min(want, MAX_TAIL), want, check_stream(stream), since)
         until_at = bounds.until
         limit = self._call_deadline
-        stop = threading.Event()
 
-        def work(client: Any) -> ServiceLogs:
-            ends = time.monotonic() + limit - min(LOG_MARGIN_S, limit / 4)
-            snap = _swarm.read_service(client, ref)
-            lines, reasons, read = _read(client, snap.id, plan, ends, stop)
+        async def work() -> ServiceLogs:
+            ends = asyncio.get_running_loop().time() + limit - min(LOG_MARGIN_S, limit / 4)
+            snap = await _swarm.read_service(self._api, ref)
+            tasks = await _swarm.read_tasks(self._api, [snap.id])
+            slots = {task.id: task.slot for task in tasks if task.slot is not None}
+            lines, reasons, read = await _read(self._api, snap, plan, ends, slots)
             if until_at is not None:
                 kept = [line for line in lines if not _after(line.stamp, until_at)]
                 if len(kept) < len(lines):
                     reasons.add("until_window")
                 lines = kept
             chosen = _choose(lines, plan.limit, reasons)
-            nodes = _swarm.read_nodes(client, sorted({n for n in (x.node_id for x in chosen) if n}))
+            ids = sorted({n for n in (x.node_id for x in chosen) if n})
+            nodes = await _swarm.read_nodes(self._api, ids)
             return _logs_result(snap, plan, (chosen, reasons, read), node_names(nodes))
 
-        return await self._run(f"logs of service {ref}", work, service=ref, on_cancel=stop.set)
+        return await self._call(f"logs of service {ref}", work, service=ref)

@@ -8,10 +8,12 @@ whole call takes at most ``timeout`` plus one bounded read (the executor's call 
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from operator_core._time import utc_moment
-from operator_core.docker._engine import cli as _engine
+from operator_core.docker._engine.api import EngineClient
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._snapshot import ServiceSnap, TaskSnap
 from operator_core.docker.swarm._view import (
@@ -35,14 +37,47 @@ _UPDATE_ENDS = frozenset({"completed", "paused", "rollback_completed", "rollback
 _State = tuple[ServiceSnap, list[TaskSnap]]
 
 
-def _read_state(service_id: str) -> Any:
+def _read_state(api: EngineClient, service_id: str) -> Callable[[], Awaitable[_State]]:
     """Return a read of a service and all its tasks (history included), for polling."""
 
-    def read(client: Any) -> _State:
-        snap = _swarm.read_service(client, service_id)
-        return snap, _swarm.read_tasks(client, [snap.id])
+    async def read() -> _State:
+        snap = await _swarm.read_service(api, service_id)
+        return snap, await _swarm.read_tasks(api, [snap.id])
 
     return read
+
+
+async def _update(
+    api: EngineClient, snap: ServiceSnap, spec: dict[str, Any], rollback: bool = False
+) -> None:
+    """Send ``spec`` as the service's new spec (``rollback``: go back to its previous one).
+
+    The update names the version read, so the engine refuses it if the service changed
+    since (``update out of sequence``) rather than overwriting that change.
+    """
+    params: dict[str, str | int] = {"version": snap.version}
+    if rollback:
+        params["rollback"] = "previous"
+    await api.post(f"/services/{snap.id}/update", params, spec)
+
+
+def _scaled(snap: ServiceSnap, replicas: int) -> dict[str, Any]:
+    """Return the service's spec with ``replicas`` replicas."""
+    spec = copy.deepcopy(snap.spec)
+    spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+    return spec
+
+
+def _forced(snap: ServiceSnap) -> dict[str, Any]:
+    """Return the service's spec with its force-update counter moved on: every task is new.
+
+    As ``docker service update --force --no-resolve-image``: the image is not re-resolved.
+    """
+    spec = copy.deepcopy(snap.spec)
+    template = spec.setdefault("TaskTemplate", {})
+    counter = template.get("ForceUpdate")
+    template["ForceUpdate"] = (counter if isinstance(counter, int) else 0) + 1
+    return spec
 
 
 def _scale_reason(state: _State, settled: bool, limit: float) -> str | None:
@@ -127,8 +162,8 @@ class ServiceUpdateActions(SwarmWaiting):
         limit = validate_timeout(timeout)
         began = self._clock()
 
-        def act(client: Any) -> tuple[ServiceSnap, bool]:
-            snap = _swarm.read_service(client, ref)
+        async def act() -> tuple[ServiceSnap, bool]:
+            snap = await _swarm.read_service(self._api, ref)
             if snap.mode != "replicated" or snap.replicas is None:
                 raise EngineError(
                     f"service {snap.name!r} is {snap.mode}: only a replicated service has a "
@@ -136,13 +171,13 @@ class ServiceUpdateActions(SwarmWaiting):
                 )
             if snap.replicas == count:
                 return snap, False
-            _engine.run_cli(client, ["service", "scale", "--detach", f"{snap.id}={count}"])
+            await _update(self._api, snap, _scaled(snap, count))
             return snap, True
 
-        before, changed = await self._run(f"scale service {ref}", act, service=ref)
+        before, changed = await self._call(f"scale service {ref}", act, service=ref)
         state, settled, waited = await self._settle(
             f"scale service {ref}",
-            _read_state(before.id),
+            _read_state(self._api, before.id),
             lambda s: converged(*s),
             limit,
             began,
@@ -166,7 +201,8 @@ class ServiceUpdateActions(SwarmWaiting):
     ) -> UpdateResult:
         """Replace every task of a service, rolling, as its update config says.
 
-        ``docker service update --force`` (without re-resolving the image): the swarm
+        An update of its spec with the force counter moved on (as ``docker service update
+        --force``, without re-resolving the image): the swarm
         replaces ``parallelism`` tasks at a time with ``delay`` between, watches each batch
         for ``monitor`` and on failure acts as ``failure_action`` says (pause, continue or
         rollback). Waits until the update ends (``completed``, ``paused``,
@@ -176,9 +212,7 @@ class ServiceUpdateActions(SwarmWaiting):
         ``update_state``, ``rolled_back`` and ``failed_tasks`` (new tasks that failed, with
         the engine's error). Always ``changed``.
         """
-        return await self._roll(
-            service, timeout, ["service", "update", "--force", "--detach", "--no-resolve-image"]
-        )
+        return await self._roll(service, timeout, rollback=False)
 
     async def rollback_service(
         self, service: str, timeout: float = DEFAULT_UPDATE_WAIT_S
@@ -189,23 +223,25 @@ class ServiceUpdateActions(SwarmWaiting):
         completed. A service with no previous spec is left alone (``changed`` false,
         ``reason`` says so).
         """
-        return await self._roll(service, timeout, ["service", "rollback", "--detach"])
+        return await self._roll(service, timeout, rollback=True)
 
-    async def _roll(self, service: str, timeout: float, command: list[str]) -> UpdateResult:
-        """Run a rolling change ``command`` on a service and wait for it to end."""
+    async def _roll(self, service: str, timeout: float, *, rollback: bool) -> UpdateResult:
+        """Force a rolling update of a service (or roll it back) and wait for it to end."""
         ref = validate_service(service)
         limit = validate_timeout(timeout)
-        rollback = command[1] == "rollback"
+        verb = "rollback" if rollback else "update"
         began = self._clock()
 
-        def act(client: Any) -> tuple[_State, bool]:
-            state = _read_state(ref)(client)
-            if rollback and not state[0].has_previous_spec:
+        async def act() -> tuple[_State, bool]:
+            state = await _read_state(self._api, ref)()
+            snap = state[0]
+            if rollback and not snap.has_previous_spec:
                 return state, False
-            _engine.run_cli(client, [*command, state[0].id])
+            # A rollback sends the current spec and asks for the previous one, as the CLI does.
+            await _update(self._api, snap, snap.spec if rollback else _forced(snap), rollback)
             return state, True
 
-        before, changed = await self._run(f"{command[1]} service {ref}", act, service=ref)
+        before, changed = await self._call(f"{verb} service {ref}", act, service=ref)
         old = before[0].update.started_at
 
         def ended(state: _State) -> bool:
@@ -220,8 +256,8 @@ class ServiceUpdateActions(SwarmWaiting):
                 return False
             return snap.update.state not in ("completed", "rollback_completed") or converged(*state)
 
-        what = f"{command[1]} service {ref}"
-        read = _read_state(before[0].id)
+        what = f"{verb} service {ref}"
+        read = _read_state(self._api, before[0].id)
         after, settled, waited = await self._settle(what, read, ended, limit, began, service=ref)
         started = after[0].update.started_at if changed else None
         failed = await self._failed(after, started)
@@ -240,7 +276,7 @@ class ServiceUpdateActions(SwarmWaiting):
         if not failing:
             return []
         ids = sorted({t.node_id for t in failing if t.node_id})
-        nodes = await self._run("read nodes", lambda c: _swarm.read_nodes(c, ids))
+        nodes = await self._call("read nodes", lambda: _swarm.read_nodes(self._api, ids))
         names = node_names(nodes)
         return [entry for t in failing if (entry := failed_task(t, names)) is not None]
 

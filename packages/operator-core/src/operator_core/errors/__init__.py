@@ -33,6 +33,11 @@ tool layer reports it as ``internal`` and logs its traceback.
 
 ``InvalidInput`` is raised before any docker process starts. ``OperationTimeout`` names
 the deadline that passed, which is the call's own bound and never a stop's grace period.
+The four errors that are also python-on-whales' (``ContainerNotFound``, ``NetworkNotFound``,
+``ServiceNotFound``, ``NotSwarmManager``) are loaded on first use, with python-on-whales:
+importing this module (as ``operator_core.policy`` and ``operator_core.audit`` do) does not
+load it.
+
 ``InventoryError`` comes from ``operator_core.fleet.load_inventory``.
 ``PolicyError``, ``PolicyDenied`` and ``AuditError`` come from the tool layer (policy,
 audit, ``operator_core.runner``), never from the executor. ``ApprovalUnavailable`` is
@@ -42,15 +47,15 @@ runner turns it into a denial under the rule ``approval.unavailable``.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from python_on_whales.exceptions import (
-    DockerException,
-    NoSuchContainer,
-    NoSuchNetwork,
-    NoSuchService,
-    NotASwarmManager,
-)
+if TYPE_CHECKING:
+    from operator_core.errors._engine import (
+        ContainerNotFound,
+        NetworkNotFound,
+        NotSwarmManager,
+        ServiceNotFound,
+    )
 
 from operator_core.words import JSONObject, JSONValue
 
@@ -179,53 +184,6 @@ class OperationTimeout(OperatorError, TimeoutError):
         self.reason = reason
 
 
-def _cli_details(
-    cause: DockerException | None,
-) -> tuple[list[str], int, bytes | None, bytes | None]:
-    """Return the constructor arguments python-on-whales' exceptions expect."""
-    if cause is None:
-        return [], 1, None, None
-    stdout = cause.stdout.encode() if cause.stdout is not None else None
-    stderr = cause.stderr.encode() if cause.stderr is not None else None
-    return list(cause.docker_command), cause.return_code, stdout, stderr
-
-
-class ContainerNotFound(EngineError, NoSuchContainer):
-    """No container has this name or id; ``reference`` holds what was asked for."""
-
-    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
-        NoSuchContainer.__init__(self, *_cli_details(cause))
-        self.reference = reference
-        self.args = (f"no such container: {reference!r}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class NetworkNotFound(EngineError, NoSuchNetwork):
-    """No network has this name or id; ``reference`` holds what was asked for."""
-
-    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
-        NoSuchNetwork.__init__(self, *_cli_details(cause))
-        self.reference = reference
-        self.args = (f"no such network: {reference!r}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-class ServiceNotFound(EngineError, NoSuchService):
-    """No swarm service has this name or id; ``reference`` holds what was asked for."""
-
-    def __init__(self, reference: str, cause: DockerException | None = None) -> None:
-        NoSuchService.__init__(self, *_cli_details(cause))
-        self.reference = reference
-        self.args = (f"no such service: {reference!r}",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 class NodeNotFound(EngineError):
     """No swarm node has this name (hostname) or id; ``reference`` holds what was asked for."""
 
@@ -234,22 +192,16 @@ class NodeNotFound(EngineError):
         self.reference = reference
 
 
-class NotSwarmManager(EngineError, NotASwarmManager):
-    """The engine is not a swarm manager, so it can neither show nor change the cluster.
+#: The errors that subclass python-on-whales' own, loaded with it on first use.
+_ENGINE_ERRORS = frozenset(
+    {"ContainerNotFound", "NetworkNotFound", "NotSwarmManager", "ServiceNotFound"}
+)
 
-    ``worker`` is True when the engine is a swarm worker (run the call on a manager), False
-    when it is in no swarm at all (``docker swarm init`` or ``join`` first).
-    """
 
-    def __init__(self, worker: bool, cause: DockerException | None = None) -> None:
-        NotASwarmManager.__init__(self, *_cli_details(cause))
-        self.worker = worker
-        where = (
-            "this engine is a swarm worker; swarm calls must go to a manager of the swarm"
-            if worker
-            else "this engine is in no swarm (run `docker swarm init` or `docker swarm join`)"
-        )
-        self.args = (f"not a swarm manager: {where}",)
+def __getattr__(name: str) -> Any:
+    """Load the errors that are also python-on-whales' when one is first asked for."""
+    if name in _ENGINE_ERRORS:
+        from operator_core.errors import _engine
 
-    def __str__(self) -> str:
-        return str(self.args[0])
+        return getattr(_engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
