@@ -95,11 +95,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture
 def client() -> Iterator[MagicMock]:
-    """The shared client swapped for a mock; raw CLI calls recorded on ``client.cli``."""
-    with (
-        patch("operator_core.docker.actions.docker") as mock,
-        patch("operator_core.docker._engine.cli.run") as cli,
-    ):
+    """A mock standing for the engine; raw CLI calls (the demo's path) on ``client.cli``.
+
+    The executor talks to the Engine API: tests of its actions use ``api_fakes`` or
+    ``engine_fakes``; this fixture serves those that must reach no engine at all.
+    """
+    with patch("operator_core.docker._engine.cli.run") as cli:
+        mock = MagicMock()
         mock.client_config.docker_cmd = ["docker"]
         mock.cli = cli
         yield mock
@@ -107,8 +109,8 @@ def client() -> Iterator[MagicMock]:
 
 @pytest.fixture
 def executor(client: MagicMock) -> DockerActionExecutor:
-    """An executor over the mocked client."""
-    return DockerActionExecutor()
+    """An executor that reaches no engine: a request would find no socket (unreachable)."""
+    return DockerActionExecutor(host="unix:///nonexistent/operator-core-unit-test.sock")
 
 
 def _engine_problem() -> str | None:

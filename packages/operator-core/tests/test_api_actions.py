@@ -221,3 +221,24 @@ async def test_bad_input_makes_no_request(executor, call) -> None:
     with record_requests() as seen, pytest.raises(InvalidInput):
         await call(executor)
     assert seen == []
+
+
+async def test_connect_of_a_missing_container_names_it_and_reads_no_network(api, executor) -> None:
+    """A missing container raises ContainerNotFound naming it; the network is not read."""
+    with record_requests() as requests, pytest.raises(ContainerNotFound) as caught:
+        await executor.connect_container_to_network("ghost", "backend")
+    assert caught.value.reference == "ghost"
+    assert not [r for r in requests if "/networks" in r.path]
+
+
+async def test_inspect_of_only_missing_containers_finds_none(api, executor) -> None:
+    """When no reference exists, nothing is found and every reference is missing."""
+    result = await executor.inspect_containers(["a", "b"])
+    assert result == {"containers": [], "missing": ["a", "b"]}
+
+
+async def test_logs_of_a_missing_container_are_not_read(api, executor) -> None:
+    """An inspect that finds no container raises ContainerNotFound; no log is requested."""
+    with record_requests() as requests, pytest.raises(ContainerNotFound, match="ghost"):
+        await executor.get_container_logs("ghost")
+    assert not [r for r in requests if r.path.endswith("/logs")]

@@ -78,15 +78,6 @@ def no_engine_call(client: MagicMock) -> None:
 # --- networks -------------------------------------------------------------------------------
 
 
-async def test_connect_missing_container_is_named_before_the_network(client, executor) -> None:
-    """A missing container raises ContainerNotFound naming it; the network is not even read."""
-    client.container.inspect.side_effect = failure(NoSuchContainer, "No such container: ghost")
-    with pytest.raises(ContainerNotFound) as caught:
-        await executor.connect_container_to_network("ghost", "backend")
-    assert caught.value.reference == "ghost"
-    client.cli.assert_not_called()
-
-
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -205,20 +196,6 @@ async def test_list_bad_filters_reach_no_engine(client, executor, kwargs, match)
     with pytest.raises(InvalidInput, match=match):
         await executor.list_containers(**kwargs)
     no_engine_call(client)
-
-
-async def test_inspect_containers_all_missing(client, executor) -> None:
-    """When no reference exists the result is empty found and every reference missing."""
-    fake_cli(
-        client,
-        {
-            "container inspect": failure(
-                NoSuchContainer, "Error: No such container: a\nError: No such container: b", "[]"
-            )
-        },
-    )
-    result = await executor.inspect_containers(["a", "b"])
-    assert result == {"containers": [], "missing": ["a", "b"]}
 
 
 async def test_inspect_containers_empty_runs_nothing(client, executor) -> None:

@@ -22,14 +22,12 @@ from pathlib import Path
 from unittest.mock import MagicMock, patch
 
 import pytest
-from python_on_whales.exceptions import NoSuchContainer
 
 from operator_core import validate
 from operator_core.docker._engine import capture as _capture
 from operator_core.docker._engine.capture import HeadTail, LineCollector
 from operator_core.docker.containers import execution
 from operator_core.errors import (
-    ContainerNotFound,
     InvalidInput,
 )
 from operator_core.testing import inspect_result
@@ -121,25 +119,6 @@ async def test_logs_since_equal_to_until_is_refused(executor, client, fake, sinc
         await executor.get_container_logs("web", since=since, until=until)
     assert fake.commands == []
     client.container.inspect.assert_not_called()
-
-
-async def test_logs_of_a_missing_container_raise_container_not_found(executor, client, fake):
-    """An inspect that finds no container raises ContainerNotFound; logs never run."""
-    client.container.inspect.side_effect = NoSuchContainer(
-        ["docker"], 1, b"", b"Error: No such container: ghost"
-    )
-    with pytest.raises(ContainerNotFound, match="ghost"):
-        await executor.get_container_logs("ghost")
-    assert fake.commands == []
-
-
-async def test_logs_engine_refusal_becomes_an_operator_error_without_the_command(executor, fake):
-    """A failing docker logs (container gone meanwhile) raises ContainerNotFound, no argv."""
-    fake.scripts.append((b"", b"Error response from daemon: No such container: web\n", 1))
-    with pytest.raises(ContainerNotFound) as raised:
-        await executor.get_container_logs("web", since="10m")
-    assert "--since" not in str(raised.value)
-    assert "--since" not in str(raised.value.__cause__)
 
 
 # --- exec: arguments -------------------------------------------------------------------

@@ -58,3 +58,24 @@ def test_at_most_eight_modules_lie_loose_at_the_top():
     """The top of operator_core holds at most 8 modules besides its __init__."""
     loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
     assert len(loose) <= 8, loose
+
+
+def test_no_folder_holds_more_than_fifteen_modules():
+    """Each folder of the package holds at most 15 modules (its __init__ included)."""
+    crowded = {
+        str(folder.relative_to(PACKAGE)): len(list(folder.glob("*.py")))
+        for folder in [PACKAGE, *PACKAGE.rglob("*")]
+        if folder.is_dir() and folder.name != "__pycache__"
+    }
+    crowded[""] = len([p for p in PACKAGE.glob("*.py") if p.name != "__init__.py"])
+    assert {name: n for name, n in crowded.items() if n > 15} == {}
+
+
+def test_no_module_is_over_five_hundred_lines():
+    """No module of the package is longer than 500 lines."""
+    long = {
+        str(path.relative_to(PACKAGE)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert long == {}

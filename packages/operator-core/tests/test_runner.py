@@ -506,15 +506,19 @@ async def test_read_only_tools_need_no_container_resolution():
     assert logs.container_id == container_id("web")
 
 
-async def test_runnable_tool_list_follows_the_mode():
-    """runnable_only lists read-only tools in observe mode, every tool in execute mode."""
+async def test_the_tool_list_follows_the_policy_in_force():
+    """Observe mode offers only read-only tools (every shape); execute mode every tool.
+
+    ``everything`` lists them all, for inspection.
+    """
     observe = ToolRunner(FakeExecutor(), own_container_id=None)
-    names = {t["name"] for t in observe.tools(runnable_only=True)}
+    names = {t["name"] for t in observe.tools()}
     assert "docker_stop_container" not in names
     assert "docker_inspect_container" in names
     assert names == {spec.name for spec in TOOLS if spec.read_only}
-    assert len(observe.tools("openai")) == len(TOOLS)
-    assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp", runnable_only=True)) == len(TOOLS)
+    assert len(observe.tools("openai")) == len(names)
+    assert len(observe.tools("anthropic", everything=True)) == len(TOOLS)
+    assert len(runner(FakeExecutor(), **EXECUTE).tools("mcp")) == len(TOOLS)
 
 
 async def test_nothing_raises_for_garbage_input():

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from python_on_whales import DockerClient, docker
+from python_on_whales import DockerClient
 
 from operator_core.docker._engine.api import EngineClient
 from operator_core.docker._engine.endpoint import Endpoint
-from operator_core.docker._engine.reach import cli_client, endpoint_for, engine_client
+from operator_core.docker._engine.reach import endpoint_for, engine_client
 from operator_core.docker.containers.control import SignalActions
 from operator_core.docker.containers.discovery import DiscoveryActions
 from operator_core.docker.containers.execution import ExecActions, exec_deadline
@@ -95,8 +95,6 @@ class DockerActionExecutor(
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.endpoint = endpoint_for(client, host=host, context=context, endpoint=endpoint)
-        named = client is None and (host, context, endpoint) != (None, None, None)
-        self._docker = cli_client(self.endpoint) if named else (client or docker)
         self._api = api if api is not None else engine_client(self.endpoint)
         self._call_deadline = validate_seconds(
             call_deadline, "call_deadline", maximum=MAX_CALL_DEADLINE_S, positive=True

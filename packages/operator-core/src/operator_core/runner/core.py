@@ -77,10 +77,11 @@ from operator_core.runner.stages import (
 from operator_core.runner.startup import check_policy_hosts, close_interrupted, recall_rate_limits
 from operator_core.tools.formats import Shape, tool_list
 from operator_core.tools.hosts import host_of, routes_hosts, tools_with_host
+from operator_core.tools.offer import offer
 from operator_core.tools.registry import REGISTRY
 from operator_core.tools.spec import ToolSpec
 from operator_core.tools.validation import lookup_tool, validate_arguments
-from operator_core.words import JSONObject
+from operator_core.words import JSONObject, ToolsetName
 
 __all__ = ["AFTER_TIMEOUT_READ_S", "ToolRunner"]
 
@@ -180,12 +181,24 @@ class ToolRunner:
         """The tools this runner runs (in a fleet, each with its ``host`` argument)."""
         return tuple(self._specs.values())
 
-    def tools(self, shape: Shape = "anthropic", *, runnable_only: bool = False) -> list[JSONObject]:
-        """Return the tool list in ``shape``; ``runnable_only`` drops tools observe mode refuses."""
-        specs = [
-            s for s in self._specs.values() if not runnable_only or self.guard.check_mode(s) is None
-        ]
-        return tool_list(shape, specs)
+    def tools(
+        self,
+        shape: Shape = "anthropic",
+        *,
+        everything: bool = False,
+        toolsets: frozenset[ToolsetName] | None = None,
+    ) -> list[JSONObject]:
+        """Return the tools the policy in force lets run, in ``shape``, for a model.
+
+        A tool no host's mode allows (observe mode) or outside the chosen ``toolsets``
+        (and the policy's) is not offered; a call to it is still denied saying why.
+        ``everything`` lists every tool, for inspection.
+        """
+        hosts = () if self._fleet is None else self._fleet.names
+        offered = offer(
+            self._specs.values(), self.policy, hosts=hosts, toolsets=toolsets, everything=everything
+        )
+        return tool_list(shape, offered.specs)
 
     async def execute_tool(
         self,

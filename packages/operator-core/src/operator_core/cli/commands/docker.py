@@ -22,13 +22,7 @@ from operator_core.cli.completion import complete_container
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
 from operator_core.cli.follow import FollowingExecutor, printable
 from operator_core.cli.interrupts import Interrupt
-from operator_core.cli.render.common import Renderer, print_host_errors
-from operator_core.cli.render.ps import (
-    check_format,
-    containers_table,
-    format_containers,
-    quiet_ids,
-)
+from operator_core.cli.render.ps import check_format, ps_renderer
 from operator_core.cli.settings import Settings
 from operator_core.errors import InvalidInput, OperatorError
 from operator_core.limits import (
@@ -41,7 +35,6 @@ from operator_core.limits import (
     MAX_TAIL,
     MAX_WAIT_S,
 )
-from operator_core.present.columns import print_table
 from operator_core.words import Condition
 
 __all__ = ["docker_app", "net_app"]
@@ -129,31 +122,8 @@ def ps(
             "compose_service": compose_service,
         },
         as_json=as_json,
-        render=_ps_view(quiet=quiet, template=format_, no_trunc=no_trunc),
+        render=ps_renderer(quiet=quiet, template=format_, no_trunc=no_trunc),
     )
-
-
-def _ps_view(*, quiet: bool, template: str | None, no_trunc: bool) -> Renderer:
-    """Return how ps shows its listing: ids, template lines, or the table."""
-
-    def show(out: Console, err: Console, result: dict[str, Any]) -> None:
-        rows = result.get("containers") or []
-        if quiet or template is not None:
-            lines = (
-                quiet_ids(rows, no_trunc=no_trunc)
-                if quiet
-                else format_containers(template or "", rows, no_trunc=no_trunc)
-            )
-            for line in lines:
-                out.out(line, highlight=False)
-            print_host_errors(err, result)
-            return
-        if rows:
-            print_table(out, containers_table(rows, out.width, no_trunc=no_trunc))
-        print_host_errors(err, result)
-        err.print(f"[dim]{len(rows)} container(s)[/dim]")
-
-    return show
 
 
 @docker_app.command("inspect")

@@ -16,16 +16,21 @@ import json
 import re
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from operator_core._time import utc_moment
 from operator_core.errors import InvalidInput
-from operator_core.present.columns import Cell, Column, fit_table
+from operator_core.present.columns import Cell, Column, fit_table, print_table
 from operator_core.present.views import HEALTH_STYLES, short_id
-from operator_core.words import JSONObject, json_list, json_object
+from operator_core.words import JSONObject, json_list, json_object, json_objects
+
+if TYPE_CHECKING:
+    from operator_core.cli.render.common import Renderer
 
 __all__ = [
     "FORMAT_FIELDS",
@@ -34,6 +39,7 @@ __all__ = [
     "check_format",
     "containers_table",
     "format_containers",
+    "ps_renderer",
     "quiet_ids",
     "status_word",
 ]
@@ -187,3 +193,27 @@ def format_containers(
         return _PLACEHOLDER.sub(value, pattern)
 
     return [line(c) for c in containers]
+
+
+def ps_renderer(*, quiet: bool, template: str | None, no_trunc: bool) -> Renderer:
+    """Return how ps shows its listing: ids, template lines, or the table."""
+    from operator_core.cli.render.common import print_host_errors  # common imports this module
+
+    def show(out: Console, err: Console, result: JSONObject) -> None:
+        rows = json_objects(result.get("containers"))
+        if quiet or template is not None:
+            lines = (
+                quiet_ids(rows, no_trunc=no_trunc)
+                if quiet
+                else format_containers(template or "", rows, no_trunc=no_trunc)
+            )
+            for line in lines:
+                out.out(line, highlight=False)
+            print_host_errors(err, result)
+            return
+        if rows:
+            print_table(out, containers_table(rows, out.width, no_trunc=no_trunc))
+        print_host_errors(err, result)
+        err.print(f"[dim]{len(rows)} container(s)[/dim]")
+
+    return show

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from operator_core import deadline as shared_deadline
-from operator_core.docker._engine import cli as _engine
 from operator_core.docker._engine.api import EngineClient
 from operator_core.errors import (
     ContainerNotFound,
@@ -61,7 +60,6 @@ class ExecutorCore:
     """
 
     _api: EngineClient
-    _docker: Any
     _call_deadline: float
     _clock: Callable[[], float]
 
@@ -111,35 +109,6 @@ class ExecutorCore:
             if error is exc:
                 raise
             raise error from exc
-
-    async def _run(
-        self,
-        what: str,
-        work: Callable[[Any], T],
-        *,
-        deadline: float | None = None,
-        container: str | None = None,
-        network: str | None = None,
-        service: str | None = None,
-        node: str | None = None,
-        on_cancel: Callable[[], None] | None = None,
-    ) -> T:
-        """Run ``work(client)`` (python-on-whales) in a worker thread within ``deadline`` s.
-
-        The path of the actions not yet on the API; see ``_engine.run_bounded``.
-        """
-        limit = self._limit(what, deadline)
-        client = _engine.bounded_client(self._docker, limit)
-        return await _engine.run_bounded(
-            lambda: work(client),
-            deadline=limit,
-            what=what,
-            container=container,
-            network=network,
-            service=service,
-            node=node,
-            on_cancel=on_cancel,
-        )
 
     async def aclose(self) -> None:
         """Close the engine client's connection pool (a later call opens a new one)."""
