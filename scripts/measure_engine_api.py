@@ -15,7 +15,10 @@ Prints, each with its target:
 * 20 concurrent inspects: the event loop's lag p99 (1 ms ticker) < 5 ms, with the idle
   loop's p99 printed beside it (the machine's own floor under load).
 
-The watch's memory per host is measured by the watch's own follower (apiswarm). Creates one
+* the watch's memory per additional host followed: the RSS of its whole process tree with
+  12 hosts (the lab's engines, repeated) minus with 1, over 11: <= 1 MB.
+
+Creates one
 labelled container on the local engine and removes it; runs well under a minute.
 """
 
@@ -23,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import resource
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -128,6 +133,10 @@ async def _inspects(cid: str) -> None:
 
 
 def _fleet_of(inventory: Inventory, extra: str | None, copies: int) -> Inventory:
+    return inventory_from_dict(_fleet_dict(inventory, extra, copies))
+
+
+def _fleet_dict(inventory: Inventory, extra: str | None, copies: int) -> dict[str, object]:
     hosts: dict[str, object] = {}
     base: dict[str, dict[str, object]] = {}
     for name, entry in inventory.hosts.items():
@@ -148,7 +157,82 @@ def _fleet_of(inventory: Inventory, extra: str | None, copies: int) -> Inventory
     for copy in range(copies):
         for name, spec in base.items():
             hosts[f"{name}-{copy}"] = dict(spec)
-    return inventory_from_dict({"default": next(iter(hosts)), "hosts": hosts})
+    return {"default": next(iter(hosts)), "hosts": hosts}
+
+
+#: The watch run in a process of its own, so that its whole tree's memory can be read.
+_WATCHER = """
+import asyncio, json, sys
+from operator_core.fleet import Fleet, inventory_from_dict
+from operator_core.watch import watch
+
+async def main():
+    spec = json.loads(sys.argv[1])
+    fleet = Fleet(inventory_from_dict(spec))
+    wanted, seen = len(spec["hosts"]), set()
+    async for item in watch(fleet):
+        if item.get("kind") == "connected":
+            seen.add(item.get("host"))
+        if len(seen) == wanted:
+            print("ready", flush=True)
+            await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Return the resident memory of ``pid`` and every process below it, in kB."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
+        total += next(
+            (int(row.split()[1]) for row in status.splitlines() if row.startswith("VmRSS")), 0
+        )
+    return total
+
+
+def _watch_rss_kb(spec: dict[str, object]) -> int:
+    """Start a watch of ``spec``'s hosts in a process; its tree's RSS once all are followed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _WATCHER, json.dumps(spec)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        if process.stdout is None or process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the watch did not follow every host")
+        time.sleep(2)  # what it allocates on its first events settles
+        return _tree_rss_kb(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
+def _watch_memory(inventory: Inventory, extra: str | None) -> None:
+    """Print the watch's memory per additional host: (RSS with 12 hosts - with 1) / 11."""
+    every = _fleet_dict(inventory, extra, 12)
+    hosts = dict(list(every["hosts"].items())[:12])  # type: ignore[union-attr]
+    one = dict(list(hosts.items())[:1])
+    first = next(iter(one))
+    rss_1 = _watch_rss_kb({"default": first, "hosts": one})
+    rss_12 = _watch_rss_kb({"default": first, "hosts": hosts})
+    per_host = (rss_12 - rss_1) / 11 / 1024
+    print(
+        f"watch memory: 1 host {rss_1 / 1024:.1f} MB, 12 hosts {rss_12 / 1024:.1f} MB "
+        f"(the whole process tree): {per_host:.3f} MB per additional host "
+        f"(target <= 1 MB: {_verdict(per_host <= 1)})"
+    )
 
 
 async def _fleet(inventory: Inventory, extra: str | None) -> None:
@@ -186,6 +270,7 @@ async def main_async(inventory_path: str, extra: str | None) -> None:
     try:
         await _inspects(cid)
         await _fleet(load_inventory(inventory_path), extra)
+        _watch_memory(load_inventory(inventory_path), extra)
     finally:
         subprocess.run(["docker", "rm", "-f", cid], capture_output=True, check=False)  # noqa: ASYNC221
 
