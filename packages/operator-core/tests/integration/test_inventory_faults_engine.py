@@ -26,7 +26,4 @@ def test_a_refused_ssh_connection_is_reported_in_ssh_s_own_words(engine, tmp_pat
     )
     error = json_out(ran)["error"]
     assert error["type"] == "engine_unreachable"
-    assert (
-        "the connection helper (ssh) exited 255: ssh: connect to host 127.0.0.1 port 1"
-        in (error["message"])
-    )
+    assert "over ssh: ssh: connect to host 127.0.0.1 port 1" in error["message"]

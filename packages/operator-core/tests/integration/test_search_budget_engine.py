@@ -15,7 +15,7 @@ import pytest
 from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker._engine.capture import Outcome
+from operator_core.docker.diagnosis.reading import Pumped
 from operator_core.docker.diagnosis import search as search_module
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
 
@@ -41,17 +41,17 @@ def four_logs(engine: DockerClient) -> Iterator[list[str]]:
 
 
 async def test_the_readers_together_read_less_than_the_cap(engine, four_logs, monkeypatch):
-    """Every byte each docker logs process gave is counted: the sum is within the cap."""
+    """Every byte each log stream gave is counted: the sum is within the cap."""
     monkeypatch.setattr(search_module, "MAX_SEARCH_READ_BYTES", CAP)
-    real = search_module.capture
+    real = search_module.pump
     read: list[int] = []
 
-    def counted(*args: Any, **kwargs: Any) -> Outcome:
-        outcome = real(*args, **kwargs)
+    async def counted(*args: Any, **kwargs: Any) -> Pumped:
+        outcome = await real(*args, **kwargs)
         read.append(outcome.bytes_read)
         return outcome
 
-    monkeypatch.setattr(search_module, "capture", counted)
+    monkeypatch.setattr(search_module, "pump", counted)
     executor = DockerActionExecutor(engine)
     result = await executor.search_logs("no-such-text", refs=four_logs, tail=100000)
     assert len(read) >= 2
