@@ -15,8 +15,8 @@ import pytest
 from python_on_whales import DockerClient
 
 from operator_core.docker import DockerActionExecutor
-from operator_core.docker.diagnosis.reading import Pumped
 from operator_core.docker.diagnosis import search as search_module
+from operator_core.docker.diagnosis.reading import Pumped
 from operator_core.testing import TEST_IMAGE, TEST_LABEL, unique_name
 
 CAP = 3_000_000
