@@ -105,6 +105,7 @@ class FakeApi(EngineClient):
         body: object | None = None,
         *,
         deadline: float | None = None,
+        answer: bool = True,
     ) -> JSON | None:
         """Answer from a route added with ``on``, else from ``containers``."""
         query = self._note(method, path, params)

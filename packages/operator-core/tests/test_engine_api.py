@@ -62,6 +62,9 @@ def _app(engine: Engine) -> web.Application:
     async def connect(request: web.Request) -> web.Response:
         return web.json_response({"message": "network nope not found"}, status=404)
 
+    async def disconnect(request: web.Request) -> web.Response:
+        return web.Response(text="OK")  # as Podman's compatible API answers an action
+
     async def services(request: web.Request) -> web.Response:
         message = 'This node is not a swarm manager. Use "docker swarm init".'
         return web.json_response({"message": message}, status=503)
@@ -90,6 +93,7 @@ def _app(engine: Engine) -> web.Application:
     app.router.add_get("/v1.41/containers/{ref}/json", inspect)
     app.router.add_post("/v1.41/containers/{ref}/pause", conflict)
     app.router.add_post("/v1.41/networks/{ref}/connect", connect)
+    app.router.add_post("/v1.41/networks/{ref}/disconnect", disconnect)
     app.router.add_get("/v1.41/services", services)
     app.router.add_get("/v1.41/hang", hang)
     app.router.add_get("/v1.41/containers/{ref}/logs", logs)
@@ -191,3 +195,14 @@ def test_frames_split_anywhere_come_apart_the_same() -> None:
     cut.feed(body[:-2])
     with pytest.raises(EngineError, match="inside a frame"):
         cut.close()
+
+
+async def test_an_action_answered_with_text_is_done_not_an_error(fake) -> None:
+    """Podman answers a network disconnect with ``OK``: an action's status is its answer.
+
+    A read's answer must still be JSON (a body that is not is an EngineError).
+    """
+    client, _ = fake
+    assert await client.post("/networks/n/disconnect", body={}, answer=False) is None
+    with pytest.raises(EngineError, match="not JSON"):
+        await client.post("/networks/n/disconnect", body={})

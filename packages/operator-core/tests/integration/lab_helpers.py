@@ -156,6 +156,10 @@ def with_extra_hosts(inventory: Inventory, extra: dict[str, dict[str, Any]]) -> 
     hosts: dict[str, Any] = {}
     for name, host in inventory.hosts.items():
         hosts[name] = {"url": host.url, "labels": dict(host.labels), "deadline_s": host.deadline_s}
+        if host.tls is not None:  # the lab's TLS engine keeps its certificates
+            hosts[name]["tls"] = {
+                key: str(value) for key, value in vars(host.tls).items() if key != "verify"
+            }
     return {"default": inventory.default, "hosts": {**hosts, **extra}}
 
 

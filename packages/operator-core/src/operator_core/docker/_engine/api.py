@@ -217,11 +217,16 @@ class EngineClient:
         body: object | None = None,
         *,
         deadline: float | None = None,
+        answer: bool = True,
     ) -> JSON | None:
-        """Send one request; return its JSON answer, or None when it had no body."""
+        """Send one request; return its JSON answer, or None when it had no body.
+
+        ``answer=False``: an action whose status is its answer; the body is read and left
+        (Docker sends none, Podman's compatible API an ``OK``).
+        """
         async with self._open(method, path, params, body, deadline) as response:
             raw = await response.read()
-        if not raw.strip():
+        if not answer or not raw.strip():
             return None
         try:
             loaded = json.loads(raw)
@@ -255,9 +260,13 @@ class EngineClient:
         body: object | None = None,
         *,
         deadline: float | None = None,
+        answer: bool = True,
     ) -> JSON | None:
-        """POST ``path`` (with a JSON ``body``); return its JSON answer, if any."""
-        return await self.request("POST", path, params, body, deadline=deadline)
+        """POST ``path`` (with a JSON ``body``); return its JSON answer, if any.
+
+        ``answer=False`` for an action whose status is all it says (see ``request``).
+        """
+        return await self.request("POST", path, params, body, deadline=deadline, answer=answer)
 
     async def delete(self, path: str, params: Params | None = None) -> None:
         """DELETE ``path``."""

@@ -202,7 +202,7 @@ class NetworkActions(ExecutorCore):
                 body["EndpointConfig"] = {"Aliases": [name]}
 
             def act() -> Awaitable[object]:
-                return self._api.post(f"/networks/{net.id}/connect", body=body)
+                return self._api.post(f"/networks/{net.id}/connect", body=body, answer=False)
 
             after, changed = await _change(self._api, member, net, act, _attached)
             if not changed:
@@ -230,7 +230,7 @@ class NetworkActions(ExecutorCore):
             body = {"Container": member.snap.id, "Force": force}
 
             def act() -> Awaitable[object]:
-                return self._api.post(f"/networks/{net.id}/disconnect", body=body)
+                return self._api.post(f"/networks/{net.id}/disconnect", body=body, answer=False)
 
             after, changed = await _change(self._api, member, net, act, _detached)
             return _result(after, net, changed=changed)
