@@ -220,19 +220,29 @@ def _watch_rss_kb(spec: dict[str, object]) -> int:
 
 
 def _watch_memory(inventory: Inventory, extra: str | None) -> None:
-    """Print the watch's memory per additional host: (RSS with 12 hosts - with 1) / 11."""
-    every = _fleet_dict(inventory, extra, 12)
-    hosts = dict(list(every["hosts"].items())[:12])  # type: ignore[union-attr]
-    one = dict(list(hosts.items())[:1])
-    first = next(iter(one))
-    rss_1 = _watch_rss_kb({"default": first, "hosts": one})
-    rss_12 = _watch_rss_kb({"default": first, "hosts": hosts})
-    per_host = (rss_12 - rss_1) / 11 / 1024
-    print(
-        f"watch memory: 1 host {rss_1 / 1024:.1f} MB, 12 hosts {rss_12 / 1024:.1f} MB "
-        f"(the whole process tree): {per_host:.3f} MB per additional host "
-        f"(target <= 1 MB: {_verdict(per_host <= 1)})"
-    )
+    """Print the watch's memory per additional host: (RSS with 12 hosts - with 1) / 11.
+
+    Over engines reached by socket or TCP (TLS included); an ``ssh://`` host also costs its
+    ssh processes (a master login and a ``dial-stdio`` session per pooled connection),
+    printed apart.
+    """
+    every = _fleet_dict(inventory, extra, 12)["hosts"]
+    assert isinstance(every, dict)  # noqa: S101 - built just above
+    plain = [(n, h) for n, h in every.items() if not str(h.get("url", "")).startswith("ssh")]
+    over_ssh = [(n, h) for n, h in every.items() if str(h.get("url", "")).startswith("ssh")]
+    for label, pool in (("socket/TCP/TLS hosts", plain), ("ssh hosts", over_ssh)):
+        hosts = dict(pool[:12])
+        if len(hosts) < 12:
+            continue
+        first = next(iter(hosts))
+        rss_1 = _watch_rss_kb({"default": first, "hosts": {first: hosts[first]}})
+        rss_12 = _watch_rss_kb({"default": first, "hosts": hosts})
+        per_host = (rss_12 - rss_1) / 11 / 1024
+        print(
+            f"watch memory, {label}: 1 host {rss_1 / 1024:.1f} MB, 12 hosts "
+            f"{rss_12 / 1024:.1f} MB (the whole process tree): {per_host:.3f} MB per "
+            f"additional host (target <= 1 MB: {_verdict(per_host <= 1)})"
+        )
 
 
 async def _fleet(inventory: Inventory, extra: str | None) -> None:
