@@ -26,6 +26,7 @@ from operator_core.results import (
 from operator_core.validate import (
     CONTROL_CHARACTERS,
     NAME_PART_PATTERN,
+    validate_label_filters,
     validate_reference,
 )
 from operator_core.words import HEALTHS, STATUSES
@@ -35,11 +36,9 @@ __all__ = [
     "DiscoveryActions",
     "container_filters",
     "has_upper_dir",
-    "label_filters",
     "summary",
 ]
 
-_MAX_LABELS = 32
 _MAX_UPPER_DIRS = 8
 _MAX_TEXT = 1024
 _NAME_PART = re.compile(NAME_PART_PATTERN, re.ASCII)
@@ -78,27 +77,6 @@ def _choice(value: object, what: str, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise InvalidInput(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
     return value
-
-
-def _label(value: object) -> str:
-    """Return a label filter, ``key`` or ``key=value``, else raise InvalidInput."""
-    spec = _text(value, "label filter")
-    key = spec.split("=", 1)[0]
-    if key == "" or key != key.strip() or " " in key:
-        raise InvalidInput(
-            f"label filter {spec!r} needs a key without spaces: 'key' or 'key=value'"
-        )
-    return spec
-
-
-def label_filters(value: object) -> list[str]:
-    """Return the label filters given as one string or a list of them."""
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or len(items) > _MAX_LABELS:
-        raise InvalidInput(f"label must be a string or a list of at most {_MAX_LABELS} strings")
-    return [_label(item) for item in items]
 
 
 @dataclass(frozen=True)
@@ -158,7 +136,7 @@ def container_filters(
             f"name filter must be part of a container name (ASCII letters, digits, '_', '.', "
             f"'-'), got {name!r}"
         )
-    labels = label_filters(label)
+    labels = validate_label_filters(label)
     for key, value in (
         (COMPOSE_PROJECT_LABEL, compose_project),
         (COMPOSE_SERVICE_LABEL, compose_service),

@@ -9,12 +9,11 @@ import re
 from typing import Any
 
 from operator_core.docker._engine.core import ExecutorCore
-from operator_core.docker.containers.discovery import label_filters
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._view import change_config, service_summary
 from operator_core.docker.swarm.results import ServiceDetails, ServiceList
 from operator_core.errors import InvalidInput
-from operator_core.validate import NAME_PART_PATTERN, validate_service
+from operator_core.validate import NAME_PART_PATTERN, validate_label_filters, validate_service
 
 __all__ = ["ServiceActions"]
 
@@ -112,7 +111,7 @@ class ServiceActions(ExecutorCore):
         services (the services, their tasks).
         """
         chosen = _name_filter(name)
-        labels = label_filters(label)
+        labels = validate_label_filters(label)
         filters: dict[str, list[str]] = {"label": labels} if labels else {}
         if chosen is not None:
             filters["name"] = [chosen]
