@@ -242,3 +242,30 @@ async def test_logs_of_a_missing_container_are_not_read(api, executor) -> None:
     with record_requests() as requests, pytest.raises(ContainerNotFound, match="ghost"):
         await executor.get_container_logs("ghost")
     assert not [r for r in requests if r.path.endswith("/logs")]
+
+
+class CountingApi(FakeApi):
+    """A fake engine that counts how often its pool is closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closes = 0
+
+    async def close(self) -> None:
+        self.closes += 1
+
+
+async def test_leaving_an_async_with_closes_the_executors_pool() -> None:
+    """``async with DockerActionExecutor(...)`` closes its connection pool on leaving, once.
+
+    Also when the block raises: the error goes on, the pool is closed.
+    """
+    api = CountingApi()
+    async with DockerActionExecutor(api=api) as executor:
+        assert isinstance(executor, DockerActionExecutor)
+        assert api.closes == 0
+    assert api.closes == 1
+    with pytest.raises(RuntimeError, match="inside"):
+        async with DockerActionExecutor(api=api):
+            raise RuntimeError("inside")
+    assert api.closes == 2

@@ -252,6 +252,40 @@ def test_executors_are_built_once_per_host_and_unknown_hosts_are_refused():
     assert "Hosts: a, b, c" in str(caught.value)
 
 
+class Closable:
+    """A host's executor that notes when it is closed."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_leaving_an_async_with_closes_every_built_executor_once():
+    """``async with Fleet(...)`` closes each host's executor built inside it, and only once.
+
+    An executor left open keeps its connection pool until the loop is gone ("Event loop is
+    closed" at exit); one built after leaving is a new one, closed by the next leave.
+    """
+    built: dict[str, Closable] = {}
+
+    def make(entry: Any, client: Any) -> Any:
+        built[entry.name] = Closable()
+        return built[entry.name]
+
+    fleet = Fleet(
+        inventory_from_dict(THREE), client_factory=lambda e: e.name, executor_factory=make
+    )
+    async with fleet as entered:
+        assert entered is fleet
+        fleet.executor("a")
+        fleet.executor("b")
+    assert {name: ex.closed for name, ex in built.items()} == {"a": 1, "b": 1}
+    await fleet.aclose()
+    assert {name: ex.closed for name, ex in built.items()} == {"a": 1, "b": 1}
+
+
 async def test_a_default_executor_is_bounded_by_its_hosts_deadline(tmp_path, monkeypatch):
     """Each host's executor carries the host's deadline_s as its call deadline."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))

@@ -31,7 +31,8 @@ def ssh_host(lab: Inventory) -> str:
 
 async def test_check_reaches_every_lab_engine_including_the_ssh_one(lab: Inventory):
     """Every host answers with its engine version, container counts and a round trip."""
-    report = await Fleet(lab).check()
+    async with Fleet(lab) as fleet:
+        report = await fleet.check()
     assert report["reachable"] == len(lab.names)
     for entry in report["hosts"]:
         assert entry["reachable"] is True, entry
@@ -47,7 +48,8 @@ async def test_a_fleet_listing_keeps_the_same_name_on_each_host_apart(
     name = unique_name("fleet")
     for host in lab.names:
         made.run(host, "sleep", "300", name=name)
-    listing = await Fleet(lab).list_containers(name=name)
+    async with Fleet(lab) as fleet:
+        listing = await fleet.list_containers(name=name)
     assert listing["host_errors"] == []
     assert sorted(entry["host"] for entry in listing["containers"]) == sorted(lab.names)
     assert {entry["name"] for entry in listing["containers"]} == {name}
@@ -62,7 +64,8 @@ async def test_an_action_on_one_host_leaves_the_same_name_elsewhere_alone(
     remote = ssh_host(lab)
     for host in (lab.default, remote):
         made.run(host, "sleep", "300", name=name)
-    result = await Fleet(lab).executor(remote).stop_container(name, timeout=1)
+    async with Fleet(lab) as fleet:
+        result = await fleet.executor(remote).stop_container(name, timeout=1)
     assert result["changed"] is True
     assert made.state(remote, name) == "exited"
     assert made.state(lab.default, name) == "running"
@@ -81,9 +84,9 @@ async def test_dead_and_hung_hosts_are_reported_while_the_others_are_listed(
         "hung": {"url": hung.url, "deadline_s": 3},
     }
     try:
-        fleet = Fleet(inventory_from_dict(with_extra_hosts(lab, extra)))
-        listing = await fleet.list_containers(name=name)
-        report = await fleet.check()
+        async with Fleet(inventory_from_dict(with_extra_hosts(lab, extra))) as fleet:
+            listing = await fleet.list_containers(name=name)
+            report = await fleet.check()
     finally:
         hung.close()
     assert sorted(entry["host"] for entry in listing["containers"]) == sorted(lab.names)
@@ -97,14 +100,16 @@ async def test_ssh_calls_reuse_one_connection(lab: Inventory, made: LabContainer
     """Repeated calls over ssh:// authenticate no more: the ControlMaster carries them all."""
     remote = ssh_host(lab)
     name = made.run(remote, "sleep", "300")
-    executor = Fleet(lab).executor(remote)
-    first = await executor.inspect_container(name)  # opens the master if none is open
-    logins = await asyncio.to_thread(ssh_logins)
-    for _ in range(5):
-        again = await executor.inspect_container(name)
-        assert again["id"] == first["id"]
-    assert await asyncio.to_thread(ssh_logins) == logins
+    async with Fleet(lab) as fleet:
+        executor = fleet.executor(remote)
+        first = await executor.inspect_container(name)  # opens the master if none is open
+        logins = await asyncio.to_thread(ssh_logins)
+        for _ in range(5):
+            again = await executor.inspect_container(name)
+            assert again["id"] == first["id"]
+        assert await asyncio.to_thread(ssh_logins) == logins
     # The same container read through the engine's own socket: SSH reached that engine.
     direct = inventory_from_dict({"hosts": {"s": {"url": local_socket(lab.host(remote))}}})
-    same = await Fleet(direct).executor("s").inspect_container(name)
+    async with Fleet(direct) as fleet:
+        same = await fleet.executor("s").inspect_container(name)
     assert same["id"] == first["id"]

@@ -21,7 +21,7 @@ import asyncio
 import difflib
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar, Unpack
+from typing import Self, TypeVar, Unpack
 
 from python_on_whales import DockerClient
 
@@ -125,6 +125,13 @@ class Fleet:
             close = getattr(executor, "aclose", None)
             if callable(close):
                 await close()
+
+    async def __aenter__(self) -> Self:
+        """``async with Fleet(inventory) as fleet:`` closes every host's pool on leaving."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def _client(self, name: str) -> DockerClient:
         """Return the docker client of host ``name``, building it once."""

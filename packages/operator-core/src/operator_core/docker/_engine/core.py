@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Self, TypeVar
 
 from operator_core import deadline as shared_deadline
 from operator_core.docker._engine.api import EngineClient
@@ -113,3 +113,10 @@ class ExecutorCore:
     async def aclose(self) -> None:
         """Close the engine client's connection pool (a later call opens a new one)."""
         await self._api.close()
+
+    async def __aenter__(self) -> Self:
+        """``async with DockerActionExecutor(...) as executor:`` closes the pool on leaving."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
