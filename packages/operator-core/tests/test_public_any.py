@@ -39,8 +39,6 @@ KNOWN = {
     "mcp.http:ReadDeadlineProtocol",
     "mcp.http:http_app",
     "mcp.wire:AnsweringReadStream.__init__",
-    "policy.matching:Verdict",
-    "policy.matching:Verdict.__init__",
     "present.terminal:SafeConsole.render_str",
     "runner.executor:ContainerExecutor.network_members",
     "watch.alerts.dispatch:build_dispatcher",
