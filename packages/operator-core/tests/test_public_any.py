@@ -19,10 +19,7 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "cli.render.policy:limits_text",  # issue 21 landed at the same time
-    "cli.render.policy:mark_denials",
     "cli.app:run_tool_command",
-    "cli.commands.policy:policy_summary",
     "cli.runtime:call_tool",
     "cli.runtime:open_runner",
     "demo.show:Story.call",
