@@ -19,9 +19,6 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "cli.app:run_tool_command",
-    "cli.runtime:call_tool",
-    "cli.runtime:open_runner",
     "demo.show:Story.call",
     "demo.show:compact_result",
     "demo.show:show_logs",
