@@ -19,10 +19,6 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "demo.show:Story.call",
-    "demo.show:compact_result",
-    "demo.show:show_logs",
-    "demo.show:show_ps",
     "docker.actions:DockerActionExecutor.call_bound",
     "docker.bounded:run_on_client",
     "docker.diagnosis.events:parse_event",
