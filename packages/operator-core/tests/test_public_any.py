@@ -19,12 +19,6 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "docker.actions:DockerActionExecutor.call_bound",
-    "docker.bounded:run_on_client",
-    "docker.diagnosis.events:parse_event",
-    "docker.engine_identity:identity_of",
-    "docker.swarm.results:NodeEntry",
-    "docker.swarm.results:ServiceDetails",
     "mcp.auth:BearerAuth.__init__",
     "mcp.http:ReadDeadlineProtocol",
     "mcp.http:http_app",

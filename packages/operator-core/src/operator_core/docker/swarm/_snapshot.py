@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from operator_core.docker._engine.api import EngineClient
+from operator_core.docker.swarm.results import ManagerStatus
 
 __all__ = [
     "NodeSnap",
@@ -196,7 +197,7 @@ class NodeSnap:
         """Whether the node is a manager of the swarm."""
         return self.role == "manager"
 
-    def manager_status(self) -> dict[str, Any] | None:
+    def manager_status(self) -> ManagerStatus | None:
         """Return a manager's leadership and reachability, None for a worker."""
         if not self.manager:
             return None
