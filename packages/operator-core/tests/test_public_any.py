@@ -19,10 +19,6 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "mcp.auth:BearerAuth.__init__",
-    "mcp.http:ReadDeadlineProtocol",
-    "mcp.http:http_app",
-    "mcp.wire:AnsweringReadStream.__init__",
     "present.terminal:SafeConsole.render_str",
     "runner.executor:ContainerExecutor.network_members",
     "watch.alerts.dispatch:build_dispatcher",
