@@ -19,8 +19,6 @@ import operator_core
 
 # What still says Any, as ``module:Name`` or ``module:Class.method`` (without the package).
 KNOWN = {
-    "present.terminal:SafeConsole.render_str",
-    "runner.executor:ContainerExecutor.network_members",
     "watch.alerts.dispatch:build_dispatcher",
     "watch.alerts.payloads:alertmanager_alert",
     "watch.heal.watching:heal_watch",

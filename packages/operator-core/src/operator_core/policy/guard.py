@@ -281,7 +281,7 @@ class Guard:
         return None
 
     def check_alias(
-        self, alias: str, target: TargetFacts, network: str, members: list[dict[str, object]]
+        self, alias: str, target: TargetFacts, network: str, members: Iterable[Mapping[str, object]]
     ) -> Verdict | None:
         """Refuse an alias that is a name another container answers to (see ``aliases``)."""
         policy = self.policy.for_host(target.host)
