@@ -32,13 +32,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from operator_core.audit.labels import redact_label_map
 from operator_core.audit.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneResult, cutoffs
 from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.watch import history_sql as sql
+from operator_core.watch.history_sql import EventFilters
 from operator_core.words import JSONObject
 
 __all__ = [
@@ -181,7 +182,7 @@ class HistoryStore:
     # --- reading ------------------------------------------------------------------------
 
     async def read(
-        self, engine_id: str, since: str, until: str, *, limit: int, **filters: Any
+        self, engine_id: str, since: str, until: str, *, limit: int, **filters: Unpack[EventFilters]
     ) -> HistoryRead:
         """Return the stored events of ``engine_id`` in [since, until] and the spans covered.
 
@@ -300,7 +301,7 @@ class HistoryStore:
         return Cursor(since=f"{at // _NS}.{at % _NS:09d}", time=moment, keys=keys)
 
     def _read(
-        self, engine_id: str, window: tuple[int, int], limit: int, filters: JSONObject
+        self, engine_id: str, window: tuple[int, int], limit: int, filters: EventFilters
     ) -> HistoryRead:
         where, params = sql.event_filter(engine_id, window, filters)
         seen = int(self._db.execute(sql.COUNT + where, params).fetchone()[0])
