@@ -80,3 +80,28 @@ def test_fields_of_another_kind_read_as_none_or_are_left_out():
     assert (config["parallelism"], config["max_failure_ratio"]) == (None, None)
     assert change_config(None) is None
     assert change_config(["not", "a", "config"]) is None
+
+
+def test_a_node_or_task_reads_its_fields_by_kind():
+    """A node's or a task's field of another kind reads as None (or text), never as is."""
+    node = _snapshot.node_snap(
+        {
+            "ID": "n1",
+            "Spec": {"Role": "manager", "Labels": {"zone": 3}},
+            "Description": {"Hostname": "eng1", "Engine": "not an object"},
+            "Status": {"State": "ready", "Addr": ["10.0.0.1"]},
+            "ManagerStatus": {"Leader": True, "Reachability": "reachable"},
+            "Version": {"Index": "7"},
+        }
+    )
+    assert (node.labels, node.engine_version, node.addr, node.version) == (
+        {"zone": "3"},
+        None,
+        None,
+        0,
+    )
+    assert node.manager_status() == {"leader": True, "reachability": "reachable"}
+    task = _snapshot.task_snap({"ID": "t1", "NodeID": {"id": "n1"}, "Status": "running"})
+    assert (task.node_id, task.state, task.container_id) == (None, "unknown", None)
+    service = _snapshot.service_snap({"ID": "s1", "Spec": {"Mode": {"Replicated": None}}})
+    assert (service.mode, service.replicas) == ("replicated", 0)

@@ -264,7 +264,7 @@ class HistoryStore:
         self,
         host: str | None,
         engine_id: str,
-        rows: list[tuple[Any, ...]],
+        rows: list[_Row],
         interval: int | None,
         alive: int,
     ) -> None:
@@ -357,7 +357,12 @@ class HistoryStore:
                 raise HistoryError(f"history store {self.path}: {exc}") from exc
 
 
-def _row(event: Event) -> tuple[Any, ...]:
+#: An event's columns for ``ADD_EVENT`` (time, key, type, action, detail, actor id and
+#: name, exit code), then its attributes' digest and JSON.
+_Row = tuple[int, int, str, str, str | None, str, str | None, int | None, bytes, str]
+
+
+def _row(event: Event) -> _Row:
     """Return an event's columns for ``ADD_EVENT``, then its attributes' digest and JSON."""
     attributes = json.dumps(redact_label_map(event["attributes"]), sort_keys=True)
     digest = hashlib.blake2b(attributes.encode(), digest_size=16).digest()

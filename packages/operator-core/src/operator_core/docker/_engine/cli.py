@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from python_on_whales import Container, DockerClient
 from python_on_whales.client_config import ClientNotFoundError
@@ -299,7 +299,7 @@ class _Turn:
 
 
 async def _finish_cancelled(
-    future: asyncio.Future[Any], until: float, on_cancel: Callable[[], None] | None
+    future: asyncio.Future[T], until: float, on_cancel: Callable[[], None] | None
 ) -> None:
     """After a cancel: ask the work to stop, then wait for it until loop time ``until``.
 
