@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, model_validator
 from pydantic_core import to_jsonable_python
 
 __all__ = [
@@ -98,14 +98,16 @@ class AuditRecord(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_text(cls, data: object) -> object:
+    def _valid_text(cls, data: object, info: ValidationInfo) -> object:
         """Replace lone surrogates (text that is not Unicode) with U+FFFD, everywhere.
 
         A Python caller can pass them in ``reason``, ``actor`` or a reference; neither
-        JSON nor SQLite can store them, and every call must keep its record. The free-form
-        fields are first read as JSON holds them (``_json_fields``).
+        JSON nor SQLite can store them, and every call must keep its record. Python
+        values in the free-form fields are first read as JSON holds them
+        (``_json_fields``); a record read from JSON (a trail) holds nothing else.
         """
-        return _older(_scrub(_json_fields(data)))
+        fields = _json_fields(data) if info.mode == "python" else data
+        return _older(_scrub(fields))
 
     def to_json(self) -> str:
         """Return the record as one line of strict JSON (no NaN, no Infinity).
