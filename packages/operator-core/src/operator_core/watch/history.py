@@ -40,13 +40,13 @@ from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.watch import history_sql as sql
 from operator_core.watch.history_sql import EventFilters
-from operator_core.words import JSONObject
 
 __all__ = [
     "ALIVE_MARGIN_S",
     "RECORDED_ACTIONS",
     "RECORDED_TYPES",
     "Cursor",
+    "EngineStatus",
     "HistoryRead",
     "HistoryStore",
     "Span",
@@ -96,6 +96,19 @@ class Cursor(TypedDict):
     time: str
     #: The stream's dedupe keys of the events at that time (time, actor, action, detail).
     keys: list[tuple[str, str, str, str]]
+
+
+class EngineStatus(TypedDict):
+    """What the store holds of one engine (``operator history status``); times ISO 8601."""
+
+    engine_id: str
+    host: str | None
+    events: int
+    oldest: str | None
+    newest: str | None
+    #: When the first recording still kept began, and the last one was known alive.
+    recording_since: str | None
+    alive: str | None
 
 
 class HistoryRead(TypedDict):
@@ -192,17 +205,21 @@ class HistoryStore:
         window = (ns_of(since), ns_of(until))
         return await self._off(lambda: self._read(engine_id, window, limit, filters))
 
-    def status(self) -> list[JSONObject]:
+    def status(self) -> list[EngineStatus]:
         """Return each engine's engine_id, host, events, oldest, newest and last interval."""
         rows = self._guarded(lambda: self._db.execute(sql.STATUS).fetchall())
-        keys = ("engine_id", "host", "events", "oldest", "newest", "recording_since", "alive")
-        out = []
-        for row in rows:
-            entry = dict(zip(keys, row, strict=True))
-            for key in ("oldest", "newest", "recording_since", "alive"):
-                entry[key] = None if entry[key] is None else iso_ns(int(entry[key]))
-            out.append(entry)
-        return out
+        return [
+            EngineStatus(
+                engine_id=str(engine_id),
+                host=host,
+                events=int(events),
+                oldest=_iso_or_none(oldest),
+                newest=_iso_or_none(newest),
+                recording_since=_iso_or_none(since),
+                alive=_iso_or_none(alive),
+            )
+            for engine_id, host, events, oldest, newest, since, alive in rows
+        ]
 
     # --- retention ----------------------------------------------------------------------
 
@@ -378,6 +395,11 @@ def _row(event: Event) -> _Row:
         digest,
         attributes,
     )
+
+
+def _iso_or_none(nanos: int | None) -> str | None:
+    """Return a stored time (ns) as ISO 8601, None when there is none."""
+    return None if nanos is None else iso_ns(int(nanos))
 
 
 def _event(row: Sequence[Any]) -> Event:
