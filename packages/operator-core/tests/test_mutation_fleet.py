@@ -64,13 +64,14 @@ def fleet_of(hosts: dict[str, Host], default: str | None = None) -> FleetExecuto
 
 
 def unreachable(host: str) -> EngineUnreachable:
+    """Return the error of a host that cannot be reached."""
     return EngineUnreachable(f"could not reach {host}")
 
 
 # --- FleetExecutor --------------------------------------------------------------------------
 
 
-async def test_a_listing_on_one_named_host_asks_only_it_and_names_it_on_each_entry():
+async def test_a_listing_on_one_named_host_asks_only_it_and_names_it_on_each_entry() -> None:
     """host="b" lists b's containers (not the default host's), each with host b, no errors."""
     hosts = {"a": Host("a"), "b": Host("b")}
     result = await fleet_of(hosts).list_containers(host="b", all=True)
@@ -83,7 +84,7 @@ async def test_a_listing_on_one_named_host_asks_only_it_and_names_it_on_each_ent
     assert hosts["a"].calls == []
 
 
-async def test_a_fleet_listing_with_some_hosts_answering_is_a_result_not_an_error():
+async def test_a_fleet_listing_with_some_hosts_answering_is_a_result_not_an_error() -> None:
     """One dead host of two: the other's containers come back, the dead one in host_errors."""
     hosts = {"a": Host("a"), "b": Host("b", unreachable("b"))}
     result = await fleet_of(hosts).list_containers()
@@ -93,7 +94,7 @@ async def test_a_fleet_listing_with_some_hosts_answering_is_a_result_not_an_erro
     ]
 
 
-async def test_a_fleet_listing_with_no_host_answering_is_one_error_naming_each_host():
+async def test_a_fleet_listing_with_no_host_answering_is_one_error_naming_each_host() -> None:
     """Every host dead: EngineUnreachable saying, for each host, its error's type and words."""
     hosts = {"a": Host("a", unreachable("a")), "b": Host("b", unreachable("b"))}
     with pytest.raises(EngineUnreachable) as caught:
@@ -104,7 +105,7 @@ async def test_a_fleet_listing_with_no_host_answering_is_one_error_naming_each_h
     )
 
 
-async def test_the_error_of_a_fleet_with_no_host_answering_is_bounded():
+async def test_the_error_of_a_fleet_with_no_host_answering_is_bounded() -> None:
     """Five hosts failing with long messages: the one error is cut at 1000 characters."""
     names = [f"h{i}" for i in range(5)]
     hosts = {name: Host(name, EngineUnreachable(name + "x" * 400)) for name in names}
@@ -115,8 +116,8 @@ async def test_the_error_of_a_fleet_with_no_host_answering_is_bounded():
     assert said.startswith("no host of the fleet answered: h0: engine_unreachable: h0xxx")
 
 
-async def test_an_action_goes_to_the_named_host_and_its_result_names_that_host():
-    """restart on host b runs on b only, with the call's arguments; the result has host b."""
+async def test_an_action_goes_to_the_named_host_and_its_result_names_that_host() -> None:
+    """Restarting on host b runs on b only, with the call's arguments; the result has host b."""
     hosts = {"a": Host("a"), "b": Host("b")}
     fleet = fleet_of(hosts)
     result = await fleet.restart_container("web", host="b", timeout=3)
@@ -125,21 +126,21 @@ async def test_an_action_goes_to_the_named_host_and_its_result_names_that_host()
     assert hosts["a"].calls == []
 
 
-async def test_an_action_naming_no_host_goes_to_the_default_host():
+async def test_an_action_naming_no_host_goes_to_the_default_host() -> None:
     """No host argument: the inventory's default host acts (here b, not the first)."""
     hosts = {"a": Host("a"), "b": Host("b")}
     result = await fleet_of(hosts, default="b").restart_container("web")
-    assert result["host"] == "b"
+    assert result == {"host": "b", "id": "b-1", "action": "restart"}
     assert hosts["a"].calls == []
 
 
-async def test_a_result_that_is_not_a_mapping_comes_back_as_the_host_gave_it():
+async def test_a_result_that_is_not_a_mapping_comes_back_as_the_host_gave_it() -> None:
     """A host's text result is returned unchanged (no host key can be added to it)."""
     hosts = {"a": Host("a"), "b": Host("b")}
     assert await fleet_of(hosts).get_container_logs("web", host="b") == "logs of b"
 
 
-def test_only_the_executors_public_methods_are_routed():
+def test_only_the_executors_public_methods_are_routed() -> None:
     """A private name or one the executor lacks is an AttributeError, not a routed call."""
     fleet = fleet_of({"a": Host("a")})
     for name in ("_call", "no_such_method", "routes_hosts_elsewhere"):
@@ -148,7 +149,7 @@ def test_only_the_executors_public_methods_are_routed():
     assert fleet.restart_container.__name__ == "restart_container"
 
 
-def test_the_bound_of_a_call_is_the_named_hosts_else_the_defaults():
+def test_the_bound_of_a_call_is_the_named_hosts_else_the_defaults() -> None:
     """call_bound asks the host named by the arguments, or the default host without one."""
     fleet = fleet_of({"a": Host("a"), "b": Host("b")}, default="b")
     assert fleet.call_bound("restart_container", {"host": "a"}) == 11.0
@@ -156,7 +157,7 @@ def test_the_bound_of_a_call_is_the_named_hosts_else_the_defaults():
     assert fleet.call_bound("restart_container", {"host": None}) == 22.0
 
 
-def test_a_host_whose_executor_states_no_bound_has_none():
+def test_a_host_whose_executor_states_no_bound_has_none() -> None:
     """An executor without call_bound gives None (the tool layer then uses its own)."""
 
     class Plain:
@@ -170,7 +171,7 @@ def test_a_host_whose_executor_states_no_bound_has_none():
     assert FleetExecutor(fleet).call_bound("restart_container", {}) is None
 
 
-def test_the_fleet_executor_tells_its_hosts_default_and_labels():
+def test_the_fleet_executor_tells_its_hosts_default_and_labels() -> None:
     """names, default and host_labels are the inventory's."""
     fleet = fleet_of({"a": Host("a"), "b": Host("b")}, default="b")
     assert fleet.names == ("a", "b")
@@ -182,7 +183,7 @@ def test_the_fleet_executor_tells_its_hosts_default_and_labels():
 # --- Fleet.resolve and Fleet.check ----------------------------------------------------------
 
 
-def test_an_unknown_host_name_is_shown_cut_to_80_characters():
+def test_an_unknown_host_name_is_shown_cut_to_80_characters() -> None:
     """A long unknown name is quoted in the error, cut at 80 characters."""
     fleet = fleet_of({"a": Host("a")}).fleet
     with pytest.raises(InvalidInput) as caught:
@@ -205,10 +206,11 @@ class Info:
 
 
 def ticking(*values: float) -> Iterator[float]:
+    """Return a clock's readings, one per call."""
     yield from values
 
 
-async def test_check_reports_every_field_of_a_reachable_and_a_dead_host():
+async def test_check_reports_every_field_of_a_reachable_and_a_dead_host() -> None:
     """Each host's entry, in inventory order, is whole; latency is the round trip in ms."""
     data = {
         "default": "up",
@@ -250,7 +252,7 @@ async def test_check_reports_every_field_of_a_reachable_and_a_dead_host():
     }
 
 
-async def test_a_hosts_latency_is_its_round_trip_in_milliseconds_to_a_tenth():
+async def test_a_hosts_latency_is_its_round_trip_in_milliseconds_to_a_tenth() -> None:
     """Started at 100.0 s, answered at 100.0123456 s: 12.3 ms."""
     clock = ticking(100.0, 100.0123456)
     fleet = Fleet(
@@ -265,7 +267,7 @@ async def test_a_hosts_latency_is_its_round_trip_in_milliseconds_to_a_tenth():
 # --- a host's endpoint ----------------------------------------------------------------------
 
 
-def test_a_url_hosts_endpoint_is_its_url_with_tls_labelled_with_its_name(tmp_path: Path):
+def test_a_url_hosts_endpoint_is_its_url_with_tls_labelled_with_its_name(tmp_path: Path) -> None:
     """A tcp:// host with TLS: the API reaches its URL over its TLS files; the label names it."""
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("x")
@@ -286,7 +288,9 @@ def test_a_url_hosts_endpoint_is_its_url_with_tls_labelled_with_its_name(tmp_pat
     assert endpoint.label == "build (tcp://build.example)"
 
 
-def test_a_context_hosts_endpoint_comes_from_its_docker_context(tmp_path: Path, monkeypatch):
+def test_a_context_hosts_endpoint_comes_from_its_docker_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A host given as a context is reached where the context says, labelled with its name."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     monkeypatch.delenv("DOCKER_HOST", raising=False)
@@ -298,8 +302,8 @@ def test_a_context_hosts_endpoint_comes_from_its_docker_context(tmp_path: Path, 
 
 
 def test_a_host_whose_context_is_gone_is_an_inventory_error_naming_the_host(
-    tmp_path: Path, monkeypatch
-):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A context missing from the store: InventoryError starting with the host's entry."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     entry = inventory_from_dict({"hosts": {"c": {"context": "gone"}}}).host("c")
@@ -308,7 +312,9 @@ def test_a_host_whose_context_is_gone_is_an_inventory_error_naming_the_host(
     assert str(caught.value).startswith("hosts.c: no docker context named 'gone'")
 
 
-async def test_a_fleets_own_executor_reaches_its_hosts_endpoint(monkeypatch):
+async def test_a_fleets_own_executor_reaches_its_hosts_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Without an executor_factory, each host's executor talks to that host's URL."""
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     data = {

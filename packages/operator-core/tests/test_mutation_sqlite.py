@@ -1,4 +1,4 @@
-"""The SQLite audit trail's promises the other tests left open (issue 20: mutants of audit/sqlite.py).
+"""The SQLite trail's promises the other tests left open (issue 20: audit/sqlite.py mutants).
 
 How many records a file holds; a trail in a folder that does not exist yet; ``admit``'s
 one transaction (a judge that fails leaves nothing behind and the trail usable); an older
@@ -25,6 +25,7 @@ NOW = 1_795_946_400.0
 
 
 def record(ts: float, **fields: Any) -> AuditRecord:
+    """Return a finished restart record made at ``ts``."""
     base: dict[str, Any] = {
         "time": "t",
         "ts": ts,
@@ -35,7 +36,7 @@ def record(ts: float, **fields: Any) -> AuditRecord:
     return AuditRecord(**{**base, **fields})
 
 
-async def test_count_is_the_number_of_records_the_file_holds(tmp_path: Path):
+async def test_count_is_the_number_of_records_the_file_holds(tmp_path: Path) -> None:
     """An empty trail holds 0; three writes of which one replaces a pending record hold 2."""
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
     try:
@@ -49,7 +50,9 @@ async def test_count_is_the_number_of_records_the_file_holds(tmp_path: Path):
         await sink.close()
 
 
-async def test_a_trail_in_a_folder_that_does_not_exist_yet_is_created_with_it(tmp_path: Path):
+async def test_a_trail_in_a_folder_that_does_not_exist_yet_is_created_with_it(
+    tmp_path: Path,
+) -> None:
     """The file's folder and its parents are made; the trail then works and reopens."""
     path = tmp_path / "a" / "b" / "audit.sqlite3"
     sink = SQLiteAuditSink(path)
@@ -62,7 +65,14 @@ async def test_a_trail_in_a_folder_that_does_not_exist_yet_is_created_with_it(tm
         await again.close()
 
 
-async def test_a_judge_that_fails_leaves_nothing_written_and_the_trail_usable(tmp_path: Path):
+def none(entries: list[Any]) -> str | None:
+    """A judge that lets every call through."""
+    return None
+
+
+async def test_a_judge_that_fails_leaves_nothing_written_and_the_trail_usable(
+    tmp_path: Path,
+) -> None:
     """The admission's transaction is rolled back: no record, and the next calls work."""
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
 
@@ -73,19 +83,21 @@ async def test_a_judge_that_fails_leaves_nothing_written_and_the_trail_usable(tm
         with pytest.raises(ValueError, match="a bug in a judge"):
             await sink.admit(record(NOW, id="first"), AuditQuery(since=0.0), broken)
         assert sink.count() == 0
-        assert (
-            await sink.admit(record(NOW, id="second"), AuditQuery(since=0.0), lambda e: None)
-            is None
-        )
+        verdict: object = await sink.admit(record(NOW, id="second"), AuditQuery(since=0.0), none)
+        assert verdict is None
         await sink.write(record(NOW + 1, id="third"))
         assert sorted(r.id for r in sink.query()) == ["second", "third"]
     finally:
         await sink.close()
 
 
-async def test_admit_writes_only_when_the_judge_says_nothing_and_returns_its_verdict(tmp_path):
-    """A verdict: returned, nothing written. None: the record is written. The judge runs on
-    the trail's own writer thread, never the loop's default executor."""
+async def test_admit_writes_only_when_the_judge_says_nothing_and_returns_its_verdict(
+    tmp_path: Path,
+) -> None:
+    """A verdict is returned and nothing is written (None: the record is written).
+
+    The judge runs on the trail's own writer thread, never the loop's default executor.
+    """
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
     threads: list[str] = []
 
@@ -114,7 +126,7 @@ def _old_file(path: Path, columns: str) -> None:
     db.close()
 
 
-async def test_a_file_with_a_host_column_but_no_target_columns_gains_them(tmp_path: Path):
+async def test_a_file_with_a_host_column_but_no_target_columns_gains_them(tmp_path: Path) -> None:
     """A file from a version with hosts but before target keys gets every column it lacks.
 
     A record with a target key is then written and counted by that key; queries by host
@@ -155,7 +167,7 @@ class Racing:
         return []
 
 
-def test_a_column_another_process_added_first_is_not_an_error():
+def test_a_column_another_process_added_first_is_not_an_error() -> None:
     """'duplicate column name: host' from the ALTER means it is there: the others go on."""
     db = Racing("duplicate column name: host")
     sqlite_module._migrate(db)  # type: ignore[arg-type]
@@ -166,13 +178,13 @@ def test_a_column_another_process_added_first_is_not_an_error():
     ]
 
 
-def test_any_other_failure_to_add_a_column_is_raised():
+def test_any_other_failure_to_add_a_column_is_raised() -> None:
     """Another OperationalError (a locked or read-only file) is not taken for a race."""
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
         sqlite_module._migrate(Racing("attempt to write a readonly database"))  # type: ignore[arg-type]
 
 
-async def test_prune_now_removes_past_the_bound_and_reports_what_it_did(tmp_path: Path):
+async def test_prune_now_removes_past_the_bound_and_reports_what_it_did(tmp_path: Path) -> None:
     """Records older than 30 days at ``now`` go (exported first); the report says so."""
     path = tmp_path / "audit.sqlite3"
     export = tmp_path / "gone.jsonl"
@@ -196,7 +208,7 @@ async def test_prune_now_removes_past_the_bound_and_reports_what_it_did(tmp_path
 
 
 @pytest.mark.parametrize("how", ["prune_now", "prune"])
-async def test_a_prune_without_now_measures_age_by_the_wall_clock(tmp_path: Path, how: str):
+async def test_a_prune_without_now_measures_age_by_the_wall_clock(tmp_path: Path, how: str) -> None:
     """With no ``now``, ages count from the wall clock (here pinned); nothing is exported."""
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
     try:
@@ -210,9 +222,9 @@ async def test_a_prune_without_now_measures_age_by_the_wall_clock(tmp_path: Path
         await sink.close()
 
 
-def test_a_closed_trail_refuses_reads_with_an_audit_error(tmp_path: Path):
+def test_a_closed_trail_refuses_reads_with_an_audit_error(tmp_path: Path) -> None:
     """After close_now a read is an AuditError naming the file (not a raw sqlite error)."""
     sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
     sink.close_now()
-    with pytest.raises(AuditError, match="audit.sqlite3"):
+    with pytest.raises(AuditError, match=r"audit\.sqlite3"):
         sink.count()
