@@ -99,7 +99,7 @@ def test_an_inventory_that_is_not_a_table_says_what_it_is() -> None:
 
 
 def test_hosts_that_is_not_a_table_is_a_fault() -> None:
-    """hosts = "a" is named as such."""
+    """A hosts entry that is not a table (hosts = "a") is named as such."""
     assert faults({"hosts": "a"}) == ["hosts: must be a table of [hosts.NAME] sections"]
 
 
@@ -130,7 +130,7 @@ def test_tls_beside_a_context_is_a_fault(tmp_path: Path) -> None:
 def test_tls_that_is_not_a_table_or_has_unknown_or_non_text_entries_is_a_fault(
     tmp_path: Path,
 ) -> None:
-    """tls = "x", an unknown tls key and a file that is not a string: each is named."""
+    """A tls that is not a table, an unknown tls key, a file not a string: each is named."""
     url = "tcp://b:2376"
     assert faults({"hosts": {"h": {"url": url, "tls": "x"}}}, tmp_path) == [
         'hosts.h.tls: must be a table: { ca = "ca.pem", cert = ..., key = ... }'
