@@ -8,6 +8,7 @@ labelled with the host's name. Hosts are fakes: no engine, no process, no networ
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -262,6 +263,37 @@ async def test_a_hosts_latency_is_its_round_trip_in_milliseconds_to_a_tenth() ->
     )
     (entry,) = (await fleet.check())["hosts"]
     assert entry["latency_ms"] == 12.3
+
+
+class Hung:
+    """A docker client whose ``system.info()`` blocks until ``gate`` is set."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+        self.system = self
+
+    def info(self) -> Any:
+        self.gate.wait(10)
+        return SimpleNamespace(server_version="27.1", containers_running=0, containers=0)
+
+
+async def test_a_hung_hosts_check_says_which_call_passed_its_deadline() -> None:
+    """The timeout names the call: docker info on that host, and the host's deadline."""
+    gate = threading.Event()
+    data = {"hosts": {"slow": {"url": "unix:///slow.sock", "deadline_s": 0.01}}}
+    fleet = Fleet(
+        inventory_from_dict(data),
+        client_factory=lambda entry: Hung(gate),  # type: ignore[arg-type,return-value]
+    )
+    try:
+        (entry,) = (await fleet.check())["hosts"]
+    finally:
+        gate.set()
+    assert entry["error"] is not None
+    assert entry["error"]["type"] == "timeout"
+    assert entry["error"]["message"].startswith(
+        "docker info on slow did not finish within its deadline of 0.01s"
+    )
 
 
 # --- a host's endpoint ----------------------------------------------------------------------

@@ -185,14 +185,15 @@ def test_any_other_failure_to_add_a_column_is_raised() -> None:
 
 
 async def test_prune_now_removes_past_the_bound_and_reports_what_it_did(tmp_path: Path) -> None:
-    """Records older than 30 days at ``now`` go (exported first); the report says so."""
+    """Records older than 30 days at ``now`` (2001, not today) go, exported first; reported."""
     path = tmp_path / "audit.sqlite3"
     export = tmp_path / "gone.jsonl"
+    then = 1_000_000_000.0
     sink = SQLiteAuditSink(path)
     try:
         for age in (1, 40, 100):
-            await sink.write(record(NOW - age * DAY_S, id=f"r{age}"))
-        result = sink.prune_now(Bound.of(30 * DAY_S, None), NOW, export)
+            await sink.write(record(then - age * DAY_S, id=f"r{age}"))
+        result = sink.prune_now(Bound.of(30 * DAY_S, None), then, export)
         assert result == {
             "store": "audit",
             "path": str(path),
@@ -205,6 +206,28 @@ async def test_prune_now_removes_past_the_bound_and_reports_what_it_did(tmp_path
         assert len(export.read_text().splitlines()) == 2
     finally:
         await sink.close()
+
+
+async def test_a_prune_runs_on_the_trails_writer_and_says_a_database_fault_as_audit_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk runs on the trail's own writer thread; an sqlite error is an AuditError."""
+    threads: list[str] = []
+
+    def failing(*args: object, **kwargs: object) -> tuple[int, int, bool]:
+        threads.append(threading.current_thread().name)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_module, "prune_audit", failing)
+    sink = SQLiteAuditSink(tmp_path / "audit.sqlite3")
+    try:
+        with pytest.raises(AuditError, match="disk I/O error"):
+            await sink.prune(Bound.of(30 * DAY_S, None), now=NOW)
+        with pytest.raises(AuditError, match="disk I/O error"):
+            sink.prune_now(Bound.of(30 * DAY_S, None), NOW)
+    finally:
+        await sink.close()
+    assert threads[0].startswith("audit-sqlite")
 
 
 @pytest.mark.parametrize("how", ["prune_now", "prune"])
