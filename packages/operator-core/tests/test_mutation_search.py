@@ -410,3 +410,61 @@ async def test_containers_whose_turn_comes_after_the_deadline_are_not_searched(
     result = await DockerActionExecutor(api=api).search_logs("x", refs=["web"])
     assert (result["not_searched"], result["containers"]) == (["web"], [])
     assert (result["truncated"], result["truncation"]) == (True, ["deadline"])
+
+
+async def test_stderr_lines_have_their_context_as_stdout_lines_do(
+    executor: DockerActionExecutor, fake: Engine
+) -> None:
+    """A match on stderr has its before and after lines, from stderr."""
+    fake.logs[CID] = log(logs_of("out"), logs_of("e1", "boom", "e2", "e3"))
+    result = await executor.search_logs("boom", refs=["web"], context=1)
+    assert [(m["stream"], m["before"], m["after"]) for m in result["matches"]] == [
+        ("stderr", ["e1"], ["e2"])
+    ]
+
+
+async def test_a_reader_stops_at_once_when_the_matches_wanted_are_found(
+    executor: DockerActionExecutor, fake: Engine
+) -> None:
+    """The match that makes max_matches ends that log's reading: later pieces are not read."""
+    fake.logs[CID] = Reply([frame(1, lines(b"hit")), frame(1, lines(b"a")), frame(1, lines(b"b"))])
+    result = await executor.search_logs("hit", refs=["web"], max_matches=1)
+    assert result["containers"] == [
+        {
+            "container_id": CID,
+            "name": "web",
+            "lines_read": 1,
+            "matches": 1,
+            "truncation": ["max_matches"],
+        }
+    ]
+
+
+async def test_a_regex_is_case_sensitive_unless_asked(
+    executor: DockerActionExecutor, fake: Engine
+) -> None:
+    """A regex alone is case sensitive: 'err.r' does not match 'ERROR'; with ignore_case it does."""
+    fake.logs[CID] = log(logs_of("ERROR one", "error two"))
+    exact = await executor.search_logs("err.r", refs=["web"], regex=True)
+    folded = await executor.search_logs("err.r", refs=["web"], regex=True, ignore_case=True)
+    assert [m["line"] for m in exact["matches"]] == ["error two"]
+    assert [m["line"] for m in folded["matches"]] == ["ERROR one", "error two"]
+
+
+def test_a_bad_regexs_reason_is_re2s_first_words_only() -> None:
+    """The reason is what RE2 said before its first colon, not the pattern it echoes."""
+    with pytest.raises(InvalidInput) as caught:
+        compile_pattern("(a:b", regex=True, ignore_case=False)
+    assert str(caught.value) == "pattern is not a regular expression RE2 accepts (missing ))"
+
+
+async def test_a_match_without_a_timestamp_comes_before_the_timed_ones(
+    executor: DockerActionExecutor, fake: Engine
+) -> None:
+    """Matches are in time order; one whose line has no engine timestamp sorts first."""
+    fake.logs[CID] = log(logs_of("hit timed") + b"hit untimed\n")
+    result = await executor.search_logs("hit", refs=["web"])
+    assert [(m["time"], m["line"]) for m in result["matches"]] == [
+        (None, "hit untimed"),
+        ("2026-11-29T10:00:00.000000000Z", "hit timed"),
+    ]
