@@ -19,6 +19,7 @@ import pytest
 import time_machine
 
 from engine_fakes import Reply, fake_client, frame, refused
+from operator_core.deadline import Deadline, within
 from operator_core.docker import DockerActionExecutor
 from operator_core.docker.diagnosis import search as search_module
 from operator_core.docker.diagnosis.reading import Pumped
@@ -29,7 +30,7 @@ from operator_core.docker.diagnosis.search import (
     _Matcher,
     compile_pattern,
 )
-from operator_core.errors import InvalidInput
+from operator_core.errors import InvalidInput, OperationTimeout
 from operator_core.limits import MAX_SEARCH_CONTAINERS, MAX_SEARCH_TAIL
 from test_docker_diagnosis import CID, DB, HOUR_AGO, NOW, Engine, log, logs_of
 
@@ -468,3 +469,15 @@ async def test_a_match_without_a_timestamp_comes_before_the_timed_ones(
         (None, "hit untimed"),
         ("2026-11-29T10:00:00.000000000Z", "hit timed"),
     ]
+
+
+async def test_a_search_after_the_calls_deadline_says_it_was_the_search(
+    executor: DockerActionExecutor, fake: Engine
+) -> None:
+    """A search whose call has no time left is refused naming the search, with no request."""
+    now = iter([100.0, 106.0])  # made at 100 s with 5 s to go; asked at 106 s
+    passed = Deadline(5.0, clock=lambda: next(now))
+    with within(passed), pytest.raises(OperationTimeout) as caught:
+        await executor.search_logs("x", refs=["web"])
+    assert str(caught.value) == "search logs: the call's deadline had passed; nothing was run"
+    assert fake.commands == []

@@ -8,10 +8,11 @@ and its report. Each test uses a private file; clocks are given, never read.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import time_machine
@@ -251,3 +252,31 @@ def test_a_closed_trail_refuses_reads_with_an_audit_error(tmp_path: Path) -> Non
     sink.close_now()
     with pytest.raises(AuditError, match=r"audit\.sqlite3"):
         sink.count()
+
+
+@pytest.mark.parametrize(("given", "level"), [(None, 2), ("FULL", 2), ("NORMAL", 1)])
+async def test_a_trail_syncs_every_write_to_disk_unless_told_normal(
+    tmp_path: Path, given: Literal["FULL", "NORMAL"] | None, level: int
+) -> None:
+    """By default (FULL) a record is on disk before write returns; NORMAL is asked for."""
+    path = tmp_path / "audit.sqlite3"
+    sink = SQLiteAuditSink(path) if given is None else SQLiteAuditSink(path, synchronous=given)
+    try:
+        assert sink._db.execute("PRAGMA synchronous").fetchone()[0] == level
+    finally:
+        await sink.close()
+
+
+async def test_closing_lets_the_writes_already_handed_over_finish_first(tmp_path: Path) -> None:
+    """Writes under way when the trail is closed all land; none fails on a closed file."""
+    path = tmp_path / "audit.sqlite3"
+    sink = SQLiteAuditSink(path)
+    writes = [asyncio.ensure_future(sink.write(record(NOW + i, id=f"w{i}"))) for i in range(20)]
+    await asyncio.sleep(0)  # each write hands its insert to the worker
+    await sink.close()
+    await asyncio.gather(*writes)
+    again = SQLiteAuditSink(path)
+    try:
+        assert again.count() == 20
+    finally:
+        await again.close()
