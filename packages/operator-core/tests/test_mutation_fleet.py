@@ -193,6 +193,20 @@ def test_an_unknown_host_name_is_shown_cut_to_80_characters() -> None:
     assert f"no host named {'z' * 80!r} in the inventory (<inventory>). Hosts: a." == said
 
 
+def test_an_unknown_host_close_to_a_known_one_is_suggested() -> None:
+    """'edg' for 'edge-123' (similarity 0.55) gets a 'Did you mean'; 'zz' gets none."""
+    data = {
+        "default": "edge-123",
+        "hosts": {"edge-123": {"url": "unix:///e.sock"}, "db": {"url": "unix:///d.sock"}},
+    }
+    fleet = Fleet(inventory_from_dict(data))
+    with pytest.raises(InvalidInput, match="Did you mean 'edge-123'"):
+        fleet.resolve("edg")
+    with pytest.raises(InvalidInput) as caught:
+        fleet.resolve("zz")
+    assert "Did you mean" not in str(caught.value)
+
+
 class Info:
     """A docker client whose ``system.info()`` answers or fails."""
 

@@ -180,3 +180,23 @@ def test_several_hosts_without_a_default_are_told_which_to_name(tmp_path: Path) 
     ]
     data["default"] = 7
     assert faults(data) == ["default: 7 is not a host here; use one of: a, b"]
+
+
+def test_each_fault_is_said_in_full() -> None:
+    """A bad host name and a host with neither url nor context: their whole sentences."""
+    assert faults({"default": "b", "hosts": {"-x": {"url": "unix:///a"}, "b": {}}}) == [
+        "hosts.-x: a host name is 1 to 63 letters, digits, '_', '.' or '-', starting with a "
+        "letter or digit (as a container name); rename it",
+        'hosts.b: give exactly one of url = "unix:///var/run/docker.sock" (or tcp://, ssh://) '
+        'and context = "NAME"',
+    ]
+
+
+def test_a_missing_file_says_how_to_give_one(tmp_path: Path) -> None:
+    """The error of a missing file ends by saying where an inventory is given."""
+    with pytest.raises(InventoryError) as caught:
+        load_inventory(tmp_path / "missing.toml")
+    assert str(caught.value) == (
+        f"{tmp_path / 'missing.toml'}: cannot read the inventory: No such file or directory. "
+        "Give an existing file with --inventory or OPERATOR_INVENTORY."
+    )
