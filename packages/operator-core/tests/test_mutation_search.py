@@ -402,13 +402,14 @@ async def test_containers_whose_turn_comes_after_the_deadline_are_not_searched(
     clock = Clock(1000.0)
 
     async def late(*_: Any, **__: Any) -> Any:
-        clock.now = 2000.0  # the listing took all the time there was
+        clock.now = 1008.0  # the listing took all the time there was, to the instant
         return [SimpleNamespace(id=CID, name="web", tty=False)], []
 
     monkeypatch.setattr(search_module, "time", SimpleNamespace(monotonic=clock.monotonic))
     monkeypatch.setattr(search_module, "chosen_targets", late)
     api, _ = fake_client(fake)
-    result = await DockerActionExecutor(api=api).search_logs("x", refs=["web"])
+    executor = DockerActionExecutor(api=api, call_deadline=10.0)  # reading ends at 1008 s
+    result = await executor.search_logs("x", refs=["web"])
     assert (result["not_searched"], result["containers"]) == (["web"], [])
     assert (result["truncated"], result["truncation"]) == (True, ["deadline"])
 
@@ -481,3 +482,14 @@ async def test_a_search_after_the_calls_deadline_says_it_was_the_search(
         await executor.search_logs("x", refs=["web"])
     assert str(caught.value) == "search logs: the call's deadline had passed; nothing was run"
     assert fake.commands == []
+
+
+async def test_the_last_byte_of_the_read_cap_is_still_read(
+    executor: DockerActionExecutor, fake: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one byte left to read, a reader takes it (and says read_cap), not nothing."""
+    monkeypatch.setattr(search_module, "MAX_SEARCH_READ_BYTES", 1)
+    fake.logs[CID] = log(logs_of("hit"))
+    result = await executor.search_logs("hit", refs=["web"])
+    assert [(c["name"], c["truncation"]) for c in result["containers"]] == [("web", ["read_cap"])]
+    assert result["truncation"] == ["read_cap"]
