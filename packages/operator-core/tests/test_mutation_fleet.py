@@ -9,7 +9,7 @@ labelled with the host's name. Hosts are fakes: no engine, no process, no networ
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -44,8 +44,14 @@ class Host:
         self.calls.append(("get_container_logs", args, dict(kwargs)))
         return f"logs of {self.name}"
 
-    def call_bound(self, method: str, arguments: object) -> float:
-        return {"a": 11.0, "b": 22.0}.get(self.name, 33.0)
+    def call_bound(self, method: str, arguments: Mapping[str, object]) -> float:
+        """Return this host's bound of ``method``: its base, more for a restart's timeout."""
+        base = {"a": 11.0, "b": 22.0}.get(self.name, 33.0)
+        timeout = arguments.get("timeout", 0)
+        extra = (
+            float(timeout) if method == "restart_container" and isinstance(timeout, int) else 0.0
+        )
+        return base + extra
 
 
 def fleet_of(hosts: dict[str, Host], default: str | None = None) -> FleetExecutor:
@@ -156,6 +162,9 @@ def test_the_bound_of_a_call_is_the_named_hosts_else_the_defaults() -> None:
     assert fleet.call_bound("restart_container", {"host": "a"}) == 11.0
     assert fleet.call_bound("restart_container", {}) == 22.0
     assert fleet.call_bound("restart_container", {"host": None}) == 22.0
+    # The host's own rule gets the method and the call's arguments.
+    assert fleet.call_bound("restart_container", {"host": "a", "timeout": 5}) == 16.0
+    assert fleet.call_bound("stop_container", {"host": "a", "timeout": 5}) == 11.0
 
 
 def test_a_host_whose_executor_states_no_bound_has_none() -> None:
