@@ -363,7 +363,7 @@ class Healer:
             why=why,
         )
         await self.store.run(self.store.escalate, entry, self.clock())
-        audit_id, failure = await self._audit_escalation(incident, why)
+        audit_id, failure = None
         clear = _clear_command(incident, name)
         said = f"{why}{failure}; no watch acts on it again until a person runs `{clear}`"
         self.report("escalated", incident, said, count, audit_id)
