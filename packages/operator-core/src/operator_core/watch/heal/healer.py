@@ -244,7 +244,7 @@ class Healer:
                 health = _health(check)
                 if health != "unhealthy":
                     said = "recovered by itself" if attempt == 0 else "is no longer unhealthy"
-                    self.report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
+                    self.report("heal_skipped", incident, attempt)
                     return
                 if await self._restart_bound(incident, key):
                     return
