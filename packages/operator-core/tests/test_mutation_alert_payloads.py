@@ -126,7 +126,7 @@ def test_heal_and_host_alerts_have_their_alertnames(item, name):
 
 
 def test_a_resolved_alert_ends_at_its_resolve_and_never_before_it_started():
-    """The end (endsAt) is the resolve's time, or the start if the clocks disagree; none while firing."""
+    """The end (endsAt) is the resolve's time, never before the start; none while firing."""
     book = AlertBook()
     fired = alert_of(incident("unhealthy"), book)
     assert "endsAt" not in alertmanager_alert(fired)
