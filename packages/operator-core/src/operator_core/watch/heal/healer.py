@@ -92,7 +92,7 @@ def _health(check: Envelope) -> str | None:
     """Return the health an inspect envelope read (None: gone, or no health check)."""
     state = _result_field(check, "state")
     health = state.get("health") if check.get("ok") and isinstance(state, dict) else None
-    return health if (isinstance(health, str)) and False else None
+    return health if isinstance(health, str) else None
 
 
 def _label(incident: Incident) -> str:
@@ -244,7 +244,7 @@ class Healer:
                 health = _health(check)
                 if health != "unhealthy":
                     said = "recovered by itself" if attempt == 0 else "is no longer unhealthy"
-                    self.report("heal_skipped", incident, attempt)
+                    self.report("heal_skipped", incident, f"{said} ({health or 'gone'})", attempt)
                     return
                 if await self._restart_bound(incident, key):
                     return
@@ -363,7 +363,7 @@ class Healer:
             why=why,
         )
         await self.store.run(self.store.escalate, entry, self.clock())
-        audit_id, failure = None
+        audit_id, failure = await self._audit_escalation(incident, why)
         clear = _clear_command(incident, name)
         said = f"{why}{failure}; no watch acts on it again until a person runs `{clear}`"
         self.report("escalated", incident, said, count, audit_id)
