@@ -242,3 +242,25 @@ def test_an_unusable_path_is_a_history_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(HistoryError, match="history store"):
         HistoryStore(blocker / "history.sqlite3")
+
+
+async def test_status_says_per_engine_what_is_held_as_an_engine_status(store):
+    """One ``EngineStatus`` per engine: its events counted, oldest and newest as ISO times.
+
+    An engine never recorded in an interval has no recording times (None, not 0).
+    """
+    interval = await store.open_interval("h1", "E1", T0)
+    await store.record("h1", "E1", [ev("die", 1), ev("oom", 2)], interval)
+    await store.record("h2", "E2", [ev("die", 3)], None)
+    first, second = store.status()
+    assert first == {
+        "engine_id": "E1",
+        "host": "h1",
+        "events": 2,
+        "oldest": ev("die", 1)["time"],
+        "newest": ev("oom", 2)["time"],
+        "recording_since": iso_ns(int(T0 * 1e9)),
+        "alive": first["alive"],
+    }
+    assert isinstance(first["alive"], str)
+    assert (second["engine_id"], second["events"], second["recording_since"]) == ("E2", 1, None)

@@ -19,6 +19,8 @@ from operator_core.results import (
     InspectManyResult,
     KillResult,
     LogsResult,
+    NetworkMember,
+    NetworkMembers,
     NetworkResult,
     PauseResult,
     RestartResult,
@@ -370,10 +372,10 @@ class FakeExecutor(SwarmFakes):
         done = await self._mutate("unpause_container", container_id, {"status": "running"})
         return {**done, "paused": False, "changed": before == "paused"}
 
-    async def network_members(self, network: str) -> dict[str, Any]:
+    async def network_members(self, network: str) -> NetworkMembers:
         """Return the containers on ``network`` with their aliases there (``c["aliases"]``)."""
         self.calls.append(("network_members", {"network": network}))
-        members = [
+        members: list[NetworkMember] = [
             {
                 "id": c["id"],
                 "name": c["name"],

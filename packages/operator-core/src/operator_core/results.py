@@ -34,6 +34,8 @@ __all__ = [
     "LogLine",
     "LogMatch",
     "LogsResult",
+    "NetworkMember",
+    "NetworkMembers",
     "NetworkResult",
     "PauseResult",
     "Process",
@@ -130,6 +132,23 @@ class NetworkResult(ContainerIdentity):
     aliases: list[str]
     networks: list[str]
     changed: bool
+
+
+class NetworkMember(TypedDict):
+    """One container attached to a network: who it is and the names it answers to there."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    aliases: list[str]
+
+
+class NetworkMembers(TypedDict):
+    """``network_members``: the network and the containers attached to it (the alias rule)."""
+
+    network: str
+    network_id: str
+    containers: list[NetworkMember]
 
 
 class ContainerState(TypedDict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from operator_core.audit.record import AuditRecord, to_epoch
 
@@ -15,6 +15,7 @@ __all__ = [
     "AuditQuery",
     "AuditSink",
     "Filter",
+    "FilterValue",
     "MemoryAuditSink",
     "Moment",
     "TrailEntry",
@@ -78,6 +79,9 @@ class AuditQuery:
 
 
 FilterOp = Literal["min", "max", "eq", "in", "prefix", "container"]
+#: What a filter compares with: a time (epoch seconds), a text, the texts of ``in``; None:
+#: not given (the query leaves such a filter out).
+FilterValue = float | str | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -86,27 +90,32 @@ class Filter:
 
     field: str
     op: FilterOp
-    value: Any
+    value: FilterValue
+
+    def operands(self) -> list[float | str]:
+        """Return what the filter compares with, as a list (``in``: each text)."""
+        if self.value is None:
+            return []
+        return list(self.value) if isinstance(self.value, tuple) else [self.value]
 
 
 def passes(record: AuditRecord, rule: Filter) -> bool:
     """Whether ``record`` passes ``rule``."""
-    if rule.op == "container":
-        return is_container(
-            rule.value, record.container, record.container_name, record.container_id
-        )
-    have = getattr(record, rule.field)
+    value = rule.value
+    if rule.op == "container" and isinstance(value, str):
+        return is_container(value, record.container, record.container_name, record.container_id)
+    have: object = getattr(record, rule.field)
     if rule.op == "in":
-        return bool(have in rule.value)
+        return have in rule.operands()
     if have is None:
         return False
-    if rule.op == "min":
-        return bool(have >= rule.value)
-    if rule.op == "max":
-        return bool(have <= rule.value)
-    if rule.op == "prefix":
-        return bool(have.startswith(rule.value))
-    return bool(have == rule.value)
+    if rule.op in ("min", "max") and isinstance(have, float) and isinstance(value, float):
+        return have >= value if rule.op == "min" else have <= value
+    if rule.op == "prefix" and isinstance(have, str) and isinstance(value, str):
+        return have.startswith(value)
+    if rule.op == "eq":
+        return have == value
+    raise AssertionError(f"audit filter {rule} does not fit the field it filters")
 
 
 #: The shortest id prefix that selects a container (shorter ones are names or nothing).

@@ -6,12 +6,22 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, model_validator
+from pydantic_core import to_jsonable_python
 
-__all__ = ["AuditRecord", "Decision", "Outcome", "new_record_id", "to_epoch"]
+__all__ = [
+    "AuditRecord",
+    "Decision",
+    "Outcome",
+    "arguments_value",
+    "json_state",
+    "new_record_id",
+    "to_epoch",
+]
 
 #: What the policy decided: ``invalid`` (never reached it), ``undecided`` (it could not
 #: decide, e.g. the container does not exist), ``allowed``, ``denied`` or ``dry_run``.
@@ -60,7 +70,7 @@ class AuditRecord(BaseModel):
     reason: str | None = None
     tool: str
     risk: str | None = None
-    arguments: Any = None
+    arguments: JsonValue = None
     #: The reference the agent gave (a container's, service's or node's name or id).
     container: str | None = None
     #: The container acted on or read (None when the target is a service or node).
@@ -80,21 +90,24 @@ class AuditRecord(BaseModel):
     decision: Decision
     rule: str | None = None
     outcome: Outcome
-    error: dict[str, Any] | None = None
+    error: dict[str, JsonValue] | None = None
     duration_ms: float | None = Field(default=None, allow_inf_nan=False)
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    result: dict[str, Any] | None = None
+    before: dict[str, JsonValue] | None = None
+    after: dict[str, JsonValue] | None = None
+    result: dict[str, JsonValue] | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _valid_text(cls, data: Any) -> Any:
+    def _valid_text(cls, data: object, info: ValidationInfo) -> object:
         """Replace lone surrogates (text that is not Unicode) with U+FFFD, everywhere.
 
         A Python caller can pass them in ``reason``, ``actor`` or a reference; neither
-        JSON nor SQLite can store them, and every call must keep its record.
+        JSON nor SQLite can store them, and every call must keep its record. Python
+        values in the free-form fields are first read as JSON holds them
+        (``_json_fields``); a record read from JSON (a trail) holds nothing else.
         """
-        return _older(_scrub(data))
+        fields = _json_fields(data) if info.mode == "python" else data
+        return _older(_scrub(fields))
 
     def to_json(self) -> str:
         """Return the record as one line of strict JSON (no NaN, no Infinity).
@@ -106,7 +119,57 @@ class AuditRecord(BaseModel):
         return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-def _older(data: Any) -> Any:
+#: The fields that hold free-form JSON: what the call was given, how it ended, the state.
+_FREE_FORM = ("arguments", "error", "before", "after", "result")
+
+
+def arguments_value(arguments: object) -> JsonValue:
+    """Return a call's (redacted) arguments as the trail keeps them: as JSON holds them.
+
+    What JSON has no word for but writes as text is that text (a tuple is a list, a
+    datetime its ISO 8601 form, a key its text); a value a Python caller passed that JSON
+    cannot hold at all is named, not kept: it is the caller's input, and the call must
+    keep its record all the same.
+    """
+    found: JsonValue = to_jsonable_python(arguments, fallback=_unwritable)
+    return found
+
+
+def json_state(value: Mapping[str, object] | None) -> dict[str, JsonValue] | None:
+    """Return a state, an error or a result excerpt as the trail keeps it: as JSON holds it.
+
+    These are the operator's own values: one JSON cannot hold is a bug, and raises
+    ``pydantic_core.PydanticSerializationError``.
+    """
+    if value is None:
+        return None
+    found: dict[str, JsonValue] = to_jsonable_python(value)
+    return found
+
+
+def _json_fields(data: object) -> object:
+    """Return a record's fields with the free-form ones read as JSON holds them.
+
+    ``arguments`` as ``arguments_value`` reads them; ``error``, ``before``, ``after``
+    and ``result`` (the operator's own values) strictly: one that JSON cannot hold is a
+    bug, and fails the record (``pydantic.ValidationError``).
+    """
+    if not isinstance(data, Mapping):
+        return data
+    fields = dict(data)
+    for key in _FREE_FORM:
+        if fields.get(key) is not None:
+            read = arguments_value if key == "arguments" else to_jsonable_python
+            fields[key] = read(fields[key])
+    return fields
+
+
+def _unwritable(value: object) -> str:
+    """Name a value JSON cannot hold (by its type only: its text may hold a secret)."""
+    return f"[REDACTED: not JSON ({type(value).__name__})]"
+
+
+def _older(data: object) -> object:
     """Read a record written before targets were kept: its container is its target.
 
     Its ``target_id`` and ``target_name`` are its ``container_id`` and ``container_name``
@@ -121,7 +184,7 @@ _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _scrub(value: Any) -> Any:
+def _scrub(value: object) -> object:
     """Return ``value`` with every lone surrogate in its strings replaced by U+FFFD.
 
     A non-finite float becomes its name as a string ("NaN", "Infinity", "-Infinity"),

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 from operator_core.audit.base import AuditQuery, TrailEntry, is_container
 from operator_core.audit.prune import prune_audit
@@ -234,7 +234,7 @@ class SQLiteAuditSink:
                 raise AuditError(f"audit database {self.path}: {exc}") from exc
 
 
-def _row(record: AuditRecord) -> tuple[Any, ...]:
+def _row(record: AuditRecord) -> tuple[str | float | None, ...]:
     """Return the column values of ``record`` in ``_INSERT``'s order."""
     return (
         record.id,
@@ -277,7 +277,7 @@ def _where(query: AuditQuery) -> tuple[str, list[JSONValue]]:
     for rule in query.filters():
         if rule.field not in _COLUMNS:  # never: the filters name columns of the table
             raise AssertionError(f"audit query filter on unknown column {rule.field!r}")
-        values = list(rule.value) if rule.op == "in" else [rule.value]
+        values = rule.operands()
         if rule.op == "in" and not values:
             clauses.append("0")
             continue

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import shlex
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, cast
+from typing import Annotated, NoReturn, cast
 
 import typer
 
@@ -28,7 +28,7 @@ from operator_core.cli.exit_codes import (
 from operator_core.cli.interrupts import EXIT_INTERRUPTED, Interrupt
 from operator_core.cli.preflight import check_engine_options
 from operator_core.cli.render.common import Renderer, denial_hint, error_panel, print_envelope
-from operator_core.cli.runtime import call_tool, container_names
+from operator_core.cli.runtime import Wrap, call_tool, container_names
 from operator_core.cli.settings import Mode, Settings, default_audit_db, default_history_db
 from operator_core.errors import OperatorError
 from operator_core.present.views import make_console, print_json
@@ -268,13 +268,13 @@ def _show_failure(
 def run_tool_command(
     ctx: typer.Context,
     tool: str,
-    arguments: dict[str, Any],
+    arguments: Mapping[str, object],
     *,
     as_json: bool = False,
     progress: str | None = None,
     render: Renderer | None = None,
     interrupt: Interrupt | None = None,
-    wrap: Callable[[Any], Any] | None = None,
+    wrap: Wrap | None = None,
 ) -> NoReturn:
     """Run ``tool`` with ``arguments`` for a command, show the result and exit with its code.
 
@@ -284,14 +284,14 @@ def run_tool_command(
     """
     settings = settings_of(ctx)
     as_json = as_json or settings.json
-    arguments = {key: value for key, value in arguments.items() if value is not None}
+    given = {key: value for key, value in arguments.items() if value is not None}
     try:
         check_engine_options(settings.context)
         envelope = asyncio.run(
             call_tool(
                 settings,
                 tool,
-                arguments,
+                given,
                 console=ERR,
                 progress=progress,
                 interrupt=interrupt,

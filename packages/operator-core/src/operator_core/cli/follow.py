@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from operator_core.docker.containers.logs import MAX_LINE_BYTES, split_stamp
 from operator_core.runner.executor import ContainerExecutor
@@ -110,13 +110,15 @@ async def follow_logs(
         limit=MAX_LINE_BYTES + 1,
     )
     counts = {"stdout": 0, "stderr": 0}
-    pumps: asyncio.Future[Any] = asyncio.gather(
+    pumps: asyncio.Future[tuple[None, None]] = asyncio.gather(
         _pump(process.stdout, "stdout", stream in ("both", "stdout"), sink, counts),
         _pump(process.stderr, "stderr", stream in ("both", "stderr"), sink, counts),
     )
-    stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    stopped = asyncio.ensure_future(stop.wait())
+    waiting: set[asyncio.Future[tuple[None, None]] | asyncio.Task[Literal[True]]]
+    waiting = {pumps, stopped}
     try:
-        done, _ = await asyncio.wait({pumps, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if pumps in done:
             # Both pipes closed: docker is exiting; give it a moment to say how.
             with contextlib.suppress(TimeoutError):

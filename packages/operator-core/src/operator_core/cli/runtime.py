@@ -21,9 +21,9 @@ command exits at once (``operator_core.cli.prompt``: nothing is left reading std
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, cast
+from typing import cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -38,18 +38,22 @@ from operator_core.docker import DockerActionExecutor
 from operator_core.errors import ApprovalUnavailable, OperatorError
 from operator_core.fleet import Fleet, FleetExecutor
 from operator_core.policy import ApprovalRequest, Approver
-from operator_core.runner import ToolRunner
+from operator_core.runner import ContainerExecutor, ToolRunner
 from operator_core.watch.timeline import with_history
 from operator_core.words import JSONObject
 
 __all__ = [
     "Spinner",
+    "Wrap",
     "call_tool",
     "container_names",
     "make_approver",
     "open_runner",
     "spinner",
 ]
+
+#: What replaces the runner's executor by one built around it (``logs -f`` follows).
+Wrap = Callable[[ContainerExecutor], ContainerExecutor]
 
 
 class _Elapsed(ProgressColumn):
@@ -147,7 +151,7 @@ async def open_runner(
     settings: Settings,
     *,
     approver: Approver | None = None,
-    wrap: Callable[[Any], Any] | None = None,
+    wrap: Wrap | None = None,
 ) -> AsyncIterator[ToolRunner]:
     """Yield a runner for the global options; the audit file is closed afterwards.
 
@@ -159,12 +163,7 @@ async def open_runner(
     AuditError (audit file unusable) before anything runs.
     """
     policy = settings.policy()
-    inventory = settings.inventory()
-    executor: Any = (
-        DockerActionExecutor(endpoint=settings.endpoint())
-        if inventory is None
-        else FleetExecutor(Fleet(inventory))
-    )
+    executor = _executor(settings)
     audit = open_audit(settings.audit_db)
     # get_events also answers from the watch's history (opened by the first get_events).
     merged = with_history(executor, settings.history_db)
@@ -184,12 +183,12 @@ async def open_runner(
 async def call_tool(
     settings: Settings,
     tool: str,
-    arguments: JSONObject,
+    arguments: Mapping[str, object],
     *,
     console: Console,
     progress: str | None = None,
     interrupt: Interrupt | None = None,
-    wrap: Callable[[DockerActionExecutor], Any] | None = None,
+    wrap: Wrap | None = None,
 ) -> JSONObject:
     """Run ``tool`` through the policy and audit trail; return its envelope.
 
@@ -200,17 +199,27 @@ async def call_tool(
     """
     shown: list[Spinner | None] = [None]
     approver = make_approver(settings, console, shown)
-    if settings.fleet_host() is not None:
-        arguments = {**arguments, "host": settings.fleet_host()}
+    host = settings.fleet_host()
+    given = dict(arguments) if host is None else {**arguments, "host": host}
     handling = interrupt or default_interrupt("the call", "operator audit show")
     async with open_runner(settings, approver=approver, wrap=wrap) as runner:
         with handling_interrupts(console, handling), spinner(console, progress) as current:
             shown[0] = current
             envelope = await runner.execute_tool(
-                tool, arguments, actor=settings.actor, reason=settings.reason
+                tool, given, actor=settings.actor, reason=settings.reason
             )
     # Results are JSON (the executor's TypedDicts): read here as JSON values are.
     return cast("JSONObject", envelope)
+
+
+def _executor(settings: Settings) -> ContainerExecutor:
+    """Return the executor of the global options: one engine's, or the inventory's fleet's."""
+    inventory = settings.inventory()
+    if inventory is None:
+        return DockerActionExecutor(endpoint=settings.endpoint())
+    # A FleetExecutor answers each method of the protocol through ``__getattr__``, each
+    # taking a ``host`` too (``routes_hosts``): a type checker cannot see them.
+    return cast("ContainerExecutor", FleetExecutor(Fleet(inventory)))
 
 
 async def _close(executor: object) -> None:

@@ -10,22 +10,26 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from operator_core.audit import AuditQuery, AuditRecord, SQLiteAuditSink
+from operator_core.present.terminal import safe_text
 from operator_core.present.views import HEALTH_STYLES, compact, log_lines, records_table
 from operator_core.results import LogsResult
 from operator_core.runner import ToolRunner
+from operator_core.words import JSONObject, JSONValue, json_object, json_objects
 
 __all__ = ["Story", "compact_result", "intro", "show_audit", "show_logs", "show_ps"]
 
-Shower = Callable[[dict[str, Any]], None]
+#: Prints a successful call's result its own way.
+Shower = Callable[[JSONObject], None]
 
 _RESULT_KEYS = (
     "state",
@@ -69,30 +73,30 @@ class Story:
         self,
         runner: ToolRunner,
         tool: str,
-        arguments: dict[str, Any],
+        arguments: JSONObject,
         *,
         reason: str,
         show: Shower | None = None,
-    ) -> dict[str, Any]:
+    ) -> JSONObject:
         """Make a tool call as the agent, print the call, a compact result and its time."""
         shown = escape(json.dumps(arguments, allow_nan=False))
         self.console.print(f"  [cyan]→ {tool}[/cyan] {shown}  [dim]({escape(reason)})[/dim]")
         began = time.monotonic()
-        envelope: dict[str, Any] = dict(
-            await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)
-        )
+        answer = await runner.execute_tool(tool, arguments, actor=self.actor, reason=reason)
+        # Envelopes are JSON (the executor's TypedDicts): read here as JSON values are.
+        envelope = cast("JSONObject", answer)
         self._outcome(envelope, show)
         self.took(began)
         return envelope
 
-    def _outcome(self, envelope: dict[str, Any], show: Shower | None) -> None:
+    def _outcome(self, envelope: JSONObject, show: Shower | None) -> None:
         """Print what a call returned: its own rendering, a compact result, or the error."""
         if envelope.get("ok") and show is not None:
-            show(envelope["result"])
+            show(json_object(envelope.get("result")))
         elif envelope.get("ok"):
             self.console.print(f"  [green]← ok[/green] {escape(compact_result(envelope))}")
         else:
-            error = envelope.get("error") or {}
+            error = json_object(envelope.get("error"))
             self.console.print(
                 f"  [yellow]← {escape(str(error.get('type')))}[/yellow] "
                 f"rule [bold]{escape(str(error.get('rule')))}[/bold]: "
@@ -100,9 +104,9 @@ class Story:
             )
 
 
-def compact_result(envelope: dict[str, Any]) -> str:
+def compact_result(envelope: JSONObject) -> str:
     """Return the few facts of a result a person wants to see, on one line."""
-    result = envelope.get("result") or {}
+    result = json_object(envelope.get("result"))
     parts = [f"{key}={compact(result[key], 80)}" for key in _RESULT_KEYS if key in result]
     stop = result.get("stop")
     if isinstance(stop, dict):
@@ -125,29 +129,35 @@ def intro(console: Console, name: str, image: str, audit_path: Path) -> None:
     )
 
 
-def show_logs(console: Console, result: dict[str, Any]) -> None:
+def show_logs(console: Console, result: JSONObject) -> None:
     """Print the log lines, indented, stderr lines marked."""
     console.print(f"  [green]← ok[/green] {result.get('line_count', '?')} line(s):")
+    # The logs tool answers a LogsResult, which the envelope carries as JSON.
     for line in log_lines(cast(LogsResult, result)):
         style = "red" if "[stderr]" in line or "ERROR" in line else "dim"
         console.print(f"    {escape(line)}", style=style, soft_wrap=True)
 
 
-def show_ps(console: Console, result: dict[str, Any]) -> None:
+def show_ps(console: Console, result: JSONObject) -> None:
     """Print the containers ps found, compactly."""
     table = Table(box=None, pad_edge=False, padding=(0, 2))
     for column in ("NAME", "ID", "STATUS", "HEALTH"):
         table.add_column(column, style="bold" if column == "NAME" else "")
-    for row in result.get("containers", []):
-        health = row.get("health") or "-"
+    for row in json_objects(result.get("containers")):
+        health = _text(row.get("health")) or "-"
         table.add_row(
-            row.get("name", ""),
-            str(row.get("id", ""))[:12],
-            row.get("status", ""),
-            f"[{HEALTH_STYLES.get(health, '')}]{health}[/]",
+            Text(_text(row.get("name"))),
+            Text(_text(row.get("id"))[:12]),
+            Text(_text(row.get("status"))),
+            Text(health, style=HEALTH_STYLES.get(health, "")),
         )
     console.print(f"  [green]← ok[/green] {result.get('count', 0)} unhealthy container(s):")
     console.print(Padding(table, (0, 0, 0, 4)))
+
+
+def _text(value: JSONValue) -> str:
+    """Return a text field's value made safe for a terminal, "" when absent or not text."""
+    return safe_text(value, one_line=True) if isinstance(value, str) else ""
 
 
 def show_audit(story: Story, audit: SQLiteAuditSink) -> None:

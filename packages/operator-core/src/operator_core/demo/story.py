@@ -12,7 +12,6 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from python_on_whales import DockerClient, docker
 from rich.console import Console
@@ -35,11 +34,12 @@ from operator_core.docker import DockerActionExecutor
 from operator_core.errors import OperatorError
 from operator_core.policy import ApprovalRequest, Policy, policy_from_dict
 from operator_core.runner import ToolRunner
+from operator_core.words import JSONObject, json_object, json_objects
 
 __all__ = ["DEMO_POLICY", "run_demo", "run_demo_cli"]
 
 #: The policy the agent acts under once a person has switched it to execute mode.
-DEMO_POLICY: dict[str, Any] = {
+DEMO_POLICY: JSONObject = {
     "mode": "execute",
     "approval": {"risks": ["high"]},
     "rate_limits": [
@@ -52,16 +52,15 @@ HEALTHY_WITHIN_S = 30
 RESTART = "docker_restart_container"
 
 
-def _expect(envelope: dict[str, Any], what: str) -> dict[str, Any]:
+def _expect(envelope: JSONObject, what: str) -> JSONObject:
     """Return the result of a call that had to work, or stop the demo saying what failed."""
     if not envelope.get("ok"):
-        error = envelope.get("error") or {}
+        error = json_object(envelope.get("error"))
         raise DemoFailed(f"{what}: {error.get('type')}: {error.get('message')}")
-    result: dict[str, Any] = envelope["result"]
-    return result
+    return json_object(envelope.get("result"))
 
 
-def _expect_healthy(envelope: dict[str, Any], name: str, when: str) -> None:
+def _expect_healthy(envelope: JSONObject, name: str, when: str) -> None:
     """Stop the demo unless the wait found the container healthy."""
     result = _expect(envelope, f"waiting for {name} to be healthy {when}")
     if not result.get("met"):
@@ -72,9 +71,9 @@ def _expect_healthy(envelope: dict[str, Any], name: str, when: str) -> None:
         )
 
 
-def _expect_denied(envelope: dict[str, Any], rule_prefix: str, what: str) -> None:
+def _expect_denied(envelope: JSONObject, rule_prefix: str, what: str) -> None:
     """Stop the demo unless the call was denied by a rule starting with ``rule_prefix``."""
-    error = envelope.get("error") or {}
+    error = json_object(envelope.get("error"))
     if envelope.get("ok") or not str(error.get("rule", "")).startswith(rule_prefix):
         raise DemoFailed(f"{what} should have been denied by {rule_prefix}, got {envelope}")
 
@@ -197,7 +196,7 @@ async def _find(story: Story, observer: ToolRunner, name: str) -> None:
         reason="look for unhealthy services",
         show=lambda result: show_ps(story.console, result),
     )
-    if not any(c.get("name") == name for c in _expect(found, "ps").get("containers", [])):
+    if not any(c.get("name") == name for c in json_objects(_expect(found, "ps").get("containers"))):
         raise DemoFailed(f"ps did not find {name} among the unhealthy containers")
 
     story.step("Read its logs: they say why")
@@ -214,7 +213,7 @@ async def _find(story: Story, observer: ToolRunner, name: str) -> None:
 
 async def _heal(story: Story, observer: ToolRunner, operator: ToolRunner, name: str) -> None:
     """Steps 5 to 8: denied in observe mode, restarted under the policy, healthy, limited."""
-    restart = {"container_id": name, "timeout": 5}
+    restart: JSONObject = {"container_id": name, "timeout": 5}
     why = "httpd died; a restart should bring it back"
     story.step("Restart it in observe mode: the policy says no")
     denied = await story.call(observer, RESTART, restart, reason=why)

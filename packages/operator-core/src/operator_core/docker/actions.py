@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from python_on_whales import DockerClient
 
@@ -101,7 +100,7 @@ class DockerActionExecutor(
         )
         self._clock = clock
 
-    def call_bound(self, method: str, arguments: Mapping[str, Any]) -> float:
+    def call_bound(self, method: str, arguments: Mapping[str, object]) -> float:
         """Return the most seconds a call of ``method`` with ``arguments`` may take.
 
         The documented bounds: stop and restart, the grace period plus ``STOP_MARGIN_S``

@@ -9,7 +9,9 @@ Failures arrive as ``operator_core.errors`` exceptions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from python_on_whales import DockerClient
 
 from operator_core.docker._engine import cli as _engine
 
@@ -18,7 +20,9 @@ __all__ = ["run_on_client"]
 T = TypeVar("T")
 
 
-async def run_on_client(client: Any, work: Callable[[Any], T], *, deadline: float, what: str) -> T:
+async def run_on_client(
+    client: DockerClient, work: Callable[[DockerClient], T], *, deadline: float, what: str
+) -> T:
     """Run ``work(bounded client)`` off the event loop within ``deadline`` seconds.
 
     ``what`` names the call in a timeout's message (``docker run web``).

@@ -13,8 +13,6 @@ joined or left is seen within that time.
 
 from __future__ import annotations
 
-from typing import Any
-
 from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.fields import obj, text
 from operator_core.errors import EngineError
@@ -26,7 +24,7 @@ __all__ = ["IDENTITY_TTL_S", "IdentityActions", "identity_from_json", "identity_
 IDENTITY_TTL_S = 60.0
 
 
-def identity_of(info: Any) -> EngineIdentity:
+def identity_of(info: object) -> EngineIdentity:
     """Return the identity in python-on-whales' ``SystemInfo`` ``info``."""
     engine_id = str(getattr(info, "id", "") or "")
     if not engine_id:

@@ -47,6 +47,7 @@ runner turns it into a denial under the rule ``approval.unavailable``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
         ServiceNotFound,
     )
 
-from operator_core.words import JSONObject, JSONValue
+from operator_core.words import JSONValue
 
 __all__ = [
     "ApprovalUnavailable",
@@ -129,10 +130,12 @@ class InventoryError(OperatorError, ValueError):
 class PolicyDenied(OperatorError):
     """The policy refused a tool call; ``rule`` names the rule, ``details`` says more."""
 
-    def __init__(self, rule: str, message: str, details: JSONObject | None = None) -> None:
+    def __init__(
+        self, rule: str, message: str, details: Mapping[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.rule = rule
-        self.details: JSONObject = details or {}
+        self.details: dict[str, object] = dict(details or {})
 
 
 class ApprovalUnavailable(PolicyDenied):

@@ -22,11 +22,9 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Final
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from operator_core.errors import InvalidInput
 
@@ -34,11 +32,26 @@ __all__ = [
     "DOCKER_SECRET",
     "MIN_TOKEN_LENGTH",
     "TOKEN_ENV",
+    "ASGIApp",
     "BearerAuth",
     "BearerToken",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "load_token",
     "token_advice",
 ]
+
+# The ASGI interface, its values read as what they are (starlette's own aliases say Any):
+# a starlette or SDK app is one of these, and so is the middleware around it.
+#: A connection's scope, or one event sent or received on it.
+Scope = MutableMapping[str, object]
+Message = MutableMapping[str, object]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+#: An ASGI application.
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 logger = logging.getLogger(__name__)
 
@@ -160,15 +173,28 @@ def load_token(
 
 def _presented(scope: Scope) -> bytes | None:
     """Return the credentials of the one ``Authorization: Bearer`` header, else None."""
-    values: list[bytes] = [
-        value for name, value in scope["headers"] if name.lower() == b"authorization"
-    ]
+    values = [value for name, value in _headers(scope) if name.lower() == b"authorization"]
     if len(values) != 1:
         return None
     scheme, _, credentials = values[0].strip().partition(b" ")
     if scheme.lower() != b"bearer":
         return None
     return credentials.strip()
+
+
+def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """Return the scope's headers: its ``[name, value]`` byte pairs (anything else skipped)."""
+    found = scope.get("headers")
+    text = isinstance(found, str | bytes)
+    pairs: Iterable[object] = found if isinstance(found, Iterable) and not text else ()
+    return [
+        (pair[0], pair[1])
+        for pair in pairs
+        if isinstance(pair, list | tuple)
+        and len(pair) == 2
+        and isinstance(pair[0], bytes)
+        and isinstance(pair[1], bytes)
+    ]
 
 
 class BearerAuth:

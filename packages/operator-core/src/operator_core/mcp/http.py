@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import h11
 import uvicorn
@@ -43,11 +43,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from operator_core.limits import HTTP_MAX_SESSIONS, HTTP_READ_TIMEOUT_S, HTTP_SESSION_IDLE_S
-from operator_core.mcp.auth import BearerAuth, BearerToken
+from operator_core.mcp.auth import ASGIApp, BearerAuth, BearerToken
 
 __all__ = [
     "HEALTH_PATH",
@@ -117,7 +116,7 @@ class ReadDeadlineProtocol(H11Protocol):
     header_timeout: ClassVar[float] = 10.0
     body_timeout: ClassVar[float] = 10.0
 
-    _reading: Any = None  # the h11 state a deadline is armed for (IDLE: headers)
+    _reading: object = None  # the h11 state a deadline is armed for (IDLE: headers)
     _deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

@@ -20,7 +20,7 @@ import logging
 import socket
 from collections.abc import Iterable
 from contextvars import ContextVar
-from typing import Any, Protocol
+from typing import Protocol
 
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
@@ -90,7 +90,7 @@ _REQUEST: ContextVar[ServerRequestContext[object, object] | None] = ContextVar(
     "operator_core_mcp_request", default=None
 )
 
-_APPROVAL_SCHEMA: dict[str, Any] = {
+_APPROVAL_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {
         "approve": {
@@ -256,7 +256,7 @@ async def serve_stdio(server: Server[object]) -> None:
     from mcp.server.stdio import stdio_server
 
     async with stdio_server() as (read_stream, write_stream):
-        answering = AnsweringReadStream[SessionMessage | Exception](read_stream, write_stream)
+        answering = AnsweringReadStream[SessionMessage](read_stream, write_stream)
         await server.run(answering, write_stream, server.create_initialization_options())
 
 

@@ -15,16 +15,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 import mcp_types as types
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
-__all__ = ["AnsweringReadStream", "rejections"]
+__all__ = ["AnsweringReadStream", "Receiving", "Sending", "rejections"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 #: The longest line whose id is looked for after the SDK refused it (bigger: id null).
 _ID_SCAN_MAX = 1 << 20
@@ -111,6 +112,26 @@ def _id_in_text(text: object) -> str | int | None:
         return None
 
 
+class Receiving(Protocol[T_co]):
+    """What ``AnsweringReadStream`` wraps: a transport's read stream (anyio's, the SDK's)."""
+
+    async def receive(self) -> T_co:
+        """Return the next item (a message, or the exception reading one raised)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the stream."""
+        ...
+
+
+class Sending(Protocol):
+    """Where ``AnsweringReadStream`` answers: the transport's write stream."""
+
+    async def send(self, item: SessionMessage, /) -> None:
+        """Send ``item`` to the client."""
+        ...
+
+
 class AnsweringReadStream(Generic[T]):
     """The transport's read stream, with unreadable messages answered on ``write_stream``.
 
@@ -119,7 +140,7 @@ class AnsweringReadStream(Generic[T]):
     restores the sender's context from it).
     """
 
-    def __init__(self, inner: Any, write_stream: Any) -> None:
+    def __init__(self, inner: Receiving[T | Exception], write_stream: Sending) -> None:
         self._inner = inner
         self._write = write_stream
 
@@ -133,7 +154,7 @@ class AnsweringReadStream(Generic[T]):
         while True:
             item = await self._inner.receive()
             if not isinstance(item, Exception):
-                return item  # type: ignore[no-any-return]
+                return item
             for error in rejections(item):
                 await self._write.send(SessionMessage(error))
 

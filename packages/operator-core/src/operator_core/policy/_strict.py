@@ -8,8 +8,6 @@ loading a file does (``policy_from_dict``). This module imports no other policy 
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from operator_core.audit.redact import redact_value
@@ -44,7 +42,7 @@ class Strict(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    def __init__(self, /, **data: Any) -> None:
+    def __init__(self, /, **data: object) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:

@@ -21,14 +21,14 @@ is held as a ``SecretStr``, never quoted in an error, and shown as ``scheme://ho
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypedDict
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from operator_core.policy._strict import Strict
 
-__all__ = ["ALERT_KINDS", "AlertSink", "SinkKind", "shown_url"]
+__all__ = ["ALERT_KINDS", "AlertSink", "AlertSinkView", "SinkKind", "shown_url"]
 
 SinkKind = Literal["webhook", "alertmanager", "slack"]
 
@@ -71,6 +71,23 @@ def _port(url: str) -> int | None:
         return urlsplit(url).port
     except ValueError:
         return None
+
+
+class AlertSinkView(TypedDict):
+    """An ``[alerts.NAME]`` section as it may be shown: the URL's path and the token hidden."""
+
+    kind: SinkKind
+    #: The URL's scheme and host only (``shown_url``).
+    url: str
+    #: Where the token comes from (``file PATH``, ``env $NAME``), None: no token.
+    token: str | None
+    ca_file: str | None
+    kinds: list[str] | None
+    updates: bool
+    info: bool
+    timeout_s: float
+    retry_for_s: float
+    max_attempts: int
 
 
 class AlertSink(Strict):
@@ -142,7 +159,7 @@ class AlertSink(Strict):
             return self.updates
         return status != "info" or self.info
 
-    def describe(self) -> dict[str, object]:
+    def describe(self) -> AlertSinkView:
         """Return the section as it may be shown (policy check): the URL's path hidden."""
         token = (
             f"file {self.token_file}"

@@ -176,14 +176,16 @@ class Guard:
         section = self.policy.mode_section(host)
         where = f" on host {host!r} ({section})" if host is not None and section != "mode" else ""
         switch = "that host's section" if where else "the policy"
+        details: dict[str, object] = {"section": f'{section} = "{policy.mode}"'}
+        if host is not None:
+            details["host"] = host
         return Verdict(
             "mode.observe",
             f"the policy is in observe mode{where}: only read-only tools run, and "
             f"{spec.name} changes containers, so it was not run. Use read-only tools (list, "
             f"inspect, logs, wait) and report what you would do; a person can switch {switch} "
             "to execute mode.",
-            {"section": f'{section} = "{policy.mode}"'}
-            | ({"host": host} if host is not None else {}),
+            details,
         )
 
     def check_host_rules(self, spec: ToolSpec, in_fleet: bool) -> Verdict | None:
@@ -258,7 +260,7 @@ class Guard:
         approved saw the old name).
         """
         who = judged.what
-        details = {"target": now.summary(), "judged": judged.summary()}
+        details: dict[str, object] = {"target": now.summary(), "judged": judged.summary()}
         verdict = self.check_target(now)
         if verdict is not None:
             return Verdict(
@@ -279,7 +281,7 @@ class Guard:
         return None
 
     def check_alias(
-        self, alias: str, target: TargetFacts, network: str, members: list[dict[str, object]]
+        self, alias: str, target: TargetFacts, network: str, members: Iterable[Mapping[str, object]]
     ) -> Verdict | None:
         """Refuse an alias that is a name another container answers to (see ``aliases``)."""
         policy = self.policy.for_host(target.host)

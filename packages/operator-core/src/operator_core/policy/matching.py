@@ -6,7 +6,6 @@ import fnmatch
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 from operator_core.policy.model import Policy, parse_label
 from operator_core.policy.target import TargetFacts
@@ -22,7 +21,8 @@ class Verdict:
 
     rule: str
     message: str
-    details: dict[str, Any] = field(default_factory=dict)
+    #: Numbers, texts and ``TargetSummary``s (``PolicyDenied.details``).
+    details: dict[str, object] = field(default_factory=dict)
 
 
 def has_label(labels: dict[str, str], wanted: str) -> bool:

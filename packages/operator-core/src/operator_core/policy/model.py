@@ -55,9 +55,9 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 
@@ -89,14 +89,19 @@ __all__ = [
 RiskName = Literal["low", "medium", "high"]
 
 
-def _check_tools(names: list[str] | dict[str, bool] | None) -> Any:
+def _check_tools(names: Iterable[str] | None) -> None:
     """Refuse tool names that no tool has."""
     from operator_core.tools.registry import REGISTRY  # tools/ loads only when names are given
 
     for name in names or ():
         if name not in REGISTRY:
             raise ValueError(f"no tool named {name!r}; tools: {', '.join(REGISTRY)}")
-    return names
+
+
+def _known_tools(tools: dict[str, bool]) -> dict[str, bool]:
+    """Return ``tools`` once each names a tool (``_check_tools``)."""
+    _check_tools(tools)
+    return tools
 
 
 def _high_only() -> list[RiskName]:
@@ -191,7 +196,7 @@ class ApprovalRules(Strict):
     """Which calls need approval: by risk, overridden per tool."""
 
     risks: list[RiskName] = Field(default_factory=_high_only)
-    tools: Annotated[dict[str, bool], AfterValidator(_check_tools)] = Field(default_factory=dict)
+    tools: Annotated[dict[str, bool], AfterValidator(_known_tools)] = Field(default_factory=dict)
     timeout_s: float = Field(default=300.0, gt=0, le=86400)
 
 
@@ -263,7 +268,7 @@ class Policy(Strict):
             patterns=[*mine.patterns, *theirs.patterns],
             labels=[*mine.labels, *theirs.labels],
         )
-        update: dict[str, Any] = {"protected": protected}
+        update: dict[str, object] = {"protected": protected}
         if section.mode is not None:
             update["mode"] = section.mode
         return self.model_copy(update=update)

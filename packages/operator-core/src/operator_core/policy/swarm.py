@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any
 
 from operator_core.policy.matching import Verdict, has_label
 from operator_core.policy.model import Policy
@@ -104,7 +103,7 @@ def _replica_verdict(
     if wanted is None or method not in _CHANGES:
         return None
     doing, done = _CHANGES[method]
-    details: dict[str, Any] = {"replicas": wanted}
+    details: dict[str, object] = {"replicas": wanted}
     gives = f"{doing} {facts.what} to {wanted} is"
     if method != "scale_service":
         gives = f"{doing} {facts.what} would give it {wanted} replicas, which is"

@@ -26,10 +26,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderableType
+from rich.console import (
+    Console,
+    ConsoleOptions,
+    HighlighterType,
+    JustifyMethod,
+    OverflowMethod,
+    RenderableType,
+)
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Span, Text
 
 __all__ = ["UNSAFE", "SafeConsole", "SafeFormatter", "safe_rich_text", "safe_text"]
@@ -88,9 +95,32 @@ class SafeConsole(Console):
     rich's own terminal controls (cursor moves for a spinner) are left as they are.
     """
 
-    def render_str(self, text: str, **options: Any) -> Text:
-        """Return ``text`` as rich Text, its unsafe characters shown visibly."""
-        return super().render_str(safe_text(text), **options)
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
+        """Return ``text`` as rich Text, its unsafe characters shown visibly.
+
+        The options are rich's own (``Console.render_str``), passed on as given.
+        """
+        return super().render_str(
+            safe_text(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=emoji,
+            markup=markup,
+            highlight=highlight,
+            highlighter=highlighter,
+        )
 
     def render(
         self, renderable: RenderableType, options: ConsoleOptions | None = None

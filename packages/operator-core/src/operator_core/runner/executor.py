@@ -10,7 +10,7 @@ Adding a tool means adding its method here (a test checks every tool has one).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from operator_core.limits import (
     DEFAULT_DRAIN_WAIT_S,
@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # result types only: the runner never loads the docker layer
         InspectManyResult,
         KillResult,
         LogsResult,
+        NetworkMembers,
         NetworkResult,
         PauseResult,
         RestartResult,
@@ -88,7 +89,7 @@ class ContainerExecutor(Protocol):
         """Return who the engine says it is: the key for anything kept per engine."""
         ...
 
-    async def network_members(self, network: str) -> dict[str, Any]:
+    async def network_members(self, network: str) -> NetworkMembers:
         """Return the containers attached to ``network`` (for the alias rule)."""
         ...
 

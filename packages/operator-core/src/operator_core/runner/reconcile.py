@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from operator_core.audit.base import AuditQuery, AuditSink
-from operator_core.audit.record import AuditRecord
+from operator_core.audit.record import AuditRecord, json_state
 from operator_core.audit.redact import redact_text
 from operator_core.deadline import Deadline, within
 from operator_core.errors import AuditError, OperatorError
@@ -95,7 +95,8 @@ def _interrupted(record: AuditRecord, after: dict[str, object], now: float) -> A
     return record.model_copy(
         update={
             "outcome": "interrupted",
-            "after": after,
+            # model_copy does not validate: the state is read as JSON holds it here.
+            "after": json_state(after),
             "error": {
                 "type": "interrupted",
                 "message": f"the operator process ended while {record.tool} was under way "

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import cast
 
-from operator_core.audit.record import AuditRecord
+from operator_core.audit.record import AuditRecord, arguments_value, json_state
 from operator_core.audit.redact import REDACTED, redact_arguments, redact_value
 from operator_core.policy.target import Target
 from operator_core.runner.envelope import result_excerpt
@@ -65,7 +65,7 @@ def build_record(
         reason=redact_value(str(begun.reason)) if begun.reason else None,
         tool=begun.tool,
         risk=spec.risk.value if spec else None,
-        arguments=stored_arguments(begun, spec, args),
+        arguments=arguments_value(stored_arguments(begun, spec, args)),
         container=target_reference(begun, spec, args),
         container_id=container.id if container else None,
         container_name=container.name if container else None,
@@ -77,11 +77,11 @@ def build_record(
         decision=judged.decision if judged else "invalid",
         rule=_rule(entries),
         outcome=ended.outcome if ended else "pending",
-        error=ended.error if ended else None,
+        error=json_state(ended.error if ended else None),
         duration_ms=round((now - begun.started) * 1000, 3),
-        before=resolved.before if resolved else None,
-        after=acted.after if acted else None,
-        result=_result(envelope, ended),
+        before=json_state(resolved.before if resolved else None),
+        after=json_state(acted.after if acted else None),
+        result=json_state(_result(envelope, ended)),
     )
 
 

@@ -32,20 +32,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from operator_core.audit.labels import redact_label_map
 from operator_core.audit.retention import CUTOFF_SQL, PRUNE_CHUNK, Bound, PruneResult, cutoffs
 from operator_core.errors import HistoryError
 from operator_core.results import Event
 from operator_core.watch import history_sql as sql
-from operator_core.words import JSONObject
+from operator_core.watch.history_sql import EventFilters
 
 __all__ = [
     "ALIVE_MARGIN_S",
     "RECORDED_ACTIONS",
     "RECORDED_TYPES",
     "Cursor",
+    "EngineStatus",
     "HistoryRead",
     "HistoryStore",
     "Span",
@@ -95,6 +96,19 @@ class Cursor(TypedDict):
     time: str
     #: The stream's dedupe keys of the events at that time (time, actor, action, detail).
     keys: list[tuple[str, str, str, str]]
+
+
+class EngineStatus(TypedDict):
+    """What the store holds of one engine (``operator history status``); times ISO 8601."""
+
+    engine_id: str
+    host: str | None
+    events: int
+    oldest: str | None
+    newest: str | None
+    #: When the first recording still kept began, and the last one was known alive.
+    recording_since: str | None
+    alive: str | None
 
 
 class HistoryRead(TypedDict):
@@ -181,7 +195,7 @@ class HistoryStore:
     # --- reading ------------------------------------------------------------------------
 
     async def read(
-        self, engine_id: str, since: str, until: str, *, limit: int, **filters: Any
+        self, engine_id: str, since: str, until: str, *, limit: int, **filters: Unpack[EventFilters]
     ) -> HistoryRead:
         """Return the stored events of ``engine_id`` in [since, until] and the spans covered.
 
@@ -191,17 +205,21 @@ class HistoryStore:
         window = (ns_of(since), ns_of(until))
         return await self._off(lambda: self._read(engine_id, window, limit, filters))
 
-    def status(self) -> list[JSONObject]:
+    def status(self) -> list[EngineStatus]:
         """Return each engine's engine_id, host, events, oldest, newest and last interval."""
         rows = self._guarded(lambda: self._db.execute(sql.STATUS).fetchall())
-        keys = ("engine_id", "host", "events", "oldest", "newest", "recording_since", "alive")
-        out = []
-        for row in rows:
-            entry = dict(zip(keys, row, strict=True))
-            for key in ("oldest", "newest", "recording_since", "alive"):
-                entry[key] = None if entry[key] is None else iso_ns(int(entry[key]))
-            out.append(entry)
-        return out
+        return [
+            EngineStatus(
+                engine_id=str(engine_id),
+                host=host,
+                events=int(events),
+                oldest=_iso_or_none(oldest),
+                newest=_iso_or_none(newest),
+                recording_since=_iso_or_none(since),
+                alive=_iso_or_none(alive),
+            )
+            for engine_id, host, events, oldest, newest, since, alive in rows
+        ]
 
     # --- retention ----------------------------------------------------------------------
 
@@ -263,7 +281,7 @@ class HistoryStore:
         self,
         host: str | None,
         engine_id: str,
-        rows: list[tuple[Any, ...]],
+        rows: list[_Row],
         interval: int | None,
         alive: int,
     ) -> None:
@@ -300,7 +318,7 @@ class HistoryStore:
         return Cursor(since=f"{at // _NS}.{at % _NS:09d}", time=moment, keys=keys)
 
     def _read(
-        self, engine_id: str, window: tuple[int, int], limit: int, filters: JSONObject
+        self, engine_id: str, window: tuple[int, int], limit: int, filters: EventFilters
     ) -> HistoryRead:
         where, params = sql.event_filter(engine_id, window, filters)
         seen = int(self._db.execute(sql.COUNT + where, params).fetchone()[0])
@@ -356,7 +374,12 @@ class HistoryStore:
                 raise HistoryError(f"history store {self.path}: {exc}") from exc
 
 
-def _row(event: Event) -> tuple[Any, ...]:
+#: An event's columns for ``ADD_EVENT`` (time, key, type, action, detail, actor id and
+#: name, exit code), then its attributes' digest and JSON.
+_Row = tuple[int, int, str, str, str | None, str, str | None, int | None, bytes, str]
+
+
+def _row(event: Event) -> _Row:
     """Return an event's columns for ``ADD_EVENT``, then its attributes' digest and JSON."""
     attributes = json.dumps(redact_label_map(event["attributes"]), sort_keys=True)
     digest = hashlib.blake2b(attributes.encode(), digest_size=16).digest()
@@ -372,6 +395,11 @@ def _row(event: Event) -> tuple[Any, ...]:
         digest,
         attributes,
     )
+
+
+def _iso_or_none(nanos: int | None) -> str | None:
+    """Return a stored time (ns) as ISO 8601, None when there is none."""
+    return None if nanos is None else iso_ns(int(nanos))
 
 
 def _event(row: Sequence[Any]) -> Event:

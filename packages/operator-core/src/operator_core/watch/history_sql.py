@@ -9,8 +9,9 @@ events repeat its labels. Times are integer nanoseconds since the epoch (UTC).
 from __future__ import annotations
 
 import sqlite3
+from typing import TypedDict
 
-from operator_core.words import JSONObject, JSONValue, json_list
+from operator_core.words import JSONValue
 
 __all__ = [
     "ADD_ATTRS",
@@ -37,6 +38,7 @@ __all__ = [
     "SELECT",
     "SPANS",
     "STATUS",
+    "EventFilters",
     "Transaction",
     "event_filter",
 ]
@@ -147,8 +149,18 @@ CUT_SPANS = (
 DROP_ATTRS = "DELETE FROM history_attrs WHERE attrs NOT IN (SELECT attrs FROM history_events)"
 
 
+class EventFilters(TypedDict, total=False):
+    """What a history read keeps, as ``get_events`` takes it (None or absent: any)."""
+
+    #: A name, an id or a 6+ character id prefix.
+    container: str | None
+    service: str | None
+    types: list[str] | None
+    actions: list[str] | None
+
+
 def event_filter(
-    engine_id: str, window: tuple[int, int], filters: JSONObject
+    engine_id: str, window: tuple[int, int], filters: EventFilters
 ) -> tuple[str, list[JSONValue]]:
     """Return the WHERE clause (and parameters) of a read: engine, window and filters."""
     clauses = [f"e.engine = {_ENGINE}", "e.time_ns >= ?", "e.time_ns <= ?"]
@@ -164,8 +176,7 @@ def event_filter(
     if service:
         clauses.append("json_extract(a.json, '$.\"com.docker.swarm.service.name\"') = ?")
         params.append(service)
-    for column, key in (("e.type", "types"), ("e.action", "actions")):
-        values = json_list(filters.get(key))
+    for column, values in (("e.type", filters.get("types")), ("e.action", filters.get("actions"))):
         if values:
             clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
             params += values

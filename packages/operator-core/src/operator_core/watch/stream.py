@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
+from typing import TYPE_CHECKING, Literal, TypedDict, cast
 
 from operator_core._time import DURATION_UNITS_S, duration_parts, now_iso, utc_moment
 from operator_core.errors import InvalidInput, OperatorError
@@ -32,11 +32,19 @@ from operator_core.watch.probe import (
     EngineProbe,
     ProbeVerdict,
 )
+from operator_core.watch.sources import Followed, WatchSource, followed_hosts
 
 if TYPE_CHECKING:
     from operator_core.watch.recorder import EventRecorder
 
-__all__ = ["DEFAULT_BACKOFF_MAX_S", "DEFAULT_BACKOFF_S", "Notice", "NoticeKind", "watch"]
+__all__ = [
+    "DEFAULT_BACKOFF_MAX_S",
+    "DEFAULT_BACKOFF_S",
+    "Notice",
+    "NoticeKind",
+    "WatchOptions",
+    "watch",
+]
 
 NoticeKind = Literal["connected", "disconnected", "reconnected", "unresponsive", "responsive"]
 #: The first wait before following a host again.
@@ -47,6 +55,22 @@ DEFAULT_BACKOFF_MAX_S = 30.0
 _REMEMBERED = 2000
 #: How often held deaths and quiet loops are looked at, in seconds.
 TICK_S = 0.25
+
+
+class WatchOptions(TypedDict, total=False):
+    """``watch``'s keyword options, for a caller that passes them on (``heal_watch``)."""
+
+    since: str | None
+    detector: IncidentDetector | None
+    backoff_s: float
+    backoff_max_s: float
+    notices: bool
+    sleep: Callable[[float], Awaitable[None]]
+    recorder: EventRecorder | None
+    probe_every_s: float
+    unresponsive_s: float
+    clock: Callable[[], float]
+    tick_s: float
 
 
 class Notice(TypedDict):
@@ -76,15 +100,6 @@ class _State(TypedDict):
 
 
 _Item = Event | Notice | _Ended | _State
-
-
-def _executors_by_host(source: Any) -> list[tuple[str | None, Any]]:
-    """Return (host name, executor) pairs: every host of a fleet, or the one executor."""
-    if hasattr(source, "names") and hasattr(source, "executor"):
-        return [(name, source.executor(name)) for name in source.names]
-    if hasattr(source, "follow_events"):
-        return [(None, source)]
-    raise InvalidInput("watch takes a DockerActionExecutor or a Fleet")
 
 
 def _unix(moment: str) -> str:
@@ -151,7 +166,7 @@ class _HostFollower:
     def __init__(
         self,
         host: str | None,
-        executor: Any,
+        executor: Followed,
         queue: asyncio.Queue[tuple[str | None, _Item]],
         since: str | None,
         timing: _Timing,
@@ -321,7 +336,7 @@ class _HostFollower:
 
 
 async def watch(
-    source: Any,
+    source: WatchSource,
     *,
     since: str | None = None,
     detector: IncidentDetector | None = None,
@@ -364,7 +379,7 @@ async def watch(
     )
     followers = [
         _HostFollower(host, executor, queue, since, timing, recorder)
-        for host, executor in _executors_by_host(source)
+        for host, executor in followed_hosts(source)
     ]
     engines = {follower.host: follower for follower in followers}
     tasks = [asyncio.create_task(follower.run()) for follower in followers]
@@ -374,7 +389,10 @@ async def watch(
         while True:
             if getter is None:
                 getter = asyncio.ensure_future(queue.get())
-            waiting: set[asyncio.Future[Any]] = {getter, *tasks}
+            waiting: set[asyncio.Future[tuple[str | None, _Item]] | asyncio.Task[None]] = {
+                getter,
+                *tasks,
+            }
             done, _ = await asyncio.wait(
                 waiting, timeout=tick_s, return_when=asyncio.FIRST_COMPLETED
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from typer.core import TyperCommand
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, run_tool_command, settings_of
 from operator_core.cli.completion import complete_container
 from operator_core.cli.env_options import ENV_FILE_HELP, ENV_HELP, collect_env
-from operator_core.cli.follow import FollowingExecutor, printable
+from operator_core.cli.follow import FollowingExecutor, LineSink, printable
 from operator_core.cli.interrupts import Interrupt
 from operator_core.cli.render.ps import check_format, ps_renderer
 from operator_core.cli.settings import Settings
@@ -35,7 +35,8 @@ from operator_core.limits import (
     MAX_TAIL,
     MAX_WAIT_S,
 )
-from operator_core.words import Condition
+from operator_core.runner import ContainerExecutor
+from operator_core.words import Condition, JSONObject
 
 __all__ = ["docker_app", "net_app"]
 
@@ -269,10 +270,20 @@ def logs(
         arguments,
         render=_followed,
         interrupt=Interrupt(first="ending the follow", second="left at once", on_first=stop.set),
-        wrap=lambda executor: FollowingExecutor(
-            executor, settings_of(ctx).docker_command(), show, stop
-        ),
+        wrap=lambda executor: _following(executor, settings_of(ctx), show, stop),
     )
+
+
+def _following(
+    inner: ContainerExecutor, settings: Settings, sink: LineSink, stop: asyncio.Event
+) -> ContainerExecutor:
+    """Return ``inner`` with ``get_container_logs`` following the logs (``logs -f``).
+
+    Its answer is not a ``LogsResult`` (the lines went to the terminal as they came): the
+    runner keeps it as the call's result, and ``_followed`` renders it.
+    """
+    following = FollowingExecutor(inner, settings.docker_command(), sink, stop)
+    return cast("ContainerExecutor", following)
 
 
 def _check_follow(settings: Settings, *, until: str | None, as_json: bool) -> None:
@@ -295,7 +306,7 @@ def _check_follow(settings: Settings, *, until: str | None, as_json: bool) -> No
         fail(InvalidInput(problem), as_json=as_json)
 
 
-def _followed(out: Console, err: Console, result: dict[str, Any]) -> None:
+def _followed(out: Console, err: Console, result: JSONObject) -> None:
     """Say how a follow ended (the lines were printed as they came)."""
     ended = {
         "container_stopped": "the container stopped",
@@ -326,6 +337,7 @@ class _ExecCommand(TyperCommand):
     the ``--`` (``exec web -e KEY -- env``).
     """
 
+    # Any: the Context typer passes is its vendored click's (``typer._click``), private.
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Parse ``args``, options after the container only when a ``--`` ends them."""
         ctx.allow_interspersed_args = "--" in args

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import box
@@ -15,74 +15,34 @@ from rich.text import Text
 
 from operator_core.cli.app import ERR, OUT, JsonOption, fail, settings_of
 from operator_core.cli.render.policy import (
-    HostView,
     fleet_warnings,
     host_view,
-    hosts_summary,
     hosts_text,
     limits_text,
     mark_denials,
     scope_text,
 )
+from operator_core.cli.render.policy_summary import (
+    ApprovalSummary,
+    HealSummary,
+    PolicySummary,
+    RetentionSummary,
+    SwarmSummary,
+    ToolRow,
+    policy_summary,
+)
 from operator_core.cli.settings import Settings
 from operator_core.errors import OperatorError
 from operator_core.fleet import Inventory, load_inventory, resolve_inventory_path
 from operator_core.policy import Policy, detect_own_container_ids, load_policy
-from operator_core.policy.approval import ALWAYS, approval_of
+from operator_core.policy.alert_rules import AlertSinkView
+from operator_core.policy.approval import ALWAYS
 from operator_core.present.terminal import safe_text
 from operator_core.present.views import print_json, tool_word
-from operator_core.tools import TOOLS, ToolSpec
 
 __all__ = ["policy_app", "policy_summary"]
 
 policy_app = typer.Typer(help="Check a policy file and show what a policy allows.")
-
-
-def _limits_of(policy: Policy, spec: ToolSpec) -> list[str]:
-    """Return the rate limits that count calls of ``spec``, as short text."""
-    return [
-        f"{limit.max}/{limit.window_s:g}s per {limit.per}" for limit in policy.rate_limits_of(spec)
-    ]
-
-
-def policy_summary(policy: Policy, source: str) -> dict[str, Any]:
-    """Return what ``policy`` allows and protects, tool by tool, as JSON-able data."""
-    tools = []
-    for spec in TOOLS:
-        runs = policy.allows(spec)
-        approval = approval_of(policy, spec) if runs else None
-        tools.append(
-            {
-                "tool": spec.name,
-                "risk": spec.risk.value,
-                "read_only": spec.read_only,
-                "allowed": runs,
-                "dry_run": runs and policy.dry_runs(spec),
-                # the runner's own rule: "always", or the calls that need it (a scale to 0)
-                "needs_approval": approval is not None,
-                "approval": approval,
-                "rate_limits": _limits_of(policy, spec),
-            }
-        )
-    return {
-        "source": source,
-        "mode": policy.mode,
-        "dry_run": policy.dry_run,
-        "protect_self": policy.protect_self,
-        "max_concurrent_actions": policy.max_concurrent_actions,
-        "allow_alias_sharing": policy.allow_alias_sharing,
-        "protected": policy.protected.model_dump(),
-        "hosts": hosts_summary(policy),
-        "scope": policy.scope.model_dump(),
-        "approval": policy.approval.model_dump(),
-        "rate_limits": [limit.model_dump() for limit in policy.rate_limits],
-        "swarm": policy.swarm.model_dump(),
-        "retention": policy.retention.model_dump(),
-        "heal": policy.heal.model_dump(),
-        # URLs and tokens are secrets: only a sink's scheme and host are shown.
-        "alerts": {name: sink.describe() for name, sink in policy.alerts.items()},
-        "tools": tools,
-    }
 
 
 def _words(items: list[str]) -> str:
@@ -90,7 +50,7 @@ def _words(items: list[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
-def _protected_text(summary: dict[str, Any]) -> str:
+def _protected_text(summary: PolicySummary) -> str:
     """Return what the policy protects, on one line."""
     protected = summary["protected"]
     own = "; and the operator's own container" if summary["protect_self"] else ""
@@ -100,7 +60,7 @@ def _protected_text(summary: dict[str, Any]) -> str:
     )
 
 
-def _swarm_text(swarm: dict[str, Any]) -> str:
+def _swarm_text(swarm: SwarmSummary) -> str:
     """Return the [swarm] rules on one line: replica bounds, managers, protected objects."""
     top = swarm["max_replicas"]
     highest = "any" if top is None else top
@@ -108,17 +68,24 @@ def _swarm_text(swarm: dict[str, Any]) -> str:
     managers = "; managers never drained or paused" if swarm["protect_managers"] else ""
     kept = [
         f"{kind} {key} {', '.join(values)}"
-        for kind in ("services", "nodes")
-        for key, values in swarm[f"protected_{kind}"].items()
+        for kind, objects in (
+            ("services", swarm["protected_services"]),
+            ("nodes", swarm["protected_nodes"]),
+        )
+        for key, values in (
+            ("names", objects["names"]),
+            ("patterns", objects["patterns"]),
+            ("labels", objects["labels"]),
+        )
         if values
     ]
     protected = f"; protected {'; '.join(kept)}" if kept else ""
-    moving = "asked" if swarm.get("drain_protected") == "approval" else "denied"
+    moving = "asked" if swarm["drain_protected"] == "approval" else "denied"
     drains = f"; a drain moving a protected service's tasks is {moving}" if kept else ""
     return f"{bounds} (0 needs approval){managers}{protected}{drains}"
 
 
-def _heal_text(heal: dict[str, Any], restart: dict[str, Any]) -> str:
+def _heal_text(heal: HealSummary, restart: ToolRow) -> str:
     """Return the [heal] rules on one line: on or off, opt-in labels, approval, bounds.
 
     ``restart`` is the restart tool's row: where it does not run, neither does a heal.
@@ -142,7 +109,7 @@ def _heal_text(heal: dict[str, Any], restart: dict[str, Any]) -> str:
     )
 
 
-def _approval_text(approval: dict[str, Any]) -> str:
+def _approval_text(approval: ApprovalSummary) -> str:
     """Return which risks need approval, and the per-tool exceptions, on one line."""
     per_tool = ", ".join(
         f"{tool} {'needed' if needed else 'waived'}" for tool, needed in approval["tools"].items()
@@ -154,7 +121,7 @@ def _approval_text(approval: dict[str, Any]) -> str:
     )
 
 
-def _head_table(summary: dict[str, Any]) -> Table:
+def _head_table(summary: PolicySummary) -> Table:
     """Return the policy's settings: mode, dry run, protection, scope, approval, concurrency."""
     execute = summary["mode"] == "execute"
     mode_text = (
@@ -162,7 +129,7 @@ def _head_table(summary: dict[str, Any]) -> Table:
         if execute
         else "observe: only read-only tools run"
     )
-    host: HostView | None = summary.get("host")
+    host = summary.get("host")
     if host is not None:
         key = host["mode_set_by"]
         setter = "the policy's mode" if key == "mode" else key
@@ -194,18 +161,19 @@ def _head_table(summary: dict[str, Any]) -> Table:
     return head
 
 
-def _retention_text(kept: dict[str, Any]) -> str:
+def _retention_text(kept: RetentionSummary) -> str:
     """Return the retention section in words: each store's bound and the pruning period."""
 
-    def bound(store: str) -> str:
-        days, rows = kept[f"{store}_max_age_days"], kept[f"{store}_max_rows"]
+    def bound(store: str, days: float, rows: int) -> str:
         parts = [f"{days:g} days" if days else "forever"] + ([f"{rows} rows"] if rows else [])
         return f"{store} {' or '.join(parts)}"
 
-    return f"{bound('audit')}; {bound('history')}; pruned every {kept['prune_every_s']:g}s"
+    audit = bound("audit", kept["audit_max_age_days"], kept["audit_max_rows"])
+    history = bound("history", kept["history_max_age_days"], kept["history_max_rows"])
+    return f"{audit}; {history}; pruned every {kept['prune_every_s']:g}s"
 
 
-def _alerts_text(alerts: dict[str, Any]) -> str:
+def _alerts_text(alerts: dict[str, AlertSinkView]) -> str:
     """Return the alert sinks on one line: name, kind, where (host only), token source."""
     return (
         "; ".join(
@@ -218,7 +186,7 @@ def _alerts_text(alerts: dict[str, Any]) -> str:
     )
 
 
-def _runs_text(tool: dict[str, Any]) -> Text:
+def _runs_text(tool: ToolRow) -> Text:
     """Return whether a tool runs under the policy: denied, dry run only, or yes."""
     if not tool["allowed"]:
         why = "observe" if tool.get("denied_by", "mode") == "mode" else "scope"
@@ -228,7 +196,7 @@ def _runs_text(tool: dict[str, Any]) -> Text:
     return Text("yes", style="green")
 
 
-def _tools_table(summary: dict[str, Any]) -> Table:
+def _tools_table(summary: PolicySummary) -> Table:
     """Return one row per tool: risk, whether it runs, approval and rate limits.
 
     Tools go by the word the audit table shows (``--tool`` takes it; ``--json`` has the
@@ -263,7 +231,7 @@ def _approval_cell(approval: str | None) -> str:
     return "needed" if approval == ALWAYS else f"for {approval}"
 
 
-def summary_panel(summary: dict[str, Any]) -> Panel:
+def summary_panel(summary: PolicySummary) -> Panel:
     """Return a policy summary as a panel for a person."""
     return Panel(
         Group(_head_table(summary), _tools_table(summary)),
@@ -288,7 +256,7 @@ def _inventory(settings: Settings) -> Inventory | None:
     return load_inventory(path) if path is not None else None
 
 
-def _effective(policy: Policy, source: str, settings: Settings, host: str | None) -> dict[str, Any]:
+def _effective(policy: Policy, source: str, settings: Settings, host: str | None) -> PolicySummary:
     """Return the summary of ``policy`` as in force on ``host``, checked against the fleet.
 
     ``host`` is the command's --host, else the global one when it names a host (no URL).
@@ -299,20 +267,21 @@ def _effective(policy: Policy, source: str, settings: Settings, host: str | None
     inventory = _inventory(settings)
     warnings = fleet_warnings(policy, inventory, host)
     summary = policy_summary(policy.for_host(host), source)
-    summary["host"] = host_view(policy, host, inventory) if host is not None else None
-    mark_denials(summary["tools"], summary["host"])
+    view = host_view(policy, host, inventory) if host is not None else None
+    summary["host"] = view
+    mark_denials(summary["tools"], view)
     summary["inventory"] = inventory.source if inventory is not None else None
     summary["warnings"] = warnings
     return summary
 
 
-def _print(summary: dict[str, Any], *, as_json: bool) -> None:
+def _print(summary: PolicySummary, *, as_json: bool) -> None:
     """Print a summary: the JSON envelope, or the panel (and warnings on stderr)."""
     if as_json:
         print_json(OUT, {"ok": True, "result": summary})
         return
     OUT.print(summary_panel(summary))
-    for warning in summary["warnings"]:
+    for warning in summary.get("warnings", []):
         ERR.print(f"[yellow]warning[/yellow]: {escape(warning)}")
 
 

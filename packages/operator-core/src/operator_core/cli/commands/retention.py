@@ -152,7 +152,18 @@ def history_status(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     columns = ["host", "engine_id", "events", "oldest", "newest", "recording_since", "alive"]
     rows = [
-        [escape(str(entry[c] if entry[c] is not None else "")) for c in columns]
+        [
+            escape(str(value if value is not None else ""))
+            for value in (
+                entry["host"],
+                entry["engine_id"],
+                entry["events"],
+                entry["oldest"],
+                entry["newest"],
+                entry["recording_since"],
+                entry["alive"],
+            )
+        ]
         for entry in engines
     ]
     print_table(OUT, _table([c.upper() for c in columns], rows))

@@ -7,7 +7,8 @@ and the audit trail apply exactly as to an agent. They need a swarm manager: ``-
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 import typer
 
@@ -34,7 +35,11 @@ Node = Annotated[str, typer.Argument(help="Node hostname or id.", show_default=F
 
 
 def _run(
-    ctx: typer.Context, tool: str, arguments: dict[str, Any], as_json: bool, progress: str = ""
+    ctx: typer.Context,
+    tool: str,
+    arguments: Mapping[str, object],
+    as_json: bool,
+    progress: str = "",
 ) -> None:
     run_tool_command(
         ctx,

@@ -16,7 +16,7 @@ import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -48,6 +48,7 @@ from operator_core.watch import (
 from operator_core.watch.alerts import AlertDispatcher, build_dispatcher
 from operator_core.watch.intents import AuditIntents
 from operator_core.watch.recorder import HistoryRecorder
+from operator_core.watch.sources import WatchSource
 
 __all__ = ["format_item", "watch_command"]
 
@@ -129,7 +130,7 @@ def watch_command(
         check_engine_options(settings.context)
         detector = IncidentDetector(loop_restarts=loop_restarts, loop_window_s=loop_window)
         inventory = settings.inventory()
-        source: Any = (
+        source: WatchSource = (
             DockerActionExecutor(endpoint=settings.endpoint())
             if inventory is None
             else Fleet(inventory)
@@ -169,7 +170,7 @@ async def _recorded(
 
 async def _healing(
     settings: Settings,
-    source: Any,
+    source: WatchSource,
     since: str | None,
     detector: IncidentDetector,
     recorder: HistoryRecorder | None = None,
@@ -197,7 +198,7 @@ def _trail(settings: Settings) -> Path | None:
 
 async def _watching(
     trail: Path | None,
-    source: Any,
+    source: WatchSource,
     since: str | None,
     detector: IncidentDetector,
     recorder: HistoryRecorder | None = None,

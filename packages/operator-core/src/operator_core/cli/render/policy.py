@@ -11,8 +11,15 @@ functions put each in words for the summary panel.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypedDict
 
+from operator_core.cli.render.policy_summary import (
+    HostSection,
+    HostView,
+    RateLimitSummary,
+    ScopeSummary,
+    ToolRow,
+    hosts_summary,
+)
 from operator_core.errors import InvalidInput
 from operator_core.fleet import Inventory
 from operator_core.policy import Policy, has_label
@@ -29,37 +36,6 @@ __all__ = [
     "mark_denials",
     "scope_text",
 ]
-
-
-class HostSection(TypedDict):
-    """One ``[hosts.NAME]`` section: the mode it sets (None: the policy's) and what it adds."""
-
-    mode: str | None
-    protected: dict[str, list[str]]
-
-
-class HostView(TypedDict):
-    """How the policy applies on one host (``policy show --host NAME``)."""
-
-    name: str
-    #: Whether the policy has a ``[hosts.NAME]`` section for it.
-    section: bool
-    #: The key that sets the mode there: ``[hosts.NAME] mode`` or ``mode``.
-    mode_set_by: str
-    #: Its inventory labels (None: no inventory to read them from).
-    labels: dict[str, str] | None
-    #: Whether it has every ``scope.require_host_labels`` (None: no such rule, or no labels).
-    in_scope: bool | None
-    #: The required host labels it lacks.
-    missing_labels: list[str]
-
-
-def hosts_summary(policy: Policy) -> dict[str, HostSection]:
-    """Return every ``[hosts.NAME]`` section: its mode and the protection it adds."""
-    return {
-        name: {"mode": section.mode, "protected": section.protected.model_dump()}
-        for name, section in policy.hosts.items()
-    }
 
 
 def host_view(policy: Policy, host: str, inventory: Inventory | None) -> HostView:
@@ -102,7 +78,7 @@ def fleet_warnings(policy: Policy, inventory: Inventory | None, host: str | None
     ]
 
 
-def mark_denials(tools: list[dict[str, Any]], host: HostView | None) -> None:
+def mark_denials(tools: list[ToolRow], host: HostView | None) -> None:
     """Say in each tool row what denies it: ``denied_by`` is "mode", the host scope or None.
 
     On a host without the scope's host labels no tool changes a container, as the guard
@@ -115,7 +91,7 @@ def mark_denials(tools: list[dict[str, Any]], host: HostView | None) -> None:
         tool["denied_by"] = None if tool["allowed"] else "mode"
         on_containers = REGISTRY[tool["tool"]].target_kind == "container"
         if outside and tool["allowed"] and not tool["read_only"] and on_containers:
-            tool.update(allowed=False, dry_run=False, needs_approval=False)
+            tool["allowed"], tool["dry_run"], tool["needs_approval"] = False, False, False
             if "approval" in tool:  # which calls need approval: none, as none run
                 tool["approval"] = None
             tool["denied_by"] = "scope.require_host_labels"
@@ -141,7 +117,7 @@ def hosts_text(hosts: Mapping[str, HostSection]) -> str:
     return "; ".join(parts) or "none (every host follows the rules above)"
 
 
-def scope_text(scope: Mapping[str, list[str]], host: HostView | None) -> str:
+def scope_text(scope: ScopeSummary, host: HostView | None) -> str:
     """Return the scope in words: labels containers and hosts need (and this host's fit)."""
     parts = []
     if scope["require_labels"]:
@@ -155,7 +131,7 @@ def scope_text(scope: Mapping[str, list[str]], host: HostView | None) -> str:
     return "; ".join(parts) or "any container not protected"
 
 
-def limits_text(rate_limits: list[dict[str, Any]]) -> str:
+def limits_text(rate_limits: list[RateLimitSummary]) -> str:
     """Return the ``[[rate_limits]]`` in words: how many per window, counted per what."""
     parts = [
         f"{limit['max']} per {limit['window_s']:g}s per {limit['per']} "

@@ -30,8 +30,9 @@ import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, Protocol, cast
+from typing import IO, Protocol, cast
 
+from python_on_whales import DockerClient
 from python_on_whales.utils import get_docker_exception_type
 
 from operator_core.docker._engine import cli as _engine
@@ -198,7 +199,7 @@ class Outcome:
     error_tail: bytes
 
 
-def docker_command(client: Any, args: Sequence[str]) -> list[str]:
+def docker_command(client: DockerClient, args: Sequence[str]) -> list[str]:
     """Return ``docker <args>`` with ``client``'s binary, host, context and reaper."""
     return [str(word) for word in client.client_config.docker_cmd] + list(args)
 

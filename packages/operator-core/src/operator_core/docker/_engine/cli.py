@@ -24,9 +24,9 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
-from python_on_whales import DockerClient
+from python_on_whales import Container, DockerClient
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.components.container.models import ContainerInspectResult
 from python_on_whales.exceptions import DockerException, NoSuchContainer, NoSuchNetwork
@@ -299,7 +299,7 @@ class _Turn:
 
 
 async def _finish_cancelled(
-    future: asyncio.Future[Any], until: float, on_cancel: Callable[[], None] | None
+    future: asyncio.Future[T], until: float, on_cancel: Callable[[], None] | None
 ) -> None:
     """After a cancel: ask the work to stop, then wait for it until loop time ``until``.
 
@@ -325,7 +325,7 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
-def bounded_client(client: Any, seconds: float) -> Any:
+def bounded_client(client: DockerClient, seconds: float) -> DockerClient:
     """Return a client like ``client`` whose docker processes die after ``seconds`` plus a margin.
 
     The reaper is coreutils ``timeout``; a test double, or a machine without ``timeout``,
@@ -341,24 +341,25 @@ def bounded_client(client: Any, seconds: float) -> Any:
     return DockerClient(client_config=bounded)
 
 
-def run_cli(client: Any, args: list[str]) -> str:
+def run_cli(client: DockerClient, args: list[str]) -> str:
     """Run ``docker <args>`` with ``client``'s host, context and config; return its stdout."""
     return str(run(client.client_config.docker_cmd + args))
 
 
-def inspect_model(client: Any, reference: str) -> ContainerInspectResult:
+def inspect_model(client: DockerClient, reference: str) -> ContainerInspectResult | Container:
     """Return the engine's inspect result for one container, read once.
 
     python-on-whales re-runs ``docker inspect`` on every attribute read of a ``Container``
     older than 10 ms, so reading its fields one by one costs a process each and mixes
-    moments; the result it fetched on construction is taken whole instead.
+    moments; the result it fetched on construction is taken whole instead (the
+    ``Container`` itself when a later python-on-whales keeps it elsewhere).
     """
     container = client.container.inspect(reference)
     held = getattr(container, "_inspect_result", None)
     return held if isinstance(held, ContainerInspectResult) else container
 
 
-def stop(client: Any, reference: str, grace_s: int) -> None:
+def stop(client: DockerClient, reference: str, grace_s: int) -> None:
     """Stop ``reference``, sending SIGKILL after ``grace_s`` seconds.
 
     python-on-whales 0.81 drops an int ``time`` from ``docker stop`` (the engine then

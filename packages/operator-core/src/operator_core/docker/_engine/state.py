@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from python_on_whales import DockerClient
+
 from operator_core.docker._engine import cli as _engine
 from operator_core.docker._engine.api import EngineClient
 from operator_core.docker._engine.fields import engine_time, flag, number, obj, strings, text
@@ -155,21 +157,21 @@ def snapshot(model: Any) -> Snapshot:
     )
 
 
-def _configured_healthcheck(config: Any) -> bool:
+def _configured_healthcheck(config: object) -> bool:
     """Whether a container's config (its own or its image's) holds a health check."""
     check = getattr(config, "healthcheck", None) if config is not None else None
     test = list(getattr(check, "test", None) or []) if check is not None else []
     return bool(test) and test[0] != "NONE"
 
 
-def _restart_policy(host_config: Any) -> str | None:
+def _restart_policy(host_config: object) -> str | None:
     """Return the name of a container's restart policy (``no``, ``always``, ...), if known."""
     policy = getattr(host_config, "restart_policy", None) if host_config is not None else None
     name = getattr(policy, "name", None) if policy is not None else None
     return str(name) if name else None
 
 
-def _stop_signal(config: Any) -> str | None:
+def _stop_signal(config: object) -> str | None:
     """Return a container's stop signal as the engine names it, or None when it has none.
 
     The engine takes ``9``, ``KILL`` or ``sigkill`` alike; a value this cannot read is
@@ -184,7 +186,7 @@ def _stop_signal(config: Any) -> str | None:
         return str(raw)
 
 
-def read(client: Any, reference: str) -> Snapshot:
+def read(client: DockerClient, reference: str) -> Snapshot:
     """Return a fresh snapshot of ``reference`` (one ``docker inspect``)."""
     return snapshot(_engine.inspect_model(client, reference))
 

@@ -13,7 +13,7 @@ from operator_core.docker._engine.core import ExecutorCore
 from operator_core.docker._engine.fields import obj, text
 from operator_core.docker._engine.state import Snapshot, from_json
 from operator_core.errors import ContainerStateError, InvalidInput
-from operator_core.results import NetworkResult
+from operator_core.results import NetworkMember, NetworkMembers, NetworkResult
 from operator_core.validate import validate_reference
 
 __all__ = ["NetworkActions"]
@@ -127,7 +127,7 @@ def _detached(member: _Member) -> bool:
     return member.endpoint is None
 
 
-async def _members(api: EngineClient, reference: str) -> dict[str, object]:
+async def _members(api: EngineClient, reference: str) -> NetworkMembers:
     """Return the network and every container attached to it, with its names on it.
 
     ``docker network inspect`` lists the attached containers (running ones: a stopped
@@ -147,7 +147,7 @@ async def _members(api: EngineClient, reference: str) -> dict[str, object]:
     }
 
 
-def _names_on(data: dict[str, object], net: _Network) -> dict[str, object]:
+def _names_on(data: dict[str, object], net: _Network) -> NetworkMember:
     """Return one container's id, name, labels and its aliases on ``net``."""
     endpoints = obj(obj(data.get("NetworkSettings")).get("Networks"))
     endpoint = obj(endpoints.get(net.name)) or next(
@@ -167,7 +167,7 @@ _CONTAINER_ID = re.compile(r"[0-9a-f]{64}")
 class NetworkActions(ExecutorCore):
     """Connect containers to networks and cut them off."""
 
-    async def network_members(self, network: str) -> dict[str, object]:
+    async def network_members(self, network: str) -> NetworkMembers:
         """Return the containers attached to ``network``: id, name, labels, aliases on it.
 
         The policy reads it before a connect with an alias, so that no container takes

@@ -16,12 +16,12 @@ import asyncio
 import json
 import re
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.fields import number, obj
 from operator_core.docker._engine.window import moment, window
 from operator_core.docker.diagnosis.reading import as_stdout, close_stream, pump
 from operator_core.docker.diagnosis.when import api_time
@@ -120,18 +120,19 @@ def _exit_code(attributes: dict[str, str]) -> int | None:
     return int(value) if value is not None and value.lstrip("-").isdigit() else None
 
 
-def parse_event(raw: dict[str, Any]) -> Event:
+def parse_event(raw: Mapping[str, object]) -> Event:
     """Return the event the engine sent as ``raw`` (one JSON object of ``GET /events``).
 
     The ``detail`` after an action's colon is redacted as the audit trail redacts text:
-    an ``exec_start``'s is the command run (``mysql -pS3cret``).
+    an ``exec_start``'s is the command run (``mysql -pS3cret``). A time that is not a
+    number counts as none (the epoch).
     """
-    actor = raw.get("Actor") or {}
-    attributes = {str(k): str(v) for k, v in (actor.get("Attributes") or {}).items()}
+    actor = obj(raw.get("Actor"))
+    attributes = {str(k): str(v) for k, v in obj(actor.get("Attributes")).items()}
     action, _, detail = str(raw.get("Action") or raw.get("status") or "").partition(":")
-    nanos = raw.get("timeNano") or int(raw.get("time") or 0) * 1_000_000_000
+    nanos = number(raw.get("timeNano")) or (number(raw.get("time")) or 0) * 1_000_000_000
     return Event(
-        time=_iso_nano(int(nanos)),
+        time=_iso_nano(nanos),
         type=str(raw.get("Type") or ""),
         action=action.strip(),
         detail=redact_text(detail.strip()) or None,

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 import re2
 
@@ -208,6 +208,16 @@ class _Budget:
         return self.stop.is_set() or time.monotonic() >= until or self.bytes_left <= 0
 
 
+class _Found(TypedDict):
+    """A match as a reader keeps it, before its container's identity is added."""
+
+    time: str | None
+    stream: str
+    line: str
+    before: list[str]
+    after: list[str]
+
+
 class _Matcher:
     """A sink for one stream: splits lines, tests them, keeps matches with their context.
 
@@ -220,10 +230,10 @@ class _Matcher:
     def __init__(self, stream: str, search: LineSearch, context: int, budget: _Budget) -> None:
         self.stream, self._search, self._context, self._budget = stream, search, context, budget
         self._before: deque[bytes] = deque(maxlen=context)
-        self._open: list[tuple[dict[str, Any], int]] = []
+        self._open: list[tuple[_Found, int]] = []
         self._partial = b""
         self._dropping = False
-        self.found: list[dict[str, Any]] = []
+        self.found: list[_Found] = []
         self.lines = 0
 
     def feed(self, data: bytes) -> None:
@@ -262,7 +272,7 @@ class _Matcher:
             self._open = [(m, left - 1) for m, left in self._open if _add_after(m, shown, left)]
         if self._search.line(text) and self._budget.take_match():
             before = [_shown(_split_stamp(line)[1]) for line in self._before]
-            match: dict[str, Any] = {
+            match: _Found = {
                 "time": stamp.decode("ascii", errors="replace") or None,
                 "stream": self.stream,
                 "line": _shown(text),
@@ -276,7 +286,7 @@ class _Matcher:
             self._before.append(raw)
 
 
-def _add_after(match: dict[str, Any], shown: str, left: int) -> bool:
+def _add_after(match: _Found, shown: str, left: int) -> bool:
     """Add ``shown`` to ``match``'s after-context; return whether it wants more."""
     match["after"].append(shown)
     return left > 1
@@ -327,8 +337,18 @@ async def _read_one(
     elif outcome.stopped is not None:
         reasons.add(outcome.stopped)
     found = sorted(out.found + err.found, key=lambda m: m["time"] or "")
-    identity = {"container_id": snap.id, "name": snap.name}
-    matches = [LogMatch(**identity, **m) for m in found]  # type: ignore[typeddict-item]
+    matches = [
+        LogMatch(
+            container_id=snap.id,
+            name=snap.name,
+            time=m["time"],
+            stream=m["stream"],
+            line=m["line"],
+            before=m["before"],
+            after=m["after"],
+        )
+        for m in found
+    ]
     searched = SearchedContainer(
         container_id=snap.id,
         name=snap.name,

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.fields import number, obj, objects, strings, text
+from operator_core.docker.swarm.results import ManagerStatus
 
 __all__ = [
     "NodeSnap",
@@ -75,50 +76,50 @@ class ServiceSnap:
     has_previous_spec: bool
     #: The replicas the previous spec had (what a rollback gives back), when replicated.
     previous_replicas: int | None
-    spec: dict[str, Any] = field(repr=False)
-    endpoint: dict[str, Any] = field(repr=False)
+    spec: dict[str, object] = field(repr=False)
+    endpoint: dict[str, object] = field(repr=False)
     #: The service object's version: an update names it, so a concurrent one is refused.
     version: int = 0
 
 
-def _mode(mode: dict[str, Any]) -> tuple[str, int | None]:
+def _mode(mode: dict[str, object]) -> tuple[str, int | None]:
     """Return the service mode's name and its replica count (None when it has none)."""
     if "Replicated" in mode:
-        return "replicated", int((mode["Replicated"] or {}).get("Replicas", 0))
+        return "replicated", number(obj(mode["Replicated"]).get("Replicas")) or 0
     if "ReplicatedJob" in mode:
-        return "replicated-job", int((mode["ReplicatedJob"] or {}).get("TotalCompletions", 0))
+        return "replicated-job", number(obj(mode["ReplicatedJob"]).get("TotalCompletions")) or 0
     if "GlobalJob" in mode:
         return "global-job", None
     return "global", None
 
 
-def service_snap(raw: dict[str, Any]) -> ServiceSnap:
+def service_snap(raw: Mapping[str, object]) -> ServiceSnap:
     """Return a ServiceSnap of one entry of ``docker service inspect``'s JSON."""
-    spec = raw.get("Spec") or {}
-    mode, replicas = _mode(spec.get("Mode") or {})
-    container = (spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
-    status = raw.get("UpdateStatus") or {}
-    previous = raw.get("PreviousSpec") or {}
-    previous_mode, previous_replicas = _mode(previous.get("Mode") or {}) if previous else ("", None)
+    spec = obj(raw.get("Spec"))
+    mode, replicas = _mode(obj(spec.get("Mode")))
+    container = obj(obj(spec.get("TaskTemplate")).get("ContainerSpec"))
+    status = obj(raw.get("UpdateStatus"))
+    previous = obj(raw.get("PreviousSpec"))
+    previous_mode, previous_replicas = _mode(obj(previous.get("Mode"))) if previous else ("", None)
     return ServiceSnap(
         id=str(raw.get("ID", "")),
         name=str(spec.get("Name", "")),
         mode=mode,
         replicas=replicas,
-        image=container.get("Image"),
-        labels=dict(spec.get("Labels") or {}),
+        image=text(container.get("Image")),
+        labels=strings(spec.get("Labels")),
         created_at=_time(raw.get("CreatedAt")),
         updated_at=_time(raw.get("UpdatedAt")),
         update=UpdateStatus(
-            state=status.get("State"),
+            state=text(status.get("State")),
             started_at=_time(status.get("StartedAt")),
             completed_at=_time(status.get("CompletedAt")),
-            message=status.get("Message"),
+            message=text(status.get("Message")),
         ),
         has_previous_spec=bool(previous),
         previous_replicas=previous_replicas if previous_mode == "replicated" else None,
         spec=spec,
-        endpoint=raw.get("Endpoint") or {},
+        endpoint=obj(raw.get("Endpoint")),
         version=_version(raw),
     )
 
@@ -151,10 +152,10 @@ class TaskSnap:
         return self.state in ENDED_STATES
 
 
-def task_snap(raw: dict[str, Any]) -> TaskSnap:
+def task_snap(raw: Mapping[str, object]) -> TaskSnap:
     """Return a TaskSnap of one entry of ``docker inspect --type task``'s JSON."""
-    status = raw.get("Status") or {}
-    container = status.get("ContainerStatus") or {}
+    status = obj(raw.get("Status"))
+    container = obj(status.get("ContainerStatus"))
     state = str(status.get("State", "unknown"))
     exit_code = container.get("ExitCode")
     slot = raw.get("Slot")
@@ -162,13 +163,13 @@ def task_snap(raw: dict[str, Any]) -> TaskSnap:
         id=str(raw.get("ID", "")),
         service_id=str(raw.get("ServiceID", "")),
         slot=int(slot) if isinstance(slot, int) and slot > 0 else None,
-        node_id=raw.get("NodeID") or None,
+        node_id=text(raw.get("NodeID")) or None,
         desired_state=str(raw.get("DesiredState", "unknown")),
         state=state,
-        message=status.get("Message") or None,
-        error=status.get("Err") or None,
+        message=text(status.get("Message")) or None,
+        error=text(status.get("Err")) or None,
         exit_code=int(exit_code) if isinstance(exit_code, int) and state in ENDED_STATES else None,
-        container_id=container.get("ContainerID") or None,
+        container_id=text(container.get("ContainerID")) or None,
         created_at=_time(raw.get("CreatedAt")),
         updated_at=_time(status.get("Timestamp")) or _time(raw.get("UpdatedAt")),
     )
@@ -188,7 +189,7 @@ class NodeSnap:
     reachability: str | None
     engine_version: str | None
     labels: dict[str, str]
-    spec: dict[str, Any] = field(default_factory=dict, repr=False)
+    spec: dict[str, object] = field(default_factory=dict, repr=False)
     version: int = 0
 
     @property
@@ -196,44 +197,44 @@ class NodeSnap:
         """Whether the node is a manager of the swarm."""
         return self.role == "manager"
 
-    def manager_status(self) -> dict[str, Any] | None:
+    def manager_status(self) -> ManagerStatus | None:
         """Return a manager's leadership and reachability, None for a worker."""
         if not self.manager:
             return None
         return {"leader": self.leader, "reachability": self.reachability}
 
 
-def node_snap(raw: dict[str, Any]) -> NodeSnap:
+def node_snap(raw: Mapping[str, object]) -> NodeSnap:
     """Return a NodeSnap of one entry of ``docker node inspect``'s JSON."""
-    spec = raw.get("Spec") or {}
-    description = raw.get("Description") or {}
-    status = raw.get("Status") or {}
-    manager = raw.get("ManagerStatus") or {}
+    spec = obj(raw.get("Spec"))
+    description = obj(raw.get("Description"))
+    status = obj(raw.get("Status"))
+    manager = obj(raw.get("ManagerStatus"))
     return NodeSnap(
         id=str(raw.get("ID", "")),
         hostname=str(description.get("Hostname", "")),
         role=str(spec.get("Role", "unknown")),
         availability=str(spec.get("Availability", "unknown")),
         status=str(status.get("State", "unknown")),
-        addr=status.get("Addr") or None,
+        addr=text(status.get("Addr")) or None,
         leader=bool(manager.get("Leader", False)),
-        reachability=manager.get("Reachability"),
-        engine_version=(description.get("Engine") or {}).get("EngineVersion"),
-        labels=dict(spec.get("Labels") or {}),
-        spec=dict(spec),
+        reachability=text(manager.get("Reachability")),
+        engine_version=text(obj(description.get("Engine")).get("EngineVersion")),
+        labels=strings(spec.get("Labels")),
+        spec=spec,
         version=_version(raw),
     )
 
 
-def _version(raw: Mapping[str, Any]) -> int:
+def _version(raw: Mapping[str, object]) -> int:
     """Return a swarm object's version index (0 when the engine gave none)."""
-    index = (raw.get("Version") or {}).get("Index")
+    index = obj(raw.get("Version")).get("Index")
     return index if isinstance(index, int) else 0
 
 
-def _objects(found: object) -> list[dict[str, Any]]:
+def _objects(found: object) -> list[dict[str, object]]:
     """Return the objects of a listing (anything else in it is skipped)."""
-    return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+    return objects(found)
 
 
 async def read_service(api: EngineClient, reference: str) -> ServiceSnap:

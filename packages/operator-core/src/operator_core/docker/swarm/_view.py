@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
+from operator_core.docker._engine.fields import number, text
 from operator_core.docker.swarm._snapshot import NodeSnap, ServiceSnap, TaskSnap
-from operator_core.docker.swarm.results import FailedTask, ServiceSummary, TaskEntry
+from operator_core.docker.swarm.results import ChangeConfig, FailedTask, ServiceSummary, TaskEntry
 
 __all__ = [
     "change_config",
@@ -106,17 +106,20 @@ def failed_task(task: TaskSnap, names: Mapping[str, str]) -> FailedTask | None:
     }
 
 
-def change_config(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Return an update or rollback config with durations in seconds."""
-    if not config:
+def change_config(config: object) -> ChangeConfig | None:
+    """Return an update or rollback config with durations in seconds (None: none given)."""
+    if not isinstance(config, Mapping) or not config:
         return None
+    ratio = config.get("MaxFailureRatio")
     return {
-        "parallelism": config.get("Parallelism"),
+        "parallelism": number(config.get("Parallelism")),
         "delay_s": _seconds(config.get("Delay", 0)),
-        "failure_action": config.get("FailureAction"),
+        "failure_action": text(config.get("FailureAction")),
         "monitor_s": _seconds(config.get("Monitor", 0)),
-        "max_failure_ratio": config.get("MaxFailureRatio"),
-        "order": config.get("Order"),
+        "max_failure_ratio": float(ratio)
+        if isinstance(ratio, int | float) and not isinstance(ratio, bool)
+        else None,
+        "order": text(config.get("Order")),
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from operator_core import deadline as shared_deadline
 from operator_core.docker._engine.core import ExecutorCore
@@ -43,7 +43,7 @@ _DEFAULT_WAITS = {
 }
 
 
-def swarm_bound(method: str, arguments: Mapping[str, Any], call_deadline: float) -> float | None:
+def swarm_bound(method: str, arguments: Mapping[str, object], call_deadline: float) -> float | None:
     """Return the most seconds a swarm change may take: its timeout and two call deadlines.
 
     One for the change itself (read, then send it), one for the reads after the wait.

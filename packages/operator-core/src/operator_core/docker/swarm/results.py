@@ -6,23 +6,29 @@ every result about one node with ``node_id`` and ``hostname``.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import NotRequired, TypedDict
 
 __all__ = [
     "AvailabilityResult",
+    "ChangeConfig",
     "FailedTask",
+    "HealthCheck",
+    "ManagerStatus",
     "MovedTask",
     "NodeEntry",
     "NodeList",
+    "PublishedPort",
     "ScaleResult",
     "ServiceDetails",
     "ServiceList",
     "ServiceLogLine",
     "ServiceLogs",
+    "ServiceNetwork",
     "ServiceSummary",
     "TaskEntry",
     "TaskList",
     "UpdateResult",
+    "UpdateStatus",
 ]
 
 
@@ -48,19 +54,69 @@ class ServiceList(TypedDict):
     count: int
 
 
+class UpdateStatus(TypedDict):
+    """How a service's last update (or rollback) went, as the engine reports it."""
+
+    state: str | None
+    started_at: str | None
+    completed_at: str | None
+    message: str | None
+
+
+class ChangeConfig(TypedDict):
+    """A service's update or rollback config, durations in seconds (None: not given)."""
+
+    parallelism: int | None
+    delay_s: float | None
+    failure_action: str | None
+    monitor_s: float | None
+    max_failure_ratio: float | None
+    order: str | None
+
+
+class HealthCheck(TypedDict):
+    """The health check a service sets, durations in seconds; ``disabled``: it turns it off.
+
+    A disabled check has only ``disabled``; any other has the rest.
+    """
+
+    disabled: NotRequired[bool]
+    test: NotRequired[list[str]]
+    interval_s: NotRequired[float | None]
+    timeout_s: NotRequired[float | None]
+    retries: NotRequired[int | None]
+    start_period_s: NotRequired[float | None]
+
+
+class PublishedPort(TypedDict):
+    """A port a service publishes."""
+
+    protocol: str | None
+    target_port: int | None
+    published_port: int | None
+    publish_mode: str | None
+
+
+class ServiceNetwork(TypedDict):
+    """A network a service's tasks are attached to, and their aliases on it."""
+
+    network_id: str | None
+    aliases: list[str]
+
+
 class ServiceDetails(ServiceSummary):
     """``inspect_service``: the summary plus how the service updates, checks and connects."""
 
-    update_status: dict[str, Any] | None
-    update_config: dict[str, Any] | None
-    rollback_config: dict[str, Any] | None
+    update_status: UpdateStatus | None
+    update_config: ChangeConfig | None
+    rollback_config: ChangeConfig | None
     can_roll_back: bool
     #: The replicas a rollback would give the service (its previous spec's); None when it
     #: has no previous spec or that spec is not replicated.
     previous_replicas: int | None
-    health_check: dict[str, Any] | None
-    ports: list[dict[str, Any]]
-    networks: list[dict[str, Any]]
+    health_check: HealthCheck | None
+    ports: list[PublishedPort]
+    networks: list[ServiceNetwork]
     constraints: list[str]
 
 
@@ -160,6 +216,13 @@ class UpdateResult(TypedDict):
     reason: str | None
 
 
+class ManagerStatus(TypedDict):
+    """A manager node's part in the swarm's raft: whether it leads, whether it is reachable."""
+
+    leader: bool
+    reachability: str | None
+
+
 class NodeEntry(TypedDict):
     """One swarm node."""
 
@@ -169,7 +232,7 @@ class NodeEntry(TypedDict):
     availability: str
     status: str
     addr: str | None
-    manager_status: dict[str, Any] | None
+    manager_status: ManagerStatus | None
     engine_version: str | None
     labels: dict[str, str]
     tasks_running: int

@@ -6,12 +6,18 @@ Every call goes to a swarm manager; any other engine answers ``NotSwarmManager``
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.fields import number, obj, objects, text
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._view import change_config, service_summary
-from operator_core.docker.swarm.results import ServiceDetails, ServiceList
+from operator_core.docker.swarm.results import (
+    HealthCheck,
+    PublishedPort,
+    ServiceDetails,
+    ServiceList,
+    ServiceNetwork,
+)
 from operator_core.errors import InvalidInput
 from operator_core.validate import NAME_PART_PATTERN, validate_label_filters, validate_service
 
@@ -32,10 +38,11 @@ def _name_filter(value: object) -> str | None:
     return value
 
 
-def _health_check(container: dict[str, Any]) -> dict[str, Any] | None:
+def _health_check(container: dict[str, object]) -> HealthCheck | None:
     """Return the health check a service sets, durations in seconds (None: it sets none)."""
-    check = container.get("Healthcheck") or {}
-    test = list(check.get("Test") or [])
+    check = obj(container.get("Healthcheck"))
+    words = check.get("Test")
+    test = [str(word) for word in words] if isinstance(words, list) else []
     if not test:
         return None
     if test[0] == "NONE":
@@ -44,7 +51,7 @@ def _health_check(container: dict[str, Any]) -> dict[str, Any] | None:
         "test": test,
         "interval_s": _seconds(check.get("Interval")),
         "timeout_s": _seconds(check.get("Timeout")),
-        "retries": check.get("Retries"),
+        "retries": number(check.get("Retries")),
         "start_period_s": _seconds(check.get("StartPeriod")),
     }
 
@@ -54,24 +61,37 @@ def _seconds(nanoseconds: object) -> float | None:
     return round(nanoseconds / 1e9, 3) if isinstance(nanoseconds, int | float) else None
 
 
-def _ports(endpoint: dict[str, Any]) -> list[dict[str, Any]]:
+def _ports(endpoint: dict[str, object]) -> list[PublishedPort]:
     """Return the ports a service publishes."""
-    ports = endpoint.get("Ports") or (endpoint.get("Spec") or {}).get("Ports") or []
+    ports = objects(endpoint.get("Ports")) or objects(obj(endpoint.get("Spec")).get("Ports"))
     return [
         {
-            "protocol": port.get("Protocol"),
-            "target_port": port.get("TargetPort"),
-            "published_port": port.get("PublishedPort"),
-            "publish_mode": port.get("PublishMode"),
+            "protocol": text(port.get("Protocol")),
+            "target_port": number(port.get("TargetPort")),
+            "published_port": number(port.get("PublishedPort")),
+            "publish_mode": text(port.get("PublishMode")),
         }
         for port in ports
     ]
 
 
+def _networks(template: dict[str, object]) -> list[ServiceNetwork]:
+    """Return the networks a service's tasks are attached to, with their aliases."""
+    return [
+        {"network_id": text(net.get("Target")), "aliases": _words(net.get("Aliases"))}
+        for net in objects(template.get("Networks"))
+    ]
+
+
+def _words(value: object) -> list[str]:
+    """Return a JSON list's items as text (null or not a list: none)."""
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
 def _details(snap: _swarm.ServiceSnap, tasks: list[_swarm.TaskSnap]) -> ServiceDetails:
     """Return ``inspect_service``'s result from one read of the service and its tasks."""
-    template = snap.spec.get("TaskTemplate") or {}
-    container = template.get("ContainerSpec") or {}
+    template = obj(snap.spec.get("TaskTemplate"))
+    container = obj(template.get("ContainerSpec"))
     status = snap.update
     return {
         **service_summary(snap, tasks),
@@ -89,11 +109,8 @@ def _details(snap: _swarm.ServiceSnap, tasks: list[_swarm.TaskSnap]) -> ServiceD
         "previous_replicas": snap.previous_replicas,
         "health_check": _health_check(container),
         "ports": _ports(snap.endpoint),
-        "networks": [
-            {"network_id": net.get("Target"), "aliases": list(net.get("Aliases") or [])}
-            for net in template.get("Networks") or []
-        ],
-        "constraints": list((template.get("Placement") or {}).get("Constraints") or []),
+        "networks": _networks(template),
+        "constraints": _words(obj(template.get("Placement")).get("Constraints")),
     }
 
 

@@ -16,6 +16,7 @@ from operator_core._time import utc_moment
 from operator_core.docker._engine.api import EngineClient, Params
 from operator_core.docker._engine.capture import LineCollector
 from operator_core.docker._engine.core import ExecutorCore
+from operator_core.docker._engine.fields import obj
 from operator_core.docker._engine.window import window
 from operator_core.docker.containers.logs import (
     ENGINE_ENTRY_BYTES,
@@ -119,7 +120,7 @@ async def _read(
     params = {**params, "tail": str(plan.limit), **({"since": plan.since} if plan.since else {})}
     out = _collector(plan.stream in ("stdout", "both"))
     err = _collector(plan.stream in ("stderr", "both"))
-    container = (snap.spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    container = obj(obj(snap.spec.get("TaskTemplate")).get("ContainerSpec"))
     pieces = api.frames("GET", f"/services/{snap.id}/logs", params, tty=bool(container.get("TTY")))
     outcome = await pump(
         pieces, {"stdout": out, "stderr": err}, deadline_at=ends, max_read=MAX_READ_BYTES

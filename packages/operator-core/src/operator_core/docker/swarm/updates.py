@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from operator_core._time import utc_moment
 from operator_core.docker._engine.api import EngineClient
+from operator_core.docker._engine.fields import obj
 from operator_core.docker.swarm import _snapshot as _swarm
 from operator_core.docker.swarm._snapshot import ServiceSnap, TaskSnap
 from operator_core.docker.swarm._view import (
@@ -48,7 +48,7 @@ def _read_state(api: EngineClient, service_id: str) -> Callable[[], Awaitable[_S
 
 
 async def _update(
-    api: EngineClient, snap: ServiceSnap, spec: dict[str, Any], rollback: bool = False
+    api: EngineClient, snap: ServiceSnap, spec: dict[str, object], rollback: bool = False
 ) -> None:
     """Send ``spec`` as the service's new spec (``rollback``: go back to its previous one).
 
@@ -61,20 +61,21 @@ async def _update(
     await api.post(f"/services/{snap.id}/update", params, spec)
 
 
-def _scaled(snap: ServiceSnap, replicas: int) -> dict[str, Any]:
+def _scaled(snap: ServiceSnap, replicas: int) -> dict[str, object]:
     """Return the service's spec with ``replicas`` replicas."""
     spec = copy.deepcopy(snap.spec)
     spec["Mode"] = {"Replicated": {"Replicas": replicas}}
     return spec
 
 
-def _forced(snap: ServiceSnap) -> dict[str, Any]:
+def _forced(snap: ServiceSnap) -> dict[str, object]:
     """Return the service's spec with its force-update counter moved on: every task is new.
 
     As ``docker service update --force --no-resolve-image``: the image is not re-resolved.
     """
     spec = copy.deepcopy(snap.spec)
-    template = spec.setdefault("TaskTemplate", {})
+    template = obj(spec.get("TaskTemplate"))
+    spec["TaskTemplate"] = template
     counter = template.get("ForceUpdate")
     template["ForceUpdate"] = (counter if isinstance(counter, int) else 0) + 1
     return spec

@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypedDict
+from typing import Protocol, TypedDict, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 from operator_core.audit.redact import REDACTED, redact_text
@@ -46,7 +46,14 @@ from operator_core.watch.alerts.payloads import (
     webhook_body,
 )
 
-__all__ = ["AlertDispatcher", "Poster", "SinkStats", "SinkTarget", "build_dispatcher"]
+__all__ = [
+    "AlertDispatcher",
+    "DispatcherOptions",
+    "Poster",
+    "SinkStats",
+    "SinkTarget",
+    "build_dispatcher",
+]
 
 _LOG = logging.getLogger(__name__)
 #: Alerts one Alertmanager POST carries at most.
@@ -366,8 +373,22 @@ def _context(name: str, rules: AlertSink) -> ssl.SSLContext | None:
         raise InvalidInput(f"alerts.{name}: cannot use ca_file {path}: {reason}") from None
 
 
+class DispatcherOptions(TypedDict, total=False):
+    """``AlertDispatcher``'s keyword options, as ``build_dispatcher`` passes them on."""
+
+    max_queued: int
+    backoff_s: float
+    backoff_max_s: float
+    warn: Callable[[str], None] | None
+    post: Poster
+    clock: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
 def build_dispatcher(
-    sinks: Mapping[str, AlertSink], env: Mapping[str, str] | None = None, **options: Any
+    sinks: Mapping[str, AlertSink],
+    env: Mapping[str, str] | None = None,
+    **options: Unpack[DispatcherOptions],
 ) -> AlertDispatcher:
     """Return a dispatcher for a policy's ``[alerts.*]`` sinks, their tokens read now.
 

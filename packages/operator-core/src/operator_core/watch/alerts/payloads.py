@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from operator_core.watch.alerts.book import Alert
 
 __all__ = [
     "ALERTMANAGER_PATH",
+    "PostableAlert",
     "alertmanager_alert",
     "alertmanager_body",
     "slack_body",
@@ -50,7 +51,17 @@ _ICONS = {
 }
 
 
-def _json(value: Any) -> bytes:
+class PostableAlert(TypedDict):
+    """One alert as Alertmanager's API v2 takes it (``POST /api/v2/alerts``)."""
+
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    startsAt: str
+    #: When it resolved (a firing alert has none).
+    endsAt: NotRequired[str]
+
+
+def _json(value: object) -> bytes:
     return json.dumps(value, allow_nan=False, separators=(",", ":")).encode()
 
 
@@ -64,7 +75,7 @@ def _alertname(kind: str) -> str:
     return _ALERTNAMES.get(kind) or "Operator" + "".join(p.title() for p in kind.split("_"))
 
 
-def alertmanager_alert(alert: Alert) -> dict[str, Any]:
+def alertmanager_alert(alert: Alert) -> PostableAlert:
     """Return ``alert`` as one Alertmanager v2 postable alert."""
     labels = {
         "alertname": _alertname(alert["kind"]),
@@ -83,7 +94,7 @@ def alertmanager_alert(alert: Alert) -> dict[str, Any]:
         "exit_code": alert["exit_code"],
         "count": alert["count"],
     }
-    postable: dict[str, Any] = {
+    postable: PostableAlert = {
         "labels": {k: str(v) for k, v in labels.items() if v not in (None, "")},
         "annotations": {k: str(v) for k, v in annotations.items() if v not in (None, "")},
         "startsAt": alert["since"],

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 from operator_core.words import JSONValue
 
@@ -66,7 +65,7 @@ class AlertReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: object) -> None:
                 """Say nothing (a test's output stays its own)."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Unpack
 
 from operator_core.errors import ApprovalUnavailable
 from operator_core.policy import ApprovalRequest, Approver, HealRules
 from operator_core.watch.heal.healer import HEAL_ACTOR, Healer, HealReport
 from operator_core.watch.incidents import Incident, IncidentDetector
 from operator_core.watch.intents import AuditIntents
-from operator_core.watch.stream import Notice, watch
+from operator_core.watch.sources import WatchSource
+from operator_core.watch.stream import Notice, WatchOptions, watch
 
 __all__ = ["heal_approver", "heal_watch"]
 
@@ -37,7 +38,7 @@ def heal_approver(approver: Approver | None, rules: HealRules) -> Approver | Non
 
 
 async def heal_watch(
-    source: Any, healer: Healer, **options: Any
+    source: WatchSource, healer: Healer, **options: Unpack[WatchOptions]
 ) -> AsyncGenerator[Incident | Notice | HealReport, None]:
     """Yield the watch's incidents and notices, and the healer's reports, as they happen.
 
@@ -46,7 +47,8 @@ async def heal_watch(
     audit trail, so each shows as ``restarted_by_operator``, never as a death.
     """
     items: asyncio.Queue[Incident | Notice | HealReport] = asyncio.Queue()
-    detector = options.setdefault("detector", IncidentDetector())
+    detector = options.get("detector") or IncidentDetector()
+    options["detector"] = detector
     if detector.intents is None:  # the healer's own restarts are said as such, not deaths
         detector.intents = AuditIntents(healer.runner.audit)
 
