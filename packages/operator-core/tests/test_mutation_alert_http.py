@@ -104,6 +104,29 @@ def test_default_ports_and_ipv6_hosts():
     assert _request("https://[::1]:8443", b"{}", None)[3].split(b"\r\n")[1] == b"Host: [::1]:8443"
 
 
+def test_a_sink_url_with_non_ascii_characters_is_sent_encoded_not_a_crash():
+    """A path or query beyond ASCII is percent-encoded UTF-8, a host name IDNA-encoded.
+
+    Before, such a URL (which the policy accepts) raised UnicodeEncodeError in the
+    sending task: an error of ours that stopped the whole watch at the next offer.
+    """
+    host, _, _, request = _request("http://bücher.example/café/€?q=é&r=%20", b"{}", None)
+    assert host == "bücher.example"
+    assert request.startswith(
+        b"POST /caf%C3%A9/%E2%82%AC?q=%C3%A9&r=%20 HTTP/1.1\r\nHost: xn--bcher-kva.example\r\n"
+    )
+    kept = "/a/b_c-d.e~f?x=1&y=[2]:3@4!5$6'7(8)9*0+1,2;3"
+    assert _request(f"http://h{kept}", b"{}", None)[3].startswith(f"POST {kept} ".encode())
+
+
+def test_a_host_name_idna_cannot_encode_is_refused_for_good():
+    """A host label IDNA refuses (over 63 characters): SendFailed, not retried."""
+    with pytest.raises(SendFailed) as caught:
+        _request("http://" + "ü" * 64 + ".example/", b"{}", None)
+    assert str(caught.value) == "the sink's host name is not a valid IDNA name"
+    assert caught.value.retry is False
+
+
 @pytest.mark.parametrize("code", [200, 204, 299])
 async def test_any_2xx_is_delivered(code):
     """The status of a 2xx answer is returned."""
