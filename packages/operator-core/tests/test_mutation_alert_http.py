@@ -254,3 +254,24 @@ def test_a_tls_receiver_says_https():
     """Given a server TLS context the URL is https."""
     receiver = AlertReceiver(tls=ssl.create_default_context(ssl.Purpose.CLIENT_AUTH))
     assert receiver.url == "https://127.0.0.1:0"
+
+
+def test_a_post_without_a_length_is_an_empty_body_and_the_answer_has_no_body():
+    """No Content-Length: nothing is read (an empty text body); the answer says length 0."""
+    with AlertReceiver() as receiver, socket.create_connection(("127.0.0.1", receiver.port)) as raw:
+        raw.settimeout(30)
+        raw.sendall(b"POST /bare HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += raw.recv(4096)
+        assert receiver.wait_for(lambda got: len(got) == 1, 30)
+    assert answer.startswith(b"HTTP/1.0 200 ")
+    assert b"\r\nContent-Length: 0\r\n" in answer
+    assert (receiver.received[0].path, receiver.received[0].body) == ("/bare", "")
+
+
+def test_stopping_a_receiver_never_started_does_nothing():
+    """stop() before start() is harmless."""
+    receiver = AlertReceiver()
+    receiver.stop()
+    assert receiver.received == []
