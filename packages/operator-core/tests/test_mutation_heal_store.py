@@ -56,10 +56,13 @@ def test_a_file_store_is_made_with_its_directory_in_wal_mode(tmp_path):
     again.close()
 
 
-def test_a_store_in_memory_says_so():
-    """':memory:' is no file: where says ':memory:'."""
+def test_a_store_in_memory_says_so_and_writes_no_file(tmp_path, monkeypatch):
+    """':memory:' is no file: where says ':memory:', and nothing is written anywhere."""
+    monkeypatch.chdir(tmp_path)
     store = HealStore(":memory:")
+    store.mark(E, C, "failure", 1.0)
     assert (store.path, store.where) == (None, ":memory:")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_older_or_equal_schema_is_used_and_a_newer_refused_naming_both(tmp_path):

@@ -232,3 +232,15 @@ async def test_a_task_without_names_is_said_by_what_it_has():
     assert "1 failed task(s) of service s within" in reports[0]["message"]
     bare_again = unhealthy(labels={**OPT_IN, SERVICE: "s"}, kind="oom_killed", cid="f" * 64)
     assert await offer(healer, bare_again) == []  # counted by its container ID: once
+
+
+async def test_a_task_listing_of_an_odd_shape_counts_no_tasks():
+    """A listing whose result is not an object, or whose tasks are not a list: 0 of 0."""
+    runner, clock = Runner(), Clock(T0)
+    healer = healer_of(runner, clock, max_attempts=9)
+    empty = "; engine: 0 failed, 0 running of 0 tasks in its history"
+    for n, result in enumerate((None, ["task"], {"tasks": "many"}, {"tasks": None})):
+        runner.tasks = {"ok": True, "result": result}
+        reports = await offer(healer, task_incident(f"t{n}"))
+        assert [r["message"] for r in reports] == [said(n + 1, empty)]
+        clock.now += 10
