@@ -481,3 +481,75 @@ def test_a_ca_file_is_trusted_and_an_unusable_one_refused(tmp_path):
         sinks = policy_from_dict({"alerts": {"s": section}}).alerts
         with pytest.raises(InvalidInput, match=f"alerts.s: cannot use ca_file {bad}: "):
             build_dispatcher(sinks, env={})
+
+
+async def test_the_default_backoff_is_half_a_second_doubling_to_ten():
+    """Defaults: 0.5, 1, 2, 4, 8, then 10 s at most."""
+    post = Poster(*[SendFailed("down", retry=True)] * 7)
+    sleeps = Sleeps()
+    async with AlertDispatcher([target()], post=post, sleep=sleeps, warn=[].append) as sending:
+        sending.offer(incident("died"))
+        await post.wait(8)
+    assert sleeps.delays == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+async def test_the_default_queue_holds_a_thousand_alerts():
+    """Beyond 1000 queued alerts the oldest is dropped."""
+    sending = AlertDispatcher([target()], post=Poster(), warn=[].append)
+    for n in range(1001):
+        sending.offer(incident("died", incident_id=f"d{n}"))
+    assert (sending.stats()["hook"]["queued"], sending.stats()["hook"]["dropped"]) == (1000, 1)
+
+
+async def test_each_give_up_is_counted():
+    """Two refused alerts: given_up 2."""
+    refused = SendFailed("HTTP 400", retry=False)
+    post = Poster(refused, refused)
+    async with dispatcher(target(), post=post) as sending:
+        sending.offer(incident("died", incident_id="a"))
+        sending.offer(incident("died", incident_id="b"))
+        await post.wait(2)
+    assert sending.stats()["hook"]["given_up"] == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "token", "message", "shown"),
+    [
+        ("https://h.example/", None, "HTTP 400 at a/b", "HTTP 400 at a/b"),
+        ("https://h.example/x", "t", "HTTP 400 at /x/y", "HTTP 400 at [REDACTED]/y"),
+    ],
+)
+async def test_a_warning_hides_secrets_longer_than_one_character(url, token, message, shown):
+    """The URL's path and the token are hidden where they appear, unless a single character."""
+    post = Poster(SendFailed(message, retry=False))
+    warnings: list[str] = []
+    sink = SinkTarget("s", rules(), url, token)
+    async with dispatcher(sink, post=post, warnings=warnings) as sending:
+        sending.offer(incident("died"))
+        await post.wait(1)
+    host = url.rsplit("/", 1)[0]
+    assert warnings == [
+        f"alerts.s (webhook, {host}/[REDACTED]): gave up died alert (refused): {shown}"
+    ]
+
+
+async def test_each_refresh_counts_the_alerts_it_sent():
+    """The refreshed count adds the open alerts of each refresh: one per POST after the first here."""
+    post = Poster()
+    sink = target("am", "alertmanager", resend_s=0.001)
+    async with dispatcher(sink, post=post) as sending:
+        sending.offer(incident("unhealthy", incident_id="u"))
+        await post.wait(3)
+    assert sending.stats()["am"]["refreshed"] == len(post.sent) - 1
+
+
+def test_an_absent_ca_file_says_so_exactly(tmp_path):
+    """A ca_file that does not exist: the OS's words, not an errno tuple."""
+    absent = tmp_path / "absent.pem"
+    section = {"kind": "webhook", "url": URL, "ca_file": str(absent)}
+    sinks = policy_from_dict({"alerts": {"s": section}}).alerts
+    with pytest.raises(InvalidInput) as caught:
+        build_dispatcher(sinks, env={})
+    assert (
+        caught.value.args[0] == f"alerts.s: cannot use ca_file {absent}: No such file or directory"
+    )
