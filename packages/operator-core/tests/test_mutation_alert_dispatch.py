@@ -534,7 +534,7 @@ async def test_a_warning_hides_secrets_longer_than_one_character(url, token, mes
 
 
 async def test_each_refresh_counts_the_alerts_it_sent():
-    """The refreshed count adds the open alerts of each refresh: one per POST after the first here."""
+    """The refreshed count adds the open alerts of each refresh: one per POST after the first."""
     post = Poster()
     sink = target("am", "alertmanager", resend_s=0.001)
     async with dispatcher(sink, post=post) as sending:
