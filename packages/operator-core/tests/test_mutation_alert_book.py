@@ -328,3 +328,30 @@ def test_the_unhealthy_firing_stays_open_and_a_death_does_not():
     items_of(book, incident("died", incident_id="d"), heal_report("heal_failed"))
     items_of(book, notice("unresponsive", "10:00:00"), incident("unhealthy", incident_id="u"))
     assert [a["kind"] for a in book.open_alerts] == ["unresponsive", "unhealthy"]
+
+
+def test_text_is_cut_to_4000_characters_before_redaction():
+    """A secret running to the 4000th character is hidden whole; what follows is cut off."""
+    message = "password=" + "s" * 3990 + " tail"
+    (alert,) = AlertBook().alerts_of(incident("died", message=message))
+    assert alert["summary"] == "died (eng1, web): password=[REDACTED] "
+
+
+def test_the_book_remembers_ten_thousand_ids_by_default():
+    """The 10001st firing forgets the first (which would fire again); the second stays."""
+    book = AlertBook()
+    for n in range(10001):
+        book.alerts_of(incident("died", incident_id=f"d{n}", message="m", labels={}))
+    assert book.alerts_of(incident("died", incident_id="d1", message="m", labels={})) == []
+    assert len(book.alerts_of(incident("died", incident_id="d0", message="m", labels={}))) == 1
+
+
+def test_an_episode_whose_firing_was_forgotten_fires_again_with_its_start():
+    """Still open but no longer remembered as fired: it fires again, since its first notice."""
+    book = AlertBook(remembered=2)
+    book.alerts_of(notice("unresponsive", "10:00:00"))
+    book.alerts_of(incident("died", incident_id="d1"))
+    book.alerts_of(incident("died", incident_id="d2"))
+    (again,) = book.alerts_of(notice("unresponsive", "10:05:00"))
+    assert again["since"] == "2026-11-29T10:00:00.000Z"
+    assert again["time"] == "2026-11-29T10:05:00.000Z"
