@@ -133,6 +133,12 @@ async def test_any_2xx_is_delivered(code):
     assert await post_to(status(f"HTTP/1.1 {code} X\r\n\r\n".encode())) == code
 
 
+async def test_a_status_line_without_a_reason_phrase_is_http():
+    """'HTTP/1.1 204' (the reason phrase may be left out) is a 204; extra words do not count."""
+    assert await post_to(status(b"HTTP/1.1 204\r\n\r\n")) == 204
+    assert await post_to(status(b"HTTP/1.1 201 Created and more\r\n\r\n")) == 201
+
+
 @pytest.mark.parametrize(
     ("code", "retry"),
     [(199, False), (300, False), (301, False), (400, False), (404, False), (407, False),
