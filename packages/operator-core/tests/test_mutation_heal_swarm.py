@@ -159,8 +159,8 @@ async def test_the_service_escalates_at_max_attempts_task_failures():
     )
     assert escalation["why"] == why
     later = await offer(healer, task_incident("t9"))
-    assert [r["message"] for r in later] == [
-        "web: a Swarm task of service api, escalated earlier: not acted on"
+    assert [(r["kind"], r["message"]) for r in later] == [
+        ("heal_skipped", "web: a Swarm task of service api, escalated earlier: not acted on")
     ]
 
 
