@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import threading
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -281,3 +282,13 @@ def test_stopping_a_receiver_never_started_does_nothing():
     receiver = AlertReceiver()
     receiver.stop()
     assert receiver.received == []
+
+
+def test_the_receivers_thread_never_holds_the_process_up():
+    """The serving thread is a daemon: a test that forgets stop() still lets Python exit."""
+    before = set(threading.enumerate())
+    receiver = AlertReceiver().start()
+    started = set(threading.enumerate()) - before
+    receiver.stop()
+    assert started
+    assert all(thread.daemon for thread in started)
