@@ -337,15 +337,6 @@ def test_text_is_cut_to_4000_characters_before_redaction():
     assert alert["summary"] == "died (eng1, web): password=[REDACTED] "
 
 
-def test_the_book_remembers_ten_thousand_ids_by_default():
-    """The 10001st firing forgets the first (which would fire again); the second stays."""
-    book = AlertBook()
-    for n in range(10001):
-        book.alerts_of(incident("died", incident_id=f"d{n}", message="m", labels={}))
-    assert book.alerts_of(incident("died", incident_id="d1", message="m", labels={})) == []
-    assert len(book.alerts_of(incident("died", incident_id="d0", message="m", labels={}))) == 1
-
-
 def test_an_episode_whose_firing_was_forgotten_fires_again_with_its_start():
     """Still open but no longer remembered as fired: it fires again, since its first notice."""
     book = AlertBook(remembered=2)
