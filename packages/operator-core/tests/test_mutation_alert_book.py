@@ -346,3 +346,12 @@ def test_an_episode_whose_firing_was_forgotten_fires_again_with_its_start():
     (again,) = book.alerts_of(notice("unresponsive", "10:05:00"))
     assert again["since"] == "2026-11-29T10:00:00.000Z"
     assert again["time"] == "2026-11-29T10:05:00.000Z"
+
+
+def test_a_notice_without_an_engine_id_is_scoped_by_its_host():
+    """No engine ID: the episode's id is a digest of the host, kind and time."""
+    item = {**notice("unresponsive", "10:00:00"), "engine_id": None}
+    (alert,) = AlertBook().alerts_of(item)
+    assert alert["alert_id"] == digest("eng1", "unresponsive", "2026-11-29T10:00:00Z")
+    (info,) = AlertBook().alerts_of({**notice("connected", "10:00:00"), "engine_id": None})
+    assert info["alert_id"] == digest("eng1", "connected", "2026-11-29T10:00:00Z")
