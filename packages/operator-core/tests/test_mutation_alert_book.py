@@ -250,6 +250,7 @@ def test_a_host_episode_fires_once_and_its_closer_resolves_it(opener, closer):
     )
     assert cleared["since"] == "2026-11-29T10:00:00.000Z"
     assert cleared["time"] == "2026-11-29T10:01:00.000Z"
+    assert cleared["summary"] == f"{opener} (eng1): eng1: {closer}"
     assert book.open_alerts == []
     (again,) = book.alerts_of(notice(opener, "10:02:00"))  # a new episode
     assert again["alert_id"] == digest("ENG1:ID", opener, "2026-11-29T10:02:00Z")
