@@ -358,6 +358,8 @@ def _token(name: str, rules: AlertSink, env: Mapping[str, str]) -> str | None:
         raise InvalidInput(f"alerts.{name}: {where} is empty or not set")
     if any(ord(c) < 32 or ord(c) == 127 for c in token):
         raise InvalidInput(f"alerts.{name}: {where} holds control characters (not shown)")
+    if not token.isascii():  # an Authorization header carries ASCII only
+        raise InvalidInput(f"alerts.{name}: {where} holds non-ASCII characters (not shown)")
     return token
 
 

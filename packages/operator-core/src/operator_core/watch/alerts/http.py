@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from operator_core import __version__
 
 __all__ = ["SendFailed", "post_json"]
+
+#: What stays as it is in a request target; anything else (a non-ASCII character of a
+#: sink's path) is sent percent-encoded as UTF-8, as a browser would.
+_TARGET_SAFE = "/?&=%:@!$'()*+,;[]~"
 
 
 class SendFailed(Exception):
@@ -36,7 +40,8 @@ def _request(url: str, body: bytes, token: str | None) -> tuple[str, int, bool, 
     host = parts.hostname or ""
     port = parts.port or (443 if tls else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    shown_host = f"[{host}]" if ":" in host else host
+    target = quote(target, safe=_TARGET_SAFE)
+    shown_host = f"[{host}]" if ":" in host else _ascii_host(host)
     lines = [
         f"POST {target} HTTP/1.1",
         f"Host: {shown_host}" + (f":{parts.port}" if parts.port else ""),
@@ -48,6 +53,16 @@ def _request(url: str, body: bytes, token: str | None) -> tuple[str, int, bool, 
     if token is not None:
         lines.append(f"Authorization: Bearer {token}")
     return host, port, tls, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def _ascii_host(host: str) -> str:
+    """Return a host name as the Host header carries it (IDNA for a non-ASCII name)."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise SendFailed("the sink's host name is not a valid IDNA name", retry=False) from None
 
 
 def _status(line: bytes) -> int:
