@@ -104,7 +104,6 @@ async def test_an_engine_error_is_no_answer_and_our_own_bug_is_raised() -> None:
     await settle()
     with pytest.raises(RuntimeError, match="a bug in asking"):
         await probe._step()
-        await settle()
 
 
 async def test_the_pause_is_every_s_and_ends_early_only_on_a_late_answer() -> None:
