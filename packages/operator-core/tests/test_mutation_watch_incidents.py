@@ -22,6 +22,7 @@ from operator_core.watch._incident_types import (
     Seen,
     Timer,
     held_verdict,
+    iso_of,
     looping,
     unix_of,
 )
@@ -702,3 +703,49 @@ def test_the_sweep_forgets_idle_containers_every_thousand_events(clock: Clock) -
     assert len(rules._seen) == 999
     rules.feed(ev("die", 999 * 60, code=0, cid="f" * 64), "eng1")
     assert 0 < len(rules._seen) < 10
+
+
+# --- times and labels ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "unix"),
+    [
+        ("2026-11-29T10:00:00Z", T0),
+        (" 2026-11-29T10:00:00.25Z ", T0 + 0.25),
+        ("2026-11-29T10:00:00.000000001Z", T0 + 1e-9),
+        ("2026-11-29T12:00:00+02:00", T0),
+        ("2026-11-29T08:30:00-0130", T0),
+        ("2026-11-29T10:00:00", T0),
+    ],
+)
+def test_engine_times_of_every_form_read_as_unix_time(moment: str, unix: float) -> None:
+    """RFC 3339 with or without a fraction, Z, an offset (with or without colon), or none."""
+    assert unix_of(moment) == pytest.approx(unix, abs=1e-9)
+
+
+def test_a_moment_that_is_no_time_is_refused_naming_it() -> None:
+    """Not a time: ValueError saying which text."""
+    with pytest.raises(ValueError, match="not a time: '  '"):
+        unix_of("  ")
+
+
+def test_incident_times_are_iso_utc_with_a_fraction_only_when_there_is_one() -> None:
+    """Whole seconds: no fraction; otherwise microseconds; always Z."""
+    assert iso_of(T0) == "2026-11-29T10:00:00Z"
+    assert iso_of(T0 + 0.5) == "2026-11-29T10:00:00.500000Z"
+
+
+def test_a_containers_labels_leave_out_the_event_attributes_and_hide_secrets() -> None:
+    """name, image, exitCode, signal, execDuration are not labels; secret-looking values go."""
+    seen = Seen("eng1", None, CID)
+    seen.labels = {
+        "name": "web",
+        "image": "busybox",
+        "exitCode": "1",
+        "signal": "9",
+        "execDuration": "3",
+        "team": "blue",
+        "db_password": "hunter2",
+    }
+    assert seen.safe_labels() == {"team": "blue", "db_password": "[REDACTED]"}
