@@ -305,3 +305,20 @@ async def test_a_source_that_is_neither_is_refused_by_name() -> None:
     """Anything but an executor or a fleet: InvalidInput saying what watch takes."""
     with pytest.raises(InvalidInput, match="watch takes a DockerActionExecutor or a Fleet"):
         await anext(watch(object()))
+
+
+async def test_an_unresponsive_notice_says_how_long_the_engine_was_silent() -> None:
+    """The probe's verdict reaches the caller as a notice of the host, with its message."""
+    ticks = iter(range(0, 10**6, 100))
+    engine = Engine([], probes=[True])
+    items = await collect(
+        engine, 2, [], probe_every_s=1, unresponsive_s=5, clock=lambda: float(next(ticks))
+    )
+    assert items[1] == {
+        "kind": "unresponsive",
+        "host": None,
+        "engine_id": "ENGINE-1",
+        "time": "2026-11-29T10:00:00Z",
+        "message": "the engine has not answered for 100s; its incidents may be delayed",
+        "retry_in_s": None,
+    }
