@@ -14,10 +14,18 @@ from typing import Any
 import pytest
 
 from operator_core.results import Event, EventsResult
-from operator_core.watch.history import HistoryRead, HistoryStore, Span, iso_ns
+from operator_core.watch.history import (
+    RECORDED_ACTIONS,
+    RECORDED_TYPES,
+    HistoryRead,
+    HistoryStore,
+    Span,
+    iso_ns,
+)
 from operator_core.watch.timeline import (
     FleetHistoryEvents,
     HistoryEvents,
+    _recorded,
     merge,
     open_history,
     with_history,
@@ -87,26 +95,46 @@ def gaps_of(engine: EventsResult, history: HistoryRead | None = None) -> list[Sp
 
 
 def test_the_whole_answer_of_a_merge() -> None:
-    """Every field: the engine's, the sources with their spans and counts, gaps, may_be_missing."""
+    """Every field: the engine's, the sources with their spans and counts, gaps, may_be_missing.
+
+    The engine vouches from its oldest event (-60 s), the history from -500 s to -100 s:
+    the rest of the window is a gap; the history's new events are added, its copy of one
+    of the engine's is not.
+    """
     engine = answer([ev("start", -30)], truncation=["engine_buffer"], oldest=at(-60), seen=4)
-    history = read([ev("die", -300), ev("start", -30)], [{"since": at(-500), "until": U}])
+    history = read(
+        [ev("die", -300), ev("oom", -200), ev("start", -30)],
+        [{"since": at(-500), "until": at(-100)}],
+    )
     assert merge(engine, history, 100, recorded=True) == {
         "since": S,
         "until": U,
         "until_clamped": True,
-        "events": [ev("die", -300), ev("start", -30)],
-        "count": 2,
-        "seen": 5,
+        "events": [ev("die", -300), ev("oom", -200), ev("start", -30)],
+        "count": 3,
+        "seen": 6,
         "truncated": True,
         "truncation": ["engine_buffer"],
         "engine_oldest": at(-60),
         "sources": [
             {"source": "engine", "spans": [{"since": at(-60), "until": U}], "count": 1},
-            {"source": "history", "spans": [{"since": at(-500), "until": U}], "count": 2},
+            {"source": "history", "spans": [{"since": at(-500), "until": at(-100)}], "count": 3},
         ],
-        "gaps": [{"since": S, "until": at(-500)}],
+        "gaps": [{"since": S, "until": at(-500)}, {"since": at(-100), "until": at(-60)}],
         "may_be_missing": True,
     }
+
+
+def test_exactly_limit_events_are_not_truncated() -> None:
+    """As many events as the limit: all kept, no 'limit' in the truncation."""
+    result = merge(answer([ev("die", -2)]), read([ev("die", -3)], WHOLE), 2, recorded=True)
+    assert (result["count"], result["truncation"], result["truncated"]) == (2, [], False)
+
+
+def test_events_of_one_moment_come_in_a_stable_order() -> None:
+    """Same time, actor and action: an event without detail comes before one with."""
+    engine = answer([ev("update", -5, detail="A"), ev("update", -5)])
+    assert [e["detail"] for e in merge(engine, None, 100, recorded=True)["events"]] == [None, "A"]
 
 
 def test_a_whole_engine_window_needs_no_history() -> None:
@@ -209,12 +237,24 @@ async def test_the_wrapper_passes_the_query_on_and_reads_the_engine_s_history(
 ) -> None:
     """Every argument goes to the engine; the history is read for that engine's ID."""
     store = HistoryStore(tmp_path / "h.sqlite3")
-    await store.record("a", "E-a", [ev("die", -100)], None)
+    api = ev("die", -60)
+    api["actor_id"], api["actor_name"] = "s" * 64, "api.1"
+    api["attributes"] = {"com.docker.swarm.service.name": "api"}
+    db = ev("die", -80)
+    db["actor_id"], db["actor_name"] = "d" * 64, "db"
+    await store.record(
+        "a", "E-a", [ev("die", -100), ev("oom", -90), db, ev("die", -70, kind="service"), api], None
+    )
     inner = Inner()
     wrapped = HistoryEvents(inner, store)  # type: ignore[arg-type]
     result = await wrapped.get_events(S, U, "web", None, ["container"], ["die"], 7, host="a")
     assert inner.asked == [(S, U, "web", None, ["container"], ["die"], 7, {"host": "a"})]
-    assert [e["action"] for e in result["events"]] == ["die", "start"]
+    assert [(e["action"], e["time"]) for e in result["events"]] == [
+        ("die", at(-100)),
+        ("start", at(-5)),
+    ]
+    result = await wrapped.get_events(S, U, service="api", host="a")
+    assert [e["time"] for e in result["events"]] == [at(-60), at(-5)]
     assert wrapped.other() == "delegated"
     await wrapped.close_history()
     assert store.status()  # a store handed in is the caller's to close
@@ -225,6 +265,7 @@ async def test_a_history_path_is_opened_once_and_closed_by_the_wrapper(tmp_path:
     """A path: opened at the first get_events when the file exists, then closed by close_history."""
     path = tmp_path / "h.sqlite3"
     missing = HistoryEvents(Inner(), tmp_path / "none.sqlite3")  # type: ignore[arg-type]
+    assert [s["source"] for s in (await missing.get_events(S))["sources"]] == ["engine"]
     assert [s["source"] for s in (await missing.get_events(S))["sources"]] == ["engine"]
     assert not (tmp_path / "none.sqlite3").exists()
     assert open_history(tmp_path / "none.sqlite3") is None
@@ -249,3 +290,21 @@ def test_a_fleet_is_wrapped_so_its_host_routing_stays() -> None:
     assert type(with_history(Routing(), None)) is FleetHistoryEvents  # type: ignore[arg-type]
     assert type(with_history(Inner(), None)) is HistoryEvents  # type: ignore[arg-type]
     assert FleetHistoryEvents.routes_hosts is True
+
+
+@pytest.mark.parametrize(
+    ("types", "actions", "vouches"),
+    [
+        (list(RECORDED_TYPES), list(RECORDED_ACTIONS), True),
+        (["container"], ["die"], True),
+        (["image"], ["die"], False),
+        (["container"], ["exec_start"], False),
+        (None, ["die"], False),
+        (["container"], None, False),
+    ],
+)
+def test_the_history_vouches_for_queries_of_recorded_kinds_only(
+    types: list[str] | None, actions: list[str] | None, vouches: bool
+) -> None:
+    """Every type and action asked must be recorded (all of them at once included)."""
+    assert _recorded(types, actions) is vouches
