@@ -7,6 +7,7 @@ spans cut and merged, the filters of a read, and what ``prune_now`` (the CLI's) 
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -284,11 +285,57 @@ async def test_pruning_drops_intervals_wholly_before_what_is_left(
 
 
 async def test_a_pruning_in_chunks_removes_everything_past_the_bound(store: HistoryStore) -> None:
-    """More events than one chunk: the async prune goes on until none past the bound is left."""
+    """More events than one chunk: the async prune goes on until none past the bound is left.
+
+    The bound is applied at ``now`` when given (an hour after the store's clock here).
+    """
     events = [event("start", -7200 + n / 1000) for n in range(5001)]
-    await store.record(None, "E1", [*events, event("die", -1)], None)
-    result = await store.prune(Bound.of(3600, None), now=T0)
-    assert (result["removed"], result["kept"]) == (5001, 1)
+    await store.record(None, "E1", [*events, event("die", -1), event("die", 1)], None)
+    result = await store.prune(Bound.of(3600, None), now=T0 + 3600)
+    assert (result["removed"], result["kept"]) == (5002, 1)
+
+
+async def test_the_watch_s_writes_go_between_the_chunks_of_a_prune(store: HistoryStore) -> None:
+    """A long prune takes one chunk per turn of the worker: a write queued meanwhile goes first."""
+    await store.record(None, "E1", [event("start", -7200 + n / 1000) for n in range(6000)], None)
+    pruning = asyncio.ensure_future(store.prune(Bound.of(3600, None)))
+    await asyncio.sleep(0)
+    await store.record(None, "E1", [event("die", -1)], None)
+    assert not pruning.done()
+    assert (await pruning)["removed"] == 6000
+
+
+async def test_a_row_bound_not_reached_removes_nothing(store: HistoryStore) -> None:
+    """Fewer events than max_rows: none goes."""
+    await store.record(None, "E1", [event("start", s) for s in range(3)], None)
+    assert (store.prune_now(Bound.of(None, 100))["removed"], len(store.status())) == (0, 1)
+
+
+async def test_pruning_by_rows_cuts_the_spans_just_after_the_newest_event_removed(
+    store: HistoryStore, clock: Clock
+) -> None:
+    """The spans keep only what is left: from a nanosecond after the newest removed event.
+
+    A closed interval ending at that event goes; one reaching past it is cut; an open one
+    before it whose watch beat within the last 10 minutes stays (cut), it is not stale.
+    """
+    clock.now = T0 - 50
+    ended_there = await store.open_interval(None, "E1", T0 - 100)
+    await store.close_interval(ended_there)
+    clock.now = T0 - 30
+    reaching_past = await store.open_interval(None, "E1", T0 - 60)
+    await store.close_interval(reaching_past)
+    clock.now = T0 - 300
+    await store.open_interval(None, "E2", T0 - 400)
+    await store.record(None, "E1", [event("die", -50), event("die", -10)], None)
+    clock.now = T0
+    assert store.prune_now(Bound.of(None, 1))["removed"] == 1
+    boundary = iso_ns(int(T0 - 50) * NS + 1)  # a nanosecond after the event removed
+    assert (await read(store))["spans"] == [{"since": boundary, "until": at(-30)}]
+    assert {s["engine_id"]: s["recording_since"] for s in store.status()} == {
+        "E1": boundary,
+        "E2": boundary,
+    }
 
 
 async def test_the_store_writes_ahead_so_readers_do_not_block_the_watch(
@@ -324,3 +371,13 @@ async def test_a_file_that_is_not_a_database_is_a_history_error(tmp_path: Path) 
     path.write_bytes(b"not a database" * 100)
     with pytest.raises(HistoryError, match=f"cannot open the history store {path}"):
         HistoryStore(path)
+
+
+async def test_a_row_bound_keeps_the_newest_rows_to_the_nanosecond(store: HistoryStore) -> None:
+    """max_rows 1 of two events 50 ns apart keeps the newer (a time is no float: 1.8e18 ns)."""
+    older = (int(T0) * NS // 256) * 256 - 256_000 + 200  # a float would round it up 56 ns
+    pair = [event("die", 0), event("start", 0)]
+    pair[0]["time"], pair[1]["time"] = iso_ns(older), iso_ns(older + 50)
+    await store.record(None, "E1", pair, None)
+    assert store.prune_now(Bound.of(None, 1))["removed"] == 1
+    assert [e["action"] for e in (await read(store))["events"]] == ["start"]
