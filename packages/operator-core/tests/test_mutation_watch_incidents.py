@@ -749,3 +749,83 @@ def test_a_containers_labels_leave_out_the_event_attributes_and_hide_secrets() -
         "db_password": "hunter2",
     }
     assert seen.safe_labels() == {"team": "blue", "db_password": "[REDACTED]"}
+
+
+# --- what the events teach the detector -----------------------------------------------------------
+
+
+def test_a_kill_explains_one_death_only(rules: IncidentDetector, clock: Clock) -> None:
+    """A die after a kill is held once; the next die (no new kill) is unrequested."""
+    found = run(rules, clock, ev("kill", 0, signal="9"), ev("die", 0.5, code=137), 3)
+    assert brief(found) == [("stopped", "info")]
+    assert brief(run(rules, clock, ev("die", 30, code=137))) == [("died", "firing")]
+
+
+def test_a_die_without_an_exit_code_says_nothing(rules: IncidentDetector, clock: Clock) -> None:
+    """No exit code, like exit 0, is no 'died' line."""
+    assert run(rules, clock, ev("die", 0)) == []
+
+
+def test_after_a_loop_is_over_its_deaths_no_longer_count(clock: Clock) -> None:
+    """A resolved loop starts counting afresh: the next death is a died line, not a new loop."""
+    rules = IncidentDetector(loop_restarts=3, loop_window_s=3600, clock=clock)
+    run(rules, clock, *(ev("die", s, code=1) for s in (0, 10, 20, 30)))
+    assert brief(run(rules, clock, 630)) == [("restart_loop", "resolved")]
+    assert brief(run(rules, clock, ev("die", 640, code=1))) == [("died", "firing")]
+
+
+def test_a_container_seen_starting_then_lost_in_a_shutdown_is_said(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """Running as its start event said, exited as the stream ended: engine_stopped."""
+    run(rules, clock, ev("start", 0))
+    clock.at(100)
+    rules.ended("eng1")
+    (found,) = rules.current("eng1", "ENGINE-1", [exited(98)])
+    assert found["kind"] == "engine_stopped"
+
+
+def test_a_container_whose_death_was_seen_is_not_said_again_by_the_listing(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """Its die event came before the stream ended: the listing says nothing more of it."""
+    run(rules, clock, ev("start", 0), ev("die", 97, code=3))
+    clock.at(100)
+    rules.ended("eng1")
+    assert rules.current("eng1", "ENGINE-1", [exited(97)]) == []
+
+
+def test_a_replayed_death_is_silent_up_to_five_seconds_past_the_listed_one(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """The listing said it: a die up to 5 s after that time is its replay; later, a new death."""
+    shutdown(rules, clock)
+    rules.current("eng1", "ENGINE-1", [exited(95)])
+    assert run(rules, clock, ev("die", 100, code=137)) == []
+    assert brief(run(rules, clock, ev("die", 100.5, code=137))) == [("died", "firing")]
+
+
+def test_labels_come_from_the_events_that_describe_the_container(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """A kill's, stop's or restart's attributes are not taken as the container's labels."""
+
+    def with_team(event: Event, team: str) -> Event:
+        event["attributes"] = {"name": "web", "team": team}
+        return event
+
+    found = run(
+        rules,
+        clock,
+        with_team(ev("kill", 0, signal="9"), "red"),
+        with_team(ev("die", 0.5, code=137), "green"),
+        with_team(ev("stop", 0.6), "red"),
+        3,
+        with_team(ev("kill", 10, signal="9"), "red"),
+        with_team(ev("die", 10.5, code=137), "blue"),
+        with_team(ev("restart", 10.6), "red"),
+    )
+    assert [(i["kind"], i["labels"]) for i in found] == [
+        ("stopped", {"team": "green"}),
+        ("restarted", {"team": "blue"}),
+    ]
