@@ -54,6 +54,8 @@ class Engine:
         self.listing_fails = False
         #: Whether a stream stays open after its batch.
         self.open_after = False
+        #: Whether the engine's memory no longer reaches back to the probe's start.
+        self.overrun = False
 
     async def engine_identity(self, *, refresh: bool = False) -> dict[str, Any]:
         return {"engine_id": "ENGINE-1", "engine_name": "e1"}
@@ -67,7 +69,7 @@ class Engine:
         self.probed.append(since)
         if self.probes and not self.probes.pop(0):
             raise EngineUnreachable("could not reach the Docker engine")
-        return {"events": [], "truncation": []}
+        return {"events": [], "truncation": ["engine_buffer"] if self.overrun else []}
 
     async def follow_events(self, since: str | None = None, **filters: Any) -> AsyncIterator[Event]:
         self.since.append(since)
@@ -322,3 +324,14 @@ async def test_an_unresponsive_notice_says_how_long_the_engine_was_silent() -> N
         "message": "the engine has not answered for 100s; its incidents may be delayed",
         "retry_in_s": None,
     }
+
+
+async def test_a_connect_past_the_engines_memory_says_what_may_be_missing() -> None:
+    """The engine no longer holds the start: the notice says its 256-event memory is short."""
+    engine = Engine([], probes=[True])
+    engine.overrun = True
+    (item,) = await collect(engine, 1, [], since="1h")
+    assert item["message"] == (
+        "following the engine's events; the engine keeps only its newest 256 events, so "
+        "incidents from before them are not replayed and may be missing"
+    )
