@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,17 +57,29 @@ class Engine:
         self.open_after = False
         #: Whether the engine's memory no longer reaches back to the probe's start.
         self.overrun = False
+        #: Whether a stream ends quietly (no error) after its batch.
+        self.clean_end = False
+        self.refreshes: list[bool] = []
+        self.listed_all: list[bool] = []
+        self.limits: list[int] = []
+        self.containers: list[dict[str, Any]] = []
 
-    async def engine_identity(self, *, refresh: bool = False) -> dict[str, Any]:
+    def engine_identity(self, *, refresh: bool = False) -> Awaitable[dict[str, Any]]:
+        self.refreshes.append(refresh)
+        return self._identity()
+
+    async def _identity(self) -> dict[str, Any]:
         return {"engine_id": "ENGINE-1", "engine_name": "e1"}
 
     async def list_containers(self, all: bool = False) -> dict[str, Any]:
+        self.listed_all.append(all)
         if self.listing_fails:
             raise EngineUnreachable("listing timed out")
-        return {"containers": [], "count": 0}
+        return {"containers": self.containers, "count": len(self.containers)}
 
     async def get_events(self, since: str, limit: int = 500) -> dict[str, Any]:
         self.probed.append(since)
+        self.limits.append(limit)
         if self.probes and not self.probes.pop(0):
             raise EngineUnreachable("could not reach the Docker engine")
         return {"events": [], "truncation": ["engine_buffer"] if self.overrun else []}
@@ -80,6 +93,8 @@ class Engine:
             yield event
         if self.open_after:
             await asyncio.Event().wait()
+        if self.clean_end:
+            return
         raise EventStreamEnded("the event stream ended: unexpected EOF")
 
 
@@ -311,7 +326,7 @@ async def test_a_source_that_is_neither_is_refused_by_name() -> None:
 
 async def test_an_unresponsive_notice_says_how_long_the_engine_was_silent() -> None:
     """The probe's verdict reaches the caller as a notice of the host, with its message."""
-    ticks = iter(range(0, 10**6, 100))
+    ticks = iter(range(0, 10**6, 7))
     engine = Engine([], probes=[True])
     items = await collect(
         engine, 2, [], probe_every_s=1, unresponsive_s=5, clock=lambda: float(next(ticks))
@@ -321,7 +336,7 @@ async def test_an_unresponsive_notice_says_how_long_the_engine_was_silent() -> N
         "host": None,
         "engine_id": "ENGINE-1",
         "time": "2026-11-29T10:00:00Z",
-        "message": "the engine has not answered for 100s; its incidents may be delayed",
+        "message": "the engine has not answered for 7s; its incidents may be delayed",
         "retry_in_s": None,
     }
 
@@ -335,3 +350,122 @@ async def test_a_connect_past_the_engines_memory_says_what_may_be_missing() -> N
         "following the engine's events; the engine keeps only its newest 256 events, so "
         "incidents from before them are not replayed and may be missing"
     )
+    assert True in engine.refreshes  # the probe asks afresh, not the cached identity
+
+
+async def test_the_probe_reads_one_event_and_the_listing_holds_stopped_containers() -> None:
+    """The probe is a short read (one event); the state read lists every container."""
+    engine = Engine([], probes=[True])
+    await collect(engine, 1, [])
+    assert (engine.limits, engine.listed_all) == ([1], [True])
+
+
+async def test_a_stream_that_ends_quietly_says_so() -> None:
+    """No error from the stream: the disconnected notice says it ended."""
+    engine = Engine([[]], probes=[True])
+    engine.clean_end = True
+    items = await collect(engine, 2, [])
+    assert items[1]["message"] == "the event stream ended"
+
+
+def unhealthy(cid: str = CID) -> dict[str, Any]:
+    """Return a listing entry of an unhealthy running ``web``."""
+    return {
+        "id": cid,
+        "container_id": cid,
+        "name": "web",
+        "status": "running",
+        "health": "unhealthy",
+        "restart_count": 0,
+        "exit_code": None,
+        "finished_at": None,
+        "started_at": "2026-11-29T09:00:00Z",
+        "labels": {},
+    }
+
+
+async def test_a_fleet_hosts_listing_and_stream_end_are_judged_as_that_hosts() -> None:
+    """Incidents from a host's listing and from its stream's end carry its host and engine."""
+    hosts = {"a": Engine([[ev("kill", 1), ev("die", 1.5, code=137)]], probes=[True])}
+    hosts["a"].containers = [unhealthy()]
+
+    class Fleet:
+        names = ("a",)
+
+        def executor(self, name: str) -> Engine:
+            return hosts[name]
+
+    items = await collect(Fleet(), 3, [])
+    found = [(i["kind"], i["host"], i["engine_id"]) for i in items if "incident_id" in i]
+    assert found == [("unhealthy", "a", "ENGINE-1"), ("engine_stopped", "a", "ENGINE-1")]
+
+
+async def test_a_source_with_names_but_no_executor_is_one_executor() -> None:
+    """Only a source with both ``names`` and ``executor`` is a fleet."""
+    engine = Engine([], probes=[True])
+    engine.names = ("x",)  # type: ignore[attr-defined]
+    items = await collect(engine, 1, [])
+    assert (items[0]["kind"], items[0]["host"]) == ("connected", None)
+
+
+async def test_probe_times_are_utc_whatever_the_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The probe's read starts at a UTC time even where the machine's zone is not UTC."""
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert _iso(T0 + 0.25) == "2026-11-29T10:00:00.250000Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+class Tape:
+    """A recorder that keeps each call with its host."""
+
+    types: Sequence[str] = ("container",)
+    actions: Sequence[str] = ("die",)
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def resume(self, engine_id: str) -> None:
+        self.calls.append(("resume", engine_id))
+
+    async def started(self, host: str | None, engine_id: str, start: float) -> None:
+        self.calls.append(("started", host, engine_id))
+
+    async def record(self, host: str | None, engine_id: str, events: Sequence[Event]) -> None:
+        self.calls.append(("record", host, engine_id))
+
+    async def stopped(self, engine_id: str) -> None:
+        self.calls.append(("stopped", engine_id))
+
+
+async def test_the_recorder_hears_the_host_and_is_asked_for_a_cursor_once() -> None:
+    """A reconnect does not ask the history where to resume again; every call names the host."""
+    tape = Tape()
+    engine = Engine([[ev("die", 1, code=3)], []], probes=[True, True])
+
+    class Fleet:
+        names = ("a",)
+
+        def executor(self, name: str) -> Engine:
+            return engine
+
+    items = await collect(Fleet(), 5, [], recorder=tape)
+    assert [i["kind"] for i in items] == [
+        "connected",
+        "died",
+        "disconnected",
+        "reconnected",
+        "disconnected",
+    ]
+    assert tape.calls[:5] == [
+        ("resume", "ENGINE-1"),
+        ("started", "a", "ENGINE-1"),
+        ("record", "a", "ENGINE-1"),
+        ("stopped", "ENGINE-1"),
+        ("started", "a", "ENGINE-1"),
+    ]
