@@ -159,3 +159,54 @@ async def test_stopping_the_probe_cancels_its_pending_question() -> None:
         await running
     await settle()
     assert engine.asked[0].cancelled()
+
+
+async def test_an_engine_silent_again_after_answering_is_said_unresponsive_again() -> None:
+    """Responsive clears the verdict: the next silence of 10 s is said again."""
+    engine = Probed()
+    probe = engine.probe()
+    await probe._step()
+    await settle()
+    engine.now = 10
+    await probe._step()
+    engine.asked[0].set_result({})
+    engine.now = 11
+    await settle()
+    await probe._step()
+    await settle()
+    engine.now = 21
+    await probe._step()
+    assert [kind for kind, _ in engine.said] == ["unresponsive", "responsive", "unresponsive"]
+    engine.asked[-1].cancel()
+
+
+async def test_a_bug_in_saying_is_raised_even_with_a_question_pending() -> None:
+    """The probe's own bug ends run with that bug, its pending question cancelled."""
+    engine = Probed()
+
+    async def broken(kind: str, message: str) -> None:
+        raise RuntimeError("a bug in saying")
+
+    engine.now = 0
+    probe = EngineProbe(
+        engine.ask, broken, every_s=5, silent_s=10, clock=lambda: engine.now, sleep=engine.sleep
+    )
+    running = asyncio.ensure_future(probe.run())
+    await settle()
+    engine.now = 10
+    engine.wake.set()
+    with pytest.raises(RuntimeError, match="a bug in saying"):
+        await running
+    assert engine.asked[0].cancelled()
+
+
+async def test_stopping_the_probe_after_a_failed_question_ends_quietly() -> None:
+    """A question that failed with an engine error and was not looked at yet: cancel is clean."""
+    engine = Probed()
+    running = asyncio.ensure_future(engine.probe().run())
+    await settle()
+    engine.asked[0].set_exception(EngineUnreachable("no answer"))
+    await settle()
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
