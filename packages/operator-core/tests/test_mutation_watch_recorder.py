@@ -207,6 +207,7 @@ async def test_the_heartbeat_marks_every_open_interval_alive_and_survives_failur
     """
     store = Store()
     recorder = recorder_of(store)
+    tasks_before = len(asyncio.all_tasks())
     await recorder.started("eng1", "ENGINE-1", 1.0)
     await recorder.started("eng2", "ENGINE-2", 2.0)
     assert sorted(await beat(store)) == [1, 2]
@@ -217,6 +218,7 @@ async def test_the_heartbeat_marks_every_open_interval_alive_and_survives_failur
         assert sorted(await beat(store)) == [1, 2]
     assert "history: heartbeat not recorded: heartbeat: disk I/O error" in caplog.messages
     await recorder.aclose()
+    assert len(asyncio.all_tasks()) == tasks_before  # the heartbeat's task is gone
     assert sorted(store.calls[-2:]) == [("close", 1), ("close", 2)]
     store.beaten.clear()
     await asyncio.sleep(0)
