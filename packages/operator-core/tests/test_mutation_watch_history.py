@@ -350,8 +350,8 @@ async def test_a_failed_write_leaves_nothing_half_done(store: HistoryStore) -> N
     """A write that fails midway is rolled back as a whole, and the store writes on after it."""
     good = event("die", 1)
     bad = event("die", 2)
-    bad["attributes"] = {"name": "web", "x": object()}  # type: ignore[dict-item]
-    with pytest.raises(TypeError):
+    bad["exit_code"] = object()  # type: ignore[typeddict-item]
+    with pytest.raises(sqlite3.ProgrammingError):
         await store.record(None, "E1", [good, bad], None)
     assert (await read(store))["events"] == []
     await store.record(None, "E1", [good], None)
