@@ -381,3 +381,10 @@ async def test_a_row_bound_keeps_the_newest_rows_to_the_nanosecond(store: Histor
     await store.record(None, "E1", pair, None)
     assert store.prune_now(Bound.of(None, 1))["removed"] == 1
     assert [e["action"] for e in (await read(store))["events"]] == ["start"]
+
+
+async def test_the_store_makes_its_directory(tmp_path: Path) -> None:
+    """A path in directories that do not exist yet: they are made, the store opens."""
+    store = HistoryStore(tmp_path / "a" / "b" / "history.sqlite3")
+    assert store.status() == []
+    await store.close()
