@@ -829,3 +829,55 @@ def test_labels_come_from_the_events_that_describe_the_container(
         ("stopped", {"team": "green"}),
         ("restarted", {"team": "blue"}),
     ]
+
+
+def test_a_stream_end_releases_every_held_death_of_the_host(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """Two containers held when the stream ends: both are engine_stopped."""
+    for cid in (CID, OTHER):
+        rules.feed(ev("kill", 0, signal="15", cid=cid), "eng1", "ENGINE-1")
+        rules.feed(ev("die", 0.5, code=137, cid=cid), "eng1", "ENGINE-1")
+    found = rules.ended("eng1")
+    assert sorted((i["kind"], i["container_id"]) for i in found) == [
+        ("engine_stopped", CID),
+        ("engine_stopped", OTHER),
+    ]
+
+
+def test_a_listing_says_every_change_of_every_container(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """One container turning unhealthy, one recovering, one gone: all three said at once."""
+    gone = "f" * 64
+    rules.current(
+        "eng1", "ENGINE-1", [listed("unhealthy", cid=OTHER), listed("unhealthy", cid=gone)]
+    )
+    found = rules.current("eng1", "ENGINE-1", [listed("unhealthy"), listed("healthy", cid=OTHER)])
+    assert [(i["status"], i["container_id"]) for i in found] == [
+        ("firing", CID),
+        ("resolved", OTHER),
+        ("resolved", gone),
+    ]
+
+
+def test_a_loop_found_in_a_listing_folds_deaths_and_resolves_like_any(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """A listed loop: later deaths fold into it silently; 10 min quiet resolves it."""
+    rules.current("eng1", "ENGINE-1", [listed(None, "running", 7)])
+    assert run(rules, clock, ev("die", 10, code=1)) == []
+    (resolved,) = run(rules, clock, 610)
+    assert (resolved["kind"], resolved["status"], resolved["count"]) == (
+        "restart_loop",
+        "resolved",
+        8,
+    )
+
+
+def test_two_ooms_in_the_hold_are_counted_in_the_firing(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """Two OOM kills within the hold: the firing says 2, and their span."""
+    (found,) = run(rules, clock, ev("oom", 0), ev("oom", 1), 3)
+    assert found["message"] == "eng1: web was OOM-killed by the kernel: 2 OOM kills in 1s"
