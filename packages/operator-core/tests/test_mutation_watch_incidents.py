@@ -881,3 +881,12 @@ def test_two_ooms_in_the_hold_are_counted_in_the_firing(
     """Two OOM kills within the hold: the firing says 2, and their span."""
     (found,) = run(rules, clock, ev("oom", 0), ev("oom", 1), 3)
     assert found["message"] == "eng1: web was OOM-killed by the kernel: 2 OOM kills in 1s"
+
+
+def test_a_listed_loop_with_no_more_deaths_resolves_ten_minutes_after_the_listing(
+    rules: IncidentDetector, clock: Clock
+) -> None:
+    """Quiet since the listing: resolved 600 s after it, not before."""
+    rules.current("eng1", "ENGINE-1", [listed(None, "running", 7)])
+    assert run(rules, clock, 599) == []
+    assert brief(run(rules, clock, 600)) == [("restart_loop", "resolved")]
