@@ -143,7 +143,17 @@ def test_since_is_a_unix_time_a_duration_before_now_or_an_iso_time(
 
 
 @pytest.mark.parametrize(
-    "since", ["soon", "", "   ", "1234567890123", "1795946400.1234567891", "99999999999d", 5]
+    "since",
+    [
+        "soon",
+        "",
+        "   ",
+        "1234567890123",
+        "1795946400.1234567891",
+        "99999999999d",
+        5,
+        "\u0661\u0667\u0669\u0665",  # digits, but not ASCII ones
+    ],
 )
 def test_a_since_naming_no_moment_is_refused_saying_what_is_taken(since: object) -> None:
     """Not a unix time (12 digits, 9 decimals at most), duration or ISO time: InvalidInput."""
@@ -469,3 +479,18 @@ async def test_the_recorder_hears_the_host_and_is_asked_for_a_cursor_once() -> N
         ("stopped", "ENGINE-1"),
         ("started", "a", "ENGINE-1"),
     ]
+
+
+async def test_a_host_that_never_said_who_it_is_has_no_engine_id() -> None:
+    """The identity read fails: the disconnected notice says why, with no engine ID."""
+
+    class Nameless(Engine):
+        def engine_identity(self, *, refresh: bool = False) -> Awaitable[dict[str, Any]]:
+            raise EngineUnreachable("no identity")
+
+    items = await collect(Nameless([], probes=[]), 1, [])
+    assert (items[0]["kind"], items[0]["engine_id"], items[0]["message"]) == (
+        "disconnected",
+        None,
+        "no identity",
+    )
