@@ -332,7 +332,7 @@ class HistoryStore:
         nth = None
         if bound.max_rows is not None:
             row = self._db.execute(sql.NTH_NEWEST, (bound.max_rows,)).fetchone()
-            nth = None if row is None else float(row[0])
+            nth = None if row is None else int(row[0])  # ns: a float would round it
         params = cutoffs(now, bound, nth).params(_NS)
         where = CUTOFF_SQL.format(t="time_ns")
         removed, done, finished = 0, 0, False
