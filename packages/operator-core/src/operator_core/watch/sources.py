@@ -21,7 +21,7 @@ __all__ = ["Followed", "Hosts", "WatchSource", "followed_hosts"]
 
 
 @runtime_checkable
-class Followed(Protocol):
+class Followed(Protocol):  # pragma: no mutate block (a default here is no behaviour)
     """One engine as the watch reads it: who it is, its events, its containers."""
 
     async def engine_identity(self, *, refresh: bool = False) -> EngineIdentity:
@@ -48,7 +48,7 @@ class Followed(Protocol):
 
 
 @runtime_checkable
-class Hosts(Protocol):
+class Hosts(Protocol):  # pragma: no mutate block
     """A fleet as the watch reads it: its host names, and each host's executor."""
 
     @property
