@@ -27,46 +27,9 @@ from operator_core.watch._incident_types import (
     unix_of,
 )
 from operator_core.watch.intents import AuditIntents
+from test_incidents import CID, T0, Clock, ev
 
-CID = "c" * 64
 OTHER = "e" * 64
-T0 = datetime(2026, 11, 29, 10, 0, tzinfo=UTC).timestamp()
-
-
-def ev(
-    action: str,
-    second: float,
-    *,
-    code: int | None = None,
-    detail: str | None = None,
-    cid: str = CID,
-    **attributes: str,
-) -> Event:
-    """Return a container event of ``web`` at ``second`` past 10:00:00."""
-    moment = datetime.fromtimestamp(T0 + second, UTC)
-    return Event(
-        time=moment.strftime("%Y-%m-%dT%H:%M:%S.%f000Z"),
-        type="container",
-        action=action,
-        detail=detail,
-        actor_id=cid,
-        actor_name="web",
-        exit_code=code,
-        attributes={"name": "web", "autoheal": "true", **attributes},
-    )
-
-
-class Clock:
-    """A unix clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def at(self, second: float) -> None:
-        self.now = T0 + second
 
 
 def run(detector: IncidentDetector, clock: Clock, *steps: Event | float) -> list[dict[str, Any]]:
